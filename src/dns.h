@@ -1,0 +1,59 @@
+/*
+ * dns.h - TXT lookups through an in-process cache (DKIM keys, DMARC records)
+ *
+ * Answers, NXDOMAIN and NODATA are cached for their TTL (negative answers
+ * for the SOA minimum, bounded by configuration), so that a warm message
+ * costs no DNS round trip.  Temporary failures are not cached.  Lookups
+ * are safe from any thread; each has an absolute deadline.
+ */
+#ifndef SM_DNS_H
+#define SM_DNS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum dns_status {
+    DNS_OK = 0,   /* one or more TXT records */
+    DNS_NXDOMAIN, /* the name does not exist */
+    DNS_NODATA,   /* the name exists, no TXT record */
+    DNS_TEMPFAIL, /* timeout, SERVFAIL, no server: try again later */
+} dns_status;
+
+typedef struct dns_txt {
+    size_t n;   /* number of TXT records */
+    char **rr;  /* each record's character-strings concatenated, NUL-terminated */
+    size_t *len;/* each record's length (a record may contain NUL bytes) */
+} dns_txt;
+
+typedef struct dns_opts {
+    long timeout_ms;   /* per lookup, default 3000 */
+    long max_entries;  /* cache bound, LRU eviction; default 10000 */
+    long min_ttl;      /* seconds, default 30 */
+    long max_ttl;      /* seconds, default 86400 */
+    long neg_ttl;      /* seconds for NXDOMAIN/NODATA when no SOA, default 300 */
+} dns_opts;
+
+typedef struct dns_cache dns_cache;
+
+/* a resolver: the real one uses res_nquery; tests install their own */
+typedef dns_status (*dns_resolver_fn)(void *arg, const char *name, uint64_t deadline_ms,
+                                      dns_txt **txt_r, uint32_t *ttl_r);
+
+typedef struct dns_stats {
+    uint64_t hits, misses, tempfails;
+} dns_stats;
+
+/* dns_cache_new - a cache over the system resolver (/etc/resolv.conf); opts may be NULL */
+dns_cache *dns_cache_new(const dns_opts *opts);
+/* dns_cache_free - returns NULL */
+dns_cache *dns_cache_free(dns_cache *c);
+/* dns_cache_set_resolver - replace the resolver (tests, benchmarks) */
+void dns_cache_set_resolver(dns_cache *c, dns_resolver_fn fn, void *arg);
+/* dns_lookup_txt - TXT records of name; *txt_r is the caller's (dns_txt_free) when DNS_OK */
+dns_status dns_lookup_txt(dns_cache *c, const char *name, uint64_t deadline_ms, dns_txt **txt_r,
+                          char *err, size_t errlen);
+dns_txt *dns_txt_free(dns_txt *t);
+void dns_cache_stats(dns_cache *c, dns_stats *out);
+const char *dns_status_name(dns_status s);
+
+#endif
