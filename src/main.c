@@ -1,10 +1,387 @@
-/* main.c - placeholder, replaced by the daemon */
+/*
+ * main.c - ses-milter: options, configuration, privileges, signals
+ *
+ * Purpose: start the milter.  As root it reads the configuration (and the
+ * secrets it names), opens the socket and writes the PID file, then drops
+ * to the configured user and group before any message is seen.
+ *
+ * Threads and signals: HUP, TERM, INT and USR1 are blocked in every
+ * thread; libmilter runs in its own thread and the main thread waits for
+ * signals with sigwait(), so that SIGHUP reloads the configuration instead
+ * of stopping libmilter (whose own signal thread would treat it as a stop).
+ * A reload runs in a helper thread; a configuration that fails to load is
+ * refused with its file:line reason and the running one keeps serving.
+ * SIGTERM stops accepting connections and lets messages in flight finish
+ * (daemon.shutdown_timeout bounds the wait).
+ */
 #include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <grp.h>
+#include <libmilter/mfapi.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <signal.h>
 #include <stdio.h>
-int main(void);
-int
-main(void)
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "conf_ext.h"
+#include "log.h"
+#include "milter.h"
+#include "util.h"
+
+#define MAIN_EX_CONFIG 78
+
+static const char *main_conf_path;
+static pthread_mutex_t main_reload_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t main_reload_cond = PTHREAD_COND_INITIALIZER;
+static int main_reload_pending, main_stopping;
+
+static void
+main_usage(FILE *fp)
 {
-    puts(PACKAGE_STRING);
+    fprintf(fp,
+            "usage: ses-milter [-f] [-n] [-c FILE]\n"
+            "  -c FILE  configuration file (default %s)\n"
+            "  -f       stay in the foreground and log to stderr\n"
+            "  -n       check the configuration, print the effective settings and exit\n"
+            "  -V       print the version and exit\n"
+            "  -h       this help\n"
+            "signals: HUP reloads the configuration, USR1 reopens the audit log,\n"
+            "         TERM stops after the messages in flight\n",
+            conf_default_path());
+}
+
+/* main_socket_path - the file system path of a unix socket spec, or NULL */
+static const char *
+main_socket_path(const char *spec)
+{
+    if (strncmp(spec, "unix:", 5) == 0)
+        return spec + 5;
+    if (strncmp(spec, "local:", 6) == 0)
+        return spec + 6;
+    if (spec[0] == '/')
+        return spec;
+    return NULL;
+}
+
+/* main_lookup_ids - resolve user and group names; 0 or -1 with err */
+static int
+main_lookup_ids(const char *user, const char *group, uid_t *uid, gid_t *gid, char *err,
+                size_t errlen)
+{
+    struct passwd *pw = NULL;
+    struct group *gr;
+
+    if (user != NULL && *user) {
+        if ((pw = getpwnam(user)) == NULL)
+            return util_errf(err, errlen, "user '%s' does not exist", user);
+        *uid = pw->pw_uid;
+        *gid = pw->pw_gid;
+    }
+    if (group != NULL && *group) {
+        if ((gr = getgrnam(group)) == NULL)
+            return util_errf(err, errlen, "group '%s' does not exist", group);
+        *gid = gr->gr_gid;
+    }
     return 0;
+}
+
+/* main_socket_perms - owner, group and mode of a unix socket */
+static int
+main_socket_perms(const daemon_conf *d, char *err, size_t errlen)
+{
+    const char *path = main_socket_path(d->socket);
+    uid_t uid = (uid_t)-1;
+    gid_t gid = (gid_t)-1;
+
+    if (path == NULL)
+        return 0;
+    if (main_lookup_ids(d->socket_owner, d->socket_group, &uid, &gid, err, errlen) < 0)
+        return -1;
+    if (d->socket_owner == NULL || !*d->socket_owner)
+        uid = (uid_t)-1;
+    if ((uid != (uid_t)-1 || gid != (gid_t)-1) && chown(path, uid, gid) < 0)
+        return util_errf(err, errlen, "chown %s: %s", path, strerror(errno));
+    if (chmod(path, (mode_t)d->socket_mode) < 0)
+        return util_errf(err, errlen, "chmod %s: %s", path, strerror(errno));
+    return 0;
+}
+
+/* main_open_socket - libmilter's listening socket, before the privilege drop */
+static int
+main_open_socket(const daemon_conf *d, char *err, size_t errlen)
+{
+    if (smfi_setconn(d->socket) != MI_SUCCESS)
+        return util_errf(err, errlen, "invalid socket '%s'", d->socket);
+    smfi_settimeout((int)d->milter_timeout);
+    smfi_setbacklog((int)d->backlog);
+    if (smfi_opensocket(1) != MI_SUCCESS)
+        return util_errf(err, errlen, "cannot open socket %s: %s", d->socket,
+                         errno ? strerror(errno) : "libmilter refused it");
+    return main_socket_perms(d, err, errlen);
+}
+
+/* main_drop_privileges - become the configured user; refuse to stay root silently */
+static int
+main_drop_privileges(const daemon_conf *d, char *err, size_t errlen)
+{
+    uid_t uid = getuid();
+    gid_t gid = getgid();
+
+    if (geteuid() != 0)
+        return 0;
+    if (d->user == NULL || !*d->user) {
+        log_msg(LOG_WARNING, NULL, "daemon.user is empty: running as root");
+        return 0;
+    }
+    if (main_lookup_ids(d->user, d->group, &uid, &gid, err, errlen) < 0)
+        return -1;
+    if (setgroups(1, &gid) < 0 || setgid(gid) < 0 || setuid(uid) < 0)
+        return util_errf(err, errlen, "cannot drop privileges to %s: %s", d->user,
+                         strerror(errno));
+    if (uid != 0 && setuid(0) == 0)
+        return util_errf(err, errlen, "privilege drop failed: root could be regained");
+    return 0;
+}
+
+static int
+main_write_pid(const char *path, char *err, size_t errlen)
+{
+    FILE *fp;
+
+    if (path == NULL || !*path)
+        return 0;
+    if ((fp = fopen(path, "w")) == NULL)
+        return util_errf(err, errlen, "cannot write PID file %s: %s", path, strerror(errno));
+    fprintf(fp, "%ld\n", (long)getpid());
+    fclose(fp);
+    return 0;
+}
+
+/* main_daemonize - fork; the parent waits for the child's "ready" byte */
+static int
+main_daemonize(void)
+{
+    int fds[2];
+    pid_t pid;
+    char c = 1;
+
+    if (pipe(fds) < 0 || (pid = fork()) < 0) {
+        perror("ses-milter: fork");
+        exit(1);
+    }
+    if (pid > 0) {
+        close(fds[1]);
+        if (read(fds[0], &c, 1) != 1 || c != 0)
+            _exit(1);
+        _exit(0);
+    }
+    close(fds[0]);
+    setsid();
+    if (chdir("/") < 0)
+        _exit(1);
+    int null = open("/dev/null", O_RDWR);
+    if (null >= 0) {
+        dup2(null, 0);
+        dup2(null, 1);
+        dup2(null, 2);
+        if (null > 2)
+            close(null);
+    }
+    return fds[1];
+}
+
+static void *
+main_milter_thread(void *arg)
+{
+    (void)arg;
+    if (smfi_main() != MI_SUCCESS)
+        log_msg(LOG_ERR, NULL, "libmilter stopped with an error");
+    return NULL;
+}
+
+/* main_reload - SIGHUP: a new snapshot, or the old one if the new one is broken */
+static void
+main_reload(void)
+{
+    char err[1024];
+    sm_conf *c = conf_load(main_conf_path, err, sizeof(err));
+
+    if (c == NULL) {
+        log_msg(LOG_ERR, NULL, "reload refused: %s; the running configuration stays", err);
+        return;
+    }
+    if (conf_start(c, err, sizeof(err)) < 0) {
+        log_msg(LOG_ERR, NULL, "reload refused: %s; the running configuration stays", err);
+        conf_free(c);
+        return;
+    }
+    log_set_level(conf_log_level(c));
+    log_msg(LOG_NOTICE, NULL, "configuration %s reloaded (version %s)", c->path, c->version);
+    conf_publish(c);
+}
+
+static void *
+main_reload_thread(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&main_reload_lock);
+    for (;;) {
+        while (!main_reload_pending && !main_stopping)
+            pthread_cond_wait(&main_reload_cond, &main_reload_lock);
+        if (main_stopping)
+            break;
+        main_reload_pending = 0;
+        pthread_mutex_unlock(&main_reload_lock);
+        main_reload();
+        pthread_mutex_lock(&main_reload_lock);
+    }
+    pthread_mutex_unlock(&main_reload_lock);
+    return NULL;
+}
+
+static void
+main_poke_reload(int stopping)
+{
+    pthread_mutex_lock(&main_reload_lock);
+    if (stopping)
+        main_stopping = 1;
+    else
+        main_reload_pending = 1;
+    pthread_cond_signal(&main_reload_cond);
+    pthread_mutex_unlock(&main_reload_lock);
+}
+
+/* main_wait_signals - the main thread's loop until TERM or INT */
+static void
+main_wait_signals(const sigset_t *set)
+{
+    for (;;) {
+        int sig = 0;
+
+        if (sigwait(set, &sig) != 0)
+            continue;
+        if (sig == SIGHUP) {
+            main_poke_reload(0);
+        } else if (sig == SIGUSR1) {
+            sm_conf *c = conf_acquire();
+            if (c != NULL)
+                conf_ext_reopen(c->ext);
+            conf_release(c);
+            log_msg(LOG_NOTICE, NULL, "SIGUSR1: log files reopened");
+        } else {
+            log_msg(LOG_NOTICE, NULL, "signal %d: stopping after the messages in flight", sig);
+            return;
+        }
+    }
+}
+
+static int
+main_run(sm_conf *conf, int foreground)
+{
+    char err[1024];
+    int ready = -1, status = 0;
+    pthread_t milter_tid, reload_tid;
+    sigset_t set;
+    long grace = conf->daemon.shutdown_timeout;
+    char *pid_file = xstrdup(conf->daemon.pid_file ? conf->daemon.pid_file : "");
+
+    log_open("ses-milter", conf_log_facility(conf), foreground);
+    log_set_level(conf_log_level(conf));
+    if (milter_register("ses-milter") < 0 ||
+        main_open_socket(&conf->daemon, err, sizeof(err)) < 0) {
+        log_msg(LOG_ERR, NULL, "%s", err);
+        fprintf(stderr, "ses-milter: %s\n", err);
+        return 1;
+    }
+    if (!foreground)
+        ready = main_daemonize();
+    sigemptyset(&set);
+    sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGUSR1);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    if (main_write_pid(pid_file, err, sizeof(err)) < 0 ||
+        main_drop_privileges(&conf->daemon, err, sizeof(err)) < 0 ||
+        conf_start(conf, err, sizeof(err)) < 0) {
+        log_msg(LOG_ERR, NULL, "%s", err);
+        if (foreground)
+            fprintf(stderr, "ses-milter: %s\n", err);
+        return 1;
+    }
+    conf_publish(conf);
+    if (pthread_create(&reload_tid, NULL, main_reload_thread, NULL) != 0 ||
+        pthread_create(&milter_tid, NULL, main_milter_thread, NULL) != 0) {
+        log_msg(LOG_ERR, NULL, "cannot start threads");
+        return 1;
+    }
+    log_msg(LOG_NOTICE, NULL, "%s started on %s (configuration %s, version %s)",
+            PACKAGE_STRING, conf->daemon.socket, conf->path, conf->version);
+    if (ready >= 0) {
+        char ok = 0;
+        if (write(ready, &ok, 1) != 1)
+            status = 1;
+        close(ready);
+    }
+    main_wait_signals(&set);
+    smfi_stop();
+    pthread_join(milter_tid, NULL);
+    for (long i = 0; i < grace * 10 && milter_in_flight() > 0; i++)
+        usleep(100000);
+    if (milter_in_flight() > 0)
+        log_msg(LOG_WARNING, NULL, "%d connections still open after %lds: exiting",
+                milter_in_flight(), grace);
+    main_poke_reload(1);
+    pthread_join(reload_tid, NULL);
+    conf_publish(NULL);
+    if (*pid_file)
+        unlink(pid_file);
+    free(pid_file);
+    log_msg(LOG_NOTICE, NULL, "stopped");
+    return status;
+}
+
+int
+main(int argc, char **argv)
+{
+    int opt, foreground = 0, check = 0;
+    char err[1024];
+    sm_conf *conf;
+
+    main_conf_path = conf_default_path();
+    while ((opt = getopt(argc, argv, "c:fnVh")) != -1) {
+        switch (opt) {
+        case 'c': main_conf_path = optarg; break;
+        case 'f': foreground = 1; break;
+        case 'n': check = 1; break;
+        case 'V': printf("%s\n", PACKAGE_STRING); return 0;
+        case 'h': main_usage(stdout); return 0;
+        default: main_usage(stderr); return 64;
+        }
+    }
+    if (optind != argc) {
+        main_usage(stderr);
+        return 64;
+    }
+    if ((conf = conf_load(main_conf_path, err, sizeof(err))) == NULL) {
+        fprintf(stderr, "ses-milter: %s\n", err);
+        return MAIN_EX_CONFIG;
+    }
+    if (check) {
+        conf_dump(stdout, conf);
+        conf_warnings(stderr, conf);
+        conf_free(conf);
+        return 0;
+    }
+    return main_run(conf, foreground);
 }

@@ -1,0 +1,264 @@
+/*
+ * conf.c - load, check, publish and release configuration snapshots
+ *
+ * Purpose: own the top level of the configuration file: the "daemon" and
+ * "log" groups here, "scope" in scope.c, and the concerns' groups through
+ * conf_ext.c.  Unknown top-level groups are refused with file:line.
+ * Publishing swaps the current snapshot under a lock; readers take a
+ * reference, so a snapshot is freed only when nobody uses it any more.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <openssl/evp.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf.h"
+#include "conf_ext.h"
+#include "log.h"
+#include "util.h"
+
+static const char *const conf_facilities[] = {"mail",   "daemon", "user",   "local0",
+                                              "local1", "local2", "local3", "local4",
+                                              "local5", "local6", "local7", NULL};
+static const char *const conf_levels[] = {"error", "warning", "notice", "info", "debug", NULL};
+
+static const cfg_directive conf_daemon_tab[] = {
+    {"socket", CFG_STR, offsetof(daemon_conf, socket), "unix:" RUNSTATEDIR "/ses-milter/ses-milter.sock", 0, 0, 0, NULL},
+    {"socket_owner", CFG_STR, offsetof(daemon_conf, socket_owner), "", 0, 0, 0, NULL},
+    {"socket_group", CFG_STR, offsetof(daemon_conf, socket_group), "postfix", 0, 0, 0, NULL},
+    {"socket_mode", CFG_STR, offsetof(daemon_conf, socket_mode_text), "0660", 0, 0, 0, NULL},
+    {"user", CFG_STR, offsetof(daemon_conf, user), "ses-milter", 0, 0, 0, NULL},
+    {"group", CFG_STR, offsetof(daemon_conf, group), "", 0, 0, 0, NULL},
+    {"pid_file", CFG_STR, offsetof(daemon_conf, pid_file), RUNSTATEDIR "/ses-milter/ses-milter.pid", 0, 0, 0, NULL},
+    {"milter_timeout", CFG_INT, offsetof(daemon_conf, milter_timeout), NULL, 300, 1, 86400, NULL},
+    {"backlog", CFG_INT, offsetof(daemon_conf, backlog), NULL, 128, 1, 65535, NULL},
+    {"shutdown_timeout", CFG_INT, offsetof(daemon_conf, shutdown_timeout), NULL, 30, 0, 3600, NULL},
+    CFG_END,
+};
+
+static const cfg_directive conf_log_tab[] = {
+    {"facility", CFG_ENUM, offsetof(log_conf, facility), "mail", 0, 0, 0, conf_facilities},
+    {"level", CFG_ENUM, offsetof(log_conf, level), "info", 0, 0, 0, conf_levels},
+    CFG_END,
+};
+
+static const char *const conf_groups[] = {"daemon", "log", "scope", CONF_EXT_GROUPS, NULL};
+
+static pthread_mutex_t conf_lock = PTHREAD_MUTEX_INITIALIZER;
+static sm_conf *conf_current;
+
+const char *
+conf_default_path(void)
+{
+    return SYSCONFDIR "/ses-milter/ses-milter.conf";
+}
+
+/* conf_version - short SHA-256 of the file, for logs and audit records */
+static void
+conf_version(const char *path, char out[17])
+{
+    unsigned char md[EVP_MAX_MD_SIZE], buf[8192];
+    unsigned int mdlen = 0;
+    char hex[2 * EVP_MAX_MD_SIZE + 1];
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    FILE *fp = fopen(path, "rb");
+    size_t n;
+
+    strcpy(out, "unknown");
+    if (fp != NULL && ctx != NULL && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1) {
+        while ((n = fread(buf, 1, sizeof(buf), fp)) > 0)
+            EVP_DigestUpdate(ctx, buf, n);
+        if (EVP_DigestFinal_ex(ctx, md, &mdlen) == 1) {
+            util_hex(md, mdlen, hex);
+            memcpy(out, hex, 16);
+            out[16] = '\0';
+        }
+    }
+    if (fp != NULL)
+        fclose(fp);
+    EVP_MD_CTX_free(ctx);
+}
+
+/* conf_check_daemon - values the table cannot check alone */
+static int
+conf_check_daemon(const config_setting_t *root, daemon_conf *d, char *err, size_t errlen)
+{
+    const config_setting_t *g = config_setting_get_member(root, "daemon");
+    const config_setting_t *s;
+    const char *spec = d->socket;
+    char *end;
+
+    d->socket_mode = strtol(d->socket_mode_text, &end, 8);
+    if (*d->socket_mode_text == '\0' || *end != '\0' || d->socket_mode < 0 ||
+        d->socket_mode > 0777) {
+        s = g ? config_setting_get_member(g, "socket_mode") : NULL;
+        return cfg_errf(err, errlen, s ? s : root,
+                        "'daemon.socket_mode' = \"%s\" is not an octal mode such as \"0660\"",
+                        d->socket_mode_text);
+    }
+    if (strncmp(spec, "unix:", 5) != 0 && strncmp(spec, "local:", 6) != 0 &&
+        strncmp(spec, "inet:", 5) != 0 && strncmp(spec, "inet6:", 6) != 0 && spec[0] != '/') {
+        s = g ? config_setting_get_member(g, "socket") : NULL;
+        return cfg_errf(err, errlen, s ? s : root,
+                        "'daemon.socket' = \"%s\": expected unix:/path, inet:PORT@HOST or "
+                        "inet6:PORT@[ADDR]",
+                        spec);
+    }
+    return 0;
+}
+
+/* conf_check_top - refuse unknown top-level settings */
+static int
+conf_check_top(const config_setting_t *root, char *err, size_t errlen)
+{
+    for (int i = 0; i < config_setting_length(root); i++) {
+        const config_setting_t *s = config_setting_get_elem(root, (unsigned)i);
+        const char *name = config_setting_name(s);
+        int known = 0;
+
+        for (int j = 0; conf_groups[j] != NULL; j++)
+            if (strcmp(conf_groups[j], name) == 0)
+                known = 1;
+        if (!known)
+            return cfg_errf(err, errlen, s, "unknown setting '%s'", name);
+    }
+    return 0;
+}
+
+sm_conf *
+conf_load(const char *path, char *err, size_t errlen)
+{
+    config_t cf;
+    sm_conf *c;
+    const config_setting_t *root;
+
+    config_init(&cf);
+    config_set_options(&cf, CONFIG_OPTION_AUTOCONVERT);
+    if (config_read_file(&cf, path) != CONFIG_TRUE) {
+        if (config_error_type(&cf) == CONFIG_ERR_FILE_IO)
+            util_errf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
+        else
+            util_errf(err, errlen, "%s:%d: %s", config_error_file(&cf) ? config_error_file(&cf) : path,
+                      config_error_line(&cf), config_error_text(&cf));
+        config_destroy(&cf);
+        return NULL;
+    }
+    c = xcalloc(1, sizeof(*c));
+    c->refs = 1;
+    c->path = xstrdup(path);
+    conf_version(path, c->version);
+    root = config_root_setting(&cf);
+    if (conf_check_top(root, err, errlen) < 0 ||
+        cfg_parse_table(config_setting_get_member(root, "daemon"), conf_daemon_tab, &c->daemon,
+                        NULL, err, errlen) < 0 ||
+        conf_check_daemon(root, &c->daemon, err, errlen) < 0 ||
+        cfg_parse_table(config_setting_get_member(root, "log"), conf_log_tab, &c->log, NULL, err,
+                        errlen) < 0 ||
+        scope_conf_parse(config_setting_get_member(root, "scope"), &c->scope, err, errlen) < 0 ||
+        conf_ext_parse(root, &c->ext, err, errlen) < 0) {
+        config_destroy(&cf);
+        conf_free(c);
+        return NULL;
+    }
+    config_destroy(&cf);
+    return c;
+}
+
+void
+conf_dump(FILE *fp, const sm_conf *c)
+{
+    fprintf(fp, "# effective configuration of %s (version %s)\n", c->path, c->version);
+    cfg_dump_table(fp, "daemon", conf_daemon_tab, &c->daemon);
+    cfg_dump_table(fp, "log", conf_log_tab, &c->log);
+    scope_conf_dump(fp, c->scope);
+    conf_ext_dump(fp, c->ext);
+}
+
+int
+conf_warnings(FILE *fp, const sm_conf *c)
+{
+    int n = 0;
+
+    if (c->scope->nnets == 0 && !c->scope->authenticated && !c->scope->local_submission &&
+        !c->scope->everything) {
+        fprintf(fp, "warning: %s: no scope rule is on: no mail is treated as outgoing\n",
+                c->path);
+        n++;
+    }
+    return n + conf_ext_warnings(fp, c->ext, c->path);
+}
+
+int
+conf_start(sm_conf *c, char *err, size_t errlen)
+{
+    return conf_ext_start(c->ext, err, errlen);
+}
+
+sm_conf *
+conf_free(sm_conf *c)
+{
+    if (c == NULL)
+        return NULL;
+    cfg_free_table(conf_daemon_tab, &c->daemon);
+    cfg_free_table(conf_log_tab, &c->log);
+    scope_conf_free(c->scope);
+    c->ext = conf_ext_free(c->ext);
+    free(c->path);
+    free(c);
+    return NULL;
+}
+
+void
+conf_publish(sm_conf *c)
+{
+    sm_conf *old;
+
+    pthread_mutex_lock(&conf_lock);
+    old = conf_current;
+    conf_current = c;
+    pthread_mutex_unlock(&conf_lock);
+    conf_release(old);
+}
+
+sm_conf *
+conf_acquire(void)
+{
+    sm_conf *c;
+
+    pthread_mutex_lock(&conf_lock);
+    c = conf_current;
+    if (c != NULL)
+        c->refs++;
+    pthread_mutex_unlock(&conf_lock);
+    return c;
+}
+
+sm_conf *
+conf_release(sm_conf *c)
+{
+    int last;
+
+    if (c == NULL)
+        return NULL;
+    pthread_mutex_lock(&conf_lock);
+    last = --c->refs == 0;
+    pthread_mutex_unlock(&conf_lock);
+    if (last)
+        conf_free(c);
+    return NULL;
+}
+
+int
+conf_log_facility(const sm_conf *c)
+{
+    return log_facility_parse(conf_facilities[c->log.facility]);
+}
+
+int
+conf_log_level(const sm_conf *c)
+{
+    return log_level_parse(conf_levels[c->log.level]);
+}

@@ -1,0 +1,34 @@
+/*
+ * engine.h - the policy engine: facts in, verdict out
+ *
+ * The milter callbacks hand each stage of a message to the engine; the
+ * engine knows nothing of libmilter.  It decides scope at MAIL FROM, lets
+ * the concerns see headers and body as they stream, and at end of message
+ * runs the identity gate, the alignment checks and the unsubscribe rules,
+ * turns their outcomes into one verdict (sm_msg.verdict), writes the audit
+ * record and logs the one summary line.
+ */
+#ifndef SM_ENGINE_H
+#define SM_ENGINE_H
+
+#include <stddef.h>
+
+#include "msg.h"
+
+/* engine_msg_start - MAIL FROM: returns 0, or -1 when no configuration is loaded */
+int engine_msg_start(sm_msg *m);
+/* engine_outgoing - whether the current message is in scope */
+int engine_outgoing(const sm_msg *m);
+void engine_header(sm_msg *m, const char *name, const char *value);
+/* engine_eoh - returns 1 when the engine wants the body */
+int engine_eoh(sm_msg *m);
+/* engine_body - returns 1 while the engine still wants body chunks */
+int engine_body(sm_msg *m, const unsigned char *chunk, size_t len);
+/* engine_eom - decide; the verdict is in m->verdict */
+void engine_eom(sm_msg *m);
+/* engine_abort - the MTA gave up on the message */
+void engine_abort(sm_msg *m);
+/* engine_msg_free - free the concerns' per-message state */
+void engine_msg_free(sm_msg *m);
+
+#endif

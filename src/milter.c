@@ -1,0 +1,279 @@
+/*
+ * milter.c - thin libmilter callbacks
+ *
+ * Purpose: translate libmilter's callbacks into engine calls and the
+ * engine's verdict into libmilter's replies.  Nothing here decides
+ * anything: each callback finds the connection's sm_msg, hands the stage
+ * to the engine and maps the answer to SMFIS_*.  Mail that is not
+ * outgoing is accepted at MAIL FROM, so inbound mail costs one round trip.
+ */
+#include "config.h"
+
+#include <libmilter/mfapi.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine.h"
+#include "log.h"
+#include "milter.h"
+#include "msg.h"
+#include "util.h"
+
+static pthread_mutex_t milter_lock = PTHREAD_MUTEX_INITIALIZER;
+static int milter_conns;
+
+#define MILTER_MSG(ctx) ((sm_msg *)smfi_getpriv(ctx))
+
+int
+milter_in_flight(void)
+{
+    int n;
+
+    pthread_mutex_lock(&milter_lock);
+    n = milter_conns;
+    pthread_mutex_unlock(&milter_lock);
+    return n;
+}
+
+/* milter_qid - the MTA's queue id, once it is known */
+static void
+milter_qid(SMFICTX *ctx, sm_msg *m)
+{
+    const char *qid = smfi_getsymval(ctx, "{i}");
+
+    if (qid == NULL)
+        qid = smfi_getsymval(ctx, "i");
+    if (qid != NULL && *qid)
+        util_strlcpy(m->qid, qid, sizeof(m->qid));
+}
+
+/* milter_attach - the connection's sm_msg, created on first use */
+static sm_msg *
+milter_attach(SMFICTX *ctx)
+{
+    sm_msg *m = MILTER_MSG(ctx);
+
+    if (m == NULL) {
+        m = msg_new();
+        smfi_setpriv(ctx, m);
+        pthread_mutex_lock(&milter_lock);
+        milter_conns++;
+        pthread_mutex_unlock(&milter_lock);
+    }
+    return m;
+}
+
+static sfsistat
+milter_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
+                 unsigned long f3, unsigned long *pf0, unsigned long *pf1, unsigned long *pf2,
+                 unsigned long *pf3)
+{
+    sm_msg *m = milter_attach(ctx);
+
+    (void)f2;
+    (void)f3;
+    *pf0 = f0 & (SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE);
+    *pf1 = f1 & (SMFIP_HDR_LEADSPC | SMFIP_SKIP | SMFIP_NOUNKNOWN | SMFIP_NODATA);
+    m->leadspc = (*pf1 & SMFIP_HDR_LEADSPC) != 0;
+    m->can_skip = (*pf1 & SMFIP_SKIP) != 0;
+    *pf2 = 0;
+    *pf3 = 0;
+    return SMFIS_CONTINUE;
+}
+
+static sfsistat
+milter_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *sa)
+{
+    msg_set_client(milter_attach(ctx), hostname, sa);
+    return SMFIS_CONTINUE;
+}
+
+static sfsistat
+milter_helo(SMFICTX *ctx, char *helo)
+{
+    sm_msg *m = MILTER_MSG(ctx);
+
+    if (m != NULL) {
+        free(m->helo);
+        m->helo = xstrdup(helo ? helo : "");
+    }
+    return SMFIS_CONTINUE;
+}
+
+static sfsistat
+milter_envfrom(SMFICTX *ctx, char **argv)
+{
+    sm_msg *m = MILTER_MSG(ctx);
+    const char *auth;
+
+    if (m == NULL)
+        return SMFIS_TEMPFAIL;
+    msg_reset(m);
+    m->msg_count++;
+    milter_qid(ctx, m);
+    auth = smfi_getsymval(ctx, "{auth_authen}");
+    m->auth_authen = auth && *auth ? xstrdup(auth) : NULL;
+    m->env_from = xstrdup(argv && argv[0] ? argv[0] : "");
+    if (engine_msg_start(m) < 0) {
+        log_msg(LOG_ERR, m->qid, "no configuration loaded: tempfail");
+        return SMFIS_TEMPFAIL;
+    }
+    return engine_outgoing(m) ? SMFIS_CONTINUE : SMFIS_ACCEPT;
+}
+
+static sfsistat
+milter_envrcpt(SMFICTX *ctx, char **argv)
+{
+    sm_msg *m = MILTER_MSG(ctx);
+
+    if (m != NULL && argv && argv[0])
+        msg_add_rcpt(m, argv[0]);
+    return SMFIS_CONTINUE;
+}
+
+static sfsistat
+milter_header(SMFICTX *ctx, char *name, char *value)
+{
+    sm_msg *m = MILTER_MSG(ctx);
+
+    if (m != NULL)
+        engine_header(m, name, value);
+    return SMFIS_CONTINUE;
+}
+
+static sfsistat
+milter_eoh(SMFICTX *ctx)
+{
+    sm_msg *m = MILTER_MSG(ctx);
+
+    if (m != NULL)
+        m->want_body = engine_eoh(m);
+    return SMFIS_CONTINUE; /* SMFIS_SKIP is only allowed in the body callback */
+}
+
+static sfsistat
+milter_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
+{
+    sm_msg *m = MILTER_MSG(ctx);
+
+    if (m != NULL && m->want_body)
+        m->want_body = engine_body(m, chunk, len);
+    if (m == NULL || m->want_body || !m->can_skip)
+        return SMFIS_CONTINUE;
+    return SMFIS_SKIP;
+}
+
+/* milter_reply_text - libmilter treats '%' as a format character: double it */
+static char *
+milter_reply_text(const char *text)
+{
+    size_t n = 0;
+    char *out, *o;
+
+    for (const char *p = text; *p; p++)
+        n += *p == '%' ? 2 : 1;
+    out = o = xmalloc(n + 1);
+    for (const char *p = text; *p; p++) {
+        if (*p == '\r' || *p == '\n')
+            continue;
+        *o++ = *p;
+        if (*p == '%')
+            *o++ = '%';
+    }
+    *o = '\0';
+    return out;
+}
+
+/* milter_apply - carry out the verdict's header changes */
+static void
+milter_apply(SMFICTX *ctx, sm_msg *m)
+{
+    const sm_verdict *v = &m->verdict;
+
+    for (size_t i = 0; i < v->ndel; i++)
+        if (smfi_chgheader(ctx, v->del[i].name, v->del[i].index, NULL) != MI_SUCCESS)
+            log_msg(LOG_WARNING, m->qid, "could not remove header %s", v->del[i].name);
+    for (size_t i = 0; i < v->nadd; i++)
+        if (smfi_insheader(ctx, 0, v->add[i].name, v->add[i].value) != MI_SUCCESS)
+            log_msg(LOG_WARNING, m->qid, "could not add header %s", v->add[i].name);
+}
+
+static sfsistat
+milter_eom(SMFICTX *ctx)
+{
+    sm_msg *m = MILTER_MSG(ctx);
+    sm_verdict *v;
+    sfsistat r = SMFIS_ACCEPT;
+
+    if (m == NULL)
+        return SMFIS_TEMPFAIL;
+    milter_qid(ctx, m);
+    engine_eom(m);
+    v = &m->verdict;
+    if (v->action == VERDICT_REJECT || v->action == VERDICT_TEMPFAIL) {
+        char *text = milter_reply_text(v->text ? v->text : "");
+        smfi_setreply(ctx, v->code, v->xcode, text);
+        free(text);
+        r = v->action == VERDICT_REJECT ? SMFIS_REJECT : SMFIS_TEMPFAIL;
+    } else if (v->action == VERDICT_DISCARD) {
+        r = SMFIS_DISCARD;
+    } else {
+        milter_apply(ctx, m);
+        if (v->action == VERDICT_QUARANTINE &&
+            smfi_quarantine(ctx, v->reason ? v->reason : (char *)"ses-milter") != MI_SUCCESS)
+            log_msg(LOG_WARNING, m->qid, "could not quarantine the message");
+    }
+    msg_reset(m);
+    return r;
+}
+
+static sfsistat
+milter_abort(SMFICTX *ctx)
+{
+    sm_msg *m = MILTER_MSG(ctx);
+
+    if (m != NULL) {
+        engine_abort(m);
+        msg_reset(m);
+    }
+    return SMFIS_CONTINUE;
+}
+
+static sfsistat
+milter_close(SMFICTX *ctx)
+{
+    sm_msg *m = MILTER_MSG(ctx);
+
+    if (m != NULL) {
+        smfi_setpriv(ctx, NULL);
+        msg_free(m);
+        pthread_mutex_lock(&milter_lock);
+        milter_conns--;
+        pthread_mutex_unlock(&milter_lock);
+    }
+    return SMFIS_CONTINUE;
+}
+
+int
+milter_register(const char *name)
+{
+    struct smfiDesc desc;
+
+    memset(&desc, 0, sizeof(desc));
+    desc.xxfi_name = (char *)name;
+    desc.xxfi_version = SMFI_VERSION;
+    desc.xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE;
+    desc.xxfi_connect = milter_connect;
+    desc.xxfi_helo = milter_helo;
+    desc.xxfi_envfrom = milter_envfrom;
+    desc.xxfi_envrcpt = milter_envrcpt;
+    desc.xxfi_header = milter_header;
+    desc.xxfi_eoh = milter_eoh;
+    desc.xxfi_body = milter_body;
+    desc.xxfi_eom = milter_eom;
+    desc.xxfi_abort = milter_abort;
+    desc.xxfi_close = milter_close;
+    desc.xxfi_negotiate = milter_negotiate;
+    return smfi_register(desc) == MI_SUCCESS ? 0 : -1;
+}

@@ -1,0 +1,105 @@
+/*
+ * msg.h - per-connection and per-message state, and the verdict
+ *
+ * One sm_msg lives as long as the MTA's connection.  msg_reset() clears
+ * the transaction part at the end of each message and on abort, so a
+ * connection that carries several messages starts each one clean.  The
+ * message holds a reference to the configuration snapshot it started
+ * with.  Only headers are kept (bounded); the body is streamed to the DKIM
+ * verifier and never copied.
+ */
+#ifndef SM_MSG_H
+#define SM_MSG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "conf.h"
+#include "scope.h"
+
+#define MSG_MAX_HEADERS 1000
+#define MSG_MAX_HEADER_BYTES (256 * 1024)
+
+typedef struct msg_header {
+    char *name;
+    char *value;
+} msg_header;
+
+typedef enum verdict_action {
+    VERDICT_ACCEPT = 0,
+    VERDICT_REJECT,
+    VERDICT_TEMPFAIL,
+    VERDICT_QUARANTINE,
+    VERDICT_DISCARD,
+} verdict_action;
+
+typedef struct verdict_hdr_del {
+    char *name;
+    int index; /* 1-based among headers of that name, as smfi_chgheader wants */
+} verdict_hdr_del;
+
+typedef struct sm_verdict {
+    verdict_action action;
+    char code[4];   /* "550", "451" */
+    char xcode[8];  /* "5.7.1" */
+    char *text;     /* reply text (no CR/LF) */
+    char *reason;   /* quarantine reason / log reason */
+    msg_header *add;
+    size_t nadd;
+    verdict_hdr_del *del;
+    size_t ndel;
+} sm_verdict;
+
+typedef struct sm_msg {
+    /* connection */
+    struct sockaddr_storage client_addr;
+    int have_addr;
+    int client_port;
+    char *client_name;
+    char *helo;
+    unsigned long msg_count; /* messages on this connection */
+    int leadspc;             /* header values keep their leading space (SMFIP_HDR_LEADSPC) */
+    int can_skip;            /* the MTA understands SMFIS_SKIP */
+    /* transaction */
+    sm_conf *conf;
+    char qid[64];
+    char *auth_authen;
+    scope_why scope;
+    char *env_from; /* MAIL FROM argument as given, e.g. "<a@b>" */
+    char **rcpts;
+    size_t nrcpts;
+    msg_header *hdrs;
+    size_t nhdrs;
+    size_t hdr_bytes;
+    int hdr_overflow;
+    int want_body;
+    uint64_t started_ms;
+    sm_verdict verdict;
+    struct msg_ext *ext; /* the concerns' per-message state (engine.c) */
+} sm_msg;
+
+sm_msg *msg_new(void);
+/* msg_reset - end of a transaction: free its state, release its configuration */
+void msg_reset(sm_msg *m);
+/* msg_free - end of the connection; returns NULL */
+sm_msg *msg_free(sm_msg *m);
+void msg_set_client(sm_msg *m, const char *hostname, const struct sockaddr *sa);
+/* msg_add_header - keep a header; returns 0, or -1 when over the bounds (remembered) */
+int msg_add_header(sm_msg *m, const char *name, const char *value);
+void msg_add_rcpt(sm_msg *m, const char *rcpt);
+/* msg_header_count / msg_header_get - headers by name, case-insensitive, 0-based */
+size_t msg_header_count(const sm_msg *m, const char *name);
+const char *msg_header_get(const sm_msg *m, const char *name, size_t idx);
+/* msg_client_ip - client address as text ("" when none) */
+const char *msg_client_ip(const sm_msg *m, char *buf, size_t len);
+
+/* verdict helpers */
+void verdict_set(sm_verdict *v, verdict_action a, const char *code, const char *xcode,
+                 const char *text);
+void verdict_add_header(sm_verdict *v, const char *name, const char *value);
+void verdict_del_header(sm_verdict *v, const char *name, int index);
+void verdict_clear(sm_verdict *v);
+const char *verdict_action_name(verdict_action a);
+
+#endif

@@ -1,0 +1,63 @@
+/*
+ * scope.h - which mail is outgoing
+ *
+ * Only outgoing mail is gated and changed: clients that authenticated
+ * (the {auth_authen} macro), clients in the configured internal networks
+ * (IPv4 and IPv6 CIDR lists) and locally submitted mail (Postfix
+ * non_smtpd_milters: cleanup(8) presents it as a simulated connection from
+ * "localhost" [127.0.0.1] port 0, or with no address at all).  Everything
+ * else passes.
+ */
+#ifndef SM_SCOPE_H
+#define SM_SCOPE_H
+
+#include <stdio.h>
+#include <sys/socket.h>
+#include <libconfig.h>
+
+#include "cfg.h"
+
+typedef struct scope_net {
+    int family;              /* AF_INET or AF_INET6 */
+    unsigned char addr[16];  /* network address, host bits cleared */
+    int prefix;              /* prefix length */
+} scope_net;
+
+typedef struct scope_conf {
+    int authenticated;          /* SASL-authenticated clients are outgoing */
+    cfg_strlist networks_text;  /* internal_networks as written */
+    int local_submission;       /* non-SMTP (sendmail(1)/pickup) mail is outgoing */
+    int everything;             /* treat all mail as outgoing (a submission-only MTA) */
+    scope_net *nets;
+    size_t nnets;
+} scope_conf;
+
+typedef enum scope_why {
+    SCOPE_EXTERNAL = 0,
+    SCOPE_AUTHENTICATED,
+    SCOPE_INTERNAL_NETWORK,
+    SCOPE_LOCAL_SUBMISSION,
+    SCOPE_ALL,
+} scope_why;
+
+typedef struct scope_client {
+    const struct sockaddr *addr; /* NULL when the MTA gave none (local submission) */
+    const char *hostname;        /* as the MTA gave it */
+    const char *auth_authen;     /* {auth_authen}, NULL or "" when not authenticated */
+    int port;                    /* client port; 0 for Postfix's simulated local connection */
+} scope_client;
+
+/* scope_conf_parse - the "scope" section; returns 0 or -1 with file:line in err */
+int scope_conf_parse(const config_setting_t *group, scope_conf **out, char *err, size_t errlen);
+void scope_conf_dump(FILE *fp, const scope_conf *c);
+scope_conf *scope_conf_free(scope_conf *c);
+
+/* scope_parse_cidr - "192.0.2.0/24", "2001:db8::/32", "10.1.2.3"; 0 or -1 */
+int scope_parse_cidr(const char *text, scope_net *out);
+/* scope_net_match - whether addr falls inside net (IPv4-mapped IPv6 matches IPv4 nets) */
+int scope_net_match(const scope_net *net, const struct sockaddr *addr);
+/* scope_decide - whether this client's mail is outgoing, and why */
+scope_why scope_decide(const scope_conf *c, const scope_client *client);
+const char *scope_why_name(scope_why w);
+
+#endif
