@@ -50,7 +50,9 @@ test_log_sanitize_truncates_without_splitting_escapes(void **state)
     char buf[8];
     (void)state;
     log_sanitize("abc\r\n\r\n", buf, sizeof(buf));
-    assert_string_equal(buf, "abc");
+    assert_string_equal(buf, "abc\\x0d"); /* the second escape does not fit whole */
+    log_sanitize("abcd\r\n", buf, sizeof(buf));
+    assert_string_equal(buf, "abcd"); /* never half an escape */
     log_sanitize("abcdefghijkl", buf, sizeof(buf));
     assert_string_equal(buf, "abcdefg");
 }
