@@ -1,0 +1,404 @@
+/*
+ * audit.c - the audit trail writer and its configuration group
+ *
+ * Purpose: append one chained JSON line per message (audit_record.c builds
+ * it, audit_chain.c links it), durably enough for an auditor and loudly
+ * when it cannot: a write that fails returns the action the administrator
+ * chose ("tempfail" the message or "continue"), never a silent success.
+ *
+ * Concurrency: one mutex per log guards the descriptor and the chain head.
+ * The record is built outside the lock; under it the writer patches in the
+ * previous hash, hashes the line and issues one write(2) of line+newline on
+ * an O_APPEND descriptor.  A short write (disk full) is cut back with
+ * ftruncate() so that the file never keeps half a line we wrote.
+ *
+ * fsync policy: "never" (the kernel decides), "always" (fdatasync after
+ * each record) or "interval" (fdatasync when the last one is older than
+ * fsync_interval_ms, checked at each record, and at close).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "audit.h"
+#include "cfg.h"
+#include "log.h"
+#include "util.h"
+
+struct audit_log {
+    pthread_mutex_t lock;
+    char *file;
+    int fd;
+    long mode;
+    audit_fsync fsync;
+    long fsync_interval_ms;
+    audit_on_error on_error;
+    audit_record_opts opts;
+    audit_key *rcpt_key, *chain_key;
+    char head[AUDIT_HASH_HEX];
+    int have_head;
+    int dirty;
+    uint64_t last_sync_ms;
+};
+
+static const char *const fsync_names[] = {"never", "always", "interval", NULL};
+static const char *const rcpt_names[] = {"plain", "hashed", "omit", NULL};
+static const char *const on_error_names[] = {"tempfail", "continue", NULL};
+
+#define AUDIT_OFF(f) offsetof(audit_conf, f)
+
+static const cfg_directive audit_directives[] = {
+    {"enabled", CFG_BOOL, AUDIT_OFF(enabled), NULL, 1, 0, 0, NULL},
+    {"file", CFG_STR, AUDIT_OFF(file), "/var/log/ses-milter/audit.jsonl", 0, 0, 0, NULL},
+    {"fsync", CFG_ENUM, AUDIT_OFF(fsync), "interval", 0, 0, 0, fsync_names},
+    {"fsync_interval_ms", CFG_INT, AUDIT_OFF(fsync_interval_ms), NULL, 1000, 1, 3600000, NULL},
+    {"recipients", CFG_ENUM, AUDIT_OFF(recipients), "hashed", 0, 0, 0, rcpt_names},
+    {"recipient_key_file", CFG_STR, AUDIT_OFF(recipient_key_file),
+     SYSCONFDIR "/ses-milter/audit-recipient.key", 0, 0, 0, NULL},
+    {"hmac_key_file", CFG_STR, AUDIT_OFF(hmac_key_file), NULL, 0, 0, 0, NULL},
+    {"on_error", CFG_ENUM, AUDIT_OFF(on_error), "tempfail", 0, 0, 0, on_error_names},
+    {"file_mode", CFG_STR, AUDIT_OFF(file_mode), "0640", 0, 0, 0, NULL},
+    CFG_END,
+};
+
+/* audit_conf_check - cross-field checks after the table parsed */
+static int
+audit_conf_check(const config_setting_t *group, audit_conf *c, char *err, size_t errlen)
+{
+    const config_setting_t *s = group ? config_setting_get_member(group, "file_mode") : NULL;
+    char *end = NULL;
+
+    c->mode = strtol(c->file_mode, &end, 8);
+    if (*c->file_mode == '\0' || *end != '\0' || c->mode < 0 || c->mode > 0777)
+        return cfg_errf(err, errlen, s ? s : group,
+                        "'audit.file_mode' = \"%s\" is not an octal mode like \"0640\"",
+                        c->file_mode);
+    if (c->mode & S_IWOTH)
+        return cfg_errf(err, errlen, s ? s : group,
+                        "'audit.file_mode' = \"%s\" lets everyone write the audit trail",
+                        c->file_mode);
+    if (c->enabled && (c->file == NULL || *c->file == '\0'))
+        return cfg_errf(err, errlen, group, "'audit.file' must name a file when enabled");
+    if (c->recipients == AUDIT_RCPT_HASHED &&
+        (c->recipient_key_file == NULL || *c->recipient_key_file == '\0'))
+        return cfg_errf(err, errlen, group,
+                        "'audit.recipients' = \"hashed\" needs 'audit.recipient_key_file'");
+    return 0;
+}
+
+int
+audit_conf_parse(const config_setting_t *group, audit_conf **conf_r, char *err, size_t errlen)
+{
+    audit_conf *c = xcalloc(1, sizeof(*c));
+
+    *conf_r = NULL;
+    if (cfg_parse_table(group, audit_directives, c, NULL, err, errlen) < 0 ||
+        audit_conf_check(group, c, err, errlen) < 0) {
+        audit_conf_free(c);
+        return -1;
+    }
+    *conf_r = c;
+    return 0;
+}
+
+void
+audit_conf_dump(FILE *fp, const audit_conf *conf)
+{
+    cfg_dump_table(fp, "audit", audit_directives, conf);
+}
+
+audit_conf *
+audit_conf_free(audit_conf *conf)
+{
+    if (conf == NULL)
+        return NULL;
+    cfg_free_table(audit_directives, conf);
+    free(conf);
+    return NULL;
+}
+
+/* audit_link - find the hash the next line must carry, after opening fd on log->file */
+static int
+audit_link(audit_log *log, int fd, char *err, size_t errlen)
+{
+    char hash[AUDIT_HASH_HEX], *older;
+    int unterminated = 0, rc;
+
+    rc = audit_chain_tail(log->file, log->chain_key, hash, &unterminated, err, errlen);
+    if (rc < 0)
+        return -1;
+    if (rc == 1) {
+        /* a line cut short by a crash stays as evidence; the chain goes on after it */
+        if (unterminated && write(fd, "\n", 1) != 1)
+            return util_errf(err, errlen, "%s: %s", log->file, strerror(errno));
+        memcpy(log->head, hash, AUDIT_HASH_HEX);
+        log->have_head = 1;
+        return 0;
+    }
+    if (log->have_head)
+        return 0;
+    older = xasprintf("%s.1", log->file);
+    rc = audit_chain_tail(older, log->chain_key, hash, NULL, err, errlen);
+    free(older);
+    if (rc < 0)
+        return -1;
+    memcpy(log->head, rc == 1 ? hash : AUDIT_CHAIN_GENESIS, AUDIT_HASH_HEX);
+    log->have_head = 1;
+    return 0;
+}
+
+/* audit_open_fd - open the file for appending, create it with the configured mode */
+static int
+audit_open_fd(audit_log *log, char *err, size_t errlen)
+{
+    struct stat st;
+    int fd;
+
+    fd = open(log->file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY,
+              (mode_t)log->mode);
+    if (fd < 0)
+        return util_errf(err, errlen, "cannot open audit log %s: %s", log->file,
+                         strerror(errno));
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 0)
+        (void)fchmod(fd, (mode_t)log->mode); /* umask must not widen or narrow it */
+    return fd;
+}
+
+int
+audit_log_open(const audit_conf *conf, audit_log **log_r, char *err, size_t errlen)
+{
+    audit_log *log;
+
+    *log_r = NULL;
+    if (!conf->enabled)
+        return 0;
+    log = xcalloc(1, sizeof(*log));
+    pthread_mutex_init(&log->lock, NULL);
+    log->fd = -1;
+    log->file = xstrdup(conf->file);
+    log->mode = conf->mode ? conf->mode : 0640;
+    log->fsync = (audit_fsync)conf->fsync;
+    log->fsync_interval_ms = conf->fsync_interval_ms;
+    log->on_error = (audit_on_error)conf->on_error;
+    log->opts.rcpt_mode = (audit_rcpt_mode)conf->recipients;
+    if (conf->recipients == AUDIT_RCPT_HASHED &&
+        audit_chain_key_load(conf->recipient_key_file, &log->rcpt_key, err, errlen) < 0)
+        goto fail;
+    if (conf->hmac_key_file != NULL && *conf->hmac_key_file &&
+        audit_chain_key_load(conf->hmac_key_file, &log->chain_key, err, errlen) < 0)
+        goto fail;
+    log->opts.rcpt_key = log->rcpt_key;
+    log->opts.chain_key = log->chain_key;
+    if ((log->fd = audit_open_fd(log, err, errlen)) < 0 || audit_link(log, log->fd, err, errlen))
+        goto fail;
+    log->last_sync_ms = util_now_ms();
+    *log_r = log;
+    return 0;
+fail:
+    audit_log_close(log);
+    return -1;
+}
+
+int
+audit_reopen(audit_log *log, char *err, size_t errlen)
+{
+    int fd, rc = 0;
+
+    if (log == NULL)
+        return 0;
+    pthread_mutex_lock(&log->lock);
+    if ((fd = audit_open_fd(log, err, errlen)) < 0 || audit_link(log, fd, err, errlen) < 0) {
+        if (fd >= 0)
+            close(fd);
+        rc = -1;
+    } else {
+        if (log->dirty)
+            (void)fdatasync(log->fd);
+        close(log->fd);
+        log->fd = fd;
+        log->dirty = 0;
+    }
+    pthread_mutex_unlock(&log->lock);
+    return rc;
+}
+
+/* audit_sync - apply the fsync policy after a record; 0 or -1 (lock held) */
+static int
+audit_sync(audit_log *log, char *err, size_t errlen)
+{
+    uint64_t now;
+
+    if (log->fsync == AUDIT_FSYNC_NEVER)
+        return 0;
+    now = util_now_ms();
+    log->dirty = 1;
+    if (log->fsync == AUDIT_FSYNC_INTERVAL &&
+        now - log->last_sync_ms < (uint64_t)log->fsync_interval_ms)
+        return 0;
+    log->last_sync_ms = now;
+    log->dirty = 0;
+    if (fdatasync(log->fd) < 0 && errno != EINVAL)
+        return util_errf(err, errlen, "audit log %s: fsync: %s", log->file, strerror(errno));
+    return 0;
+}
+
+/* audit_append - one write(2) of the whole line; undo a partial one (lock held) */
+static int
+audit_append(audit_log *log, const char *line, size_t len, char *err, size_t errlen)
+{
+    ssize_t n;
+    int e;
+
+    do
+        n = write(log->fd, line, len);
+    while (n < 0 && errno == EINTR);
+    if (n == (ssize_t)len)
+        return 0;
+    e = n < 0 ? errno : ENOSPC;
+    if (n > 0) {
+        off_t end = lseek(log->fd, 0, SEEK_END);
+        if (end >= n)
+            (void)ftruncate(log->fd, end - n);
+    }
+    return util_errf(err, errlen, "audit log %s: write: %s", log->file, strerror(e));
+}
+
+int
+audit_write_msg(audit_log *log, const audit_msg *msg, char *err, size_t errlen)
+{
+    char hash[AUDIT_HASH_HEX], *line;
+    size_t len, off;
+    int rc = 0;
+
+    if (log == NULL)
+        return AUDIT_OK;
+    line = audit_record_build(msg, &log->opts, &len, &off);
+    line = xrealloc(line, len + 1);
+    line[len] = '\n';
+    pthread_mutex_lock(&log->lock);
+    memcpy(line + off, log->head, AUDIT_HASH_HEX - 1);
+    audit_chain_hash(log->chain_key, line, len, hash);
+    if (log->fd < 0)
+        rc = util_errf(err, errlen, "audit log %s: not open", log->file);
+    else
+        rc = audit_append(log, line, len + 1, err, errlen);
+    if (rc == 0) {
+        memcpy(log->head, hash, AUDIT_HASH_HEX);
+        rc = audit_sync(log, err, errlen);
+    }
+    pthread_mutex_unlock(&log->lock);
+    free(line);
+    if (rc == 0)
+        return AUDIT_OK;
+    return log->on_error == AUDIT_ON_ERROR_CONTINUE ? AUDIT_FAIL_CONTINUE : AUDIT_FAIL_TEMPFAIL;
+}
+
+void
+audit_log_head(audit_log *log, char *out)
+{
+    pthread_mutex_lock(&log->lock);
+    memcpy(out, log->head, AUDIT_HASH_HEX);
+    pthread_mutex_unlock(&log->lock);
+}
+
+audit_log *
+audit_log_close(audit_log *log)
+{
+    if (log == NULL)
+        return NULL;
+    if (log->fd >= 0) {
+        if (log->dirty)
+            (void)fdatasync(log->fd);
+        close(log->fd);
+    }
+    audit_chain_key_free(log->rcpt_key);
+    audit_chain_key_free(log->chain_key);
+    pthread_mutex_destroy(&log->lock);
+    free(log->file);
+    free(log);
+    return NULL;
+}
+
+/* ---- the syslog summary line ---- */
+
+/* audit_put - append formatted text at *off, never past len */
+static void SM_PRINTF(4, 5) audit_put(char *buf, size_t len, size_t *off, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+
+    if (*off + 1 >= len)
+        return;
+    va_start(ap, fmt);
+    n = vsnprintf(buf + *off, len - *off, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        *off = *off + (size_t)n < len ? *off + (size_t)n : len - 1;
+}
+
+/* audit_clean - sanitised text with double quotes made single, "-" for NULL */
+static const char *
+audit_clean(const char *s, char *out, size_t len)
+{
+    if (s == NULL) {
+        util_strlcpy(out, "-", len);
+        return out;
+    }
+    log_sanitize(s, out, len);
+    for (char *p = out; *p; p++)
+        if (*p == '"')
+            *p = '\'';
+    return out;
+}
+
+/* audit_main_lookup - the From lookup if there is one, else the first */
+static const audit_lookup *
+audit_main_lookup(const audit_msg *m)
+{
+    for (size_t i = 0; m->lookups != NULL && i < m->n_lookups; i++)
+        if (m->lookups[i].role == AUDIT_ROLE_FROM)
+            return &m->lookups[i];
+    return m->lookups != NULL && m->n_lookups > 0 ? &m->lookups[0] : NULL;
+}
+
+void
+audit_summary_line(const audit_msg *m, char *buf, size_t len)
+{
+    char a[300], b[300];
+    const audit_lookup *l = audit_main_lookup(m);
+    size_t off = 0;
+
+    if (len == 0)
+        return;
+    buf[0] = '\0';
+    audit_put(buf, len, &off, "%s: action=%s outcome=%s scope=%s",
+              audit_clean(m->queue_id ? m->queue_id : "NOQUEUE", a, sizeof(a)),
+              *audit_action_name(m->action) ? audit_action_name(m->action) : "-",
+              *audit_outcome_name(m->outcome) ? audit_outcome_name(m->outcome) : "-",
+              *audit_scope_name(m->scope) ? audit_scope_name(m->scope) : "-");
+    audit_put(buf, len, &off, " from=<%s> env_from=<%s> rcpts=%zu",
+              m->from ? audit_clean(m->from, a, sizeof(a)) : "",
+              m->env_from ? audit_clean(m->env_from, b, sizeof(b)) : "", m->n_rcpts);
+    if (l != NULL)
+        audit_put(buf, len, &off, " identity=%s:%s", audit_clean(l->identity, a, sizeof(a)),
+                  *audit_answer_name(l->answer) ? audit_answer_name(l->answer) : "-");
+    else
+        audit_put(buf, len, &off, " identity=-");
+    audit_put(buf, len, &off, " dmarc=%s",
+              m->dmarc ? audit_clean(m->dmarc->result, a, sizeof(a)) : "-");
+    if (m->reply_code != 0 || m->reply_text != NULL)
+        audit_put(buf, len, &off, " reply=\"%d %s%s%s\"", m->reply_code,
+                  m->reply_xcode ? audit_clean(m->reply_xcode, a, sizeof(a)) : "",
+                  m->reply_xcode ? " " : "",
+                  audit_clean(m->reply_text ? m->reply_text : "", b, sizeof(b)));
+    else
+        audit_put(buf, len, &off, " reply=-");
+}
