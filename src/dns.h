@@ -41,7 +41,12 @@ typedef dns_status (*dns_resolver_fn)(void *arg, const char *name, uint64_t dead
 
 typedef struct dns_stats {
     uint64_t hits, misses, tempfails;
+    uint64_t evictions; /* entries dropped by the LRU bound */
+    uint64_t entries;   /* entries held now (expired ones until touched) */
 } dns_stats;
+
+/* a clock in CLOCK_MONOTONIC milliseconds; tests install their own */
+typedef uint64_t (*dns_clock_fn)(void *arg);
 
 /* dns_cache_new - a cache over the system resolver (/etc/resolv.conf); opts may be NULL */
 dns_cache *dns_cache_new(const dns_opts *opts);
@@ -55,5 +60,26 @@ dns_status dns_lookup_txt(dns_cache *c, const char *name, uint64_t deadline_ms, 
 dns_txt *dns_txt_free(dns_txt *t);
 void dns_cache_stats(dns_cache *c, dns_stats *out);
 const char *dns_status_name(dns_status s);
+
+/* dns_opts_defaults - fill opts with the defaults listed above */
+void dns_opts_defaults(dns_opts *opts);
+/* dns_cache_set_clock - replace the clock used for TTL expiry (tests); NULL restores */
+void dns_cache_set_clock(dns_cache *c, dns_clock_fn fn, void *arg);
+/* dns_cache_flush - drop every entry */
+void dns_cache_flush(dns_cache *c);
+/* dns_txt_new - an empty record set (for resolvers) */
+dns_txt *dns_txt_new(void);
+/* dns_txt_add - append one record of len bytes (copied, NUL-terminated) */
+void dns_txt_add(dns_txt *t, const char *data, size_t len);
+/* dns_txt_dup - deep copy (NULL-safe) */
+dns_txt *dns_txt_dup(const dns_txt *t);
+/*
+ * dns_parse_answer - read a DNS response (wire format) to a TXT query.
+ * DNS_OK: *txt_r set, *ttl_r the smallest TTL of the answer.  NXDOMAIN /
+ * NODATA: *ttl_r the negative TTL from the SOA (RFC 2308), 0 when there is
+ * none.  Malformed messages, SERVFAIL, REFUSED and the like: DNS_TEMPFAIL.
+ */
+dns_status dns_parse_answer(const unsigned char *msg, size_t len, dns_txt **txt_r,
+                            uint32_t *ttl_r);
 
 #endif

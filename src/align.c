@@ -1,0 +1,760 @@
+/*
+ * align.c - the alignment verdict and advice engine
+ *
+ * Purpose: before a message leaves, predict whether it will pass DMARC at
+ * the receiver and say why not in words an administrator can act on.
+ * Facts come in (align_facts): the From domain, signatures already on the
+ * message, the relay and, for Amazon SES, the matched identity's
+ * attributes, a declared downstream signer, and the SPF result computed
+ * elsewhere.  The rules for SES follow doc SES.md:
+ *   - SES always adds a d=amazonses.com signature and, with Easy DKIM
+ *     (SigningEnabled and Status SUCCESS on a domain identity), a second
+ *     one with d=<identity domain>;
+ *   - the MAIL FROM is a subdomain of amazonses.com unless a custom MAIL
+ *     FROM domain has status SUCCESS; when it has another status,
+ *     USE_DEFAULT_VALUE falls back to amazonses.com and REJECT_MESSAGE
+ *     makes SES refuse the message.
+ * A downstream signer's key is looked up at selector._domainkey.domain
+ * through the DNS cache: unpublished or revoked keys mean a failing
+ * signature.  The policy comes from dmarc_discover().  DMARC passes when
+ * one identifier that will verify aligns (RFC 7489 section 3.1).
+ *
+ * Decision: PASS and NONE accept; FAIL (and an SES refusal) follows the
+ * configured action (per-domain overrides first); TEMPERROR follows
+ * temperror_action only when the action is quarantine or enforce.
+ *
+ * Diagnostics: none; reasons go into align_result, errors into err.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "align.h"
+#include "orgdomain.h"
+#include "util.h"
+
+#define ALIGN_SES_DOMAIN "amazonses.com"
+
+static const char *const align_action_names[] = {"monitor", "tag", "quarantine", "enforce",
+                                                 NULL};
+static const char *const align_temperror_names[] = {"tempfail", "accept", NULL};
+static const char *const align_relay_names[] = {"ses", "direct", NULL};
+static const char *const align_spf_names[] = {"none",     "neutral",   "pass",      "fail",
+                                              "softfail", "temperror", "permerror", NULL};
+
+const char *
+align_spf_name(align_spf s)
+{
+    return (unsigned)s < SM_ARRAY_LEN(align_spf_names) - 1 ? align_spf_names[s] : "unknown";
+}
+
+int
+align_spf_parse(const char *name)
+{
+    for (int i = 0; name != NULL && align_spf_names[i] != NULL; i++)
+        if (strcasecmp(name, align_spf_names[i]) == 0)
+            return i;
+    return -1;
+}
+
+const char *
+align_action_name(align_action a)
+{
+    return (unsigned)a < SM_ARRAY_LEN(align_action_names) - 1 ? align_action_names[a]
+                                                              : "unknown";
+}
+
+const char *
+align_dmarc_result_name(align_dmarc_result d)
+{
+    switch (d) {
+    case ALIGN_DMARC_NONE: return "none";
+    case ALIGN_DMARC_PASS: return "pass";
+    case ALIGN_DMARC_FAIL: return "fail";
+    case ALIGN_DMARC_TEMPERROR: return "temperror";
+    }
+    return "unknown";
+}
+
+const char *
+align_decision_name(align_decision d)
+{
+    switch (d) {
+    case ALIGN_ACCEPT: return "accept";
+    case ALIGN_TAG: return "tag";
+    case ALIGN_QUARANTINE: return "quarantine";
+    case ALIGN_REJECT: return "reject";
+    case ALIGN_TEMPFAIL: return "tempfail";
+    }
+    return "unknown";
+}
+
+/* ---- configuration ---- */
+
+static const cfg_directive align_tab[] = {
+    {"enabled", CFG_BOOL, offsetof(align_conf, enabled), NULL, 1, 0, 0, NULL},
+    {"relay", CFG_ENUM, offsetof(align_conf, relay), "ses", 0, 0, 0, align_relay_names},
+    {"egress_ips", CFG_STRLIST, offsetof(align_conf, egress_ips), NULL, 0, 0, 0, NULL},
+    {"action", CFG_ENUM, offsetof(align_conf, action), "monitor", 0, 0, 0, align_action_names},
+    {"temperror_action", CFG_ENUM, offsetof(align_conf, temperror_action), "tempfail", 0, 0, 0,
+     align_temperror_names},
+    {"result_header", CFG_STR, offsetof(align_conf, result_header), "", 0, 0, 0, NULL},
+    CFG_END,
+};
+
+static const char *const align_extra[] = {"downstream_signer", "overrides", "dns", NULL};
+
+typedef struct align_signer_conf {
+    char *domain, *selector;
+} align_signer_conf;
+
+static const cfg_directive align_signer_tab[] = {
+    {"domain", CFG_STR, offsetof(align_signer_conf, domain), NULL, 0, 0, 0, NULL},
+    {"selector", CFG_STR, offsetof(align_signer_conf, selector), NULL, 0, 0, 0, NULL},
+    CFG_END,
+};
+
+typedef struct align_override_conf {
+    char *domain;
+    int action;
+} align_override_conf;
+
+static const cfg_directive align_override_tab[] = {
+    {"domain", CFG_STR, offsetof(align_override_conf, domain), NULL, 0, 0, 0, NULL},
+    {"action", CFG_ENUM, offsetof(align_override_conf, action), "monitor", 0, 0, 0,
+     align_action_names},
+    CFG_END,
+};
+
+typedef struct align_dns_conf {
+    long timeout_ms, max_entries, min_ttl, max_ttl, neg_ttl;
+} align_dns_conf;
+
+static const cfg_directive align_dns_tab[] = {
+    {"timeout_ms", CFG_INT, offsetof(align_dns_conf, timeout_ms), NULL, 3000, 1, 60000, NULL},
+    {"max_entries", CFG_INT, offsetof(align_dns_conf, max_entries), NULL, 10000, 1, 10000000,
+     NULL},
+    {"min_ttl", CFG_INT, offsetof(align_dns_conf, min_ttl), NULL, 30, 0, 86400, NULL},
+    {"max_ttl", CFG_INT, offsetof(align_dns_conf, max_ttl), NULL, 86400, 1, 604800, NULL},
+    {"neg_ttl", CFG_INT, offsetof(align_dns_conf, neg_ttl), NULL, 300, 0, 86400, NULL},
+    CFG_END,
+};
+
+/* align_header_name_ok - RFC 5322 field name: printable ASCII except ':' */
+static int
+align_header_name_ok(const char *s)
+{
+    for (const char *p = s; *p; p++)
+        if ((unsigned char)*p < 33 || (unsigned char)*p > 126 || *p == ':')
+            return 0;
+    return 1;
+}
+
+/* align_selector_ok - a DKIM selector: dot-separated labels of letters, digits, '-', '_' */
+static int
+align_selector_ok(const char *s)
+{
+    size_t label = 0;
+
+    for (const char *p = s; *p; p++) {
+        if (*p == '.') {
+            if (label == 0)
+                return 0;
+            label = 0;
+        } else if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                   (*p >= '0' && *p <= '9') || *p == '-' || *p == '_') {
+            label++;
+        } else {
+            return 0;
+        }
+    }
+    return label > 0 && strlen(s) < 64;
+}
+
+/* align_parse_ips - validate egress_ips */
+static int
+align_parse_ips(const config_setting_t *group, const align_conf *c, char *err, size_t errlen)
+{
+    const config_setting_t *s = config_setting_get_member(group, "egress_ips");
+    unsigned char buf[16];
+
+    for (size_t i = 0; i < c->egress_ips.n; i++) {
+        const config_setting_t *e = s;
+        if (s != NULL && config_setting_type(s) != CONFIG_TYPE_STRING)
+            e = config_setting_get_elem(s, (unsigned)i);
+        if (inet_pton(AF_INET, c->egress_ips.v[i], buf) != 1 &&
+            inet_pton(AF_INET6, c->egress_ips.v[i], buf) != 1)
+            return cfg_errf(err, errlen, e, "'alignment.egress_ips': \"%s\" is not an IPv4 or IPv6 address",
+                            c->egress_ips.v[i]);
+    }
+    return 0;
+}
+
+/* align_parse_signer - the optional downstream_signer { domain; selector; } group */
+static int
+align_parse_signer(const config_setting_t *group, align_conf *c, char *err, size_t errlen)
+{
+    const config_setting_t *s = config_setting_get_member(group, "downstream_signer");
+    align_signer_conf sc = {NULL, NULL};
+    char norm[ORGDOMAIN_MAX];
+    int rc = 0;
+
+    if (s == NULL)
+        return 0;
+    if (cfg_parse_table(s, align_signer_tab, &sc, NULL, err, errlen) < 0)
+        rc = -1;
+    else if (sc.domain == NULL || sc.selector == NULL)
+        rc = cfg_errf(err, errlen, s, "'alignment.downstream_signer' needs both domain and selector");
+    else if (orgdomain_normalize(sc.domain, norm, sizeof(norm)) < 0)
+        rc = cfg_errf(err, errlen, config_setting_get_member(s, "domain"),
+                      "'alignment.downstream_signer.domain' = \"%s\" is not a domain name",
+                      sc.domain);
+    else if (!align_selector_ok(sc.selector))
+        rc = cfg_errf(err, errlen, config_setting_get_member(s, "selector"),
+                      "'alignment.downstream_signer.selector' = \"%s\" is not a DKIM selector",
+                      sc.selector);
+    if (rc == 0) {
+        c->signer_domain = xstrdup(norm);
+        c->signer_selector = xstrdup(sc.selector);
+    }
+    cfg_free_table(align_signer_tab, &sc);
+    return rc;
+}
+
+/* align_parse_overrides - overrides = ( { domain = "..."; action = "..."; }, ... ) */
+static int
+align_parse_overrides(const config_setting_t *group, align_conf *c, char *err, size_t errlen)
+{
+    const config_setting_t *s = config_setting_get_member(group, "overrides");
+    int n;
+
+    if (s == NULL)
+        return 0;
+    if (config_setting_type(s) != CONFIG_TYPE_LIST)
+        return cfg_errf(err, errlen, s, "'alignment.overrides' must be a list ( { ... }, ... )");
+    n = config_setting_length(s);
+    c->overrides = xcalloc((size_t)n + 1, sizeof(align_override));
+    for (int i = 0; i < n; i++) {
+        const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+        align_override_conf oc = {NULL, 0};
+        char norm[ORGDOMAIN_MAX];
+        int rc = 0;
+
+        if (cfg_parse_table(e, align_override_tab, &oc, NULL, err, errlen) < 0)
+            rc = -1;
+        else if (oc.domain == NULL || config_setting_get_member(e, "action") == NULL)
+            rc = cfg_errf(err, errlen, e, "'alignment.overrides' element %d needs domain and action",
+                          i + 1);
+        else if (orgdomain_normalize(oc.domain, norm, sizeof(norm)) < 0)
+            rc = cfg_errf(err, errlen, e, "'alignment.overrides' domain \"%s\" is not a domain name",
+                          oc.domain);
+        if (rc == 0) {
+            c->overrides[c->n_overrides].domain = xstrdup(norm);
+            c->overrides[c->n_overrides++].action = oc.action;
+        }
+        cfg_free_table(align_override_tab, &oc);
+        if (rc < 0)
+            return -1;
+    }
+    return 0;
+}
+
+int
+align_conf_parse(const config_setting_t *group, align_conf **out, char *err, size_t errlen)
+{
+    align_conf *c = xcalloc(1, sizeof(*c));
+    align_dns_conf dc;
+    int rc;
+
+    *out = NULL;
+    rc = cfg_parse_table(group, align_tab, c, align_extra, err, errlen);
+    cfg_defaults(align_dns_tab, &dc);
+    if (rc == 0 && group != NULL) {
+        if (align_parse_ips(group, c, err, errlen) < 0 ||
+            align_parse_signer(group, c, err, errlen) < 0 ||
+            align_parse_overrides(group, c, err, errlen) < 0 ||
+            cfg_parse_table(config_setting_get_member(group, "dns"), align_dns_tab, &dc, NULL,
+                            err, errlen) < 0)
+            rc = -1;
+        else if (*c->result_header && !align_header_name_ok(c->result_header))
+            rc = cfg_errf(err, errlen, config_setting_get_member(group, "result_header"),
+                          "'alignment.result_header' = \"%s\" is not a header field name",
+                          c->result_header);
+        else if (dc.max_ttl < dc.min_ttl)
+            rc = cfg_errf(err, errlen, config_setting_get_member(group, "dns"),
+                          "'alignment.dns.max_ttl' is smaller than min_ttl");
+    }
+    if (rc < 0) {
+        align_conf_free(c);
+        return -1;
+    }
+    c->dns.timeout_ms = dc.timeout_ms;
+    c->dns.max_entries = dc.max_entries;
+    c->dns.min_ttl = dc.min_ttl;
+    c->dns.max_ttl = dc.max_ttl;
+    c->dns.neg_ttl = dc.neg_ttl;
+    *out = c;
+    return 0;
+}
+
+void
+align_conf_dump(FILE *fp, const align_conf *c)
+{
+    align_dns_conf dc = {c->dns.timeout_ms, c->dns.max_entries, c->dns.min_ttl, c->dns.max_ttl,
+                         c->dns.neg_ttl};
+
+    cfg_dump_table(fp, "alignment", align_tab, c);
+    if (c->signer_domain != NULL) {
+        align_signer_conf sc = {c->signer_domain, c->signer_selector};
+        cfg_dump_table(fp, "alignment.downstream_signer", align_signer_tab, &sc);
+    }
+    for (size_t i = 0; i < c->n_overrides; i++)
+        fprintf(fp, "alignment.overrides[%zu] = { domain = \"%s\"; action = \"%s\"; };\n", i,
+                c->overrides[i].domain, align_action_name(c->overrides[i].action));
+    cfg_dump_table(fp, "alignment.dns", align_dns_tab, &dc);
+}
+
+align_conf *
+align_conf_free(align_conf *c)
+{
+    if (c == NULL)
+        return NULL;
+    cfg_free_table(align_tab, c);
+    free(c->signer_domain);
+    free(c->signer_selector);
+    for (size_t i = 0; i < c->n_overrides; i++)
+        free(c->overrides[i].domain);
+    free(c->overrides);
+    free(c);
+    return NULL;
+}
+
+align_action
+align_action_for(const align_conf *c, const char *from_domain)
+{
+    char norm[ORGDOMAIN_MAX];
+    size_t best = 0, n;
+    int action;
+
+    if (c == NULL)
+        return ALIGN_ACTION_MONITOR;
+    action = c->action;
+    if (from_domain == NULL || orgdomain_normalize(from_domain, norm, sizeof(norm)) < 0)
+        return (align_action)action;
+    n = strlen(norm);
+    for (size_t i = 0; i < c->n_overrides; i++) {
+        const char *d = c->overrides[i].domain;
+        size_t dl = strlen(d);
+        if (dl > n || dl <= best || strcmp(norm + n - dl, d) != 0)
+            continue;
+        if (dl < n && norm[n - dl - 1] != '.')
+            continue;
+        best = dl;
+        action = c->overrides[i].action;
+    }
+    return (align_action)action;
+}
+
+const char *
+align_tag_header(const align_conf *c)
+{
+    if (c != NULL && c->result_header != NULL && *c->result_header)
+        return c->result_header;
+    return ALIGN_TAG_HEADER_DEFAULT;
+}
+
+/* ---- the engine ---- */
+
+void
+align_facts_init(align_facts *f, const align_conf *c)
+{
+    memset(f, 0, sizeof(*f));
+    if (c == NULL)
+        return;
+    f->relay = (align_relay)c->relay;
+    f->signer_domain = c->signer_domain;
+    f->signer_selector = c->signer_selector;
+}
+
+/* align_is - case-insensitive equality, NULL-safe */
+static int
+align_is(const char *a, const char *b)
+{
+    return a != NULL && b != NULL && strcasecmp(a, b) == 0;
+}
+
+/* align_ses_mail_from_ok - the custom MAIL FROM domain is set up and in use */
+static int
+align_ses_mail_from_ok(const sm_id_attrs *a)
+{
+    return a != NULL && a->mail_from_domain[0] && align_is(a->mail_from_status, "SUCCESS");
+}
+
+const char *
+align_spf_domain(const align_facts *f)
+{
+    const char *at;
+
+    if (f->relay == ALIGN_RELAY_SES)
+        return align_ses_mail_from_ok(f->ses) ? f->ses->mail_from_domain : ALIGN_SES_DOMAIN;
+    if (f->envelope_domain == NULL)
+        return "";
+    at = strrchr(f->envelope_domain, '@'); /* tolerate a whole address */
+    return at ? at + 1 : f->envelope_domain;
+}
+
+/* align_reason - append one reason (silently dropped when the list is full) */
+static void SM_PRINTF(2, 3)
+align_reason(align_result *r, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (r->nreasons >= ALIGN_MAX_REASONS)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(r->reasons[r->nreasons++], ALIGN_REASON_LEN, fmt, ap);
+    va_end(ap);
+}
+
+/* align_add_dkim - add a predicted signature; returns it, or NULL when the table is full */
+static align_dkim_pred *
+align_add_dkim(align_result *r, const char *domain, const char *selector, align_dkim_origin o,
+               int pass)
+{
+    align_dkim_pred *p;
+
+    if (r->ndkim >= ALIGN_MAX_DKIM || domain == NULL)
+        return NULL;
+    p = &r->dkim[r->ndkim++];
+    if (orgdomain_normalize(domain, p->domain, sizeof(p->domain)) < 0) {
+        util_strlcpy(p->domain, domain, sizeof(p->domain));
+        pass = 0;
+    }
+    util_strlcpy(p->selector, selector ? selector : "", sizeof(p->selector));
+    p->origin = o;
+    p->pass = pass;
+    p->aligned = pass && dmarc_aligned(p->domain, r->from_domain, r->dmarc.adkim);
+    if (p->aligned)
+        r->dkim_aligned = 1;
+    return p;
+}
+
+/* align_ses_dkim_domain - the domain Easy DKIM signs with for the matched identity */
+static const char *
+align_ses_dkim_domain(const sm_id_attrs *a)
+{
+    const char *at = strrchr(a->identity, '@');
+
+    return at ? at + 1 : a->identity;
+}
+
+/* align_ses_dkim - SES's signatures and the reasons when Easy DKIM does not apply */
+static void
+align_ses_dkim(const align_facts *f, align_result *r)
+{
+    const sm_id_attrs *a = f->ses;
+    align_dkim_pred *p;
+
+    align_add_dkim(r, ALIGN_SES_DOMAIN, "", ALIGN_DKIM_SES, 1);
+    if (a == NULL) {
+        align_reason(r, "the SES identity's attributes are unknown: assuming SES signs only "
+                        "with d=amazonses.com");
+        return;
+    }
+    if (a->dkim_signing_enabled == 1 && align_is(a->dkim_status, "SUCCESS")) {
+        p = align_add_dkim(r, align_ses_dkim_domain(a), "", ALIGN_DKIM_SES, 1);
+        if (p != NULL && !p->aligned)
+            align_reason(r, "SES signs with d=%s, which does not %salign with the From domain "
+                            "%s; verify %s as its own identity with Easy DKIM",
+                         p->domain, r->dmarc.adkim == DMARC_ALIGN_STRICT ? "strictly " : "",
+                         r->from_domain, r->from_domain);
+        return;
+    }
+    if (a->identity_type == SM_IDTYPE_EMAIL_ADDRESS)
+        align_reason(r, "SES signs with d=amazonses.com because only the address identity %s "
+                        "is verified; verify the domain %s and enable Easy DKIM",
+                     a->identity, r->from_domain);
+    else if (a->dkim_signing_enabled == SM_TRI_UNKNOWN && !a->dkim_status[0])
+        align_reason(r, "the DKIM settings of the SES identity %s are unknown: assuming SES "
+                        "signs only with d=amazonses.com", a->identity);
+    else if (a->dkim_signing_enabled == 0)
+        align_reason(r, "DKIM signing is disabled for the SES identity %s, so SES signs only "
+                        "with d=amazonses.com; enable Easy DKIM signing for %s",
+                     a->identity, a->identity);
+    else
+        align_reason(r, "Easy DKIM for %s has status %s, so SES signs only with "
+                        "d=amazonses.com; publish the three CNAME records "
+                        "TOKEN._domainkey.%s -> TOKEN.dkim.amazonses.com that SES lists",
+                     a->identity, a->dkim_status[0] ? a->dkim_status : "unknown", a->identity);
+}
+
+/* align_key_published - whether some TXT record is a DKIM key with a non-empty p= */
+static int
+align_key_published(const dns_txt *t)
+{
+    for (size_t i = 0; i < t->n; i++) {
+        const char *s = t->rr[i];
+        for (const char *p = s; (p = strstr(p, "p=")) != NULL; p += 2) {
+            const char *q = p + 2;
+            const char *b = p;
+            while (b > s && (b[-1] == ' ' || b[-1] == '\t'))
+                b--;
+            if (b != s && b[-1] != ';')
+                continue; /* "p=" inside another tag, e.g. "nop=" */
+            while (*q == ' ' || *q == '\t')
+                q++;
+            if (*q && *q != ';')
+                return 1;
+        }
+    }
+    return 0;
+}
+
+/* align_signer_dkim - the downstream signer's signature, judged by its published key */
+static void
+align_signer_dkim(dns_cache *c, const align_facts *f, align_result *r)
+{
+    char name[512], err[256];
+    dns_txt *txt = NULL;
+    dns_status st;
+    int pass = 0;
+
+    if (f->signer_domain == NULL || !*f->signer_domain)
+        return;
+    snprintf(name, sizeof(name), "%s._domainkey.%s",
+             f->signer_selector ? f->signer_selector : "", f->signer_domain);
+    st = c ? dns_lookup_txt(c, name, f->deadline_ms, &txt, err, sizeof(err)) : DNS_TEMPFAIL;
+    if (st == DNS_OK && align_key_published(txt))
+        pass = 1;
+    else if (st == DNS_TEMPFAIL) {
+        r->key_tempfail = 1;
+        align_reason(r, "the DKIM key of the downstream signer at %s could not be looked up "
+                        "(temporary DNS failure)", name);
+    } else if (st == DNS_OK)
+        align_reason(r, "the DKIM key at %s is revoked or malformed (no p= value): the "
+                        "downstream signer's signature would fail", name);
+    else
+        align_reason(r, "no DKIM key is published at %s: the downstream signer's signature "
+                        "would fail; publish the key", name);
+    dns_txt_free(txt);
+    align_add_dkim(r, f->signer_domain, f->signer_selector, ALIGN_DKIM_SIGNER, pass);
+}
+
+/* align_spf_predict - predicted SPF domain, its result, and alignment */
+static void
+align_spf_predict(const align_facts *f, align_result *r)
+{
+    const sm_id_attrs *a = f->ses;
+    const char *d = align_spf_domain(f);
+
+    if (f->relay == ALIGN_RELAY_SES && a != NULL && a->mail_from_domain[0] &&
+        !align_ses_mail_from_ok(a)) {
+        if (align_is(a->mail_from_behavior, "REJECT_MESSAGE")) {
+            r->ses_would_reject = 1;
+            align_reason(r, "SES would refuse the message (MailFromDomainNotVerified): the "
+                            "custom MAIL FROM domain %s has status %s and the behaviour on MX "
+                            "failure is REJECT_MESSAGE; publish its MX record "
+                            "(feedback-smtp.REGION.amazonses.com) and SPF record",
+                         a->mail_from_domain, a->mail_from_status[0] ? a->mail_from_status
+                                                                      : "unknown");
+        } else {
+            align_reason(r, "the custom MAIL FROM domain %s has status %s, so SES uses a "
+                            "MAIL FROM under amazonses.com and SPF does not align; publish "
+                            "its MX record (feedback-smtp.REGION.amazonses.com)",
+                         a->mail_from_domain, a->mail_from_status[0] ? a->mail_from_status
+                                                                      : "unknown");
+        }
+    }
+    if (*d == '\0' || orgdomain_normalize(d, r->spf_domain, sizeof(r->spf_domain)) < 0)
+        r->spf_domain[0] = '\0';
+    if (f->spf_domain == NULL || dmarc_aligned(f->spf_domain, r->spf_domain, DMARC_ALIGN_STRICT))
+        r->spf_result = f->spf_result;
+    else
+        r->spf_result = ALIGN_SPF_NONE; /* the result given is about another domain */
+    if (r->spf_result == ALIGN_SPF_NONE && strcmp(r->spf_domain, ALIGN_SES_DOMAIN) == 0)
+        r->spf_result = ALIGN_SPF_PASS; /* SES's own MAIL FROM always passes */
+    if (r->spf_domain[0] == '\0')
+        return;
+    r->spf_aligned = r->spf_result == ALIGN_SPF_PASS &&
+                     dmarc_aligned(r->spf_domain, r->from_domain, r->dmarc.aspf);
+    if (dmarc_aligned(r->spf_domain, r->from_domain, r->dmarc.aspf) &&
+        r->spf_result != ALIGN_SPF_PASS)
+        align_reason(r, "SPF for %s would be %s, so SPF does not count for DMARC%s",
+                     r->spf_domain, align_spf_name(r->spf_result),
+                     f->relay == ALIGN_RELAY_SES
+                         ? "; publish \"v=spf1 include:amazonses.com ~all\" there"
+                         : "; authorise the egress addresses in its SPF record");
+}
+
+/* align_summary - the first reason: the verdict in one sentence */
+static void
+align_summary(const align_result *r, char *buf, size_t len)
+{
+    const dmarc_lookup *d = &r->dmarc;
+
+    switch (r->dmarc_result) {
+    case ALIGN_DMARC_PASS:
+        snprintf(buf, len, "DMARC would pass for %s via %s%s%s (policy %s at %s)",
+                 r->from_domain, r->dkim_aligned ? "aligned DKIM" : "",
+                 r->dkim_aligned && r->spf_aligned ? " and " : "",
+                 r->spf_aligned ? "aligned SPF" : "", dmarc_policy_name(d->policy), d->where);
+        return;
+    case ALIGN_DMARC_FAIL:
+        snprintf(buf, len, "DMARC would fail for %s: no aligned DKIM signature and no aligned "
+                 "SPF; the receiver would apply p=%s%s from %s",
+                 r->from_domain, dmarc_policy_name(d->policy),
+                 d->pct < 100 ? " (to pct of the mail)" : "", d->where);
+        return;
+    case ALIGN_DMARC_TEMPERROR:
+        snprintf(buf, len, "DMARC for %s cannot be predicted now (temporary DNS failure)%s",
+                 r->from_domain, d->detail[0] ? ": " : "");
+        if (d->status == DMARC_DISC_TEMPFAIL)
+            util_strlcpy(buf + strlen(buf), d->detail, len - strlen(buf));
+        return;
+    case ALIGN_DMARC_NONE:
+        break;
+    }
+    if (d->status == DMARC_DISC_BAD_DOMAIN)
+        snprintf(buf, len, "the From domain \"%s\" is not a domain name: no DMARC evaluation",
+                 r->from_domain);
+    else if (d->status == DMARC_DISC_NONE)
+        snprintf(buf, len, "%s publishes no DMARC policy (%s), so receivers apply none; "
+                 "publish one at _dmarc.%s, e.g. \"v=DMARC1; p=none; rua=mailto:...\", "
+                 "then tighten it", r->from_domain, d->detail, d->org_domain);
+    else
+        snprintf(buf, len, "%s has no usable DMARC policy: %s; publish exactly one valid "
+                 "record", r->from_domain, d->detail);
+}
+
+/* align_decide - the decision from the DMARC result and the configured actions */
+static align_decision
+align_decide(const align_conf *conf, align_result *r)
+{
+    int temp = conf ? conf->temperror_action : ALIGN_TEMPERROR_TEMPFAIL;
+    static const align_decision on_fail[] = {ALIGN_ACCEPT, ALIGN_TAG, ALIGN_QUARANTINE,
+                                             ALIGN_REJECT};
+    int fail = r->dmarc_result == ALIGN_DMARC_FAIL || r->ses_would_reject;
+
+    r->action = align_action_for(conf, r->from_domain);
+    if (fail)
+        return on_fail[r->action];
+    if (r->dmarc_result != ALIGN_DMARC_TEMPERROR)
+        return ALIGN_ACCEPT;
+    if (r->action == ALIGN_ACTION_QUARANTINE || r->action == ALIGN_ACTION_ENFORCE)
+        return temp == ALIGN_TEMPERROR_ACCEPT ? ALIGN_ACCEPT : ALIGN_TEMPFAIL;
+    return r->action == ALIGN_ACTION_TAG ? ALIGN_TAG : ALIGN_ACCEPT;
+}
+
+/* align_dmarc_verdict - DMARC result and the policy the receiver applies */
+static void
+align_dmarc_verdict(align_result *r)
+{
+    const dmarc_lookup *d = &r->dmarc;
+    int aligned = r->dkim_aligned || r->spf_aligned;
+
+    r->pct = d->pct;
+    if (d->status == DMARC_DISC_TEMPFAIL)
+        r->dmarc_result = ALIGN_DMARC_TEMPERROR;
+    else if (d->status != DMARC_DISC_FOUND)
+        r->dmarc_result = ALIGN_DMARC_NONE;
+    else if (aligned)
+        r->dmarc_result = ALIGN_DMARC_PASS;
+    else if (r->key_tempfail || r->spf_result == ALIGN_SPF_TEMPERROR)
+        r->dmarc_result = ALIGN_DMARC_TEMPERROR;
+    else
+        r->dmarc_result = ALIGN_DMARC_FAIL;
+    r->receiver_policy = r->dmarc_result == ALIGN_DMARC_FAIL ? d->policy : DMARC_POLICY_UNSPEC;
+    if (r->dmarc_result == ALIGN_DMARC_FAIL && d->policy == DMARC_POLICY_NONE)
+        align_reason(r, "the policy is p=none, so receivers only report the failure; fix "
+                        "alignment before moving to quarantine or reject");
+    if (r->dmarc_result != ALIGN_DMARC_PASS && !r->spf_aligned &&
+        strcmp(r->spf_domain, ALIGN_SES_DOMAIN) == 0)
+        align_reason(r, "SPF is evaluated for amazonses.com, which does not align with %s; "
+                        "a custom MAIL FROM domain such as bounce.%s would align SPF",
+                     r->from_domain, r->from_domain);
+}
+
+align_decision
+align_check(const align_conf *conf, dns_cache *c, const align_facts *f, align_result *r)
+{
+    char summary[ALIGN_REASON_LEN];
+
+    memset(r, 0, sizeof(*r));
+    r->nreasons = 1; /* [0] is the summary, written last */
+    if (f->from_domain == NULL ||
+        orgdomain_normalize(f->from_domain, r->from_domain, sizeof(r->from_domain)) < 0) {
+        util_strlcpy(r->from_domain, f->from_domain ? f->from_domain : "", sizeof(r->from_domain));
+        r->dmarc.status = DMARC_DISC_BAD_DOMAIN;
+    } else if (c == NULL) {
+        r->dmarc.status = DMARC_DISC_TEMPFAIL;
+        util_strlcpy(r->dmarc.detail, "no DNS cache", sizeof(r->dmarc.detail));
+    } else {
+        dmarc_discover(c, r->from_domain, f->deadline_ms, &r->dmarc);
+    }
+    if (r->dmarc.status != DMARC_DISC_FOUND) {
+        r->dmarc.adkim = r->dmarc.aspf = DMARC_ALIGN_RELAXED;
+        r->dmarc.pct = 100;
+    }
+    for (size_t i = 0; i < f->nsigs && f->sigs != NULL; i++) {
+        align_dkim_pred *p = align_add_dkim(r, f->sigs[i].domain, f->sigs[i].selector,
+                                            ALIGN_DKIM_EXISTING, f->sigs[i].pass != 0);
+        if (p != NULL && p->pass && !p->aligned)
+            align_reason(r, "the existing DKIM signature d=%s does not %salign with %s",
+                         p->domain, r->dmarc.adkim == DMARC_ALIGN_STRICT ? "strictly " : "",
+                         r->from_domain);
+    }
+    if (f->relay == ALIGN_RELAY_SES)
+        align_ses_dkim(f, r);
+    align_signer_dkim(c, f, r);
+    align_spf_predict(f, r);
+    r->dmarc_published = r->dmarc.status == DMARC_DISC_FOUND;
+    align_dmarc_verdict(r);
+    align_summary(r, summary, sizeof(summary));
+    util_strlcpy(r->reasons[0], summary, ALIGN_REASON_LEN);
+    r->decision = align_decide(conf, r);
+    return r->decision;
+}
+
+char *
+align_header_value(const align_result *r, char *buf, size_t len)
+{
+    size_t off;
+
+    snprintf(buf, len, "dmarc=%s", align_dmarc_result_name(r->dmarc_result));
+    off = strlen(buf);
+    if (r->dmarc_published && off < len)
+        off += (size_t)snprintf(buf + off, len - off, " (p=%s)",
+                                dmarc_policy_name(r->dmarc.policy));
+    if (off < len)
+        off += (size_t)snprintf(buf + off, len - off, " header.from=%s", r->from_domain);
+    for (size_t i = 0; i < r->ndkim && off < len; i++)
+        off += (size_t)snprintf(buf + off, len - off, " dkim=%s:%s", r->dkim[i].domain,
+                                r->dkim[i].aligned ? "aligned"
+                                                   : r->dkim[i].pass ? "unaligned" : "fail");
+    if (off < len)
+        snprintf(buf + off, len - off, " spf=%s:%s:%s", r->spf_domain[0] ? r->spf_domain : "-",
+                 align_spf_name(r->spf_result), r->spf_aligned ? "aligned" : "unaligned");
+    for (char *p = buf; *p; p++)
+        if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
+            *p = '?';
+    return buf;
+}
+
+char *
+align_reasons_join(const align_result *r, char *buf, size_t len)
+{
+    if (len == 0)
+        return buf;
+    buf[0] = '\0';
+    for (size_t i = 0; i < r->nreasons; i++) {
+        if (i > 0)
+            strncat(buf, "; ", len - strlen(buf) - 1);
+        strncat(buf, r->reasons[i], len - strlen(buf) - 1);
+    }
+    return buf;
+}

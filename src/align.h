@@ -1,0 +1,189 @@
+/*
+ * align.h - DMARC alignment prediction: facts in, verdict and advice out
+ *
+ * Given what is known about a message before it leaves (the From domain,
+ * DKIM signatures it already carries, the relay - Amazon SES with the
+ * matched identity's attributes, or direct delivery - a DKIM signer
+ * further downstream, and the SPF result for the domain the receiver will
+ * check), align_check() predicts which DKIM domains will sign, which
+ * domain SPF will be evaluated for, whether each aligns with the From
+ * domain, what DMARC policy the receiver will find (through dmarc.c and
+ * the DNS cache) and so whether DMARC passes.  It returns a decision
+ * according to the "alignment" configuration and reasons in plain words.
+ * No libmilter, no logging; the caller logs the verdict once.
+ */
+#ifndef SM_ALIGN_H
+#define SM_ALIGN_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <libconfig.h>
+
+#include "ses-milter/plugin.h"
+#include "cfg.h"
+#include "dmarc.h"
+#include "dns.h"
+
+typedef enum align_relay {
+    ALIGN_RELAY_SES = 0, /* Amazon SES signs and chooses the MAIL FROM */
+    ALIGN_RELAY_DIRECT,  /* our own MTA delivers to the receivers */
+} align_relay;
+
+/* SPF results (RFC 7208 section 2.6) for the domain the receiver checks */
+typedef enum align_spf {
+    ALIGN_SPF_NONE = 0,
+    ALIGN_SPF_NEUTRAL,
+    ALIGN_SPF_PASS,
+    ALIGN_SPF_FAIL,
+    ALIGN_SPF_SOFTFAIL,
+    ALIGN_SPF_TEMPERROR,
+    ALIGN_SPF_PERMERROR,
+} align_spf;
+
+/* what to do with mail predicted to fail DMARC */
+typedef enum align_action {
+    ALIGN_ACTION_MONITOR = 0, /* log only */
+    ALIGN_ACTION_TAG,         /* add a header */
+    ALIGN_ACTION_QUARANTINE,  /* hold in the MTA's hold queue */
+    ALIGN_ACTION_ENFORCE,     /* refuse (5xx) */
+} align_action;
+
+typedef enum align_temperror_action {
+    ALIGN_TEMPERROR_TEMPFAIL = 0, /* 4xx: try again later */
+    ALIGN_TEMPERROR_ACCEPT,
+} align_temperror_action;
+
+typedef enum align_dmarc_result {
+    ALIGN_DMARC_NONE = 0, /* no usable DMARC policy for the From domain */
+    ALIGN_DMARC_PASS,
+    ALIGN_DMARC_FAIL,
+    ALIGN_DMARC_TEMPERROR,
+} align_dmarc_result;
+
+/* the decision for the milter */
+typedef enum align_decision {
+    ALIGN_ACCEPT = 0,
+    ALIGN_TAG,        /* accept and add align_tag_header() */
+    ALIGN_QUARANTINE, /* accept into quarantine (smfi_quarantine) */
+    ALIGN_REJECT,     /* 5xx */
+    ALIGN_TEMPFAIL,   /* 4xx */
+} align_decision;
+
+typedef struct align_override {
+    char *domain; /* normalised; matches itself and its subdomains */
+    int action;   /* align_action */
+} align_override;
+
+/* configuration section "alignment" */
+typedef struct align_conf {
+    int enabled;            /* default true */
+    int relay;              /* align_relay, default "ses" */
+    cfg_strlist egress_ips; /* addresses receivers will see (validated) */
+    int action;             /* align_action, default "monitor" */
+    int temperror_action;   /* align_temperror_action, default "tempfail" */
+    char *result_header;    /* "" = no result header */
+    char *signer_domain;    /* downstream_signer.domain, NULL = none */
+    char *signer_selector;  /* downstream_signer.selector */
+    align_override *overrides;
+    size_t n_overrides;
+    dns_opts dns; /* from alignment.dns { ... } */
+} align_conf;
+
+#define ALIGN_TAG_HEADER_DEFAULT "X-SES-Milter-Alignment"
+
+/* a DKIM signature the message already carries, as verified by the DKIM module */
+typedef struct align_dkim_sig {
+    const char *domain;   /* d= */
+    const char *selector; /* s= */
+    int pass;             /* 1 = verifies, 0 = fails or could not be checked */
+} align_dkim_sig;
+
+typedef struct align_facts {
+    const char *from_domain;     /* RFC5322.From domain */
+    const char *envelope_domain; /* envelope sender domain as submitted; "" or NULL for <> */
+    const align_dkim_sig *sigs;  /* existing signatures */
+    size_t nsigs;
+    align_relay relay;
+    const sm_id_attrs *ses;      /* SES: attributes of the matched identity; NULL = unknown */
+    const char *signer_domain;   /* downstream signer, NULL = none */
+    const char *signer_selector;
+    const char *spf_domain;      /* domain spf_result is about; NULL = align_spf_domain() */
+    align_spf spf_result;
+    uint64_t deadline_ms;        /* absolute CLOCK_MONOTONIC ms; 0 = the DNS timeout */
+} align_facts;
+
+#define ALIGN_MAX_DKIM 8
+#define ALIGN_MAX_REASONS 10
+#define ALIGN_REASON_LEN 400
+
+typedef enum align_dkim_origin {
+    ALIGN_DKIM_EXISTING = 0, /* already on the message */
+    ALIGN_DKIM_SES,          /* added by SES (amazonses.com or Easy DKIM) */
+    ALIGN_DKIM_SIGNER,       /* added by the declared downstream signer */
+} align_dkim_origin;
+
+typedef struct align_dkim_pred {
+    char domain[256];
+    char selector[64];
+    align_dkim_origin origin;
+    int pass;    /* predicted to verify at the receiver */
+    int aligned; /* pass and aligned with the From domain */
+} align_dkim_pred;
+
+typedef struct align_result {
+    char from_domain[256];
+    size_t ndkim;
+    align_dkim_pred dkim[ALIGN_MAX_DKIM];
+    int dkim_aligned;
+    char spf_domain[256]; /* "" when unknown (null sender) */
+    align_spf spf_result;
+    int spf_aligned;
+    dmarc_lookup dmarc;   /* record found where, policy, modes */
+    int dmarc_published;  /* a usable DMARC record covers the From domain */
+    align_dmarc_result dmarc_result;
+    dmarc_policy receiver_policy; /* applied by the receiver: UNSPEC unless DMARC fails */
+    int pct;
+    int ses_would_reject; /* SES refuses the message (MAIL FROM not verified, REJECT_MESSAGE) */
+    int key_tempfail;     /* the downstream signer's key could not be looked up */
+    align_action action;  /* configured action for this From domain */
+    align_decision decision;
+    size_t nreasons;
+    char reasons[ALIGN_MAX_REASONS][ALIGN_REASON_LEN]; /* [0] is the summary */
+} align_result;
+
+/* align_conf_parse - parse the "alignment" group (NULL: defaults) into *out; 0 or -1 */
+int align_conf_parse(const config_setting_t *group, align_conf **out, char *err, size_t errlen);
+/* align_conf_dump - print the effective settings ("ses-milter -n") */
+void align_conf_dump(FILE *fp, const align_conf *conf);
+/* align_conf_free - returns NULL */
+align_conf *align_conf_free(align_conf *conf);
+/* align_action_for - the action for a From domain: the most specific override, else default */
+align_action align_action_for(const align_conf *conf, const char *from_domain);
+/* align_tag_header - header name for ALIGN_TAG and the result header */
+const char *align_tag_header(const align_conf *conf);
+
+/* align_facts_init - zero facts and take relay and downstream signer from conf (may be NULL) */
+void align_facts_init(align_facts *f, const align_conf *conf);
+/*
+ * align_spf_domain - the domain the receiver will evaluate SPF for: SES:
+ * the custom MAIL FROM domain when its status is SUCCESS, else
+ * "amazonses.com"; direct: the envelope sender domain ("" for <>).
+ */
+const char *align_spf_domain(const align_facts *f);
+/* align_check - predict alignment and DMARC, decide; conf NULL = defaults; returns r->decision */
+align_decision align_check(const align_conf *conf, dns_cache *c, const align_facts *f,
+                           align_result *r);
+/* align_header_value - one-line summary for the result header (ASCII, no CR/LF) */
+char *align_header_value(const align_result *r, char *buf, size_t len);
+/* align_reasons_join - all reasons joined with "; " into buf */
+char *align_reasons_join(const align_result *r, char *buf, size_t len);
+
+const char *align_spf_name(align_spf s);
+/* align_spf_parse - "pass", "softfail", ... (case-insensitive) to align_spf; -1 if unknown */
+int align_spf_parse(const char *name);
+const char *align_dmarc_result_name(align_dmarc_result d);
+const char *align_decision_name(align_decision d);
+const char *align_action_name(align_action a);
+
+#endif

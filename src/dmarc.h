@@ -1,0 +1,95 @@
+/*
+ * dmarc.h - DMARC records (RFC 7489): strict parsing, policy discovery, alignment
+ *
+ * dmarc_record_parse() reads one TXT record.  dmarc_discover() finds the
+ * policy for a From domain the way a receiver does (section 6.6.3): the
+ * record at _dmarc.<From domain>, else at _dmarc.<Organizational Domain>,
+ * with sp= applying when the record came from the organisational domain
+ * and the From domain is below it.  dmarc_aligned() compares identifiers
+ * in relaxed or strict mode.
+ */
+#ifndef SM_DMARC_H
+#define SM_DMARC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "dns.h"
+
+typedef enum dmarc_policy {
+    DMARC_POLICY_UNSPEC = 0, /* no policy (no record, or not given) */
+    DMARC_POLICY_NONE,
+    DMARC_POLICY_QUARANTINE,
+    DMARC_POLICY_REJECT,
+} dmarc_policy;
+
+typedef enum dmarc_align_mode {
+    DMARC_ALIGN_RELAXED = 0,
+    DMARC_ALIGN_STRICT,
+} dmarc_align_mode;
+
+typedef enum dmarc_parse_status {
+    DMARC_PARSE_OK = 0,
+    DMARC_PARSE_EMPTY,       /* empty record */
+    DMARC_PARSE_BAD_VERSION, /* does not start with v=DMARC1 */
+    DMARC_PARSE_BAD_SYNTAX,  /* not a tag-list (tag without '=', bad tag name) */
+    DMARC_PARSE_BAD_VALUE,   /* a known tag with an invalid value, or a duplicate tag */
+    DMARC_PARSE_NO_P,        /* no valid p= and no usable rua= (section 6.6.3) */
+} dmarc_parse_status;
+
+/* report-option flags of fo= */
+#define DMARC_FO_0 0x1
+#define DMARC_FO_1 0x2
+#define DMARC_FO_D 0x4
+#define DMARC_FO_S 0x8
+
+typedef struct dmarc_record {
+    dmarc_policy p;            /* DMARC_POLICY_NONE when defaulted (p_defaulted) */
+    int p_defaulted;           /* p= missing or invalid, treated as none because rua= is valid */
+    dmarc_policy sp;           /* DMARC_POLICY_UNSPEC when absent: p applies */
+    dmarc_align_mode adkim;    /* default relaxed */
+    dmarc_align_mode aspf;     /* default relaxed */
+    int pct;                   /* 0..100, default 100 */
+    unsigned fo;               /* DMARC_FO_* bits, default DMARC_FO_0 */
+    uint32_t ri;               /* default 86400 */
+    char rua[512], ruf[512];   /* raw values (truncated), "" when absent */
+} dmarc_record;
+
+typedef enum dmarc_disc_status {
+    DMARC_DISC_FOUND = 0, /* one usable record */
+    DMARC_DISC_NONE,      /* no DMARC record at the From or organisational domain */
+    DMARC_DISC_MULTIPLE,  /* several v=DMARC1 records: no DMARC processing */
+    DMARC_DISC_INVALID,   /* one record that does not parse: no DMARC processing */
+    DMARC_DISC_TEMPFAIL,  /* DNS temporary failure: the receiver says temperror */
+    DMARC_DISC_BAD_DOMAIN,/* the From domain is not a domain name */
+} dmarc_disc_status;
+
+typedef struct dmarc_lookup {
+    dmarc_disc_status status;
+    char from_domain[256];  /* normalised (A-labels) */
+    char org_domain[256];   /* its organisational domain */
+    char where[264];        /* "_dmarc.example.com" where the record was found (or failed) */
+    int at_org;             /* the record came from the organisational domain */
+    dmarc_record rec;       /* valid when FOUND */
+    dmarc_parse_status parse_status; /* when INVALID */
+    dmarc_policy policy;    /* effective: p, or sp for a subdomain at the org domain */
+    dmarc_align_mode adkim, aspf;
+    int pct;
+    char detail[256];       /* why, for NONE/INVALID/TEMPFAIL */
+} dmarc_lookup;
+
+/* dmarc_record_parse - parse one record of len bytes (NUL bytes make it invalid) */
+dmarc_parse_status dmarc_record_parse(const char *txt, size_t len, dmarc_record *out,
+                                      char *err, size_t errlen);
+/* dmarc_is_dmarc_record - 1 if txt starts with the v=DMARC1 tag (section 6.6.3 step 2) */
+int dmarc_is_dmarc_record(const char *txt, size_t len);
+/* dmarc_discover - policy discovery for from_domain; fills out (always) */
+dmarc_disc_status dmarc_discover(dns_cache *c, const char *from_domain, uint64_t deadline_ms,
+                                 dmarc_lookup *out);
+/* dmarc_aligned - 1 if the identifiers align: strict = equal, relaxed = same org domain */
+int dmarc_aligned(const char *a, const char *b, dmarc_align_mode mode);
+const char *dmarc_policy_name(dmarc_policy p);
+const char *dmarc_parse_status_name(dmarc_parse_status s);
+const char *dmarc_disc_status_name(dmarc_disc_status s);
+
+#endif

@@ -1,0 +1,602 @@
+/*
+ * dns.c - TXT lookups through an in-process, thread-safe, LRU-bounded cache
+ *
+ * Purpose: DKIM keys and DMARC records are asked for again and again; a
+ * warm message should cost no DNS round trip.  Positive answers are kept
+ * for their TTL (clamped to [min_ttl, max_ttl]), NXDOMAIN and NODATA for
+ * the negative TTL of the SOA in the authority section (RFC 2308), or
+ * neg_ttl when there is none, also clamped.  Temporary failures are never
+ * cached.  The cache is a chained hash table plus an LRU list under one
+ * mutex; the resolver runs without the lock (no single-flight: two threads
+ * missing at once both ask, the later answer wins).
+ *
+ * The real resolver builds the query with res_nmkquery() and sends it with
+ * res_nsend() on a per-thread struct __res_state (res_ninit once per
+ * thread).  res_nquery() is not used directly because it throws away the
+ * response of an NXDOMAIN/NODATA answer, and with it the SOA we need for
+ * negative caching.  The per-try timeout is derived from the deadline.
+ *
+ * Diagnostics: no logging; dns_lookup_txt() writes a reason into err.
+ * Security: answers are untrusted bytes; the parser checks every length
+ * through ns_initparse()/ns_parserr() and never reads past the message.
+ */
+#include "config.h"
+
+#include <arpa/nameser.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <resolv.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "dns.h"
+#include "util.h"
+
+#define DNS_ANSWER_MAX 65536
+#define DNS_NAME_MAX 1025
+
+typedef struct dns_entry {
+    char *name; /* lower-case key */
+    dns_status status;
+    dns_txt *txt;       /* DNS_OK only */
+    uint64_t expires;   /* clock milliseconds */
+    struct dns_entry *hnext;
+    struct dns_entry *prev, *next; /* LRU: head = most recent */
+} dns_entry;
+
+struct dns_cache {
+    dns_opts opts;
+    pthread_mutex_t lock;
+    dns_entry **buckets;
+    size_t nbuckets; /* power of two */
+    size_t count;
+    dns_entry *head, *tail;
+    dns_resolver_fn resolver;
+    void *resolver_arg;
+    dns_clock_fn clock;
+    void *clock_arg;
+    dns_stats stats;
+};
+
+static dns_status dns_res_resolve(void *arg, const char *name, uint64_t deadline_ms,
+                                  dns_txt **txt_r, uint32_t *ttl_r);
+
+void
+dns_opts_defaults(dns_opts *opts)
+{
+    opts->timeout_ms = 3000;
+    opts->max_entries = 10000;
+    opts->min_ttl = 30;
+    opts->max_ttl = 86400;
+    opts->neg_ttl = 300;
+}
+
+const char *
+dns_status_name(dns_status s)
+{
+    switch (s) {
+    case DNS_OK: return "ok";
+    case DNS_NXDOMAIN: return "nxdomain";
+    case DNS_NODATA: return "nodata";
+    case DNS_TEMPFAIL: return "tempfail";
+    }
+    return "unknown";
+}
+
+dns_txt *
+dns_txt_new(void)
+{
+    return xcalloc(1, sizeof(dns_txt));
+}
+
+void
+dns_txt_add(dns_txt *t, const char *data, size_t len)
+{
+    t->rr = xrealloc(t->rr, (t->n + 1) * sizeof(char *));
+    t->len = xrealloc(t->len, (t->n + 1) * sizeof(size_t));
+    t->rr[t->n] = xmalloc(len + 1);
+    if (len > 0)
+        memcpy(t->rr[t->n], data, len);
+    t->rr[t->n][len] = '\0';
+    t->len[t->n] = len;
+    t->n++;
+}
+
+dns_txt *
+dns_txt_dup(const dns_txt *t)
+{
+    dns_txt *d;
+
+    if (t == NULL)
+        return NULL;
+    d = dns_txt_new();
+    for (size_t i = 0; i < t->n; i++)
+        dns_txt_add(d, t->rr[i], t->len[i]);
+    return d;
+}
+
+dns_txt *
+dns_txt_free(dns_txt *t)
+{
+    if (t == NULL)
+        return NULL;
+    for (size_t i = 0; i < t->n; i++)
+        free(t->rr[i]);
+    free(t->rr);
+    free(t->len);
+    free(t);
+    return NULL;
+}
+
+/* dns_mono_clock - the default clock */
+static uint64_t
+dns_mono_clock(void *arg SM_UNUSED)
+{
+    return util_now_ms();
+}
+
+dns_cache *
+dns_cache_new(const dns_opts *opts)
+{
+    dns_cache *c = xcalloc(1, sizeof(*c));
+
+    dns_opts_defaults(&c->opts);
+    if (opts != NULL)
+        c->opts = *opts;
+    if (c->opts.max_entries < 1)
+        c->opts.max_entries = 1;
+    if (c->opts.timeout_ms < 1)
+        c->opts.timeout_ms = 1;
+    if (c->opts.min_ttl < 0)
+        c->opts.min_ttl = 0;
+    if (c->opts.max_ttl < c->opts.min_ttl)
+        c->opts.max_ttl = c->opts.min_ttl;
+    c->nbuckets = 16;
+    while (c->nbuckets < (size_t)c->opts.max_entries && c->nbuckets < ((size_t)1 << 20))
+        c->nbuckets <<= 1;
+    c->buckets = xcalloc(c->nbuckets, sizeof(dns_entry *));
+    pthread_mutex_init(&c->lock, NULL);
+    c->resolver = dns_res_resolve;
+    c->clock = dns_mono_clock;
+    return c;
+}
+
+/* dns_entry_free - free one entry (already unlinked) */
+static void
+dns_entry_free(dns_entry *e)
+{
+    free(e->name);
+    dns_txt_free(e->txt);
+    free(e);
+}
+
+dns_cache *
+dns_cache_free(dns_cache *c)
+{
+    if (c == NULL)
+        return NULL;
+    dns_cache_flush(c);
+    free(c->buckets);
+    pthread_mutex_destroy(&c->lock);
+    free(c);
+    return NULL;
+}
+
+void
+dns_cache_set_resolver(dns_cache *c, dns_resolver_fn fn, void *arg)
+{
+    pthread_mutex_lock(&c->lock);
+    c->resolver = fn ? fn : dns_res_resolve;
+    c->resolver_arg = fn ? arg : NULL;
+    pthread_mutex_unlock(&c->lock);
+}
+
+void
+dns_cache_set_clock(dns_cache *c, dns_clock_fn fn, void *arg)
+{
+    pthread_mutex_lock(&c->lock);
+    c->clock = fn ? fn : dns_mono_clock;
+    c->clock_arg = fn ? arg : NULL;
+    pthread_mutex_unlock(&c->lock);
+}
+
+void
+dns_cache_stats(dns_cache *c, dns_stats *out)
+{
+    pthread_mutex_lock(&c->lock);
+    *out = c->stats;
+    out->entries = c->count;
+    pthread_mutex_unlock(&c->lock);
+}
+
+/* dns_hash - FNV-1a of the lower-case key */
+static size_t
+dns_hash(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL;
+
+    for (; *s; s++) {
+        h ^= (unsigned char)*s;
+        h *= 1099511628211ULL;
+    }
+    return (size_t)h;
+}
+
+/* dns_unlink - remove e from its bucket and the LRU list (lock held) */
+static void
+dns_unlink(dns_cache *c, dns_entry *e)
+{
+    dns_entry **pp = &c->buckets[dns_hash(e->name) & (c->nbuckets - 1)];
+
+    while (*pp != NULL && *pp != e)
+        pp = &(*pp)->hnext;
+    if (*pp == e)
+        *pp = e->hnext;
+    if (e->prev)
+        e->prev->next = e->next;
+    else
+        c->head = e->next;
+    if (e->next)
+        e->next->prev = e->prev;
+    else
+        c->tail = e->prev;
+    c->count--;
+}
+
+/* dns_to_front - mark e most recently used (lock held) */
+static void
+dns_to_front(dns_cache *c, dns_entry *e)
+{
+    if (c->head == e)
+        return;
+    e->prev->next = e->next;
+    if (e->next)
+        e->next->prev = e->prev;
+    else
+        c->tail = e->prev;
+    e->prev = NULL;
+    e->next = c->head;
+    c->head->prev = e;
+    c->head = e;
+}
+
+void
+dns_cache_flush(dns_cache *c)
+{
+    pthread_mutex_lock(&c->lock);
+    while (c->head != NULL) {
+        dns_entry *e = c->head;
+        dns_unlink(c, e);
+        dns_entry_free(e);
+    }
+    pthread_mutex_unlock(&c->lock);
+}
+
+/* dns_find - the live entry for key, or NULL (drops it when expired; lock held) */
+static dns_entry *
+dns_find(dns_cache *c, const char *key, uint64_t now)
+{
+    dns_entry *e = c->buckets[dns_hash(key) & (c->nbuckets - 1)];
+
+    for (; e != NULL; e = e->hnext)
+        if (strcmp(e->name, key) == 0)
+            break;
+    if (e != NULL && e->expires <= now) {
+        dns_unlink(c, e);
+        dns_entry_free(e);
+        return NULL;
+    }
+    return e;
+}
+
+/* dns_store - insert or replace key's entry, evicting the LRU tail (lock held) */
+static void
+dns_store(dns_cache *c, const char *key, dns_status st, const dns_txt *txt, uint64_t expires,
+          uint64_t now)
+{
+    dns_entry *e = dns_find(c, key, now);
+    size_t b;
+
+    if (e != NULL) {
+        dns_unlink(c, e);
+        dns_entry_free(e);
+    }
+    while (c->count >= (size_t)c->opts.max_entries && c->tail != NULL) {
+        e = c->tail;
+        dns_unlink(c, e);
+        dns_entry_free(e);
+        c->stats.evictions++;
+    }
+    e = xcalloc(1, sizeof(*e));
+    e->name = xstrdup(key);
+    e->status = st;
+    e->txt = st == DNS_OK ? dns_txt_dup(txt) : NULL;
+    e->expires = expires;
+    b = dns_hash(key) & (c->nbuckets - 1);
+    e->hnext = c->buckets[b];
+    c->buckets[b] = e;
+    e->next = c->head;
+    if (c->head)
+        c->head->prev = e;
+    c->head = e;
+    if (c->tail == NULL)
+        c->tail = e;
+    c->count++;
+}
+
+/* dns_ttl_clamp - the cache lifetime in seconds for an answer */
+static uint64_t
+dns_ttl_clamp(const dns_cache *c, dns_status st, uint32_t ttl)
+{
+    long t = (long)ttl;
+
+    if (st != DNS_OK && ttl == 0)
+        t = c->opts.neg_ttl;
+    if (t < c->opts.min_ttl)
+        t = c->opts.min_ttl;
+    if (t > c->opts.max_ttl)
+        t = c->opts.max_ttl;
+    return (uint64_t)t;
+}
+
+/* dns_key - lower-case name without a trailing dot into key; -1 when unusable */
+static int
+dns_key(const char *name, char *key, size_t keylen)
+{
+    size_t n;
+
+    if (name == NULL || *name == '\0')
+        return -1;
+    n = strlen(name);
+    if (n >= keylen || n > 254)
+        return -1;
+    memcpy(key, name, n + 1);
+    if (n > 1 && key[n - 1] == '.')
+        key[n - 1] = '\0';
+    for (char *p = key; *p; p++)
+        if ((unsigned char)*p < 0x21 || *p == 0x7f)
+            return -1;
+    util_lower(key);
+    return 0;
+}
+
+dns_status
+dns_lookup_txt(dns_cache *c, const char *name, uint64_t deadline_ms, dns_txt **txt_r, char *err,
+               size_t errlen)
+{
+    char key[DNS_NAME_MAX];
+    dns_resolver_fn fn;
+    dns_txt *txt = NULL;
+    uint32_t ttl = 0;
+    uint64_t now, limit;
+    dns_status st;
+    dns_entry *e;
+    void *arg;
+
+    *txt_r = NULL;
+    if (dns_key(name, key, sizeof(key)) < 0) {
+        util_errf(err, errlen, "invalid DNS name");
+        return DNS_NXDOMAIN;
+    }
+    pthread_mutex_lock(&c->lock);
+    now = c->clock(c->clock_arg);
+    e = dns_find(c, key, now);
+    if (e != NULL) {
+        st = e->status;
+        if (st == DNS_OK)
+            *txt_r = dns_txt_dup(e->txt);
+        dns_to_front(c, e);
+        c->stats.hits++;
+        pthread_mutex_unlock(&c->lock);
+        return st;
+    }
+    c->stats.misses++;
+    fn = c->resolver;
+    arg = c->resolver_arg;
+    pthread_mutex_unlock(&c->lock);
+
+    limit = util_now_ms() + (uint64_t)c->opts.timeout_ms;
+    if (deadline_ms != 0 && deadline_ms < limit)
+        limit = deadline_ms;
+    if (limit <= util_now_ms()) {
+        st = DNS_TEMPFAIL;
+        util_errf(err, errlen, "%s: deadline passed before the query", key);
+    } else {
+        st = fn(arg, key, limit, &txt, &ttl);
+        if (st == DNS_TEMPFAIL)
+            util_errf(err, errlen, "%s: temporary DNS failure", key);
+        else if (st == DNS_OK && (txt == NULL || txt->n == 0)) {
+            txt = dns_txt_free(txt);
+            st = DNS_NODATA;
+        }
+    }
+
+    pthread_mutex_lock(&c->lock);
+    if (st == DNS_TEMPFAIL) {
+        c->stats.tempfails++;
+    } else {
+        now = c->clock(c->clock_arg);
+        dns_store(c, key, st, txt, now + 1000 * dns_ttl_clamp(c, st, ttl), now);
+    }
+    pthread_mutex_unlock(&c->lock);
+    if (st == DNS_OK)
+        *txt_r = txt;
+    else
+        dns_txt_free(txt);
+    return st;
+}
+
+/* dns_txt_rdata - append the concatenated character-strings of one TXT rdata; -1 if malformed */
+static int
+dns_txt_rdata(dns_txt *t, const unsigned char *rd, size_t rdlen)
+{
+    char *buf = xmalloc(rdlen + 1);
+    size_t off = 0, out = 0;
+
+    while (off < rdlen) {
+        size_t n = rd[off++];
+        if (n > rdlen - off) {
+            free(buf);
+            return -1;
+        }
+        memcpy(buf + out, rd + off, n);
+        out += n;
+        off += n;
+    }
+    dns_txt_add(t, buf, out);
+    free(buf);
+    return 0;
+}
+
+/* dns_soa_ttl - negative TTL from an SOA in the authority section (0 = none) */
+static uint32_t
+dns_soa_ttl(ns_msg *m)
+{
+    for (int i = 0; i < ns_msg_count(*m, ns_s_ns); i++) {
+        const unsigned char *rd, *eom = ns_msg_end(*m);
+        uint32_t minimum, ttl;
+        ns_rr rr;
+        int n;
+
+        if (ns_parserr(m, ns_s_ns, i, &rr) < 0)
+            return 0;
+        if (ns_rr_type(rr) != ns_t_soa)
+            continue;
+        rd = ns_rr_rdata(rr);
+        if (ns_rr_rdlen(rr) < 22 || rd + ns_rr_rdlen(rr) > eom)
+            return 0;
+        eom = rd + ns_rr_rdlen(rr);
+        for (int k = 0; k < 2; k++) {
+            if ((n = dn_skipname(rd, eom)) < 0)
+                return 0;
+            rd += n;
+        }
+        if (eom - rd < 20)
+            return 0;
+        minimum = ns_get32(rd + 16);
+        ttl = ns_rr_ttl(rr);
+        minimum = minimum < ttl ? minimum : ttl;
+        return minimum > 0 ? minimum : 1;
+    }
+    return 0;
+}
+
+dns_status
+dns_parse_answer(const unsigned char *msg, size_t len, dns_txt **txt_r, uint32_t *ttl_r)
+{
+    uint32_t ttl = UINT32_MAX;
+    dns_txt *t;
+    ns_msg m;
+
+    *txt_r = NULL;
+    *ttl_r = 0;
+    if (msg == NULL || len < HFIXEDSZ || len > DNS_ANSWER_MAX ||
+        ns_initparse(msg, (int)len, &m) < 0)
+        return DNS_TEMPFAIL;
+    if (!ns_msg_getflag(m, ns_f_qr) || ns_msg_getflag(m, ns_f_tc))
+        return DNS_TEMPFAIL;
+    switch (ns_msg_getflag(m, ns_f_rcode)) {
+    case ns_r_noerror: break;
+    case ns_r_nxdomain: *ttl_r = dns_soa_ttl(&m); return DNS_NXDOMAIN;
+    default: return DNS_TEMPFAIL;
+    }
+    t = dns_txt_new();
+    for (int i = 0; i < ns_msg_count(m, ns_s_an); i++) {
+        ns_rr rr;
+
+        if (ns_parserr(&m, ns_s_an, i, &rr) < 0) {
+            dns_txt_free(t);
+            return DNS_TEMPFAIL;
+        }
+        if (ns_rr_class(rr) != ns_c_in)
+            continue;
+        if (ns_rr_type(rr) == ns_t_cname && ns_rr_ttl(rr) < ttl)
+            ttl = ns_rr_ttl(rr);
+        if (ns_rr_type(rr) != ns_t_txt)
+            continue;
+        /* a malformed record is skipped rather than failing its siblings */
+        if (dns_txt_rdata(t, ns_rr_rdata(rr), ns_rr_rdlen(rr)) == 0 && ns_rr_ttl(rr) < ttl)
+            ttl = ns_rr_ttl(rr);
+    }
+    if (t->n == 0) {
+        dns_txt_free(t);
+        *ttl_r = dns_soa_ttl(&m);
+        return DNS_NODATA;
+    }
+    *txt_r = t;
+    *ttl_r = ttl;
+    return DNS_OK;
+}
+
+static pthread_key_t dns_res_key;
+static pthread_once_t dns_res_once = PTHREAD_ONCE_INIT;
+
+/* dns_res_destroy - per-thread resolver state destructor */
+static void
+dns_res_destroy(void *p)
+{
+    res_nclose((res_state)p);
+    free(p);
+}
+
+static void
+dns_res_key_init(void)
+{
+    pthread_key_create(&dns_res_key, dns_res_destroy);
+}
+
+/* dns_res_state - this thread's resolver state, initialised on first use; NULL on failure */
+static res_state
+dns_res_state(void)
+{
+    res_state rs;
+
+    pthread_once(&dns_res_once, dns_res_key_init);
+    rs = pthread_getspecific(dns_res_key);
+    if (rs != NULL)
+        return rs;
+    rs = xcalloc(1, sizeof(*rs));
+    if (res_ninit(rs) != 0) {
+        res_nclose(rs);
+        free(rs);
+        return NULL;
+    }
+    pthread_setspecific(dns_res_key, rs);
+    return rs;
+}
+
+/* dns_res_resolve - the real resolver: one TXT query with res_nsend */
+static dns_status
+dns_res_resolve(void *arg SM_UNUSED, const char *name, uint64_t deadline_ms, dns_txt **txt_r,
+                uint32_t *ttl_r)
+{
+    unsigned char query[NS_PACKETSZ], *answer;
+    res_state rs = dns_res_state();
+    uint64_t now = util_now_ms();
+    int qlen, alen, ns;
+    long secs;
+    dns_status st;
+
+    *txt_r = NULL;
+    *ttl_r = 0;
+    if (rs == NULL || now >= deadline_ms)
+        return DNS_TEMPFAIL;
+    ns = rs->nscount > 0 ? rs->nscount : 1;
+    secs = (long)((deadline_ms - now) / 1000) / ns;
+    rs->retrans = secs > 0 ? (int)secs : 1;
+    rs->retry = 1;
+    qlen = res_nmkquery(rs, ns_o_query, name, ns_c_in, ns_t_txt, NULL, 0, NULL, query,
+                        sizeof(query));
+    if (qlen <= 0)
+        return DNS_NXDOMAIN; /* not a valid DNS name: it cannot exist */
+    answer = xmalloc(DNS_ANSWER_MAX);
+    alen = res_nsend(rs, query, qlen, answer, DNS_ANSWER_MAX);
+    if (alen <= 0 || util_now_ms() > deadline_ms)
+        st = DNS_TEMPFAIL;
+    else
+        st = dns_parse_answer(answer, (size_t)(alen < DNS_ANSWER_MAX ? alen : DNS_ANSWER_MAX),
+                              txt_r, ttl_r);
+    free(answer);
+    return st;
+}
