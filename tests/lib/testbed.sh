@@ -1,0 +1,221 @@
+#!/bin/bash
+# testbed.sh - shared test bed: a private namespace, nsd, ses-milter, Postfix, smtp-sink
+#
+# Sourced by the milter-protocol and end-to-end tests.  Everything runs in a
+# private network + mount namespace (loopback only, a bind-mounted
+# resolv.conf), in a work folder under /tmp; every server is started here
+# and stopped by PID when the test exits, pass or fail.  Every wait is
+# bounded.
+#
+#   tb_enter_ns "$@"        re-exec the calling script inside unshare (call first)
+#   tb_start_nsd ZONE FILE  serve a zone (repeatable; first call writes nsd.conf)
+#   tb_milter_conf FILE     write a ses-milter config: daemon+log for the test bed,
+#                           then the caller's sections from stdin
+#   tb_start_milter CONF    start ses-milter -f; waits for its socket
+#   tb_stop_milter          SIGTERM and wait
+#   tb_start_postfix        throwaway Postfix on 127.0.0.1:10025 (smtpd_milters = ses-milter)
+#                           + smtp-sink on 127.0.0.1:10027 capturing into $W/capture
+#   tb_wait_capture N       wait until N messages were captured
+
+set -uo pipefail
+: "${SM_BUILDDIR:?SM_BUILDDIR must name the build directory}"
+: "${SM_SRCDIR:?SM_SRCDIR must name the source directory}"
+TB_PIDS=()
+TB_MILTER_PID=
+TB_NSD_ZONES=()
+
+tb_enter_ns() {
+    if [ "${SM_TB_INSIDE:-}" != 1 ]; then
+        if [ "$(id -u)" != 0 ]; then
+            echo "SKIP: the test bed needs root (unshare, Postfix)"; exit 77
+        fi
+        export SM_TB_INSIDE=1
+        exec unshare --mount --net --fork -- bash "$(readlink -f "$0")" "$@"
+    fi
+    W=$(mktemp -d /tmp/sm-tb.XXXXXX)
+    chmod 755 "$W"
+    mkdir -p "$W/run" "$W/dns" "$W/capture"
+    chmod 1777 "$W/capture"
+    ip link set lo up
+    printf 'nameserver 127.0.0.1\noptions timeout:1 attempts:2\n' > "$W/resolv.conf"
+    mount --bind "$W/resolv.conf" /etc/resolv.conf
+    trap tb_cleanup EXIT
+}
+
+tb_cleanup() {
+    local rc=$?
+    if [ -f "$W/pf/spool/pid/master.pid" ]; then
+        kill "$(tr -d ' ' < "$W/pf/spool/pid/master.pid")" 2>/dev/null
+    fi
+    [ -n "$TB_MILTER_PID" ] && TB_PIDS+=("$TB_MILTER_PID")
+    for p in "${TB_PIDS[@]}"; do kill "$p" 2>/dev/null; done
+    for p in "${TB_PIDS[@]}"; do
+        for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+        kill -9 "$p" 2>/dev/null
+    done
+    if [ "$rc" != 0 ] && [ -z "${SM_TB_KEEP:-}" ]; then
+        echo "--- ses-milter log (last 40 lines)"; tail -40 "$W/milter.log" 2>/dev/null
+        echo "--- postfix log (last 20 lines)"; tail -20 "$W/pf/maillog" 2>/dev/null
+    fi
+    [ -z "${SM_TB_KEEP:-}" ] && rm -rf "$W"
+    exit "$rc"
+}
+
+tb_wait_port() { # tb_wait_port PORT [udp]
+    local flag=-Hltn; [ "${2:-}" = udp ] && flag=-Hlun
+    for _ in $(seq 100); do ss $flag "sport = :$1" | grep -q . && return 0; sleep 0.05; done
+    echo "port $1 did not come up"; return 1
+}
+
+tb_start_nsd() { # tb_start_nsd ZONE FILE
+    TB_NSD_ZONES+=("$1" "$2")
+}
+
+tb_run_nsd() {
+    local conf="$W/dns/nsd.conf" i
+    cat > "$conf" <<EOC
+server:
+  ip-address: 127.0.0.1
+  port: 53
+  username: ""
+  chroot: ""
+  zonesdir: "$W/dns"
+  database: ""
+  zonelistfile: "$W/dns/zone.list"
+  xfrdfile: "$W/dns/xfrd.state"
+  xfrdir: "$W/dns"
+  pidfile: "$W/run/nsd.pid"
+  server-count: 1
+  verbosity: 0
+remote-control:
+  control-enable: no
+EOC
+    for ((i = 0; i < ${#TB_NSD_ZONES[@]}; i += 2)); do
+        printf 'zone:\n  name: "%s"\n  zonefile: "%s"\n' "${TB_NSD_ZONES[i]}" "${TB_NSD_ZONES[i+1]}" >> "$conf"
+    done
+    nsd -d -c "$conf" > "$W/run/nsd.log" 2>&1 & TB_PIDS+=($!)
+    tb_wait_port 53 udp
+}
+
+tb_milter_conf() { # tb_milter_conf FILE < sections
+    {
+        cat <<EOC
+daemon: {
+  socket = "unix:$W/run/milter.sock";
+  socket_group = "postfix";
+  socket_mode = "0660";
+  user = "nobody";
+  group = "nogroup";
+  pid_file = "$W/run/milter.pid";
+  shutdown_timeout = 5;
+};
+log: { level = "debug"; };
+EOC
+        cat
+    } > "$1"
+}
+
+tb_start_milter() { # tb_start_milter CONF
+    rm -f "$W/run/milter.sock"
+    "$SM_BUILDDIR/ses-milter" -f -c "$1" >> "$W/milter.log" 2>&1 &
+    TB_MILTER_PID=$!
+    for _ in $(seq 100); do [ -S "$W/run/milter.sock" ] && return 0; sleep 0.05; done
+    echo "ses-milter did not open its socket"; cat "$W/milter.log"; return 1
+}
+
+tb_stop_milter() {
+    [ -n "$TB_MILTER_PID" ] || return 0
+    kill "$TB_MILTER_PID" 2>/dev/null
+    for _ in $(seq 100); do kill -0 "$TB_MILTER_PID" 2>/dev/null || break; sleep 0.05; done
+    if kill -0 "$TB_MILTER_PID" 2>/dev/null; then
+        echo "ses-milter did not stop on SIGTERM"; kill -9 "$TB_MILTER_PID"; TB_MILTER_PID=; return 1
+    fi
+    wait "$TB_MILTER_PID" 2>/dev/null
+    TB_MILTER_RC=$?
+    TB_MILTER_PID=
+}
+
+tb_start_postfix() { # tb_start_postfix [extra main.cf lines...]
+    local P=$W/pf/etc
+    mkdir -p "$P" "$W/pf/spool" "$W/pf/data"
+    chown postfix "$W/pf/data"
+    cat > "$P/main.cf" <<EOC
+compatibility_level = 3.6
+config_directory = $P
+queue_directory = $W/pf/spool
+data_directory = $W/pf/data
+mail_owner = postfix
+setgid_group = postdrop
+myhostname = mx.testbed.example
+mydestination =
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+mynetworks = 127.0.0.0/8
+relay_domains = example.org
+smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination
+smtpd_authorized_xclient_hosts = 127.0.0.0/8
+default_transport = smtp:[127.0.0.1]:10027
+relay_transport = smtp:[127.0.0.1]:10027
+smtp_dns_support_level = disabled
+alias_maps =
+local_recipient_maps =
+biff = no
+maillog_file = $W/pf/maillog
+maillog_file_prefixes = $W
+smtpd_milters = unix:$W/run/milter.sock
+non_smtpd_milters = unix:$W/run/milter.sock
+milter_default_action = tempfail
+milter_protocol = 6
+EOC
+    local line
+    for line in "$@"; do echo "$line" >> "$P/main.cf"; done
+    cat > "$P/master.cf" <<'EOC'
+127.0.0.1:10025 inet n - n - - smtpd
+pickup    unix  n - n 60 1 pickup
+cleanup   unix  n - n -  0 cleanup
+qmgr      unix  n - n 300 1 qmgr
+rewrite   unix  - - n -  - trivial-rewrite
+bounce    unix  - - n -  0 bounce
+defer     unix  - - n -  0 bounce
+trace     unix  - - n -  0 bounce
+verify    unix  - - n -  1 verify
+flush     unix  n - n 1000? 0 flush
+proxymap  unix  - - n -  - proxymap
+smtp      unix  - - n -  - smtp
+relay     unix  - - n -  - smtp
+showq     unix  n - n -  - showq
+error     unix  - - n -  - error
+retry     unix  - - n -  - error
+discard   unix  - - n -  - discard
+local     unix  - n n -  - local
+anvil     unix  - - n -  1 anvil
+scache    unix  - - n -  1 scache
+postlog   unix-dgram n - n - 1 postlogd
+EOC
+    smtp-sink -u postfix -d "$W/capture/%M%S." 127.0.0.1:10027 100 & TB_PIDS+=($!)
+    postfix -c "$P" check </dev/null || { script -qc "postfix -c $P check" /dev/null; return 1; }
+    postfix -c "$P" start </dev/null >/dev/null 2>&1 || { echo "postfix start failed"; return 1; }
+    tb_wait_port 10025 && tb_wait_port 10027
+}
+
+tb_captured() { ls "$W"/capture/ 2>/dev/null | wc -l; }
+
+tb_wait_capture() { # tb_wait_capture N
+    for _ in $(seq 100); do [ "$(tb_captured)" -ge "$1" ] && return 0; sleep 0.1; done
+    return 1
+}
+
+tb_last_capture() { ls -t "$W"/capture/* 2>/dev/null | head -1; }
+
+# tb_swaks ARGS... - swaks against Postfix with bounded time
+tb_swaks() { timeout 30 swaks --server 127.0.0.1 --port 10025 --timeout 20 "$@" 2>&1; }
+
+# A tiny TAP-like reporter: tb_ok NAME / tb_nok NAME; tb_done prints the closing line.
+TB_PASS=0; TB_FAIL=0
+tb_ok() { echo "ok - $1"; TB_PASS=$((TB_PASS + 1)); }
+tb_nok() { echo "not ok - $1"; TB_FAIL=$((TB_FAIL + 1)); }
+tb_check() { # tb_check NAME COMMAND...
+    local name=$1; shift
+    if "$@"; then tb_ok "$name"; else tb_nok "$name"; fi
+}
+tb_done() { echo "$TB_PASS passed, $TB_FAIL failed"; [ "$TB_FAIL" -eq 0 ]; }

@@ -1,0 +1,12 @@
+local T = dofile(LIB)
+T.case("reload_bad_config_keeps_running_one", function()
+  -- break the file: the reload is refused with file:line and mail still flows
+  local f = assert(io.open(CONF, "a")); f:write("\nscope: { bogus = 1; };\n"); f:close()
+  T.signal("HUP")
+  T.expect(T.log_has("reload refused: .*milter%.conf:%d+: unknown setting 'scope.bogus'"),
+           "reload refusal with file:line missing")
+  local c, r = T.send{ ip = "10.1.1.1", qid = "AFTERBAD", headers = {{ "From", "a@example.com" }} }
+  T.expect_accept(r)
+  T.expect(T.log_has("AFTERBAD: action=accept scope=internal-network", true), "old configuration not serving")
+  mt.disconnect(c)
+end)

@@ -1,0 +1,139 @@
+-- lib.lua - shared helpers for the miltertest scenarios
+--
+-- Each scenario is a few lines:
+--   local T = dofile(LIB)
+--   T.case("name_says_what_it_proves", function()
+--     local c, r = T.send{ auth = "alice", from = "<a@example.com>", headers = {{"From", "a@example.com"}} }
+--     T.expect_reply(c, r, "550", "5.7.1")
+--   end)
+-- Globals set by run-case.sh: SOCK (milter socket), LIB, LOG (the milter's log file),
+-- PIDFILE, CONF (the configuration file), WORK (the work folder).
+
+local T = {}
+
+function T.fail(msg) error(msg, 2) end
+
+function T.expect(cond, msg)
+  if not cond then error(msg, 2) end
+end
+
+-- reply names for messages
+local names = {}
+for k, v in pairs({ ACCEPT = SMFIR_ACCEPT, CONTINUE = SMFIR_CONTINUE, REJECT = SMFIR_REJECT,
+                    TEMPFAIL = SMFIR_TEMPFAIL, REPLYCODE = SMFIR_REPLYCODE, DISCARD = SMFIR_DISCARD,
+                    SKIP = SMFIR_SKIP }) do
+  if v then names[v] = k end
+end
+function T.name(r) return names[r] or tostring(r) end
+
+-- T.connect{ host =, ip = } -> conn
+function T.connect(o)
+  o = o or {}
+  local c = mt.connect(SOCK, 40, 0.05)
+  T.expect(c ~= nil, "cannot connect to " .. SOCK)
+  mt.macro(c, SMFIC_CONNECT, "j", "mx.test.example", "{daemon_name}", "smtpd")
+  T.expect(mt.conninfo(c, o.host or "client.example.net", o.ip or "198.51.100.7") == nil, "conninfo failed")
+  T.expect(mt.getreply(c) == SMFIR_CONTINUE, "connect: unexpected reply " .. T.name(mt.getreply(c)))
+  return c
+end
+
+-- T.send{ ...connect options..., auth =, qid =, from =, rcpts = {}, headers = {{n, v}}, body = }
+-- Runs one transaction up to end of message; returns conn and the last reply.
+-- Stops early (returning that reply) when the milter ends the transaction.
+function T.send(o, c)
+  c = c or T.connect(o)
+  local qid = o.qid or "TESTQID01"
+  if o.auth then
+    mt.macro(c, SMFIC_MAIL, "i", qid, "{auth_authen}", o.auth)
+  else
+    mt.macro(c, SMFIC_MAIL, "i", qid)
+  end
+  T.expect(mt.mailfrom(c, o.from or "<sender@example.com>") == nil, "mailfrom failed")
+  local r = mt.getreply(c)
+  if r ~= SMFIR_CONTINUE then return c, r end
+  for _, rc in ipairs(o.rcpts or { "<rcpt@example.org>" }) do
+    T.expect(mt.rcptto(c, rc) == nil, "rcptto failed")
+    r = mt.getreply(c)
+    if r ~= SMFIR_CONTINUE then return c, r end
+  end
+  if not mt.test_option(c, SMFIP_NOHDRS) then
+    for _, h in ipairs(o.headers or {}) do
+      T.expect(mt.header(c, h[1], h[2]) == nil, "header failed")
+      r = mt.getreply(c)
+      if r ~= SMFIR_CONTINUE then return c, r end
+    end
+  end
+  if not mt.test_option(c, SMFIP_NOEOH) then
+    T.expect(mt.eoh(c) == nil, "eoh failed")
+    r = mt.getreply(c)
+    if r ~= SMFIR_CONTINUE then return c, r end
+  end
+  if not mt.test_option(c, SMFIP_NOBODY) then
+    T.expect(mt.bodystring(c, o.body or "Hello.\r\n") == nil, "body failed")
+    r = mt.getreply(c)
+    if r ~= SMFIR_CONTINUE and r ~= SMFIR_SKIP then return c, r end
+  end
+  T.expect(mt.eom(c) == nil, "eom failed")
+  return c, mt.getreply(c)
+end
+
+-- T.expect_accept(r): the message goes on unchanged in its fate
+function T.expect_accept(r, what)
+  T.expect(r == SMFIR_ACCEPT or r == SMFIR_CONTINUE,
+           (what or "message") .. ": expected accept, got " .. T.name(r))
+end
+
+-- T.expect_reply(c, r, code, xcode[, text]): a reject or tempfail with this reply
+function T.expect_reply(c, r, code, xcode, text)
+  T.expect(r == SMFIR_REPLYCODE or r == SMFIR_REJECT or r == SMFIR_TEMPFAIL,
+           "expected a reply code, got " .. T.name(r))
+  local ok
+  if text then ok = mt.eom_check(c, MT_SMTPREPLY, code, xcode, text)
+  else ok = mt.eom_check(c, MT_SMTPREPLY, code, xcode) end
+  T.expect(ok, "expected reply " .. code .. " " .. xcode .. (text and (" " .. text) or ""))
+end
+
+-- T.log_has(pattern): the milter's log contains a line matching the Lua pattern
+function T.log_has(pattern, plain)
+  for _ = 1, 40 do
+    local f = io.open(LOG, "r")
+    if f then
+      local all = f:read("a"); f:close()
+      if all:find(pattern, 1, plain) then return true end
+    end
+    mt.sleep(0.05)
+  end
+  return false
+end
+
+function T.log_count(pattern, plain)
+  local f = io.open(LOG, "r"); if not f then return 0 end
+  local all = f:read("a"); f:close()
+  local n, pos = 0, 1
+  while true do
+    local s, e = all:find(pattern, pos, plain)
+    if not s then return n end
+    n = n + 1; pos = e + 1
+  end
+end
+
+-- T.signal(name): send a signal to the milter
+function T.signal(sig)
+  local f = assert(io.open(PIDFILE, "r")); local pid = f:read("l"); f:close()
+  os.execute("kill -" .. sig .. " " .. pid)
+end
+
+function T.write(path, text)
+  local f = assert(io.open(path, "w")); f:write(text); f:close()
+end
+
+function T.case(name, fn)
+  local ok, err = xpcall(fn, debug.traceback)
+  if not ok then
+    mt.echo("FAIL " .. name .. ": " .. tostring(err))
+    os.exit(1)
+  end
+  mt.echo("PASS " .. name)
+end
+
+return T

@@ -1,0 +1,30 @@
+#!/bin/bash
+# run-case.sh CASE.lua - run one miltertest scenario against a fresh ses-milter
+#
+# The scenario's configuration is CASE.conf beside it (sections after
+# daemon/log), or default.conf.  Runs in the test bed's private namespace;
+# the milter is started here and stopped by PID.
+case_file=$(readlink -f "$1")
+. "$SM_SRCDIR/tests/lib/testbed.sh"
+tb_enter_ns "$@"
+dir=$(dirname "$case_file")
+conf_src="${case_file%.lua}.conf"
+[ -f "$conf_src" ] || conf_src="$dir/default.conf"
+# a case may need DNS zones: CASE.zones lists "zone file" pairs relative to tests/
+if [ -f "${case_file%.lua}.zones" ]; then
+    while read -r zone file; do
+        [ -n "$zone" ] && tb_start_nsd "$zone" "$SM_SRCDIR/tests/$file"
+    done < "${case_file%.lua}.zones"
+    tb_run_nsd || exit 1
+fi
+export WORK=$W
+sed "s|@WORK@|$W|g; s|@SRCDIR@|$SM_SRCDIR|g; s|@BUILDDIR@|$SM_BUILDDIR|g; s|@TESTDATA@|${SM_TESTDATA:-}|g" \
+    "$conf_src" | tb_milter_conf "$W/milter.conf"
+[ -x "${case_file%.lua}.setup" ] && { "${case_file%.lua}.setup" "$W" || exit 1; }
+tb_start_milter "$W/milter.conf" || exit 1
+timeout 120 miltertest -D SOCK="unix:$W/run/milter.sock" -D LIB="$SM_SRCDIR/tests/milter/lib.lua" \
+    -D LOG="$W/milter.log" -D PIDFILE="$W/run/milter.pid" -D CONF="$W/milter.conf" \
+    -D WORK="$W" -s "$case_file"
+rc=$?
+tb_stop_milter || rc=1
+exit $rc
