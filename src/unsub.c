@@ -1,0 +1,765 @@
+/*
+ * unsub.c - one-click unsubscribe: configuration, rules and the decision
+ *
+ * Purpose: parse the "unsubscribe" section into immutable rules, and for
+ * each message decide which List-Unsubscribe (RFC 2369) and
+ * List-Unsubscribe-Post (RFC 8058) headers to add and which trigger
+ * headers to remove.  The first matching rule wins; no rule, no change.
+ *
+ * Policy: existing headers are never duplicated.  An existing
+ * List-Unsubscribe is kept; List-Unsubscribe-Post is added to it only when
+ * it is the only one and carries an https URI and the rule allows
+ * one-click.  A lone List-Unsubscribe-Post is reported.  A URL that names
+ * the recipient (directly or through a token) is only built for a
+ * single-recipient message; for several recipients the rule must say
+ * "list-url" or "skip" - we never guess.  X-SES-LIST-MANAGEMENT-OPTIONS is
+ * reported and handled per ses_list_management.
+ *
+ * Diagnostics: configuration errors read "file:line: reason"; decisions
+ * come back as notes for the caller to log.  Nothing here logs.
+ */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <openssl/crypto.h>
+
+#include "cfg.h"
+#include "unsub.h"
+#include "unsub_tmpl.h"
+#include "unsub_token.h"
+#include "util.h"
+
+#define UNSUB_PH_PERSONAL (UNSUB_PH_RECIPIENT | UNSUB_PH_TOKEN)
+#define UNSUB_VALUE_MAX 900 /* keeps "List-Unsubscribe: " + value under 998 */
+
+enum { UNSUB_SRC_EITHER, UNSUB_SRC_ENVELOPE, UNSUB_SRC_FROM };
+
+typedef struct unsub_rule {
+    char *name;
+    cfg_strlist senders;
+    int sender_source;
+    char *header;
+    cfg_strlist header_values;
+    int remove_trigger;
+    char *url, *mailto, *list_id, *list_url;
+    int one_click;
+    char *multi_recipient;
+    int multi_list_url; /* 1: multi_recipient = "list-url" */
+    unsub_tmpl *url_t, *mailto_t, *list_id_t, *list_url_t;
+} unsub_rule;
+
+struct unsub_conf {
+    char *token_key_file;
+    long token_ttl;
+    int ses_mode;
+    char *opendkim_conf;
+    unsigned char *key;
+    size_t keylen;
+    unsub_rule *rules;
+    size_t n_rules;
+};
+
+static const char *const unsub_ses_names[] = {"keep-ses", "add-anyway", "remove-ses-header", NULL};
+static const char *const unsub_src_names[] = {"either", "envelope", "from", NULL};
+static const char *const unsub_top_extra[] = {"rules", NULL};
+
+static const cfg_directive unsub_top_tab[] = {
+    {"token_key_file", CFG_STR, offsetof(unsub_conf, token_key_file), NULL, 0, 0, 0, NULL},
+    {"token_ttl", CFG_INT, offsetof(unsub_conf, token_ttl), NULL, 15552000, 0, 315360000, NULL},
+    {"ses_list_management", CFG_ENUM, offsetof(unsub_conf, ses_mode), "keep-ses", 0, 0, 0,
+     unsub_ses_names},
+    {"opendkim_conf", CFG_STR, offsetof(unsub_conf, opendkim_conf), NULL, 0, 0, 0, NULL},
+    CFG_END,
+};
+
+static const cfg_directive unsub_rule_tab[] = {
+    {"name", CFG_STR, offsetof(unsub_rule, name), NULL, 0, 0, 0, NULL},
+    {"senders", CFG_STRLIST, offsetof(unsub_rule, senders), NULL, 0, 0, 0, NULL},
+    {"sender_source", CFG_ENUM, offsetof(unsub_rule, sender_source), "either", 0, 0, 0,
+     unsub_src_names},
+    {"header", CFG_STR, offsetof(unsub_rule, header), NULL, 0, 0, 0, NULL},
+    {"header_values", CFG_STRLIST, offsetof(unsub_rule, header_values), NULL, 0, 0, 0, NULL},
+    {"remove_trigger", CFG_BOOL, offsetof(unsub_rule, remove_trigger), NULL, 0, 0, 0, NULL},
+    {"url", CFG_STR, offsetof(unsub_rule, url), NULL, 0, 0, 0, NULL},
+    {"mailto", CFG_STR, offsetof(unsub_rule, mailto), NULL, 0, 0, 0, NULL},
+    {"list_id", CFG_STR, offsetof(unsub_rule, list_id), NULL, 0, 0, 0, NULL},
+    {"list_url", CFG_STR, offsetof(unsub_rule, list_url), NULL, 0, 0, 0, NULL},
+    {"one_click", CFG_BOOL, offsetof(unsub_rule, one_click), NULL, 1, 0, 0, NULL},
+    {"multi_recipient", CFG_STR, offsetof(unsub_rule, multi_recipient), NULL, 0, 0, 0, NULL},
+    CFG_END,
+};
+
+/* ---------------------------------------------------------------- config */
+
+/* unsub_rule_clear - free one rule's contents */
+static void
+unsub_rule_clear(unsub_rule *r)
+{
+    unsub_tmpl_free(r->url_t);
+    unsub_tmpl_free(r->mailto_t);
+    unsub_tmpl_free(r->list_id_t);
+    unsub_tmpl_free(r->list_url_t);
+    cfg_free_table(unsub_rule_tab, r);
+}
+
+unsub_conf *
+unsub_conf_free(unsub_conf *c)
+{
+    if (c == NULL)
+        return NULL;
+    for (size_t i = 0; i < c->n_rules; i++)
+        unsub_rule_clear(&c->rules[i]);
+    free(c->rules);
+    if (c->key != NULL) {
+        OPENSSL_cleanse(c->key, c->keylen);
+        free(c->key);
+    }
+    cfg_free_table(unsub_top_tab, c);
+    free(c);
+    return NULL;
+}
+
+/* unsub_pattern_ok - user@dom, @dom, *.dom or dom; returns a reason or NULL */
+static const char *
+unsub_pattern_ok(const char *p)
+{
+    const char *at = strrchr(p, '@'), *dom = at ? at + 1 : p;
+
+    if (*p == '\0')
+        return "empty sender pattern";
+    for (const unsigned char *q = (const unsigned char *)p; *q; q++)
+        if (*q <= 0x20 || *q >= 0x7f || *q == '<' || *q == '>')
+            return "sender pattern contains space, control or angle bracket";
+    if (at == NULL && strncmp(p, "*.", 2) == 0)
+        dom = p + 2;
+    if (*dom == '\0' || strchr(dom, '*') != NULL || strchr(dom, '.') == NULL)
+        return "sender pattern needs a domain such as example.com (\"*.\" only at the start)";
+    if (at != NULL && strchr(p, '*') != NULL)
+        return "'*' is only allowed as \"*.domain\"";
+    return NULL;
+}
+
+/* unsub_name_ok - a header field name (RFC 5322 ftext) */
+static int
+unsub_name_ok(const char *n)
+{
+    if (*n == '\0')
+        return 0;
+    for (const unsigned char *p = (const unsigned char *)n; *p; p++)
+        if (*p < 0x21 || *p > 0x7e || *p == ':')
+            return 0;
+    return 1;
+}
+
+/* unsub_tmpl_setting - parse rule template 'key' (if set) into *t */
+static int
+unsub_tmpl_setting(const config_setting_t *g, const char *key, const char *text,
+                   unsub_tmpl_kind kind, unsigned allowed, unsub_tmpl **t, char *err,
+                   size_t errlen)
+{
+    const config_setting_t *s = config_setting_get_member(g, key);
+    char why[256];
+
+    if (text == NULL)
+        return 0;
+    if ((*t = unsub_tmpl_parse(text, kind, allowed, why, sizeof(why))) == NULL)
+        return cfg_errf(err, errlen, s ? s : g, "'%s': %s", key, why);
+    return 0;
+}
+
+/* unsub_rule_templates - compile and cross-check a rule's templates */
+static int
+unsub_rule_templates(const unsub_conf *c, unsub_rule *r, const config_setting_t *g, char *err,
+                     size_t errlen)
+{
+    unsub_tmpl_kind web = r->one_click ? UNSUB_TMPL_HTTPS : UNSUB_TMPL_HTTP;
+    const config_setting_t *ms = config_setting_get_member(g, "multi_recipient");
+    unsigned uses;
+
+    if (r->url == NULL)
+        return cfg_errf(err, errlen, g, "rule '%s' has no url (an https:// URL is required)",
+                        r->name);
+    if (unsub_tmpl_setting(g, "url", r->url, web, UNSUB_PH_ALL, &r->url_t, err, errlen) < 0 ||
+        unsub_tmpl_setting(g, "mailto", r->mailto, UNSUB_TMPL_MAILTO, UNSUB_PH_ALL, &r->mailto_t,
+                           err, errlen) < 0 ||
+        unsub_tmpl_setting(g, "list_id", r->list_id, UNSUB_TMPL_TEXT,
+                           UNSUB_PH_SENDER | UNSUB_PH_SENDER_DOMAIN, &r->list_id_t, err,
+                           errlen) < 0 ||
+        unsub_tmpl_setting(g, "list_url", r->list_url, web, UNSUB_PH_ALL & ~UNSUB_PH_PERSONAL,
+                           &r->list_url_t, err, errlen) < 0)
+        return -1;
+    uses = unsub_tmpl_uses(r->url_t) | unsub_tmpl_uses(r->mailto_t);
+    if ((uses | unsub_tmpl_uses(r->list_url_t)) & UNSUB_PH_TOKEN && c->key == NULL)
+        return cfg_errf(err, errlen, g, "rule '%s' uses %%{token} but no token_key_file is set",
+                        r->name);
+    if (r->multi_recipient != NULL) {
+        if (strcmp(r->multi_recipient, "list-url") == 0)
+            r->multi_list_url = 1;
+        else if (strcmp(r->multi_recipient, "skip") != 0)
+            return cfg_errf(err, errlen, ms, "'multi_recipient' must be \"list-url\" or \"skip\"");
+    } else if (uses & UNSUB_PH_PERSONAL) {
+        return cfg_errf(err, errlen, g,
+                        "rule '%s': url/mailto name the recipient, so 'multi_recipient' must "
+                        "say what to do with several recipients (\"list-url\" or \"skip\")",
+                        r->name);
+    }
+    if (r->multi_list_url && r->list_url_t == NULL)
+        return cfg_errf(err, errlen, ms, "multi_recipient = \"list-url\" needs a 'list_url'");
+    if (!r->multi_list_url && r->list_url_t != NULL)
+        return cfg_errf(err, errlen, config_setting_get_member(g, "list_url"),
+                        "'list_url' is only used with multi_recipient = \"list-url\"");
+    return 0;
+}
+
+/* unsub_rule_check - everything but the templates */
+static int
+unsub_rule_check(const unsub_conf *c, const unsub_rule *r, const config_setting_t *g, char *err,
+                 size_t errlen)
+{
+    const config_setting_t *s;
+
+    if (r->name == NULL || *r->name == '\0')
+        return cfg_errf(err, errlen, g, "every rule needs a 'name'");
+    for (size_t i = 0; i < c->n_rules; i++)
+        if (strcasecmp(c->rules[i].name, r->name) == 0)
+            return cfg_errf(err, errlen, g, "duplicate rule name '%s'", r->name);
+    if (r->senders.n == 0 && r->header == NULL)
+        return cfg_errf(err, errlen, g,
+                        "rule '%s' matches nothing: give 'senders' and/or 'header'", r->name);
+    s = config_setting_get_member(g, "senders");
+    for (size_t i = 0; i < r->senders.n; i++) {
+        const char *why = unsub_pattern_ok(r->senders.v[i]);
+        if (why != NULL)
+            return cfg_errf(err, errlen, s, "'%s': %s", r->senders.v[i], why);
+    }
+    s = config_setting_get_member(g, "header");
+    if (r->header != NULL && !unsub_name_ok(r->header))
+        return cfg_errf(err, errlen, s, "'header' is not a header field name");
+    if (r->header != NULL && strncasecmp(r->header, "List-Unsubscribe", 16) == 0)
+        return cfg_errf(err, errlen, s, "'header' cannot be one of the headers this feature adds");
+    if (r->header == NULL && (r->header_values.n > 0 || r->remove_trigger))
+        return cfg_errf(err, errlen, g, "'header_values' and 'remove_trigger' need a 'header'");
+    return 0;
+}
+
+/* unsub_rules_parse - the "rules" list */
+static int
+unsub_rules_parse(unsub_conf *c, const config_setting_t *list, char *err, size_t errlen)
+{
+    int t = config_setting_type(list);
+    size_t n;
+
+    if (t != CONFIG_TYPE_LIST && t != CONFIG_TYPE_ARRAY)
+        return cfg_errf(err, errlen, list, "'rules' must be a list ( { ... }, ... )");
+    n = (size_t)config_setting_length(list);
+    c->rules = xcalloc(n + 1, sizeof(unsub_rule));
+    for (size_t i = 0; i < n; i++) {
+        const config_setting_t *g = config_setting_get_elem(list, (unsigned)i);
+        unsub_rule r;
+        memset(&r, 0, sizeof(r));
+        if (cfg_parse_table(g, unsub_rule_tab, &r, NULL, err, errlen) < 0 ||
+            unsub_rule_check(c, &r, g, err, errlen) < 0 ||
+            unsub_rule_templates(c, &r, g, err, errlen) < 0) {
+            unsub_rule_clear(&r);
+            return -1;
+        }
+        c->rules[c->n_rules++] = r;
+    }
+    return 0;
+}
+
+int
+unsub_conf_parse(const config_setting_t *group, unsub_conf **out, char *err, size_t errlen)
+{
+    unsub_conf *c = xcalloc(1, sizeof(*c));
+    const config_setting_t *rules = NULL;
+    char why[512];
+
+    *out = NULL;
+    if (cfg_parse_table(group, unsub_top_tab, c, unsub_top_extra, err, errlen) < 0)
+        goto fail;
+    if (c->token_key_file != NULL &&
+        unsub_token_key_load(c->token_key_file, &c->key, &c->keylen, why, sizeof(why)) < 0) {
+        cfg_errf(err, errlen, config_setting_get_member(group, "token_key_file"), "%s", why);
+        goto fail;
+    }
+    if (group != NULL)
+        rules = config_setting_get_member(group, "rules");
+    if (rules != NULL && unsub_rules_parse(c, rules, err, errlen) < 0)
+        goto fail;
+    *out = c;
+    return 0;
+fail:
+    unsub_conf_free(c);
+    return -1;
+}
+
+void
+unsub_conf_dump(FILE *fp, const unsub_conf *c)
+{
+    char prefix[64];
+
+    if (c == NULL)
+        return;
+    cfg_dump_table(fp, "unsubscribe", unsub_top_tab, c);
+    fprintf(fp, "# unsubscribe: %zu rule(s)%s\n", c->n_rules,
+            c->n_rules ? "" : " - no headers are added");
+    for (size_t i = 0; i < c->n_rules; i++) {
+        snprintf(prefix, sizeof(prefix), "unsubscribe.rules.[%zu]", i);
+        cfg_dump_table(fp, prefix, unsub_rule_tab, &c->rules[i]);
+    }
+}
+
+size_t
+unsub_conf_n_rules(const unsub_conf *c)
+{
+    return c ? c->n_rules : 0;
+}
+
+const char *
+unsub_conf_opendkim(const unsub_conf *c)
+{
+    return c ? c->opendkim_conf : NULL;
+}
+
+long
+unsub_conf_token_ttl(const unsub_conf *c)
+{
+    return c ? c->token_ttl : 0;
+}
+
+/* ---------------------------------------------------------------- matching */
+
+int
+unsub_header_wanted(const unsub_conf *c, const char *name)
+{
+    if (name == NULL)
+        return 0;
+    if (strcasecmp(name, "List-Unsubscribe") == 0 ||
+        strcasecmp(name, "List-Unsubscribe-Post") == 0 ||
+        strcasecmp(name, "X-SES-LIST-MANAGEMENT-OPTIONS") == 0)
+        return 1;
+    for (size_t i = 0; c != NULL && i < c->n_rules; i++)
+        if (c->rules[i].header != NULL && strcasecmp(c->rules[i].header, name) == 0)
+            return 1;
+    return 0;
+}
+
+/* unsub_strip - copy s without surrounding white space and one pair of <> */
+static char *
+unsub_strip(const char *s)
+{
+    size_t n;
+
+    if (s == NULL)
+        return xstrdup("");
+    while (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n')
+        s++;
+    n = strlen(s);
+    while (n > 0 && strchr(" \t\r\n", s[n - 1]) != NULL)
+        n--;
+    if (n >= 2 && s[0] == '<' && s[n - 1] == '>') {
+        s++;
+        n -= 2;
+    }
+    return xstrndup(s, n);
+}
+
+/* unsub_domain - lower-cased domain of addr without a trailing dot ("" if none) */
+static char *
+unsub_domain(const char *addr)
+{
+    const char *at = addr ? strrchr(addr, '@') : NULL;
+    char *d = xstrdup(at ? at + 1 : "");
+    size_t n = strlen(d);
+
+    if (n > 0 && d[n - 1] == '.')
+        d[n - 1] = '\0';
+    return util_lower(d);
+}
+
+/* unsub_below - whether dom is a subdomain (strictly below) of base */
+static int
+unsub_below(const char *dom, const char *base)
+{
+    size_t dl = strlen(dom), bl = strlen(base);
+    return dl > bl + 1 && dom[dl - bl - 1] == '.' && strcasecmp(dom + dl - bl, base) == 0;
+}
+
+/* unsub_pattern_match - one sender pattern against an address */
+static int
+unsub_pattern_match(const char *pat, const char *addr)
+{
+    char *dom;
+    int hit;
+
+    if (addr == NULL || strchr(addr, '@') == NULL)
+        return 0;
+    dom = unsub_domain(addr);
+    if (pat[0] == '@')
+        hit = strcasecmp(dom, pat + 1) == 0;
+    else if (strchr(pat, '@') != NULL)
+        hit = strncasecmp(addr, pat, (size_t)(strrchr(addr, '@') - addr)) == 0 &&
+              strrchr(pat, '@') - pat == strrchr(addr, '@') - addr &&
+              strcasecmp(dom, strrchr(pat, '@') + 1) == 0;
+    else if (strncmp(pat, "*.", 2) == 0)
+        hit = unsub_below(dom, pat + 2);
+    else
+        hit = strcasecmp(dom, pat) == 0 || unsub_below(dom, pat);
+    free(dom);
+    return hit;
+}
+
+/* unsub_senders_match - the first address (From, then envelope) a rule's patterns match */
+static const char *
+unsub_senders_match(const unsub_rule *r, const char *from, const char *env)
+{
+    const char *cand[2] = {NULL, NULL};
+
+    if (r->sender_source != UNSUB_SRC_ENVELOPE)
+        cand[0] = from;
+    if (r->sender_source != UNSUB_SRC_FROM)
+        cand[1] = env;
+    for (size_t k = 0; k < 2; k++)
+        for (size_t i = 0; cand[k] != NULL && i < r->senders.n; i++)
+            if (unsub_pattern_match(r->senders.v[i], cand[k]))
+                return cand[k];
+    return NULL;
+}
+
+/* unsub_trigger_match - the rule's trigger header is present with an accepted value */
+static int
+unsub_trigger_match(const unsub_rule *r, const unsub_msg *m)
+{
+    for (size_t i = 0; i < m->n_hdrs; i++) {
+        char *v;
+        int hit;
+        if (m->hdrs[i].name == NULL || strcasecmp(m->hdrs[i].name, r->header) != 0)
+            continue;
+        if (r->header_values.n == 0)
+            return 1;
+        v = unsub_strip(m->hdrs[i].value);
+        hit = cfg_strlist_has(&r->header_values, v);
+        free(v);
+        if (hit)
+            return 1;
+    }
+    return 0;
+}
+
+/* unsub_rule_match - first matching rule; *sender_r = the address it matched on */
+static const unsub_rule *
+unsub_rule_match(const unsub_conf *c, const unsub_msg *m, const char *from, const char *env,
+                 const char **sender_r)
+{
+    for (size_t i = 0; i < c->n_rules; i++) {
+        const unsub_rule *r = &c->rules[i];
+        const char *s = NULL;
+        if (r->senders.n > 0 && (s = unsub_senders_match(r, from, env)) == NULL)
+            continue;
+        if (r->header != NULL && !unsub_trigger_match(r, m))
+            continue;
+        *sender_r = s != NULL ? s : (*from ? from : env);
+        return r;
+    }
+    return NULL;
+}
+
+/* ---------------------------------------------------------------- result */
+
+static void unsub_note(unsub_result *res, const char *fmt, ...) SM_PRINTF(2, 3);
+
+/* unsub_note - append a formatted note */
+static void
+unsub_note(unsub_result *res, const char *fmt, ...)
+{
+    va_list ap;
+    char *s;
+
+    va_start(ap, fmt);
+    if (vasprintf(&s, fmt, ap) < 0)
+        s = xstrdup(fmt);
+    va_end(ap);
+    res->notes = xrealloc(res->notes, (res->n_notes + 1) * sizeof(char *));
+    res->notes[res->n_notes++] = s;
+}
+
+/* unsub_add_hdr - append a header to add (takes value) */
+static void
+unsub_add_hdr(unsub_result *res, const char *name, char *value)
+{
+    res->add = xrealloc(res->add, (res->n_add + 1) * sizeof(unsub_add));
+    res->add[res->n_add].name = xstrdup(name);
+    res->add[res->n_add++].value = value;
+}
+
+/* unsub_remove_all - schedule removal of every header called name, highest index first */
+static void
+unsub_remove_all(unsub_result *res, const unsub_msg *m, const char *name)
+{
+    int n = 0;
+
+    for (size_t i = 0; i < m->n_hdrs; i++)
+        if (m->hdrs[i].name != NULL && strcasecmp(m->hdrs[i].name, name) == 0)
+            n++;
+    for (; n > 0; n--) {
+        res->remove = xrealloc(res->remove, (res->n_remove + 1) * sizeof(unsub_remove));
+        res->remove[res->n_remove].name = xstrdup(name);
+        res->remove[res->n_remove++].index = n;
+    }
+}
+
+void
+unsub_result_clear(unsub_result *res)
+{
+    if (res == NULL)
+        return;
+    for (size_t i = 0; i < res->n_add; i++) {
+        free(res->add[i].name);
+        free(res->add[i].value);
+    }
+    for (size_t i = 0; i < res->n_remove; i++)
+        free(res->remove[i].name);
+    for (size_t i = 0; i < res->n_notes; i++)
+        free(res->notes[i]);
+    free(res->add);
+    free(res->remove);
+    free(res->notes);
+    memset(res, 0, sizeof(*res));
+}
+
+/* ---------------------------------------------------------------- decision */
+
+/* what the existing headers say */
+typedef struct unsub_seen {
+    size_t lu, lup, ses;
+    const char *lu_value;
+} unsub_seen;
+
+static void
+unsub_scan(const unsub_msg *m, unsub_seen *s)
+{
+    memset(s, 0, sizeof(*s));
+    for (size_t i = 0; i < m->n_hdrs; i++) {
+        const char *n = m->hdrs[i].name;
+        if (n == NULL)
+            continue;
+        if (strcasecmp(n, "List-Unsubscribe") == 0) {
+            if (s->lu++ == 0)
+                s->lu_value = m->hdrs[i].value ? m->hdrs[i].value : "";
+        } else if (strcasecmp(n, "List-Unsubscribe-Post") == 0) {
+            s->lup++;
+        } else if (strcasecmp(n, "X-SES-LIST-MANAGEMENT-OPTIONS") == 0) {
+            s->ses++;
+        }
+    }
+}
+
+/* unsub_has_https - whether a List-Unsubscribe value carries <https://...> */
+static int
+unsub_has_https(const char *v)
+{
+    for (const char *p = strchr(v, '<'); p != NULL; p = strchr(p + 1, '<')) {
+        const char *q = p + 1;
+        while (*q == ' ' || *q == '\t' || *q == '\r' || *q == '\n')
+            q++;
+        if (strncasecmp(q, "https://", 8) == 0 && strchr(q, '>') != NULL)
+            return 1;
+    }
+    return 0;
+}
+
+/* unsub_existing - the message has List-Unsubscribe already: keep it, maybe add the Post */
+static void
+unsub_existing(const unsub_rule *r, const unsub_seen *s, unsub_result *res)
+{
+    unsub_note(res, "message already has List-Unsubscribe; kept");
+    if (s->lup > 0) {
+        unsub_note(res, "message already has List-Unsubscribe-Post; kept");
+        return;
+    }
+    if (s->lu > 1) {
+        unsub_note(res, "message has %zu List-Unsubscribe headers; List-Unsubscribe-Post not added",
+                   s->lu);
+        return;
+    }
+    if (!r->one_click)
+        return;
+    if (!unsub_has_https(s->lu_value)) {
+        unsub_note(res, "existing List-Unsubscribe has no https URI; one-click not offered");
+        return;
+    }
+    unsub_add_hdr(res, "List-Unsubscribe-Post", xstrdup("List-Unsubscribe=One-Click"));
+    unsub_note(res, "added List-Unsubscribe-Post to the existing https List-Unsubscribe");
+}
+
+/* unsub_ses - X-SES-LIST-MANAGEMENT-OPTIONS present; returns 1 when we must stop here */
+static int
+unsub_ses(const unsub_conf *c, const unsub_msg *m, unsub_result *res)
+{
+    switch (c->ses_mode) {
+    case UNSUB_SES_KEEP:
+        unsub_note(res, "X-SES-LIST-MANAGEMENT-OPTIONS present: SES subscription management will "
+                        "add its own List-Unsubscribe headers; none added "
+                        "(ses_list_management = keep-ses)");
+        return 1;
+    case UNSUB_SES_ADD:
+        unsub_note(res, "X-SES-LIST-MANAGEMENT-OPTIONS present: SES will rewrite the headers "
+                        "added here (ses_list_management = add-anyway)");
+        return 0;
+    default:
+        unsub_remove_all(res, m, "X-SES-LIST-MANAGEMENT-OPTIONS");
+        unsub_note(res, "X-SES-LIST-MANAGEMENT-OPTIONS present: removed so that SES keeps the "
+                        "headers added here (ses_list_management = remove-ses-header)");
+        return 0;
+    }
+}
+
+/* per-message values for the templates */
+typedef struct unsub_vals {
+    char *recipient, *sender, *domain, *message_id, *list_id, *token;
+} unsub_vals;
+
+static void
+unsub_vals_free(unsub_vals *v)
+{
+    free(v->recipient);
+    free(v->sender);
+    free(v->domain);
+    free(v->message_id);
+    free(v->list_id);
+    free(v->token);
+}
+
+/* unsub_fill - compute values; 0, or -1 with a note when one that is needed is missing */
+static int
+unsub_fill(const unsub_conf *c, const unsub_rule *r, const unsub_msg *m, const char *sender,
+           int personal, unsub_vals *v, unsub_result *res)
+{
+    unsub_tmpl_vars tv;
+    char why[256];
+
+    memset(&tv, 0, sizeof(tv));
+    v->sender = unsub_strip(sender);
+    v->domain = unsub_domain(v->sender);
+    v->message_id = unsub_strip(m->message_id);
+    v->recipient = personal ? unsub_strip(m->rcpts[0]) : NULL;
+    tv.sender = v->sender;
+    tv.sender_domain = v->domain;
+    if (r->list_id_t == NULL) {
+        v->list_id = xstrdup(r->name);
+    } else if ((v->list_id = unsub_tmpl_expand(r->list_id_t, &tv, why, sizeof(why))) == NULL) {
+        unsub_note(res, "rule '%s': cannot build the list id: %s; nothing added", r->name, why);
+        return -1;
+    }
+    if (personal && c->key != NULL) {
+        v->token = unsub_token_create(c->key, c->keylen, v->recipient, v->list_id, m->now, why,
+                                      sizeof(why));
+        if (v->token == NULL && (unsub_tmpl_uses(r->url_t) | unsub_tmpl_uses(r->mailto_t)) &
+                                    UNSUB_PH_TOKEN) {
+            unsub_note(res, "rule '%s': cannot make a token: %s; nothing added", r->name, why);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* unsub_build - expand the templates into a List-Unsubscribe value; NULL + note on failure */
+static char *
+unsub_build(const unsub_rule *r, const unsub_tmpl *url_t, const unsub_tmpl *mailto_t,
+            const unsub_vals *v, unsub_result *res)
+{
+    unsub_tmpl_vars tv = {v->recipient, v->sender, v->domain, v->list_id, v->message_id, v->token};
+    char why[256], *url, *mailto = NULL, *value;
+
+    if ((url = unsub_tmpl_expand(url_t, &tv, why, sizeof(why))) == NULL) {
+        unsub_note(res, "rule '%s': cannot build the URL: %s; nothing added", r->name, why);
+        return NULL;
+    }
+    if (mailto_t != NULL && (mailto = unsub_tmpl_expand(mailto_t, &tv, why, sizeof(why))) == NULL)
+        unsub_note(res, "rule '%s': mailto left out: %s", r->name, why);
+    value = mailto ? xasprintf("<%s>, <%s>", url, mailto) : xasprintf("<%s>", url);
+    free(url);
+    free(mailto);
+    if (strlen(value) > UNSUB_VALUE_MAX) {
+        unsub_note(res, "rule '%s': List-Unsubscribe value longer than %d characters; nothing "
+                        "added", r->name, UNSUB_VALUE_MAX);
+        return util_free(value);
+    }
+    return value;
+}
+
+/* unsub_new_headers - add our own List-Unsubscribe (and -Post) */
+static void
+unsub_new_headers(const unsub_conf *c, const unsub_rule *r, const unsub_msg *m,
+                  const char *sender, const unsub_seen *s, unsub_result *res)
+{
+    const unsub_tmpl *url_t = r->url_t, *mailto_t = r->mailto_t;
+    int personal = (unsub_tmpl_uses(url_t) | unsub_tmpl_uses(mailto_t)) & UNSUB_PH_PERSONAL;
+    unsub_vals v;
+    char *value;
+
+    if (personal && m->n_rcpts != 1) {
+        if (m->n_rcpts == 0 || !r->multi_list_url) {
+            unsub_note(res, "rule '%s': %zu recipients and a recipient-specific URL: nothing "
+                            "added (multi_recipient = skip)", r->name, m->n_rcpts);
+            return;
+        }
+        url_t = r->list_url_t;
+        if (unsub_tmpl_uses(mailto_t) & UNSUB_PH_PERSONAL)
+            mailto_t = NULL;
+        personal = 0;
+        unsub_note(res, "rule '%s': %zu recipients: list-level URL used", r->name, m->n_rcpts);
+    }
+    memset(&v, 0, sizeof(v));
+    if (unsub_fill(c, r, m, sender, personal, &v, res) == 0 &&
+        (value = unsub_build(r, url_t, mailto_t, &v, res)) != NULL) {
+        unsub_add_hdr(res, "List-Unsubscribe", value);
+        if (r->one_click && s->lup == 0)
+            unsub_add_hdr(res, "List-Unsubscribe-Post", xstrdup("List-Unsubscribe=One-Click"));
+    }
+    unsub_vals_free(&v);
+}
+
+int
+unsub_decide(const unsub_conf *c, const unsub_msg *m, unsub_result *res, char *err,
+             size_t errlen)
+{
+    const unsub_rule *r;
+    const char *sender = NULL;
+    char *from, *env;
+    unsub_seen s;
+
+    if (res == NULL)
+        return util_errf(err, errlen, "unsub_decide: no result");
+    memset(res, 0, sizeof(*res));
+    if (c == NULL || m == NULL || (m->n_rcpts > 0 && m->rcpts == NULL) ||
+        (m->n_hdrs > 0 && m->hdrs == NULL))
+        return util_errf(err, errlen, "unsub_decide: missing configuration or message");
+    unsub_scan(m, &s);
+    if (s.lup > 0 && s.lu == 0)
+        unsub_note(res, "List-Unsubscribe-Post without List-Unsubscribe");
+    from = unsub_strip(m->from_addr);
+    env = unsub_strip(m->env_sender);
+    r = unsub_rule_match(c, m, from, env, &sender);
+    if (r != NULL) {
+        res->rule = r->name;
+        if (r->remove_trigger)
+            unsub_remove_all(res, m, r->header);
+        if (s.ses == 0 || !unsub_ses(c, m, res)) {
+            if (s.lu > 0)
+                unsub_existing(r, &s, res);
+            else
+                unsub_new_headers(c, r, m, sender, &s, res);
+        }
+    }
+    free(from);
+    free(env);
+    return 0;
+}
