@@ -1,0 +1,1035 @@
+/*
+ * dkim.c - DKIM verification over libopendkim, fed as the milter streams
+ *
+ * SYNOPSIS
+ *   e = dkim_engine_new(dns, &opts, err, len);          once per process
+ *   v = dkim_verify_new(e, qid, err, len);               per message
+ *   dkim_verify_header(v, name, value) ... dkim_verify_eoh(v)
+ *   dkim_verify_body(v, chunk, len) ... dkim_verify_eom(v, &sigs, &n)
+ *   v = dkim_verify_free(v);
+ *
+ * DESCRIPTION
+ *   libopendkim does the canonicalisation and the cryptography.  Its key
+ *   lookups are routed to our TXT cache through its DNS service hooks
+ *   (dkim_dns_set_query_start/waitreply/cancel): the "start" hook runs the
+ *   cached lookup synchronously and writes a DNS wire-format answer into the
+ *   library's buffer, which the library then parses as if it came from
+ *   res_query().  This keeps libopendkim's own per-signature error handling
+ *   (NXDOMAIN/NODATA = no key, failure = key lookup failed, several records =
+ *   multiple replies) so that a temporary failure for one signature never
+ *   stops the others from being checked -- which the key-lookup callback
+ *   (dkim_set_key_lookup) cannot do: its "try again" aborts dkim_eoh() for
+ *   every signature of the message.
+ *
+ *   Malformed signatures are kept (DKIM_LIBFLAGS_BADSIGHANDLES) so that
+ *   they are reported as permerror/neutral instead of silently ignored.
+ *
+ * DIAGNOSTICS
+ *   No logging: results carry a short reason, errors go to err/errlen or to
+ *   dkim_verify_error().
+ *
+ * SECURITY
+ *   Header and signature text is untrusted; libopendkim parses it.  Key
+ *   lookups of one message share one deadline (opts.timeout_ms) and at most
+ *   opts.max_signatures signatures are checked.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <ctype.h>
+#include <arpa/nameser.h>
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+/* libopendkim's function dkim_verify() would clash with our type dkim_verify */
+#define dkim_verify sm_opendkim_verify_unused
+#include <opendkim/dkim.h>
+#undef dkim_verify
+extern DKIM *sm_opendkim_verify(DKIM_LIB *lib, const unsigned char *id, void *closure,
+                                DKIM_STAT *statp) __asm__("dkim_verify");
+
+#include "dkim.h"
+#include "util.h"
+
+struct dkim_engine {
+    DKIM_LIB *lib;
+    dns_cache *dns;
+    dkim_opts opts;
+};
+
+enum dkim_vstate { VS_HEADERS, VS_BODY, VS_SKIP, VS_DONE, VS_BROKEN };
+
+struct dkim_verify {
+    dkim_engine *e;
+    DKIM *dk;
+    enum dkim_vstate state;
+    uint64_t deadline;  /* for all key lookups of this message */
+    size_t bad_headers; /* DKIM-Signature headers libopendkim refused outright */
+    int lib_nosig;      /* libopendkim saw no usable signature at end of headers */
+    dkim_sig_result *res;
+    size_t n_res;
+    char *hbuf; /* "Name: value" assembly */
+    size_t hcap;
+    char err[256];
+};
+
+/* one answer being handed to libopendkim */
+struct dkim_query {
+    int status; /* DKIM_DNS_SUCCESS or DKIM_DNS_ERROR */
+    size_t len;
+};
+
+/* deadline of the verifier running on this thread (lookups run inside dkim_eoh/dkim_eom) */
+static __thread uint64_t dkim_tls_deadline;
+
+#define DKIM_TXT_TTL 300
+#define DKIM_DEF_TIMEOUT_MS 5000
+
+const cfg_directive dkim_cfg_directives[] = {
+    {"timeout_ms", CFG_INT, offsetof(dkim_opts, timeout_ms), NULL, DKIM_DEF_TIMEOUT_MS, 1, 600000,
+     NULL},
+    {"min_key_bits", CFG_INT, offsetof(dkim_opts, min_key_bits), NULL, 1024, 512, 16384, NULL},
+    {"allow_rsa_sha1", CFG_BOOL, offsetof(dkim_opts, allow_rsa_sha1), NULL, 1, 0, 1, NULL},
+    {"clock_drift", CFG_INT, offsetof(dkim_opts, clock_drift), NULL, 300, 0, 86400, NULL},
+    {"max_signatures", CFG_INT, offsetof(dkim_opts, max_signatures), NULL, 10, 1, 100, NULL},
+    CFG_END,
+};
+
+/* dkim_opts_defaults - the defaults documented in dkim.h */
+void
+dkim_opts_defaults(dkim_opts *opts)
+{
+    memset(opts, 0, sizeof(*opts));
+    cfg_defaults(dkim_cfg_directives, opts);
+}
+
+/* ---- DNS: our cache behind libopendkim's resolver hooks ---- */
+
+/* dkim_wire_name - encode a dotted name as DNS labels; returns bytes or -1 */
+static int
+dkim_wire_name(const char *name, unsigned char *out, size_t outlen)
+{
+    size_t o = 0;
+    const char *p = name;
+
+    while (*p != '\0') {
+        const char *dot = strchr(p, '.');
+        size_t l = dot != NULL ? (size_t)(dot - p) : strlen(p);
+
+        if (l == 0 || l > 63 || o + 1 + l + 1 > outlen || o + 1 + l > 254)
+            return -1;
+        out[o++] = (unsigned char)l;
+        memcpy(out + o, p, l);
+        o += l;
+        p += l;
+        if (*p == '.')
+            p++;
+    }
+    if (o + 1 > outlen)
+        return -1;
+    out[o++] = 0;
+    return (int)o;
+}
+
+static void
+dkim_put16(unsigned char *p, unsigned v)
+{
+    p[0] = (unsigned char)(v >> 8);
+    p[1] = (unsigned char)v;
+}
+
+/* dkim_wire_answer - a TXT answer packet; returns its length or 0 when it does not fit */
+static size_t
+dkim_wire_answer(unsigned char *buf, size_t buflen, const char *qname, int rcode,
+                 const dns_txt *txt)
+{
+    size_t o = 12, i;
+    int n;
+
+    if (buflen < 12 + 5)
+        return 0;
+    memset(buf, 0, 12);
+    buf[2] = 0x81;                                   /* QR, RD */
+    buf[3] = (unsigned char)(0x80 | (rcode & 0x0f)); /* RA, rcode */
+    dkim_put16(buf + 4, 1);
+    n = dkim_wire_name(qname, buf + o, buflen - o - 4);
+    if (n < 0) { /* unencodable: the root name still lets the parser skip it */
+        buf[o] = 0;
+        n = 1;
+    }
+    o += (size_t)n;
+    dkim_put16(buf + o, ns_t_txt);
+    dkim_put16(buf + o + 2, ns_c_in);
+    o += 4;
+    for (i = 0; txt != NULL && i < txt->n; i++) {
+        size_t len = txt->len[i], rdlen = len + (len + 254) / 255 + (len == 0), k;
+        const unsigned char *rr = (const unsigned char *)txt->rr[i];
+
+        if (rdlen > 65535 || o + 12 + rdlen > buflen)
+            return 0;
+        dkim_put16(buf + o, 0xc00c);
+        dkim_put16(buf + o + 2, ns_t_txt);
+        dkim_put16(buf + o + 4, ns_c_in);
+        dkim_put16(buf + o + 6, 0);
+        dkim_put16(buf + o + 8, DKIM_TXT_TTL);
+        dkim_put16(buf + o + 10, (unsigned)rdlen);
+        o += 12;
+        if (len == 0)
+            buf[o++] = 0;
+        for (k = 0; k < len; k += 255) {
+            size_t chunk = len - k > 255 ? 255 : len - k;
+
+            buf[o++] = (unsigned char)chunk;
+            memcpy(buf + o, rr + k, chunk);
+            o += chunk;
+        }
+        dkim_put16(buf + 6, (unsigned)(i + 1));
+    }
+    return o;
+}
+
+static char *dkim_key_fixup(const char *rec, size_t len, size_t *newlen);
+
+/* dkim_q_answer - the answer packet for a cached TXT set, PKCS#1 RSA keys rewritten as SPKI */
+static size_t
+dkim_q_answer(unsigned char *buf, size_t buflen, const char *qname, const dns_txt *txt)
+{
+    char *rr[8];
+    size_t len[8], i, n = txt->n < 8 ? txt->n : 8, out;
+    dns_txt copy = {n, rr, len};
+
+    for (i = 0; i < n; i++) {
+        rr[i] = dkim_key_fixup(txt->rr[i], txt->len[i], &len[i]);
+        if (rr[i] == NULL) {
+            rr[i] = txt->rr[i];
+            len[i] = txt->len[i];
+        }
+    }
+    out = dkim_wire_answer(buf, buflen, qname, ns_r_noerror, txt->n <= 8 ? &copy : txt);
+    for (i = 0; i < n; i++)
+        if (rr[i] != txt->rr[i])
+            free(rr[i]);
+    return out;
+}
+
+/* dkim_q_start - libopendkim query start: look up through the cache, answer at once */
+static int
+dkim_q_start(void *srv, int type, unsigned char *query, unsigned char *buf, size_t buflen,
+             void **qh)
+{
+    dkim_engine *e = srv;
+    struct dkim_query *q = xcalloc(1, sizeof(*q));
+    dns_txt *txt = NULL;
+    uint64_t deadline = dkim_tls_deadline;
+    char err[128];
+    dns_status st;
+
+    if (deadline == 0)
+        deadline = util_now_ms() + (uint64_t)e->opts.timeout_ms;
+    q->status = DKIM_DNS_ERROR;
+    *qh = q;
+    if (type != ns_t_txt)
+        return 0;
+    if (util_now_ms() >= deadline)
+        return 0; /* message budget spent: key lookup failed */
+    st = dns_lookup_txt(e->dns, (const char *)query, deadline, &txt, err, sizeof(err));
+    if (st == DNS_OK)
+        q->len = dkim_q_answer(buf, buflen, (const char *)query, txt);
+    else if (st == DNS_NXDOMAIN)
+        q->len = dkim_wire_answer(buf, buflen, (const char *)query, ns_r_nxdomain, NULL);
+    else if (st == DNS_NODATA)
+        q->len = dkim_wire_answer(buf, buflen, (const char *)query, ns_r_noerror, NULL);
+    if (st == DNS_OK && q->len == 0) /* absurdly large record set: treat as no key */
+        q->len = dkim_wire_answer(buf, buflen, (const char *)query, ns_r_noerror, NULL);
+    if (st != DNS_TEMPFAIL && q->len > 0)
+        q->status = DKIM_DNS_SUCCESS;
+    dns_txt_free(txt);
+    return 0;
+}
+
+/* dkim_q_wait - the answer is always ready */
+static int
+dkim_q_wait(void *srv, void *qh, struct timeval *to, size_t *bytes, int *error, int *dnssec)
+{
+    struct dkim_query *q = qh;
+
+    (void)srv;
+    (void)to;
+    if (error != NULL)
+        *error = 0;
+    if (dnssec != NULL)
+        *dnssec = DKIM_DNSSEC_UNKNOWN;
+    if (q == NULL || q->status != DKIM_DNS_SUCCESS)
+        return DKIM_DNS_ERROR;
+    if (bytes != NULL)
+        *bytes = q->len;
+    return DKIM_DNS_SUCCESS;
+}
+
+/* dkim_q_cancel - libopendkim calls it once per started query: free the handle */
+static int
+dkim_q_cancel(void *srv, void *qh)
+{
+    (void)srv;
+    free(qh);
+    return 0;
+}
+
+/* dkim_q_close - nothing to close: the cache belongs to the caller */
+static void
+dkim_q_close(void *srv)
+{
+    (void)srv;
+}
+
+/* ---- engine ---- */
+
+/* dkim_prescreen - ignore signatures beyond max_signatures, and rsa-sha1 when refused */
+static DKIM_CBSTAT
+dkim_prescreen(DKIM *dk, DKIM_SIGINFO **sigs, int nsigs)
+{
+    dkim_verify *v = dkim_get_user_context(dk);
+    int i;
+
+    if (v == NULL)
+        return DKIM_CBSTAT_CONTINUE;
+    for (i = 0; i < nsigs; i++) {
+        const unsigned char *a = dkim_sig_gettagvalue(sigs[i], 0, (u_char *)"a");
+
+        if (i >= v->e->opts.max_signatures)
+            dkim_sig_ignore(sigs[i]);
+        else if (!v->e->opts.allow_rsa_sha1 && a != NULL &&
+                 strcasecmp((const char *)a, "rsa-sha1") == 0)
+            dkim_sig_ignore(sigs[i]);
+    }
+    return DKIM_CBSTAT_CONTINUE;
+}
+
+/* dkim_engine_setopt - one dkim_options() call with a message on failure */
+static int
+dkim_engine_setopt(dkim_engine *e, int opt, void *val, size_t len, const char *what, char *err,
+                   size_t errlen)
+{
+    if (dkim_options(e->lib, DKIM_OP_SETOPT, opt, val, len) != DKIM_STAT_OK)
+        return util_errf(err, errlen, "libopendkim refused option %s", what);
+    return 0;
+}
+
+/* dkim_engine_new - wrap one libopendkim library handle, DNS routed to our cache */
+dkim_engine *
+dkim_engine_new(dns_cache *dns, const dkim_opts *opts, char *err, size_t errlen)
+{
+    dkim_engine *e;
+    unsigned int flags, u;
+    uint64_t u64;
+
+    if (dns == NULL) {
+        util_errf(err, errlen, "dkim: no DNS cache");
+        return NULL;
+    }
+    e = xcalloc(1, sizeof(*e));
+    e->dns = dns;
+    if (opts != NULL)
+        e->opts = *opts;
+    else
+        dkim_opts_defaults(&e->opts);
+    if (e->opts.timeout_ms <= 0)
+        e->opts.timeout_ms = DKIM_DEF_TIMEOUT_MS;
+    if (e->opts.max_signatures <= 0)
+        e->opts.max_signatures = 10;
+    e->lib = dkim_init(NULL, NULL);
+    if (e->lib == NULL) {
+        util_errf(err, errlen, "dkim_init() failed");
+        return dkim_engine_free(e);
+    }
+    if (!dkim_libfeature(e->lib, DKIM_FEATURE_SHA256) ||
+        !dkim_libfeature(e->lib, DKIM_FEATURE_ED25519)) {
+        util_errf(err, errlen, "libopendkim lacks SHA-256 or Ed25519 support");
+        return dkim_engine_free(e);
+    }
+    flags = DKIM_LIBFLAGS_BADSIGHANDLES;
+    u = (unsigned int)((e->opts.timeout_ms + 999) / 1000);
+    if (dkim_engine_setopt(e, DKIM_OPTS_FLAGS, &flags, sizeof(flags), "flags", err, errlen) < 0 ||
+        dkim_engine_setopt(e, DKIM_OPTS_TIMEOUT, &u, sizeof(u), "timeout", err, errlen) < 0)
+        return dkim_engine_free(e);
+    u = (unsigned int)(e->opts.min_key_bits > 0 ? e->opts.min_key_bits : 1024);
+    u64 = (uint64_t)(e->opts.clock_drift > 0 ? e->opts.clock_drift : 0);
+    if (dkim_engine_setopt(e, DKIM_OPTS_MINKEYBITS, &u, sizeof(u), "min_key_bits", err, errlen) <
+            0 ||
+        dkim_engine_setopt(e, DKIM_OPTS_CLOCKDRIFT, &u64, sizeof(u64), "clock_drift", err, errlen) <
+            0)
+        return dkim_engine_free(e);
+    dkim_dns_set_init(e->lib, NULL);
+    dkim_dns_set_close(e->lib, dkim_q_close);
+    dkim_dns_set_query_service(e->lib, e);
+    dkim_dns_set_query_start(e->lib, dkim_q_start);
+    dkim_dns_set_query_cancel(e->lib, dkim_q_cancel);
+    dkim_dns_set_query_waitreply(e->lib, dkim_q_wait);
+    dkim_set_prescreen(e->lib, dkim_prescreen);
+    return e;
+}
+
+/* dkim_engine_free - close the library handle; returns NULL */
+dkim_engine *
+dkim_engine_free(dkim_engine *e)
+{
+    if (e == NULL)
+        return NULL;
+    if (e->lib != NULL)
+        dkim_close(e->lib);
+    free(e);
+    return NULL;
+}
+
+/* ---- results ---- */
+
+static const struct dkim_errmap {
+    int code;
+    dkim_result r;
+    const char *reason;
+} dkim_errmap[] = {
+    {DKIM_SIGERROR_VERSION, DKIM_R_NEUTRAL, "unsupported signature version"},
+    {DKIM_SIGERROR_DOMAIN, DKIM_R_PERMERROR, "i= not within d="},
+    {DKIM_SIGERROR_EXPIRED, DKIM_R_PERMERROR, "signature expired"},
+    {DKIM_SIGERROR_FUTURE, DKIM_R_PERMERROR, "signature in the future"},
+    {DKIM_SIGERROR_TIMESTAMPS, DKIM_R_PERMERROR, "x= before t="},
+    {DKIM_SIGERROR_INVALID_HC, DKIM_R_NEUTRAL, "unsupported header canonicalization"},
+    {DKIM_SIGERROR_INVALID_BC, DKIM_R_NEUTRAL, "unsupported body canonicalization"},
+    {DKIM_SIGERROR_MISSING_A, DKIM_R_PERMERROR, "a= missing"},
+    {DKIM_SIGERROR_INVALID_A, DKIM_R_NEUTRAL, "unsupported algorithm"},
+    {DKIM_SIGERROR_MISSING_H, DKIM_R_PERMERROR, "h= missing"},
+    {DKIM_SIGERROR_INVALID_L, DKIM_R_PERMERROR, "l= invalid"},
+    {DKIM_SIGERROR_INVALID_Q, DKIM_R_NEUTRAL, "unsupported query method"},
+    {DKIM_SIGERROR_INVALID_QO, DKIM_R_NEUTRAL, "unsupported query option"},
+    {DKIM_SIGERROR_MISSING_D, DKIM_R_PERMERROR, "d= missing"},
+    {DKIM_SIGERROR_EMPTY_D, DKIM_R_PERMERROR, "d= empty"},
+    {DKIM_SIGERROR_MISSING_S, DKIM_R_PERMERROR, "s= missing"},
+    {DKIM_SIGERROR_EMPTY_S, DKIM_R_PERMERROR, "s= empty"},
+    {DKIM_SIGERROR_MISSING_B, DKIM_R_PERMERROR, "b= missing"},
+    {DKIM_SIGERROR_EMPTY_B, DKIM_R_PERMERROR, "b= empty"},
+    {DKIM_SIGERROR_CORRUPT_B, DKIM_R_PERMERROR, "b= corrupt"},
+    {DKIM_SIGERROR_NOKEY, DKIM_R_PERMERROR, "no key"},
+    {DKIM_SIGERROR_DNSSYNTAX, DKIM_R_PERMERROR, "key record syntax error"},
+    {DKIM_SIGERROR_KEYFAIL, DKIM_R_TEMPERROR, "key lookup failed"},
+    {DKIM_SIGERROR_MISSING_BH, DKIM_R_PERMERROR, "bh= missing"},
+    {DKIM_SIGERROR_EMPTY_BH, DKIM_R_PERMERROR, "bh= empty"},
+    {DKIM_SIGERROR_CORRUPT_BH, DKIM_R_PERMERROR, "bh= corrupt"},
+    {DKIM_SIGERROR_BADSIG, DKIM_R_FAIL, "signature mismatch"},
+    {DKIM_SIGERROR_SUBDOMAIN, DKIM_R_PERMERROR, "key t=s forbids i= subdomain"},
+    {DKIM_SIGERROR_MULTIREPLY, DKIM_R_PERMERROR, "several key records"},
+    {DKIM_SIGERROR_EMPTY_H, DKIM_R_PERMERROR, "h= empty"},
+    {DKIM_SIGERROR_INVALID_H, DKIM_R_PERMERROR, "h= does not cover From"},
+    {DKIM_SIGERROR_TOOLARGE_L, DKIM_R_PERMERROR, "l= exceeds body length"},
+    {DKIM_SIGERROR_MBSFAILED, DKIM_R_PERMERROR, "required header not signed"},
+    {DKIM_SIGERROR_KEYVERSION, DKIM_R_PERMERROR, "key v= invalid"},
+    {DKIM_SIGERROR_KEYUNKNOWNHASH, DKIM_R_PERMERROR, "key h= unknown"},
+    {DKIM_SIGERROR_KEYHASHMISMATCH, DKIM_R_PERMERROR, "key h= excludes signature hash"},
+    {DKIM_SIGERROR_NOTEMAILKEY, DKIM_R_PERMERROR, "key s= not for email"},
+    {DKIM_SIGERROR_KEYTYPEMISSING, DKIM_R_PERMERROR, "key k= missing"},
+    {DKIM_SIGERROR_KEYTYPEUNKNOWN, DKIM_R_PERMERROR, "key k= unknown"},
+    {DKIM_SIGERROR_KEYREVOKED, DKIM_R_PERMERROR, "key revoked"},
+    {DKIM_SIGERROR_KEYDECODE, DKIM_R_PERMERROR, "key cannot be decoded"},
+    {DKIM_SIGERROR_MISSING_V, DKIM_R_PERMERROR, "v= missing"},
+    {DKIM_SIGERROR_EMPTY_V, DKIM_R_PERMERROR, "v= empty"},
+    {DKIM_SIGERROR_KEYTOOSMALL, DKIM_R_PERMERROR, "key too small"},
+};
+
+/* dkim_result_name - RFC 8601 name of a result */
+const char *
+dkim_result_name(dkim_result r)
+{
+    switch (r) {
+    case DKIM_R_PASS:
+        return "pass";
+    case DKIM_R_FAIL:
+        return "fail";
+    case DKIM_R_NEUTRAL:
+        return "neutral";
+    case DKIM_R_TEMPERROR:
+        return "temperror";
+    case DKIM_R_PERMERROR:
+        return "permerror";
+    }
+    return "none";
+}
+
+/* dkim_tag - a signature tag's value copied (lower-cased when asked), "" when absent */
+static char *
+dkim_tag(DKIM_SIGINFO *sig, const char *tag, int lower)
+{
+    const unsigned char *val = dkim_sig_gettagvalue(sig, 0, (u_char *)tag);
+    char *s = xstrdup(val != NULL ? (const char *)val : "");
+
+    return lower ? util_lower(s) : s;
+}
+
+/* dkim_split_h - the h= list as lower-case names, whitespace removed */
+static void
+dkim_split_h(dkim_sig_result *r, const char *h)
+{
+    char **v = NULL;
+    size_t n = 0;
+    const char *p = h;
+
+    while (*p != '\0') {
+        const char *end = strchr(p, ':');
+        size_t l = end != NULL ? (size_t)(end - p) : strlen(p);
+        char *name = xmalloc(l + 1);
+        size_t i, o = 0;
+
+        for (i = 0; i < l; i++)
+            if (!isspace((unsigned char)p[i]))
+                name[o++] = (char)tolower((unsigned char)p[i]);
+        name[o] = '\0';
+        if (o > 0) {
+            v = xrealloc(v, (n + 1) * sizeof(*v));
+            v[n++] = name;
+        } else {
+            free(name);
+        }
+        p += l;
+        if (*p == ':')
+            p++;
+    }
+    r->signed_headers = (const char *const *)v;
+    r->n_signed = n;
+}
+
+/* dkim_classify - result and reason of one processed signature */
+static void
+dkim_classify(dkim_engine *e, DKIM_SIGINFO *sig, dkim_sig_result *r)
+{
+    int serr = dkim_sig_geterror(sig);
+    unsigned int flags = dkim_sig_getflags(sig);
+    size_t i;
+
+    if ((flags & DKIM_SIGFLAG_IGNORE) != 0) {
+        r->result = DKIM_R_NEUTRAL;
+        r->reason = (!e->opts.allow_rsa_sha1 && strcmp(r->algorithm, "rsa-sha1") == 0)
+                        ? "rsa-sha1 not accepted"
+                        : "too many signatures, not checked";
+        return;
+    }
+    if (serr == DKIM_SIGERROR_OK || serr == DKIM_SIGERROR_UNKNOWN) {
+        if (DKIM_SIG_CHECK(sig)) {
+            r->result = DKIM_R_PASS;
+            r->reason = "signature verified";
+        } else if ((flags & DKIM_SIGFLAG_PROCESSED) == 0) {
+            r->result = DKIM_R_TEMPERROR;
+            r->reason = "not verified (internal error)";
+        } else {
+            r->result = DKIM_R_FAIL;
+            r->reason = "signature mismatch";
+        }
+        return;
+    }
+    if (serr == DKIM_SIGERROR_BADSIG && dkim_sig_getbh(sig) == DKIM_SIGBH_MISMATCH) {
+        r->result = DKIM_R_FAIL;
+        r->reason = "body hash mismatch";
+        return;
+    }
+    for (i = 0; i < SM_ARRAY_LEN(dkim_errmap); i++) {
+        if (dkim_errmap[i].code == serr) {
+            r->result = dkim_errmap[i].r;
+            r->reason = dkim_errmap[i].reason;
+            return;
+        }
+    }
+    r->result = DKIM_R_PERMERROR;
+    r->reason = "signature not usable";
+}
+
+/* dkim_collect - one result per signature libopendkim saw, plus the refused ones */
+static void
+dkim_collect(dkim_verify *v)
+{
+    DKIM_SIGINFO **sigs = NULL;
+    int nsigs = 0, i;
+    size_t k;
+
+    if (!v->lib_nosig && v->dk != NULL && dkim_getsiglist(v->dk, &sigs, &nsigs) != DKIM_STAT_OK)
+        nsigs = 0;
+    v->res = xcalloc((size_t)nsigs + v->bad_headers + 1, sizeof(*v->res));
+    for (i = 0; i < nsigs; i++) {
+        dkim_sig_result *r = &v->res[v->n_res++];
+        char *h = dkim_tag(sigs[i], "h", 0);
+        unsigned int bits = 0;
+
+        r->domain = dkim_tag(sigs[i], "d", 1);
+        r->selector = dkim_tag(sigs[i], "s", 0);
+        r->identity = dkim_tag(sigs[i], "i", 0);
+        r->algorithm = dkim_tag(sigs[i], "a", 1);
+        dkim_split_h(r, h);
+        free(h);
+        if (dkim_sig_getkeysize(sigs[i], &bits) == DKIM_STAT_OK)
+            r->key_bits = bits;
+        r->testing = (dkim_sig_getflags(sigs[i]) & DKIM_SIGFLAG_TESTKEY) != 0;
+        dkim_classify(v->e, sigs[i], r);
+    }
+    for (k = 0; k < v->bad_headers; k++) {
+        dkim_sig_result *r = &v->res[v->n_res++];
+
+        r->domain = xstrdup("");
+        r->selector = xstrdup("");
+        r->identity = xstrdup("");
+        r->algorithm = xstrdup("");
+        r->result = DKIM_R_PERMERROR;
+        r->reason = "malformed signature header";
+    }
+}
+
+/* ---- per-message verifier ---- */
+
+/* dkim_verify_new - a libopendkim verifying handle for one message */
+dkim_verify *
+dkim_verify_new(dkim_engine *e, const char *queue_id, char *err, size_t errlen)
+{
+    dkim_verify *v;
+    DKIM_STAT st = DKIM_STAT_OK;
+
+    if (e == NULL) {
+        util_errf(err, errlen, "dkim: no engine");
+        return NULL;
+    }
+    v = xcalloc(1, sizeof(*v));
+    v->e = e;
+    v->dk = sm_opendkim_verify(e->lib, (const unsigned char *)(queue_id ? queue_id : "NOQUEUE"),
+                               NULL, &st);
+    if (v->dk == NULL) {
+        util_errf(err, errlen, "dkim_verify(): %s", dkim_getresultstr(st));
+        return dkim_verify_free(v);
+    }
+    dkim_set_user_context(v->dk, v);
+    return v;
+}
+
+/* dkim_verify_fail - remember an error; returns DKIM_VERIFY_ERROR */
+static int
+dkim_verify_fail(dkim_verify *v, const char *what, DKIM_STAT st)
+{
+    const char *detail = v->dk != NULL ? dkim_geterror(v->dk) : NULL;
+
+    util_errf(v->err, sizeof(v->err), "%s: %s%s%s", what, dkim_getresultstr(st),
+              detail != NULL ? ": " : "", detail != NULL ? detail : "");
+    v->state = VS_BROKEN;
+    return DKIM_VERIFY_ERROR;
+}
+
+/* dkim_verify_header - hand "name: value" to libopendkim */
+int
+dkim_verify_header(dkim_verify *v, const char *name, const char *value)
+{
+    size_t nl, vl;
+    DKIM_STAT st;
+
+    if (v == NULL || name == NULL)
+        return DKIM_VERIFY_ERROR;
+    if (v->state != VS_HEADERS)
+        return v->state == VS_BROKEN ? DKIM_VERIFY_ERROR : DKIM_VERIFY_OK;
+    if (value == NULL)
+        value = "";
+    nl = strlen(name);
+    vl = strlen(value);
+    if (nl == 0)
+        return DKIM_VERIFY_OK;
+    if (nl + vl + 3 > v->hcap) {
+        v->hcap = nl + vl + 3 + 256;
+        v->hbuf = xrealloc(v->hbuf, v->hcap);
+    }
+    memcpy(v->hbuf, name, nl);
+    memcpy(v->hbuf + nl, ": ", 2);
+    memcpy(v->hbuf + nl + 2, value, vl + 1);
+    st = dkim_header(v->dk, (u_char *)v->hbuf, nl + 2 + vl);
+    if (st == DKIM_STAT_NORESOURCE || st == DKIM_STAT_INTERNAL || st == DKIM_STAT_INVALID)
+        return dkim_verify_fail(v, "dkim_header()", st);
+    if (st != DKIM_STAT_OK && strcasecmp(name, "DKIM-Signature") == 0)
+        v->bad_headers++; /* refused outright: still reported, as permerror */
+    return DKIM_VERIFY_OK;
+}
+
+/* dkim_verify_eoh - end of headers; key lookups run here */
+int
+dkim_verify_eoh(dkim_verify *v)
+{
+    DKIM_STAT st;
+
+    if (v == NULL || v->state == VS_BROKEN)
+        return DKIM_VERIFY_ERROR;
+    if (v->state != VS_HEADERS)
+        return v->state == VS_SKIP ? DKIM_VERIFY_SKIP : DKIM_VERIFY_OK;
+    v->deadline = util_now_ms() + (uint64_t)v->e->opts.timeout_ms;
+    dkim_tls_deadline = v->deadline;
+    st = dkim_eoh(v->dk);
+    dkim_tls_deadline = 0;
+    if (st == DKIM_STAT_NOSIG) {
+        v->lib_nosig = 1;
+        v->state = v->bad_headers > 0 ? VS_BODY : VS_SKIP;
+        return v->state == VS_SKIP ? DKIM_VERIFY_SKIP : DKIM_VERIFY_OK;
+    }
+    if (st != DKIM_STAT_OK)
+        return dkim_verify_fail(v, "dkim_eoh()", st);
+    v->state = VS_BODY;
+    return DKIM_VERIFY_OK;
+}
+
+/* dkim_verify_body - one body chunk */
+int
+dkim_verify_body(dkim_verify *v, const unsigned char *chunk, size_t len)
+{
+    DKIM_STAT st;
+
+    if (v == NULL || v->state == VS_BROKEN)
+        return DKIM_VERIFY_ERROR;
+    if (v->state == VS_HEADERS && dkim_verify_eoh(v) == DKIM_VERIFY_ERROR)
+        return DKIM_VERIFY_ERROR;
+    if (v->state == VS_SKIP)
+        return DKIM_VERIFY_SKIP;
+    if (v->state != VS_BODY || chunk == NULL || len == 0)
+        return DKIM_VERIFY_OK;
+    st = dkim_body(v->dk, (u_char *)chunk, len);
+    if (st != DKIM_STAT_OK)
+        return dkim_verify_fail(v, "dkim_body()", st);
+    return DKIM_VERIFY_OK;
+}
+
+/* dkim_verify_eom - finish verification and report every signature */
+int
+dkim_verify_eom(dkim_verify *v, const dkim_sig_result **sigs_r, size_t *n_r)
+{
+    DKIM_STAT st = DKIM_STAT_OK;
+
+    if (sigs_r != NULL)
+        *sigs_r = NULL;
+    if (n_r != NULL)
+        *n_r = 0;
+    if (v == NULL || v->state == VS_BROKEN)
+        return DKIM_VERIFY_ERROR;
+    if (v->state == VS_HEADERS && dkim_verify_eoh(v) == DKIM_VERIFY_ERROR)
+        return DKIM_VERIFY_ERROR;
+    if (v->state == VS_BODY && !v->lib_nosig) {
+        dkim_tls_deadline = v->deadline;
+        st = dkim_eom(v->dk, NULL);
+        dkim_tls_deadline = 0;
+        if (st == DKIM_STAT_NORESOURCE || st == DKIM_STAT_INTERNAL || st == DKIM_STAT_INVALID)
+            return dkim_verify_fail(v, "dkim_eom()", st);
+    }
+    if (v->state != VS_DONE) {
+        if (v->state == VS_BODY)
+            dkim_collect(v);
+        v->state = VS_DONE;
+    }
+    if (sigs_r != NULL)
+        *sigs_r = v->res;
+    if (n_r != NULL)
+        *n_r = v->n_res;
+    return DKIM_VERIFY_OK;
+}
+
+/* dkim_verify_error - last error text */
+const char *
+dkim_verify_error(const dkim_verify *v)
+{
+    return v != NULL ? v->err : "";
+}
+
+/* dkim_verify_free - free the libopendkim handle and the results; returns NULL */
+dkim_verify *
+dkim_verify_free(dkim_verify *v)
+{
+    size_t i, k;
+
+    if (v == NULL)
+        return NULL;
+    if (v->dk != NULL)
+        dkim_free(v->dk);
+    for (i = 0; i < v->n_res; i++) {
+        dkim_sig_result *r = &v->res[i];
+
+        free((void *)r->domain);
+        free((void *)r->selector);
+        free((void *)r->identity);
+        free((void *)r->algorithm);
+        for (k = 0; k < r->n_signed; k++)
+            free((void *)r->signed_headers[k]);
+        free((void *)r->signed_headers);
+    }
+    free(v->res);
+    free(v->hbuf);
+    free(v);
+    return NULL;
+}
+
+/* dkim_sig_covers - whether h= lists header_name */
+int
+dkim_sig_covers(const dkim_sig_result *sig, const char *header_name)
+{
+    size_t i;
+
+    if (sig == NULL || header_name == NULL)
+        return 0;
+    for (i = 0; i < sig->n_signed; i++)
+        if (strcasecmp(sig->signed_headers[i], header_name) == 0)
+            return 1;
+    return 0;
+}
+
+/* ---- key records ---- */
+
+#define DKIM_MAX_TAGS 32
+
+struct dkim_keytag {
+    char name[16];
+    const char *val; /* into the record */
+    size_t vlen;     /* trailing whitespace trimmed */
+};
+
+/* dkim_keytags - split a tag=value; list; returns the number of tags or -1 on syntax error */
+static int
+dkim_keytags(const char *rec, size_t len, struct dkim_keytag *t, int max)
+{
+    size_t i = 0;
+    int n = 0;
+
+    while (i < len) {
+        size_t ns, ne;
+
+        while (i < len && isspace((unsigned char)rec[i]))
+            i++;
+        if (i == len)
+            break;
+        for (ns = i; i < len && (isalnum((unsigned char)rec[i]) || rec[i] == '_'); i++)
+            ;
+        ne = i;
+        while (i < len && isspace((unsigned char)rec[i]))
+            i++;
+        if (ne == ns || ne - ns >= sizeof(t->name) || i == len || rec[i] != '=' || n >= max)
+            return -1;
+        memcpy(t[n].name, rec + ns, ne - ns);
+        t[n].name[ne - ns] = '\0';
+        for (i++; i < len && isspace((unsigned char)rec[i]); i++)
+            ;
+        t[n].val = rec + i;
+        while (i < len && rec[i] != ';')
+            i++;
+        t[n].vlen = (size_t)(rec + i - t[n].val);
+        while (t[n].vlen > 0 && isspace((unsigned char)t[n].val[t[n].vlen - 1]))
+            t[n].vlen--;
+        n++;
+        if (i < len)
+            i++; /* ';' */
+    }
+    return n;
+}
+
+/* dkim_keytag_get - the tag named name, or NULL */
+static const struct dkim_keytag *
+dkim_keytag_get(const struct dkim_keytag *t, int n, const char *name)
+{
+    int i;
+
+    for (i = 0; i < n; i++)
+        if (strcmp(t[i].name, name) == 0)
+            return &t[i];
+    return NULL;
+}
+
+/* dkim_keytag_is - whether a tag's value equals s (case-insensitive) */
+static int
+dkim_keytag_is(const struct dkim_keytag *t, const char *s)
+{
+    return t->vlen == strlen(s) && strncasecmp(t->val, s, t->vlen) == 0;
+}
+
+/* dkim_b64_decode - base64 with embedded whitespace; returns a buffer (len in *out_len) or NULL */
+static unsigned char *
+dkim_b64_decode(const char *in, size_t len, size_t *out_len)
+{
+    char *clean = xmalloc(len + 1);
+    unsigned char *out;
+    size_t i, n = 0, pad = 0;
+    int r;
+
+    for (i = 0; i < len; i++)
+        if (!isspace((unsigned char)in[i]))
+            clean[n++] = in[i];
+    clean[n] = '\0';
+    if (n == 0 || n % 4 != 0 || n > 65536) {
+        free(clean);
+        return NULL;
+    }
+    pad = (clean[n - 1] == '=') + (clean[n - 2] == '=');
+    out = xmalloc(n / 4 * 3 + 1);
+    r = EVP_DecodeBlock(out, (unsigned char *)clean, (int)n);
+    free(clean);
+    if (r < 0 || (size_t)r < pad) {
+        free(out);
+        return NULL;
+    }
+    *out_len = (size_t)r - pad;
+    return out;
+}
+
+/* dkim_key_parse - decode p= of type k= into a public key, accepting bare PKCS#1 RSA keys */
+static EVP_PKEY *
+dkim_key_parse(const unsigned char *der, size_t len, int ed25519)
+{
+    const unsigned char *p = der;
+    EVP_PKEY *pk;
+
+    if (ed25519)
+        return len == 32 ? EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, der, len) : NULL;
+    pk = d2i_PUBKEY(NULL, &p, (long)len);
+    if (pk != NULL && (EVP_PKEY_get_base_id(pk) != EVP_PKEY_RSA || p != der + len)) {
+        EVP_PKEY_free(pk);
+        return NULL;
+    }
+    if (pk == NULL) {
+        p = der;
+        pk = d2i_PublicKey(EVP_PKEY_RSA, NULL, &p, (long)len);
+        if (pk != NULL && p != der + len) {
+            EVP_PKEY_free(pk);
+            pk = NULL;
+        }
+    }
+    return pk;
+}
+
+/*
+ * dkim_key_fixup - a copy of a key record whose p= is a bare PKCS#1 RSAPublicKey, rewritten
+ * as the SubjectPublicKeyInfo libopendkim expects; NULL when nothing needs rewriting
+ */
+static char *
+dkim_key_fixup(const char *rec, size_t len, size_t *newlen)
+{
+    struct dkim_keytag t[DKIM_MAX_TAGS];
+    const struct dkim_keytag *p, *k;
+    int n = dkim_keytags(rec, len, t, DKIM_MAX_TAGS), spkilen;
+    unsigned char *der, *spki = NULL, *b64;
+    const unsigned char *dp;
+    size_t derlen = 0, pre, post;
+    EVP_PKEY *pk;
+    char *out = NULL;
+
+    if (n <= 0 || (p = dkim_keytag_get(t, n, "p")) == NULL || p->vlen == 0)
+        return NULL;
+    k = dkim_keytag_get(t, n, "k");
+    if ((k != NULL && !dkim_keytag_is(k, "rsa")) ||
+        (der = dkim_b64_decode(p->val, p->vlen, &derlen)) == NULL)
+        return NULL;
+    dp = der;
+    pk = d2i_PUBKEY(NULL, &dp, (long)derlen);
+    if (pk != NULL) { /* already SPKI */
+        EVP_PKEY_free(pk);
+        free(der);
+        return NULL;
+    }
+    pk = dkim_key_parse(der, derlen, 0);
+    free(der);
+    if (pk == NULL || (spkilen = i2d_PUBKEY(pk, &spki)) <= 0) {
+        EVP_PKEY_free(pk);
+        return NULL;
+    }
+    EVP_PKEY_free(pk);
+    b64 = xmalloc(((size_t)spkilen + 2) / 3 * 4 + 1);
+    EVP_EncodeBlock(b64, spki, spkilen);
+    OPENSSL_free(spki);
+    pre = (size_t)(p->val - rec);
+    post = len - pre - p->vlen;
+    out = xasprintf("%.*s%s%.*s", (int)pre, rec, (char *)b64, (int)post, p->val + p->vlen);
+    free(b64);
+    *newlen = strlen(out);
+    return out;
+}
+
+/* dkim_key_check - 1 for a usable email key record, 0 (reason in err) otherwise */
+static int
+dkim_key_check(const dkim_engine *e, const char *rec, size_t len, char *err, size_t errlen)
+{
+    struct dkim_keytag t[DKIM_MAX_TAGS];
+    const struct dkim_keytag *v, *k, *s, *p;
+    int n = dkim_keytags(rec, len, t, DKIM_MAX_TAGS), ed = 0, bits;
+    unsigned char *der;
+    size_t derlen = 0;
+    EVP_PKEY *pk;
+
+    if (n <= 0)
+        return util_errf(err, errlen, "key record syntax error") + 1;
+    v = dkim_keytag_get(t, n, "v");
+    k = dkim_keytag_get(t, n, "k");
+    s = dkim_keytag_get(t, n, "s");
+    p = dkim_keytag_get(t, n, "p");
+    if (v != NULL && (v != &t[0] || !dkim_keytag_is(v, "DKIM1")))
+        return util_errf(err, errlen, "key v= is not DKIM1 first") + 1;
+    if (k != NULL && !dkim_keytag_is(k, "rsa") && !(ed = dkim_keytag_is(k, "ed25519")))
+        return util_errf(err, errlen, "key k= unknown") + 1;
+    if (s != NULL && !dkim_keytag_is(s, "*") && !dkim_keytag_is(s, "email") &&
+        memmem(s->val, s->vlen, "email", 5) == NULL && memchr(s->val, '*', s->vlen) == NULL)
+        return util_errf(err, errlen, "key s= not for email") + 1;
+    if (p == NULL)
+        return util_errf(err, errlen, "key p= missing") + 1;
+    if (p->vlen == 0)
+        return util_errf(err, errlen, "key revoked (empty p=)") + 1;
+    der = dkim_b64_decode(p->val, p->vlen, &derlen);
+    if (der == NULL)
+        return util_errf(err, errlen, "key p= is not base64") + 1;
+    pk = dkim_key_parse(der, derlen, ed);
+    free(der);
+    if (pk == NULL)
+        return util_errf(err, errlen, "key p= cannot be decoded") + 1;
+    bits = EVP_PKEY_get_bits(pk);
+    EVP_PKEY_free(pk);
+    if (!ed && bits < e->opts.min_key_bits)
+        return util_errf(err, errlen, "key too small (%d bits)", bits) + 1;
+    return 1;
+}
+
+/* dkim_name_ok - a DNS label sequence of letters, digits, '-', '_' and dots */
+static int
+dkim_name_ok(const char *s)
+{
+    size_t i, n = strlen(s);
+
+    if (n == 0 || n > 200)
+        return 0;
+    for (i = 0; i < n; i++)
+        if (!isalnum((unsigned char)s[i]) && s[i] != '-' && s[i] != '_' && s[i] != '.')
+            return 0;
+    return 1;
+}
+
+/* dkim_key_published - look up selector._domainkey.domain and check its key record */
+int
+dkim_key_published(dkim_engine *e, const char *selector, const char *domain, uint64_t deadline_ms,
+                   char *err, size_t errlen)
+{
+    dns_txt *txt = NULL;
+    dns_status st;
+    char *name, derr[128] = "";
+    size_t i;
+    int ok = 0;
+
+    if (e == NULL || selector == NULL || domain == NULL || !dkim_name_ok(selector) ||
+        !dkim_name_ok(domain))
+        return util_errf(err, errlen, "invalid selector or domain") + 1;
+    name = xasprintf("%s._domainkey.%s", selector, domain);
+    st = dns_lookup_txt(e->dns, name, deadline_ms, &txt, derr, sizeof(derr));
+    if (st == DNS_TEMPFAIL) {
+        util_errf(err, errlen, "%s: DNS temporary failure%s%s", name, derr[0] ? ": " : "", derr);
+        free(name);
+        return -1;
+    }
+    if (st != DNS_OK || txt == NULL || txt->n == 0) {
+        util_errf(err, errlen, "%s: no key record (%s)", name, dns_status_name(st));
+        free(name);
+        dns_txt_free(txt);
+        return 0;
+    }
+    for (i = 0; i < txt->n && ok != 1; i++)
+        ok = dkim_key_check(e, txt->rr[i], txt->len[i], i == 0 ? err : NULL, errlen);
+    free(name);
+    dns_txt_free(txt);
+    return ok;
+}
