@@ -26,8 +26,10 @@
  *  - lookup hook, explanations: every TXT lookup reaching this layer is an
  *    exp= fetch (records come through get_spf).  Several records, non-ASCII
  *    bytes or an invalid macro make it NO_DATA (default explanation, as RFC
- *    7208 6.2 asks); literal spaces are rewritten as "%_" because libspf2's
- *    macro compiler turns each literal space into '%'.
+ *    7208 6.2 asks).  Otherwise the adapter expands the macros itself
+ *    (spf_syntax_expand: libspf2 writes URL escapes and IPv6 nibbles in
+ *    lower case and turns each literal space into '%') and hands libspf2 a
+ *    quoted literal that its own expansion leaves unchanged.
  *  - probe names: spf_syntax_rewrite turns a/0 and mx/0 into exists: on a
  *    name ending in SPF_SYNTAX_PROBE_*, answered here (127.0.0.2 when the
  *    domain, or one of its MX hosts, has an address of the client family).
@@ -48,6 +50,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include <spf2/spf.h>
 #include <spf2/spf_dns.h>
@@ -70,6 +73,8 @@ struct spf_ctx {
 /* per-request state, reached through a thread-local pointer by the DNS hooks */
 typedef struct spf_req {
     spf_ctx *ctx;
+    SPF_request_t *req;
+    int in_exp; /* expanding an explanation: lookups are not counted */
     int af;
     int terms, voids, fetches;
     int dns_error;
@@ -254,38 +259,94 @@ static long spf_probe_match(const char *name, int *mx, ns_type *at)
     return -1;
 }
 
-/* an exp= TXT fetch: NO_DATA unless exactly one clean explanation; spaces become "%_" */
-static SPF_dns_rr_t *spf_exp_fetch(SPF_dns_server_t *d, const char *name)
+/* the "i" macro value: dotted quad, or 32 dot-separated upper-case nibbles */
+static void spf_macro_ip(const SPF_request_t *req, char *i, size_t ilen, char *c, size_t clen)
+{
+    if (req->client_ver == AF_INET) {
+        inet_ntop(AF_INET, &req->ipv4, i, (socklen_t)ilen);
+        inet_ntop(AF_INET, &req->ipv4, c, (socklen_t)clen);
+        return;
+    }
+    inet_ntop(AF_INET6, &req->ipv6, c, (socklen_t)clen);
+    for (size_t k = 0, o = 0; k < 16 && o + 4 < ilen; k++) {
+        static const char hex[] = "0123456789ABCDEF";
+        i[o++] = hex[req->ipv6.s6_addr[k] >> 4];
+        i[o++] = '.';
+        i[o++] = hex[req->ipv6.s6_addr[k] & 15];
+        i[o++] = k == 15 ? '\0' : '.';
+    }
+}
+
+/*
+ * expand an explanation ourselves (libspf2 writes URL escapes and IPv6
+ * nibbles in lower case, and turns literal spaces into '%'), then quote the
+ * result as a macro-string ('%' -> "%%", ' ' -> "%_") that libspf2's own
+ * expansion turns back into exactly this text.  NULL when invalid.
+ */
+static char *spf_exp_expand(spf_req *rq, const char *txt)
+{
+    SPF_request_t *req = rq->req;
+    spf_syntax_vars v;
+    char ip[80], cip[INET6_ADDRSTRLEN], now[24];
+    char *sender, *text, *out, *o;
+
+    memset(&v, 0, sizeof(v));
+    spf_macro_ip(req, ip, sizeof(ip), cip, sizeof(cip));
+    snprintf(now, sizeof(now), "%ld", (long)time(NULL));
+    sender = xasprintf("%s@%s", req->env_from_lp ? req->env_from_lp : "postmaster",
+                       req->env_from_dp ? req->env_from_dp : "");
+    v.s = sender;
+    v.l = req->env_from_lp;
+    v.o = req->env_from_dp;
+    v.d = req->cur_dom;
+    v.i = ip;
+    v.c = cip;
+    v.h = req->helo_dom;
+    v.r = "unknown";
+    v.t = now;
+    v.v = req->client_ver == AF_INET ? "in-addr" : "ip6";
+    if (strstr(txt, "{p") != NULL || strstr(txt, "{P") != NULL) {
+        rq->in_exp = 1;
+        v.p = SPF_request_get_client_dom(req);
+        rq->in_exp = 0;
+    }
+    text = spf_syntax_expand(txt, strlen(txt), 1, &v);
+    free(sender);
+    if (text == NULL)
+        return NULL;
+    o = out = xmalloc(2 * strlen(text) + 1);
+    for (const char *p = text; *p != '\0'; p++) {
+        if (*p == '%' || *p == ' ') {
+            *o++ = '%';
+            *o++ = *p == '%' ? '%' : '_';
+        } else {
+            *o++ = *p;
+        }
+    }
+    *o = '\0';
+    free(text);
+    return out;
+}
+
+/* an exp= TXT fetch: NO_DATA unless exactly one valid explanation, which we expand */
+static SPF_dns_rr_t *spf_exp_fetch(SPF_dns_server_t *d, spf_req *rq, const char *name)
 {
     SPF_dns_rr_t *rr = SPF_dns_lookup(d->layer_below, name, ns_t_txt, 1);
     const char *txt;
-    size_t len, spaces = 0;
-    char *out, *o;
+    char *out;
+    size_t olen;
 
     if (rr->herrno != NETDB_SUCCESS || rr->num_rr <= 0)
         return rr;
     txt = rr->rr[0]->txt;
-    len = strlen(txt);
-    if (rr->num_rr != 1 || spf_syntax_macro_string(txt, len, 1, NULL, 0) < 0) {
+    if (rr->num_rr != 1 || spf_syntax_macro_string(txt, strlen(txt), 1, NULL, 0) < 0 ||
+        rq == NULL || rq->req == NULL || (out = spf_exp_expand(rq, txt)) == NULL) {
         SPF_dns_rr_free(rr);
         return spf_rr_status(d, name, ns_t_txt, NO_DATA);
     }
-    for (size_t i = 0; i < len; i++)
-        spaces += txt[i] == ' ';
-    if (spaces == 0)
-        return rr;
-    o = out = xmalloc(len + spaces + 1);
-    for (size_t i = 0; i < len; i++) {
-        if (txt[i] == ' ') {
-            *o++ = '%';
-            *o++ = '_';
-        } else {
-            *o++ = txt[i];
-        }
-    }
-    *o = '\0';
-    if (SPF_dns_rr_buf_realloc(rr, 0, len + spaces + 1) == SPF_E_SUCCESS)
-        memcpy(rr->rr[0]->txt, out, len + spaces + 1);
+    olen = strlen(out) + 1;
+    if (SPF_dns_rr_buf_realloc(rr, 0, olen) == SPF_E_SUCCESS)
+        memcpy(rr->rr[0]->txt, out, olen);
     free(out);
     return rr;
 }
@@ -349,8 +410,8 @@ static SPF_dns_rr_t *spf_layer_lookup(SPF_dns_server_t *d, const char *domain, n
         return spf_rr_status(d, name, t, TRY_AGAIN);
     }
     if (t == ns_t_txt || t == ns_t_spf)
-        rr = spf_exp_fetch(d, name);
-    else if (rq != NULL && rq->ctx->layer == d &&
+        rr = spf_exp_fetch(d, rq, name);
+    else if (rq != NULL && !rq->in_exp && rq->ctx->layer == d &&
              (t == ns_t_a || t == ns_t_aaaa || t == ns_t_mx || t == ns_t_ptr))
         rr = spf_term_lookup(d, rq, name, t, should_cache);
     else
@@ -490,8 +551,7 @@ spf_ctx *spf_ctx_new_dns(const spf_opts *opts, struct SPF_dns_server_struct *bel
     ctx->server = SPF_server_new_dns(ctx->layer, 0);
     if (ctx->server == NULL) {
         util_errf(err, errlen, "spf: SPF_server_new_dns failed");
-        SPF_dns_free(ctx->layer);
-        return util_free(ctx);
+        return spf_ctx_free(ctx);
     }
     /* our layer enforces the limits; keep libspf2's own out of the way */
     SPF_server_set_max_dns_mech(ctx->server, 1000);
@@ -542,7 +602,9 @@ spf_ctx *spf_ctx_free(spf_ctx *ctx)
     if (ctx == NULL)
         return NULL;
     if (ctx->server != NULL)
-        SPF_server_free(ctx->server); /* frees the DNS layers too */
+        SPF_server_free(ctx->server); /* does not free a resolver given to _new_dns */
+    if (ctx->layer != NULL)
+        SPF_dns_free(ctx->layer); /* ours, then every layer below */
     free(ctx);
     return NULL;
 }
@@ -728,6 +790,7 @@ spf_result spf_check(spf_ctx *ctx, const char *ip, const char *sender_domain,
     }
     memset(&rq, 0, sizeof(rq));
     rq.ctx = ctx;
+    rq.req = req;
     rq.af = af;
     rq.deadline = deadline_ms != 0 ? deadline_ms : util_now_ms() + (uint64_t)ctx->opts.timeout_ms;
     saved = spf_cur;

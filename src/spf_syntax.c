@@ -489,3 +489,108 @@ char *spf_syntax_rewrite(const spf_syntax_rec *r, int af)
     }
     return b.s;
 }
+
+/* the value of a macro letter */
+static const char *spf_syntax_var(const spf_syntax_vars *v, char letter)
+{
+    const char *r = NULL;
+
+    switch (letter) {
+    case 's': r = v->s; break;
+    case 'l': r = v->l; break;
+    case 'o': r = v->o; break;
+    case 'd': r = v->d; break;
+    case 'i': r = v->i; break;
+    case 'p': r = v->p; break;
+    case 'h': r = v->h; break;
+    case 'c': r = v->c; break;
+    case 'r': r = v->r; break;
+    case 't': r = v->t; break;
+    case 'v': r = v->v; break;
+    default: break;
+    }
+    return r != NULL ? r : "";
+}
+
+/* append value transformed: split on delims, maybe reverse, keep the rightmost n, join with '.' */
+static void spf_syntax_transform(spf_syntax_buf *b, const char *val, const char *delims,
+                                 unsigned long n, int reverse, int escape)
+{
+    size_t vlen = strlen(val), np = 0, first;
+    const char **part = xcalloc(vlen + 1, sizeof(*part));
+    size_t *plen = xcalloc(vlen + 1, sizeof(*plen));
+    spf_syntax_buf tmp = {NULL, 0, 0};
+
+    part[0] = val;
+    for (size_t i = 0; i <= vlen; i++) {
+        if (i == vlen || strchr(delims, val[i]) != NULL) {
+            plen[np] = (size_t)(val + i - part[np]);
+            np++;
+            if (i < vlen)
+                part[np] = val + i + 1;
+        }
+    }
+    first = (n > 0 && n < np) ? np - n : 0;
+    for (size_t k = first; k < np; k++) {
+        size_t idx = reverse ? np - 1 - k : k; /* k-th part of the (reversed) list */
+        if (k > first)
+            spf_syntax_put(&tmp, ".", 1);
+        spf_syntax_put(&tmp, part[idx], plen[idx]);
+    }
+    if (tmp.s == NULL)
+        spf_syntax_put(&tmp, "", 0);
+    for (size_t i = 0; i < tmp.len; i++) {
+        unsigned char c = (unsigned char)tmp.s[i];
+        if (escape && !(isalnum(c) || strchr("-._~", c) != NULL)) {
+            char hex[4];
+            snprintf(hex, sizeof(hex), "%%%02X", c);
+            spf_syntax_put(b, hex, 3);
+        } else {
+            spf_syntax_put(b, (const char *)&tmp.s[i], 1);
+        }
+    }
+    free(tmp.s);
+    free(part);
+    free(plen);
+}
+
+/* spf_syntax_expand - expand a macro-string per RFC 7208 7; NULL when invalid */
+char *spf_syntax_expand(const char *s, size_t len, int is_exp, const spf_syntax_vars *v)
+{
+    spf_syntax_buf b = {NULL, 0, 0};
+    size_t i = 0;
+
+    if (spf_syntax_macro_string(s, len, is_exp, NULL, 0) < 0)
+        return NULL;
+    spf_syntax_put(&b, "", 0);
+    while (i < len) {
+        if (s[i] != '%') {
+            spf_syntax_put(&b, s + i++, 1);
+            continue;
+        }
+        if (s[i + 1] != '{') {
+            spf_syntax_puts(&b, s[i + 1] == '%' ? "%" : s[i + 1] == '_' ? " " : "%20");
+            i += 2;
+            continue;
+        }
+        {
+            size_t j = i + 2, ds;
+            char letter = (char)tolower((unsigned char)s[j]);
+            int escape = isupper((unsigned char)s[j]), reverse = 0;
+            unsigned long n = 0;
+            char delims[16] = "";
+            for (j++; isdigit((unsigned char)s[j]); j++)
+                n = n < 1000 ? n * 10 + (unsigned long)(s[j] - '0') : n;
+            if (s[j] == 'r' || s[j] == 'R')
+                reverse = 1, j++;
+            for (ds = 0; s[j] != '}'; j++)
+                if (ds + 1 < sizeof(delims) && strchr(delims, s[j]) == NULL)
+                    delims[ds++] = s[j];
+            delims[ds] = '\0';
+            spf_syntax_transform(&b, spf_syntax_var(v, letter), ds ? delims : ".", n, reverse,
+                                 escape);
+            i = j + 1;
+        }
+    }
+    return b.s;
+}

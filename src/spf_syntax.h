@@ -74,4 +74,16 @@ int spf_syntax_domain_spec(const char *s, size_t len, char *err, size_t errlen);
 /* spf_syntax_rewrite - record text libspf2 evaluates like r for a client of family af */
 char *spf_syntax_rewrite(const spf_syntax_rec *r, int af);
 
+/* macro values for spf_syntax_expand (RFC 7208 7.3); NULL counts as "" */
+typedef struct spf_syntax_vars {
+    const char *s, *l, *o, *d, *i, *p, *h, *c, *r, *t, *v;
+} spf_syntax_vars;
+
+/*
+ * spf_syntax_expand - expand a macro-string per RFC 7208 7 (upper-case
+ * letters URL-escape with upper-case hex); NULL when it is not a valid
+ * macro-string.  is_exp allows c, r, t and literal spaces.
+ */
+char *spf_syntax_expand(const char *s, size_t len, int is_exp, const spf_syntax_vars *v);
+
 #endif
