@@ -591,6 +591,17 @@ align_spf_predict(const align_facts *f, align_result *r)
                          : "; authorise the egress addresses in its SPF record");
 }
 
+/* align_fmt - snprintf into buf; truncation of long names is acceptable in reasons */
+static void SM_PRINTF(3, 4)
+align_fmt(char *buf, size_t len, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(buf, len, fmt, ap);
+    va_end(ap);
+}
+
 /* align_summary - the first reason: the verdict in one sentence */
 static void
 align_summary(const align_result *r, char *buf, size_t len)
@@ -599,19 +610,19 @@ align_summary(const align_result *r, char *buf, size_t len)
 
     switch (r->dmarc_result) {
     case ALIGN_DMARC_PASS:
-        snprintf(buf, len, "DMARC would pass for %s via %s%s%s (policy %s at %s)",
+        align_fmt(buf, len, "DMARC would pass for %s via %s%s%s (policy %s at %s)",
                  r->from_domain, r->dkim_aligned ? "aligned DKIM" : "",
                  r->dkim_aligned && r->spf_aligned ? " and " : "",
                  r->spf_aligned ? "aligned SPF" : "", dmarc_policy_name(d->policy), d->where);
         return;
     case ALIGN_DMARC_FAIL:
-        snprintf(buf, len, "DMARC would fail for %s: no aligned DKIM signature and no aligned "
+        align_fmt(buf, len, "DMARC would fail for %s: no aligned DKIM signature and no aligned "
                  "SPF; the receiver would apply p=%s%s from %s",
                  r->from_domain, dmarc_policy_name(d->policy),
                  d->pct < 100 ? " (to pct of the mail)" : "", d->where);
         return;
     case ALIGN_DMARC_TEMPERROR:
-        snprintf(buf, len, "DMARC for %s cannot be predicted now (temporary DNS failure)%s",
+        align_fmt(buf, len, "DMARC for %s cannot be predicted now (temporary DNS failure)%s",
                  r->from_domain, d->detail[0] ? ": " : "");
         if (d->status == DMARC_DISC_TEMPFAIL)
             util_strlcpy(buf + strlen(buf), d->detail, len - strlen(buf));
@@ -620,14 +631,14 @@ align_summary(const align_result *r, char *buf, size_t len)
         break;
     }
     if (d->status == DMARC_DISC_BAD_DOMAIN)
-        snprintf(buf, len, "the From domain \"%s\" is not a domain name: no DMARC evaluation",
+        align_fmt(buf, len, "the From domain \"%s\" is not a domain name: no DMARC evaluation",
                  r->from_domain);
     else if (d->status == DMARC_DISC_NONE)
-        snprintf(buf, len, "%s publishes no DMARC policy (%s), so receivers apply none; "
+        align_fmt(buf, len, "%s publishes no DMARC policy (%s), so receivers apply none; "
                  "publish one at _dmarc.%s, e.g. \"v=DMARC1; p=none; rua=mailto:...\", "
                  "then tighten it", r->from_domain, d->detail, d->org_domain);
     else
-        snprintf(buf, len, "%s has no usable DMARC policy: %s; publish exactly one valid "
+        align_fmt(buf, len, "%s has no usable DMARC policy: %s; publish exactly one valid "
                  "record", r->from_domain, d->detail);
 }
 

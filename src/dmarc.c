@@ -366,9 +366,12 @@ dmarc_record_parse(const char *txt, size_t len, dmarc_record *out, char *err, si
         *eq = '\0';
         name = dmarc_trim(seg);
         val = dmarc_trim(eq + 1);
+        /* tag-name is ALPHA *(ALPHA / DIGIT / "_"); '-' is tolerated so that a
+         * future or private tag cannot invalidate the whole record */
         for (size_t i = 0; name[i]; i++)
             if (!(isalpha((unsigned char)name[i]) ||
-                  (i > 0 && (isdigit((unsigned char)name[i]) || name[i] == '_'))))
+                  (i > 0 && (isdigit((unsigned char)name[i]) || name[i] == '_' ||
+                             name[i] == '-'))))
                 tag = ~0u;
         if (*name == '\0' || tag == ~0u) {
             util_errf(err, errlen, "invalid tag name");
