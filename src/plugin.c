@@ -1,0 +1,542 @@
+/*
+ * plugin.c - identity-source plugins: loader, host services, instances
+ *
+ * Purpose: load DIR/NAME.so safely, check its descriptor, create one
+ * instance per configured source and offer it the host services.
+ *
+ * Security: plugin and instance names may only contain [A-Za-z0-9_.-]
+ * and never "..", so a name cannot leave the plugin directory; the
+ * directory and the file must be owned by root or the running user and
+ * must not be writable by group or others (Postfix's dict_open rule).
+ * A plugin's log text is sanitised before it reaches the log.
+ *
+ * Diagnostics: every refusal names the instance, the path and the reason;
+ * configuration errors from a plugin read "file:line: reason".
+ */
+#include "config.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cfg.h"
+#include "identity.h"
+#include "log.h"
+#include "plugin.h"
+#include "util.h"
+
+typedef struct plugin_module {
+    char *path;
+    void *handle;
+    const sm_plugin *desc;
+} plugin_module;
+
+struct plugin_instance {
+    char *name;
+    char *plugin_label; /* "file 1.0" */
+    plugin_module *mod;
+    void *data; /* the plugin's instance */
+    sm_plugin_host host;
+    const config_setting_t *setting; /* only during init */
+    cache *cache;
+    int started;
+};
+
+struct plugin_chain {
+    plugin_module **mods;
+    size_t nmods;
+    plugin_instance **inst;
+    size_t ninst;
+};
+
+int
+plugin_name_check(const char *name, char *err, size_t errlen)
+{
+    if (name == NULL || *name == '\0')
+        return util_errf(err, errlen, "empty name");
+    if (strchr(name, '/') != NULL || strstr(name, "..") != NULL)
+        return util_errf(err, errlen, "name \"%.64s\" contains '/' or '..'", name);
+    if (strlen(name) > 63)
+        return util_errf(err, errlen, "name \"%.64s...\" is longer than 63 characters", name);
+    for (const char *p = name; *p; p++) {
+        unsigned char ch = (unsigned char)*p;
+        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+              ch == '_' || ch == '-' || ch == '.'))
+            return util_errf(err, errlen, "name \"%.64s\" may only contain letters, digits, "
+                             "'_', '-' and '.'", name);
+    }
+    return 0;
+}
+
+int
+plugin_path_check(const char *path, int want_dir, char *err, size_t errlen)
+{
+    struct stat st;
+
+    if (stat(path, &st) < 0)
+        return util_errf(err, errlen, "%s: %s", path, strerror(errno));
+    if (want_dir && !S_ISDIR(st.st_mode))
+        return util_errf(err, errlen, "%s: not a directory", path);
+    if (!want_dir && !S_ISREG(st.st_mode))
+        return util_errf(err, errlen, "%s: not a regular file", path);
+    if (st.st_uid != 0 && st.st_uid != geteuid())
+        return util_errf(err, errlen, "%s: unsafe: owned by uid %lu, not by root or uid %lu",
+                         path, (unsigned long)st.st_uid, (unsigned long)geteuid());
+    if (st.st_mode & (S_IWGRP | S_IWOTH))
+        return util_errf(err, errlen, "%s: unsafe: writable by %s (mode %04o)", path,
+                         (st.st_mode & S_IWOTH) ? "others" : "group",
+                         (unsigned)(st.st_mode & 07777));
+    return 0;
+}
+
+/* ---- host services ---- */
+
+static void
+plugin_host_log(void *ctx, int level, const char *queue_id, const char *fmt, ...)
+{
+    plugin_instance *inst = ctx;
+    char text[1024], clean[2048], qid[64];
+    va_list ap;
+
+    if (level < LOG_ERR)
+        level = LOG_ERR;
+    if (level > LOG_DEBUG)
+        level = LOG_DEBUG;
+    if (!log_enabled(level) || fmt == NULL)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof(text), fmt, ap);
+    va_end(ap);
+    log_sanitize(text, clean, sizeof(clean));
+    log_sanitize(queue_id != NULL ? queue_id : "", qid, sizeof(qid));
+    log_msg(level, qid, "identity source %s: %s", inst->name, clean);
+}
+
+static const config_setting_t *
+plugin_host_member(plugin_instance *inst, const char *name)
+{
+    if (inst->setting == NULL || name == NULL)
+        return NULL;
+    return config_setting_get_member(inst->setting, name);
+}
+
+static int
+plugin_host_gone(plugin_instance *inst, char *err, size_t errlen)
+{
+    return util_errf(err, errlen, "identity source %s: configuration is only readable in init()",
+                     inst->name);
+}
+
+static int
+plugin_host_conf_check(void *ctx, const char *const *known, char *err, size_t errlen)
+{
+    plugin_instance *inst = ctx;
+
+    if (inst->setting == NULL)
+        return plugin_host_gone(inst, err, errlen);
+    for (int i = 0; i < config_setting_length(inst->setting); i++) {
+        const config_setting_t *s = config_setting_get_elem(inst->setting, (unsigned)i);
+        const char *name = config_setting_name(s);
+        int ok = name != NULL && (strcmp(name, "name") == 0 || strcmp(name, "plugin") == 0);
+
+        for (size_t j = 0; !ok && known != NULL && known[j] != NULL; j++)
+            ok = strcmp(known[j], name) == 0;
+        if (!ok)
+            return cfg_errf(err, errlen, s, "unknown setting '%s' for identity source %s",
+                            name ? name : "?", inst->name);
+    }
+    return 0;
+}
+
+static int
+plugin_host_conf_string(void *ctx, const char *name, const char *def, const char **val_r,
+                        char *err, size_t errlen)
+{
+    plugin_instance *inst = ctx;
+    const config_setting_t *s = plugin_host_member(inst, name);
+
+    *val_r = def;
+    if (inst->setting == NULL)
+        return plugin_host_gone(inst, err, errlen);
+    if (s == NULL)
+        return 0;
+    if (config_setting_type(s) != CONFIG_TYPE_STRING)
+        return cfg_errf(err, errlen, s, "'%s' of identity source %s must be a string", name,
+                        inst->name);
+    *val_r = config_setting_get_string(s);
+    return 0;
+}
+
+static int
+plugin_host_conf_int(void *ctx, const char *name, long def, long min, long max, long *val_r,
+                     char *err, size_t errlen)
+{
+    plugin_instance *inst = ctx;
+    const config_setting_t *s = plugin_host_member(inst, name);
+    long long v;
+
+    *val_r = def;
+    if (inst->setting == NULL)
+        return plugin_host_gone(inst, err, errlen);
+    if (s == NULL)
+        return 0;
+    if (config_setting_type(s) != CONFIG_TYPE_INT && config_setting_type(s) != CONFIG_TYPE_INT64)
+        return cfg_errf(err, errlen, s, "'%s' of identity source %s must be an integer", name,
+                        inst->name);
+    v = config_setting_get_int64(s);
+    if (v < min || v > max)
+        return cfg_errf(err, errlen, s, "'%s' = %lld is out of range [%ld, %ld]", name, v, min,
+                        max);
+    *val_r = (long)v;
+    return 0;
+}
+
+static int
+plugin_host_conf_bool(void *ctx, const char *name, int def, int *val_r, char *err,
+                      size_t errlen)
+{
+    plugin_instance *inst = ctx;
+    const config_setting_t *s = plugin_host_member(inst, name);
+
+    *val_r = def;
+    if (inst->setting == NULL)
+        return plugin_host_gone(inst, err, errlen);
+    if (s == NULL)
+        return 0;
+    if (config_setting_type(s) != CONFIG_TYPE_BOOL)
+        return cfg_errf(err, errlen, s, "'%s' of identity source %s must be true or false",
+                        name, inst->name);
+    *val_r = config_setting_get_bool(s);
+    return 0;
+}
+
+static const char *
+plugin_host_conf_where(void *ctx, const char *name, char *buf, size_t len)
+{
+    plugin_instance *inst = ctx;
+    const config_setting_t *s = name != NULL ? plugin_host_member(inst, name) : NULL;
+
+    if (s == NULL)
+        s = inst->setting;
+    if (s == NULL) {
+        snprintf(buf, len, "(identity source %s)", inst->name);
+        return buf;
+    }
+    return cfg_where(s, buf, len);
+}
+
+static void
+plugin_host_cache_put(void *ctx, const char *identity, sm_id_kind kind, sm_id_answer answer,
+                      const sm_id_attrs *attrs)
+{
+    plugin_instance *inst = ctx;
+    char *norm;
+
+    if (inst->cache == NULL || identity == NULL)
+        return;
+    if (identity_normalize(identity, kind, &norm, NULL, 0) < 0)
+        return;
+    cache_put(inst->cache, inst->name, norm, kind, answer, attrs);
+    free(norm);
+}
+
+/* ---- loading ---- */
+
+/* plugin_module_open - dlopen DIR/NAME.so after the safety checks; check the descriptor */
+static plugin_module *
+plugin_module_open(const char *dir, const char *name, char *err, size_t errlen)
+{
+    char *path = xasprintf("%s/%s.so", dir, name);
+    void *h;
+    const sm_plugin *d;
+    plugin_module *m;
+
+    if (plugin_path_check(path, 0, err, errlen) < 0)
+        goto fail;
+    if ((h = dlopen(path, RTLD_NOW | RTLD_LOCAL)) == NULL) {
+        util_errf(err, errlen, "%s: cannot load: %s", path, dlerror());
+        goto fail;
+    }
+    d = dlsym(h, SM_PLUGIN_SYMBOL);
+    if (d == NULL) {
+        util_errf(err, errlen, "%s: no symbol %s: not a ses-milter plugin", path,
+                  SM_PLUGIN_SYMBOL);
+    } else if (d->abi_version != SM_PLUGIN_ABI_VERSION) {
+        util_errf(err, errlen, "%s: plugin ABI version %u, this ses-milter needs %u", path,
+                  d->abi_version, SM_PLUGIN_ABI_VERSION);
+    } else if (d->size < sizeof(sm_plugin)) {
+        util_errf(err, errlen, "%s: plugin descriptor size %zu is smaller than %zu", path,
+                  d->size, sizeof(sm_plugin));
+    } else if (d->init == NULL || d->lookup == NULL || d->close == NULL) {
+        util_errf(err, errlen, "%s: plugin lacks init, lookup or close", path);
+    } else {
+        m = xcalloc(1, sizeof(*m));
+        m->path = path;
+        m->handle = h;
+        m->desc = d;
+        return m;
+    }
+    dlclose(h);
+fail:
+    free(path);
+    return NULL;
+}
+
+/* plugin_chain_module - the chain's module for name, loading it on first use */
+static plugin_module *
+plugin_chain_module(plugin_chain *ch, const char *dir, const char *name, char *err,
+                    size_t errlen)
+{
+    char *path = xasprintf("%s/%s.so", dir, name);
+    plugin_module *m;
+
+    for (size_t i = 0; i < ch->nmods; i++)
+        if (strcmp(ch->mods[i]->path, path) == 0) {
+            free(path);
+            return ch->mods[i];
+        }
+    free(path);
+    if ((m = plugin_module_open(dir, name, err, errlen)) == NULL)
+        return NULL;
+    ch->mods = xrealloc(ch->mods, (ch->nmods + 1) * sizeof(*ch->mods));
+    ch->mods[ch->nmods++] = m;
+    return m;
+}
+
+static plugin_instance *
+plugin_instance_new(const plugin_source *src, plugin_module *m, cache *c)
+{
+    plugin_instance *inst = xcalloc(1, sizeof(*inst));
+
+    inst->name = xstrdup(src->name);
+    inst->plugin_label = xasprintf("%s %s", m->desc->name ? m->desc->name : src->plugin,
+                                   m->desc->version ? m->desc->version : "?");
+    inst->mod = m;
+    inst->cache = c;
+    inst->setting = src->setting;
+    inst->host.abi_version = SM_PLUGIN_ABI_VERSION;
+    inst->host.size = sizeof(inst->host);
+    inst->host.ctx = inst;
+    inst->host.log = plugin_host_log;
+    inst->host.conf_check = plugin_host_conf_check;
+    inst->host.conf_string = plugin_host_conf_string;
+    inst->host.conf_int = plugin_host_conf_int;
+    inst->host.conf_bool = plugin_host_conf_bool;
+    inst->host.conf_where = plugin_host_conf_where;
+    inst->host.cache_put = plugin_host_cache_put;
+    inst->host.instance_name = inst->name;
+    return inst;
+}
+
+static int
+plugin_chain_add(plugin_chain *ch, const char *dir, const plugin_source *src, cache *c,
+                 char *err, size_t errlen)
+{
+    char why[512];
+    plugin_module *m;
+    plugin_instance *inst;
+
+    if (plugin_name_check(src->name, why, sizeof(why)) < 0)
+        return util_errf(err, errlen, "identity source: %s", why);
+    if (plugin_name_check(src->plugin, why, sizeof(why)) < 0)
+        return util_errf(err, errlen, "identity source %s: plugin %s", src->name, why);
+    for (size_t i = 0; i < ch->ninst; i++)
+        if (strcmp(ch->inst[i]->name, src->name) == 0)
+            return util_errf(err, errlen, "identity source %s: name used twice", src->name);
+    if ((m = plugin_chain_module(ch, dir, src->plugin, why, sizeof(why))) == NULL)
+        return util_errf(err, errlen, "identity source %s: %s", src->name, why);
+    inst = plugin_instance_new(src, m, c);
+    why[0] = '\0';
+    if (m->desc->init(&inst->host, &inst->data, why, sizeof(why)) != 0) {
+        util_errf(err, errlen, "identity source %s (plugin %s): %s", src->name, src->plugin,
+                  why[0] ? why : "init failed");
+        free(inst->name);
+        free(inst->plugin_label);
+        free(inst);
+        return -1;
+    }
+    inst->setting = NULL;
+    ch->inst = xrealloc(ch->inst, (ch->ninst + 1) * sizeof(*ch->inst));
+    ch->inst[ch->ninst++] = inst;
+    return 0;
+}
+
+int
+plugin_chain_load(const char *dir, const plugin_source *src, size_t n, cache *c,
+                  plugin_chain **chain_r, char *err, size_t errlen)
+{
+    plugin_chain *ch;
+
+    *chain_r = NULL;
+    if (dir == NULL || *dir == '\0')
+        return util_errf(err, errlen, "no plugin directory");
+    if (n > 0 && plugin_path_check(dir, 1, err, errlen) < 0)
+        return -1;
+    ch = xcalloc(1, sizeof(*ch));
+    for (size_t i = 0; i < n; i++) {
+        if (plugin_chain_add(ch, dir, &src[i], c, err, errlen) < 0) {
+            plugin_chain_free(ch);
+            return -1;
+        }
+    }
+    *chain_r = ch;
+    return 0;
+}
+
+int
+plugin_chain_start(plugin_chain *chain, char *err, size_t errlen)
+{
+    for (size_t i = 0; chain != NULL && i < chain->ninst; i++) {
+        plugin_instance *inst = chain->inst[i];
+        char why[512] = "";
+
+        if (inst->started)
+            continue;
+        if (inst->mod->desc->start != NULL &&
+            inst->mod->desc->start(inst->data, why, sizeof(why)) != 0)
+            return util_errf(err, errlen, "identity source %s: start: %s", inst->name,
+                             why[0] ? why : "failed");
+        inst->started = 1;
+    }
+    return 0;
+}
+
+plugin_chain *
+plugin_chain_free(plugin_chain *chain)
+{
+    if (chain == NULL)
+        return NULL;
+    for (size_t i = chain->ninst; i-- > 0;) {
+        plugin_instance *inst = chain->inst[i];
+        inst->mod->desc->close(inst->data);
+        free(inst->name);
+        free(inst->plugin_label);
+        free(inst);
+    }
+    for (size_t i = 0; i < chain->nmods; i++) {
+        dlclose(chain->mods[i]->handle);
+        free(chain->mods[i]->path);
+        free(chain->mods[i]);
+    }
+    free(chain->inst);
+    free(chain->mods);
+    free(chain);
+    return NULL;
+}
+
+size_t
+plugin_chain_count(const plugin_chain *chain)
+{
+    return chain != NULL ? chain->ninst : 0;
+}
+
+plugin_instance *
+plugin_chain_get(plugin_chain *chain, size_t i)
+{
+    return chain != NULL && i < chain->ninst ? chain->inst[i] : NULL;
+}
+
+const char *
+plugin_instance_name(const plugin_instance *inst)
+{
+    return inst->name;
+}
+
+const char *
+plugin_instance_plugin(const plugin_instance *inst)
+{
+    return inst->plugin_label;
+}
+
+typedef struct plugin_dump_ctx {
+    FILE *fp;
+    const char *name;
+} plugin_dump_ctx;
+
+static void
+plugin_dump_line(void *arg, const char *line)
+{
+    plugin_dump_ctx *d = arg;
+    char clean[1024];
+
+    fprintf(d->fp, "# identity source %s: %s\n", d->name,
+            log_sanitize(line, clean, sizeof(clean)));
+}
+
+void
+plugin_chain_dump(FILE *fp, const plugin_chain *chain)
+{
+    for (size_t i = 0; chain != NULL && i < chain->ninst; i++) {
+        plugin_instance *inst = chain->inst[i];
+        plugin_dump_ctx d = {fp, inst->name};
+
+        fprintf(fp, "# identity source %s: plugin %s (%s)\n", inst->name, inst->plugin_label,
+                inst->mod->path);
+        if (inst->mod->desc->dump != NULL)
+            inst->mod->desc->dump(inst->data, plugin_dump_line, &d);
+    }
+}
+
+typedef struct plugin_fetch_arg {
+    plugin_instance *inst;
+    const char *queue_id;
+} plugin_fetch_arg;
+
+/* plugin_attrs_terminate - a plugin may have filled a string field to the end */
+static void
+plugin_attrs_terminate(sm_id_attrs *a)
+{
+    a->size = sizeof(*a);
+    a->identity[sizeof(a->identity) - 1] = '\0';
+    a->dkim_status[sizeof(a->dkim_status) - 1] = '\0';
+    a->dkim_origin[sizeof(a->dkim_origin) - 1] = '\0';
+    a->mail_from_domain[sizeof(a->mail_from_domain) - 1] = '\0';
+    a->mail_from_status[sizeof(a->mail_from_status) - 1] = '\0';
+    a->mail_from_behavior[sizeof(a->mail_from_behavior) - 1] = '\0';
+    a->region[sizeof(a->region) - 1] = '\0';
+    a->detail[sizeof(a->detail) - 1] = '\0';
+}
+
+static sm_id_answer
+plugin_fetch(void *arg, const char *identity, sm_id_kind kind, uint64_t deadline_ms,
+             sm_id_attrs *attrs)
+{
+    plugin_fetch_arg *fa = arg;
+    sm_id_query q;
+    sm_id_answer a;
+
+    memset(&q, 0, sizeof(q));
+    q.size = sizeof(q);
+    q.identity = identity;
+    q.kind = kind;
+    q.deadline_ms = deadline_ms;
+    q.queue_id = fa->queue_id != NULL ? fa->queue_id : "";
+    a = fa->inst->mod->desc->lookup(fa->inst->data, &q, attrs);
+    plugin_attrs_terminate(attrs);
+    return a;
+}
+
+sm_id_answer
+plugin_instance_lookup(plugin_instance *inst, cache *c, const char *identity, sm_id_kind kind,
+                       uint64_t deadline_ms, const char *queue_id, cache_answer *out)
+{
+    plugin_fetch_arg fa = {inst, queue_id};
+    sm_id_answer a;
+
+    if (c != NULL)
+        return cache_lookup(c, inst->name, identity, kind, deadline_ms, plugin_fetch, &fa, out);
+    memset(out, 0, sizeof(*out));
+    out->attrs.size = sizeof(out->attrs);
+    out->attrs.dkim_signing_enabled = SM_TRI_UNKNOWN;
+    a = plugin_fetch(&fa, identity, kind, deadline_ms, &out->attrs);
+    if (a != SM_ID_VERIFIED && a != SM_ID_NOT_VERIFIED && a != SM_ID_UNKNOWN)
+        a = SM_ID_TEMPFAIL;
+    out->answer = a;
+    out->origin = CACHE_MISS;
+    out->stored_wall_ms = util_wall_ms();
+    return a;
+}
