@@ -34,6 +34,9 @@ function T.connect(o)
   mt.macro(c, SMFIC_CONNECT, "j", "mx.test.example", "{daemon_name}", "smtpd")
   T.expect(mt.conninfo(c, o.host or "client.example.net", o.ip or "198.51.100.7") == nil, "conninfo failed")
   T.expect(mt.getreply(c) == SMFIR_CONTINUE, "connect: unexpected reply " .. T.name(mt.getreply(c)))
+  -- an explicit HELO: miltertest's implicit one would swallow the MAIL macros
+  T.expect(mt.helo(c, o.helo or "client.example.net") == nil, "helo failed")
+  T.expect(mt.getreply(c) == SMFIR_CONTINUE, "helo: unexpected reply")
   return c
 end
 

@@ -1,7 +1,8 @@
 local T = dofile(LIB)
 T.case("reload_bad_config_keeps_running_one", function()
   -- break the file: the reload is refused with file:line and mail still flows
-  local f = assert(io.open(CONF, "a")); f:write("\nscope: { bogus = 1; };\n"); f:close()
+  local f = assert(io.open(CONF, "r")); local text = f:read("a"); f:close()
+  T.write(CONF, (text:gsub("scope: {", "scope: {\n  bogus = 1;")))
   T.signal("HUP")
   T.expect(T.log_has("reload refused: .*milter%.conf:%d+: unknown setting 'scope.bogus'"),
            "reload refusal with file:line missing")
