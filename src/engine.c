@@ -37,13 +37,21 @@ engine_msg_start(sm_msg *m)
     cl.auth_authen = m->auth_authen;
     cl.port = m->client_port;
     m->scope = scope_decide(m->conf->scope, &cl);
-    if (m->scope == SCOPE_EXTERNAL && log_enabled(LOG_DEBUG)) {
-        char ip[64], host[256];
-        log_msg(LOG_DEBUG, m->qid, "not outgoing: client %s[%s] not authenticated, not internal",
-                log_sanitize(m->client_name, host, sizeof(host)),
-                msg_client_ip(m, ip, sizeof(ip)));
-    }
     return 0;
+}
+
+void
+engine_pass_inbound(sm_msg *m)
+{
+    char ip[64], host[256], env[512];
+
+    if (!log_enabled(LOG_DEBUG))
+        return;
+    log_msg(LOG_DEBUG, m->qid,
+            "not outgoing: client %s[%s] not authenticated, not internal, not local; "
+            "env_from=%s passes untouched",
+            log_sanitize(m->client_name, host, sizeof(host)), msg_client_ip(m, ip, sizeof(ip)),
+            log_sanitize(m->env_from ? m->env_from : "", env, sizeof(env)));
 }
 
 int

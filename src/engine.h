@@ -17,6 +17,8 @@
 
 /* engine_msg_start - MAIL FROM: returns 0, or -1 when no configuration is loaded */
 int engine_msg_start(sm_msg *m);
+/* engine_pass_inbound - log (debug) that mail out of scope passes untouched */
+void engine_pass_inbound(sm_msg *m);
 /* engine_outgoing - whether the current message is in scope */
 int engine_outgoing(const sm_msg *m);
 void engine_header(sm_msg *m, const char *name, const char *value);

@@ -119,7 +119,8 @@ milter_envfrom(SMFICTX *ctx, char **argv)
         log_msg(LOG_ERR, m->qid, "no configuration loaded: tempfail");
         return SMFIS_TEMPFAIL;
     }
-    return engine_outgoing(m) ? SMFIS_CONTINUE : SMFIS_ACCEPT;
+    /* mail out of scope is accepted at the first RCPT, where Postfix knows the queue id */
+    return SMFIS_CONTINUE;
 }
 
 static sfsistat
@@ -127,7 +128,14 @@ milter_envrcpt(SMFICTX *ctx, char **argv)
 {
     sm_msg *m = MILTER_MSG(ctx);
 
-    if (m != NULL && argv && argv[0])
+    if (m == NULL)
+        return SMFIS_TEMPFAIL;
+    if (!engine_outgoing(m)) {
+        milter_qid(ctx, m);
+        engine_pass_inbound(m);
+        return SMFIS_ACCEPT;
+    }
+    if (argv && argv[0])
         msg_add_rcpt(m, argv[0]);
     return SMFIS_CONTINUE;
 }
