@@ -29,8 +29,6 @@
 #include "rfc2047.h"
 #include "util.h"
 
-#define ADDR_MAX_PATH 4096
-
 enum addr_tok_type { TK_ATOM, TK_QSTR, TK_LIT, TK_SPEC, TK_END };
 
 typedef struct addr_tok {
@@ -70,8 +68,8 @@ addr_buf_add(addr_buf *b, const char *s, size_t len)
     b->s[b->n] = '\0';
 }
 
-/* addr_atext - RFC 5322 atext, plus any 8-bit byte (RFC 6532 UTF8-non-ascii) */
-static int
+/* addr_atext - RFC 5322 atext, or any 8-bit byte (RFC 6532) */
+int
 addr_atext(unsigned char c)
 {
     if (c >= 0x80)
@@ -81,6 +79,7 @@ addr_atext(unsigned char c)
     return c != '\0' && strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL;
 }
 
+/* addr_status_name - printable name of a status */
 const char *
 addr_status_name(addr_status st)
 {
@@ -393,6 +392,7 @@ addr_dot_atom(const char *s)
     return !prev_dot;
 }
 
+/* addr_quote_local - local part as written in an address (quoted when not a dot-atom) */
 char *
 addr_quote_local(const char *local)
 {
@@ -425,8 +425,7 @@ addr_make_address(const char *local, const char *domain, int literal)
 
 /* addr_add - append a mailbox to the result list (takes ownership of the strings) */
 static void
-addr_add(addr_parser *p, char *display, char *local, char *domain, int literal,
-         const char *group)
+addr_add(addr_parser *p, char *display, char *local, char *domain, int literal, const char *group)
 {
     addr_mailbox *m;
 
@@ -458,16 +457,17 @@ addr_local(addr_parser *p, size_t a, size_t b)
         const addr_tok *t = &p->t[i];
         int want_word = (i - a) % 2 == 0;
         if (want_word ? !addr_is_word(t) : !addr_is_spec(t, '.')) {
-            util_errf(p->err, p->errlen, "%s", want_word && addr_is_spec(t, '.')
-                      ? "empty atom in local part" : "words without '.' before '@' (a "
-                      "display name needs <angle brackets>)");
+            util_errf(p->err, p->errlen, "%s",
+                      want_word && addr_is_spec(t, '.') ? "empty atom in local part"
+                                                        : "words without '.' before '@' (a "
+                                                          "display name needs <angle brackets>)");
             return util_free(out.s);
         }
         addr_buf_add(&out, want_word ? addr_val(p, t) : ".", want_word ? t->len : 1);
     }
     if ((b - a) % 2 == 0 || out.n == 0) {
-        util_errf(p->err, p->errlen, "%s", out.n == 0 ? "empty local part"
-                                                      : "local part ends with '.'");
+        util_errf(p->err, p->errlen, "%s",
+                  out.n == 0 ? "empty local part" : "local part ends with '.'");
         return util_free(out.s);
     }
     if (!rfc2047_utf8_valid(out.s, out.n) || strlen(out.s) != out.n) {
@@ -496,8 +496,8 @@ addr_domain(addr_parser *p, int *literal)
     for (;;) {
         t = &p->t[p->pos];
         if (t->type != TK_ATOM) {
-            util_errf(p->err, p->errlen, "%s", out.n == 0 ? "missing domain after '@'"
-                                                          : "empty label in domain");
+            util_errf(p->err, p->errlen, "%s",
+                      out.n == 0 ? "missing domain after '@'" : "empty label in domain");
             return util_free(out.s);
         }
         addr_buf_add(&out, addr_val(p, t), t->len);
@@ -571,8 +571,9 @@ addr_angle(addr_parser *p, char *display, const char *group)
     for (k = p->pos; addr_is_word(&p->t[k]) || addr_is_spec(&p->t[k], '.'); k++)
         ;
     if (!addr_is_spec(&p->t[k], '@')) {
-        util_errf(p->err, p->errlen, "%s", addr_is_spec(&p->t[k], '>') && k == p->pos
-                  ? "empty angle address" : "angle address without addr-spec");
+        util_errf(p->err, p->errlen, "%s",
+                  addr_is_spec(&p->t[k], '>') && k == p->pos ? "empty angle address"
+                                                             : "angle address without addr-spec");
         goto fail;
     }
     if (addr_spec(p, k, display, group) < 0)
@@ -650,6 +651,7 @@ addr_mailbox_or_group(addr_parser *p, const char *group)
     return util_errf(p->err, p->errlen, "unexpected domain literal");
 }
 
+/* addr_parse_field - parse one address header field body (see addr.h) */
 addr_status
 addr_parse_field(const char *body, size_t len, addr_list **out, char *err, size_t errlen)
 {
@@ -689,6 +691,7 @@ addr_parse_field(const char *body, size_t len, addr_list **out, char *err, size_
     return p.l->n > 0 ? ADDR_OK : ADDR_EMPTY;
 }
 
+/* addr_mailbox_clear - free the strings of a mailbox and zero it */
 void
 addr_mailbox_clear(addr_mailbox *m)
 {
@@ -702,6 +705,7 @@ addr_mailbox_clear(addr_mailbox *m)
     memset(m, 0, sizeof(*m));
 }
 
+/* addr_list_free - free a list and its mailboxes; returns NULL */
 addr_list *
 addr_list_free(addr_list *l)
 {
@@ -716,6 +720,7 @@ addr_list_free(addr_list *l)
     return NULL;
 }
 
+/* addr_strip_label - address without its "+label" part, or NULL */
 char *
 addr_strip_label(const char *local, const char *domain, char sep)
 {
@@ -728,165 +733,4 @@ addr_strip_label(const char *local, const char *domain, char sep)
     a = addr_make_address(base, domain, 0);
     free(base);
     return a;
-}
-
-/* addr_path_local - RFC 5321 Local-part at s (Dot-string or Quoted-string, UTF-8 allowed);
- * new unquoted string and *end, or NULL */
-static char *
-addr_path_local(const char *s, const char **end)
-{
-    addr_buf b = {NULL, 0, 0};
-    int prev_dot = 1;
-
-    addr_buf_add(&b, "", 0);
-    if (*s == '"') {
-        for (s++; *s != '"'; s++) {
-            if (*s == '\\')
-                s++;
-            if ((unsigned char)*s < 0x20 || *s == 0x7f)
-                return util_free(b.s);
-            addr_buf_add(&b, s, 1);
-        }
-        *end = s + 1;
-        return b.s;
-    }
-    for (; *s == '.' || addr_atext((unsigned char)*s); s++) {
-        if (*s == '.' && prev_dot)
-            return util_free(b.s);
-        prev_dot = *s == '.';
-        addr_buf_add(&b, s, 1);
-    }
-    if (prev_dot)
-        return util_free(b.s);
-    *end = s;
-    return b.s;
-}
-
-/* addr_path_domain - RFC 5321 Domain (LDH labels, '_' and UTF-8 tolerated) or
- * address-literal at s; new string without brackets and *end, or NULL */
-static char *
-addr_path_domain(const char *s, const char **end, int *literal)
-{
-    const char *d = s;
-
-    *literal = *s == '[';
-    if (*literal) {
-        for (d = ++s; *d != ']'; d++)
-            if (*d == '\0' || *d == '[' || *d == '\\' || (unsigned char)*d <= 0x20 ||
-                (unsigned char)*d >= 0x7f)
-                return NULL;
-        if (d == s)
-            return NULL;
-        *end = d + 1;
-        return xstrndup(s, (size_t)(d - s));
-    }
-    for (;;) {
-        const char *label = d;
-        while ((unsigned char)*d >= 0x80 || (*d >= 'a' && *d <= 'z') ||
-               (*d >= 'A' && *d <= 'Z') || (*d >= '0' && *d <= '9') || *d == '-' ||
-               *d == '_')
-            d++;
-        if (d == label || *label == '-' || d[-1] == '-')
-            return NULL;
-        if (*d != '.')
-            break;
-        d++;
-    }
-    *end = d;
-    return xstrndup(s, (size_t)(d - s));
-}
-
-/* addr_path_route - skip an RFC 5321 A-d-l "@d1,@d2:" at s; new position or NULL */
-static const char *
-addr_path_route(const char *s)
-{
-    const char *end;
-    char *d;
-    int literal;
-
-    for (;;) {
-        if (*s++ != '@' || (d = addr_path_domain(s, &end, &literal)) == NULL)
-            return NULL;
-        free(d);
-        s = end;
-        if (*s == ':')
-            return s + 1;
-        if (*s++ != ',')
-            return NULL;
-    }
-}
-
-/* addr_path_mailbox - Mailbox (or "postmaster") at s into out; end position or NULL */
-static const char *
-addr_path_mailbox(const char *s, addr_mailbox *out, char *err, size_t errlen)
-{
-    const char *end;
-    int quoted = *s == '"', literal;
-
-    if ((out->local = addr_path_local(s, &end)) == NULL || out->local[0] == '\0') {
-        util_errf(err, errlen, "bad local part");
-        return NULL;
-    }
-    if (*end != '@') {
-        if (quoted || strcasecmp(out->local, "postmaster") != 0) {
-            util_errf(err, errlen, "path without @domain");
-            return NULL;
-        }
-        out->address = xstrdup(out->local);
-        return end;
-    }
-    if ((out->domain = addr_path_domain(end + 1, &end, &literal)) == NULL) {
-        util_errf(err, errlen, "bad domain");
-        return NULL;
-    }
-    out->domain_literal = literal;
-    out->address = addr_make_address(out->local, out->domain, literal);
-    return end;
-}
-
-addr_status
-addr_parse_path(const char *arg, addr_mailbox *out, int *is_null, char *err, size_t errlen)
-{
-    const char *s = arg, *end;
-    int angle;
-
-    memset(out, 0, sizeof(*out));
-    *is_null = 0;
-    if (arg == NULL || strlen(arg) > ADDR_MAX_PATH) {
-        util_errf(err, errlen, "%s", arg == NULL ? "no path" : "path too long");
-        return ADDR_SYNTAX;
-    }
-    while (*s == ' ')
-        s++;
-    angle = *s == '<';
-    s += angle;
-    if (angle && *s == '>') {
-        end = s;
-        *is_null = 1;
-        out->address = xstrdup("");
-    } else {
-        if (angle && *s == '@' && (s = addr_path_route(s)) == NULL) {
-            util_errf(err, errlen, "bad source route");
-            goto fail;
-        }
-        if ((end = addr_path_mailbox(s, out, err, errlen)) == NULL)
-            goto fail;
-    }
-    if (angle && *end++ != '>') {
-        util_errf(err, errlen, "missing '>'");
-        goto fail;
-    }
-    if (*end != '\0' && *end != ' ') {
-        util_errf(err, errlen, "junk after path");
-        goto fail;
-    }
-    if (!rfc2047_utf8_valid(arg, strlen(arg))) {
-        util_errf(err, errlen, "path is not UTF-8");
-        goto fail;
-    }
-    return ADDR_OK;
-fail:
-    addr_mailbox_clear(out);
-    *is_null = 0;
-    return ADDR_SYNTAX;
 }

@@ -58,13 +58,13 @@
 #define ADDR_MAX_FIELD 65536 /* bytes, before the end of the field */
 
 typedef struct addr_mailbox {
-    char *display; /* decoded display name, UTF-8, or NULL (absent or empty) */
-    char *local;   /* local part, unquoted (quoted-pairs resolved), UTF-8 allowed */
-    char *domain;  /* domain as written without brackets/CFWS (not lower-cased, UTF-8
-                      allowed); NULL if none (only "postmaster" in a path) */
-    char *address; /* local@domain, local part re-quoted when it needs quotes; a domain
-                      literal keeps its brackets; "" for the null path "<>" */
-    char *group;   /* name of the group it was in, or NULL */
+    char *display;      /* decoded display name, UTF-8, or NULL (absent or empty) */
+    char *local;        /* local part, unquoted (quoted-pairs resolved), UTF-8 allowed */
+    char *domain;       /* domain as written without brackets/CFWS (not lower-cased, UTF-8
+                           allowed); NULL if none (only "postmaster" in a path) */
+    char *address;      /* local@domain, local part re-quoted when it needs quotes; a domain
+                           literal keeps its brackets; "" for the null path "<>" */
+    char *group;        /* name of the group it was in, or NULL */
     int domain_literal; /* 1 if the domain was a domain literal "[...]" */
 } addr_mailbox;
 
@@ -100,6 +100,8 @@ char *addr_strip_label(const char *local, const char *domain, char sep);
 /* addr_quote_local - new copy of local, quoted (RFC 5322 quoted-string) if it is not a
  * dot-atom */
 char *addr_quote_local(const char *local);
+/* addr_atext - RFC 5322 atext, or any 8-bit byte (RFC 6532 UTF8-non-ascii) */
+int addr_atext(unsigned char c);
 /* addr_status_name - "ok", "empty", "syntax" */
 const char *addr_status_name(addr_status st);
 

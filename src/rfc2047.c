@@ -69,12 +69,14 @@ rfc2047_scan(const char *s, size_t n, int lexer)
     return i + 2;
 }
 
+/* rfc2047_word_len - length of the encoded word at s (lexer variant), or 0 */
 size_t
 rfc2047_word_len(const char *s, size_t n)
 {
     return rfc2047_scan(s, n, 1);
 }
 
+/* rfc2047_is_word - whether s[0..len) is exactly one encoded word */
 int
 rfc2047_is_word(const char *s, size_t len)
 {
@@ -263,6 +265,7 @@ rfc2047_to_utf8(const char *cs, size_t cslen, const char *in, size_t len)
     return rfc2047_iconv(name, in, len);
 }
 
+/* rfc2047_decode_word - decode one encoded word to UTF-8, or NULL */
 char *
 rfc2047_decode_word(const char *s, size_t len)
 {
@@ -334,6 +337,7 @@ rfc2047_utf8_seq(const unsigned char *p, size_t n)
     return len;
 }
 
+/* rfc2047_utf8_valid - whether s[0..len) is well-formed UTF-8 */
 int
 rfc2047_utf8_valid(const char *s, size_t len)
 {
@@ -348,6 +352,7 @@ rfc2047_utf8_valid(const char *s, size_t len)
     return 1;
 }
 
+/* rfc2047_utf8_repair - copy with ill-formed bytes replaced by U+FFFD */
 char *
 rfc2047_utf8_repair(const char *s, size_t len)
 {

@@ -43,10 +43,9 @@ describe(const addr_list *l)
 
     for (i = 0; i < l->n; i++) {
         const addr_mailbox *m = &l->v[i];
-        t = xasprintf("%s%s%s%s%s%s%s%s%s", s, i ? " | " : "", m->address,
-                      m->display ? " {" : "", m->display ? m->display : "",
-                      m->display ? "}" : "", m->group ? " [" : "", m->group ? m->group : "",
-                      m->group ? "]" : "");
+        t = xasprintf("%s%s%s%s%s%s%s%s%s", s, i ? " | " : "", m->address, m->display ? " {" : "",
+                      m->display ? m->display : "", m->display ? "}" : "", m->group ? " [" : "",
+                      m->group ? m->group : "", m->group ? "]" : "");
         free(s);
         s = t;
     }
@@ -77,8 +76,7 @@ run_field_cases(const field_case *c, size_t n)
         } else {
             char *got = describe(l);
             if (strcmp(got, c[i].want) != 0)
-                fail_msg("%s: \"%s\":\n  got  %s\n  want %s", c[i].what, c[i].in, got,
-                         c[i].want);
+                fail_msg("%s: \"%s\":\n  got  %s\n  want %s", c[i].what, c[i].in, got, c[i].want);
             free(got);
         }
         assert_null(addr_list_free(l));
@@ -93,8 +91,8 @@ test_addr_rfc5322_appendix_a(void **state)
     static const field_case c[] = {
         {"A.1.1 name-addr", "John Doe <jdoe@machine.example>", 0, ADDR_OK,
          "jdoe@machine.example {John Doe}"},
-        {"A.1.2 quoted display name with dots", "\"Joe Q. Public\" <john.q.public@example.com>",
-         0, ADDR_OK, "john.q.public@example.com {Joe Q. Public}"},
+        {"A.1.2 quoted display name with dots", "\"Joe Q. Public\" <john.q.public@example.com>", 0,
+         ADDR_OK, "john.q.public@example.com {Joe Q. Public}"},
         {"A.1.2 list with bare addr-spec and '?'",
          "Mary Smith <mary@x.test>, jdoe@example.org, Who? <one@y.test>", 0, ADDR_OK,
          "mary@x.test {Mary Smith} | jdoe@example.org | one@y.test {Who?}"},
@@ -109,8 +107,9 @@ test_addr_rfc5322_appendix_a(void **state)
         {"A.2 ':' in quoted name, space before '>'",
          "\"Mary Smith: Personal Account\" <smith@home.example >", 0, ADDR_OK,
          "smith@home.example {Mary Smith: Personal Account}"},
-        {"A.5 comments everywhere", "Pete(A nice \\) chap) <pete(his account)@silly.test(his host)>",
-         0, ADDR_OK, "pete@silly.test {Pete}"},
+        {"A.5 comments everywhere",
+         "Pete(A nice \\) chap) <pete(his account)@silly.test(his host)>", 0, ADDR_OK,
+         "pete@silly.test {Pete}"},
         {"A.5 group with comments and folding",
          "A Group(Some people)\r\n     :Chris Jones <c@(Chris's host.)public.example>,\r\n"
          "         joe@example.org,\r\n  John <jdoe@one.test> (my dear friend); (the end of "
@@ -127,8 +126,8 @@ test_addr_rfc5322_appendix_a(void **state)
          "mary@example.net {Mary Smith} | jdoe@test.example"},
         {"A.6.3 comment inside obs-domain", "John Doe <jdoe@machine(comment).  example>", 0,
          ADDR_OK, "jdoe@machine.example {John Doe}"},
-        {"A.6.3 blank folded line before '<'", "Mary Smith\n    \n\t<mary@example.net>", 0,
-         ADDR_OK, "mary@example.net {Mary Smith}"},
+        {"A.6.3 blank folded line before '<'", "Mary Smith\n    \n\t<mary@example.net>", 0, ADDR_OK,
+         "mary@example.net {Mary Smith}"},
     };
     (void)state;
     RUN(c);
@@ -146,22 +145,21 @@ test_addr_quoted_local_part_is_not_the_address(void **state)
         {"quoted display name holding an address is only a name",
          "\"boss@mydomain.com\" <x@junk.com>", 0, ADDR_OK, "x@junk.com {boss@mydomain.com}"},
         {"quoted name with angle address inside is only a name",
-         "\"<boss@mydomain.com>\" <x@junk.com>", 0, ADDR_OK,
-         "x@junk.com {<boss@mydomain.com>}"},
+         "\"<boss@mydomain.com>\" <x@junk.com>", 0, ADDR_OK, "x@junk.com {<boss@mydomain.com>}"},
         {"quoted local part with escaped quote", "\"a\\\"b <c@d>\"@e.test", 0, ADDR_OK,
          "\"a\\\"b <c@d>\"@e.test"},
         {"quoted words mixed with atoms in obs-local-part", "\"a b\".c@d.test", 0, ADDR_OK,
          "\"a b.c\"@d.test"},
-        {"quoted local part that is a dot-atom loses its quotes", "\"john.doe\"@d.test", 0,
-         ADDR_OK, "john.doe@d.test"},
+        {"quoted local part that is a dot-atom loses its quotes", "\"john.doe\"@d.test", 0, ADDR_OK,
+         "john.doe@d.test"},
         {"a phrase then a bare addr-spec is refused", "\"Johnson, Joe <joe@joe.com>\" joe@x.test",
          0, ADDR_SYNTAX, NULL},
         {"unquoted comma in a name is refused", "Smith, John <j@x.test>", 0, ADDR_SYNTAX, NULL},
         {"nested angle brackets are refused", "<<<><joe@joe.com>>>", 0, ADDR_SYNTAX, NULL},
         {"a second '<' inside an angle address is refused", "A <b <c@d.test>>", 0, ADDR_SYNTAX,
          NULL},
-        {"'@' in an unquoted name starts another address", "x@junk.com <y@mine.test>", 0,
-         ADDR_OK, "x@junk.com | y@mine.test"},
+        {"'@' in an unquoted name starts another address", "x@junk.com <y@mine.test>", 0, ADDR_OK,
+         "x@junk.com | y@mine.test"},
     };
     (void)state;
     RUN(c);
@@ -200,10 +198,9 @@ test_addr_groups(void **state)
          "L1: a@t.test; L2: b@t.test, c@t.test; d@t.test", 0, ADDR_OK,
          "a@t.test [L1] | b@t.test [L2] | c@t.test [L2] | d@t.test"},
         {"quoted group name", "\"List: 1\": a@t.test;", 0, ADDR_OK, "a@t.test [List: 1]"},
-        {"encoded group name", "=?utf-8?q?Caf=C3=A9?=: a@t.test;", 0, ADDR_OK,
-         "a@t.test [Café]"},
-        {"group member with display name and empty elements", "G: , A <a@t.test>, ,;", 0,
-         ADDR_OK, "a@t.test {A} [G]"},
+        {"encoded group name", "=?utf-8?q?Caf=C3=A9?=: a@t.test;", 0, ADDR_OK, "a@t.test [Café]"},
+        {"group member with display name and empty elements", "G: , A <a@t.test>, ,;", 0, ADDR_OK,
+         "a@t.test {A} [G]"},
         {"mailbox then empty group", "a@t.test, G:;", 0, ADDR_OK, "a@t.test"},
         {"group without ';' is refused", "Mail From:<joe@joe.com>", 0, ADDR_SYNTAX, NULL},
         {"nested group is refused", "A: B: c@d.test;;", 0, ADDR_SYNTAX, NULL},
@@ -224,18 +221,18 @@ test_addr_encoded_words(void **state)
          "keld@dkuug.dk {Keld Jørn Simonsen}"},
         {"Q word then atom keeps the space", "=?ISO-8859-1?Q?Andr=E9?= Pirard <P@vm1.test>", 0,
          ADDR_OK, "P@vm1.test {André Pirard}"},
-        {"RFC 2231 language suffix", "=?US-ASCII*EN?Q?Keith_Moore?= <moore@cs.test>", 0,
-         ADDR_OK, "moore@cs.test {Keith Moore}"},
+        {"RFC 2231 language suffix", "=?US-ASCII*EN?Q?Keith_Moore?= <moore@cs.test>", 0, ADDR_OK,
+         "moore@cs.test {Keith Moore}"},
         {"B UTF-8", "=?utf-8?b?0K/QvdC00LXQutGB?= <hello@yandex.test>", 0, ADDR_OK,
          "hello@yandex.test {Яндекс}"},
-        {"adjacent words lose the space between them", "=?utf-8?q?a?= =?utf-8?q?b?= <a@b.test>",
-         0, ADDR_OK, "a@b.test {ab}"},
-        {"adjacent words across folding", "=?ISO-8859-1?Q?a?=\n   =?ISO-8859-1?Q?b?= <t@t.test>",
-         0, ADDR_OK, "t@t.test {ab}"},
+        {"adjacent words lose the space between them", "=?utf-8?q?a?= =?utf-8?q?b?= <a@b.test>", 0,
+         ADDR_OK, "a@b.test {ab}"},
+        {"adjacent words across folding", "=?ISO-8859-1?Q?a?=\n   =?ISO-8859-1?Q?b?= <t@t.test>", 0,
+         ADDR_OK, "t@t.test {ab}"},
         {"iconv charset windows-1251", "=?windows-1251?B?wPLo6u7iYQ==?= <y@a.test>", 0, ADDR_OK,
          "y@a.test {Атиковa}"},
-        {"iconv charset ISO-8859-8", "=?iso-8859-8?b?7eXs+SDv4SDp7Oj08A==?= <n@b.test>", 0,
-         ADDR_OK, "n@b.test {םולש ןב ילטפנ}"},
+        {"iconv charset ISO-8859-8", "=?iso-8859-8?b?7eXs+SDv4SDp7Oj08A==?= <n@b.test>", 0, ADDR_OK,
+         "n@b.test {םולש ןב ילטפנ}"},
         {"word inside quotes is decoded", "\"=?ISO-8859-1?Q?a?= b\" <t@t.test>", 0, ADDR_OK,
          "t@t.test {a b}"},
         {"whole quoted word is adjacent to the previous word",
@@ -247,16 +244,16 @@ test_addr_encoded_words(void **state)
         {"lone '=?' is an atom", "=? <name@domain.test>", 0, ADDR_OK, "name@domain.test {=?}"},
         {"unknown charset stays as written", "=?x-no-such?Q?abc?= <a@b.test>", 0, ADDR_OK,
          "a@b.test {=?x-no-such?Q?abc?=}"},
-        {"invalid UTF-8 in a UTF-8 word stays as written", "=?utf-8?q?=FF?= <a@b.test>", 0,
-         ADDR_OK, "a@b.test {=?utf-8?q?=FF?=}"},
+        {"invalid UTF-8 in a UTF-8 word stays as written", "=?utf-8?q?=FF?= <a@b.test>", 0, ADDR_OK,
+         "a@b.test {=?utf-8?q?=FF?=}"},
         {"decoded NUL stays as written", "=?utf-8?q?a=00b?= <a@b.test>", 0, ADDR_OK,
          "a@b.test {=?utf-8?q?a=00b?=}"},
         {"decoded CR LF stays as written", "=?utf-8?q?a=0D=0Ab?= <a@b.test>", 0, ADDR_OK,
          "a@b.test {=?utf-8?q?a=0D=0Ab?=}"},
         {"bad base64 stays as written", "=?utf-8?b?*?= <a@b.test>", 0, ADDR_OK,
          "a@b.test {=?utf-8?b?*?=}"},
-        {"8-bit in a US-ASCII word stays as written", "=?us-ascii?q?=E9?= <a@b.test>", 0,
-         ADDR_OK, "a@b.test {=?us-ascii?q?=E9?=}"},
+        {"8-bit in a US-ASCII word stays as written", "=?us-ascii?q?=E9?= <a@b.test>", 0, ADDR_OK,
+         "a@b.test {=?us-ascii?q?=E9?=}"},
         {"encoded word is never decoded in an address", "=?utf-8?q?a?=@b.test", 0, ADDR_OK,
          "=?utf-8?q?a?=@b.test"},
         {"encoded '<' and '@' in a name stay a name",
@@ -297,8 +294,8 @@ static void
 test_addr_utf8_rfc6532(void **state)
 {
     static const field_case c[] = {
-        {"UTF-8 in name, local part and domain", "\"Jöhn Doe\" <jdöe@mächine.example>", 0,
-         ADDR_OK, "jdöe@mächine.example {Jöhn Doe}"},
+        {"UTF-8 in name, local part and domain", "\"Jöhn Doe\" <jdöe@mächine.example>", 0, ADDR_OK,
+         "jdöe@mächine.example {Jöhn Doe}"},
         {"unquoted UTF-8 name", "Märy Smith <märy@exämple.net>", 0, ADDR_OK,
          "märy@exämple.net {Märy Smith}"},
         {"UTF-8 local part with CJK", "R <я你Rabea.Bartölke@uni.test>", 0, ADDR_OK,
@@ -308,8 +305,7 @@ test_addr_utf8_rfc6532(void **state)
         {"latin-1 byte in the local part is refused", "j\xf6rn@x.test", 0, ADDR_SYNTAX, NULL},
         {"latin-1 byte in the domain is refused", "<j@x\xe4.test>", 0, ADDR_SYNTAX, NULL},
         {"overlong UTF-8 in the local part is refused", "a\xc0\xaf@x.test", 0, ADDR_SYNTAX, NULL},
-        {"UTF-16 surrogate in the domain is refused", "a@\xed\xa0\x80.test", 0, ADDR_SYNTAX,
-         NULL},
+        {"UTF-16 surrogate in the domain is refused", "a@\xed\xa0\x80.test", 0, ADDR_SYNTAX, NULL},
         {"truncated UTF-8 in quoted local part is refused", "\"a\xe4\"@x.test", 0, ADDR_SYNTAX,
          NULL},
     };
@@ -345,8 +341,8 @@ test_addr_malformed_classes(void **state)
         {"quoted-pair in domain literal", "a@[1\\.2]", 0, ADDR_SYNTAX, NULL},
         {"stray ']'", "a@b.test]", 0, ADDR_SYNTAX, NULL},
         {"backslash outside quotes", "a\\b@c.test", 0, ADDR_SYNTAX, NULL},
-        {"RFC 2369 URI is not an address", "<http://www.host.com/list/archive/> (Web Archive)",
-         0, ADDR_SYNTAX, NULL},
+        {"RFC 2369 URI is not an address", "<http://www.host.com/list/archive/> (Web Archive)", 0,
+         ADDR_SYNTAX, NULL},
         {"literal domain accepted", "x@[ 1.2.3.4 ]", 0, ADDR_OK, "x@[1.2.3.4]"},
         {"IPv6 literal domain accepted", "<x@[IPv6:2001:db8::1]>", 0, ADDR_OK,
          "x@[IPv6:2001:db8::1]"},
@@ -425,19 +421,17 @@ test_addr_parse_path_cases(void **state)
         {"bare path", "a@b.test", ADDR_OK, 0, "a@b.test", "b.test", "a"},
         {"null path", "<>", ADDR_OK, 1, "", NULL, NULL},
         {"null path with parameters", "<> SIZE=100", ADDR_OK, 1, "", NULL, NULL},
-        {"ESMTP parameters ignored", "<a@b.test> SIZE=100 BODY=8BITMIME", ADDR_OK, 0,
-         "a@b.test", "b.test", "a"},
-        {"source route dropped", "<@r1.test,@r2.test:a@b.test>", ADDR_OK, 0, "a@b.test",
+        {"ESMTP parameters ignored", "<a@b.test> SIZE=100 BODY=8BITMIME", ADDR_OK, 0, "a@b.test",
          "b.test", "a"},
-        {"quoted local part", "<\"a b\"@c.test>", ADDR_OK, 0, "\"a b\"@c.test", "c.test",
-         "a b"},
+        {"source route dropped", "<@r1.test,@r2.test:a@b.test>", ADDR_OK, 0, "a@b.test", "b.test",
+         "a"},
+        {"quoted local part", "<\"a b\"@c.test>", ADDR_OK, 0, "\"a b\"@c.test", "c.test", "a b"},
         {"quoted trap stays at the outer domain", "<\"x@junk.test\"@mine.test>", ADDR_OK, 0,
          "\"x@junk.test\"@mine.test", "mine.test", "x@junk.test"},
         {"address literal", "<a@[192.0.2.1]>", ADDR_OK, 0, "a@[192.0.2.1]", "192.0.2.1", "a"},
         {"SMTPUTF8 address", "<jdöe@mächine.example>", ADDR_OK, 0, "jdöe@mächine.example",
          "mächine.example", "jdöe"},
-        {"postmaster without domain", "<Postmaster>", ADDR_OK, 0, "Postmaster", NULL,
-         "Postmaster"},
+        {"postmaster without domain", "<Postmaster>", ADDR_OK, 0, "Postmaster", NULL, "Postmaster"},
         {"plus label kept", "<a+tag@b.test>", ADDR_OK, 0, "a+tag@b.test", "b.test", "a+tag"},
         {"local part only", "<alice>", ADDR_SYNTAX, 0, NULL, NULL, NULL},
         {"missing '>'", "<a@b.test", ADDR_SYNTAX, 0, NULL, NULL, NULL},
@@ -449,8 +443,7 @@ test_addr_parse_path_cases(void **state)
         {"hyphen at label start", "<a@-b.test>", ADDR_SYNTAX, 0, NULL, NULL, NULL},
         {"junk after path", "<a@b.test>x", ADDR_SYNTAX, 0, NULL, NULL, NULL},
         {"empty argument", "", ADDR_SYNTAX, 0, NULL, NULL, NULL},
-        {"control character in quotes", "<\"a\x01\"@b.test>", ADDR_SYNTAX, 0, NULL, NULL,
-         NULL},
+        {"control character in quotes", "<\"a\x01\"@b.test>", ADDR_SYNTAX, 0, NULL, NULL, NULL},
         {"invalid UTF-8", "<a\xff@b.test>", ADDR_SYNTAX, 0, NULL, NULL, NULL},
         {"unterminated quoted local part", "<\"ab@c.test>", ADDR_SYNTAX, 0, NULL, NULL, NULL},
         {"bad source route", "<@:a@b.test>", ADDR_SYNTAX, 0, NULL, NULL, NULL},
@@ -464,8 +457,7 @@ test_addr_parse_path_cases(void **state)
         int is_null = -1;
         addr_status st = addr_parse_path(c[i].in, &m, &is_null, err, sizeof(err));
         if (st != c[i].st)
-            fail_msg("%s: \"%s\": status %s (%s)", c[i].what, c[i].in, addr_status_name(st),
-                     err);
+            fail_msg("%s: \"%s\": status %s (%s)", c[i].what, c[i].in, addr_status_name(st), err);
         assert_int_equal(is_null, c[i].is_null);
         if (st == ADDR_OK) {
             assert_string_equal(m.address, c[i].address);
@@ -529,10 +521,9 @@ test_addr_quote_local_only_when_needed(void **state)
     static const struct {
         const char *in, *want;
     } c[] = {
-        {"john.doe", "john.doe"},   {"a+b", "a+b"},           {"jdöe", "jdöe"},
-        {"a b", "\"a b\""},         {"a..b", "\"a..b\""},     {".a", "\".a\""},
-        {"a.", "\"a.\""},           {"a\"b", "\"a\\\"b\""},   {"a\\b", "\"a\\\\b\""},
-        {"x@y", "\"x@y\""},         {"", "\"\""},             {"a(b)", "\"a(b)\""},
+        {"john.doe", "john.doe"}, {"a+b", "a+b"},     {"jdöe", "jdöe"}, {"a b", "\"a b\""},
+        {"a..b", "\"a..b\""},     {".a", "\".a\""},   {"a.", "\"a.\""}, {"a\"b", "\"a\\\"b\""},
+        {"a\\b", "\"a\\\\b\""},   {"x@y", "\"x@y\""}, {"", "\"\""},     {"a(b)", "\"a(b)\""},
     };
     size_t i;
 
