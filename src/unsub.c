@@ -351,9 +351,9 @@ unsub_header_wanted(const unsub_conf *c, const char *name)
     return 0;
 }
 
-/* unsub_strip - copy s without surrounding white space and one pair of <> */
+/* unsub_trim - copy s without surrounding white space and one surrounding pair of <> */
 static char *
-unsub_strip(const char *s)
+unsub_trim(const char *s)
 {
     size_t n;
 
@@ -369,6 +369,32 @@ unsub_strip(const char *s)
         n -= 2;
     }
     return xstrndup(s, n);
+}
+
+/* unsub_addr - an address as given, or the a@b of "Name <a@b>" */
+static char *
+unsub_addr(const char *s)
+{
+    const char *lt, *gt;
+
+    if (s != NULL && (lt = strrchr(s, '<')) != NULL && lt != s &&
+        (gt = strchr(lt, '>')) != NULL)
+        return xstrndup(lt + 1, (size_t)(gt - lt - 1));
+    return unsub_trim(s);
+}
+
+/* unsub_msgid - Message-ID without white space and, when it starts with '<', its brackets */
+static char *
+unsub_msgid(const char *s)
+{
+    const char *gt;
+
+    if (s == NULL)
+        return xstrdup("");
+    s += strspn(s, " \t\r\n");
+    if (*s == '<' && (gt = strchr(s, '>')) != NULL)
+        return xstrndup(s + 1, (size_t)(gt - s - 1));
+    return unsub_trim(s);
 }
 
 /* unsub_domain - lower-cased domain of addr without a trailing dot ("" if none) */
@@ -444,7 +470,7 @@ unsub_trigger_match(const unsub_rule *r, const unsub_msg *m)
             continue;
         if (r->header_values.n == 0)
             return 1;
-        v = unsub_strip(m->hdrs[i].value);
+        v = unsub_trim(m->hdrs[i].value);
         hit = cfg_strlist_has(&r->header_values, v);
         free(v);
         if (hit)
@@ -646,10 +672,10 @@ unsub_fill(const unsub_conf *c, const unsub_rule *r, const unsub_msg *m, const c
     char why[256];
 
     memset(&tv, 0, sizeof(tv));
-    v->sender = unsub_strip(sender);
+    v->sender = unsub_addr(sender);
     v->domain = unsub_domain(v->sender);
-    v->message_id = unsub_strip(m->message_id);
-    v->recipient = personal ? unsub_strip(m->rcpts[0]) : NULL;
+    v->message_id = unsub_msgid(m->message_id);
+    v->recipient = personal ? unsub_addr(m->rcpts[0]) : NULL;
     tv.sender = v->sender;
     tv.sender_domain = v->domain;
     if (r->list_id_t == NULL) {
@@ -745,8 +771,8 @@ unsub_decide(const unsub_conf *c, const unsub_msg *m, unsub_result *res, char *e
     unsub_scan(m, &s);
     if (s.lup > 0 && s.lu == 0)
         unsub_note(res, "List-Unsubscribe-Post without List-Unsubscribe");
-    from = unsub_strip(m->from_addr);
-    env = unsub_strip(m->env_sender);
+    from = unsub_addr(m->from_addr);
+    env = unsub_addr(m->env_sender);
     r = unsub_rule_match(c, m, from, env, &sender);
     if (r != NULL) {
         res->rule = r->name;
