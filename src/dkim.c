@@ -67,7 +67,7 @@ struct dkim_verify {
     DKIM *dk;
     enum dkim_vstate state;
     uint64_t deadline;  /* for all key lookups of this message */
-    size_t bad_headers; /* DKIM-Signature headers libopendkim refused outright */
+    size_t sig_headers; /* DKIM-Signature headers seen */
     int lib_nosig;      /* libopendkim saw no usable signature at end of headers */
     dkim_sig_result *res;
     size_t n_res;
@@ -287,24 +287,16 @@ dkim_q_close(void *srv)
 
 /* ---- engine ---- */
 
-/* dkim_prescreen - ignore signatures beyond max_signatures, and rsa-sha1 when refused */
+/* dkim_prescreen - ignore the signatures beyond max_signatures (no key lookups for them) */
 static DKIM_CBSTAT
 dkim_prescreen(DKIM *dk, DKIM_SIGINFO **sigs, int nsigs)
 {
     dkim_verify *v = dkim_get_user_context(dk);
     int i;
 
-    if (v == NULL)
-        return DKIM_CBSTAT_CONTINUE;
-    for (i = 0; i < nsigs; i++) {
-        const unsigned char *a = dkim_sig_gettagvalue(sigs[i], 0, (u_char *)"a");
-
+    for (i = 0; v != NULL && i < nsigs; i++)
         if (i >= v->e->opts.max_signatures)
             dkim_sig_ignore(sigs[i]);
-        else if (!v->e->opts.allow_rsa_sha1 && a != NULL &&
-                 strcasecmp((const char *)a, "rsa-sha1") == 0)
-            dkim_sig_ignore(sigs[i]);
-    }
     return DKIM_CBSTAT_CONTINUE;
 }
 
@@ -498,6 +490,24 @@ dkim_split_h(dkim_sig_result *r, const char *h)
     r->n_signed = n;
 }
 
+/* dkim_b64_tag_ok - whether a signature tag is absent or plain base64 (FWS allowed) */
+static int
+dkim_b64_tag_ok(DKIM_SIGINFO *sig, const char *tag)
+{
+    const unsigned char *p = dkim_sig_gettagvalue(sig, 0, (u_char *)tag);
+    size_t pad = 0;
+
+    for (; p != NULL && *p != '\0'; p++) {
+        if (*p == '=')
+            pad++;
+        else if (isspace(*p))
+            continue;
+        else if (pad > 0 || !(isalnum(*p) || *p == '+' || *p == '/'))
+            return 0;
+    }
+    return pad <= 2;
+}
+
 /* dkim_classify - result and reason of one processed signature */
 static void
 dkim_classify(dkim_engine *e, DKIM_SIGINFO *sig, dkim_sig_result *r)
@@ -508,13 +518,22 @@ dkim_classify(dkim_engine *e, DKIM_SIGINFO *sig, dkim_sig_result *r)
 
     if ((flags & DKIM_SIGFLAG_IGNORE) != 0) {
         r->result = DKIM_R_NEUTRAL;
-        r->reason = (!e->opts.allow_rsa_sha1 && strcmp(r->algorithm, "rsa-sha1") == 0)
-                        ? "rsa-sha1 not accepted"
-                        : "too many signatures, not checked";
+        r->reason = "too many signatures, not checked";
+        return;
+    }
+    if ((serr == DKIM_SIGERROR_OK || serr == DKIM_SIGERROR_UNKNOWN ||
+         serr == DKIM_SIGERROR_BADSIG) &&
+        (!dkim_b64_tag_ok(sig, "b") || !dkim_b64_tag_ok(sig, "bh"))) {
+        r->result = DKIM_R_PERMERROR;
+        r->reason = "b= or bh= is not base64";
         return;
     }
     if (serr == DKIM_SIGERROR_OK || serr == DKIM_SIGERROR_UNKNOWN) {
-        if (DKIM_SIG_CHECK(sig)) {
+        if (DKIM_SIG_CHECK(sig) && !e->opts.allow_rsa_sha1 &&
+            strcmp(r->algorithm, "rsa-sha1") == 0) {
+            r->result = DKIM_R_NEUTRAL;
+            r->reason = "rsa-sha1 not accepted";
+        } else if (DKIM_SIG_CHECK(sig)) {
             r->result = DKIM_R_PASS;
             r->reason = "signature verified";
         } else if ((flags & DKIM_SIGFLAG_PROCESSED) == 0) {
@@ -548,11 +567,12 @@ dkim_collect(dkim_verify *v)
 {
     DKIM_SIGINFO **sigs = NULL;
     int nsigs = 0, i;
-    size_t k;
+    size_t k, bad;
 
     if (!v->lib_nosig && v->dk != NULL && dkim_getsiglist(v->dk, &sigs, &nsigs) != DKIM_STAT_OK)
         nsigs = 0;
-    v->res = xcalloc((size_t)nsigs + v->bad_headers + 1, sizeof(*v->res));
+    bad = v->sig_headers > (size_t)nsigs ? v->sig_headers - (size_t)nsigs : 0;
+    v->res = xcalloc((size_t)nsigs + bad + 1, sizeof(*v->res));
     for (i = 0; i < nsigs; i++) {
         dkim_sig_result *r = &v->res[v->n_res++];
         char *h = dkim_tag(sigs[i], "h", 0);
@@ -569,7 +589,7 @@ dkim_collect(dkim_verify *v)
         r->testing = (dkim_sig_getflags(sigs[i]) & DKIM_SIGFLAG_TESTKEY) != 0;
         dkim_classify(v->e, sigs[i], r);
     }
-    for (k = 0; k < v->bad_headers; k++) {
+    for (k = 0; k < bad; k++) {
         dkim_sig_result *r = &v->res[v->n_res++];
 
         r->domain = xstrdup("");
@@ -645,8 +665,8 @@ dkim_verify_header(dkim_verify *v, const char *name, const char *value)
     st = dkim_header(v->dk, (u_char *)v->hbuf, nl + 2 + vl);
     if (st == DKIM_STAT_NORESOURCE || st == DKIM_STAT_INTERNAL || st == DKIM_STAT_INVALID)
         return dkim_verify_fail(v, "dkim_header()", st);
-    if (st != DKIM_STAT_OK && strcasecmp(name, "DKIM-Signature") == 0)
-        v->bad_headers++; /* refused outright: still reported, as permerror */
+    if (strcasecmp(name, "DKIM-Signature") == 0)
+        v->sig_headers++; /* those libopendkim refused outright are reported as permerror */
     return DKIM_VERIFY_OK;
 }
 
@@ -666,7 +686,7 @@ dkim_verify_eoh(dkim_verify *v)
     dkim_tls_deadline = 0;
     if (st == DKIM_STAT_NOSIG) {
         v->lib_nosig = 1;
-        v->state = v->bad_headers > 0 ? VS_BODY : VS_SKIP;
+        v->state = v->sig_headers > 0 ? VS_BODY : VS_SKIP;
         return v->state == VS_SKIP ? DKIM_VERIFY_SKIP : DKIM_VERIFY_OK;
     }
     if (st != DKIM_STAT_OK)
