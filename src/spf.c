@@ -16,7 +16,9 @@
  *    term is counted per request (thread-local state set by spf_check); the
  *    A/AAAA queries for the names an MX or PTR answer returned are
  *    recognised as follow-ups (they must come in answer order) and not
- *    counted; include/redirect are counted in get_spf.  Exceeding a limit
+ *    counted; include/redirect are counted in get_spf.  A PTR query counts
+ *    only while the records fetched so far hold an unpaid ptr mechanism, so
+ *    the lookups of a %{p} macro are not taken for terms.  Exceeding a limit
  *    makes the lookup answer TRY_AGAIN so libspf2 stops, and the result is
  *    overridden to permerror.  More than 10 MX names is permerror; PTR
  *    answers are cut to 10 names (RFC 7208 4.6.4: the rest are ignored).
@@ -77,6 +79,7 @@ typedef struct spf_req {
     int in_exp; /* expanding an explanation: lookups are not counted */
     int af;
     int terms, voids, fetches;
+    int ptr_mechs, ptr_counted; /* ptr mechanisms in the records fetched / PTR terms counted */
     int dns_error;
     char *follow[SPF_MAX_FOLLOW];
     size_t nfollow, ifollow;
@@ -259,24 +262,6 @@ static long spf_probe_match(const char *name, int *mx, ns_type *at)
     return -1;
 }
 
-/* the "i" macro value: dotted quad, or 32 dot-separated upper-case nibbles */
-static void spf_macro_ip(const SPF_request_t *req, char *i, size_t ilen, char *c, size_t clen)
-{
-    if (req->client_ver == AF_INET) {
-        inet_ntop(AF_INET, &req->ipv4, i, (socklen_t)ilen);
-        inet_ntop(AF_INET, &req->ipv4, c, (socklen_t)clen);
-        return;
-    }
-    inet_ntop(AF_INET6, &req->ipv6, c, (socklen_t)clen);
-    for (size_t k = 0, o = 0; k < 16 && o + 4 < ilen; k++) {
-        static const char hex[] = "0123456789ABCDEF";
-        i[o++] = hex[req->ipv6.s6_addr[k] >> 4];
-        i[o++] = '.';
-        i[o++] = hex[req->ipv6.s6_addr[k] & 15];
-        i[o++] = k == 15 ? '\0' : '.';
-    }
-}
-
 /*
  * expand an explanation ourselves (libspf2 writes URL escapes and IPv6
  * nibbles in lower case, and turns literal spaces into '%'), then quote the
@@ -288,10 +273,13 @@ static char *spf_exp_expand(spf_req *rq, const char *txt)
     SPF_request_t *req = rq->req;
     spf_syntax_vars v;
     char ip[80], cip[INET6_ADDRSTRLEN], now[24];
-    char *sender, *text, *out, *o;
+    char *sender, *text, *out;
 
     memset(&v, 0, sizeof(v));
-    spf_macro_ip(req, ip, sizeof(ip), cip, sizeof(cip));
+    spf_syntax_ip_macros(req->client_ver,
+                         req->client_ver == AF_INET ? (const void *)&req->ipv4
+                                                    : (const void *)&req->ipv6,
+                         ip, sizeof(ip), cip, sizeof(cip));
     snprintf(now, sizeof(now), "%ld", (long)time(NULL));
     sender = xasprintf("%s@%s", req->env_from_lp ? req->env_from_lp : "postmaster",
                        req->env_from_dp ? req->env_from_dp : "");
@@ -314,16 +302,7 @@ static char *spf_exp_expand(spf_req *rq, const char *txt)
     free(sender);
     if (text == NULL)
         return NULL;
-    o = out = xmalloc(2 * strlen(text) + 1);
-    for (const char *p = text; *p != '\0'; p++) {
-        if (*p == '%' || *p == ' ') {
-            *o++ = '%';
-            *o++ = *p == '%' ? '%' : '_';
-        } else {
-            *o++ = *p;
-        }
-    }
-    *o = '\0';
+    out = spf_syntax_quote(text);
     free(text);
     return out;
 }
@@ -366,6 +345,14 @@ static SPF_dns_rr_t *spf_term_lookup(SPF_dns_server_t *d, spf_req *rq, const cha
         return SPF_dns_lookup(d->layer_below, name, t, should_cache);
     }
     spf_follow_reset(rq);
+    if (t == ns_t_ptr && rq->ptr_counted >= rq->ptr_mechs) {
+        /* a %{p} macro's lookup (no ptr mechanism left to pay for it): not a term */
+        rr = SPF_dns_lookup(d->layer_below, name, t, should_cache);
+        spf_follow_set(rq, rr);
+        return rr;
+    }
+    if (t == ns_t_ptr)
+        rq->ptr_counted++;
     if (spf_count_term(rq) < 0)
         return spf_rr_status(d, name, t, TRY_AGAIN);
     if (t == ns_t_a && (tl = spf_probe_match(name, &mx, &at)) >= 0) {
@@ -490,6 +477,8 @@ static SPF_errcode_t spf_layer_get_spf(SPF_server_t *server, SPF_request_t *req,
         spf_force(rq, SPF_R_PERMERROR, msg);
         return SPF_response_add_error(resp, SPF_E_SYNTAX, "invalid SPF record");
     }
+    for (size_t i = 0; rq != NULL && i < parsed->n; i++)
+        rq->ptr_mechs += parsed->t[i].kind == SPF_TERM_PTR;
     text = spf_syntax_rewrite(parsed, rq != NULL ? rq->af : req->client_ver);
     spf_syntax_free(parsed);
     e = SPF_record_compile(server, resp, recp, text);

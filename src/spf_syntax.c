@@ -594,3 +594,45 @@ char *spf_syntax_expand(const char *s, size_t len, int is_exp, const spf_syntax_
     }
     return b.s;
 }
+
+/* spf_syntax_quote - a macro-string that expands to exactly text ('%' -> "%%", ' ' -> "%_") */
+char *spf_syntax_quote(const char *text)
+{
+    char *out = xmalloc(2 * strlen(text) + 1), *o = out;
+
+    for (const char *p = text; *p != '\0'; p++) {
+        if (*p == '%' || *p == ' ') {
+            *o++ = '%';
+            *o++ = *p == '%' ? '%' : '_';
+        } else {
+            *o++ = *p;
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
+/* spf_syntax_ip_macros - "i" (dotted quad or 32 upper-case nibbles) and "c" values of addr */
+void spf_syntax_ip_macros(int af, const void *addr, char *i, size_t ilen, char *c, size_t clen)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    const unsigned char *b = addr;
+
+    if (inet_ntop(af, addr, c, (socklen_t)clen) == NULL && clen > 0)
+        c[0] = '\0';
+    if (af == AF_INET) {
+        util_strlcpy(i, c, ilen);
+        return;
+    }
+    if (ilen < 64) {
+        if (ilen > 0)
+            i[0] = '\0';
+        return;
+    }
+    for (size_t k = 0, o = 0; k < 16; k++) {
+        i[o++] = hex[b[k] >> 4];
+        i[o++] = '.';
+        i[o++] = hex[b[k] & 15];
+        i[o++] = k == 15 ? '\0' : '.';
+    }
+}

@@ -85,5 +85,9 @@ typedef struct spf_syntax_vars {
  * macro-string.  is_exp allows c, r, t and literal spaces.
  */
 char *spf_syntax_expand(const char *s, size_t len, int is_exp, const spf_syntax_vars *v);
+/* spf_syntax_quote - a macro-string that expands to exactly text ('%' -> "%%", ' ' -> "%_") */
+char *spf_syntax_quote(const char *text);
+/* spf_syntax_ip_macros - "i" (dotted quad or 32 upper-case nibbles) and "c" values of addr */
+void spf_syntax_ip_macros(int af, const void *addr, char *i, size_t ilen, char *c, size_t clen);
 
 #endif

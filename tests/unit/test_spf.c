@@ -1,2 +1,473 @@
-/* placeholder, replaced below */
-int main(void) { return 0; }
+/*
+ * test_spf.c - unit tests of the strict SPF record checker, the record
+ * rewriter, macro expansion and the spf_check() adapter over libspf2
+ *
+ * spf_check() runs against libspf2's in-memory zone layer placed under the
+ * adapter (no network).  Tables: valid and invalid records, rewrites,
+ * RFC 7208 7.4 macro examples, result names, and whole checks that prove
+ * each adapter check (limits, /0, identity, loopback, ::ffff:, mapping).
+ */
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <spf2/spf.h>
+#include <spf2/spf_dns_zone.h>
+
+#include "spf.h"
+#include "spf_syntax.h"
+#include "util.h"
+
+static const char *const valid_records[] = {
+    "v=spf1",
+    "v=spf1 -all",
+    "V=SPF1 +A -ALL",
+    "v=spf1 a mx ptr ~all",
+    "v=spf1 a/24 mx//64 a:example.com/24//64 -all",
+    "v=spf1 ip4:192.0.2.0/24 ip6:2001:db8::/32 ?all",
+    "v=spf1 ip4:1.2.3.4/0 ip6:::1.1.1.1/0",
+    "v=spf1 a/0 mx//0 -all",
+    "v=spf1 include:_spf.example.com exists:%{ir}.%{v}._spf.%{d2} -all",
+    "v=spf1 redirect=_spf.example.com",
+    "v=spf1 -all exp=explain.%{d}",
+    "v=spf1 -all foo.bar-baz_q=%{l}x",
+    "v=spf1 a:%{d}",
+    "v=spf1 a:example.com. -all",
+    "v=spf1 a:xn--bcher-kva.example -all",
+    "v=spf1 a:foo.1-2 -all",
+    "v=spf1 a  -all ",
+    "v=spf1 exists:%{l1r-}.%{o}.%-%_%%.example.com",
+};
+
+static const char *const invalid_records[] = {
+    "v=spf1 a:foo-bar -all",           /* no top label */
+    "v=spf1 a:museum",                 /* single label */
+    "v=spf1 a:example.123",            /* numeric top label */
+    "v=spf1 ptr:",                     /* empty domain-spec */
+    "v=spf1 ptr/0 -all",               /* ptr takes no CIDR */
+    "v=spf1 exists:foo/24",            /* '/' ends the top label */
+    "v=spf1 ip4:1.2.3.4/032",          /* leading zero */
+    "v=spf1 ip4:1.2.3.4/33",           /* out of range */
+    "v=spf1 ip6:::1/129",              /* out of range */
+    "v=spf1 ip4:1.2.3",                /* short address */
+    "v=spf1 ip4:01.2.3.4",             /* leading zero octet */
+    "v=spf1 ip6:1::2::3",              /* bad IPv6 */
+    "v=spf1 ip4:",                     /* empty network */
+    "v=spf1 -all exp=%{r}.example.com",/* r only in explanations */
+    "v=spf1 a:%{c}.example.com",       /* c only in explanations */
+    "v=spf1 a:%{d0}.example.com",      /* zero digit transformer */
+    "v=spf1 a:%{x}.example.com",       /* unknown macro letter */
+    "v=spf1 a:%.example.com",          /* lone percent */
+    "v=spf1 a:%{d.example.com",        /* unterminated macro */
+    "v=spf1 redirect=a.example.com redirect=b.example.com",
+    "v=spf1 -all exp=a.example.com exp=b.example.com",
+    "v=spf1 foo:bar",                  /* unknown mechanism */
+    "v=spf1 all:foo",                  /* all takes no argument */
+    "v=spf1 include",                  /* include needs a domain */
+    "v=spf1 1foo=bar",                 /* modifier name must start with ALPHA */
+    "v=spf1 a:example.com\t-all",      /* tab separator */
+    "v=spf1 a:example.com\r-all",      /* control character */
+    "v=spf1 \x80" "a -all",            /* non-ASCII */
+    "v=spf1 -all foo=%",               /* bad macro in unknown modifier */
+    "v=spf1 -all redirect=",           /* empty redirect */
+    "v=spf1 +",                        /* qualifier alone */
+    "v=spf10 -all",                    /* not version 1 */
+};
+
+static void test_spf_syntax_accepts_valid_records(void **state)
+{
+    char err[200];
+    (void)state;
+    for (size_t i = 0; i < SM_ARRAY_LEN(valid_records); i++) {
+        spf_syntax_rec *r = spf_syntax_parse(valid_records[i], strlen(valid_records[i]), err,
+                                             sizeof(err));
+        if (r == NULL)
+            fail_msg("valid record refused: '%s': %s", valid_records[i], err);
+        spf_syntax_free(r);
+    }
+}
+
+static void test_spf_syntax_rejects_invalid_records_with_reason(void **state)
+{
+    char err[200];
+    (void)state;
+    for (size_t i = 0; i < SM_ARRAY_LEN(invalid_records); i++) {
+        spf_syntax_rec *r;
+        err[0] = '\0';
+        r = spf_syntax_parse(invalid_records[i], strlen(invalid_records[i]), err, sizeof(err));
+        if (r != NULL)
+            fail_msg("invalid record accepted: '%s'", invalid_records[i]);
+        assert_true(err[0] != '\0');
+    }
+}
+
+static spf_ctx *zone_ctx(const char *const *entries);
+
+/* random records: the checker gives a reason or a record, spf_check permerror when refused */
+static void test_spf_syntax_random_records_never_crash_and_give_permerror(void **state)
+{
+    static const char alphabet[] = "v=spf1 a:mx/%{}.-+~?0123456789ipexlsrdt:_\x80\t";
+    unsigned long seed = 12345;
+    char buf[64], err[128], entry[100];
+    int refused = 0;
+    (void)state;
+    for (int n = 0; n < 3000; n++) {
+        spf_syntax_rec *r;
+        size_t len = 7 + (seed = seed * 6364136223846793005UL + 1442695040888963407UL) % 40;
+        memcpy(buf, "v=spf1 ", 7);
+        for (size_t i = 7; i < len; i++) {
+            seed = seed * 6364136223846793005UL + 1442695040888963407UL;
+            buf[i] = alphabet[(seed >> 33) % (sizeof(alphabet) - 1)];
+        }
+        buf[len] = '\0';
+        err[0] = '\0';
+        r = spf_syntax_parse(buf, len, err, sizeof(err));
+        if (r == NULL) {
+            assert_true(err[0] != '\0');
+            if (refused++ < 300) { /* and the adapter turns it into permerror */
+                const char *z[] = {entry, NULL};
+                spf_ctx *ctx;
+                snprintf(entry, sizeof(entry), "r.example.com|T|%s", buf);
+                ctx = zone_ctx(z);
+                assert_int_equal(spf_check(ctx, "192.0.2.1", "r.example.com", NULL, NULL, 0, NULL),
+                                 SPF_R_PERMERROR);
+                spf_ctx_free(ctx);
+            }
+        }
+        spf_syntax_free(r);
+    }
+    assert_true(refused > 0);
+}
+
+static const struct {
+    const char *in;
+    int af;
+    const char *out;
+} rewrites[] = {
+    {"v=spf1 ip4:1.1.1.1/0 -all", AF_INET, "v=spf1 +ip4:0.0.0.0/1 +ip4:128.0.0.0/1 -all"},
+    {"v=spf1 ip4:1.1.1.1/0 -all", AF_INET6, "v=spf1 -all"},
+    {"v=spf1 -ip6:::1/0", AF_INET6, "v=spf1 -ip6:::/1 -ip6:8000::/1"},
+    {"v=spf1 a/0 -all", AF_INET, "v=spf1 +exists:%{d}" SPF_SYNTAX_PROBE_A4 " -all"},
+    {"v=spf1 a/0 -all", AF_INET6, "v=spf1 +a -all"},
+    {"v=spf1 mx:example.com.//0", AF_INET6, "v=spf1 +exists:example.com" SPF_SYNTAX_PROBE_MX6},
+    {"v=spf1 a:e.com/24//64", AF_INET, "v=spf1 +a:e.com/24"},
+    {"v=spf1 a:e.com/24//64", AF_INET6, "v=spf1 +a:e.com//64"},
+    {"v=spf1 -all redirect=x.example.com", AF_INET, "v=spf1 -all"},
+    {"v=spf1 redirect=x.example.com", AF_INET, "v=spf1 redirect=x.example.com"},
+    {"v=spf1 a.b-c_d=x ~all exp=e.example.com", AF_INET, "v=spf1 ~all exp=e.example.com"},
+};
+
+static void test_spf_syntax_rewrite_gives_libspf2_equivalent(void **state)
+{
+    char err[200];
+    (void)state;
+    for (size_t i = 0; i < SM_ARRAY_LEN(rewrites); i++) {
+        spf_syntax_rec *r = spf_syntax_parse(rewrites[i].in, strlen(rewrites[i].in), err,
+                                             sizeof(err));
+        char *out;
+        assert_non_null(r);
+        out = spf_syntax_rewrite(r, rewrites[i].af);
+        assert_string_equal(out, rewrites[i].out);
+        free(out);
+        spf_syntax_free(r);
+    }
+}
+
+/* RFC 7208 7.4 examples */
+static const struct {
+    const char *macro;
+    int v6;
+    const char *out;
+} expansions[] = {
+    {"%{s}", 0, "strong-bad@email.example.com"},
+    {"%{o}", 0, "email.example.com"},
+    {"%{d}", 0, "email.example.com"},
+    {"%{d4}", 0, "email.example.com"},
+    {"%{d3}", 0, "email.example.com"},
+    {"%{d2}", 0, "example.com"},
+    {"%{d1}", 0, "com"},
+    {"%{dr}", 0, "com.example.email"},
+    {"%{d2r}", 0, "example.email"},
+    {"%{l}", 0, "strong-bad"},
+    {"%{l-}", 0, "strong.bad"},
+    {"%{lr}", 0, "strong-bad"},
+    {"%{lr-}", 0, "bad.strong"},
+    {"%{l1r-}", 0, "strong"},
+    {"%{ir}.%{v}._spf.%{d2}", 0, "3.2.0.192.in-addr._spf.example.com"},
+    {"%{lr-}.lp._spf.%{d2}", 0, "bad.strong.lp._spf.example.com"},
+    {"%{ir}.%{v}.%{l1r-}.lp._spf.%{d2}", 0, "3.2.0.192.in-addr.strong.lp._spf.example.com"},
+    {"%{d2}.trusted-domains.example.net", 0, "example.com.trusted-domains.example.net"},
+    {"%{ir}.%{v}._spf.%{d2}", 1,
+     "1.0.B.C.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.B.D.0.1.0.0.2.ip6._spf.example.com"},
+    {"%{S} %%%_%-", 0, "strong-bad%40email.example.com % %20"},
+};
+
+static void test_spf_syntax_expand_matches_rfc7208_examples(void **state)
+{
+    struct in_addr a4;
+    struct in6_addr a6;
+    char i4[80], c4[64], i6[80], c6[64];
+    (void)state;
+    inet_pton(AF_INET, "192.0.2.3", &a4);
+    inet_pton(AF_INET6, "2001:db8::cb01", &a6);
+    spf_syntax_ip_macros(AF_INET, &a4, i4, sizeof(i4), c4, sizeof(c4));
+    spf_syntax_ip_macros(AF_INET6, &a6, i6, sizeof(i6), c6, sizeof(c6));
+    for (size_t k = 0; k < SM_ARRAY_LEN(expansions); k++) {
+        spf_syntax_vars v = {.s = "strong-bad@email.example.com", .l = "strong-bad",
+                             .o = "email.example.com", .d = "email.example.com",
+                             .i = expansions[k].v6 ? i6 : i4, .c = expansions[k].v6 ? c6 : c4,
+                             .v = expansions[k].v6 ? "ip6" : "in-addr"};
+        char *out = spf_syntax_expand(expansions[k].macro, strlen(expansions[k].macro), 1, &v);
+        assert_non_null(out);
+        assert_string_equal(out, expansions[k].out);
+        free(out);
+    }
+    assert_null(spf_syntax_expand("%{x}", 4, 1, NULL));
+}
+
+static void test_spf_result_names_round_trip(void **state)
+{
+    (void)state;
+    for (int r = SPF_R_NONE; r <= SPF_R_PERMERROR; r++)
+        assert_int_equal(spf_result_parse(spf_result_name((spf_result)r)), r);
+    assert_int_equal(spf_result_parse("unknown"), SPF_R_PERMERROR);
+    assert_int_equal(spf_result_parse("error"), SPF_R_TEMPERROR);
+    assert_int_equal(spf_result_parse("bogus"), -1);
+    assert_string_equal(spf_result_name((spf_result)99), "invalid");
+    assert_true(spf_result_rank(SPF_R_FAIL) > spf_result_rank(SPF_R_SOFTFAIL));
+    assert_true(spf_result_rank(SPF_R_SOFTFAIL) > spf_result_rank(SPF_R_PASS));
+}
+
+static const struct {
+    const char *ip;
+    int ok;
+} usable[] = {
+    {"192.0.2.1", 1}, {"2001:db8::1", 1}, {"127.0.0.1", 0}, {"127.9.9.9", 0},
+    {"::1", 0},       {"::ffff:127.0.0.1", 0}, {"0.0.0.0", 0}, {"::", 0},
+    {"bogus", 0},     {"", 0},
+};
+
+static void test_spf_ip_usable_refuses_loopback_and_junk(void **state)
+{
+    char err[200];
+    (void)state;
+    for (size_t i = 0; i < SM_ARRAY_LEN(usable); i++)
+        assert_int_equal(spf_ip_usable(usable[i].ip, err, sizeof(err)) == 0, usable[i].ok);
+}
+
+/* a context over a zone: entries "name|type|data"; type T = TXT, A, AAAA, MX, X = timeout */
+static spf_ctx *zone_ctx(const char *const *entries)
+{
+    SPF_dns_server_t *z = SPF_dns_zone_new(NULL, "unit", 0);
+    spf_opts o;
+    char err[200];
+    spf_ctx *ctx;
+
+    for (size_t i = 0; entries[i] != NULL; i++) {
+        char name[256], type[8];
+        const char *p = strchr(entries[i], '|'), *q = strchr(p + 1, '|');
+        snprintf(name, sizeof(name), "%.*s", (int)(p - entries[i]), entries[i]);
+        snprintf(type, sizeof(type), "%.*s", (int)(q - p - 1), p + 1);
+        if (strcmp(type, "X") == 0)
+            SPF_dns_zone_add_str(z, name, ns_t_any, TRY_AGAIN, NULL);
+        else
+            SPF_dns_zone_add_str(z, name,
+                                 strcmp(type, "T") == 0      ? ns_t_txt
+                                 : strcmp(type, "A") == 0    ? ns_t_a
+                                 : strcmp(type, "AAAA") == 0 ? ns_t_aaaa
+                                                             : ns_t_mx,
+                                 NETDB_SUCCESS, q + 1);
+    }
+    spf_opts_defaults(&o);
+    o.use_system_resolver = 0;
+    ctx = spf_ctx_new_dns(&o, z, err, sizeof(err));
+    assert_non_null(ctx);
+    return ctx;
+}
+
+static const char *const zone1[] = {
+    "pass.example.com|T|v=spf1 ip4:192.0.2.0/24 -all",
+    "zero.example.com|T|v=spf1 ip4:10.0.0.0/0 -all",
+    "azero.example.com|T|v=spf1 a/0 -all",
+    "azero.example.com|A|10.9.9.9",
+    "mxzero.example.com|T|v=spf1 mx/0 -all",
+    "mxzero.example.com|MX|10 mail.mxzero.example.com",
+    "mail.mxzero.example.com|A|10.8.8.8",
+    "two.example.com|T|v=spf1 -all",
+    "two.example.com|T|v=spf1 +all",
+    "bad.example.com|T|v=spf1 a:foo-bar -all",
+    "slow.example.com|X|",
+    "inc11.example.com|T|v=spf1 include:i1.example.com include:i2.example.com "
+    "include:i3.example.com include:i4.example.com include:i5.example.com "
+    "include:i6.example.com include:i7.example.com include:i8.example.com "
+    "include:i9.example.com include:i10.example.com include:i11.example.com -all",
+    "inc10.example.com|T|v=spf1 include:i1.example.com include:i2.example.com "
+    "include:i3.example.com include:i4.example.com include:i5.example.com "
+    "include:i6.example.com include:i7.example.com include:i8.example.com "
+    "include:i9.example.com include:i10.example.com -all",
+    "void3.example.com|T|v=spf1 a:n1.example.com a:n2.example.com a:n3.example.com -all",
+    "void2.example.com|T|v=spf1 a:n1.example.com a:n2.example.com -all",
+    "modname.example.com|T|v=spf1 a.b-c_d=x ip4:192.0.2.1 -all",
+    "redir.example.com|T|v=spf1 ip4:192.0.2.1 -all redirect=redir.example.com",
+    "exp.example.com|T|v=spf1 -all exp=why.example.com",
+    "why.example.com|T|%{i} is not one of %{d}'s servers",
+    NULL,
+};
+
+/* zone entries for i1..i11 (each a harmless include target) */
+static const char *const incs[] = {
+    "i1.example.com|T|v=spf1 ?ip4:198.51.100.1", "i2.example.com|T|v=spf1 ?ip4:198.51.100.1",
+    "i3.example.com|T|v=spf1 ?ip4:198.51.100.1", "i4.example.com|T|v=spf1 ?ip4:198.51.100.1",
+    "i5.example.com|T|v=spf1 ?ip4:198.51.100.1", "i6.example.com|T|v=spf1 ?ip4:198.51.100.1",
+    "i7.example.com|T|v=spf1 ?ip4:198.51.100.1", "i8.example.com|T|v=spf1 ?ip4:198.51.100.1",
+    "i9.example.com|T|v=spf1 ?ip4:198.51.100.1", "i10.example.com|T|v=spf1 ?ip4:198.51.100.1",
+    "i11.example.com|T|v=spf1 ?ip4:198.51.100.1",
+};
+
+static spf_ctx *zone1_ctx(void)
+{
+    const char *all[SM_ARRAY_LEN(zone1) + SM_ARRAY_LEN(incs)];
+    size_t n = 0;
+    for (size_t i = 0; i < SM_ARRAY_LEN(incs); i++)
+        all[n++] = incs[i];
+    for (size_t i = 0; i < SM_ARRAY_LEN(zone1); i++)
+        all[n++] = zone1[i];
+    return zone_ctx(all);
+}
+
+static const struct {
+    const char *what, *ip, *domain;
+    spf_result want;
+} checks[] = {
+    {"ip4 match passes", "192.0.2.7", "pass.example.com", SPF_R_PASS},
+    {"ip4 miss fails", "198.51.100.7", "pass.example.com", SPF_R_FAIL},
+    {"::ffff: client is IPv4", "::ffff:192.0.2.7", "pass.example.com", SPF_R_PASS},
+    {"ip4 /0 matches any IPv4", "203.0.113.9", "zero.example.com", SPF_R_PASS},
+    {"ip4 /0 never matches IPv6", "2001:db8::9", "zero.example.com", SPF_R_FAIL},
+    {"a/0 matches when A exists", "203.0.113.9", "azero.example.com", SPF_R_PASS},
+    {"a/0 needs an address of the family", "2001:db8::9", "azero.example.com", SPF_R_FAIL},
+    {"mx/0 matches when an MX host has A", "203.0.113.9", "mxzero.example.com", SPF_R_PASS},
+    {"two records are permerror", "192.0.2.7", "two.example.com", SPF_R_PERMERROR},
+    {"invalid record is permerror", "192.0.2.7", "bad.example.com", SPF_R_PERMERROR},
+    {"no record is none", "192.0.2.7", "nothing.example.com", SPF_R_NONE},
+    {"DNS timeout is temperror", "192.0.2.7", "slow.example.com", SPF_R_TEMPERROR},
+    {"11 includes exceed the limit", "192.0.2.7", "inc11.example.com", SPF_R_PERMERROR},
+    {"10 includes are allowed", "192.0.2.7", "inc10.example.com", SPF_R_FAIL},
+    {"3 void lookups exceed the limit", "192.0.2.7", "void3.example.com", SPF_R_PERMERROR},
+    {"2 void lookups are allowed", "192.0.2.7", "void2.example.com", SPF_R_FAIL},
+    {"modifier name with . - _ is ignored", "192.0.2.1", "modname.example.com", SPF_R_PASS},
+    {"redirect next to all is ignored", "192.0.2.1", "redir.example.com", SPF_R_PASS},
+    {"single-label domain is none", "192.0.2.7", "localhost", SPF_R_NONE},
+    {"empty label is none", "192.0.2.7", "a..example.com", SPF_R_NONE},
+    {"domain literal is none", "192.0.2.7", "[192.0.2.7]", SPF_R_NONE},
+    {"NULL domain is none", "192.0.2.7", NULL, SPF_R_NONE},
+    {"loopback client is not passed", "127.0.0.1", "pass.example.com", SPF_R_PERMERROR},
+    {"malformed client is permerror", "300.1.1.1", "pass.example.com", SPF_R_PERMERROR},
+};
+
+static void test_spf_check_applies_adapter_checks(void **state)
+{
+    spf_ctx *ctx = zone1_ctx();
+    spf_detail d;
+    (void)state;
+    for (size_t i = 0; i < SM_ARRAY_LEN(checks); i++) {
+        spf_result r = spf_check(ctx, checks[i].ip, checks[i].domain, NULL, "helo.example.com",
+                                 0, &d);
+        if (r != checks[i].want)
+            fail_msg("%s: got %s (%s), want %s", checks[i].what, spf_result_name(r), d.reason,
+                     spf_result_name(checks[i].want));
+    }
+    spf_ctx_free(ctx);
+}
+
+static void test_spf_check_explanation_is_expanded(void **state)
+{
+    spf_ctx *ctx = zone1_ctx();
+    spf_detail d;
+    (void)state;
+    assert_int_equal(spf_check(ctx, "198.51.100.7", "exp.example.com", "a b@exp.example.com",
+                               NULL, 0, &d),
+                     SPF_R_FAIL);
+    assert_string_equal(d.explanation, "198.51.100.7 is not one of exp.example.com's servers");
+    assert_int_equal(d.adapter_override, 0);
+    spf_ctx_free(ctx);
+}
+
+static void test_spf_check_ips_returns_worst(void **state)
+{
+    spf_ctx *ctx = zone1_ctx();
+    const char *const ips[] = {"192.0.2.7", "198.51.100.7", "192.0.2.8"};
+    spf_detail d;
+    (void)state;
+    assert_int_equal(spf_check_ips(ctx, ips, 3, "pass.example.com", NULL, NULL, 0, &d),
+                     SPF_R_FAIL);
+    assert_string_equal(d.ip, "198.51.100.7");
+    assert_int_equal(spf_check_ips(ctx, ips, 1, "pass.example.com", NULL, NULL, 0, &d),
+                     SPF_R_PASS);
+    assert_int_equal(spf_check_ips(ctx, ips, 0, "pass.example.com", NULL, NULL, 0, &d),
+                     SPF_R_NONE);
+    spf_ctx_free(ctx);
+}
+
+static void test_spf_check_past_deadline_is_temperror(void **state)
+{
+    spf_ctx *ctx = zone1_ctx();
+    (void)state;
+    assert_int_equal(spf_check(ctx, "192.0.2.7", "pass.example.com", NULL, NULL, 1, NULL),
+                     SPF_R_TEMPERROR);
+    spf_ctx_free(ctx);
+}
+
+static void *thread_checks(void *arg)
+{
+    spf_ctx *ctx = arg;
+    for (int i = 0; i < 300; i++) {
+        if (spf_check(ctx, "192.0.2.7", "inc10.example.com", NULL, NULL, 0, NULL) != SPF_R_FAIL ||
+            spf_check(ctx, "192.0.2.7", "inc11.example.com", NULL, NULL, 0, NULL) !=
+                SPF_R_PERMERROR ||
+            spf_check(ctx, "192.0.2.7", "pass.example.com", NULL, NULL, 0, NULL) != SPF_R_PASS)
+            return (void *)1;
+    }
+    return NULL;
+}
+
+static void test_spf_check_shared_context_counts_per_thread(void **state)
+{
+    spf_ctx *ctx = zone1_ctx();
+    pthread_t th[4];
+    void *ret;
+    (void)state;
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, thread_checks, ctx), 0);
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(pthread_join(th[i], &ret), 0);
+        assert_null(ret);
+    }
+    spf_ctx_free(ctx);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_spf_syntax_accepts_valid_records),
+        cmocka_unit_test(test_spf_syntax_rejects_invalid_records_with_reason),
+        cmocka_unit_test(test_spf_syntax_random_records_never_crash_and_give_permerror),
+        cmocka_unit_test(test_spf_syntax_rewrite_gives_libspf2_equivalent),
+        cmocka_unit_test(test_spf_syntax_expand_matches_rfc7208_examples),
+        cmocka_unit_test(test_spf_result_names_round_trip),
+        cmocka_unit_test(test_spf_ip_usable_refuses_loopback_and_junk),
+        cmocka_unit_test(test_spf_check_applies_adapter_checks),
+        cmocka_unit_test(test_spf_check_explanation_is_expanded),
+        cmocka_unit_test(test_spf_check_ips_returns_worst),
+        cmocka_unit_test(test_spf_check_past_deadline_is_temperror),
+        cmocka_unit_test(test_spf_check_shared_context_counts_per_thread),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
