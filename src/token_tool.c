@@ -93,9 +93,15 @@ token_tool_getopts(int argc, char **argv, token_tool_opts *o)
     optind = 1;
     while ((ch = getopt_long(argc, argv, "k:r:l:t:", longopts, NULL)) != -1) {
         switch (ch) {
-        case 'k': o->keyfile = optarg; break;
-        case 'r': o->recipient = optarg; break;
-        case 'l': o->list_id = optarg; break;
+        case 'k':
+            o->keyfile = optarg;
+            break;
+        case 'r':
+            o->recipient = optarg;
+            break;
+        case 'l':
+            o->list_id = optarg;
+            break;
         case 't':
         case 'm':
             if (token_tool_num(optarg, &v) < 0) {
@@ -109,7 +115,8 @@ token_tool_getopts(int argc, char **argv, token_tool_opts *o)
                 o->max_age = (long)v;
             }
             break;
-        default: return -1;
+        default:
+            return -1;
         }
     }
     o->first_arg = optind;

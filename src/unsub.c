@@ -160,8 +160,7 @@ unsub_name_ok(const char *n)
 /* unsub_tmpl_setting - parse rule template 'key' (if set) into *t */
 static int
 unsub_tmpl_setting(const config_setting_t *g, const char *key, const char *text,
-                   unsub_tmpl_kind kind, unsigned allowed, unsub_tmpl **t, char *err,
-                   size_t errlen)
+                   unsub_tmpl_kind kind, unsigned allowed, unsub_tmpl **t, char *err, size_t errlen)
 {
     const config_setting_t *s = config_setting_get_member(g, key);
     char why[256];
@@ -230,8 +229,8 @@ unsub_rule_check(const unsub_conf *c, const unsub_rule *r, const config_setting_
         if (strcasecmp(c->rules[i].name, r->name) == 0)
             return cfg_errf(err, errlen, g, "duplicate rule name '%s'", r->name);
     if (r->senders.n == 0 && r->header == NULL)
-        return cfg_errf(err, errlen, g,
-                        "rule '%s' matches nothing: give 'senders' and/or 'header'", r->name);
+        return cfg_errf(err, errlen, g, "rule '%s' matches nothing: give 'senders' and/or 'header'",
+                        r->name);
     s = config_setting_get_member(g, "senders");
     for (size_t i = 0; i < r->senders.n; i++) {
         const char *why = unsub_pattern_ok(r->senders.v[i]);
@@ -377,8 +376,7 @@ unsub_addr(const char *s)
 {
     const char *lt, *gt;
 
-    if (s != NULL && (lt = strrchr(s, '<')) != NULL && lt != s &&
-        (gt = strchr(lt, '>')) != NULL)
+    if (s != NULL && (lt = strrchr(s, '<')) != NULL && lt != s && (gt = strchr(lt, '>')) != NULL)
         return xstrndup(lt + 1, (size_t)(gt - lt - 1));
     return unsub_trim(s);
 }
@@ -687,8 +685,8 @@ unsub_fill(const unsub_conf *c, const unsub_rule *r, const unsub_msg *m, const c
     if (personal && c->key != NULL) {
         v->token = unsub_token_create(c->key, c->keylen, v->recipient, v->list_id, m->now, why,
                                       sizeof(why));
-        if (v->token == NULL && (unsub_tmpl_uses(r->url_t) | unsub_tmpl_uses(r->mailto_t)) &
-                                    UNSUB_PH_TOKEN) {
+        if (v->token == NULL &&
+            (unsub_tmpl_uses(r->url_t) | unsub_tmpl_uses(r->mailto_t)) & UNSUB_PH_TOKEN) {
             unsub_note(res, "rule '%s': cannot make a token: %s; nothing added", r->name, why);
             return -1;
         }
@@ -714,8 +712,10 @@ unsub_build(const unsub_rule *r, const unsub_tmpl *url_t, const unsub_tmpl *mail
     free(url);
     free(mailto);
     if (strlen(value) > UNSUB_VALUE_MAX) {
-        unsub_note(res, "rule '%s': List-Unsubscribe value longer than %d characters; nothing "
-                        "added", r->name, UNSUB_VALUE_MAX);
+        unsub_note(res,
+                   "rule '%s': List-Unsubscribe value longer than %d characters; nothing "
+                   "added",
+                   r->name, UNSUB_VALUE_MAX);
         return util_free(value);
     }
     return value;
@@ -723,8 +723,8 @@ unsub_build(const unsub_rule *r, const unsub_tmpl *url_t, const unsub_tmpl *mail
 
 /* unsub_new_headers - add our own List-Unsubscribe (and -Post) */
 static void
-unsub_new_headers(const unsub_conf *c, const unsub_rule *r, const unsub_msg *m,
-                  const char *sender, const unsub_seen *s, unsub_result *res)
+unsub_new_headers(const unsub_conf *c, const unsub_rule *r, const unsub_msg *m, const char *sender,
+                  const unsub_seen *s, unsub_result *res)
 {
     const unsub_tmpl *url_t = r->url_t, *mailto_t = r->mailto_t;
     int personal = (unsub_tmpl_uses(url_t) | unsub_tmpl_uses(mailto_t)) & UNSUB_PH_PERSONAL;
@@ -733,8 +733,10 @@ unsub_new_headers(const unsub_conf *c, const unsub_rule *r, const unsub_msg *m,
 
     if (personal && m->n_rcpts != 1) {
         if (m->n_rcpts == 0 || !r->multi_list_url) {
-            unsub_note(res, "rule '%s': %zu recipients and a recipient-specific URL: nothing "
-                            "added (multi_recipient = skip)", r->name, m->n_rcpts);
+            unsub_note(res,
+                       "rule '%s': %zu recipients and a recipient-specific URL: nothing "
+                       "added (multi_recipient = skip)",
+                       r->name, m->n_rcpts);
             return;
         }
         url_t = r->list_url_t;
@@ -754,8 +756,7 @@ unsub_new_headers(const unsub_conf *c, const unsub_rule *r, const unsub_msg *m,
 }
 
 int
-unsub_decide(const unsub_conf *c, const unsub_msg *m, unsub_result *res, char *err,
-             size_t errlen)
+unsub_decide(const unsub_conf *c, const unsub_msg *m, unsub_result *res, char *err, size_t errlen)
 {
     const unsub_rule *r;
     const char *sender = NULL;

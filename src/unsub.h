@@ -29,9 +29,9 @@ typedef struct unsub_conf unsub_conf;
 
 /* what to do when the message carries X-SES-LIST-MANAGEMENT-OPTIONS */
 typedef enum unsub_ses_mode {
-    UNSUB_SES_KEEP = 0,   /* "keep-ses": add nothing, SES subscription management adds its own */
-    UNSUB_SES_ADD,        /* "add-anyway": add ours; SES may still rewrite them */
-    UNSUB_SES_REMOVE,     /* "remove-ses-header": remove the SES header, add ours */
+    UNSUB_SES_KEEP = 0, /* "keep-ses": add nothing, SES subscription management adds its own */
+    UNSUB_SES_ADD,      /* "add-anyway": add ours; SES may still rewrite them */
+    UNSUB_SES_REMOVE,   /* "remove-ses-header": remove the SES header, add ours */
 } unsub_ses_mode;
 
 /* one existing header of interest, as the milter saw it */
@@ -41,14 +41,14 @@ typedef struct unsub_hdr {
 } unsub_hdr;
 
 typedef struct unsub_msg {
-    const char *env_sender;  /* MAIL FROM address without <>, "" for the null sender */
-    const char *from_addr;   /* the From header's address (addr-spec), NULL if none */
-    const char *const *rcpts;/* envelope recipients */
+    const char *env_sender;   /* MAIL FROM address without <>, "" for the null sender */
+    const char *from_addr;    /* the From header's address (addr-spec), NULL if none */
+    const char *const *rcpts; /* envelope recipients */
     size_t n_rcpts;
-    const char *message_id;  /* Message-ID header value (angle brackets optional), may be NULL */
-    const unsub_hdr *hdrs;   /* every header for which unsub_header_wanted() was true, in order */
+    const char *message_id; /* Message-ID header value (angle brackets optional), may be NULL */
+    const unsub_hdr *hdrs;  /* every header for which unsub_header_wanted() was true, in order */
     size_t n_hdrs;
-    int64_t now;             /* issue time of tokens, seconds since the epoch */
+    int64_t now; /* issue time of tokens, seconds since the epoch */
 } unsub_msg;
 
 typedef struct unsub_add {
@@ -62,12 +62,12 @@ typedef struct unsub_remove {
 } unsub_remove;
 
 typedef struct unsub_result {
-    const char *rule;     /* name of the matching rule (owned by the conf), NULL if none */
-    unsub_add *add;       /* List-Unsubscribe first, then List-Unsubscribe-Post */
+    const char *rule; /* name of the matching rule (owned by the conf), NULL if none */
+    unsub_add *add;   /* List-Unsubscribe first, then List-Unsubscribe-Post */
     size_t n_add;
     unsub_remove *remove; /* highest index first within a name */
     size_t n_remove;
-    char **notes;         /* human-readable, no untrusted text */
+    char **notes; /* human-readable, no untrusted text */
     size_t n_notes;
 } unsub_result;
 

@@ -211,8 +211,8 @@ unsub_signer_judge(const char *path, const unsub_signer *s, char *warn, size_t l
     char *why = NULL;
 
     if (unsub_signer_effective(s->sign, &sign, &why) < 0) {
-        unsub_signer_warn(warn, len, "%s: SignHeaders: %s; make sure it signs %s and %s", path,
-                          why, ours[0], ours[1]);
+        unsub_signer_warn(warn, len, "%s: SignHeaders: %s; make sure it signs %s and %s", path, why,
+                          ours[0], ours[1]);
         free(why);
         return;
     }
@@ -227,11 +227,10 @@ unsub_signer_judge(const char *path, const unsub_signer *s, char *warn, size_t l
                               "give invalid signatures)",
                               path, ours[i]);
         else
-            unsub_signer_warn(warn, len,
-                              "%s: opendkim would not sign %s (RFC 8058 needs it signed): %s",
-                              path, ours[i],
-                              s->sign ? "add it to SignHeaders"
-                                      : "add \"SignHeaders *,+List-Unsubscribe-Post\"");
+            unsub_signer_warn(
+                warn, len, "%s: opendkim would not sign %s (RFC 8058 needs it signed): %s", path,
+                ours[i],
+                s->sign ? "add it to SignHeaders" : "add \"SignHeaders *,+List-Unsubscribe-Post\"");
     }
     cfg_strlist_free(&sign);
     cfg_strlist_free(&over);
@@ -250,8 +249,10 @@ unsub_check_signer(const unsub_conf *c, const char *opendkim_conf_path, char *wa
         return;
     unsub_signer_read(&s, path, 0);
     if (s.problem != NULL)
-        unsub_signer_warn(warn, len, "%s: %s; cannot check that opendkim signs List-Unsubscribe "
-                                     "and List-Unsubscribe-Post", path, s.problem);
+        unsub_signer_warn(warn, len,
+                          "%s: %s; cannot check that opendkim signs List-Unsubscribe "
+                          "and List-Unsubscribe-Post",
+                          path, s.problem);
     else
         unsub_signer_judge(path, &s, warn, len);
     free(s.sign);

@@ -30,9 +30,9 @@ static const struct {
     const char *name;
     unsigned bit;
 } unsub_tmpl_phs[] = {
-    {"recipient", UNSUB_PH_RECIPIENT},   {"sender", UNSUB_PH_SENDER},
+    {"recipient", UNSUB_PH_RECIPIENT},         {"sender", UNSUB_PH_SENDER},
     {"sender_domain", UNSUB_PH_SENDER_DOMAIN}, {"list_id", UNSUB_PH_LIST_ID},
-    {"message_id", UNSUB_PH_MESSAGE_ID}, {"token", UNSUB_PH_TOKEN},
+    {"message_id", UNSUB_PH_MESSAGE_ID},       {"token", UNSUB_PH_TOKEN},
 };
 
 const char *
@@ -96,9 +96,10 @@ unsub_tmpl_scan(const char *text, unsigned allowed, unsigned *uses, char *err, s
             i += 2;
         } else if (!unsub_tmpl_uri_char(c)) {
             if (isprint(c))
-                return util_errf(err, errlen, "character '%c' at offset %zu is not allowed in a URI",
-                                 c, i);
-            return util_errf(err, errlen, "byte 0x%02x at offset %zu is not allowed in a URI", c, i);
+                return util_errf(err, errlen,
+                                 "character '%c' at offset %zu is not allowed in a URI", c, i);
+            return util_errf(err, errlen, "byte 0x%02x at offset %zu is not allowed in a URI", c,
+                             i);
         }
     }
     return 0;
@@ -141,8 +142,7 @@ unsub_tmpl_scheme(const char *text, unsub_tmpl_kind kind, char *err, size_t errl
 }
 
 unsub_tmpl *
-unsub_tmpl_parse(const char *text, unsub_tmpl_kind kind, unsigned allowed, char *err,
-                 size_t errlen)
+unsub_tmpl_parse(const char *text, unsub_tmpl_kind kind, unsigned allowed, char *err, size_t errlen)
 {
     unsub_tmpl *t;
     unsigned uses;
@@ -252,13 +252,20 @@ static const char *
 unsub_tmpl_value(const unsub_tmpl_vars *v, unsigned bit)
 {
     switch (bit) {
-    case UNSUB_PH_RECIPIENT: return v->recipient;
-    case UNSUB_PH_SENDER: return v->sender;
-    case UNSUB_PH_SENDER_DOMAIN: return v->sender_domain;
-    case UNSUB_PH_LIST_ID: return v->list_id;
-    case UNSUB_PH_MESSAGE_ID: return v->message_id;
-    case UNSUB_PH_TOKEN: return v->token;
-    default: return NULL;
+    case UNSUB_PH_RECIPIENT:
+        return v->recipient;
+    case UNSUB_PH_SENDER:
+        return v->sender;
+    case UNSUB_PH_SENDER_DOMAIN:
+        return v->sender_domain;
+    case UNSUB_PH_LIST_ID:
+        return v->list_id;
+    case UNSUB_PH_MESSAGE_ID:
+        return v->message_id;
+    case UNSUB_PH_TOKEN:
+        return v->token;
+    default:
+        return NULL;
     }
 }
 

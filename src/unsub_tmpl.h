@@ -50,7 +50,8 @@ unsub_tmpl *unsub_tmpl_parse(const char *text, unsub_tmpl_kind kind, unsigned al
 unsigned unsub_tmpl_uses(const unsub_tmpl *t);
 /* unsub_tmpl_text - the template as configured */
 const char *unsub_tmpl_text(const unsub_tmpl *t);
-/* unsub_tmpl_expand - substitute (percent-encoded) values; NULL + err when a used value is missing */
+/* unsub_tmpl_expand - substitute (percent-encoded) values; NULL + err when a used value is missing
+ */
 char *unsub_tmpl_expand(const unsub_tmpl *t, const unsub_tmpl_vars *v, char *err, size_t errlen);
 /* unsub_tmpl_free - release a template; returns NULL */
 unsub_tmpl *unsub_tmpl_free(unsub_tmpl *t);

@@ -136,8 +136,7 @@ unsub_token_key_load(const char *path, unsigned char **key_r, size_t *keylen_r, 
                          (long long)st.st_size, UNSUB_TOKEN_KEY_MIN, UNSUB_TOKEN_KEY_MAX);
     }
     key = xmalloc((size_t)st.st_size);
-    while (got < (size_t)st.st_size &&
-           (n = read(fd, key + got, (size_t)st.st_size - got)) != 0) {
+    while (got < (size_t)st.st_size && (n = read(fd, key + got, (size_t)st.st_size - got)) != 0) {
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0)
@@ -338,10 +337,14 @@ const char *
 unsub_token_status_name(unsub_token_status st)
 {
     switch (st) {
-    case UNSUB_TOKEN_OK: return "ok";
-    case UNSUB_TOKEN_MALFORMED: return "malformed";
-    case UNSUB_TOKEN_TAMPERED: return "tampered";
-    case UNSUB_TOKEN_EXPIRED: return "expired";
+    case UNSUB_TOKEN_OK:
+        return "ok";
+    case UNSUB_TOKEN_MALFORMED:
+        return "malformed";
+    case UNSUB_TOKEN_TAMPERED:
+        return "tampered";
+    case UNSUB_TOKEN_EXPIRED:
+        return "expired";
     }
     return "malformed";
 }

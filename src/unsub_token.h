@@ -46,8 +46,8 @@ char *unsub_token_create(const unsigned char *key, size_t keylen, const char *re
                          const char *list_id, int64_t issued, char *err, size_t errlen);
 /* unsub_token_verify - check token at time now; max_age 0 = no expiry; fills info on OK */
 unsub_token_status unsub_token_verify(const unsigned char *key, size_t keylen, const char *token,
-                                      int64_t now, long max_age, unsub_token_info *info,
-                                      char *err, size_t errlen);
+                                      int64_t now, long max_age, unsub_token_info *info, char *err,
+                                      size_t errlen);
 /* unsub_token_info_clear - free what verify put into info */
 void unsub_token_info_clear(unsub_token_info *info);
 /* unsub_token_status_name - "ok", "malformed", "tampered", "expired" */

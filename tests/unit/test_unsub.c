@@ -1,5 +1,5 @@
 /*
- * test_unsub.c - unsubscribe rules, the decision and the signer check
+ * test_unsub.c - unsubscribe rules and the per-message decision
  *
  * Proves: each rule kind (exact address, @domain, *.subdomains, whole
  * domain, header trigger, trigger with removal) matches what it should and
@@ -8,13 +8,10 @@
  * lone List-Unsubscribe-Post is reported; several recipients give the
  * list-level URL or nothing, as configured; X-SES-LIST-MANAGEMENT-OPTIONS
  * is handled per ses_list_management; CR/LF/'>'/'<' in recipients and
- * message ids never reach a header; tokens in URLs verify; configuration
- * errors name file:line; the opendkim.conf check warns exactly when
- * List-Unsubscribe or List-Unsubscribe-Post would go unsigned.
+ * message ids never reach a header; tokens in URLs verify.
  */
 #include "config.h"
 
-#include <fcntl.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -22,90 +19,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <cmocka.h>
-#include <libconfig.h>
 
 #include "unsub.h"
 #include "unsub_tmpl.h"
 #include "unsub_token.h"
+#include "test_unsub_util.h"
 
 int main(void);
-
-#define NOW 1800000000LL
-
-static char tmpdir[64];
-
-/* write text to a new file under tmpdir; returns its path (caller frees) */
-static char *
-write_file(const char *name, const char *text, mode_t mode)
-{
-    char *path = malloc(strlen(tmpdir) + strlen(name) + 2);
-    FILE *fp;
-
-    sprintf(path, "%s/%s", tmpdir, name);
-    fp = fopen(path, "w");
-    assert_non_null(fp);
-    fputs(text, fp);
-    fclose(fp);
-    assert_int_equal(chmod(path, mode), 0);
-    return path;
-}
-
-static int
-setup(void **state)
-{
-    (void)state;
-    snprintf(tmpdir, sizeof(tmpdir), "/tmp/test_unsub.XXXXXX");
-    if (mkdtemp(tmpdir) == NULL)
-        return -1;
-    free(write_file("key", "0123456789abcdef0123456789abcdef", 0600));
-    free(write_file("shortkey", "0123456789", 0600));
-    free(write_file("loosekey", "0123456789abcdef0123456789abcdef", 0644));
-    return 0;
-}
-
-static int
-teardown(void **state)
-{
-    char cmd[128];
-
-    (void)state;
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
-}
-
-/* parse configuration text (with @DIR@ replaced by tmpdir) from a file */
-static int
-parse_text(const char *text, unsub_conf **out, char *err, size_t errlen, char **path_r)
-{
-    char buf[8192], *o = buf, *path;
-    config_t cfg;
-    int rc;
-
-    for (const char *p = text; *p; p++) {
-        if (strncmp(p, "@DIR@", 5) == 0) {
-            o += sprintf(o, "%s", tmpdir);
-            p += 4;
-        } else {
-            *o++ = *p;
-        }
-    }
-    *o = '\0';
-    path = write_file("test.conf", buf, 0600);
-    config_init(&cfg);
-    if (!config_read_file(&cfg, path))
-        fail_msg("libconfig: %s:%d: %s", path, config_error_line(&cfg), config_error_text(&cfg));
-    rc = unsub_conf_parse(config_lookup(&cfg, "unsubscribe"), out, err, errlen);
-    config_destroy(&cfg);
-    if (path_r != NULL)
-        *path_r = path;
-    else
-        free(path);
-    return rc;
-}
 
 /* ------------------------------------------------------------ decisions */
 
@@ -150,120 +72,443 @@ typedef struct decide_case {
 } decide_case;
 
 static const decide_case decide_cases[] = {
-    {"no rule matches", NULL, "a@other.example", "a@other.example", {"r@x.example"}, "<m@x>",
-     {{NULL, NULL}}, NULL, NULL, 0, "", NULL},
-    {"exact address, one recipient", NULL, "bounce@example.com", "news@example.com",
-     {"alice@example.org"}, "<abc@example.com>", {{NULL, NULL}}, "news",
+    {"no rule matches",
+     NULL,
+     "a@other.example",
+     "a@other.example",
+     {"r@x.example"},
+     "<m@x>",
+     {{NULL, NULL}},
+     NULL,
+     NULL,
+     0,
+     "",
+     NULL},
+    {"exact address, one recipient",
+     NULL,
+     "bounce@example.com",
+     "news@example.com",
+     {"alice@example.org"},
+     "<abc@example.com>",
+     {{NULL, NULL}},
+     "news",
      "<https://u.example.com/u?r=alice%40example.org&m=abc%40example.com>, "
      "<mailto:unsub@example.com?subject=news>",
-     1, "", NULL},
-    {"exact address is case-insensitive, envelope counts too", NULL, "NEWS@Example.COM",
-     "someone@else.example", {"alice@example.org"}, "abc@example.com", {{NULL, NULL}}, "news",
+     1,
+     "",
+     NULL},
+    {"exact address is case-insensitive, envelope counts too",
+     NULL,
+     "NEWS@Example.COM",
+     "someone@else.example",
+     {"alice@example.org"},
+     "abc@example.com",
+     {{NULL, NULL}},
+     "news",
      "<https://u.example.com/u?r=alice%40example.org&m=abc%40example.com>, "
      "<mailto:unsub@example.com?subject=news>",
-     1, "", NULL},
-    {"exact address does not match another local part", NULL, "newsx@example.com",
-     "xnews@example.com", {"alice@example.org"}, "m@x", {{NULL, NULL}}, NULL, NULL, 0, "", NULL},
-    {"several recipients use the list url", NULL, "", "news@example.com",
-     {"a@x.example", "b@y.example"}, "<m@x>", {{NULL, NULL}}, "news",
-     "<https://u.example.com/l/news>, <mailto:unsub@example.com?subject=news>", 1, "",
+     1,
+     "",
+     NULL},
+    {"exact address does not match another local part",
+     NULL,
+     "newsx@example.com",
+     "xnews@example.com",
+     {"alice@example.org"},
+     "m@x",
+     {{NULL, NULL}},
+     NULL,
+     NULL,
+     0,
+     "",
+     NULL},
+    {"several recipients use the list url",
+     NULL,
+     "",
+     "news@example.com",
+     {"a@x.example", "b@y.example"},
+     "<m@x>",
+     {{NULL, NULL}},
+     "news",
+     "<https://u.example.com/l/news>, <mailto:unsub@example.com?subject=news>",
+     1,
+     "",
      "2 recipients: list-level URL used"},
-    {"missing message id: nothing added", NULL, "", "news@example.com", {"a@x.example"}, NULL,
-     {{NULL, NULL}}, "news", NULL, 0, "", "no value for %{message_id}"},
-    {"trigger header with one recipient: token url, trigger removed", NULL, "b@lists.example",
-     "Lists <l@lists.example>", {"carol@example.org"}, "<m@x>",
-     {{"X-Unsubscribe-Rule", " news\r\n"}}, "trigger", "TOKEN", 1, "X-Unsubscribe-Rule:1", NULL},
-    {"two trigger headers are removed highest index first", NULL, "b@lists.example",
-     "l@lists.example", {"carol@example.org"}, "<m@x>",
-     {{"X-Unsubscribe-Rule", "other"}, {"x-unsubscribe-rule", "NEWS"}}, "trigger", "TOKEN", 1,
-     "X-Unsubscribe-Rule:2,X-Unsubscribe-Rule:1", NULL},
-    {"trigger with several recipients and skip: nothing added, trigger still removed", NULL,
-     "b@lists.example", "l@lists.example", {"a@x.example", "b@x.example", "c@x.example"},
-     "<m@x>", {{"X-Unsubscribe-Rule", "news"}}, "trigger", NULL, 0, "X-Unsubscribe-Rule:1",
+    {"missing message id: nothing added",
+     NULL,
+     "",
+     "news@example.com",
+     {"a@x.example"},
+     NULL,
+     {{NULL, NULL}},
+     "news",
+     NULL,
+     0,
+     "",
+     "no value for %{message_id}"},
+    {"trigger header with one recipient: token url, trigger removed",
+     NULL,
+     "b@lists.example",
+     "Lists <l@lists.example>",
+     {"carol@example.org"},
+     "<m@x>",
+     {{"X-Unsubscribe-Rule", " news\r\n"}},
+     "trigger",
+     "TOKEN",
+     1,
+     "X-Unsubscribe-Rule:1",
+     NULL},
+    {"two trigger headers are removed highest index first",
+     NULL,
+     "b@lists.example",
+     "l@lists.example",
+     {"carol@example.org"},
+     "<m@x>",
+     {{"X-Unsubscribe-Rule", "other"}, {"x-unsubscribe-rule", "NEWS"}},
+     "trigger",
+     "TOKEN",
+     1,
+     "X-Unsubscribe-Rule:2,X-Unsubscribe-Rule:1",
+     NULL},
+    {"trigger with several recipients and skip: nothing added, trigger still removed",
+     NULL,
+     "b@lists.example",
+     "l@lists.example",
+     {"a@x.example", "b@x.example", "c@x.example"},
+     "<m@x>",
+     {{"X-Unsubscribe-Rule", "news"}},
+     "trigger",
+     NULL,
+     0,
+     "X-Unsubscribe-Rule:1",
      "3 recipients and a recipient-specific URL"},
-    {"trigger header with another value does not match", NULL, "b@lists.example",
-     "l@lists.example", {"a@x.example"}, "<m@x>", {{"X-Unsubscribe-Rule", "promo"}}, NULL, NULL,
-     0, "", NULL},
-    {"Precedence: bulk matches the header rule", NULL, "", "info@corp.example", {"a@x.example"},
-     NULL, {{"Precedence", "bulk"}}, "bulk", "<https://u.example.org/l/corp.example>", 1, "",
+    {"trigger header with another value does not match",
+     NULL,
+     "b@lists.example",
+     "l@lists.example",
+     {"a@x.example"},
+     "<m@x>",
+     {{"X-Unsubscribe-Rule", "promo"}},
+     NULL,
+     NULL,
+     0,
+     "",
      NULL},
-    {"Precedence value is case-insensitive", NULL, "", "info@corp.example", {"a@x.example"},
-     NULL, {{"Precedence", " List"}}, "bulk", "<https://u.example.org/l/corp.example>", 1, "",
+    {"Precedence: bulk matches the header rule",
+     NULL,
+     "",
+     "info@corp.example",
+     {"a@x.example"},
+     NULL,
+     {{"Precedence", "bulk"}},
+     "bulk",
+     "<https://u.example.org/l/corp.example>",
+     1,
+     "",
      NULL},
-    {"Precedence: junk does not match", NULL, "", "info@corp.example", {"a@x.example"}, NULL,
-     {{"Precedence", "junk"}}, NULL, NULL, 0, "", NULL},
-    {"first matching rule wins", NULL, "", "news@example.com", {"a@x.example"}, "<m@x>",
-     {{"Precedence", "bulk"}}, "news",
+    {"Precedence value is case-insensitive",
+     NULL,
+     "",
+     "info@corp.example",
+     {"a@x.example"},
+     NULL,
+     {{"Precedence", " List"}},
+     "bulk",
+     "<https://u.example.org/l/corp.example>",
+     1,
+     "",
+     NULL},
+    {"Precedence: junk does not match",
+     NULL,
+     "",
+     "info@corp.example",
+     {"a@x.example"},
+     NULL,
+     {{"Precedence", "junk"}},
+     NULL,
+     NULL,
+     0,
+     "",
+     NULL},
+    {"first matching rule wins",
+     NULL,
+     "",
+     "news@example.com",
+     {"a@x.example"},
+     "<m@x>",
+     {{"Precedence", "bulk"}},
+     "news",
      "<https://u.example.com/u?r=a%40x.example&m=m%40x>, <mailto:unsub@example.com?subject=news>",
-     1, "", NULL},
-    {"*.domain matches a subdomain on the envelope, no one-click", NULL, "b@mail.shop.example",
-     "x@other.example", {"a@x.example"}, NULL, {{NULL, NULL}}, "shop",
-     "<http://u.shop.example/b%40mail.shop.example>", 0, "", NULL},
-    {"*.domain does not match the domain itself", NULL, "b@shop.example", "b@shop.example",
-     {"a@x.example"}, NULL, {{NULL, NULL}}, NULL, NULL, 0, "", NULL},
-    {"sender_source envelope ignores From", NULL, "b@other.example", "b@mail.shop.example",
-     {"a@x.example"}, NULL, {{NULL, NULL}}, NULL, NULL, 0, "", NULL},
-    {"whole domain matches the domain", NULL, "", "a@whole.example", {"r@x.example"}, NULL,
-     {{NULL, NULL}}, "whole", "<https://u.whole.example/x>, <mailto:u-r%40x.example@whole.example>",
-     1, "", NULL},
-    {"whole domain matches subdomains (trailing dot too)", NULL, "", "a@deep.sub.whole.example.",
-     {"r@x.example"}, NULL, {{NULL, NULL}}, "whole",
-     "<https://u.whole.example/x>, <mailto:u-r%40x.example@whole.example>", 1, "", NULL},
-    {"whole domain with two recipients drops the personal mailto", NULL, "", "a@whole.example",
-     {"r@x.example", "s@x.example"}, NULL, {{NULL, NULL}}, "whole",
-     "<https://u.whole.example/all>", 1, "", NULL},
-    {"whole domain does not match a look-alike", NULL, "", "a@notwhole.example", {"r@x.example"},
-     NULL, {{NULL, NULL}}, NULL, NULL, 0, "", NULL},
-    {"@domain matches only that domain", NULL, "", "a@sub.exact.example", {"r@x.example"}, NULL,
-     {{NULL, NULL}}, NULL, NULL, 0, "", NULL},
-    {"@domain matches the From domain", NULL, "", "<a@exact.example>", {"r@x.example"}, NULL,
-     {{NULL, NULL}}, "exact", "<https://u.exact.example/x>", 1, "", NULL},
-    {"existing https List-Unsubscribe kept, Post added", NULL, "", "a@exact.example",
-     {"r@x.example"}, NULL, {{"List-Unsubscribe", "<mailto:x@y>,\r\n <https://app/u?x=1>"}},
-     "exact", NULL, 1, "", "already has List-Unsubscribe; kept"},
-    {"existing mailto-only List-Unsubscribe: no Post", NULL, "", "a@exact.example",
-     {"r@x.example"}, NULL, {{"List-Unsubscribe", "<mailto:x@y>"}}, "exact", NULL, 0, "",
+     1,
+     "",
+     NULL},
+    {"*.domain matches a subdomain on the envelope, no one-click",
+     NULL,
+     "b@mail.shop.example",
+     "x@other.example",
+     {"a@x.example"},
+     NULL,
+     {{NULL, NULL}},
+     "shop",
+     "<http://u.shop.example/b%40mail.shop.example>",
+     0,
+     "",
+     NULL},
+    {"*.domain does not match the domain itself",
+     NULL,
+     "b@shop.example",
+     "b@shop.example",
+     {"a@x.example"},
+     NULL,
+     {{NULL, NULL}},
+     NULL,
+     NULL,
+     0,
+     "",
+     NULL},
+    {"sender_source envelope ignores From",
+     NULL,
+     "b@other.example",
+     "b@mail.shop.example",
+     {"a@x.example"},
+     NULL,
+     {{NULL, NULL}},
+     NULL,
+     NULL,
+     0,
+     "",
+     NULL},
+    {"whole domain matches the domain",
+     NULL,
+     "",
+     "a@whole.example",
+     {"r@x.example"},
+     NULL,
+     {{NULL, NULL}},
+     "whole",
+     "<https://u.whole.example/x>, <mailto:u-r%40x.example@whole.example>",
+     1,
+     "",
+     NULL},
+    {"whole domain matches subdomains (trailing dot too)",
+     NULL,
+     "",
+     "a@deep.sub.whole.example.",
+     {"r@x.example"},
+     NULL,
+     {{NULL, NULL}},
+     "whole",
+     "<https://u.whole.example/x>, <mailto:u-r%40x.example@whole.example>",
+     1,
+     "",
+     NULL},
+    {"whole domain with two recipients drops the personal mailto",
+     NULL,
+     "",
+     "a@whole.example",
+     {"r@x.example", "s@x.example"},
+     NULL,
+     {{NULL, NULL}},
+     "whole",
+     "<https://u.whole.example/all>",
+     1,
+     "",
+     NULL},
+    {"whole domain does not match a look-alike",
+     NULL,
+     "",
+     "a@notwhole.example",
+     {"r@x.example"},
+     NULL,
+     {{NULL, NULL}},
+     NULL,
+     NULL,
+     0,
+     "",
+     NULL},
+    {"@domain matches only that domain",
+     NULL,
+     "",
+     "a@sub.exact.example",
+     {"r@x.example"},
+     NULL,
+     {{NULL, NULL}},
+     NULL,
+     NULL,
+     0,
+     "",
+     NULL},
+    {"@domain matches the From domain",
+     NULL,
+     "",
+     "<a@exact.example>",
+     {"r@x.example"},
+     NULL,
+     {{NULL, NULL}},
+     "exact",
+     "<https://u.exact.example/x>",
+     1,
+     "",
+     NULL},
+    {"existing https List-Unsubscribe kept, Post added",
+     NULL,
+     "",
+     "a@exact.example",
+     {"r@x.example"},
+     NULL,
+     {{"List-Unsubscribe", "<mailto:x@y>,\r\n <https://app/u?x=1>"}},
+     "exact",
+     NULL,
+     1,
+     "",
+     "already has List-Unsubscribe; kept"},
+    {"existing mailto-only List-Unsubscribe: no Post",
+     NULL,
+     "",
+     "a@exact.example",
+     {"r@x.example"},
+     NULL,
+     {{"List-Unsubscribe", "<mailto:x@y>"}},
+     "exact",
+     NULL,
+     0,
+     "",
      "no https URI"},
-    {"existing List-Unsubscribe and Post: both kept", NULL, "", "a@exact.example",
-     {"r@x.example"}, NULL,
+    {"existing List-Unsubscribe and Post: both kept",
+     NULL,
+     "",
+     "a@exact.example",
+     {"r@x.example"},
+     NULL,
      {{"List-Unsubscribe", "<https://app/u>"},
       {"List-Unsubscribe-Post", "List-Unsubscribe=One-Click"}},
-     "exact", NULL, 0, "", "already has List-Unsubscribe-Post; kept"},
-    {"two existing List-Unsubscribe: no Post", NULL, "", "a@exact.example", {"r@x.example"}, NULL,
-     {{"List-Unsubscribe", "<https://a/u>"}, {"List-Unsubscribe", "<https://b/u>"}}, "exact",
-     NULL, 0, "", "2 List-Unsubscribe headers"},
-    {"existing https List-Unsubscribe with one_click off: no Post", NULL, "b@m.shop.example", "",
-     {"r@x.example"}, NULL, {{"List-Unsubscribe", "<https://app/u>"}}, "shop", NULL, 0, "", NULL},
-    {"lone List-Unsubscribe-Post is reported without a rule", NULL, "", "a@none.example",
-     {"r@x.example"}, NULL, {{"List-Unsubscribe-Post", "List-Unsubscribe=One-Click"}}, NULL,
-     NULL, 0, "", "List-Unsubscribe-Post without List-Unsubscribe"},
-    {"lone List-Unsubscribe-Post: ours added, no second Post", NULL, "", "a@exact.example",
-     {"r@x.example"}, NULL, {{"List-Unsubscribe-Post", "List-Unsubscribe=One-Click"}}, "exact",
-     "<https://u.exact.example/x>", 0, "", "List-Unsubscribe-Post without List-Unsubscribe"},
-    {"injection through the recipient is encoded", NULL, "", "news@example.com",
-     {"a@x.example>\r\nBcc: evil@example.net\r\n<"}, "<m@x>", {{NULL, NULL}}, "news",
+     "exact",
+     NULL,
+     0,
+     "",
+     "already has List-Unsubscribe-Post; kept"},
+    {"two existing List-Unsubscribe: no Post",
+     NULL,
+     "",
+     "a@exact.example",
+     {"r@x.example"},
+     NULL,
+     {{"List-Unsubscribe", "<https://a/u>"}, {"List-Unsubscribe", "<https://b/u>"}},
+     "exact",
+     NULL,
+     0,
+     "",
+     "2 List-Unsubscribe headers"},
+    {"existing https List-Unsubscribe with one_click off: no Post",
+     NULL,
+     "b@m.shop.example",
+     "",
+     {"r@x.example"},
+     NULL,
+     {{"List-Unsubscribe", "<https://app/u>"}},
+     "shop",
+     NULL,
+     0,
+     "",
+     NULL},
+    {"lone List-Unsubscribe-Post is reported without a rule",
+     NULL,
+     "",
+     "a@none.example",
+     {"r@x.example"},
+     NULL,
+     {{"List-Unsubscribe-Post", "List-Unsubscribe=One-Click"}},
+     NULL,
+     NULL,
+     0,
+     "",
+     "List-Unsubscribe-Post without List-Unsubscribe"},
+    {"lone List-Unsubscribe-Post: ours added, no second Post",
+     NULL,
+     "",
+     "a@exact.example",
+     {"r@x.example"},
+     NULL,
+     {{"List-Unsubscribe-Post", "List-Unsubscribe=One-Click"}},
+     "exact",
+     "<https://u.exact.example/x>",
+     0,
+     "",
+     "List-Unsubscribe-Post without List-Unsubscribe"},
+    {"injection through the recipient is encoded",
+     NULL,
+     "",
+     "news@example.com",
+     {"a@x.example>\r\nBcc: evil@example.net\r\n<"},
+     "<m@x>",
+     {{NULL, NULL}},
+     "news",
      "<https://u.example.com/u?r=a%40x.example%3E%0D%0ABcc%3A%20evil%40example.net%0D%0A%3C&m=m%"
      "40x>, <mailto:unsub@example.com?subject=news>",
-     1, "", NULL},
-    {"injection through the message id is encoded", NULL, "", "news@example.com",
-     {"a@x.example"}, "x>, <https://evil.example/>\r\n\tX-Evil: 1", {{NULL, NULL}}, "news",
+     1,
+     "",
+     NULL},
+    {"injection through the message id is encoded",
+     NULL,
+     "",
+     "news@example.com",
+     {"a@x.example"},
+     "x>, <https://evil.example/>\r\n\tX-Evil: 1",
+     {{NULL, NULL}},
+     "news",
      "<https://u.example.com/u?r=a%40x.example&m=x%3E%2C%20%3Chttps%3A%2F%2Fevil.example%2F%3E%0D%"
      "0A%09X-Evil%3A%201>, <mailto:unsub@example.com?subject=news>",
-     1, "", NULL},
-    {"SES header with keep-ses: nothing added", NULL, "", "a@exact.example", {"r@x.example"}, NULL,
-     {{"X-SES-LIST-MANAGEMENT-OPTIONS", "contactlist; topic=t"}}, "exact", NULL, 0, "",
+     1,
+     "",
+     NULL},
+    {"SES header with keep-ses: nothing added",
+     NULL,
+     "",
+     "a@exact.example",
+     {"r@x.example"},
+     NULL,
+     {{"X-SES-LIST-MANAGEMENT-OPTIONS", "contactlist; topic=t"}},
+     "exact",
+     NULL,
+     0,
+     "",
      "SES subscription management will add its own"},
-    {"SES header with add-anyway: added, noted", "add-anyway", "", "a@exact.example",
-     {"r@x.example"}, NULL, {{"X-SES-LIST-MANAGEMENT-OPTIONS", "contactlist"}}, "exact",
-     "<https://u.exact.example/x>", 1, "", "SES will rewrite"},
-    {"SES header with remove-ses-header: removed and added", "remove-ses-header", "",
-     "a@exact.example", {"r@x.example"}, NULL,
-     {{"X-SES-LIST-MANAGEMENT-OPTIONS", "a"}, {"X-SES-List-Management-Options", "b"}}, "exact",
-     "<https://u.exact.example/x>", 1,
-     "X-SES-LIST-MANAGEMENT-OPTIONS:2,X-SES-LIST-MANAGEMENT-OPTIONS:1", "removed so that SES"},
-    {"SES header without a matching rule is left alone", "remove-ses-header", "",
-     "a@none.example", {"r@x.example"}, NULL, {{"X-SES-LIST-MANAGEMENT-OPTIONS", "a"}}, NULL,
-     NULL, 0, "", NULL},
+    {"SES header with add-anyway: added, noted",
+     "add-anyway",
+     "",
+     "a@exact.example",
+     {"r@x.example"},
+     NULL,
+     {{"X-SES-LIST-MANAGEMENT-OPTIONS", "contactlist"}},
+     "exact",
+     "<https://u.exact.example/x>",
+     1,
+     "",
+     "SES will rewrite"},
+    {"SES header with remove-ses-header: removed and added",
+     "remove-ses-header",
+     "",
+     "a@exact.example",
+     {"r@x.example"},
+     NULL,
+     {{"X-SES-LIST-MANAGEMENT-OPTIONS", "a"}, {"X-SES-List-Management-Options", "b"}},
+     "exact",
+     "<https://u.exact.example/x>",
+     1,
+     "X-SES-LIST-MANAGEMENT-OPTIONS:2,X-SES-LIST-MANAGEMENT-OPTIONS:1",
+     "removed so that SES"},
+    {"SES header without a matching rule is left alone",
+     "remove-ses-header",
+     "",
+     "a@none.example",
+     {"r@x.example"},
+     NULL,
+     {{"X-SES-LIST-MANAGEMENT-OPTIONS", "a"}},
+     NULL,
+     NULL,
+     0,
+     "",
+     NULL},
 };
 
 /* the conf text with ses_list_management set */
@@ -291,8 +536,8 @@ removes_str(const unsub_result *res, char *buf, size_t len)
 {
     buf[0] = '\0';
     for (size_t i = 0; i < res->n_remove; i++)
-        snprintf(buf + strlen(buf), len - strlen(buf), "%s%s:%d", i ? "," : "",
-                 res->remove[i].name, res->remove[i].index);
+        snprintf(buf + strlen(buf), len - strlen(buf), "%s%s:%d", i ? "," : "", res->remove[i].name,
+                 res->remove[i].index);
 }
 
 /* the List-Unsubscribe of a "TOKEN" case: one https URL whose token verifies */
@@ -332,8 +577,8 @@ check_decision(const decide_case *c, const unsub_result *res)
                  c->rule ? c->rule : "(none)");
     if (c->lu != NULL) {
         if (res->n_add < 1 || strcmp(res->add[0].name, "List-Unsubscribe") != 0)
-            fail_msg("%s: no List-Unsubscribe added (%zu notes, first: %s)", c->name,
-                     res->n_notes, res->n_notes ? res->notes[0] : "-");
+            fail_msg("%s: no List-Unsubscribe added (%zu notes, first: %s)", c->name, res->n_notes,
+                     res->n_notes ? res->notes[0] : "-");
         if (strcmp(c->lu, "TOKEN") == 0)
             check_token_value(c, res->add[0].value);
         else if (strcmp(res->add[0].value, c->lu) != 0)
@@ -358,8 +603,8 @@ check_decision(const decide_case *c, const unsub_result *res)
         for (size_t i = 0; i < res->n_notes; i++)
             found |= strstr(res->notes[i], c->note) != NULL;
         if (!found)
-            fail_msg("%s: no note with '%s' (%zu notes, first: %s)", c->name, c->note,
-                     res->n_notes, res->n_notes ? res->notes[0] : "-");
+            fail_msg("%s: no note with '%s' (%zu notes, first: %s)", c->name, c->note, res->n_notes,
+                     res->n_notes ? res->notes[0] : "-");
     }
 }
 
@@ -444,202 +689,6 @@ test_unsub_dump_shows_rules(void **state)
     unsub_conf_free(c);
 }
 
-/* ------------------------------------------------------------ config errors */
-
-typedef struct conf_err_case {
-    const char *text;
-    int line;
-    const char *err;
-} conf_err_case;
-
-#define R1 "unsubscribe = {\n  rules = (\n    {\n      name = \"r\";\n"
-#define R1_END "    }\n  );\n};\n"
-
-static const conf_err_case conf_err_cases[] = {
-    {R1 "      senders = \"a.example\";\n      url = \"http://u.example/\";\n" R1_END, 6,
-     "one-click needs an https:// URL"},
-    {R1 "      senders = \"a.example\";\n      url = \"https://u.example/%{foo}\";\n" R1_END, 6,
-     "unknown placeholder %{foo}"},
-    {R1 "      senders = \"a.example\";\n      url = \"https://u.example/%{recipient}\";\n" R1_END,
-     3, "'multi_recipient' must say"},
-    {R1 "      senders = \"a.example\";\n      url = \"https://u.example/%{recipient}\";\n"
-        "      multi_recipient = \"guess\";\n" R1_END,
-     7, "\"list-url\" or \"skip\""},
-    {R1 "      senders = \"a.example\";\n      url = \"https://u.example/%{recipient}\";\n"
-        "      multi_recipient = \"list-url\";\n" R1_END,
-     7, "needs a 'list_url'"},
-    {R1 "      senders = \"a.example\";\n      url = \"https://u.example/%{recipient}\";\n"
-        "      multi_recipient = \"list-url\";\n      list_url = \"https://u.example/%{token}\";\n"
-        R1_END,
-     8, "%{token} is not allowed here"},
-    {R1 "      senders = \"a.example\";\n      url = \"https://u.example/x\";\n"
-        "      list_url = \"https://u.example/y\";\n" R1_END,
-     7, "only used with multi_recipient"},
-    {R1 "      senders = \"a.example\";\n      url = \"https://u.example/%{token}\";\n"
-        "      multi_recipient = \"skip\";\n" R1_END,
-     3, "no token_key_file"},
-    {R1 "      senders = \"a.example\";\n      url = \"https://u.example/x\";\n"
-        "      list_id = \"l.%{recipient}\";\n" R1_END,
-     7, "%{recipient} is not allowed here"},
-    {R1 "      senders = \"a.example\";\n      url = \"https://u.example/x\";\n"
-        "      mailto = \"https://u.example/\";\n" R1_END,
-     7, "must start with mailto:"},
-    {R1 "      senders = \"a.example\";\n      colour = \"blue\";\n" R1_END, 6,
-     "unknown setting 'unsubscribe.rules.colour'"},
-    {R1 "      senders = \"a.example\";\n" R1_END, 3, "has no url"},
-    {R1 "      url = \"https://u.example/x\";\n" R1_END, 3, "matches nothing"},
-    {R1 "      senders = [\"a.example\", \"localhost\"];\n      url = \"https://u.example/x\";\n"
-        R1_END,
-     5, "needs a domain"},
-    {R1 "      senders = \"a@*.example\";\n      url = \"https://u.example/x\";\n" R1_END, 5,
-     "needs a domain"},
-    {R1 "      senders = \"a.example\";\n      url = \"https://u.example/x\";\n"
-        "      header_values = [\"bulk\"];\n" R1_END,
-     3, "need a 'header'"},
-    {R1 "      header = \"Bad Name\";\n      url = \"https://u.example/x\";\n" R1_END, 5,
-     "not a header field name"},
-    {R1 "      header = \"List-Unsubscribe-Post\";\n      url = \"https://u.example/x\";\n" R1_END,
-     5, "cannot be one of the headers"},
-    {R1 "      senders = \"a.example\";\n      url = \"https://u.example/x\";\n    },\n    {\n"
-        "      name = \"R\";\n      senders = \"b.example\";\n      url = \"https://u.example/y\";\n"
-        R1_END,
-     8, "duplicate rule name"},
-    {"unsubscribe = {\n  rules = (\n    {\n      senders = \"a.example\";\n"
-     "      url = \"https://u.example/x\";\n" R1_END,
-     3, "needs a 'name'"},
-    {"unsubscribe = {\n  ses_list_management = \"maybe\";\n};\n", 2, "is not one of: keep-ses"},
-    {"unsubscribe = {\n  token_ttl = -5;\n};\n", 2, "out of range"},
-    {"unsubscribe = {\n  rules = \"all\";\n};\n", 2, "must be a list"},
-    {"unsubscribe = {\n\n  token_key_file = \"@DIR@/shortkey\";\n};\n", 3, "holds 10 bytes"},
-    {"unsubscribe = {\n  token_key_file = \"@DIR@/loosekey\";\n};\n", 2,
-     "accessible by group or others (mode 0644)"},
-    {"unsubscribe = {\n  token_key_file = \"@DIR@/nokey\";\n};\n", 2, "cannot open key file"},
-};
-
-static void
-test_unsub_conf_errors_name_file_and_line(void **state)
-{
-    (void)state;
-    for (size_t i = 0; i < sizeof(conf_err_cases) / sizeof(conf_err_cases[0]); i++) {
-        const conf_err_case *c = &conf_err_cases[i];
-        char err[512] = "", want[512], *path = NULL;
-        unsub_conf *conf = NULL;
-        int rc = parse_text(c->text, &conf, err, sizeof(err), &path);
-
-        snprintf(want, sizeof(want), "%s:%d: ", path, c->line);
-        if (rc != -1 || conf != NULL)
-            fail_msg("case %zu: parsed, want error '%s'", i, c->err);
-        if (strncmp(err, want, strlen(want)) != 0 || strstr(err, c->err) == NULL)
-            fail_msg("case %zu:\n  got  %s\n  want %s...%s", i, err, want, c->err);
-        free(path);
-    }
-}
-
-static void
-test_unsub_conf_good_key_and_options_parse(void **state)
-{
-    unsub_conf *c = NULL;
-    char err[512];
-
-    (void)state;
-    if (parse_text("unsubscribe = {\n  token_key_file = \"@DIR@/key\";\n  token_ttl = 0;\n"
-                   "  opendkim_conf = \"/etc/opendkim.conf\";\n"
-                   "  ses_list_management = \"Add-Anyway\";\n  rules = ();\n};\n",
-                   &c, err, sizeof(err), NULL) != 0)
-        fail_msg("%s", err);
-    assert_int_equal(unsub_conf_token_ttl(c), 0);
-    assert_string_equal(unsub_conf_opendkim(c), "/etc/opendkim.conf");
-    assert_int_equal(unsub_conf_n_rules(c), 0);
-    unsub_conf_free(c);
-}
-
-/* ------------------------------------------------------------ signer check */
-
-typedef struct signer_case {
-    const char *name;
-    const char *conf; /* opendkim.conf text; @DIR@ = tmpdir; NULL = no such file */
-    const char *warn; /* substring of the warning; "" = no warning */
-    const char *not_warn; /* must not appear */
-} signer_case;
-
-static const signer_case signer_cases[] = {
-    {"default list lacks List-Unsubscribe-Post", "Syslog yes\nOversignHeaders From\n",
-     "would not sign List-Unsubscribe-Post", "sign List-Unsubscribe "},
-    {"explicit list with both", "SignHeaders From,To,Subject,Date,List-Unsubscribe,"
-                                "List-Unsubscribe-Post\n",
-     "", NULL},
-    {"explicit list without either", "signheaders From,To,Subject   # comment\n",
-     "would not sign List-Unsubscribe (", NULL},
-    {"delta adds Post", "SignHeaders *,+List-Unsubscribe-Post\n", "", NULL},
-    {"delta removes List-Unsubscribe", "SignHeaders *,-List-Unsubscribe,+List-Unsubscribe-Post\n",
-     "would not sign List-Unsubscribe (", "List-Unsubscribe-Post"},
-    {"csl: prefix", "SignHeaders csl:from,list-unsubscribe,list-unsubscribe-post\n", "", NULL},
-    {"later setting wins", "SignHeaders *,+List-Unsubscribe-Post\nSignHeaders From\n",
-     "would not sign List-Unsubscribe-Post", NULL},
-    {"file dataset", "SignHeaders file:@DIR@/signhdrs\n", "", NULL},
-    {"absolute path dataset", "SignHeaders @DIR@/signhdrs\n", "", NULL},
-    {"include", "Include @DIR@/included.conf\n", "", NULL},
-    {"oversign only", "SignHeaders From\nOversignHeaders From,List-Unsubscribe,"
-                      "List-Unsubscribe-Post\n",
-     "in OversignHeaders but not in SignHeaders", NULL},
-    {"unreadable dataset type", "SignHeaders refile:/etc/opendkim/signhdrs\n",
-     "cannot read; make sure it signs", NULL},
-    {"missing file", NULL, "cannot read", NULL},
-};
-
-static void
-test_unsub_check_signer_table(void **state)
-{
-    unsub_conf *c = conf_for(NULL);
-
-    (void)state;
-    free(write_file("signhdrs", "# headers\nFrom\nList-Unsubscribe\nList-Unsubscribe-Post x\n",
-                    0644));
-    free(write_file("included.conf", "SignHeaders *,+List-Unsubscribe-Post\n", 0644));
-    for (size_t i = 0; i < sizeof(signer_cases) / sizeof(signer_cases[0]); i++) {
-        const signer_case *s = &signer_cases[i];
-        char warn[1024], text[512], *path, *o = text;
-        if (s->conf != NULL) {
-            for (const char *p = s->conf; *p; p++) {
-                if (strncmp(p, "@DIR@", 5) == 0) {
-                    o += sprintf(o, "%s", tmpdir);
-                    p += 4;
-                } else {
-                    *o++ = *p;
-                }
-            }
-            *o = '\0';
-            path = write_file("opendkim.conf", text, 0644);
-        } else {
-            path = strdup("/nonexistent/opendkim.conf");
-        }
-        unsub_check_signer(c, path, warn, sizeof(warn));
-        if (*s->warn == '\0' ? warn[0] != '\0' : strstr(warn, s->warn) == NULL)
-            fail_msg("%s: warning '%s', want '%s'", s->name, warn, s->warn);
-        if (s->not_warn != NULL && strstr(warn, s->not_warn) != NULL)
-            fail_msg("%s: warning '%s' must not contain '%s'", s->name, warn, s->not_warn);
-        free(path);
-    }
-    unsub_conf_free(c);
-}
-
-static void
-test_unsub_check_signer_silent_without_rules_or_path(void **state)
-{
-    unsub_conf *none = NULL, *c = conf_for(NULL);
-    char warn[256] = "x", err[256];
-
-    (void)state;
-    assert_int_equal(unsub_conf_parse(NULL, &none, err, sizeof(err)), 0);
-    unsub_check_signer(none, "/nonexistent/opendkim.conf", warn, sizeof(warn));
-    assert_string_equal(warn, "");
-    strcpy(warn, "x");
-    unsub_check_signer(c, NULL, warn, sizeof(warn)); /* no opendkim_conf configured */
-    assert_string_equal(warn, "");
-    unsub_conf_free(none);
-    unsub_conf_free(c);
-}
-
 int
 main(void)
 {
@@ -647,10 +696,6 @@ main(void)
         cmocka_unit_test(test_unsub_decide_table),
         cmocka_unit_test(test_unsub_no_rules_changes_nothing),
         cmocka_unit_test(test_unsub_dump_shows_rules),
-        cmocka_unit_test(test_unsub_conf_errors_name_file_and_line),
-        cmocka_unit_test(test_unsub_conf_good_key_and_options_parse),
-        cmocka_unit_test(test_unsub_check_signer_table),
-        cmocka_unit_test(test_unsub_check_signer_silent_without_rules_or_path),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

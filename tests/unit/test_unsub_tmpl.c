@@ -26,7 +26,7 @@ typedef struct parse_case {
     const char *text;
     unsub_tmpl_kind kind;
     unsigned allowed;
-    unsigned uses; /* expected bits when ok */
+    unsigned uses;   /* expected bits when ok */
     const char *err; /* NULL: must parse */
 } parse_case;
 
@@ -124,10 +124,11 @@ typedef struct dec_case {
 } dec_case;
 
 static const dec_case dec_cases[] = {
-    {"a%20b", 0, "a b"},     {"a+b", 1, "a b"},   {"a+b", 0, "a+b"},
-    {"%3c%3E", 0, "<>"},     {"%zz", 0, NULL},    {"abc%4", 0, NULL},
-    {"abc%", 0, NULL},       {"a%00b", 0, NULL},  {"", 0, ""},
-    {"List-Unsubscribe=One-Click", 1, "List-Unsubscribe=One-Click"},
+    {"a%20b", 0, "a b"}, {"a+b", 1, "a b"},
+    {"a+b", 0, "a+b"},   {"%3c%3E", 0, "<>"},
+    {"%zz", 0, NULL},    {"abc%4", 0, NULL},
+    {"abc%", 0, NULL},   {"a%00b", 0, NULL},
+    {"", 0, ""},         {"List-Unsubscribe=One-Click", 1, "List-Unsubscribe=One-Click"},
 };
 
 static void
@@ -158,23 +159,33 @@ typedef struct exp_case {
 static const exp_case exp_cases[] = {
     {"https://u.example.com/u?r=%{recipient}&l=%{list_id}",
      {"alice@example.org", NULL, NULL, "news", NULL, NULL},
-     "https://u.example.com/u?r=alice%40example.org&l=news", NULL},
+     "https://u.example.com/u?r=alice%40example.org&l=news",
+     NULL},
     /* header injection through the recipient */
     {"https://u.example.com/u?r=%{recipient}",
      {"a@b.example\r\nBcc: evil@example.net", NULL, NULL, NULL, NULL, NULL},
-     "https://u.example.com/u?r=a%40b.example%0D%0ABcc%3A%20evil%40example.net", NULL},
+     "https://u.example.com/u?r=a%40b.example%0D%0ABcc%3A%20evil%40example.net",
+     NULL},
     /* breaking out of <...> through the message id */
     {"https://u.example.com/m/%{message_id}",
      {NULL, NULL, NULL, NULL, "x>, <https://evil.example/", NULL},
-     "https://u.example.com/m/x%3E%2C%20%3Chttps%3A%2F%2Fevil.example%2F", NULL},
+     "https://u.example.com/m/x%3E%2C%20%3Chttps%3A%2F%2Fevil.example%2F",
+     NULL},
     {"mailto:u@example.com?subject=%{sender}%{sender_domain}",
      {NULL, "s@d.example", "d.example", NULL, NULL, NULL},
-     "mailto:u@example.com?subject=s%40d.exampled.example", NULL},
-    {"https://u.example.com/t/%{token}", {NULL, NULL, NULL, NULL, NULL, "AQ-_x.y"},
-     "https://u.example.com/t/AQ-_x.y", NULL},
-    {"https://u.example.com/m/%{message_id}", {"r@x.example", NULL, NULL, NULL, NULL, NULL}, NULL,
+     "mailto:u@example.com?subject=s%40d.exampled.example",
+     NULL},
+    {"https://u.example.com/t/%{token}",
+     {NULL, NULL, NULL, NULL, NULL, "AQ-_x.y"},
+     "https://u.example.com/t/AQ-_x.y",
+     NULL},
+    {"https://u.example.com/m/%{message_id}",
+     {"r@x.example", NULL, NULL, NULL, NULL, NULL},
+     NULL,
      "no value for %{message_id}"},
-    {"https://u.example.com/m/%{recipient}", {"", NULL, NULL, NULL, NULL, NULL}, NULL,
+    {"https://u.example.com/m/%{recipient}",
+     {"", NULL, NULL, NULL, NULL, NULL},
+     NULL,
      "no value for %{recipient}"},
 };
 
@@ -185,10 +196,9 @@ test_unsub_tmpl_expand_encodes_values(void **state)
     for (size_t i = 0; i < sizeof(exp_cases) / sizeof(exp_cases[0]); i++) {
         const exp_case *c = &exp_cases[i];
         char err[256] = "", *out;
-        unsub_tmpl *t = unsub_tmpl_parse(c->tmpl,
-                                         strncmp(c->tmpl, "mailto:", 7) == 0 ? UNSUB_TMPL_MAILTO
-                                                                             : UNSUB_TMPL_HTTPS,
-                                         UNSUB_PH_ALL, err, sizeof(err));
+        unsub_tmpl *t = unsub_tmpl_parse(
+            c->tmpl, strncmp(c->tmpl, "mailto:", 7) == 0 ? UNSUB_TMPL_MAILTO : UNSUB_TMPL_HTTPS,
+            UNSUB_PH_ALL, err, sizeof(err));
         assert_non_null(t);
         out = unsub_tmpl_expand(t, &c->v, err, sizeof(err));
         if (c->out != NULL) {

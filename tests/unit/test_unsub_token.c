@@ -65,9 +65,9 @@ test_unsub_token_round_trip_carries_fields(void **state)
         assert_non_null(tok);
         assert_true(unsub_token_looks_like(tok, strlen(tok)));
         assert_null(strpbrk(tok, "+/=%<>\r\n "));
-        assert_int_equal(unsub_token_verify(key1, sizeof(key1), tok, NOW, 0, &info, err,
-                                            sizeof(err)),
-                         UNSUB_TOKEN_OK);
+        assert_int_equal(
+            unsub_token_verify(key1, sizeof(key1), tok, NOW, 0, &info, err, sizeof(err)),
+            UNSUB_TOKEN_OK);
         assert_string_equal(info.recipient, cases[i].rcpt);
         assert_string_equal(info.list_id, cases[i].list);
         assert_int_equal(info.issued, NOW - 5);
@@ -80,8 +80,8 @@ test_unsub_token_round_trip_carries_fields(void **state)
 static void
 test_unsub_token_every_changed_char_is_refused(void **state)
 {
-    char err[256], *tok = unsub_token_create(key1, sizeof(key1), "alice@example.org", "news",
-                                             NOW, err, sizeof(err));
+    char err[256], *tok = unsub_token_create(key1, sizeof(key1), "alice@example.org", "news", NOW,
+                                             err, sizeof(err));
     size_t n = strlen(tok), dot = (size_t)(strchr(tok, '.') - tok);
     int tampered = 0;
 
@@ -108,8 +108,8 @@ test_unsub_token_every_changed_char_is_refused(void **state)
 static void
 test_unsub_token_other_key_is_tampered(void **state)
 {
-    char err[256], *tok = unsub_token_create(key2, sizeof(key2), "alice@example.org", "news",
-                                             NOW, err, sizeof(err));
+    char err[256], *tok = unsub_token_create(key2, sizeof(key2), "alice@example.org", "news", NOW,
+                                             err, sizeof(err));
     (void)state;
     assert_int_equal(check(tok, 0, err, sizeof(err)), UNSUB_TOKEN_TAMPERED);
     assert_non_null(strstr(err, "MAC does not match"));
@@ -124,9 +124,12 @@ test_unsub_token_expiry_boundaries(void **state)
         long max_age;
         unsub_token_status want;
     } cases[] = {
-        {NOW - 1000, 999, UNSUB_TOKEN_EXPIRED},   {NOW - 1000, 1000, UNSUB_TOKEN_OK},
-        {NOW - 1000, 0, UNSUB_TOKEN_OK},          {NOW - 15552001, 15552000, UNSUB_TOKEN_EXPIRED},
-        {NOW + 60, 100, UNSUB_TOKEN_OK},          {NOW + 2 * 86400, 0, UNSUB_TOKEN_MALFORMED},
+        {NOW - 1000, 999, UNSUB_TOKEN_EXPIRED},
+        {NOW - 1000, 1000, UNSUB_TOKEN_OK},
+        {NOW - 1000, 0, UNSUB_TOKEN_OK},
+        {NOW - 15552001, 15552000, UNSUB_TOKEN_EXPIRED},
+        {NOW + 60, 100, UNSUB_TOKEN_OK},
+        {NOW + 2 * 86400, 0, UNSUB_TOKEN_MALFORMED},
         {NOW + 2 * 86400, 100, UNSUB_TOKEN_MALFORMED},
     };
     (void)state;
@@ -208,8 +211,8 @@ test_unsub_token_authentic_but_bad_payload_is_malformed(void **state)
         char err[256] = "", *tok = forge(cases[i].pl, cases[i].len);
         unsub_token_status st = check(tok, 0, err, sizeof(err));
         if (st != UNSUB_TOKEN_MALFORMED || strstr(err, cases[i].why) == NULL)
-            fail_msg("case %zu: got %s (%s), want malformed (%s)", i,
-                     unsub_token_status_name(st), err, cases[i].why);
+            fail_msg("case %zu: got %s (%s), want malformed (%s)", i, unsub_token_status_name(st),
+                     err, cases[i].why);
         free(tok);
     }
 }
@@ -222,8 +225,8 @@ test_unsub_token_create_refuses_unsafe_fields(void **state)
     (void)state;
     memset(big, 'a', sizeof(big) - 1);
     big[sizeof(big) - 1] = '\0';
-    assert_null(unsub_token_create(key1, sizeof(key1), "a@b\r\nBcc: x", "l", NOW, err,
-                                   sizeof(err)));
+    assert_null(
+        unsub_token_create(key1, sizeof(key1), "a@b\r\nBcc: x", "l", NOW, err, sizeof(err)));
     assert_null(unsub_token_create(key1, sizeof(key1), "a@b", "l\n", NOW, err, sizeof(err)));
     assert_null(unsub_token_create(key1, sizeof(key1), big, "l", NOW, err, sizeof(err)));
     assert_null(unsub_token_create(key1, 16, "a@b", "l", NOW, err, sizeof(err)));
@@ -237,7 +240,7 @@ test_unsub_token_b64url_is_strict(void **state)
         const char *in;
         int ok;
     } cases[] = {
-        {"", 1},   {"AA", 1},  {"AAA", 1},  {"AAAA", 1}, {"A", 0},    {"AB", 0},
+        {"", 1},    {"AA", 1},   {"AAA", 1},  {"AAAA", 1}, {"A", 0},    {"AB", 0},
         {"AAB", 0}, {"AA==", 0}, {"A+A/", 0}, {"-_-_", 1}, {"AA A", 0},
     };
     unsigned char buf[256];
@@ -292,9 +295,12 @@ test_unsub_token_key_file_checks(void **state)
         size_t size;
         const char *err; /* NULL: loads */
     } cases[] = {
-        {0600, 32, NULL},          {0400, 64, NULL},
-        {0600, 31, "holds 31 bytes"}, {0600, 0, "holds 0 bytes"},
-        {0640, 32, "group or others"}, {0604, 32, "group or others"},
+        {0600, 32, NULL},
+        {0400, 64, NULL},
+        {0600, 31, "holds 31 bytes"},
+        {0600, 0, "holds 0 bytes"},
+        {0640, 32, "group or others"},
+        {0604, 32, "group or others"},
         {0620, 32, "group or others"},
     };
     (void)state;
