@@ -384,9 +384,11 @@ audit_summary_line(const audit_msg *m, char *buf, size_t len)
               *audit_action_name(m->action) ? audit_action_name(m->action) : "-",
               *audit_outcome_name(m->outcome) ? audit_outcome_name(m->outcome) : "-",
               *audit_scope_name(m->scope) ? audit_scope_name(m->scope) : "-");
-    audit_put(buf, len, &off, " from=<%s> env_from=<%s> rcpts=%zu",
-              m->from ? audit_clean(m->from, a, sizeof(a)) : "",
-              m->env_from ? audit_clean(m->env_from, b, sizeof(b)) : "", m->n_rcpts);
+    /* "-": not known; "<>": the null sender */
+    audit_put(buf, len, &off, " from=%s%s%s", m->from ? "<" : "", audit_clean(m->from, a, sizeof(a)),
+              m->from ? ">" : "");
+    audit_put(buf, len, &off, " env_from=%s%s%s rcpts=%zu", m->env_from ? "<" : "",
+              audit_clean(m->env_from, b, sizeof(b)), m->env_from ? ">" : "", m->n_rcpts);
     if (l != NULL)
         audit_put(buf, len, &off, " identity=%s:%s", audit_clean(l->identity, a, sizeof(a)),
                   *audit_answer_name(l->answer) ? audit_answer_name(l->answer) : "-");
