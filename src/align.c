@@ -661,9 +661,32 @@ align_decide(const align_conf *conf, align_result *r)
     return r->action == ALIGN_ACTION_TAG ? ALIGN_TAG : ALIGN_ACCEPT;
 }
 
+/* align_spf_advice - why SPF does not align, when DMARC does not pass */
+static void
+align_spf_advice(const align_facts *f, align_result *r)
+{
+    const sm_id_attrs *a = f->ses;
+
+    if (r->spf_aligned || r->spf_domain[0] == '\0' || r->spf_result != ALIGN_SPF_PASS)
+        return;
+    if (strcmp(r->spf_domain, ALIGN_SES_DOMAIN) == 0) {
+        if (a == NULL || a->mail_from_domain[0] == '\0')
+            align_reason(r, "SPF is evaluated for amazonses.com, which does not align with %s; "
+                            "a custom MAIL FROM domain such as bounce.%s would align SPF",
+                         r->from_domain, r->from_domain);
+    } else if (dmarc_aligned(r->spf_domain, r->from_domain, DMARC_ALIGN_RELAXED)) {
+        align_reason(r, "SPF passes for %s, but aspf=s requires the envelope sender domain to "
+                        "be exactly %s", r->spf_domain, r->from_domain);
+    } else {
+        align_reason(r, "SPF is evaluated for %s, which does not align with %s; use an "
+                        "envelope sender address in %s", r->spf_domain, r->from_domain,
+                     r->from_domain);
+    }
+}
+
 /* align_dmarc_verdict - DMARC result and the policy the receiver applies */
 static void
-align_dmarc_verdict(align_result *r)
+align_dmarc_verdict(const align_facts *f, align_result *r)
 {
     const dmarc_lookup *d = &r->dmarc;
     int aligned = r->dkim_aligned || r->spf_aligned;
@@ -683,11 +706,8 @@ align_dmarc_verdict(align_result *r)
     if (r->dmarc_result == ALIGN_DMARC_FAIL && d->policy == DMARC_POLICY_NONE)
         align_reason(r, "the policy is p=none, so receivers only report the failure; fix "
                         "alignment before moving to quarantine or reject");
-    if (r->dmarc_result != ALIGN_DMARC_PASS && !r->spf_aligned &&
-        strcmp(r->spf_domain, ALIGN_SES_DOMAIN) == 0)
-        align_reason(r, "SPF is evaluated for amazonses.com, which does not align with %s; "
-                        "a custom MAIL FROM domain such as bounce.%s would align SPF",
-                     r->from_domain, r->from_domain);
+    if (r->dmarc_result != ALIGN_DMARC_PASS && r->dmarc_result != ALIGN_DMARC_NONE)
+        align_spf_advice(f, r);
 }
 
 align_decision
@@ -697,6 +717,12 @@ align_check(const align_conf *conf, dns_cache *c, const align_facts *f, align_re
 
     memset(r, 0, sizeof(*r));
     r->nreasons = 1; /* [0] is the summary, written last */
+    if (conf != NULL && !conf->enabled) {
+        util_strlcpy(r->from_domain, f->from_domain ? f->from_domain : "",
+                     sizeof(r->from_domain));
+        util_strlcpy(r->reasons[0], "alignment checks are disabled", ALIGN_REASON_LEN);
+        return r->decision = ALIGN_ACCEPT;
+    }
     if (f->from_domain == NULL ||
         orgdomain_normalize(f->from_domain, r->from_domain, sizeof(r->from_domain)) < 0) {
         util_strlcpy(r->from_domain, f->from_domain ? f->from_domain : "", sizeof(r->from_domain));
@@ -724,7 +750,7 @@ align_check(const align_conf *conf, dns_cache *c, const align_facts *f, align_re
     align_signer_dkim(c, f, r);
     align_spf_predict(f, r);
     r->dmarc_published = r->dmarc.status == DMARC_DISC_FOUND;
-    align_dmarc_verdict(r);
+    align_dmarc_verdict(f, r);
     align_summary(r, summary, sizeof(summary));
     util_strlcpy(r->reasons[0], summary, ALIGN_REASON_LEN);
     r->decision = align_decide(conf, r);

@@ -171,7 +171,11 @@ void align_facts_init(align_facts *f, const align_conf *conf);
  * "amazonses.com"; direct: the envelope sender domain ("" for <>).
  */
 const char *align_spf_domain(const align_facts *f);
-/* align_check - predict alignment and DMARC, decide; conf NULL = defaults; returns r->decision */
+/*
+ * align_check - predict alignment and DMARC and decide; conf NULL = defaults.
+ * With enabled = false it only returns ALIGN_ACCEPT (no DNS).  c may be NULL
+ * (then the result is temperror).  Returns r->decision.
+ */
 align_decision align_check(const align_conf *conf, dns_cache *c, const align_facts *f,
                            align_result *r);
 /* align_header_value - one-line summary for the result header (ASCII, no CR/LF) */
