@@ -233,7 +233,9 @@ sesutil_read_file(const char *path, size_t max, size_t *len_r, char *err, size_t
     int fd = open(path, O_RDONLY | O_CLOEXEC);
 
     if (fd < 0) {
-        sesutil_errf(err, errlen, "%s: %s", path, strerror(errno));
+        int e = errno;
+        sesutil_errf(err, errlen, "%s: %s", path, strerror(e));
+        errno = e;
         return NULL;
     }
     while ((n = read(fd, chunk, sizeof(chunk))) > 0) {

@@ -1,0 +1,472 @@
+/*
+ * ses.c - the SES identity plugin: configuration, lookup, lifecycle
+ *
+ * Purpose: answer "may this identity send?" from Amazon SES v2.
+ * GetEmailIdentity's VerifiedForSendingStatus true = VERIFIED, false =
+ * NOT_VERIFIED, 404 NotFoundException = UNKNOWN (the host asks about the
+ * next candidate), anything that prevents an answer (throttling, 5xx,
+ * timeouts, credentials) = TEMPFAIL.  Each lookup is bounded by the host's
+ * deadline; the client-side rate limit is shared by all threads of the
+ * instance.  The plugin links neither libsmcore nor the daemon: it only
+ * includes <ses-milter/plugin.h>.
+ *
+ * Security: secrets and session tokens are never logged; TLS verification
+ * cannot be disabled; http:// needs insecure_http = true.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+
+#include <jansson.h>
+
+#include "ses.h"
+
+#define SES_LOG_EVERY_MS 60000u
+
+static const char *const ses_known[] = {
+    "region", "endpoint", "insecure_http", "ca_file", "connect_timeout_ms", "timeout_ms",
+    "rate", "burst", "warmup_interval", "warmup_page_size", "profile", "credentials_source",
+    "credentials_refresh_margin", "sts_endpoint", "verified_ttl", "not_verified_ttl",
+    "plugin", "name", NULL};
+
+/* ses_log - format and hand to the host */
+void
+ses_log(ses_instance *in, int level, const char *qid, const char *fmt, ...)
+{
+    char line[1024];
+    va_list ap;
+
+    if (in->host.log == NULL)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    in->host.log(in->host.ctx, level, qid, "ses[%s]: %s", in->name, line);
+}
+
+/* ses_log_failure - once a minute per failure kind */
+void
+ses_log_failure(ses_instance *in, const sesapi_result *r, const char *api,
+                const char *permission, const char *qid)
+{
+    char line[768];
+    uint64_t now = sesutil_now_ms();
+    int level = r->status == SESAPI_RATE_LIMITED || r->status == SESAPI_THROTTLED ? LOG_WARNING
+                                                                                  : LOG_ERR;
+
+    pthread_mutex_lock(&in->lock);
+    if (in->last_log_ms[r->status] != 0 && now - in->last_log_ms[r->status] < SES_LOG_EVERY_MS) {
+        pthread_mutex_unlock(&in->lock);
+        return;
+    }
+    in->last_log_ms[r->status] = now;
+    pthread_mutex_unlock(&in->lock);
+    sesapi_explain(&in->api, r, api, permission, line, sizeof(line));
+    ses_log(in, level, qid, "%s", line);
+}
+
+/* ses_copy - bounded copy, printable ASCII only */
+void
+ses_copy(char *dst, size_t size, const char *src)
+{
+    size_t i;
+
+    if (size == 0)
+        return;
+    for (i = 0; src != NULL && src[i] != '\0' && i + 1 < size; i++)
+        dst[i] = (unsigned char)src[i] < 0x20 || (unsigned char)src[i] >= 0x7f ? '?' : src[i];
+    dst[i] = '\0';
+}
+
+static int
+ses_conf_str(ses_instance *in, const char *name, const char *def, char **out, char *err,
+             size_t errlen)
+{
+    const char *v = NULL;
+
+    if (in->host.conf_string(in->host.ctx, name, def, &v, err, errlen) < 0)
+        return -1;
+    *out = v != NULL && *v != '\0' ? sesutil_strdup(v) : NULL;
+    return 0;
+}
+
+static int
+ses_conf_int(ses_instance *in, const char *name, long def, long min, long max, long *out,
+             char *err, size_t errlen)
+{
+    return in->host.conf_int(in->host.ctx, name, def, min, max, out, err, errlen);
+}
+
+/* read the instance's block; errors are "file:line: reason" from the host */
+static int
+ses_configure(ses_instance *in, char *err, size_t errlen)
+{
+    ses_settings *s = &in->set;
+    const char *env_region = getenv("AWS_REGION");
+    char where[256];
+
+    if (env_region == NULL || *env_region == '\0')
+        env_region = getenv("AWS_DEFAULT_REGION");
+    if (in->host.conf_check(in->host.ctx, ses_known, err, errlen) < 0 ||
+        ses_conf_str(in, "region", env_region, &s->region, err, errlen) < 0 ||
+        ses_conf_str(in, "endpoint", NULL, &s->endpoint, err, errlen) < 0 ||
+        in->host.conf_bool(in->host.ctx, "insecure_http", 0, &s->insecure_http, err, errlen) < 0 ||
+        ses_conf_str(in, "ca_file", NULL, &s->ca_file, err, errlen) < 0 ||
+        ses_conf_int(in, "connect_timeout_ms", 1000, 10, 60000, &s->connect_timeout_ms, err, errlen) < 0 ||
+        ses_conf_int(in, "timeout_ms", 3000, 10, 120000, &s->timeout_ms, err, errlen) < 0 ||
+        ses_conf_int(in, "rate", 1, 1, 10000, &s->rate, err, errlen) < 0 ||
+        ses_conf_int(in, "burst", 1, 1, 10000, &s->burst, err, errlen) < 0 ||
+        ses_conf_int(in, "warmup_interval", 300, 0, 86400 * 7, &s->warmup_interval, err, errlen) < 0 ||
+        ses_conf_int(in, "warmup_page_size", 1000, 1, 1000, &s->warmup_page_size, err, errlen) < 0 ||
+        ses_conf_str(in, "profile", NULL, &s->profile, err, errlen) < 0 ||
+        ses_conf_str(in, "credentials_source", "chain", &s->credentials_source, err, errlen) < 0 ||
+        ses_conf_int(in, "credentials_refresh_margin", 900, 0, 3600, &s->refresh_margin, err, errlen) < 0 ||
+        ses_conf_str(in, "sts_endpoint", NULL, &s->sts_endpoint, err, errlen) < 0 ||
+        ses_conf_int(in, "verified_ttl", 0, 0, 86400 * 30, &s->verified_ttl, err, errlen) < 0 ||
+        ses_conf_int(in, "not_verified_ttl", 0, 0, 86400 * 30, &s->not_verified_ttl, err, errlen) < 0)
+        return -1;
+    if (s->region == NULL)
+        return sesutil_errf(err, errlen, "%s: ses: region is required (or set AWS_REGION)",
+                            in->host.conf_where(in->host.ctx, NULL, where, sizeof(where)));
+    if (strspn(s->region, "abcdefghijklmnopqrstuvwxyz0123456789-") != strlen(s->region))
+        return sesutil_errf(err, errlen, "%s: ses: malformed region \"%s\"",
+                            in->host.conf_where(in->host.ctx, "region", where, sizeof(where)),
+                            s->region);
+    if (!creds_source_valid(s->credentials_source))
+        return sesutil_errf(err, errlen, "%s: ses: credentials_source must be one of chain, env, "
+                            "file, container, imds, web_identity",
+                            in->host.conf_where(in->host.ctx, "credentials_source", where,
+                                                sizeof(where)));
+    return 0;
+}
+
+static const char *
+ses_default_endpoint(void)
+{
+    const char *e = getenv("AWS_ENDPOINT_URL_SESV2");
+
+    if (e == NULL || *e == '\0')
+        e = getenv("AWS_ENDPOINT_URL");
+    return e != NULL && *e != '\0' ? e : NULL;
+}
+
+static void
+ses_creds_log(void *arg, int level, const char *fmt, ...)
+{
+    ses_instance *in = arg;
+    char line[768];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof(line), fmt, ap);
+    va_end(ap);
+    ses_log(in, level, NULL, "%s", line);
+}
+
+static void ses_free(ses_instance *in);
+
+/* build the runtime objects from the settings */
+static int
+ses_build(ses_instance *in, char *err, size_t errlen)
+{
+    ses_settings *s = &in->set;
+    http_opts ho = {s->ca_file, s->connect_timeout_ms, s->timeout_ms};
+    creds_opts co;
+    char where[256], *ep;
+    const char *env_ep = ses_default_endpoint();
+    int rc;
+
+    if ((in->http = http_client_new(&ho, err, errlen)) == NULL)
+        return -1;
+    ep = s->endpoint != NULL ? sesutil_strdup(s->endpoint)
+         : env_ep != NULL   ? sesutil_strdup(env_ep)
+                            : sesutil_asprintf("https://email.%s.amazonaws.com", s->region);
+    rc = sesapi_init(&in->api, ep, s->region, s->insecure_http, err, errlen);
+    free(ep);
+    if (rc < 0) {
+        char tmp[512];
+        snprintf(tmp, sizeof(tmp), "%s", err);
+        return sesutil_errf(err, errlen, "%s: ses: %s",
+                            in->host.conf_where(in->host.ctx, "endpoint", where, sizeof(where)),
+                            tmp);
+    }
+    memset(&co, 0, sizeof(co));
+    co.source = s->credentials_source;
+    co.profile = s->profile;
+    co.sts_endpoint = s->sts_endpoint;
+    co.refresh_margin_s = (unsigned)s->refresh_margin;
+    co.retry_s = s->refresh_margin < 30 ? 1 : 30;
+    co.allow_http = s->insecure_http;
+    co.http = in->http;
+    co.log = ses_creds_log;
+    co.log_arg = in;
+    if ((in->creds = creds_new(&co, err, errlen)) == NULL)
+        return -1;
+    in->thr = throttle_new((double)s->rate, (unsigned)s->burst, 500, 30000);
+    in->api.http = in->http;
+    in->api.creds = in->creds;
+    in->api.thr = in->thr;
+    return 0;
+}
+
+/* plugin init: read the block, resolve credentials; no threads yet */
+static int
+ses_init(const sm_plugin_host *host, void **instance_r, char *err, size_t errlen)
+{
+    ses_instance *in;
+
+    *instance_r = NULL;
+    if (host == NULL || host->abi_version != SM_PLUGIN_ABI_VERSION ||
+        host->size < sizeof(sm_plugin_host) || host->conf_check == NULL ||
+        host->conf_string == NULL || host->conf_int == NULL || host->conf_bool == NULL ||
+        host->conf_where == NULL)
+        return sesutil_errf(err, errlen, "ses: host ABI mismatch");
+    in = sesutil_calloc(1, sizeof(*in));
+    in->host = *host;
+    in->name = sesutil_strdup(host->instance_name != NULL ? host->instance_name : "ses");
+    pthread_mutex_init(&in->lock, NULL);
+    pthread_cond_init(&in->cond, NULL);
+    if (ses_configure(in, err, errlen) < 0 || ses_build(in, err, errlen) < 0) {
+        ses_free(in);
+        return -1;
+    }
+    *instance_r = in;
+    return 0;
+}
+
+/* plugin start: credential refresh and warm-up threads */
+static int
+ses_start(void *instance, char *err, size_t errlen)
+{
+    ses_instance *in = instance;
+
+    if (creds_start(in->creds, err, errlen) < 0)
+        return -1;
+    ses_log(in, LOG_INFO, NULL, "endpoint %s, region %s, credentials from %s, rate %ld/s burst %ld",
+            in->api.endpoint, in->set.region, creds_source_name(in->creds), in->set.rate,
+            in->set.burst);
+    return seswarm_start(in, err, errlen);
+}
+
+static const char *
+ses_jstr(json_t *o, const char *name)
+{
+    json_t *v = json_object_get(o, name);
+    return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+static sm_id_type
+ses_idtype(const char *s)
+{
+    if (s == NULL)
+        return SM_IDTYPE_NONE;
+    if (strcmp(s, "EMAIL_ADDRESS") == 0)
+        return SM_IDTYPE_EMAIL_ADDRESS;
+    if (strcmp(s, "DOMAIN") == 0)
+        return SM_IDTYPE_DOMAIN;
+    if (strcmp(s, "MANAGED_DOMAIN") == 0)
+        return SM_IDTYPE_MANAGED_DOMAIN;
+    return SM_IDTYPE_NONE;
+}
+
+/* GetEmailIdentity's answer into attrs; missing and null fields are tolerated */
+static sm_id_answer
+ses_parse_identity(ses_instance *in, const char *body, const char *identity, sm_id_attrs *at)
+{
+    json_t *root = json_loads(body, 0, NULL), *v, *dkim, *mf;
+    const char *vs;
+    sm_id_answer ans;
+
+    if (!json_is_object(root)) {
+        json_decref(root);
+        ses_copy(at->detail, sizeof(at->detail), "GetEmailIdentity: malformed JSON answer");
+        return SM_ID_TEMPFAIL;
+    }
+    v = json_object_get(root, "VerifiedForSendingStatus");
+    vs = ses_jstr(root, "VerificationStatus");
+    if (json_is_boolean(v))
+        ans = json_is_true(v) ? SM_ID_VERIFIED : SM_ID_NOT_VERIFIED;
+    else
+        ans = vs != NULL && strcmp(vs, "SUCCESS") == 0 ? SM_ID_VERIFIED : SM_ID_NOT_VERIFIED;
+    at->identity_type = ses_idtype(ses_jstr(root, "IdentityType"));
+    ses_copy(at->identity, sizeof(at->identity), identity);
+    dkim = json_object_get(root, "DkimAttributes");
+    if (json_is_object(dkim)) {
+        v = json_object_get(dkim, "SigningEnabled");
+        at->dkim_signing_enabled = json_is_boolean(v) ? json_is_true(v) : SM_TRI_UNKNOWN;
+        ses_copy(at->dkim_status, sizeof(at->dkim_status), ses_jstr(dkim, "Status"));
+        ses_copy(at->dkim_origin, sizeof(at->dkim_origin),
+                 ses_jstr(dkim, "SigningAttributesOrigin"));
+    }
+    mf = json_object_get(root, "MailFromAttributes");
+    if (json_is_object(mf)) {
+        ses_copy(at->mail_from_domain, sizeof(at->mail_from_domain),
+                 ses_jstr(mf, "MailFromDomain"));
+        ses_copy(at->mail_from_status, sizeof(at->mail_from_status),
+                 ses_jstr(mf, "MailFromDomainStatus"));
+        ses_copy(at->mail_from_behavior, sizeof(at->mail_from_behavior),
+                 ses_jstr(mf, "BehaviorOnMxFailure"));
+    }
+    snprintf(at->detail, sizeof(at->detail),
+             "GetEmailIdentity: VerifiedForSendingStatus=%s VerificationStatus=%.32s",
+             json_is_boolean(json_object_get(root, "VerifiedForSendingStatus"))
+                 ? (ans == SM_ID_VERIFIED ? "true" : "false")
+                 : "missing",
+             vs != NULL ? vs : "missing");
+    ses_copy(at->detail, sizeof(at->detail), at->detail);
+    at->ttl = (unsigned)(ans == SM_ID_VERIFIED ? in->set.verified_ttl : in->set.not_verified_ttl);
+    json_decref(root);
+    return ans;
+}
+
+/* an identity the plugin can ask about: printable, no '/', bounded */
+static int
+ses_identity_ok(const char *id)
+{
+    size_t n, i;
+
+    if (id == NULL || (n = strlen(id)) == 0 || n > 255)
+        return 0;
+    for (i = 0; i < n; i++)
+        if ((unsigned char)id[i] <= 0x20 || (unsigned char)id[i] == 0x7f)
+            return 0;
+    return 1;
+}
+
+static void
+ses_attrs_reset(ses_instance *in, sm_id_attrs *at, const char *identity)
+{
+    size_t size = at->size;
+
+    memset(at, 0, sizeof(*at));
+    at->size = size;
+    at->dkim_signing_enabled = SM_TRI_UNKNOWN;
+    ses_copy(at->identity, sizeof(at->identity), identity);
+    ses_copy(at->region, sizeof(at->region), in->set.region);
+}
+
+/* plugin lookup: GetEmailIdentity for exactly this identity */
+static sm_id_answer
+ses_lookup(void *instance, const sm_id_query *q, sm_id_attrs *attrs)
+{
+    ses_instance *in = instance;
+    sm_id_attrs scratch;
+    sesapi_result r;
+    sesutil_buf path = {0};
+    sm_id_answer ans;
+    const char *qid;
+
+    if (attrs == NULL || attrs->size < sizeof(sm_id_attrs)) {
+        scratch.size = sizeof(scratch);
+        attrs = &scratch;
+    }
+    if (q == NULL || q->size < sizeof(sm_id_query) || !ses_identity_ok(q->identity)) {
+        ses_attrs_reset(in, attrs, "");
+        ses_copy(attrs->detail, sizeof(attrs->detail), "ses: malformed query");
+        return SM_ID_UNKNOWN;
+    }
+    qid = q->queue_id != NULL ? q->queue_id : "";
+    ses_attrs_reset(in, attrs, q->identity);
+    sesutil_buf_puts(&path, "/v2/email/identities/");
+    sesutil_uri_encode(&path, q->identity, strlen(q->identity), 0);
+    sesapi_call(&in->api, path.data, NULL, q->deadline_ms, &r);
+    sesutil_buf_reset(&path);
+    switch (r.status) {
+    case SESAPI_OK:
+        ans = ses_parse_identity(in, r.body, q->identity, attrs);
+        break;
+    case SESAPI_NOT_FOUND:
+        ses_copy(attrs->detail, sizeof(attrs->detail), "GetEmailIdentity: NotFoundException");
+        ans = SM_ID_UNKNOWN;
+        break;
+    default:
+        snprintf(attrs->detail, sizeof(attrs->detail), "GetEmailIdentity: %s%s%.64s",
+                 sesapi_status_name(r.status), r.code ? " " : "", r.code ? r.code : "");
+        ses_copy(attrs->detail, sizeof(attrs->detail), attrs->detail);
+        ses_log_failure(in, &r, "GetEmailIdentity", "ses:GetEmailIdentity", qid);
+        ans = SM_ID_TEMPFAIL;
+        break;
+    }
+    sesapi_result_clear(&r);
+    return ans;
+}
+
+static void
+ses_free(ses_instance *in)
+{
+    ses_settings *s = &in->set;
+
+    sesapi_clear(&in->api);
+    in->creds = creds_free(in->creds);
+    in->thr = throttle_free(in->thr);
+    in->http = http_client_free(in->http);
+    free(s->region);
+    free(s->endpoint);
+    free(s->ca_file);
+    free(s->profile);
+    free(s->credentials_source);
+    free(s->sts_endpoint);
+    free(in->name);
+    pthread_cond_destroy(&in->cond);
+    pthread_mutex_destroy(&in->lock);
+    free(in);
+}
+
+/* plugin close: stop threads, free everything */
+static void
+ses_close(void *instance)
+{
+    ses_instance *in = instance;
+
+    if (in == NULL)
+        return;
+    seswarm_stop(in);
+    ses_free(in);
+}
+
+/* plugin dump: effective settings for "ses-milter -n" (no secrets here) */
+static void
+ses_dump(void *instance, void (*out)(void *arg, const char *line), void *arg)
+{
+    ses_instance *in = instance;
+    ses_settings *s = &in->set;
+    char line[512];
+
+#define SES_DUMP(...) (snprintf(line, sizeof(line), __VA_ARGS__), out(arg, line))
+    SES_DUMP("region = \"%s\";", s->region);
+    SES_DUMP("endpoint = \"%s\";", in->api.endpoint);
+    SES_DUMP("insecure_http = %s;", s->insecure_http ? "true" : "false");
+    SES_DUMP("ca_file = \"%s\";", s->ca_file ? s->ca_file : "");
+    SES_DUMP("connect_timeout_ms = %ld;", s->connect_timeout_ms);
+    SES_DUMP("timeout_ms = %ld;", s->timeout_ms);
+    SES_DUMP("rate = %ld;", s->rate);
+    SES_DUMP("burst = %ld;", s->burst);
+    SES_DUMP("warmup_interval = %ld;", s->warmup_interval);
+    SES_DUMP("warmup_page_size = %ld;", s->warmup_page_size);
+    SES_DUMP("profile = \"%s\";", s->profile ? s->profile : "");
+    SES_DUMP("credentials_source = \"%s\"; # in use: %s", s->credentials_source,
+             creds_source_name(in->creds));
+    SES_DUMP("credentials_refresh_margin = %ld;", s->refresh_margin);
+    SES_DUMP("sts_endpoint = \"%s\";", s->sts_endpoint ? s->sts_endpoint : "");
+    SES_DUMP("verified_ttl = %ld;", s->verified_ttl);
+    SES_DUMP("not_verified_ttl = %ld;", s->not_verified_ttl);
+#undef SES_DUMP
+}
+
+/* the descriptor the host loads */
+const sm_plugin ses_milter_plugin = {
+    .abi_version = SM_PLUGIN_ABI_VERSION,
+    .size = sizeof(sm_plugin),
+    .name = "ses",
+    .version = "0.1.0",
+    .init = ses_init,
+    .start = ses_start,
+    .lookup = ses_lookup,
+    .close = ses_close,
+    .dump = ses_dump,
+};

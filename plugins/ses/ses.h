@@ -1,0 +1,61 @@
+/*
+ * ses.h - one instance of the SES identity plugin (private to the plugin)
+ *
+ * The instance owns its settings, the http client, the credential chain,
+ * the rate limiter and the warm-up thread.  ses.c implements the plugin
+ * ABI (init/start/lookup/close/dump); seswarm.c the background GetAccount
+ * check and ListEmailIdentities warm-up.
+ */
+#ifndef SES_SES_H
+#define SES_SES_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include <ses-milter/plugin.h>
+
+#include "creds.h"
+#include "http.h"
+#include "sesapi.h"
+#include "sesutil.h"
+#include "throttle.h"
+
+typedef struct ses_settings {
+    char *region, *endpoint, *ca_file, *profile, *credentials_source, *sts_endpoint;
+    int insecure_http;
+    long connect_timeout_ms, timeout_ms, rate, burst, warmup_interval, warmup_page_size;
+    long refresh_margin, verified_ttl, not_verified_ttl;
+} ses_settings;
+
+typedef struct ses_instance {
+    sm_plugin_host host; /* copy of the host's services */
+    char *name;
+    ses_settings set;
+    http_client *http;
+    creds *creds;
+    throttle *thr;
+    sesapi api;
+    /* warm-up thread */
+    pthread_t warm_thread;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    int warm_running, stop;
+    /* log rate limit per sesapi_status */
+    uint64_t last_log_ms[SESAPI_STATUS_MAX];
+} ses_instance;
+
+/* ses_log - a line through host->log (never with a secret) */
+void ses_log(ses_instance *in, int level, const char *qid, const char *fmt, ...)
+    SESUTIL_PRINTF(4, 5);
+/* ses_log_failure - log an API failure, at most once a minute per kind */
+void ses_log_failure(ses_instance *in, const sesapi_result *r, const char *api,
+                     const char *permission, const char *qid);
+/* ses_copy - copy untrusted text into a fixed attrs field, control bytes replaced */
+void ses_copy(char *dst, size_t size, const char *src);
+
+/* seswarm_start - start the GetAccount + ListEmailIdentities thread */
+int seswarm_start(ses_instance *in, char *err, size_t errlen);
+/* seswarm_stop - stop and join it */
+void seswarm_stop(ses_instance *in);
+
+#endif

@@ -1,0 +1,279 @@
+/*
+ * seswarm.c - background work of an SES instance: account check, warm-up
+ *
+ * Purpose: after start(), one thread asks GetAccount once (logging loudly
+ * when the account is in the sandbox, has sending disabled or is not
+ * HEALTHY) and then lists every identity with ListEmailIdentities (paged,
+ * PageSize up to 1000, NextToken percent-encoded) at start and every
+ * warmup_interval seconds, pushing each into the host's cache through
+ * host->cache_put.  List entries carry no DKIM / MAIL FROM details; they
+ * are marked attrs.detail = "from ListEmailIdentities" and the host asks
+ * GetEmailIdentity when it needs the details.  SES being unreachable
+ * never blocks startup: the thread just logs and retries next round.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "ses.h"
+
+#define SESWARM_CREDS_WAIT_MS 10000u
+#define SESWARM_RETRY_S 30
+
+/* sleep up to ms unless stopped; returns 1 when stopping */
+static int
+seswarm_wait(ses_instance *in, uint64_t ms)
+{
+    struct timespec ts;
+    int stop;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    ts.tv_sec += (time_t)(ms / 1000);
+    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&in->lock);
+    if (!in->stop)
+        pthread_cond_timedwait(&in->cond, &in->lock, &ts);
+    stop = in->stop;
+    pthread_mutex_unlock(&in->lock);
+    return stop;
+}
+
+/* wait (bounded) until the credential thread has something */
+static int
+seswarm_wait_creds(ses_instance *in)
+{
+    uint64_t until = sesutil_now_ms() + SESWARM_CREDS_WAIT_MS;
+    creds_value v;
+    char err[256];
+
+    while (creds_get(in->creds, &v, err, sizeof(err)) < 0) {
+        if (sesutil_now_ms() >= until || seswarm_wait(in, 100))
+            return -1;
+    }
+    creds_value_clear(&v);
+    return 0;
+}
+
+static uint64_t
+seswarm_deadline(ses_instance *in)
+{
+    return sesutil_now_ms() + (uint64_t)in->set.timeout_ms + 2000u;
+}
+
+static int
+seswarm_jbool(json_t *o, const char *name)
+{
+    json_t *v = json_object_get(o, name);
+    return json_is_boolean(v) ? json_is_true(v) : -1;
+}
+
+/* GetAccount once: 0 when answered (whatever it said), -1 to retry later */
+static int
+seswarm_account(ses_instance *in)
+{
+    sesapi_result r;
+    json_t *root;
+    const char *enf;
+    int prod, sending;
+
+    sesapi_call(&in->api, "/v2/email/account", NULL, seswarm_deadline(in), &r);
+    if (r.status != SESAPI_OK) {
+        sesapi_status st = r.status;
+        ses_log_failure(in, &r, "GetAccount", "ses:GetAccount", NULL);
+        sesapi_result_clear(&r);
+        return st == SESAPI_DENIED ? 0 : -1;
+    }
+    root = json_loads(r.body, 0, NULL);
+    sesapi_result_clear(&r);
+    if (!json_is_object(root)) {
+        ses_log(in, LOG_ERR, NULL, "SES GetAccount: malformed JSON answer");
+        json_decref(root);
+        return 0;
+    }
+    prod = seswarm_jbool(root, "ProductionAccessEnabled");
+    sending = seswarm_jbool(root, "SendingEnabled");
+    enf = json_is_string(json_object_get(root, "EnforcementStatus"))
+              ? json_string_value(json_object_get(root, "EnforcementStatus"))
+              : "unknown";
+    if (prod == 0)
+        ses_log(in, LOG_WARNING, NULL, "SES account in %s is in the SANDBOX "
+                "(ProductionAccessEnabled=false): it may send only to verified identities, "
+                "200 messages a day, 1 per second", in->set.region);
+    if (sending == 0)
+        ses_log(in, LOG_ERR, NULL, "SES account in %s has sending DISABLED (SendingEnabled=false)",
+                in->set.region);
+    if (strcmp(enf, "HEALTHY") != 0)
+        ses_log(in, LOG_ERR, NULL, "SES account in %s is not healthy: EnforcementStatus=%.32s",
+                in->set.region, enf);
+    if (prod == 1 && sending == 1 && strcmp(enf, "HEALTHY") == 0)
+        ses_log(in, LOG_INFO, NULL, "SES account in %s: production access, sending enabled, "
+                "HEALTHY", in->set.region);
+    json_decref(root);
+    return 0;
+}
+
+/* push one ListEmailIdentities item into the host cache */
+static int
+seswarm_put(ses_instance *in, json_t *item)
+{
+    json_t *name = json_object_get(item, "IdentityName");
+    const char *type = json_is_string(json_object_get(item, "IdentityType"))
+                           ? json_string_value(json_object_get(item, "IdentityType"))
+                           : "";
+    int sending = seswarm_jbool(item, "SendingEnabled");
+    sm_id_attrs at;
+    char id[256], *at_sign;
+    sm_id_kind kind;
+
+    if (!json_is_string(name) || *json_string_value(name) == '\0' ||
+        strlen(json_string_value(name)) >= sizeof(id))
+        return 0;
+    ses_copy(id, sizeof(id), json_string_value(name));
+    kind = strchr(id, '@') != NULL ? SM_IDKIND_ADDRESS : SM_IDKIND_DOMAIN;
+    /* domains are case-insensitive, local parts are not */
+    at_sign = strrchr(id, '@');
+    for (char *c = at_sign != NULL ? at_sign : id; *c; c++)
+        if (*c >= 'A' && *c <= 'Z')
+            *c = (char)(*c - 'A' + 'a');
+    memset(&at, 0, sizeof(at));
+    at.size = sizeof(at);
+    at.identity_type = strcmp(type, "EMAIL_ADDRESS") == 0    ? SM_IDTYPE_EMAIL_ADDRESS
+                       : strcmp(type, "DOMAIN") == 0         ? SM_IDTYPE_DOMAIN
+                       : strcmp(type, "MANAGED_DOMAIN") == 0 ? SM_IDTYPE_MANAGED_DOMAIN
+                                                             : SM_IDTYPE_NONE;
+    ses_copy(at.identity, sizeof(at.identity), id);
+    at.dkim_signing_enabled = SM_TRI_UNKNOWN;
+    ses_copy(at.region, sizeof(at.region), in->set.region);
+    ses_copy(at.detail, sizeof(at.detail), "from ListEmailIdentities");
+    at.ttl = (unsigned)(sending == 1 ? in->set.verified_ttl : in->set.not_verified_ttl);
+    in->host.cache_put(in->host.ctx, id, kind, sending == 1 ? SM_ID_VERIFIED : SM_ID_NOT_VERIFIED,
+                       &at);
+    return 1;
+}
+
+/* one page; returns the next token (allocated), "" at the end, NULL on failure */
+static char *
+seswarm_page(ses_instance *in, const char *token, size_t *count)
+{
+    sesutil_buf q = {0};
+    sesapi_result r;
+    json_t *root, *items, *next;
+    size_t i;
+    char *ret;
+
+    sesutil_buf_printf(&q, "PageSize=%ld", in->set.warmup_page_size);
+    if (token != NULL && *token != '\0') {
+        sesutil_buf_puts(&q, "&NextToken=");
+        sesutil_uri_encode(&q, token, strlen(token), 0);
+    }
+    sesapi_call(&in->api, "/v2/email/identities", q.data, seswarm_deadline(in), &r);
+    sesutil_buf_reset(&q);
+    if (r.status != SESAPI_OK) {
+        ses_log_failure(in, &r, "ListEmailIdentities", "ses:ListEmailIdentities", NULL);
+        sesapi_result_clear(&r);
+        return NULL;
+    }
+    root = json_loads(r.body, 0, NULL);
+    sesapi_result_clear(&r);
+    items = json_object_get(root, "EmailIdentities");
+    for (i = 0; json_is_array(items) && i < json_array_size(items); i++)
+        *count += (size_t)seswarm_put(in, json_array_get(items, i));
+    next = json_object_get(root, "NextToken");
+    ret = sesutil_strdup(json_is_string(next) ? json_string_value(next) : "");
+    json_decref(root);
+    return ret;
+}
+
+/* all pages; 0 when the list was walked to its end */
+static int
+seswarm_list(ses_instance *in)
+{
+    char *token = sesutil_strdup("");
+    size_t count = 0, pages = 0;
+
+    do {
+        char *next = seswarm_page(in, token, &count);
+        free(token);
+        if (next == NULL) {
+            ses_log(in, LOG_WARNING, NULL, "warm-up stopped after %zu page(s), %zu identities",
+                    pages, count);
+            return -1;
+        }
+        token = next;
+        pages++;
+    } while (*token != '\0' && pages < 100000 && !in->stop);
+    free(token);
+    ses_log(in, LOG_INFO, NULL, "warm-up: %zu identities from ListEmailIdentities (%zu page(s)) "
+            "pushed to the cache", count, pages);
+    return 0;
+}
+
+static void *
+seswarm_thread(void *arg)
+{
+    ses_instance *in = arg;
+    int account_done = 0;
+
+    while (!in->stop) {
+        int ok = 0;
+        if (seswarm_wait_creds(in) == 0) {
+            if (!account_done)
+                account_done = seswarm_account(in) == 0;
+            ok = in->set.warmup_interval == 0 || seswarm_list(in) == 0;
+        }
+        if (in->set.warmup_interval == 0 && account_done)
+            break;
+        if (seswarm_wait(in, ok ? (uint64_t)in->set.warmup_interval * 1000u
+                                : (uint64_t)SESWARM_RETRY_S * 1000u))
+            break;
+    }
+    return NULL;
+}
+
+/* seswarm_start - the background thread */
+int
+seswarm_start(ses_instance *in, char *err, size_t errlen)
+{
+    pthread_condattr_t ca;
+
+    if (in->warm_running)
+        return 0;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_destroy(&in->cond);
+    pthread_cond_init(&in->cond, &ca);
+    pthread_condattr_destroy(&ca);
+    if (in->host.cache_put == NULL && in->set.warmup_interval > 0)
+        ses_log(in, LOG_WARNING, NULL, "host offers no cache_put: warm-up disabled");
+    if (in->host.cache_put == NULL)
+        in->set.warmup_interval = 0;
+    if (pthread_create(&in->warm_thread, NULL, seswarm_thread, in) != 0)
+        return sesutil_errf(err, errlen, "ses: cannot start the warm-up thread");
+    in->warm_running = 1;
+    return 0;
+}
+
+/* seswarm_stop - signal and join */
+void
+seswarm_stop(ses_instance *in)
+{
+    if (!in->warm_running)
+        return;
+    pthread_mutex_lock(&in->lock);
+    in->stop = 1;
+    pthread_cond_broadcast(&in->cond);
+    pthread_mutex_unlock(&in->lock);
+    pthread_join(in->warm_thread, NULL);
+    in->warm_running = 0;
+}

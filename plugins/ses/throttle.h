@@ -1,0 +1,35 @@
+/*
+ * throttle.h - client-side rate limit and instance-wide backoff
+ *
+ * A token bucket in its GCRA form: 'rate' requests per second with bursts
+ * of up to 'burst'.  A caller reserves the next free slot and sleeps until
+ * it; a caller whose slot would come after its deadline gives up at once
+ * without reserving (the lookup then answers TEMPFAIL).  On throttling
+ * answers from SES the whole instance backs off exponentially with
+ * jitter; a success resets the backoff.
+ */
+#ifndef SES_THROTTLE_H
+#define SES_THROTTLE_H
+
+#include <stdint.h>
+
+typedef struct throttle throttle;
+
+/* throttle_new - rate > 0 requests/s, burst >= 1; backoff from base_ms up to max_ms */
+throttle *throttle_new(double rate, unsigned burst, unsigned base_ms, unsigned max_ms);
+/* throttle_free - returns NULL */
+throttle *throttle_free(throttle *t);
+/*
+ * throttle_acquire - wait for a slot that starts no later than deadline_ms
+ * minus reserve_ms (time the request itself needs).  Returns 0 when the
+ * caller may send, -1 when it gave up (deadline) without waiting in vain.
+ */
+int throttle_acquire(throttle *t, uint64_t deadline_ms, unsigned reserve_ms);
+/* throttle_backoff - a throttling answer arrived: back off; returns the pause in ms */
+unsigned throttle_backoff(throttle *t);
+/* throttle_success - an answer that was not throttled: reset the backoff */
+void throttle_success(throttle *t);
+/* throttle_backoff_until - CLOCK_MONOTONIC ms until which the instance backs off (0: none) */
+uint64_t throttle_backoff_until(throttle *t);
+
+#endif

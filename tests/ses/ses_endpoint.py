@@ -1,0 +1,366 @@
+#!/usr/bin/env python3
+"""ses_endpoint.py - an SESv2 test endpoint on 127.0.0.1 that checks SigV4 with botocore.
+
+Serves GetEmailIdentity, ListEmailIdentities (paged) and GetAccount from a
+JSON fixture.  Every SES request's signature is recomputed independently
+with botocore.auth.SigV4Auth on a botocore.awsrequest.AWSRequest rebuilt
+from the received method, path, query, signed headers and body; a mismatch
+is answered 403 SignatureDoesNotMatch.  It also plays the credential
+services the plugin's chain uses: EC2 IMDSv2 (/latest/...), a container
+credentials endpoint (/container/creds) and STS AssumeRoleWithWebIdentity
+(POST /sts/), issuing temporary credentials that expire after
+fixture["temp_ttl"] seconds.
+
+Control (no signature needed):
+  GET  /__stats               counts and timestamps per API, as JSON
+  POST /__mode?ses=M&creds=C  M: ok | 429 | 500 | silent | slow:MS ;  C: ok | 500
+  POST /__reset               clear the counters
+
+Usage: ses_endpoint.py --fixture F --port-file P [--tls-cert C --tls-key K]
+The port file is written (atomically) once the socket listens.
+Needs botocore (Debian: apt-get install python3-botocore).
+"""
+import argparse
+import datetime
+import json
+import os
+import ssl
+import sys
+import threading
+import time
+import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+
+LOCK = threading.Lock()
+STATS = {"counts": {}, "times": {}}
+MODE = {"ses": "ok", "creds": "ok"}
+FIX = {}
+KEYS = {}  # access key id -> (secret, token or None, expiration epoch or None)
+ISSUED = [0]
+
+
+def record(api):
+    with LOCK:
+        STATS["counts"][api] = STATS["counts"].get(api, 0) + 1
+        STATS["times"].setdefault(api, []).append(time.monotonic())
+
+
+def issue_temp(kind):
+    """Temporary credentials that the SES side will accept until they expire."""
+    with LOCK:
+        ISSUED[0] += 1
+        n = ISSUED[0]
+    ak = "ASIATEST%s%04d" % (kind.upper()[:4], n)
+    sk = "tempSecret/%s/%04d/DO-NOT-LOG" % (kind, n)
+    tok = "tempToken%s%04dSESSIONTOKENDONOTLOG" % (kind, n)
+    exp = time.time() + float(FIX.get("temp_ttl", 3600))
+    with LOCK:
+        KEYS[ak] = (sk, tok, exp)
+    iso = datetime.datetime.fromtimestamp(exp, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return ak, sk, tok, iso
+
+
+def parse_authz(value):
+    if not value.startswith("AWS4-HMAC-SHA256 "):
+        return None
+    parts = {}
+    for item in value[len("AWS4-HMAC-SHA256 "):].split(","):
+        k, _, v = item.strip().partition("=")
+        parts[k] = v
+    if not {"Credential", "SignedHeaders", "Signature"} <= set(parts):
+        return None
+    return parts
+
+
+def botocore_authorization(handler, body, ak, sk, token, region, amz_date, signed):
+    """Recompute the Authorization header with botocore's own SigV4 signer."""
+    host = handler.headers.get("Host", "")
+    url = "http://%s%s" % (host, handler.path)
+    headers = {}
+    for name in signed.split(";"):
+        vals = handler.headers.get_all(name) or []
+        headers[name] = ",".join(vals)
+    req = AWSRequest(method=handler.command, url=url, headers=headers, data=body)
+    req.context["timestamp"] = amz_date
+    auth = SigV4Auth(Credentials(ak, sk, token), "ses", region)
+    creq = auth.canonical_request(req)
+    sts = auth.string_to_sign(req, creq)
+    sig = auth.signature(sts, req)
+    hdrs = auth.headers_to_sign(req)
+    return "AWS4-HMAC-SHA256 Credential=%s, SignedHeaders=%s, Signature=%s" % (
+        auth.scope(req), auth.signed_headers(hdrs), sig)
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, fmt, *args):  # quiet
+        pass
+
+    def send(self, status, obj=None, ctype="application/json", err=None, raw=None):
+        data = raw if raw is not None else (json.dumps(obj).encode() if obj is not None else b"")
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(data)))
+        if err:
+            self.send_header("x-amzn-ErrorType", err + ":http://internal.amazon.com/coral/")
+        self.end_headers()
+        self.wfile.write(data)
+
+    def aws_error(self, status, code, msg):
+        self.send(status, {"message": msg}, err=code)
+
+    def body(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(n) if n > 0 else b""
+
+    # ---- signature check ------------------------------------------------
+    def check_sig(self, body):
+        parts = parse_authz(self.headers.get("Authorization", ""))
+        amz_date = self.headers.get("X-Amz-Date", "")
+        if parts is None or not amz_date:
+            record("BadSignature")
+            self.aws_error(403, "MissingAuthenticationTokenException", "missing Authorization")
+            return False
+        cred = parts["Credential"].split("/")
+        if len(cred) != 5 or cred[3] != "ses" or cred[4] != "aws4_request":
+            record("BadSignature")
+            self.aws_error(403, "IncompleteSignatureException", "bad credential scope")
+            return False
+        ak, region = cred[0], cred[2]
+        with LOCK:
+            entry = KEYS.get(ak)
+        if entry is None:
+            record("BadCredentials")
+            self.aws_error(403, "UnrecognizedClientException",
+                           "The security token included in the request is invalid.")
+            return False
+        sk, tok, exp = entry
+        if tok is not None and self.headers.get("X-Amz-Security-Token") != tok:
+            record("BadCredentials")
+            self.aws_error(403, "UnrecognizedClientException", "session token mismatch")
+            return False
+        if exp is not None and time.time() > exp:
+            record("ExpiredToken")
+            self.aws_error(403, "ExpiredTokenException", "The security token included in the request is expired")
+            return False
+        try:
+            t = datetime.datetime.strptime(amz_date, "%Y%m%dT%H%M%SZ").replace(tzinfo=datetime.timezone.utc)
+        except ValueError:
+            t = None
+        if t is None or abs(time.time() - t.timestamp()) > 300:
+            record("RequestExpired")
+            self.aws_error(403, "RequestExpired", "Request has expired.")
+            return False
+        want = botocore_authorization(self, body, ak, sk, tok, region, amz_date, parts["SignedHeaders"])
+        if want != self.headers.get("Authorization"):
+            record("BadSignature")
+            self.aws_error(403, "SignatureDoesNotMatch",
+                           "The request signature we calculated does not match the signature you provided.")
+            return False
+        if region != FIX.get("region", "us-east-1"):
+            record("BadSignature")
+            self.aws_error(403, "SignatureDoesNotMatch", "wrong region in scope")
+            return False
+        return True
+
+    def injected(self):
+        """Apply the SES failure mode; True when the request was answered (or dropped)."""
+        mode = MODE["ses"]
+        if mode == "429":
+            record("Throttled")
+            self.aws_error(429, "TooManyRequestsException", "Too Many Requests")
+            return True
+        if mode == "500":
+            record("ServerError")
+            self.aws_error(500, "InternalFailure", "injected")
+            return True
+        if mode == "silent":
+            record("Silent")
+            time.sleep(float(FIX.get("silent_s", 8)))
+            self.close_connection = True
+            return True
+        if mode.startswith("slow:"):
+            time.sleep(int(mode[5:]) / 1000.0)
+        return False
+
+    # ---- SES -------------------------------------------------------------
+    def ses(self, body):
+        u = urllib.parse.urlsplit(self.path)
+        if not self.check_sig(body):
+            return
+        if self.injected():
+            return
+        prefix = "/v2/email/identities/"
+        if u.path.startswith(prefix):
+            record("GetEmailIdentity")
+            ident = urllib.parse.unquote(u.path[len(prefix):])
+            item = FIX.get("identities", {}).get(ident)
+            if item is None:
+                self.aws_error(404, "NotFoundException", "Email identity %s does not exist." % ident)
+            else:
+                self.send(200, item)
+        elif u.path == "/v2/email/identities":
+            record("ListEmailIdentities")
+            self.list_identities(urllib.parse.parse_qs(u.query, keep_blank_values=True))
+        elif u.path == "/v2/email/account":
+            record("GetAccount")
+            self.send(200, FIX.get("account", {}))
+        else:
+            self.aws_error(404, "UnknownOperationException", "no such API")
+
+    def list_identities(self, q):
+        names = sorted(FIX.get("identities", {}))
+        size = int(q.get("PageSize", ["1000"])[0])
+        if size < 1 or size > 1000:
+            self.aws_error(400, "BadRequestException", "PageSize out of range")
+            return
+        tok = q.get("NextToken", [""])[0]
+        start = 0
+        if tok:
+            if not tok.startswith("tok/+= "):
+                self.aws_error(400, "BadRequestException", "malformed NextToken")
+                return
+            start = int(tok[len("tok/+= "):])
+        out = []
+        for name in names[start:start + size]:
+            item = FIX["identities"][name]
+            out.append({"IdentityName": name, "IdentityType": item.get("IdentityType"),
+                        "SendingEnabled": bool(item.get("VerifiedForSendingStatus")),
+                        "VerificationStatus": item.get("VerificationStatus")})
+        res = {"EmailIdentities": out}
+        if start + size < len(names):
+            res["NextToken"] = "tok/+= %d" % (start + size)
+        self.send(200, res)
+
+    # ---- credential services ----------------------------------------------
+    def creds_json(self, kind):
+        ak, sk, tok, iso = issue_temp(kind)
+        return {"Code": "Success", "AccessKeyId": ak, "SecretAccessKey": sk, "Token": tok,
+                "Expiration": iso}
+
+    def imds(self):
+        if MODE["creds"] != "ok":
+            record("CredsFailed")
+            self.send(500, raw=b"injected", ctype="text/plain")
+            return
+        if self.command == "PUT" and self.path == "/latest/api/token":
+            record("IMDSToken")
+            if not self.headers.get("X-aws-ec2-metadata-token-ttl-seconds"):
+                self.send(400, raw=b"", ctype="text/plain")
+                return
+            self.send(200, raw=b"imds-session-token", ctype="text/plain")
+            return
+        if self.headers.get("X-aws-ec2-metadata-token") != "imds-session-token":
+            self.send(401, raw=b"", ctype="text/plain")
+            return
+        base = "/latest/meta-data/iam/security-credentials/"
+        if self.path == base:
+            record("IMDSRole")
+            self.send(200, raw=b"test-role\n", ctype="text/plain")
+        elif self.path == base + "test-role":
+            record("IMDSCreds")
+            self.send(200, self.creds_json("imds"))
+        else:
+            self.send(404, raw=b"", ctype="text/plain")
+
+    def container(self):
+        record("Container")
+        if MODE["creds"] != "ok":
+            record("CredsFailed")
+            self.send(500, {"message": "injected"})
+        elif self.headers.get("Authorization") != FIX.get("container_token"):
+            self.send(403, {"message": "bad authorization"})
+        else:
+            self.send(200, self.creds_json("container"))
+
+    def sts(self, body):
+        record("STS")
+        form = urllib.parse.parse_qs(body.decode())
+        if MODE["creds"] != "ok":
+            self.send(500, raw=b"<ErrorResponse><Error><Code>InternalFailure</Code></Error></ErrorResponse>",
+                      ctype="text/xml")
+            return
+        if (form.get("Action") != ["AssumeRoleWithWebIdentity"] or
+                form.get("WebIdentityToken") != [FIX.get("web_identity_token")] or
+                not form.get("RoleArn")):
+            self.send(400, raw=b"<ErrorResponse><Error><Code>InvalidIdentityToken</Code></Error></ErrorResponse>",
+                      ctype="text/xml")
+            return
+        ak, sk, tok, iso = issue_temp("sts")
+        xml = ("<AssumeRoleWithWebIdentityResponse><AssumeRoleWithWebIdentityResult><Credentials>"
+               "<AccessKeyId>%s</AccessKeyId><SecretAccessKey>%s</SecretAccessKey>"
+               "<SessionToken>%s</SessionToken><Expiration>%s</Expiration></Credentials>"
+               "</AssumeRoleWithWebIdentityResult></AssumeRoleWithWebIdentityResponse>" % (ak, sk, tok, iso))
+        self.send(200, raw=xml.encode(), ctype="text/xml")
+
+    # ---- control ------------------------------------------------------------
+    def control(self):
+        u = urllib.parse.urlsplit(self.path)
+        if u.path == "/__stats":
+            with LOCK:
+                self.send(200, STATS)
+        elif u.path == "/__mode":
+            for k, v in urllib.parse.parse_qs(u.query).items():
+                MODE[k] = v[0]
+            self.send(200, MODE)
+        elif u.path == "/__reset":
+            with LOCK:
+                STATS["counts"].clear()
+                STATS["times"].clear()
+            self.send(200, {})
+        else:
+            self.send(404, {})
+
+    def route(self):
+        body = self.body()
+        if self.path.startswith("/__"):
+            self.control()
+        elif self.path.startswith("/latest/"):
+            self.imds()
+        elif self.path.startswith("/container/"):
+            self.container()
+        elif self.path.startswith("/sts"):
+            self.sts(body)
+        else:
+            self.ses(body)
+
+    do_GET = route
+    do_PUT = route
+    do_POST = route
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--fixture", required=True)
+    ap.add_argument("--port-file", required=True)
+    ap.add_argument("--tls-cert")
+    ap.add_argument("--tls-key")
+    a = ap.parse_args()
+    with open(a.fixture) as f:
+        FIX.update(json.load(f))
+    for c in FIX.get("credentials", []):
+        KEYS[c["access_key_id"]] = (c["secret_access_key"], c.get("session_token"), None)
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    srv.daemon_threads = True
+    if a.tls_cert:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(a.tls_cert, a.tls_key)
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+    tmp = a.port_file + ".tmp"
+    with open(tmp, "w") as f:
+        f.write("%d\n" % srv.server_address[1])
+    os.rename(tmp, a.port_file)
+    try:
+        srv.serve_forever(poll_interval=0.2)
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
