@@ -382,6 +382,26 @@ static SPF_dns_rr_t *spf_term_lookup(SPF_dns_server_t *d, spf_req *rq, const cha
     return rr;
 }
 
+/* a malformed query name: NXDOMAIN, still counted as a term and a void lookup */
+static SPF_dns_rr_t *spf_bad_name(SPF_dns_server_t *d, spf_req *rq, const char *domain,
+                                  ns_type t)
+{
+    SPF_dns_rr_t *rr = spf_rr_status(d, domain, t, HOST_NOT_FOUND);
+
+    if (rq == NULL || rq->in_exp || (t != ns_t_a && t != ns_t_aaaa && t != ns_t_mx))
+        return rr;
+    if (rq->ifollow < rq->nfollow && spf_name_eq(domain, rq->follow[rq->ifollow])) {
+        rq->ifollow++;
+        return rr;
+    }
+    spf_follow_reset(rq);
+    if (spf_count_term(rq) < 0 || spf_count_void(rq, rr) < 0) {
+        SPF_dns_rr_free(rr);
+        return spf_rr_status(d, domain, t, TRY_AGAIN);
+    }
+    return rr;
+}
+
 /* the lookup hook of our layer */
 static SPF_dns_rr_t *spf_layer_lookup(SPF_dns_server_t *d, const char *domain, ns_type t,
                                       int should_cache)
@@ -391,7 +411,7 @@ static SPF_dns_rr_t *spf_layer_lookup(SPF_dns_server_t *d, const char *domain, n
     SPF_dns_rr_t *rr;
 
     if (spf_name_prepare(domain, name, sizeof(name)) < 0)
-        return spf_rr_status(d, domain, t, HOST_NOT_FOUND);
+        return spf_bad_name(d, rq, domain, t);
     if (rq != NULL && rq->deadline != 0 && util_now_ms() >= rq->deadline) {
         rq->dns_error = 1;
         return spf_rr_status(d, name, t, TRY_AGAIN);

@@ -318,6 +318,12 @@ static const char *const zone1[] = {
     "redir.example.com|T|v=spf1 ip4:192.0.2.1 -all redirect=redir.example.com",
     "exp.example.com|T|v=spf1 -all exp=why.example.com",
     "why.example.com|T|%{i} is not one of %{d}'s servers",
+    "dot.example.com|T|v=spf1 a:host.example.com. -all",
+    "host.example.com|A|192.0.2.55",
+    "host.example.com|AAAA|2001:db8::55",
+    "v6.example.com|T|v=spf1 ip6:2001:db8::/32 -all",
+    "badlabel.example.com|T|v=spf1 a:%{l}.x.example.com a:%{l}.y.example.com "
+    "a:%{l}.z.example.com -all",
     NULL,
 };
 
@@ -364,6 +370,10 @@ static const struct {
     {"2 void lookups are allowed", "192.0.2.7", "void2.example.com", SPF_R_FAIL},
     {"modifier name with . - _ is ignored", "192.0.2.1", "modname.example.com", SPF_R_PASS},
     {"redirect next to all is ignored", "192.0.2.1", "redir.example.com", SPF_R_PASS},
+    {"trailing-dot domain-spec works", "192.0.2.55", "dot.example.com", SPF_R_PASS},
+    {"a for an IPv6 client uses AAAA", "2001:db8::55", "dot.example.com", SPF_R_PASS},
+    {"ip6 network matches", "2001:db8:1::1", "v6.example.com", SPF_R_PASS},
+    {"ip6 network misses", "2001:db9::1", "v6.example.com", SPF_R_FAIL},
     {"single-label domain is none", "192.0.2.7", "localhost", SPF_R_NONE},
     {"empty label is none", "192.0.2.7", "a..example.com", SPF_R_NONE},
     {"domain literal is none", "192.0.2.7", "[192.0.2.7]", SPF_R_NONE},
@@ -384,6 +394,24 @@ static void test_spf_check_applies_adapter_checks(void **state)
             fail_msg("%s: got %s (%s), want %s", checks[i].what, spf_result_name(r), d.reason,
                      spf_result_name(checks[i].want));
     }
+    spf_ctx_free(ctx);
+}
+
+static void test_spf_check_malformed_names_count_as_void_lookups(void **state)
+{
+    spf_ctx *ctx = zone1_ctx();
+    spf_detail d;
+    (void)state;
+    /* %{l} = "a..b": three names with an empty label, three void lookups */
+    assert_int_equal(spf_check(ctx, "192.0.2.7", "badlabel.example.com",
+                               "a..b@badlabel.example.com", NULL, 0, &d),
+                     SPF_R_PERMERROR);
+    assert_int_equal(d.void_lookups, 3);
+    assert_int_equal(d.adapter_override, 1);
+    /* "ab": real names, NXDOMAIN too: the same limit applies */
+    assert_int_equal(spf_check(ctx, "192.0.2.7", "badlabel.example.com",
+                               "ab@badlabel.example.com", NULL, 0, &d),
+                     SPF_R_PERMERROR);
     spf_ctx_free(ctx);
 }
 
@@ -453,6 +481,22 @@ static void test_spf_check_shared_context_counts_per_thread(void **state)
     spf_ctx_free(ctx);
 }
 
+static void test_spf_ctx_new_builds_resolver_stack_or_refuses(void **state)
+{
+    spf_opts o;
+    char err[200] = "";
+    spf_ctx *ctx;
+    (void)state;
+    ctx = spf_ctx_new(NULL, err, sizeof(err));
+    assert_non_null(ctx);
+    spf_ctx_free(ctx);
+    spf_opts_defaults(&o);
+    o.use_system_resolver = 0;
+    assert_null(spf_ctx_new(&o, err, sizeof(err)));
+    assert_true(err[0] != '\0');
+    assert_null(spf_ctx_new_dns(&o, NULL, err, sizeof(err)));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -464,10 +508,12 @@ int main(void)
         cmocka_unit_test(test_spf_result_names_round_trip),
         cmocka_unit_test(test_spf_ip_usable_refuses_loopback_and_junk),
         cmocka_unit_test(test_spf_check_applies_adapter_checks),
+        cmocka_unit_test(test_spf_check_malformed_names_count_as_void_lookups),
         cmocka_unit_test(test_spf_check_explanation_is_expanded),
         cmocka_unit_test(test_spf_check_ips_returns_worst),
         cmocka_unit_test(test_spf_check_past_deadline_is_temperror),
         cmocka_unit_test(test_spf_check_shared_context_counts_per_thread),
+        cmocka_unit_test(test_spf_ctx_new_builds_resolver_stack_or_refuses),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
