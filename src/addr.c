@@ -660,6 +660,10 @@ addr_parse_field(const char *body, size_t len, addr_list **out, char *err, size_
     size_t ulen = 0;
     int rc = -1;
 
+    if (out == NULL) {
+        util_errf(err, errlen, "no result pointer");
+        return ADDR_SYNTAX;
+    }
     *out = NULL;
     memset(&p, 0, sizeof(p));
     p.err = err;

@@ -149,6 +149,10 @@ addr_parse_path(const char *arg, addr_mailbox *out, int *is_null, char *err, siz
     const char *s = arg, *end;
     int angle;
 
+    if (out == NULL || is_null == NULL) {
+        util_errf(err, errlen, "no result pointer");
+        return ADDR_SYNTAX;
+    }
     memset(out, 0, sizeof(*out));
     *is_null = 0;
     if (arg == NULL || strlen(arg) > ADDR_MAX_PATH) {

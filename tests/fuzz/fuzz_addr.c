@@ -45,8 +45,7 @@ fuzz_roundtrip(const addr_mailbox *m)
     addr_list *l = NULL;
     char err[128];
 
-    fuzz_check(addr_parse_field(m->address, strlen(m->address), &l, err, sizeof(err)) ==
-               ADDR_OK);
+    fuzz_check(addr_parse_field(m->address, strlen(m->address), &l, err, sizeof(err)) == ADDR_OK);
     fuzz_check(l->n == 1);
     fuzz_check(strcmp(l->v[0].local, m->local) == 0);
     fuzz_check(strcmp(l->v[0].domain, m->domain) == 0);
