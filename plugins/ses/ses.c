@@ -49,7 +49,7 @@ ses_log(ses_instance *in, int level, const char *qid, const char *fmt, ...)
     in->host.log(in->host.ctx, level, qid, "ses[%s]: %s", in->name, line);
 }
 
-/* ses_log_failure - once a minute per failure kind */
+/* ses_log_failure - a repeated line (same kind, same text) at most once a minute */
 void
 ses_log_failure(ses_instance *in, const sesapi_result *r, const char *api,
                 const char *permission, const char *qid)
@@ -58,15 +58,18 @@ ses_log_failure(ses_instance *in, const sesapi_result *r, const char *api,
     uint64_t now = sesutil_now_ms();
     int level = r->status == SESAPI_RATE_LIMITED || r->status == SESAPI_THROTTLED ? LOG_WARNING
                                                                                   : LOG_ERR;
+    char *last = in->last_log[r->status];
 
+    sesapi_explain(&in->api, r, api, permission, line, sizeof(line));
     pthread_mutex_lock(&in->lock);
-    if (in->last_log_ms[r->status] != 0 && now - in->last_log_ms[r->status] < SES_LOG_EVERY_MS) {
+    if (in->last_log_ms[r->status] != 0 && now - in->last_log_ms[r->status] < SES_LOG_EVERY_MS &&
+        strncmp(last, line, sizeof(in->last_log[0]) - 1) == 0) {
         pthread_mutex_unlock(&in->lock);
         return;
     }
     in->last_log_ms[r->status] = now;
+    sesutil_strlcpy(last, line, sizeof(in->last_log[0]));
     pthread_mutex_unlock(&in->lock);
-    sesapi_explain(&in->api, r, api, permission, line, sizeof(line));
     ses_log(in, level, qid, "%s", line);
 }
 

@@ -42,12 +42,13 @@ typedef struct ses_instance {
     int warm_running, stop;
     /* log rate limit per sesapi_status */
     uint64_t last_log_ms[SESAPI_STATUS_MAX];
+    char last_log[SESAPI_STATUS_MAX][128];
 } ses_instance;
 
 /* ses_log - a line through host->log (never with a secret) */
 void ses_log(ses_instance *in, int level, const char *qid, const char *fmt, ...)
     SESUTIL_PRINTF(4, 5);
-/* ses_log_failure - log an API failure, at most once a minute per kind */
+/* ses_log_failure - log an API failure; the same line at most once a minute */
 void ses_log_failure(ses_instance *in, const sesapi_result *r, const char *api,
                      const char *permission, const char *qid);
 /* ses_copy - copy untrusted text into a fixed attrs field, control bytes replaced */

@@ -70,6 +70,7 @@ static int nlines, mark_line;
 static pthread_mutex_t put_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static const sm_plugin *plugin;
+static struct inst *cur_inst; /* closed by the per-test teardown if a test failed midway */
 static void *dl;
 static char tmpdir[256], fixture[300];
 static pid_t ep_pid;
@@ -250,6 +251,7 @@ host_put(void *ctx, const char *identity, sm_id_kind kind, sm_id_answer answer,
 
 /* ------------------------------------------------------------- instances */
 
+struct inst;
 typedef struct inst {
     test_host th;
     void *pi;
@@ -282,6 +284,8 @@ inst_open(inst *in, int start, const char *fmt, ...)
         rc = plugin->start(in->pi, in->err, sizeof(in->err));
     if (rc != 0 && in->pi == NULL)
         config_destroy(&in->th.cfg);
+    else
+        cur_inst = in;
     return rc;
 }
 
@@ -292,6 +296,7 @@ inst_close(inst *in)
         plugin->close(in->pi);
     in->pi = NULL;
     config_destroy(&in->th.cfg);
+    cur_inst = NULL;
 }
 
 static sm_id_answer
@@ -535,6 +540,25 @@ teardown_group(void **state)
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
     if (system(cmd) != 0)
         fprintf(stderr, "could not remove %s\n", tmpdir);
+    return 0;
+}
+
+/* every test starts with a healthy endpoint and ends with no instance open */
+static int
+setup_test(void **state)
+{
+    (void)state;
+    set_mode("ses=ok&creds=ok");
+    env_clear();
+    return 0;
+}
+
+static int
+teardown_test(void **state)
+{
+    (void)state;
+    if (cur_inst != NULL)
+        inst_close(cur_inst);
     return 0;
 }
 
@@ -1039,20 +1063,20 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_ses_verdicts_for_address_domain_subdomain_and_404),
-        cmocka_unit_test(test_ses_session_token_is_sent_and_signed),
-        cmocka_unit_test(test_ses_warmup_fills_cache_without_get_calls),
-        cmocka_unit_test(test_ses_burst_of_1000_lookups_keeps_rate_and_deadlines),
-        cmocka_unit_test(test_ses_429_backs_off_and_tempfails_within_deadline),
-        cmocka_unit_test(test_ses_5xx_and_silent_endpoint_tempfail_within_deadline),
-        cmocka_unit_test(test_ses_imds_credentials_refresh_and_expire),
-        cmocka_unit_test(test_ses_container_credentials_rules),
-        cmocka_unit_test(test_ses_web_identity_through_sts),
-        cmocka_unit_test(test_ses_shared_files_profiles_and_loose_mode_warning),
-        cmocka_unit_test(test_ses_bad_credentials_log_clear_line_and_tempfail),
-        cmocka_unit_test(test_ses_tls_untrusted_refused_trusted_with_ca_file),
-        cmocka_unit_test(test_ses_config_errors_say_file_line),
-        cmocka_unit_test(test_ses_no_secret_in_any_log_line),
+        cmocka_unit_test_setup_teardown(test_ses_verdicts_for_address_domain_subdomain_and_404, setup_test, teardown_test),
+        cmocka_unit_test_setup_teardown(test_ses_session_token_is_sent_and_signed, setup_test, teardown_test),
+        cmocka_unit_test_setup_teardown(test_ses_warmup_fills_cache_without_get_calls, setup_test, teardown_test),
+        cmocka_unit_test_setup_teardown(test_ses_burst_of_1000_lookups_keeps_rate_and_deadlines, setup_test, teardown_test),
+        cmocka_unit_test_setup_teardown(test_ses_429_backs_off_and_tempfails_within_deadline, setup_test, teardown_test),
+        cmocka_unit_test_setup_teardown(test_ses_5xx_and_silent_endpoint_tempfail_within_deadline, setup_test, teardown_test),
+        cmocka_unit_test_setup_teardown(test_ses_imds_credentials_refresh_and_expire, setup_test, teardown_test),
+        cmocka_unit_test_setup_teardown(test_ses_container_credentials_rules, setup_test, teardown_test),
+        cmocka_unit_test_setup_teardown(test_ses_web_identity_through_sts, setup_test, teardown_test),
+        cmocka_unit_test_setup_teardown(test_ses_shared_files_profiles_and_loose_mode_warning, setup_test, teardown_test),
+        cmocka_unit_test_setup_teardown(test_ses_bad_credentials_log_clear_line_and_tempfail, setup_test, teardown_test),
+        cmocka_unit_test_setup_teardown(test_ses_tls_untrusted_refused_trusted_with_ca_file, setup_test, teardown_test),
+        cmocka_unit_test_setup_teardown(test_ses_config_errors_say_file_line, setup_test, teardown_test),
+        cmocka_unit_test_setup_teardown(test_ses_no_secret_in_any_log_line, setup_test, teardown_test),
     };
     const char *so = getenv("SES_PLUGIN_SO");
     char path[600];
