@@ -211,6 +211,7 @@ token_tool_check(const token_tool_opts *o, const char *token)
     free(key);
     if (st != UNSUB_TOKEN_OK) {
         printf("%s: %s\n", unsub_token_status_name(st), err);
+        unsub_token_info_clear(&info);
         return 1;
     }
     t = (time_t)info.issued;

@@ -44,7 +44,8 @@ int unsub_token_key_load(const char *path, unsigned char **key_r, size_t *keylen
 /* unsub_token_create - new token string, or NULL + err (field too long or with CR/LF/NUL) */
 char *unsub_token_create(const unsigned char *key, size_t keylen, const char *recipient,
                          const char *list_id, int64_t issued, char *err, size_t errlen);
-/* unsub_token_verify - check token at time now; max_age 0 = no expiry; fills info on OK */
+/* unsub_token_verify - check token at now (max_age 0: no expiry); info set on OK and EXPIRED,
+ * always release it with unsub_token_info_clear() */
 unsub_token_status unsub_token_verify(const unsigned char *key, size_t keylen, const char *token,
                                       int64_t now, long max_age, unsub_token_info *info, char *err,
                                       size_t errlen);

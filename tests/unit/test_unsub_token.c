@@ -144,6 +144,22 @@ test_unsub_token_expiry_boundaries(void **state)
     }
 }
 
+static void
+test_unsub_token_expired_still_names_recipient(void **state)
+{
+    char err[256], *tok = unsub_token_create(key1, sizeof(key1), "old@example.org", "news",
+                                             NOW - 100, err, sizeof(err));
+    unsub_token_info info;
+
+    (void)state;
+    assert_int_equal(unsub_token_verify(key1, sizeof(key1), tok, NOW, 10, &info, err, sizeof(err)),
+                     UNSUB_TOKEN_EXPIRED);
+    assert_string_equal(info.recipient, "old@example.org");
+    assert_non_null(strstr(err, "issued 100 seconds ago"));
+    unsub_token_info_clear(&info);
+    free(tok);
+}
+
 static const char *const malformed[] = {
     "",
     "abc",
@@ -350,6 +366,7 @@ main(void)
         cmocka_unit_test(test_unsub_token_every_changed_char_is_refused),
         cmocka_unit_test(test_unsub_token_other_key_is_tampered),
         cmocka_unit_test(test_unsub_token_expiry_boundaries),
+        cmocka_unit_test(test_unsub_token_expired_still_names_recipient),
         cmocka_unit_test(test_unsub_token_malformed_inputs),
         cmocka_unit_test(test_unsub_token_authentic_but_bad_payload_is_malformed),
         cmocka_unit_test(test_unsub_token_create_refuses_unsafe_fields),
