@@ -21,6 +21,8 @@
  */
 #include "config.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -77,6 +79,31 @@ addr_atext(unsigned char c)
     if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
         return 1;
     return c != '\0' && strchr("!#$%&'*+-/=?^_`{|}~", c) != NULL;
+}
+
+/* addr_literal_valid - whether s (without brackets) is an RFC 5321 address literal */
+int
+addr_literal_valid(const char *s)
+{
+    const char *colon = strchr(s, ':'), *c;
+    struct in_addr a4;
+    struct in6_addr a6;
+
+    if (colon == NULL)
+        return inet_pton(AF_INET, s, &a4) == 1;
+    if (strncasecmp(s, "IPv6:", 5) == 0)
+        return inet_pton(AF_INET6, s + 5, &a6) == 1;
+    /* General-address-literal: Standardized-tag ":" 1*dcontent */
+    if (colon == s || s[0] == '-' || colon[-1] == '-' || colon[1] == '\0')
+        return 0;
+    for (c = s; c < colon; c++)
+        if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+              *c == '-'))
+            return 0;
+    for (c = colon + 1; *c != '\0'; c++)
+        if (*c < 33 || *c > 126 || *c == '[' || *c == ']' || *c == '\\')
+            return 0;
+    return 1;
 }
 
 /* addr_status_name - printable name of a status */
@@ -488,9 +515,9 @@ addr_domain(addr_parser *p, int *literal)
     if (t->type == TK_LIT) {
         p->pos++;
         *literal = 1;
-        if (t->len > 0 && rfc2047_utf8_valid(addr_val(p, t), t->len))
+        if (addr_literal_valid(addr_val(p, t)))
             return xstrdup(addr_val(p, t));
-        util_errf(p->err, p->errlen, "bad domain literal");
+        util_errf(p->err, p->errlen, "domain literal is not an address literal");
         return NULL;
     }
     for (;;) {

@@ -41,6 +41,9 @@
  *     new address ("<a@b> Name"): refused;
  *   - groups: nested groups, a group without ';' at the end of the field,
  *     a group without a name, groups in an envelope path: refused;
+ *   - a domain literal that is not an RFC 5321 address literal (IPv4,
+ *     "IPv6:...", "tag:...") such as "[good.example]": refused, so that a
+ *     literal can never pass for a domain name;
  *   - 8-bit bytes that are not well-formed UTF-8: refused in the local part
  *     and domain; in a display name or group name each ill-formed byte
  *     becomes U+FFFD (the name is informational only);
@@ -102,6 +105,9 @@ char *addr_strip_label(const char *local, const char *domain, char sep);
 char *addr_quote_local(const char *local);
 /* addr_atext - RFC 5322 atext, or any 8-bit byte (RFC 6532 UTF8-non-ascii) */
 int addr_atext(unsigned char c);
+/* addr_literal_valid - whether s (without brackets) is an RFC 5321 address literal:
+ * IPv4 dotted quad, "IPv6:" address, or "tag:content" */
+int addr_literal_valid(const char *s);
 /* addr_status_name - "ok", "empty", "syntax" */
 const char *addr_status_name(addr_status st);
 

@@ -64,6 +64,7 @@ static char *
 addr_path_domain(const char *s, const char **end, int *literal)
 {
     const char *d = s;
+    char *lit;
 
     *literal = *s == '[';
     if (*literal) {
@@ -71,10 +72,9 @@ addr_path_domain(const char *s, const char **end, int *literal)
             if (*d == '\0' || *d == '[' || *d == '\\' || (unsigned char)*d <= 0x20 ||
                 (unsigned char)*d >= 0x7f)
                 return NULL;
-        if (d == s)
-            return NULL;
         *end = d + 1;
-        return xstrndup(s, (size_t)(d - s));
+        lit = xstrndup(s, (size_t)(d - s));
+        return addr_literal_valid(lit) ? lit : util_free(lit);
     }
     for (;;) {
         const char *label = d;

@@ -344,6 +344,10 @@ test_addr_malformed_classes(void **state)
         {"RFC 2369 URI is not an address", "<http://www.host.com/list/archive/> (Web Archive)", 0,
          ADDR_SYNTAX, NULL},
         {"literal domain accepted", "x@[ 1.2.3.4 ]", 0, ADDR_OK, "x@[1.2.3.4]"},
+        {"domain name in brackets is refused", "x@[good.example]", 0, ADDR_SYNTAX, NULL},
+        {"bad IPv4 literal is refused", "x@[1.2.3.256]", 0, ADDR_SYNTAX, NULL},
+        {"bad IPv6 literal is refused", "x@[IPv6:1::2::3]", 0, ADDR_SYNTAX, NULL},
+        {"general address literal accepted", "x@[tag:content]", 0, ADDR_OK, "x@[tag:content]"},
         {"IPv6 literal domain accepted", "<x@[IPv6:2001:db8::1]>", 0, ADDR_OK,
          "x@[IPv6:2001:db8::1]"},
     };
@@ -447,6 +451,9 @@ test_addr_parse_path_cases(void **state)
         {"invalid UTF-8", "<a\xff@b.test>", ADDR_SYNTAX, 0, NULL, NULL, NULL},
         {"unterminated quoted local part", "<\"ab@c.test>", ADDR_SYNTAX, 0, NULL, NULL, NULL},
         {"bad source route", "<@:a@b.test>", ADDR_SYNTAX, 0, NULL, NULL, NULL},
+        {"domain name in brackets", "<a@[good.example]>", ADDR_SYNTAX, 0, NULL, NULL, NULL},
+        {"IPv6 address literal", "<a@[IPv6:2001:db8::1]>", ADDR_OK, 0, "a@[IPv6:2001:db8::1]",
+         "IPv6:2001:db8::1", "a"},
     };
     size_t i;
 
