@@ -34,11 +34,11 @@ typedef enum spf_result {
 
 /* a plain struct the integrator fills (spf_opts_defaults() first) */
 typedef struct spf_opts {
-    long timeout_ms;          /* whole check, used when deadline_ms is 0; default 5000 */
-    long max_dns_mechanisms;  /* RFC 7208 4.6.4 DNS-querying terms; default 10 */
-    long max_void_lookups;    /* RFC 7208 4.6.4 void lookups; default 2 */
-    int use_system_resolver;  /* 1: resolv.conf via libspf2 resolv+cache layers (default) */
-    long cache_bits;          /* libspf2 cache size 2^bits entries; default 12 */
+    long timeout_ms;                 /* whole check, used when deadline_ms is 0; default 5000 */
+    long max_dns_mechanisms;         /* RFC 7208 4.6.4 DNS-querying terms; default 10 */
+    long max_void_lookups;           /* RFC 7208 4.6.4 void lookups; default 2 */
+    int use_system_resolver;         /* 1: resolv.conf via libspf2 resolv+cache layers (default) */
+    long cache_bits;                 /* libspf2 cache size 2^bits entries; default 12 */
     const char *default_explanation; /* NULL: libspf2's default */
 } spf_opts;
 
@@ -74,24 +74,25 @@ spf_ctx *spf_ctx_free(spf_ctx *ctx);
  * may be NULL.  deadline_ms is absolute (util_now_ms()), 0 = now + timeout.
  * detail_r may be NULL.
  */
-spf_result spf_check(spf_ctx *ctx, const char *ip, const char *sender_domain,
-                     const char *mail_from, const char *helo, uint64_t deadline_ms,
-                     spf_detail *detail_r);
+spf_result spf_check(spf_ctx *ctx, const char *ip, const char *sender_domain, const char *mail_from,
+                     const char *helo, uint64_t deadline_ms, spf_detail *detail_r);
 /*
  * spf_check_ips - spf_check for each of n egress addresses; returns the
  * worst result (see spf_result_rank) and its detail.  n == 0 gives none.
  */
-spf_result spf_check_ips(spf_ctx *ctx, const char *const *ips, size_t n,
-                         const char *sender_domain, const char *mail_from, const char *helo,
-                         uint64_t deadline_ms, spf_detail *detail_r);
+spf_result spf_check_ips(spf_ctx *ctx, const char *const *ips, size_t n, const char *sender_domain,
+                         const char *mail_from, const char *helo, uint64_t deadline_ms,
+                         spf_detail *detail_r);
 
 /* spf_result_name - "pass", "fail", ... (RFC 7208 names) */
 const char *spf_result_name(spf_result r);
 /* spf_result_parse - name to result; -1 when unknown (accepts "unknown"/"error" aliases) */
 int spf_result_parse(const char *name);
-/* spf_result_rank - badness order: pass < neutral < none < softfail < temperror < permerror < fail */
+/* spf_result_rank - badness order: pass < neutral < none < softfail < temperror < permerror < fail
+ */
 int spf_result_rank(spf_result r);
-/* spf_ip_usable - 0 if ip can be evaluated (not loopback, unspecified or malformed), else -1 + err */
+/* spf_ip_usable - 0 if ip can be evaluated (not loopback, unspecified or malformed), else -1 + err
+ */
 int spf_ip_usable(const char *ip, char *err, size_t errlen);
 
 #endif

@@ -22,7 +22,8 @@
 #define SPF_SYNTAX_DELIMS ".-+,/_="
 
 /* spf_syntax_is_spf1 - whether a TXT string is an SPF record ("v=spf1" then SP or end) */
-int spf_syntax_is_spf1(const char *txt, size_t len)
+int
+spf_syntax_is_spf1(const char *txt, size_t len)
 {
     if (txt == NULL || len < 6 || strncasecmp(txt, "v=spf1", 6) != 0)
         return 0;
@@ -30,8 +31,8 @@ int spf_syntax_is_spf1(const char *txt, size_t len)
 }
 
 /* parse one "%{...}" at s[i] (s[i] == '%', s[i+1] == '{'); returns index after '}' or -1 */
-static long spf_syntax_macro_expand(const char *s, size_t len, size_t i, int is_exp, char *err,
-                                    size_t errlen)
+static long
+spf_syntax_macro_expand(const char *s, size_t len, size_t i, int is_exp, char *err, size_t errlen)
 {
     size_t j = i + 2;
     char letter;
@@ -42,7 +43,8 @@ static long spf_syntax_macro_expand(const char *s, size_t len, size_t i, int is_
         return util_errf(err, errlen, "unterminated macro");
     letter = (char)tolower((unsigned char)s[j]);
     if (strchr("slodiphcrtv", letter) == NULL || letter == '\0')
-        return util_errf(err, errlen, "unknown macro letter '%c'", isprint((unsigned char)s[j]) ? s[j] : '?');
+        return util_errf(err, errlen, "unknown macro letter '%c'",
+                         isprint((unsigned char)s[j]) ? s[j] : '?');
     if (!is_exp && strchr("crt", letter) != NULL)
         return util_errf(err, errlen, "macro letter '%c' allowed only in explanations", letter);
     j++;
@@ -64,8 +66,9 @@ static long spf_syntax_macro_expand(const char *s, size_t len, size_t i, int is_
 }
 
 /* scan a macro-string; *last_macro_end_r gets the offset after the last macro-expand */
-static int spf_syntax_scan(const char *s, size_t len, int is_exp, size_t *last_macro_end_r,
-                           char *err, size_t errlen)
+static int
+spf_syntax_scan(const char *s, size_t len, int is_exp, size_t *last_macro_end_r, char *err,
+                size_t errlen)
 {
     size_t i = 0;
     size_t last = (size_t)-1;
@@ -99,13 +102,15 @@ static int spf_syntax_scan(const char *s, size_t len, int is_exp, size_t *last_m
 }
 
 /* spf_syntax_macro_string - check a macro-string; is_exp allows c, r, t; 0 or -1 */
-int spf_syntax_macro_string(const char *s, size_t len, int is_exp, char *err, size_t errlen)
+int
+spf_syntax_macro_string(const char *s, size_t len, int is_exp, char *err, size_t errlen)
 {
     return spf_syntax_scan(s, len, is_exp, NULL, err, errlen);
 }
 
 /* toplabel = (*alphanum ALPHA *alphanum) / (1*alphanum "-" *(alphanum / "-") alphanum) */
-static int spf_syntax_toplabel(const char *s, size_t len)
+static int
+spf_syntax_toplabel(const char *s, size_t len)
 {
     int alpha = 0, dash = 0;
 
@@ -123,7 +128,8 @@ static int spf_syntax_toplabel(const char *s, size_t len)
 }
 
 /* spf_syntax_domain_spec - check a domain-spec (macro-string + domain-end); 0 or -1 */
-int spf_syntax_domain_spec(const char *s, size_t len, char *err, size_t errlen)
+int
+spf_syntax_domain_spec(const char *s, size_t len, char *err, size_t errlen)
 {
     size_t last_macro = (size_t)-1;
     size_t end = len, dot;
@@ -140,14 +146,16 @@ int spf_syntax_domain_spec(const char *s, size_t len, char *err, size_t errlen)
     while (dot > 0 && s[dot - 1] != '.')
         dot--;
     if (dot == 0 || (last_macro != (size_t)-1 && dot - 1 < last_macro))
-        return util_errf(err, errlen, "domain-spec '%.*s' lacks a top label", (int)(len > 80 ? 80 : len), s);
+        return util_errf(err, errlen, "domain-spec '%.*s' lacks a top label",
+                         (int)(len > 80 ? 80 : len), s);
     if (!spf_syntax_toplabel(s + dot, end - dot))
         return util_errf(err, errlen, "invalid top label in '%.*s'", (int)(len > 80 ? 80 : len), s);
     return 0;
 }
 
 /* a CIDR length: "0" or 1-9 then digits, at most max; -1 when malformed */
-static int spf_syntax_cidr(const char *s, size_t len, int max)
+static int
+spf_syntax_cidr(const char *s, size_t len, int max)
 {
     int v = 0;
 
@@ -162,7 +170,8 @@ static int spf_syntax_cidr(const char *s, size_t len, int max)
 }
 
 /* a strict dotted quad: four qnums without leading zeros */
-static int spf_syntax_ip4(const char *s, size_t len)
+static int
+spf_syntax_ip4(const char *s, size_t len)
 {
     size_t i = 0;
 
@@ -182,7 +191,8 @@ static int spf_syntax_ip4(const char *s, size_t len)
     return i == len;
 }
 
-static int spf_syntax_ip6(const char *s, size_t len)
+static int
+spf_syntax_ip6(const char *s, size_t len)
 {
     char buf[INET6_ADDRSTRLEN + 8];
     struct in6_addr a;
@@ -198,7 +208,8 @@ static int spf_syntax_ip6(const char *s, size_t len)
 }
 
 /* split a trailing dual-cidr-length off an a/mx argument; returns new length or -1 */
-static long spf_syntax_dual_cidr(const char *s, size_t len, int *c4, int *c6)
+static long
+spf_syntax_dual_cidr(const char *s, size_t len, int *c4, int *c6)
 {
     size_t i = len;
 
@@ -225,14 +236,14 @@ static const struct {
     const char *name;
     spf_syntax_kind kind;
 } spf_syntax_mechs[] = {
-    {"all", SPF_TERM_ALL},       {"include", SPF_TERM_INCLUDE}, {"a", SPF_TERM_A},
-    {"mx", SPF_TERM_MX},         {"ptr", SPF_TERM_PTR},         {"ip4", SPF_TERM_IP4},
-    {"ip6", SPF_TERM_IP6},       {"exists", SPF_TERM_EXISTS},
+    {"all", SPF_TERM_ALL}, {"include", SPF_TERM_INCLUDE}, {"a", SPF_TERM_A},
+    {"mx", SPF_TERM_MX},   {"ptr", SPF_TERM_PTR},         {"ip4", SPF_TERM_IP4},
+    {"ip6", SPF_TERM_IP6}, {"exists", SPF_TERM_EXISTS},
 };
 
 /* parse "[:arg][cidr]" of a mechanism; rest points after the mechanism name */
-static int spf_syntax_mech_args(spf_syntax_term *t, const char *rest, size_t rlen, char *err,
-                                size_t errlen)
+static int
+spf_syntax_mech_args(spf_syntax_term *t, const char *rest, size_t rlen, char *err, size_t errlen)
 {
     long n;
     const char *slash;
@@ -291,8 +302,8 @@ static int spf_syntax_mech_args(spf_syntax_term *t, const char *rest, size_t rle
 }
 
 /* parse one term s[0..len) into t; 0 or -1 */
-static int spf_syntax_term_parse(spf_syntax_term *t, const char *s, size_t len, char *err,
-                                 size_t errlen)
+static int
+spf_syntax_term_parse(spf_syntax_term *t, const char *s, size_t len, char *err, size_t errlen)
 {
     size_t k = 0, nlen;
 
@@ -335,7 +346,8 @@ static int spf_syntax_term_parse(spf_syntax_term *t, const char *s, size_t len, 
 }
 
 /* spf_syntax_parse - strict RFC 7208 parse; NULL and a reason in err on any error */
-spf_syntax_rec *spf_syntax_parse(const char *rec, size_t len, char *err, size_t errlen)
+spf_syntax_rec *
+spf_syntax_parse(const char *rec, size_t len, char *err, size_t errlen)
 {
     spf_syntax_rec *r;
     size_t i = 6;
@@ -380,7 +392,8 @@ spf_syntax_rec *spf_syntax_parse(const char *rec, size_t len, char *err, size_t 
 }
 
 /* spf_syntax_free - returns NULL */
-spf_syntax_rec *spf_syntax_free(spf_syntax_rec *r)
+spf_syntax_rec *
+spf_syntax_free(spf_syntax_rec *r)
 {
     if (r == NULL)
         return NULL;
@@ -399,7 +412,8 @@ typedef struct spf_syntax_buf {
     size_t len, cap;
 } spf_syntax_buf;
 
-static void spf_syntax_put(spf_syntax_buf *b, const char *s, size_t n)
+static void
+spf_syntax_put(spf_syntax_buf *b, const char *s, size_t n)
 {
     if (b->len + n + 1 > b->cap) {
         b->cap = (b->len + n + 1) * 2;
@@ -410,13 +424,15 @@ static void spf_syntax_put(spf_syntax_buf *b, const char *s, size_t n)
     b->s[b->len] = '\0';
 }
 
-static void spf_syntax_puts(spf_syntax_buf *b, const char *s)
+static void
+spf_syntax_puts(spf_syntax_buf *b, const char *s)
 {
     spf_syntax_put(b, s, strlen(s));
 }
 
 /* emit " Q<text>"; qual '\0' for modifiers */
-static void spf_syntax_emit(spf_syntax_buf *b, char qual, const char *text)
+static void
+spf_syntax_emit(spf_syntax_buf *b, char qual, const char *text)
 {
     char q[3] = {' ', qual, '\0'};
     spf_syntax_puts(b, q);
@@ -424,7 +440,8 @@ static void spf_syntax_emit(spf_syntax_buf *b, char qual, const char *text)
 }
 
 /* rewrite an a/mx term for family af (see spf_syntax.h) */
-static void spf_syntax_rewrite_amx(spf_syntax_buf *b, const spf_syntax_term *t, int af)
+static void
+spf_syntax_rewrite_amx(spf_syntax_buf *b, const spf_syntax_term *t, int af)
 {
     int c = af == AF_INET6 ? t->cidr6 : t->cidr4;
     const char *name = t->kind == SPF_TERM_A ? "a" : "mx";
@@ -450,7 +467,8 @@ static void spf_syntax_rewrite_amx(spf_syntax_buf *b, const spf_syntax_term *t, 
 }
 
 /* spf_syntax_rewrite - record text libspf2 evaluates like r for a client of family af */
-char *spf_syntax_rewrite(const spf_syntax_rec *r, int af)
+char *
+spf_syntax_rewrite(const spf_syntax_rec *r, int af)
 {
     spf_syntax_buf b = {NULL, 0, 0};
 
@@ -491,30 +509,55 @@ char *spf_syntax_rewrite(const spf_syntax_rec *r, int af)
 }
 
 /* the value of a macro letter */
-static const char *spf_syntax_var(const spf_syntax_vars *v, char letter)
+static const char *
+spf_syntax_var(const spf_syntax_vars *v, char letter)
 {
     const char *r = NULL;
 
     switch (letter) {
-    case 's': r = v->s; break;
-    case 'l': r = v->l; break;
-    case 'o': r = v->o; break;
-    case 'd': r = v->d; break;
-    case 'i': r = v->i; break;
-    case 'p': r = v->p; break;
-    case 'h': r = v->h; break;
-    case 'c': r = v->c; break;
-    case 'r': r = v->r; break;
-    case 't': r = v->t; break;
-    case 'v': r = v->v; break;
-    default: break;
+    case 's':
+        r = v->s;
+        break;
+    case 'l':
+        r = v->l;
+        break;
+    case 'o':
+        r = v->o;
+        break;
+    case 'd':
+        r = v->d;
+        break;
+    case 'i':
+        r = v->i;
+        break;
+    case 'p':
+        r = v->p;
+        break;
+    case 'h':
+        r = v->h;
+        break;
+    case 'c':
+        r = v->c;
+        break;
+    case 'r':
+        r = v->r;
+        break;
+    case 't':
+        r = v->t;
+        break;
+    case 'v':
+        r = v->v;
+        break;
+    default:
+        break;
     }
     return r != NULL ? r : "";
 }
 
 /* append value transformed: split on delims, maybe reverse, keep the rightmost n, join with '.' */
-static void spf_syntax_transform(spf_syntax_buf *b, const char *val, const char *delims,
-                                 unsigned long n, int reverse, int escape)
+static void
+spf_syntax_transform(spf_syntax_buf *b, const char *val, const char *delims, unsigned long n,
+                     int reverse, int escape)
 {
     size_t vlen = strlen(val), np = 0, first;
     const char **part = xcalloc(vlen + 1, sizeof(*part));
@@ -555,7 +598,8 @@ static void spf_syntax_transform(spf_syntax_buf *b, const char *val, const char 
 }
 
 /* spf_syntax_expand - expand a macro-string per RFC 7208 7; NULL when invalid */
-char *spf_syntax_expand(const char *s, size_t len, int is_exp, const spf_syntax_vars *v)
+char *
+spf_syntax_expand(const char *s, size_t len, int is_exp, const spf_syntax_vars *v)
 {
     spf_syntax_buf b = {NULL, 0, 0};
     size_t i = 0;
@@ -596,7 +640,8 @@ char *spf_syntax_expand(const char *s, size_t len, int is_exp, const spf_syntax_
 }
 
 /* spf_syntax_quote - a macro-string that expands to exactly text ('%' -> "%%", ' ' -> "%_") */
-char *spf_syntax_quote(const char *text)
+char *
+spf_syntax_quote(const char *text)
 {
     char *out = xmalloc(2 * strlen(text) + 1), *o = out;
 
@@ -613,7 +658,8 @@ char *spf_syntax_quote(const char *text)
 }
 
 /* spf_syntax_ip_macros - "i" (dotted quad or 32 upper-case nibbles) and "c" values of addr */
-void spf_syntax_ip_macros(int af, const void *addr, char *i, size_t ilen, char *c, size_t clen)
+void
+spf_syntax_ip_macros(int af, const void *addr, char *i, size_t ilen, char *c, size_t clen)
 {
     static const char hex[] = "0123456789ABCDEF";
     const unsigned char *b = addr;

@@ -48,11 +48,11 @@ typedef enum spf_syntax_kind {
 
 typedef struct spf_syntax_term {
     spf_syntax_kind kind;
-    char qual;    /* '+', '-', '~', '?' (mechanisms; '+' when absent) */
-    char *text;   /* the term as written, without the qualifier */
-    char *arg;    /* domain-spec, network or modifier value; NULL if absent */
-    int cidr4;    /* -1 when absent */
-    int cidr6;    /* -1 when absent */
+    char qual;  /* '+', '-', '~', '?' (mechanisms; '+' when absent) */
+    char *text; /* the term as written, without the qualifier */
+    char *arg;  /* domain-spec, network or modifier value; NULL if absent */
+    int cidr4;  /* -1 when absent */
+    int cidr6;  /* -1 when absent */
 } spf_syntax_term;
 
 typedef struct spf_syntax_rec {

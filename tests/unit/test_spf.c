@@ -47,54 +47,57 @@ static const char *const valid_records[] = {
 };
 
 static const char *const invalid_records[] = {
-    "v=spf1 a:foo-bar -all",           /* no top label */
-    "v=spf1 a:museum",                 /* single label */
-    "v=spf1 a:example.123",            /* numeric top label */
-    "v=spf1 ptr:",                     /* empty domain-spec */
-    "v=spf1 ptr/0 -all",               /* ptr takes no CIDR */
-    "v=spf1 exists:foo/24",            /* '/' ends the top label */
-    "v=spf1 ip4:1.2.3.4/032",          /* leading zero */
-    "v=spf1 ip4:1.2.3.4/33",           /* out of range */
-    "v=spf1 ip6:::1/129",              /* out of range */
-    "v=spf1 ip4:1.2.3",                /* short address */
-    "v=spf1 ip4:01.2.3.4",             /* leading zero octet */
-    "v=spf1 ip6:1::2::3",              /* bad IPv6 */
-    "v=spf1 ip4:",                     /* empty network */
-    "v=spf1 -all exp=%{r}.example.com",/* r only in explanations */
-    "v=spf1 a:%{c}.example.com",       /* c only in explanations */
-    "v=spf1 a:%{d0}.example.com",      /* zero digit transformer */
-    "v=spf1 a:%{x}.example.com",       /* unknown macro letter */
-    "v=spf1 a:%.example.com",          /* lone percent */
-    "v=spf1 a:%{d.example.com",        /* unterminated macro */
+    "v=spf1 a:foo-bar -all",            /* no top label */
+    "v=spf1 a:museum",                  /* single label */
+    "v=spf1 a:example.123",             /* numeric top label */
+    "v=spf1 ptr:",                      /* empty domain-spec */
+    "v=spf1 ptr/0 -all",                /* ptr takes no CIDR */
+    "v=spf1 exists:foo/24",             /* '/' ends the top label */
+    "v=spf1 ip4:1.2.3.4/032",           /* leading zero */
+    "v=spf1 ip4:1.2.3.4/33",            /* out of range */
+    "v=spf1 ip6:::1/129",               /* out of range */
+    "v=spf1 ip4:1.2.3",                 /* short address */
+    "v=spf1 ip4:01.2.3.4",              /* leading zero octet */
+    "v=spf1 ip6:1::2::3",               /* bad IPv6 */
+    "v=spf1 ip4:",                      /* empty network */
+    "v=spf1 -all exp=%{r}.example.com", /* r only in explanations */
+    "v=spf1 a:%{c}.example.com",        /* c only in explanations */
+    "v=spf1 a:%{d0}.example.com",       /* zero digit transformer */
+    "v=spf1 a:%{x}.example.com",        /* unknown macro letter */
+    "v=spf1 a:%.example.com",           /* lone percent */
+    "v=spf1 a:%{d.example.com",         /* unterminated macro */
     "v=spf1 redirect=a.example.com redirect=b.example.com",
     "v=spf1 -all exp=a.example.com exp=b.example.com",
-    "v=spf1 foo:bar",                  /* unknown mechanism */
-    "v=spf1 all:foo",                  /* all takes no argument */
-    "v=spf1 include",                  /* include needs a domain */
-    "v=spf1 1foo=bar",                 /* modifier name must start with ALPHA */
-    "v=spf1 a:example.com\t-all",      /* tab separator */
-    "v=spf1 a:example.com\r-all",      /* control character */
-    "v=spf1 \x80" "a -all",            /* non-ASCII */
-    "v=spf1 -all foo=%",               /* bad macro in unknown modifier */
-    "v=spf1 -all redirect=",           /* empty redirect */
-    "v=spf1 +",                        /* qualifier alone */
-    "v=spf10 -all",                    /* not version 1 */
+    "v=spf1 foo:bar",             /* unknown mechanism */
+    "v=spf1 all:foo",             /* all takes no argument */
+    "v=spf1 include",             /* include needs a domain */
+    "v=spf1 1foo=bar",            /* modifier name must start with ALPHA */
+    "v=spf1 a:example.com\t-all", /* tab separator */
+    "v=spf1 a:example.com\r-all", /* control character */
+    "v=spf1 \x80"
+    "a -all",                /* non-ASCII */
+    "v=spf1 -all foo=%",     /* bad macro in unknown modifier */
+    "v=spf1 -all redirect=", /* empty redirect */
+    "v=spf1 +",              /* qualifier alone */
+    "v=spf10 -all",          /* not version 1 */
 };
 
-static void test_spf_syntax_accepts_valid_records(void **state)
+static void
+test_spf_syntax_accepts_valid_records(void **state)
 {
     char err[200];
     (void)state;
     for (size_t i = 0; i < SM_ARRAY_LEN(valid_records); i++) {
-        spf_syntax_rec *r = spf_syntax_parse(valid_records[i], strlen(valid_records[i]), err,
-                                             sizeof(err));
+        spf_syntax_rec *r =
+            spf_syntax_parse(valid_records[i], strlen(valid_records[i]), err, sizeof(err));
         if (r == NULL)
             fail_msg("valid record refused: '%s': %s", valid_records[i], err);
         spf_syntax_free(r);
     }
 }
 
-static void test_spf_syntax_rejects_invalid_records_with_reason(void **state)
+static void
+test_spf_syntax_rejects_invalid_records_with_reason(void **state)
 {
     char err[200];
     (void)state;
@@ -111,7 +114,8 @@ static void test_spf_syntax_rejects_invalid_records_with_reason(void **state)
 static spf_ctx *zone_ctx(const char *const *entries);
 
 /* random records: the checker gives a reason or a record, spf_check permerror when refused */
-static void test_spf_syntax_random_records_never_crash_and_give_permerror(void **state)
+static void
+test_spf_syntax_random_records_never_crash_and_give_permerror(void **state)
 {
     static const char alphabet[] = "v=spf1 a:mx/%{}.-+~?0123456789ipexlsrdt:_\x80\t";
     unsigned long seed = 12345;
@@ -164,13 +168,14 @@ static const struct {
     {"v=spf1 a.b-c_d=x ~all exp=e.example.com", AF_INET, "v=spf1 ~all exp=e.example.com"},
 };
 
-static void test_spf_syntax_rewrite_gives_libspf2_equivalent(void **state)
+static void
+test_spf_syntax_rewrite_gives_libspf2_equivalent(void **state)
 {
     char err[200];
     (void)state;
     for (size_t i = 0; i < SM_ARRAY_LEN(rewrites); i++) {
-        spf_syntax_rec *r = spf_syntax_parse(rewrites[i].in, strlen(rewrites[i].in), err,
-                                             sizeof(err));
+        spf_syntax_rec *r =
+            spf_syntax_parse(rewrites[i].in, strlen(rewrites[i].in), err, sizeof(err));
         char *out;
         assert_non_null(r);
         out = spf_syntax_rewrite(r, rewrites[i].af);
@@ -209,7 +214,8 @@ static const struct {
     {"%{S} %%%_%-", 0, "strong-bad%40email.example.com % %20"},
 };
 
-static void test_spf_syntax_expand_matches_rfc7208_examples(void **state)
+static void
+test_spf_syntax_expand_matches_rfc7208_examples(void **state)
 {
     struct in_addr a4;
     struct in6_addr a6;
@@ -220,9 +226,12 @@ static void test_spf_syntax_expand_matches_rfc7208_examples(void **state)
     spf_syntax_ip_macros(AF_INET, &a4, i4, sizeof(i4), c4, sizeof(c4));
     spf_syntax_ip_macros(AF_INET6, &a6, i6, sizeof(i6), c6, sizeof(c6));
     for (size_t k = 0; k < SM_ARRAY_LEN(expansions); k++) {
-        spf_syntax_vars v = {.s = "strong-bad@email.example.com", .l = "strong-bad",
-                             .o = "email.example.com", .d = "email.example.com",
-                             .i = expansions[k].v6 ? i6 : i4, .c = expansions[k].v6 ? c6 : c4,
+        spf_syntax_vars v = {.s = "strong-bad@email.example.com",
+                             .l = "strong-bad",
+                             .o = "email.example.com",
+                             .d = "email.example.com",
+                             .i = expansions[k].v6 ? i6 : i4,
+                             .c = expansions[k].v6 ? c6 : c4,
                              .v = expansions[k].v6 ? "ip6" : "in-addr"};
         char *out = spf_syntax_expand(expansions[k].macro, strlen(expansions[k].macro), 1, &v);
         assert_non_null(out);
@@ -232,7 +241,8 @@ static void test_spf_syntax_expand_matches_rfc7208_examples(void **state)
     assert_null(spf_syntax_expand("%{x}", 4, 1, NULL));
 }
 
-static void test_spf_result_names_round_trip(void **state)
+static void
+test_spf_result_names_round_trip(void **state)
 {
     (void)state;
     for (int r = SPF_R_NONE; r <= SPF_R_PERMERROR; r++)
@@ -249,12 +259,12 @@ static const struct {
     const char *ip;
     int ok;
 } usable[] = {
-    {"192.0.2.1", 1}, {"2001:db8::1", 1}, {"127.0.0.1", 0}, {"127.9.9.9", 0},
-    {"::1", 0},       {"::ffff:127.0.0.1", 0}, {"0.0.0.0", 0}, {"::", 0},
-    {"bogus", 0},     {"", 0},
+    {"192.0.2.1", 1},        {"2001:db8::1", 1}, {"127.0.0.1", 0}, {"127.9.9.9", 0}, {"::1", 0},
+    {"::ffff:127.0.0.1", 0}, {"0.0.0.0", 0},     {"::", 0},        {"bogus", 0},     {"", 0},
 };
 
-static void test_spf_ip_usable_refuses_loopback_and_junk(void **state)
+static void
+test_spf_ip_usable_refuses_loopback_and_junk(void **state)
 {
     char err[200];
     (void)state;
@@ -263,7 +273,8 @@ static void test_spf_ip_usable_refuses_loopback_and_junk(void **state)
 }
 
 /* a context over a zone: entries "name|type|data"; type T = TXT, A, AAAA, MX, X = timeout */
-static spf_ctx *zone_ctx(const char *const *entries)
+static spf_ctx *
+zone_ctx(const char *const *entries)
 {
     SPF_dns_server_t *z = SPF_dns_zone_new(NULL, "unit", 0);
     spf_opts o;
@@ -329,15 +340,16 @@ static const char *const zone1[] = {
 
 /* zone entries for i1..i11 (each a harmless include target) */
 static const char *const incs[] = {
-    "i1.example.com|T|v=spf1 ?ip4:198.51.100.1", "i2.example.com|T|v=spf1 ?ip4:198.51.100.1",
-    "i3.example.com|T|v=spf1 ?ip4:198.51.100.1", "i4.example.com|T|v=spf1 ?ip4:198.51.100.1",
-    "i5.example.com|T|v=spf1 ?ip4:198.51.100.1", "i6.example.com|T|v=spf1 ?ip4:198.51.100.1",
-    "i7.example.com|T|v=spf1 ?ip4:198.51.100.1", "i8.example.com|T|v=spf1 ?ip4:198.51.100.1",
-    "i9.example.com|T|v=spf1 ?ip4:198.51.100.1", "i10.example.com|T|v=spf1 ?ip4:198.51.100.1",
+    "i1.example.com|T|v=spf1 ?ip4:198.51.100.1",  "i2.example.com|T|v=spf1 ?ip4:198.51.100.1",
+    "i3.example.com|T|v=spf1 ?ip4:198.51.100.1",  "i4.example.com|T|v=spf1 ?ip4:198.51.100.1",
+    "i5.example.com|T|v=spf1 ?ip4:198.51.100.1",  "i6.example.com|T|v=spf1 ?ip4:198.51.100.1",
+    "i7.example.com|T|v=spf1 ?ip4:198.51.100.1",  "i8.example.com|T|v=spf1 ?ip4:198.51.100.1",
+    "i9.example.com|T|v=spf1 ?ip4:198.51.100.1",  "i10.example.com|T|v=spf1 ?ip4:198.51.100.1",
     "i11.example.com|T|v=spf1 ?ip4:198.51.100.1",
 };
 
-static spf_ctx *zone1_ctx(void)
+static spf_ctx *
+zone1_ctx(void)
 {
     const char *all[SM_ARRAY_LEN(zone1) + SM_ARRAY_LEN(incs)];
     size_t n = 0;
@@ -382,14 +394,15 @@ static const struct {
     {"malformed client is permerror", "300.1.1.1", "pass.example.com", SPF_R_PERMERROR},
 };
 
-static void test_spf_check_applies_adapter_checks(void **state)
+static void
+test_spf_check_applies_adapter_checks(void **state)
 {
     spf_ctx *ctx = zone1_ctx();
     spf_detail d;
     (void)state;
     for (size_t i = 0; i < SM_ARRAY_LEN(checks); i++) {
-        spf_result r = spf_check(ctx, checks[i].ip, checks[i].domain, NULL, "helo.example.com",
-                                 0, &d);
+        spf_result r =
+            spf_check(ctx, checks[i].ip, checks[i].domain, NULL, "helo.example.com", 0, &d);
         if (r != checks[i].want)
             fail_msg("%s: got %s (%s), want %s", checks[i].what, spf_result_name(r), d.reason,
                      spf_result_name(checks[i].want));
@@ -397,7 +410,8 @@ static void test_spf_check_applies_adapter_checks(void **state)
     spf_ctx_free(ctx);
 }
 
-static void test_spf_check_malformed_names_count_as_void_lookups(void **state)
+static void
+test_spf_check_malformed_names_count_as_void_lookups(void **state)
 {
     spf_ctx *ctx = zone1_ctx();
     spf_detail d;
@@ -409,42 +423,42 @@ static void test_spf_check_malformed_names_count_as_void_lookups(void **state)
     assert_int_equal(d.void_lookups, 3);
     assert_int_equal(d.adapter_override, 1);
     /* "ab": real names, NXDOMAIN too: the same limit applies */
-    assert_int_equal(spf_check(ctx, "192.0.2.7", "badlabel.example.com",
-                               "ab@badlabel.example.com", NULL, 0, &d),
-                     SPF_R_PERMERROR);
+    assert_int_equal(
+        spf_check(ctx, "192.0.2.7", "badlabel.example.com", "ab@badlabel.example.com", NULL, 0, &d),
+        SPF_R_PERMERROR);
     spf_ctx_free(ctx);
 }
 
-static void test_spf_check_explanation_is_expanded(void **state)
+static void
+test_spf_check_explanation_is_expanded(void **state)
 {
     spf_ctx *ctx = zone1_ctx();
     spf_detail d;
     (void)state;
-    assert_int_equal(spf_check(ctx, "198.51.100.7", "exp.example.com", "a b@exp.example.com",
-                               NULL, 0, &d),
-                     SPF_R_FAIL);
+    assert_int_equal(
+        spf_check(ctx, "198.51.100.7", "exp.example.com", "a b@exp.example.com", NULL, 0, &d),
+        SPF_R_FAIL);
     assert_string_equal(d.explanation, "198.51.100.7 is not one of exp.example.com's servers");
     assert_int_equal(d.adapter_override, 0);
     spf_ctx_free(ctx);
 }
 
-static void test_spf_check_ips_returns_worst(void **state)
+static void
+test_spf_check_ips_returns_worst(void **state)
 {
     spf_ctx *ctx = zone1_ctx();
     const char *const ips[] = {"192.0.2.7", "198.51.100.7", "192.0.2.8"};
     spf_detail d;
     (void)state;
-    assert_int_equal(spf_check_ips(ctx, ips, 3, "pass.example.com", NULL, NULL, 0, &d),
-                     SPF_R_FAIL);
+    assert_int_equal(spf_check_ips(ctx, ips, 3, "pass.example.com", NULL, NULL, 0, &d), SPF_R_FAIL);
     assert_string_equal(d.ip, "198.51.100.7");
-    assert_int_equal(spf_check_ips(ctx, ips, 1, "pass.example.com", NULL, NULL, 0, &d),
-                     SPF_R_PASS);
-    assert_int_equal(spf_check_ips(ctx, ips, 0, "pass.example.com", NULL, NULL, 0, &d),
-                     SPF_R_NONE);
+    assert_int_equal(spf_check_ips(ctx, ips, 1, "pass.example.com", NULL, NULL, 0, &d), SPF_R_PASS);
+    assert_int_equal(spf_check_ips(ctx, ips, 0, "pass.example.com", NULL, NULL, 0, &d), SPF_R_NONE);
     spf_ctx_free(ctx);
 }
 
-static void test_spf_check_past_deadline_is_temperror(void **state)
+static void
+test_spf_check_past_deadline_is_temperror(void **state)
 {
     spf_ctx *ctx = zone1_ctx();
     (void)state;
@@ -453,7 +467,8 @@ static void test_spf_check_past_deadline_is_temperror(void **state)
     spf_ctx_free(ctx);
 }
 
-static void *thread_checks(void *arg)
+static void *
+thread_checks(void *arg)
 {
     spf_ctx *ctx = arg;
     for (int i = 0; i < 300; i++) {
@@ -466,7 +481,8 @@ static void *thread_checks(void *arg)
     return NULL;
 }
 
-static void test_spf_check_shared_context_counts_per_thread(void **state)
+static void
+test_spf_check_shared_context_counts_per_thread(void **state)
 {
     spf_ctx *ctx = zone1_ctx();
     pthread_t th[4];
@@ -481,7 +497,8 @@ static void test_spf_check_shared_context_counts_per_thread(void **state)
     spf_ctx_free(ctx);
 }
 
-static void test_spf_ctx_new_builds_resolver_stack_or_refuses(void **state)
+static void
+test_spf_ctx_new_builds_resolver_stack_or_refuses(void **state)
 {
     spf_opts o;
     char err[200] = "";
@@ -497,7 +514,8 @@ static void test_spf_ctx_new_builds_resolver_stack_or_refuses(void **state)
     assert_null(spf_ctx_new_dns(&o, NULL, err, sizeof(err)));
 }
 
-int main(void)
+int
+main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_spf_syntax_accepts_valid_records),

@@ -59,7 +59,8 @@ typedef struct suite_score {
     int passed, total;
 } suite_score;
 
-static const yaml_node_t *y_get(yaml_document_t *doc, const yaml_node_t *map, const char *key)
+static const yaml_node_t *
+y_get(yaml_document_t *doc, const yaml_node_t *map, const char *key)
 {
     if (map == NULL || map->type != YAML_MAPPING_NODE)
         return NULL;
@@ -73,13 +74,15 @@ static const yaml_node_t *y_get(yaml_document_t *doc, const yaml_node_t *map, co
     return NULL;
 }
 
-static const char *y_str(const yaml_node_t *n)
+static const char *
+y_str(const yaml_node_t *n)
 {
     return n != NULL && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
 }
 
 /* a TXT value: a scalar or a sequence of character-strings glued together */
-static char *y_txt(yaml_document_t *doc, const yaml_node_t *v)
+static char *
+y_txt(yaml_document_t *doc, const yaml_node_t *v)
 {
     char *s = xstrdup("");
     if (v->type == YAML_SCALAR_NODE)
@@ -93,7 +96,8 @@ static char *y_txt(yaml_document_t *doc, const yaml_node_t *v)
     return s;
 }
 
-static void zone_add(zone *z, const char *domain, ns_type t, int herrno, const char *data)
+static void
+zone_add(zone *z, const char *domain, ns_type t, int herrno, const char *data)
 {
     if (z->n == z->cap) {
         z->cap = z->cap * 2 + 16;
@@ -106,7 +110,8 @@ static void zone_add(zone *z, const char *domain, ns_type t, int herrno, const c
     z->n++;
 }
 
-static void zone_clear(zone *z)
+static void
+zone_clear(zone *z)
 {
     for (size_t i = 0; i < z->n; i++) {
         free(z->e[i].domain);
@@ -116,7 +121,8 @@ static void zone_clear(zone *z)
     memset(z, 0, sizeof(*z));
 }
 
-static ns_type zone_type(const char *name)
+static ns_type
+zone_type(const char *name)
 {
     static const struct {
         const char *n;
@@ -130,8 +136,9 @@ static ns_type zone_type(const char *name)
 }
 
 /* load one domain's entry list into z (rules 1, 2 and TIMEOUT of SOURCE.md) */
-static void zone_load_domain(zone *z, yaml_document_t *doc, const char *domain,
-                             const yaml_node_t *list, zone *cnames)
+static void
+zone_load_domain(zone *z, yaml_document_t *doc, const char *domain, const yaml_node_t *list,
+                 zone *cnames)
 {
     int explicit_txt = 0;
 
@@ -184,7 +191,8 @@ static void zone_load_domain(zone *z, yaml_document_t *doc, const char *domain,
 }
 
 /* rule 4: follow a CNAME once by copying the target's records in front of NODATA */
-static void zone_apply_cnames(zone *z, const zone *cnames)
+static void
+zone_apply_cnames(zone *z, const zone *cnames)
 {
     zone out = {NULL, 0, 0};
 
@@ -211,7 +219,8 @@ static void zone_apply_cnames(zone *z, const zone *cnames)
     *z = out;
 }
 
-static void zone_load(zone *z, yaml_document_t *doc, const yaml_node_t *zd)
+static void
+zone_load(zone *z, yaml_document_t *doc, const yaml_node_t *zd)
 {
     zone cnames = {NULL, 0, 0};
 
@@ -231,7 +240,8 @@ static void zone_load(zone *z, yaml_document_t *doc, const yaml_node_t *zd)
 }
 
 /* a fresh libspf2 zone layer holding z */
-static SPF_dns_server_t *zone_server(const zone *z)
+static SPF_dns_server_t *
+zone_server(const zone *z)
 {
     SPF_dns_server_t *d = SPF_dns_zone_new(NULL, "suite", 0);
     assert_non_null(d);
@@ -241,19 +251,22 @@ static SPF_dns_server_t *zone_server(const zone *z)
 }
 
 /* whether result r is among the test's accepted results */
-static int accepts(yaml_document_t *doc, const yaml_node_t *res, spf_result r)
+static int
+accepts(yaml_document_t *doc, const yaml_node_t *res, spf_result r)
 {
     if (res->type == YAML_SCALAR_NODE)
         return spf_result_parse(y_str(res)) == (int)r;
-    for (yaml_node_item_t *i = res->data.sequence.items.start; i < res->data.sequence.items.top; i++)
+    for (yaml_node_item_t *i = res->data.sequence.items.start; i < res->data.sequence.items.top;
+         i++)
         if (spf_result_parse(y_str(yaml_document_get_node(doc, *i))) == (int)r)
             return 1;
     return 0;
 }
 
 /* run one test; returns 1 when it passed, else prints why */
-static int run_one(const char *suite, const zone *z, yaml_document_t *doc, const char *id,
-                   const yaml_node_t *t)
+static int
+run_one(const char *suite, const zone *z, yaml_document_t *doc, const char *id,
+        const yaml_node_t *t)
 {
     const char *helo = y_str(y_get(doc, t, "helo"));
     const char *host = y_str(y_get(doc, t, "host"));
@@ -283,8 +296,7 @@ static int run_one(const char *suite, const zone *z, yaml_document_t *doc, const
     r = spf_check(ctx, host, domain, mf, helo, 0, &det);
     ok = res != NULL && accepts(doc, res, r);
     if (ok && exp != NULL && r == SPF_R_FAIL && strcmp(exp, det.explanation) != 0) {
-        printf("  FAIL %s/%s: explanation '%s', expected '%s'\n", suite, id, det.explanation,
-               exp);
+        printf("  FAIL %s/%s: explanation '%s', expected '%s'\n", suite, id, det.explanation, exp);
         ok = 0;
     } else if (!ok) {
         printf("  FAIL %s/%s: got %s, expected %s (%s: %s)\n", suite, id, spf_result_name(r),
@@ -296,7 +308,8 @@ static int run_one(const char *suite, const zone *z, yaml_document_t *doc, const
 }
 
 /* replay one suite file; returns the score */
-static suite_score run_suite(const char *name, const char *path)
+static suite_score
+run_suite(const char *name, const char *path)
 {
     suite_score sc = {0, 0};
     yaml_parser_t parser;
@@ -334,7 +347,8 @@ static suite_score run_suite(const char *name, const char *path)
     return sc;
 }
 
-static void test_spf_suite_rfc7208_score_does_not_regress(void **state)
+static void
+test_spf_suite_rfc7208_score_does_not_regress(void **state)
 {
     suite_score sc;
     (void)state;
@@ -343,7 +357,8 @@ static void test_spf_suite_rfc7208_score_does_not_regress(void **state)
     assert_true(sc.passed >= SPF_SUITE_MIN_7208);
 }
 
-static void test_spf_suite_rfc4408_informational(void **state)
+static void
+test_spf_suite_rfc4408_informational(void **state)
 {
     suite_score sc;
     (void)state;
@@ -353,7 +368,8 @@ static void test_spf_suite_rfc4408_informational(void **state)
     assert_true(sc.total > 0);
 }
 
-int main(void)
+int
+main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_spf_suite_rfc7208_score_does_not_regress),
