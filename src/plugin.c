@@ -434,6 +434,12 @@ plugin_chain_count(const plugin_chain *chain)
     return chain != NULL ? chain->ninst : 0;
 }
 
+size_t
+plugin_chain_module_count(const plugin_chain *chain)
+{
+    return chain != NULL ? chain->nmods : 0;
+}
+
 plugin_instance *
 plugin_chain_get(plugin_chain *chain, size_t i)
 {

@@ -56,6 +56,8 @@ int plugin_chain_start(plugin_chain *chain, char *err, size_t errlen);
 plugin_chain *plugin_chain_free(plugin_chain *chain);
 /* plugin_chain_count - number of instances */
 size_t plugin_chain_count(const plugin_chain *chain);
+/* plugin_chain_module_count - number of distinct .so files the chain opened */
+size_t plugin_chain_module_count(const plugin_chain *chain);
 /* plugin_chain_get - instance i in configuration order */
 plugin_instance *plugin_chain_get(plugin_chain *chain, size_t i);
 /* plugin_chain_dump - effective settings of every instance ("ses-milter -n") */

@@ -184,8 +184,13 @@ pt_close(void *instance)
     free(pi);
 }
 
-#ifndef PLUGIN_TEST_NO_SYMBOL
-const sm_plugin ses_milter_plugin = {
+#ifdef PLUGIN_TEST_NO_SYMBOL
+#define PT_SYMBOL not_the_plugin_symbol /* a plugin under the wrong name */
+#else
+#define PT_SYMBOL ses_milter_plugin
+#endif
+extern const sm_plugin PT_SYMBOL;
+const sm_plugin PT_SYMBOL = {
 #ifdef PLUGIN_TEST_BAD_ABI
     .abi_version = SM_PLUGIN_ABI_VERSION + 1,
 #else
@@ -204,6 +209,3 @@ const sm_plugin ses_milter_plugin = {
     .close = pt_close,
     .dump = NULL,
 };
-#else
-const int not_a_plugin = 1;
-#endif
