@@ -22,6 +22,7 @@
  */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <arpa/nameser.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -56,6 +57,7 @@ struct dns_cache {
     void *resolver_arg;
     dns_clock_fn clock;
     void *clock_arg;
+    struct sockaddr_in server; /* dns_cache_set_server() */
     dns_stats stats;
 };
 
@@ -190,6 +192,24 @@ dns_cache_set_resolver(dns_cache *c, dns_resolver_fn fn, void *arg)
     c->resolver = fn ? fn : dns_res_resolve;
     c->resolver_arg = fn ? arg : NULL;
     pthread_mutex_unlock(&c->lock);
+}
+
+int
+dns_cache_set_server(dns_cache *c, const char *ip, unsigned port)
+{
+    struct sockaddr_in sin;
+
+    memset(&sin, 0, sizeof(sin));
+    sin.sin_family = AF_INET;
+    sin.sin_port = htons((uint16_t)(port ? port : 53));
+    if (ip == NULL || port > 65535 || inet_pton(AF_INET, ip, &sin.sin_addr) != 1)
+        return -1;
+    pthread_mutex_lock(&c->lock);
+    c->server = sin;
+    c->resolver = dns_res_resolve;
+    c->resolver_arg = &c->server;
+    pthread_mutex_unlock(&c->lock);
+    return 0;
 }
 
 void
@@ -546,6 +566,19 @@ dns_res_key_init(void)
     pthread_key_create(&dns_res_key, dns_res_destroy);
 }
 
+void
+dns_thread_cleanup(void)
+{
+    res_state rs;
+
+    pthread_once(&dns_res_once, dns_res_key_init);
+    rs = pthread_getspecific(dns_res_key);
+    if (rs != NULL) {
+        pthread_setspecific(dns_res_key, NULL);
+        dns_res_destroy(rs);
+    }
+}
+
 /* dns_res_state - this thread's resolver state, initialised on first use; NULL on failure */
 static res_state
 dns_res_state(void)
@@ -566,15 +599,21 @@ dns_res_state(void)
     return rs;
 }
 
-/* dns_res_resolve - the real resolver: one TXT query with res_nsend */
+/*
+ * dns_res_resolve - the real resolver: one TXT query with res_nsend.
+ * arg, when not NULL, is a struct sockaddr_in to ask instead of the
+ * configured servers (the thread's state is restored afterwards).
+ */
 static dns_status
-dns_res_resolve(void *arg SM_UNUSED, const char *name, uint64_t deadline_ms, dns_txt **txt_r,
+dns_res_resolve(void *arg, const char *name, uint64_t deadline_ms, dns_txt **txt_r,
                 uint32_t *ttl_r)
 {
     unsigned char query[NS_PACKETSZ], *answer;
+    const struct sockaddr_in *server = arg;
+    struct sockaddr_in saved_addr;
     res_state rs = dns_res_state();
     uint64_t now = util_now_ms();
-    int qlen, alen, ns;
+    int qlen, alen, ns, saved_count = 0;
     long secs;
     dns_status st;
 
@@ -582,21 +621,32 @@ dns_res_resolve(void *arg SM_UNUSED, const char *name, uint64_t deadline_ms, dns
     *ttl_r = 0;
     if (rs == NULL || now >= deadline_ms)
         return DNS_TEMPFAIL;
+    memset(&saved_addr, 0, sizeof(saved_addr));
+    if (server != NULL) {
+        saved_addr = rs->nsaddr_list[0];
+        saved_count = rs->nscount;
+        rs->nsaddr_list[0] = *server;
+        rs->nscount = 1;
+    }
     ns = rs->nscount > 0 ? rs->nscount : 1;
     secs = (long)((deadline_ms - now) / 1000) / ns;
     rs->retrans = secs > 0 ? (int)secs : 1;
     rs->retry = 1;
     qlen = res_nmkquery(rs, ns_o_query, name, ns_c_in, ns_t_txt, NULL, 0, NULL, query,
                         sizeof(query));
-    if (qlen <= 0)
-        return DNS_NXDOMAIN; /* not a valid DNS name: it cannot exist */
     answer = xmalloc(DNS_ANSWER_MAX);
-    alen = res_nsend(rs, query, qlen, answer, DNS_ANSWER_MAX);
-    if (alen <= 0 || util_now_ms() > deadline_ms)
+    alen = qlen > 0 ? res_nsend(rs, query, qlen, answer, DNS_ANSWER_MAX) : -1;
+    if (qlen <= 0)
+        st = DNS_NXDOMAIN; /* not a valid DNS name: it cannot exist */
+    else if (alen <= 0 || util_now_ms() > deadline_ms)
         st = DNS_TEMPFAIL;
     else
         st = dns_parse_answer(answer, (size_t)(alen < DNS_ANSWER_MAX ? alen : DNS_ANSWER_MAX),
                               txt_r, ttl_r);
     free(answer);
+    if (server != NULL) {
+        rs->nsaddr_list[0] = saved_addr;
+        rs->nscount = saved_count;
+    }
     return st;
 }

@@ -65,6 +65,14 @@ const char *dns_status_name(dns_status s);
 void dns_opts_defaults(dns_opts *opts);
 /* dns_cache_set_clock - replace the clock used for TTL expiry (tests); NULL restores */
 void dns_cache_set_clock(dns_cache *c, dns_clock_fn fn, void *arg);
+/*
+ * dns_cache_set_server - use the system resolver, but ask only this IPv4
+ * address and port (tests on loopback, a local validating resolver)
+ * instead of the servers in /etc/resolv.conf; returns 0, -1 if ip is bad
+ */
+int dns_cache_set_server(dns_cache *c, const char *ip, unsigned port);
+/* dns_thread_cleanup - free the calling thread's resolver state (other threads: automatic) */
+void dns_thread_cleanup(void);
 /* dns_cache_flush - drop every entry */
 void dns_cache_flush(dns_cache *c);
 /* dns_txt_new - an empty record set (for resolvers) */

@@ -8,7 +8,13 @@
  */
 #include "config.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
 #include <setjmp.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -121,6 +127,17 @@ lookup(fixture *fx, const char *name, dns_txt **txt)
         *txt = t;
     else
         dns_txt_free(t);
+    return st;
+}
+
+static dns_status
+lookup_c(dns_cache *c, const char *name)
+{
+    char err[256];
+    dns_txt *t = NULL;
+    dns_status st = dns_lookup_txt(c, name, 0, &t, err, sizeof(err));
+
+    dns_txt_free(t);
     return st;
 }
 
@@ -460,6 +477,220 @@ test_dns_parse_garbage_is_tempfail(void **state SM_UNUSED)
     assert_int_equal(dns_parse_answer(NULL, 0, &t, &ttl), DNS_TEMPFAIL);
 }
 
+/* ---- the real resolver against a loopback UDP server (a thread of this test) ---- */
+
+typedef struct loop_server {
+    int fd;
+    unsigned port;
+    int stop;    /* __atomic */
+    int queries; /* __atomic */
+    pthread_t thread;
+} loop_server;
+
+/* loop_reply - build the answer to query q for its name; 0 = stay silent */
+static size_t
+loop_reply(const unsigned char *q, size_t qn, wire *w)
+{
+    size_t end = 12;
+    char name[256] = "";
+    size_t nl = 0;
+
+    while (end < qn && q[end] != 0 && nl + q[end] + 1 < sizeof(name)) {
+        if (nl > 0)
+            name[nl++] = '.';
+        memcpy(name + nl, q + end + 1, q[end]);
+        nl += q[end];
+        end += (size_t)q[end] + 1;
+    }
+    name[nl] = '\0';
+    end += 5; /* the root label, QTYPE, QCLASS */
+    if (end > qn || strcmp(name, "slow.test") == 0)
+        return 0;
+    w->n = 0;
+    put16(w, (unsigned)(q[0] << 8 | q[1]));
+    put16(w, 0x8180 | (strcmp(name, "nx.test") == 0 ? 3 : strcmp(name, "fail.test") == 0 ? 2 : 0));
+    put16(w, 1);
+    put16(w, strcmp(name, "txt.test") == 0 ? 1 : 0);
+    put16(w, strcmp(name, "nx.test") == 0 ? 1 : 0);
+    put16(w, 0);
+    memcpy(w->b + w->n, q + 12, end - 12);
+    w->n += end - 12;
+    if (strcmp(name, "txt.test") == 0)
+        rr_txt(w, 900, "\x07v=DKIM1\x05; p=x", 14);
+    if (strcmp(name, "nx.test") == 0)
+        rr_soa(w, 3600, 240);
+    return w->n;
+}
+
+static void *
+loop_main(void *arg)
+{
+    loop_server *ls = arg;
+
+    while (!__atomic_load_n(&ls->stop, __ATOMIC_ACQUIRE)) {
+        struct pollfd pfd = {ls->fd, POLLIN, 0};
+        unsigned char q[512];
+        struct sockaddr_in from;
+        socklen_t fl = sizeof(from);
+        ssize_t n;
+        wire w;
+
+        if (poll(&pfd, 1, 50) <= 0)
+            continue;
+        n = recvfrom(ls->fd, q, sizeof(q), 0, (struct sockaddr *)&from, &fl);
+        if (n < 12)
+            continue;
+        __atomic_add_fetch(&ls->queries, 1, __ATOMIC_ACQ_REL);
+        if (loop_reply(q, (size_t)n, &w) > 0)
+            sendto(ls->fd, w.b, w.n, 0, (struct sockaddr *)&from, fl);
+    }
+    return NULL;
+}
+
+static void
+loop_start(loop_server *ls)
+{
+    struct sockaddr_in sin;
+    socklen_t sl = sizeof(sin);
+
+    memset(ls, 0, sizeof(*ls));
+    memset(&sin, 0, sizeof(sin));
+    sin.sin_family = AF_INET;
+    sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ls->fd = socket(AF_INET, SOCK_DGRAM, 0);
+    assert_true(ls->fd >= 0);
+    assert_int_equal(bind(ls->fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+    assert_int_equal(getsockname(ls->fd, (struct sockaddr *)&sin, &sl), 0);
+    ls->port = ntohs(sin.sin_port);
+    assert_int_equal(pthread_create(&ls->thread, NULL, loop_main, ls), 0);
+}
+
+static void
+loop_stop(loop_server *ls)
+{
+    __atomic_store_n(&ls->stop, 1, __ATOMIC_RELEASE);
+    pthread_join(ls->thread, NULL);
+    close(ls->fd);
+}
+
+static void
+test_dns_real_resolver_over_loopback(void **state SM_UNUSED)
+{
+    static const struct {
+        const char *name;
+        dns_status want;
+        const char *txt;
+    } cases[] = {
+        {"txt.test", DNS_OK, "v=DKIM1; p=x"},
+        {"nx.test", DNS_NXDOMAIN, NULL},
+        {"nodata.test", DNS_NODATA, NULL},
+        {"fail.test", DNS_TEMPFAIL, NULL},
+        {"slow.test", DNS_TEMPFAIL, NULL}, /* no answer: deadline */
+    };
+    dns_opts o;
+    dns_cache *c;
+    loop_server ls;
+
+    loop_start(&ls);
+    dns_opts_defaults(&o);
+    o.timeout_ms = 1500;
+    c = dns_cache_new(&o);
+    assert_int_equal(dns_cache_set_server(c, "127.0.0.1", ls.port), 0);
+    assert_int_equal(dns_cache_set_server(c, "not-an-ip", 53), -1);
+    for (size_t i = 0; i < SM_ARRAY_LEN(cases); i++) {
+        char err[256] = "";
+        dns_txt *t = NULL;
+        uint64_t t0 = util_now_ms();
+        dns_status st = dns_lookup_txt(c, cases[i].name, 0, &t, err, sizeof(err));
+        uint64_t ms = util_now_ms() - t0;
+
+        if (st != cases[i].want)
+            fail_msg("%s: %s (%s)", cases[i].name, dns_status_name(st), err);
+        if (cases[i].txt != NULL) {
+            assert_int_equal(t->n, 1);
+            assert_string_equal(t->rr[0], cases[i].txt);
+        }
+        assert_true(ms < 3000); /* bounded by the 1.5 s timeout */
+        dns_txt_free(t);
+    }
+    /* the negative answer is cached: no second query reaches the server */
+    {
+        int before = __atomic_load_n(&ls.queries, __ATOMIC_ACQUIRE);
+        assert_int_equal(lookup_c(c, "nx.test"), DNS_NXDOMAIN);
+        assert_int_equal(__atomic_load_n(&ls.queries, __ATOMIC_ACQUIRE), before);
+    }
+    dns_cache_free(c);
+    dns_thread_cleanup();
+    loop_stop(&ls);
+}
+
+/* ---- many threads over a small cache ---- */
+
+typedef struct worker {
+    dns_cache *c;
+    int errors;
+} worker;
+
+static void *
+worker_main(void *arg)
+{
+    worker *w = arg;
+    char name[64], err[128];
+
+    for (int i = 0; i < 3000; i++) {
+        dns_txt *t = NULL;
+        snprintf(name, sizeof(name), "l%d.example", 1 + (i * 7) % 4);
+        if (dns_lookup_txt(w->c, name, 0, &t, err, sizeof(err)) != DNS_OK || t->n != 1)
+            w->errors++;
+        dns_txt_free(t);
+        snprintf(name, sizeof(name), "n%d.example", i % 40);
+        if (dns_lookup_txt(w->c, name, 0, &t, err, sizeof(err)) != DNS_NXDOMAIN)
+            w->errors++;
+    }
+    return NULL;
+}
+
+static dns_status
+sync_resolve(void *arg SM_UNUSED, const char *name, uint64_t deadline SM_UNUSED, dns_txt **txt_r,
+             uint32_t *ttl_r)
+{
+    *ttl_r = 600;
+    if (name[0] == 'n')
+        return DNS_NXDOMAIN;
+    *txt_r = dns_txt_new();
+    dns_txt_add(*txt_r, name, strlen(name));
+    return DNS_OK;
+}
+
+static void
+test_dns_concurrent_lookups_keep_counts_and_bound(void **state SM_UNUSED)
+{
+    dns_opts o;
+    pthread_t th[4];
+    worker w[4];
+    dns_stats s;
+
+    dns_opts_defaults(&o);
+    o.max_entries = 16;
+    for (int i = 0; i < 4; i++)
+        w[i].errors = 0;
+    w[0].c = dns_cache_new(&o);
+    dns_cache_set_resolver(w[0].c, sync_resolve, NULL);
+    for (int i = 0; i < 4; i++) {
+        w[i].c = w[0].c;
+        assert_int_equal(pthread_create(&th[i], NULL, worker_main, &w[i]), 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(w[i].errors, 0);
+    }
+    dns_cache_stats(w[0].c, &s);
+    assert_int_equal(s.hits + s.misses, 4 * 3000 * 2);
+    assert_true(s.entries <= 16);
+    assert_true(s.evictions > 0);
+    dns_cache_free(w[0].c);
+}
+
 int
 main(void)
 {
@@ -475,6 +706,8 @@ main(void)
         cmocka_unit_test(test_dns_parse_skips_bad_rdata_but_keeps_siblings),
         cmocka_unit_test(test_dns_parse_negative_and_broken_answers),
         cmocka_unit_test(test_dns_parse_garbage_is_tempfail),
+        cmocka_unit_test(test_dns_real_resolver_over_loopback),
+        cmocka_unit_test(test_dns_concurrent_lookups_keep_counts_and_bound),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
