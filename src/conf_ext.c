@@ -1,63 +1,212 @@
 /*
  * conf_ext.c - the concerns' configuration groups of one snapshot
  *
- * Purpose: hand each concern its group and keep what it returns together.
+ * Purpose: hand each concern its group, keep what it returns together,
+ * create the engines after the privilege drop and free everything with
+ * the snapshot.  Plugin instances are loaded while the libconfig tree is
+ * still alive (their init reads their own group), and started later.
  */
 #include "config.h"
 
+#include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "conf_ext.h"
+#include "log.h"
 #include "util.h"
 
-struct sm_conf_ext {
-    int unused;
+/* one audit writer per file, shared by the snapshots that name it */
+struct conf_audit_ref {
+    audit_log *log;
+    char *file;
+    int refs;
+    conf_audit_ref *next;
+};
+
+static pthread_mutex_t conf_ext_audit_lock = PTHREAD_MUTEX_INITIALIZER;
+static conf_audit_ref *conf_ext_audit_refs;
+
+static const cfg_directive conf_ext_spf_tab[] = {
+    {"timeout_ms", CFG_INT, offsetof(spf_opts, timeout_ms), NULL, 5000, 1, 600000, NULL},
+    {"max_dns_mechanisms", CFG_INT, offsetof(spf_opts, max_dns_mechanisms), NULL, 10, 1, 100, NULL},
+    {"max_void_lookups", CFG_INT, offsetof(spf_opts, max_void_lookups), NULL, 2, 0, 100, NULL},
+    CFG_END,
 };
 
 int
 conf_ext_parse(const config_setting_t *root, sm_conf_ext **out, char *err, size_t errlen)
 {
-    (void)root;
-    (void)err;
-    (void)errlen;
-    *out = xcalloc(1, sizeof(**out));
+    sm_conf_ext *x = xcalloc(1, sizeof(*x));
+
+    *out = x;
+    spf_opts_defaults(&x->spfo);
+    if (gate_conf_parse(config_setting_get_member(root, "identity"), &x->gate, err, errlen) < 0 ||
+        align_conf_parse(config_setting_get_member(root, "alignment"), &x->align, err, errlen) < 0 ||
+        cfg_parse_table(config_setting_get_member(root, "dkim"), dkim_cfg_directives, &x->dkimo,
+                        NULL, err, errlen) < 0 ||
+        cfg_parse_table(config_setting_get_member(root, "spf"), conf_ext_spf_tab, &x->spfo, NULL,
+                        err, errlen) < 0 ||
+        unsub_conf_parse(config_setting_get_member(root, "unsubscribe"), &x->unsub, err,
+                         errlen) < 0 ||
+        audit_conf_parse(config_setting_get_member(root, "audit"), &x->audit, err, errlen) < 0)
+        return -1;
+    /* a concern whose group is absent is off (the identity gate says so itself) */
+    if (config_setting_get_member(root, "alignment") == NULL)
+        x->align->enabled = 0;
+    if (config_setting_get_member(root, "audit") == NULL)
+        x->audit->enabled = 0;
+    if (x->gate->present) {
+        x->idcache = cache_new(&x->gate->cache);
+        if (gate_chain_load(x->gate, x->idcache, &x->chain, err, errlen) < 0)
+            return -1;
+        /* the libconfig tree goes away with conf_load(): no pointer into it may stay */
+        for (size_t i = 0; i < x->gate->n_sources; i++)
+            x->gate->sources[i].setting = NULL;
+    }
     return 0;
 }
 
 void
 conf_ext_dump(FILE *fp, const sm_conf_ext *x)
 {
-    (void)fp;
-    (void)x;
+    gate_conf_dump(fp, x->gate);
+    plugin_chain_dump(fp, x->chain);
+    align_conf_dump(fp, x->align);
+    cfg_dump_table(fp, "dkim", dkim_cfg_directives, &x->dkimo);
+    cfg_dump_table(fp, "spf", conf_ext_spf_tab, &x->spfo);
+    unsub_conf_dump(fp, x->unsub);
+    audit_conf_dump(fp, x->audit);
 }
 
 int
 conf_ext_warnings(FILE *fp, const sm_conf_ext *x, const char *path)
 {
-    (void)fp;
-    (void)x;
-    (void)path;
-    return 0;
+    int n = 0;
+    char warn[1024] = "";
+
+    if (!x->gate->present) {
+        fprintf(fp, "warning: %s: no 'identity' group: sender identities are not checked\n",
+                path);
+        n++;
+    }
+    if (!x->align->enabled) {
+        fprintf(fp, "warning: %s: alignment checks are off (no 'alignment' group or "
+                    "enabled = false)\n", path);
+        n++;
+    }
+    if (!x->audit->enabled) {
+        fprintf(fp, "warning: %s: the audit trail is off (no 'audit' group or enabled = false)\n",
+                path);
+        n++;
+    }
+    if (unsub_conf_n_rules(x->unsub) > 0) {
+        unsub_check_signer(x->unsub, unsub_conf_opendkim(x->unsub), warn, sizeof(warn));
+        if (*warn) {
+            fprintf(fp, "warning: %s: %s\n", path, warn);
+            n++;
+        }
+    }
+    return n;
+}
+
+/* conf_ext_audit_get - the shared writer for a file, opened on first use */
+static conf_audit_ref *
+conf_ext_audit_get(const audit_conf *ac, char *err, size_t errlen)
+{
+    conf_audit_ref *r;
+
+    pthread_mutex_lock(&conf_ext_audit_lock);
+    for (r = conf_ext_audit_refs; r != NULL; r = r->next)
+        if (strcmp(r->file, ac->file) == 0)
+            break;
+    if (r != NULL) {
+        r->refs++;
+    } else {
+        audit_log *log = NULL;
+        if (audit_log_open(ac, &log, err, errlen) == 0) {
+            r = xcalloc(1, sizeof(*r));
+            r->log = log;
+            r->file = xstrdup(ac->file);
+            r->refs = 1;
+            r->next = conf_ext_audit_refs;
+            conf_ext_audit_refs = r;
+        }
+    }
+    pthread_mutex_unlock(&conf_ext_audit_lock);
+    return r;
+}
+
+static void
+conf_ext_audit_put(conf_audit_ref *r)
+{
+    conf_audit_ref **pp;
+
+    if (r == NULL)
+        return;
+    pthread_mutex_lock(&conf_ext_audit_lock);
+    if (--r->refs == 0) {
+        for (pp = &conf_ext_audit_refs; *pp != NULL; pp = &(*pp)->next)
+            if (*pp == r) {
+                *pp = r->next;
+                break;
+            }
+        audit_log_close(r->log);
+        free(r->file);
+        free(r);
+    }
+    pthread_mutex_unlock(&conf_ext_audit_lock);
 }
 
 int
 conf_ext_start(sm_conf_ext *x, char *err, size_t errlen)
 {
-    (void)x;
-    (void)err;
-    (void)errlen;
+    if (x->started)
+        return 0;
+    x->dns = dns_cache_new(&x->align->dns);
+    if (x->align->enabled) {
+        if ((x->dkim = dkim_engine_new(x->dns, &x->dkimo, err, errlen)) == NULL ||
+            (x->spf = spf_ctx_new(&x->spfo, err, errlen)) == NULL)
+            return -1;
+    }
+    if (x->audit->enabled && (x->audit_ref = conf_ext_audit_get(x->audit, err, errlen)) == NULL)
+        return -1;
+    if (x->chain != NULL && plugin_chain_start(x->chain, err, errlen) < 0)
+        return -1;
+    x->started = 1;
     return 0;
 }
 
-sm_conf_ext *
-conf_ext_free(sm_conf_ext *x)
+audit_log *
+conf_ext_audit(const sm_conf_ext *x)
 {
-    free(x);
-    return NULL;
+    return x->audit_ref != NULL ? x->audit_ref->log : NULL;
 }
 
 void
 conf_ext_reopen(sm_conf_ext *x)
 {
-    (void)x;
+    char err[512];
+
+    if (x->audit_ref != NULL && audit_reopen(x->audit_ref->log, err, sizeof(err)) < 0)
+        log_msg(LOG_ERR, NULL, "audit log: %s", err);
+}
+
+sm_conf_ext *
+conf_ext_free(sm_conf_ext *x)
+{
+    if (x == NULL)
+        return NULL;
+    x->chain = plugin_chain_free(x->chain);
+    x->idcache = cache_free(x->idcache);
+    x->gate = gate_conf_free(x->gate);
+    x->spf = spf_ctx_free(x->spf);
+    x->dkim = dkim_engine_free(x->dkim);
+    x->dns = dns_cache_free(x->dns);
+    x->align = align_conf_free(x->align);
+    x->unsub = unsub_conf_free(x->unsub);
+    conf_ext_audit_put(x->audit_ref);
+    x->audit = audit_conf_free(x->audit);
+    free(x);
+    return NULL;
 }

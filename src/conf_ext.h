@@ -1,10 +1,12 @@
 /*
  * conf_ext.h - the concerns' configuration groups and their engines
  *
- * Each concern (identity gate, alignment checks, unsubscribe headers,
- * audit trail) parses its own group; this module holds the results of one
- * configuration snapshot together, starts their background work after the
- * privilege drop, and frees them when the snapshot goes.
+ * Each concern (identity gate, alignment checks with DKIM and SPF,
+ * unsubscribe headers, audit trail) parses its own group; this module holds
+ * the results of one configuration snapshot together, creates the engines
+ * they need after the privilege drop (conf_ext_start), and frees them when
+ * the snapshot goes.  The audit writer is shared by snapshots that name the
+ * same file, so that a reload never puts two writers on one hash chain.
  */
 #ifndef SM_CONF_EXT_H
 #define SM_CONF_EXT_H
@@ -12,9 +14,39 @@
 #include <stdio.h>
 #include <libconfig.h>
 
-#define CONF_EXT_GROUPS "identity", "alignment", "unsubscribe", "audit"
+#include "align.h"
+#include "audit.h"
+#include "cache.h"
+#include "dkim.h"
+#include "dns.h"
+#include "gate.h"
+#include "plugin.h"
+#include "spf.h"
+#include "unsub.h"
 
-typedef struct sm_conf_ext sm_conf_ext;
+#define CONF_EXT_GROUPS "identity", "alignment", "dkim", "spf", "unsubscribe", "audit"
+
+typedef struct conf_audit_ref conf_audit_ref;
+
+typedef struct sm_conf_ext {
+    /* identity gate */
+    gate_conf *gate;       /* gate->present: an identity group exists */
+    cache *idcache;        /* shared identity cache of this snapshot */
+    plugin_chain *chain;   /* identity sources */
+    /* alignment checks */
+    align_conf *align;
+    dkim_opts dkimo;
+    spf_opts spfo;
+    dns_cache *dns;        /* created by conf_ext_start */
+    dkim_engine *dkim;
+    spf_ctx *spf;
+    /* unsubscribe headers */
+    unsub_conf *unsub;
+    /* audit trail */
+    audit_conf *audit;
+    conf_audit_ref *audit_ref; /* shared writer (conf_ext_start) */
+    int started;
+} sm_conf_ext;
 
 int conf_ext_parse(const config_setting_t *root, sm_conf_ext **out, char *err, size_t errlen);
 void conf_ext_dump(FILE *fp, const sm_conf_ext *x);
@@ -23,5 +55,7 @@ int conf_ext_start(sm_conf_ext *x, char *err, size_t errlen);
 sm_conf_ext *conf_ext_free(sm_conf_ext *x);
 /* conf_ext_reopen - reopen log files (SIGUSR1, logrotate) */
 void conf_ext_reopen(sm_conf_ext *x);
+/* conf_ext_audit - the audit writer of a started snapshot, NULL when off */
+audit_log *conf_ext_audit(const sm_conf_ext *x);
 
 #endif

@@ -1,30 +1,34 @@
 /*
  * engine.c - the policy engine
  *
- * Purpose: turn the facts of one message into one verdict.  Order at end
- * of message: identity gate, then alignment checks, then unsubscribe
- * headers; the strictest action wins (tempfail and reject end the
- * message, quarantine holds it, tagging only adds headers).  Every message
- * in scope gets one summary line keyed by queue id; mail out of scope is
- * logged at debug level and passes untouched.
+ * Purpose: turn the facts of one message into one verdict.  At end of
+ * message, for outgoing mail only: the identity gate (From, Sender, MAIL
+ * FROM against the identity sources), then the alignment checks (DKIM
+ * verified while the message streamed, SPF of the domain the receiver will
+ * see, DMARC policy) unless the gate already refused, then the unsubscribe
+ * headers.  The strictest outcome wins: reject, then tempfail, then
+ * quarantine, then tag.  The audit record is written before the verdict is
+ * returned; one summary line per message is logged, keyed by queue id.
+ * Mail out of scope is logged at debug level and passes untouched.
  */
 #include "config.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+#include "addr.h"
+#include "conf_ext.h"
 #include "engine.h"
+#include "engine_int.h"
 #include "log.h"
 #include "util.h"
-
-struct msg_ext {
-    int unused;
-};
 
 int
 engine_msg_start(sm_msg *m)
 {
     scope_client cl;
+    sm_conf_ext *x;
+    char err[512];
 
     if (m->conf == NULL)
         m->conf = conf_acquire();
@@ -37,6 +41,16 @@ engine_msg_start(sm_msg *m)
     cl.auth_authen = m->auth_authen;
     cl.port = m->client_port;
     m->scope = scope_decide(m->conf->scope, &cl);
+    if (m->scope == SCOPE_EXTERNAL)
+        return 0;
+    m->ext = xcalloc(1, sizeof(*m->ext));
+    m->ext->gate.decisive = -1;
+    x = m->conf->ext;
+    if (x->dkim != NULL) {
+        m->ext->dkv = dkim_verify_new(x->dkim, m->qid, err, sizeof(err));
+        if (m->ext->dkv == NULL)
+            log_msg(LOG_WARNING, m->qid, "DKIM verification unavailable: %s", err);
+    }
     return 0;
 }
 
@@ -70,60 +84,317 @@ engine_header(sm_msg *m, const char *name, const char *value)
     if (m->leadspc && *v == ' ')
         v++;
     msg_add_header(m, name, v);
+    if (m->ext->dkv != NULL)
+        dkim_verify_header(m->ext->dkv, name, v);
 }
 
 int
 engine_eoh(sm_msg *m)
 {
-    (void)m;
-    return 0;
+    if (!engine_outgoing(m) || m->ext->dkv == NULL)
+        return 0;
+    if (dkim_verify_eoh(m->ext->dkv) == DKIM_VERIFY_SKIP) {
+        m->ext->dkim_nosig = 1;
+        return 0;
+    }
+    return 1;
 }
 
 int
 engine_body(sm_msg *m, const unsigned char *chunk, size_t len)
 {
-    (void)m;
-    (void)chunk;
-    (void)len;
-    return 0;
+    if (!engine_outgoing(m) || m->ext->dkv == NULL || m->ext->dkim_nosig)
+        return 0;
+    return dkim_verify_body(m->ext->dkv, chunk, len) == DKIM_VERIFY_OK;
 }
 
-/* engine_summary - the one line per message, keyed by queue id */
+/* engine_parse_from - the From field(s): status and mailboxes for the gate */
 static void
-engine_summary(sm_msg *m)
+engine_parse_addresses(sm_msg *m, msg_ext *e)
 {
-    char from[512], env[512], ip[64];
-    const char *f = msg_header_get(m, "From", 0);
-    sm_verdict *v = &m->verdict;
+    size_t nfrom = msg_header_count(m, "From");
+    char err[256];
+    const char *v;
 
-    log_msg(LOG_INFO, m->qid,
-            "action=%s scope=%s client=[%s] env_from=%s from=%s rcpts=%zu%s%s%s%s%s",
-            verdict_action_name(v->action), scope_why_name(m->scope),
-            msg_client_ip(m, ip, sizeof(ip)),
-            log_sanitize(m->env_from ? m->env_from : "", env, sizeof(env)),
-            log_sanitize(f ? f : "", from, sizeof(from)), m->nrcpts,
-            v->code[0] ? " reply=\"" : "", v->code, v->code[0] ? " " : "", v->xcode,
-            v->code[0] ? "\"" : "");
+    e->from_status = GATE_FROM_NONE;
+    if (nfrom > 1)
+        e->from_status = GATE_FROM_MULTIPLE;
+    if (nfrom == 1) {
+        v = msg_header_get(m, "From", 0);
+        e->from_status = GATE_FROM_UNPARSEABLE;
+        if (addr_parse_field(v, strlen(v), &e->from, err, sizeof(err)) == ADDR_OK) {
+            e->from_status = GATE_FROM_OK;
+            for (size_t i = 0; i < e->from->n; i++)
+                if (e->from->v[i].domain == NULL || e->from->v[i].domain_literal)
+                    e->from_status = GATE_FROM_UNPARSEABLE;
+        }
+    }
+    if (msg_header_count(m, "Sender") >= 1) {
+        v = msg_header_get(m, "Sender", 0);
+        if (addr_parse_field(v, strlen(v), &e->sender, err, sizeof(err)) != ADDR_OK ||
+            e->sender->n == 0 || e->sender->v[0].domain == NULL)
+            e->sender = addr_list_free(e->sender);
+    }
+    e->env_ok = addr_parse_path(m->env_from ? m->env_from : "", &e->env, &e->env_null, err,
+                                sizeof(err)) == ADDR_OK;
+}
+
+/* engine_gate - the identity gate; fills e->gate */
+static void
+engine_gate(sm_msg *m, msg_ext *e, sm_conf_ext *x)
+{
+    gate_mailbox from[16], sender, env;
+    gate_input in;
+    char err[512];
+
+    memset(&in, 0, sizeof(in));
+    in.from_status = e->from_status;
+    if (e->from_status == GATE_FROM_OK) {
+        for (size_t i = 0; i < e->from->n && i < SM_ARRAY_LEN(from); i++) {
+            from[i].local = e->from->v[i].local;
+            from[i].domain = e->from->v[i].domain;
+            in.n_from++;
+        }
+        in.from = from;
+    }
+    if (e->sender != NULL) {
+        sender.local = e->sender->v[0].local;
+        sender.domain = e->sender->v[0].domain;
+        in.sender = &sender;
+    }
+    if (e->env_ok && !e->env_null && e->env.domain != NULL) {
+        env.local = e->env.local;
+        env.domain = e->env.domain;
+        in.envelope = &env;
+    }
+    in.queue_id = m->qid;
+    if (gate_check(x->gate, x->chain, x->idcache, &in, &e->gate, err, sizeof(err)) < 0) {
+        log_msg(LOG_ERR, m->qid, "identity gate: %s", err);
+        e->gate.verdict = GATE_TEMPFAIL;
+        e->gate.action = GATE_TEMPFAIL_ACT;
+        util_strlcpy(e->gate.smtp_code, "451", sizeof(e->gate.smtp_code));
+        util_strlcpy(e->gate.smtp_xcode, "4.3.0", sizeof(e->gate.smtp_xcode));
+        util_strlcpy(e->gate.smtp_text, "Internal error checking the sender identity",
+                     sizeof(e->gate.smtp_text));
+    }
+    e->gate_done = 1;
+}
+
+/* engine_gate_verdict - the gate's action as a verdict */
+static void
+engine_gate_verdict(msg_ext *e, sm_verdict *v)
+{
+    gate_result *g = &e->gate;
+
+    switch (g->action) {
+    case GATE_REJECT:
+        verdict_set(v, VERDICT_REJECT, g->smtp_code, g->smtp_xcode, g->smtp_text);
+        break;
+    case GATE_TEMPFAIL_ACT:
+        verdict_set(v, VERDICT_TEMPFAIL, g->smtp_code, g->smtp_xcode, g->smtp_text);
+        break;
+    case GATE_QUARANTINE:
+        v->action = VERDICT_QUARANTINE;
+        free(v->reason);
+        v->reason = xstrdup(g->reason);
+        break;
+    case GATE_TAG:
+        verdict_add_header(v, g->header_name, g->header_value);
+        break;
+    default:
+        break;
+    }
+}
+
+/* engine_spf - the SPF result the receiver would see for the domain that will be MAIL FROM */
+static align_spf
+engine_spf(msg_ext *e, sm_conf_ext *x, const char *domain, uint64_t deadline)
+{
+    const align_conf *ac = x->align;
+
+    if (domain == NULL || *domain == '\0')
+        return ALIGN_SPF_NONE;
+    if (ac->egress_ips.n == 0) {
+        /* no egress addresses declared: SES sends from its own addresses, which its
+         * MAIL FROM domains (amazonses.com, or a verified custom one) authorise */
+        return ac->relay == ALIGN_RELAY_SES ? ALIGN_SPF_PASS : ALIGN_SPF_NONE;
+    }
+    spf_check_ips(x->spf, (const char *const *)ac->egress_ips.v, ac->egress_ips.n, domain,
+                  NULL, NULL, deadline, &e->spf);
+    e->spf_done = 1;
+    return (align_spf)align_spf_parse(spf_result_name(e->spf.result));
+}
+
+/* engine_align - DKIM/SPF/DMARC prediction; fills e->align */
+static void
+engine_align(sm_msg *m, msg_ext *e, sm_conf_ext *x)
+{
+    align_facts f;
+    align_dkim_sig sigs[ALIGN_MAX_DKIM];
+    const sm_id_attrs *a = NULL;
+    uint64_t deadline = util_now_ms() + (uint64_t)x->align->dns.timeout_ms;
+
+    if (e->dkv != NULL && dkim_verify_eom(e->dkv, &e->sigs, &e->nsigs) == DKIM_VERIFY_ERROR)
+        log_msg(LOG_WARNING, m->qid, "DKIM verification: %s", dkim_verify_error(e->dkv));
+    align_facts_init(&f, x->align);
+    f.from_domain = e->from->v[0].domain;
+    f.envelope_domain = e->env_ok && !e->env_null ? e->env.domain : "";
+    for (size_t i = 0; i < e->nsigs && i < ALIGN_MAX_DKIM; i++) {
+        sigs[i].domain = e->sigs[i].domain;
+        sigs[i].selector = e->sigs[i].selector;
+        sigs[i].pass = e->sigs[i].result == DKIM_R_PASS;
+        f.nsigs++;
+    }
+    f.sigs = sigs;
+    for (size_t i = 0; i < e->gate.n_ids; i++) {
+        const sm_id_attrs *ia = &e->gate.ids[i].r.attrs;
+        if (e->gate.ids[i].role == GATE_ROLE_FROM &&
+            (ia->dkim_status[0] || ia->dkim_signing_enabled != SM_TRI_UNKNOWN ||
+             ia->mail_from_domain[0])) {
+            a = ia;
+            break;
+        }
+    }
+    f.ses = a;
+    f.deadline_ms = deadline;
+    f.spf_result = engine_spf(e, x, align_spf_domain(&f), deadline);
+    align_check(x->align, x->dns, &f, &e->align);
+    e->align_done = 1;
+}
+
+/* engine_align_verdict - the alignment decision as a verdict */
+static void
+engine_align_verdict(msg_ext *e, sm_conf_ext *x, sm_verdict *v)
+{
+    char value[1024], text[512];
+    align_result *r = &e->align;
+
+    if (x->align->result_header != NULL && *x->align->result_header)
+        verdict_add_header(v, x->align->result_header,
+                           align_header_value(r, value, sizeof(value)));
+    log_sanitize(r->reasons[0], text, sizeof(text));
+    switch (r->decision) {
+    case ALIGN_TAG:
+        verdict_add_header(v, align_tag_header(x->align), align_header_value(r, value, sizeof(value)));
+        break;
+    case ALIGN_QUARANTINE:
+        if (v->action == VERDICT_ACCEPT) {
+            v->action = VERDICT_QUARANTINE;
+            free(v->reason);
+            v->reason = xstrdup(text);
+        }
+        break;
+    case ALIGN_REJECT:
+        verdict_set(v, VERDICT_REJECT, "550", "5.7.1", text);
+        break;
+    case ALIGN_TEMPFAIL:
+        verdict_set(v, VERDICT_TEMPFAIL, "451", "4.7.5",
+                    "DNS lookups for the DMARC prediction failed; try again later");
+        break;
+    default:
+        break;
+    }
+}
+
+/* engine_unsub - one-click unsubscribe headers; fills e->unsub */
+static void
+engine_unsub(sm_msg *m, msg_ext *e, sm_conf_ext *x)
+{
+    unsub_hdr hdrs[64];
+    unsub_msg um;
+    char err[512];
+
+    memset(&um, 0, sizeof(um));
+    um.env_sender = e->env_ok && !e->env_null ? e->env.address : "";
+    um.from_addr = e->from_status == GATE_FROM_OK ? e->from->v[0].address : NULL;
+    um.rcpts = (const char *const *)m->rcpts;
+    um.n_rcpts = m->nrcpts;
+    um.message_id = msg_header_get(m, "Message-ID", 0);
+    for (size_t i = 0; i < m->nhdrs && um.n_hdrs < SM_ARRAY_LEN(hdrs); i++)
+        if (unsub_header_wanted(x->unsub, m->hdrs[i].name)) {
+            hdrs[um.n_hdrs].name = m->hdrs[i].name;
+            hdrs[um.n_hdrs++].value = m->hdrs[i].value;
+        }
+    um.hdrs = hdrs;
+    um.now = (int64_t)(util_wall_ms() / 1000);
+    if (unsub_decide(x->unsub, &um, &e->unsub, err, sizeof(err)) < 0) {
+        log_msg(LOG_WARNING, m->qid, "unsubscribe: %s", err);
+        return;
+    }
+    e->unsub_done = 1;
+    for (size_t i = 0; i < e->unsub.n_notes; i++)
+        log_msg(LOG_NOTICE, m->qid, "unsubscribe: %s", e->unsub.notes[i]);
+    for (size_t i = 0; i < e->unsub.n_remove; i++)
+        verdict_del_header(&m->verdict, e->unsub.remove[i].name, e->unsub.remove[i].index);
+    /* inserted at the top in reverse so that List-Unsubscribe comes first */
+    for (size_t i = e->unsub.n_add; i-- > 0;)
+        verdict_add_header(&m->verdict, e->unsub.add[i].name, e->unsub.add[i].value);
+}
+
+/* engine_log_decisions - one line per refused identity and per alignment failure */
+static void
+engine_log_decisions(sm_msg *m, msg_ext *e)
+{
+    if (e->gate_done && e->gate.verdict != GATE_PASS && e->gate.reason[0])
+        log_msg(e->gate.action == GATE_MONITOR ? LOG_NOTICE : LOG_INFO, m->qid,
+                "identity gate: %s%s", e->gate.reason,
+                e->gate.action == GATE_MONITOR ? " (monitor mode: accepted)" : "");
+    if (e->align_done && e->align.dmarc_result != ALIGN_DMARC_PASS)
+        for (size_t i = 0; i < e->align.nreasons; i++) {
+            char text[ALIGN_REASON_LEN + 64];
+            log_msg(LOG_NOTICE, m->qid, "alignment: %s",
+                    log_sanitize(e->align.reasons[i], text, sizeof(text)));
+        }
 }
 
 void
 engine_eom(sm_msg *m)
 {
-    verdict_set(&m->verdict, VERDICT_ACCEPT, NULL, NULL, NULL);
+    sm_conf_ext *x;
+    msg_ext *e = m->ext;
+    sm_verdict *v = &m->verdict;
+
+    verdict_set(v, VERDICT_ACCEPT, NULL, NULL, NULL);
     if (!engine_outgoing(m))
         return;
-    engine_summary(m);
+    x = m->conf->ext;
+    engine_parse_addresses(m, e);
+    if (x->gate->present) {
+        engine_gate(m, e, x);
+        engine_gate_verdict(e, v);
+    }
+    if (x->align->enabled && e->from_status == GATE_FROM_OK && e->from->n > 0 &&
+        v->action != VERDICT_REJECT && v->action != VERDICT_TEMPFAIL) {
+        engine_align(m, e, x);
+        engine_align_verdict(e, x, v);
+    }
+    if (unsub_conf_n_rules(x->unsub) > 0 && v->action != VERDICT_REJECT &&
+        v->action != VERDICT_TEMPFAIL)
+        engine_unsub(m, e, x);
+    engine_log_decisions(m, e);
+    engine_audit(m, e, 0);
 }
 
 void
 engine_abort(sm_msg *m)
 {
-    if (engine_outgoing(m) && m->env_from != NULL)
-        log_msg(LOG_DEBUG, m->qid, "transaction aborted by the MTA");
+    if (engine_outgoing(m) && m->env_from != NULL && m->ext != NULL)
+        engine_audit(m, m->ext, 1);
 }
 
 void
 engine_msg_free(sm_msg *m)
 {
-    m->ext = util_free(m->ext);
+    msg_ext *e = m->ext;
+
+    if (e == NULL)
+        return;
+    e->dkv = dkim_verify_free(e->dkv);
+    e->from = addr_list_free(e->from);
+    e->sender = addr_list_free(e->sender);
+    addr_mailbox_clear(&e->env);
+    gate_result_clear(&e->gate);
+    unsub_result_clear(&e->unsub);
+    free(e);
+    m->ext = NULL;
 }

@@ -23,13 +23,13 @@ out=$(tb_swaks --xclient "ADDR=203.0.113.9 LOGIN=alice" --from alice@example.com
 qid=$(queued_id "$out")
 tb_check "authenticated client's mail is queued" test -n "$qid"
 tb_check "ses-milter logs it with the Postfix queue id as outgoing (authenticated)" \
-    grep -q "$qid: action=accept scope=authenticated" "$W/milter.log"
+    grep -q "$qid: action=accept outcome=completed scope=authenticated" "$W/milter.log"
 
 # 2. internal network client (127.0.0.1, no XCLIENT)
 out=$(tb_swaks --from carol@example.com --to bob@example.org --h-From carol@example.com --body x)
 qid=$(queued_id "$out")
 tb_check "internal client's mail is logged as outgoing (internal-network)" \
-    grep -q "$qid: action=accept scope=internal-network" "$W/milter.log"
+    grep -q "$qid: action=accept outcome=completed scope=internal-network" "$W/milter.log"
 
 # 3. inbound from an outside client: passes untouched, logged at debug only
 out=$(tb_swaks --xclient-addr 198.51.100.7 --from x@outside.example --to bob@example.org \
@@ -49,7 +49,7 @@ From: root@example.com
 local body" | timeout 20 sendmail -C "$W/pf/etc" -f root@example.com bob@example.org
 for _ in $(seq 100); do grep -q "scope=local-submission" "$W/milter.log" && break; sleep 0.1; done
 tb_check "sendmail(1) submission is outgoing (local-submission)" \
-    grep -Eq "^.*\] [0-9A-F]+: action=accept scope=local-submission|[0-9A-Za-z]+: action=accept scope=local-submission" "$W/milter.log"
+    grep -Eq "^.*\] [0-9A-F]+: action=accept outcome=completed scope=local-submission|[0-9A-Za-z]+: action=accept outcome=completed scope=local-submission" "$W/milter.log"
 
 # 5. ses-milter down: Postfix tempfails, the client keeps the message
 tb_stop_milter

@@ -8,6 +8,6 @@ T.case("reload_bad_config_keeps_running_one", function()
            "reload refusal with file:line missing")
   local c, r = T.send{ ip = "10.1.1.1", qid = "AFTERBAD", headers = {{ "From", "a@example.com" }} }
   T.expect_accept(r)
-  T.expect(T.log_has("AFTERBAD: action=accept scope=internal-network", true), "old configuration not serving")
+  T.expect(T.log_has("AFTERBAD: action=accept outcome=completed scope=internal-network", true), "old configuration not serving")
   mt.disconnect(c)
 end)

@@ -12,6 +12,6 @@ T.case("reload_good_config_swaps_in", function()
   T.expect(T.log_has("reloaded (version", true), "reload not logged")
   c, r = T.send{ ip = "192.0.2.10", qid = "AFTER1", headers = {{ "From", "a@example.com" }} }
   T.expect_accept(r)
-  T.expect(T.log_has("AFTER1: action=accept scope=internal-network", true), "new network not in effect")
+  T.expect(T.log_has("AFTER1: action=accept outcome=completed scope=internal-network", true), "new network not in effect")
   mt.disconnect(c)
 end)

@@ -1,0 +1,34 @@
+#!/bin/bash
+# deps.sh - install what ses-milter needs to build, run and test on Debian 12
+#
+# Non-interactive; Postfix is preseeded to "No configuration" so that the
+# package never touches a real mail setup.  Safe to run more than once.
+set -euo pipefail
+if [ "$(id -u)" != 0 ]; then
+    echo "deps.sh: run as root (apt-get)" >&2
+    exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
+BUILD="build-essential autoconf automake libtool pkg-config libmilter-dev libopendkim-dev
+ libspf2-dev libssl-dev libcurl4-openssl-dev libconfig-dev libpsl-dev libidn2-dev
+ libjansson-dev publicsuffix ca-certificates"
+RUN="postfix swaks iproute2 util-linux procps"
+TEST="libcmocka-dev libyaml-dev miltertest opendkim opendkim-tools opendmarc nsd
+ bind9-dnsutils spfquery openssl python3 clang libclang-rt-14-dev valgrind zlib1g-dev"
+case "${1:-all}" in
+    run) PKGS="$BUILD $RUN libcmocka-dev libyaml-dev" ;;
+    *) PKGS="$BUILD $RUN $TEST" ;;
+esac
+missing=$(dpkg-query -W -f='${Package} ${Status}\n' $PKGS 2>/dev/null | awk '$4 != "installed" {print $1}')
+for p in $PKGS; do dpkg-query -W "$p" >/dev/null 2>&1 || missing="$missing $p"; done
+if [ -n "$(echo $missing)" ]; then
+    apt-get update -qq
+    # shellcheck disable=SC2086
+    apt-get install -y -qq --no-install-recommends $PKGS >/dev/null
+fi
+# the SES test endpoint checks signatures with botocore
+if [ "${1:-all}" != run ] && ! python3 -c 'import botocore' 2>/dev/null; then
+    apt-get install -y -qq --no-install-recommends python3-botocore >/dev/null
+fi
+echo "deps.sh: all packages present"

@@ -1,0 +1,72 @@
+#!/bin/bash
+# test.sh - install, build and run every test of ses-milter
+#
+#   1. install the Debian packages (scripts/deps.sh)
+#   2. build with -Wall -Wextra -Werror and run "make check": unit tests
+#      (cmocka), external suites, miltertest scenarios and end-to-end tests
+#      with a real Postfix in a private namespace
+#   3. build again with AddressSanitizer + UBSan and run "make check" there
+#   4. run the libFuzzer targets for a bounded time (SM_FUZZ_SECONDS, default 60)
+# and print one closing line "N passed, N failed".
+set -uo pipefail
+SRC=$(cd "$(dirname "$0")/.." && pwd)
+OUT=${SM_TEST_OUT:-/tmp/ses-milter-test}
+rm -rf "$OUT"; mkdir -p "$OUT"
+pass=0; fail=0; skip=0
+
+bash "$SRC/scripts/deps.sh" all || exit 1
+
+# count - add one automake test-suite.log's results to the totals
+count() {
+    local log=$1 p f e s
+    p=$(sed -n 's/^# PASS: *//p' "$log"); f=$(sed -n 's/^# FAIL: *//p' "$log")
+    e=$(sed -n 's/^# ERROR: *//p' "$log"); s=$(sed -n 's/^# SKIP: *//p' "$log")
+    xp=$(sed -n 's/^# XPASS: *//p' "$log")
+    pass=$((pass + ${p:-0})); fail=$((fail + ${f:-0} + ${e:-0} + ${xp:-0})); skip=$((skip + ${s:-0}))
+}
+
+run_suite() { # run_suite NAME BUILDDIR [configure options]
+    local name=$1 b=$2; shift 2
+    echo "=== $name: build"
+    if ! bash "$SRC/scripts/build.sh" "$b" "$@"; then
+        echo "=== $name: BUILD FAILED"; fail=$((fail + 1)); return
+    fi
+    echo "=== $name: make check"
+    (cd "$b" && make -j2 check > "$OUT/$name-check.out" 2>&1)
+    if [ -f "$b/test-suite.log" ]; then
+        grep -E '^(PASS|FAIL|ERROR|SKIP|XFAIL|XPASS):' "$OUT/$name-check.out" | sed "s/^/  $name: /"
+        cp "$b/test-suite.log" "$OUT/$name-test-suite.log"
+        count "$b/test-suite.log"
+        grep -A40 -E '^(FAIL|ERROR): ' "$b/test-suite.log" | head -200
+    else
+        tail -30 "$OUT/$name-check.out"; fail=$((fail + 1))
+    fi
+}
+
+run_suite default "$OUT/build"
+run_suite sanitizers "$OUT/build-asan" --enable-sanitizers
+
+# fuzzing: bounded runs of every libFuzzer target
+secs=${SM_FUZZ_SECONDS:-60}
+echo "=== fuzz: build (clang, -fsanitize=fuzzer), ${secs}s per target"
+if bash "$SRC/scripts/build.sh" "$OUT/build-fuzz" --enable-fuzzing CC=clang >/dev/null; then
+    for t in "$OUT"/build-fuzz/tests/fuzz/fuzz_*; do
+        [ -x "$t" ] || continue
+        n=$(basename "$t")
+        corpus="$OUT/fuzz-corpus-$n"; mkdir -p "$corpus"
+        [ -x "$SRC/tests/fuzz/seed.sh" ] && "$SRC/tests/fuzz/seed.sh" "$n" "$corpus" >/dev/null 2>&1
+        dict=""; [ -f "$SRC/tests/fuzz/${n#fuzz_}.dict" ] && dict="-dict=$SRC/tests/fuzz/${n#fuzz_}.dict"
+        if timeout $((secs + 60)) "$t" $dict -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
+            "$corpus" > "$OUT/$n.log" 2>&1; then
+            echo "PASS: fuzz $n ($(grep -o 'stat::number_of_executed_units: [0-9]*' "$OUT/$n.log" || tail -1 "$OUT/$n.log"))"
+            pass=$((pass + 1))
+        else
+            echo "FAIL: fuzz $n"; tail -30 "$OUT/$n.log"; fail=$((fail + 1))
+        fi
+    done
+else
+    echo "FAIL: fuzz build"; fail=$((fail + 1))
+fi
+
+echo "$pass passed, $fail failed, $skip skipped"
+[ "$fail" -eq 0 ]

@@ -1,0 +1,190 @@
+/*
+ * engine_audit.c - the audit record and the summary line of one message
+ *
+ * Purpose: translate the engine's outcomes into the audit schema
+ * (audit_record.h), write the record, and log the one key=value summary
+ * line that begins with the queue id.  A record that cannot be written is
+ * logged loudly once and, when audit.on_error is "tempfail", turns the
+ * verdict into 451 4.3.0 so that no message leaves without its record.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "conf_ext.h"
+#include "engine_int.h"
+#include "log.h"
+#include "plugin.h"
+#include "util.h"
+
+static audit_scope
+engine_audit_scope(scope_why w)
+{
+    switch (w) {
+    case SCOPE_AUTHENTICATED: return AUDIT_SCOPE_AUTHENTICATED;
+    case SCOPE_INTERNAL_NETWORK: return AUDIT_SCOPE_INTERNAL_NETWORK;
+    case SCOPE_LOCAL_SUBMISSION: return AUDIT_SCOPE_LOCAL_SUBMISSION;
+    case SCOPE_ALL: return AUDIT_SCOPE_INTERNAL_NETWORK;
+    default: return AUDIT_SCOPE_EXTERNAL;
+    }
+}
+
+static audit_action
+engine_audit_action(const sm_msg *m, const msg_ext *e, int aborted)
+{
+    if (aborted)
+        return AUDIT_ACTION_ABORTED;
+    switch (m->verdict.action) {
+    case VERDICT_REJECT: return AUDIT_ACTION_REJECT;
+    case VERDICT_TEMPFAIL: return AUDIT_ACTION_TEMPFAIL;
+    case VERDICT_QUARANTINE: return AUDIT_ACTION_QUARANTINE;
+    case VERDICT_DISCARD: return AUDIT_ACTION_DISCARD;
+    default:
+        if ((e->gate_done && e->gate.action == GATE_TAG) ||
+            (e->align_done && e->align.decision == ALIGN_TAG))
+            return AUDIT_ACTION_TAG;
+        return AUDIT_ACTION_ACCEPT;
+    }
+}
+
+static audit_cache
+engine_audit_cache(cache_origin o)
+{
+    switch (o) {
+    case CACHE_HIT: return AUDIT_CACHE_HIT;
+    case CACHE_MISS:
+    case CACHE_SHARED: return AUDIT_CACHE_MISS;
+    case CACHE_STALE: return AUDIT_CACHE_STALE;
+    default: return AUDIT_CACHE_NONE;
+    }
+}
+
+/* engine_audit_plugin - the plugin name behind an instance name */
+static const char *
+engine_audit_plugin(sm_conf_ext *x, const char *instance)
+{
+    for (size_t i = 0; x->chain != NULL && i < plugin_chain_count(x->chain); i++) {
+        plugin_instance *pi = plugin_chain_get(x->chain, i);
+        if (strcmp(plugin_instance_name(pi), instance) == 0)
+            return plugin_instance_plugin(pi);
+    }
+    return NULL;
+}
+
+/* engine_audit_write - the record itself; returns AUDIT_OK or the failure action */
+static int
+engine_audit_write(sm_msg *m, msg_ext *e, audit_msg *am, sm_conf_ext *x)
+{
+    char err[512];
+    int rc;
+    audit_log *log = conf_ext_audit(x);
+
+    if (log == NULL)
+        return AUDIT_OK;
+    rc = audit_write_msg(log, am, err, sizeof(err));
+    if (rc != AUDIT_OK)
+        log_msg(LOG_ERR, m->qid, "audit record not written: %s%s", err,
+                rc == AUDIT_FAIL_TEMPFAIL ? " (audit.on_error = tempfail: message refused for now)"
+                                          : "");
+    (void)e;
+    return rc;
+}
+
+void
+engine_audit(sm_msg *m, msg_ext *e, int aborted)
+{
+    sm_conf_ext *x = m->conf->ext;
+    audit_msg am;
+    audit_lookup lk[32];
+    audit_dkim dk[ALIGN_MAX_DKIM * 2];
+    audit_header uh[8];
+    audit_spf spf;
+    audit_dmarc dmarc;
+    const char *advice[ALIGN_MAX_REASONS];
+    char ip[64], line[2048];
+    sm_verdict *v = &m->verdict;
+
+    memset(&am, 0, sizeof(am));
+    am.queue_id = m->qid[0] ? m->qid : NULL;
+    am.client_addr = msg_client_ip(m, ip, sizeof(ip));
+    am.client_name = m->client_name;
+    am.auth_user = m->auth_authen;
+    am.scope = engine_audit_scope(m->scope);
+    am.env_from = e->env_ok ? (e->env_null ? "" : e->env.address) : m->env_from;
+    am.rcpts = (const char *const *)m->rcpts;
+    am.n_rcpts = m->nrcpts;
+    am.from = e->from_status == GATE_FROM_OK ? e->from->v[0].address : NULL;
+    am.sender = e->sender != NULL ? e->sender->v[0].address : NULL;
+    for (size_t i = 0; e->gate_done && i < e->gate.n_ids && am.n_lookups < SM_ARRAY_LEN(lk); i++) {
+        const identity_result *r = &e->gate.ids[i].r;
+        audit_lookup *l = &lk[am.n_lookups++];
+        l->identity = r->address;
+        l->role = (audit_role)(e->gate.ids[i].role + 1);
+        l->matched = r->matched[0] ? r->matched : NULL;
+        l->instance = r->instance[0] ? r->instance : NULL;
+        l->source = r->instance[0] ? engine_audit_plugin(x, r->instance) : NULL;
+        l->answer = (audit_answer)r->answer;
+        l->cache = engine_audit_cache(r->origin);
+        l->age_s = r->origin == CACHE_NONE ? -1 : (long)(r->age_ms / 1000);
+    }
+    am.lookups = lk;
+    for (size_t i = 0; i < e->nsigs && am.n_dkim < SM_ARRAY_LEN(dk); i++) {
+        dk[am.n_dkim].d = e->sigs[i].domain;
+        dk[am.n_dkim].s = e->sigs[i].selector;
+        dk[am.n_dkim].alg = e->sigs[i].algorithm;
+        dk[am.n_dkim++].result = dkim_result_name(e->sigs[i].result);
+    }
+    for (size_t i = 0; e->align_done && i < e->align.ndkim && am.n_dkim < SM_ARRAY_LEN(dk); i++) {
+        const align_dkim_pred *p = &e->align.dkim[i];
+        if (p->origin == ALIGN_DKIM_EXISTING)
+            continue;
+        dk[am.n_dkim].d = p->domain;
+        dk[am.n_dkim].s = p->selector[0] ? p->selector : NULL;
+        dk[am.n_dkim].alg = NULL;
+        dk[am.n_dkim++].result = p->pass ? "predicted-pass" : "predicted-fail";
+    }
+    am.dkim = dk;
+    if (e->align_done) {
+        memset(&spf, 0, sizeof(spf));
+        spf.domain = e->align.spf_domain;
+        spf.ips = (const char *const *)x->align->egress_ips.v;
+        spf.n_ips = x->align->egress_ips.n;
+        spf.result = align_spf_name(e->align.spf_result);
+        am.spf = &spf;
+        memset(&dmarc, 0, sizeof(dmarc));
+        dmarc.domain = e->align.dmarc.where[0] ? e->align.dmarc.where : e->align.from_domain;
+        dmarc.p = e->align.dmarc_published ? dmarc_policy_name(e->align.dmarc.policy) : NULL;
+        dmarc.result = align_dmarc_result_name(e->align.dmarc_result);
+        dmarc.aligned_dkim = e->align.dkim_aligned;
+        dmarc.aligned_spf = e->align.spf_aligned;
+        for (size_t i = 0; i < e->align.nreasons; i++)
+            advice[i] = e->align.reasons[i];
+        dmarc.advice = advice;
+        dmarc.n_advice = e->align.nreasons;
+        am.dmarc = &dmarc;
+    }
+    for (size_t i = 0; e->unsub_done && i < e->unsub.n_add && i < SM_ARRAY_LEN(uh); i++) {
+        uh[am.n_unsub].name = e->unsub.add[i].name;
+        uh[am.n_unsub++].value = e->unsub.add[i].value;
+    }
+    am.unsub = uh;
+    am.action = engine_audit_action(m, e, aborted);
+    am.outcome = aborted ? AUDIT_OUTCOME_ABORTED : AUDIT_OUTCOME_COMPLETED;
+    am.config_version = m->conf->version;
+    if (!aborted && (v->action == VERDICT_REJECT || v->action == VERDICT_TEMPFAIL)) {
+        am.reply_code = atoi(v->code);
+        am.reply_xcode = v->xcode;
+        am.reply_text = v->text;
+    }
+    if (engine_audit_write(m, e, &am, x) == AUDIT_FAIL_TEMPFAIL && !aborted) {
+        verdict_set(v, VERDICT_TEMPFAIL, "451", "4.3.0",
+                    "Audit log unavailable; try again later");
+        am.action = AUDIT_ACTION_TEMPFAIL;
+        am.reply_code = 451;
+        am.reply_xcode = v->xcode;
+        am.reply_text = v->text;
+    }
+    audit_summary_line(&am, line, sizeof(line));
+    log_msg(LOG_INFO, NULL, "%s", line);
+}

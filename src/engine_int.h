@@ -1,0 +1,42 @@
+/*
+ * engine_int.h - the engine's per-message state, shared by engine.c and
+ * engine_audit.c only
+ */
+#ifndef SM_ENGINE_INT_H
+#define SM_ENGINE_INT_H
+
+#include "addr.h"
+#include "align.h"
+#include "dkim.h"
+#include "gate.h"
+#include "msg.h"
+#include "spf.h"
+#include "unsub.h"
+
+typedef struct msg_ext {
+    dkim_verify *dkv; /* streaming verifier (NULL when alignment is off) */
+    int dkim_nosig;   /* no DKIM-Signature: body not needed */
+    const dkim_sig_result *sigs;
+    size_t nsigs;
+    /* addresses */
+    gate_from_status from_status;
+    addr_list *from;
+    addr_list *sender;
+    addr_mailbox env;
+    int env_null, env_ok;
+    /* outcomes */
+    gate_result gate;
+    int gate_done;
+    align_result align;
+    int align_done;
+    spf_detail spf;
+    int spf_done;
+    unsub_result unsub;
+    int unsub_done;
+} msg_ext;
+
+/* engine_audit - write the audit record and log the summary line; may turn the
+ * verdict into a tempfail when the audit log cannot be written */
+void engine_audit(sm_msg *m, msg_ext *e, int aborted);
+
+#endif
