@@ -48,8 +48,8 @@ struct creds {
     char *sts_endpoint;
 };
 
-static const char *const creds_sources[] = {"chain", "env", "file", "container", "imds",
-                                            "web_identity", NULL};
+static const char *const creds_sources[] = {"chain", "env",          "file", "container",
+                                            "imds",  "web_identity", NULL};
 
 /* creds_source_valid - known names */
 int
@@ -106,8 +106,7 @@ creds_try_static(creds *c, const char *which, char *err, size_t errlen)
         c->source = "file";
         if (loose)
             creds_log(c, LOG_WARNING,
-                      "credentials file %s is readable by group or others: chmod 600 it",
-                      path);
+                      "credentials file %s is readable by group or others: chmod 600 it", path);
     }
     return rc;
 }
@@ -140,10 +139,10 @@ creds_pick(creds *c, const char *src, char *err, size_t errlen)
         c->source = "imds";
         return 0;
     }
-    return sesutil_errf(err, errlen, "no AWS credentials found (credentials_source = %s: %s)",
-                        src, chain ? "environment, web identity, shared files, container and "
-                                     "IMDS all unavailable"
-                                   : "that source is not configured");
+    return sesutil_errf(err, errlen, "no AWS credentials found (credentials_source = %s: %s)", src,
+                        chain ? "environment, web identity, shared files, container and "
+                                "IMDS all unavailable"
+                              : "that source is not configured");
 }
 
 /* creds_new - resolve the source now; static credentials are read here */
@@ -218,8 +217,10 @@ creds_refresh_once(creds *c)
     if (c->have && (c->cur.expiration == 0 || c->cur.expiration > now)) {
         creds_time(c->cur.expiration, when, sizeof(when));
         pthread_mutex_unlock(&c->lock);
-        creds_log(c, LOG_WARNING, "AWS credential refresh failed: %s; keeping the current "
-                                  "credentials until they expire at %s", err, when);
+        creds_log(c, LOG_WARNING,
+                  "AWS credential refresh failed: %s; keeping the current "
+                  "credentials until they expire at %s",
+                  err, when);
         return;
     }
     pthread_mutex_unlock(&c->lock);
@@ -235,9 +236,9 @@ creds_thread(void *arg)
     pthread_mutex_lock(&c->lock);
     while (!c->stop) {
         int64_t now = sesutil_wall_s(), due, wait_s;
-        due = !c->have ? 0 : c->cur.expiration == 0 ? INT64_MAX
-                                                     : c->cur.expiration -
-                                                           (int64_t)c->opts.refresh_margin_s;
+        due = !c->have                 ? 0
+              : c->cur.expiration == 0 ? INT64_MAX
+                                       : c->cur.expiration - (int64_t)c->opts.refresh_margin_s;
         if (due < c->next_attempt)
             due = c->next_attempt;
         if (now >= due) {
@@ -289,8 +290,8 @@ creds_get(creds *c, creds_value *out, char *err, size_t errlen)
                           c->last_err[0] ? ": " : "", c->last_err);
     } else if (c->cur.expiration != 0 && c->cur.expiration <= now) {
         creds_time(c->cur.expiration, when, sizeof(when));
-        rc = sesutil_errf(err, errlen, "AWS credentials from %s expired at %s%s%s", c->source,
-                          when, c->last_err[0] ? ", refresh failing: " : "", c->last_err);
+        rc = sesutil_errf(err, errlen, "AWS credentials from %s expired at %s%s%s", c->source, when,
+                          c->last_err[0] ? ", refresh failing: " : "", c->last_err);
     } else {
         out->access_key_id = sesutil_strdup(c->cur.access_key_id);
         out->secret_access_key = sesutil_strdup(c->cur.secret_access_key);

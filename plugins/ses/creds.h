@@ -26,13 +26,13 @@ typedef void (*creds_log_fn)(void *arg, int level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 typedef struct creds_opts {
-    const char *source;         /* chain|env|file|container|imds|web_identity; NULL = chain */
-    const char *profile;        /* NULL: $AWS_PROFILE, else "default" */
-    const char *sts_endpoint;   /* NULL: $AWS_ENDPOINT_URL_STS, else https://sts.amazonaws.com */
-    unsigned refresh_margin_s;  /* refresh this long before Expiration (SDKs: 900) */
-    unsigned retry_s;           /* pause after a failed fetch */
-    int allow_http;             /* permit http:// for an STS endpoint override */
-    http_client *http;          /* transport (not owned) */
+    const char *source;        /* chain|env|file|container|imds|web_identity; NULL = chain */
+    const char *profile;       /* NULL: $AWS_PROFILE, else "default" */
+    const char *sts_endpoint;  /* NULL: $AWS_ENDPOINT_URL_STS, else https://sts.amazonaws.com */
+    unsigned refresh_margin_s; /* refresh this long before Expiration (SDKs: 900) */
+    unsigned retry_s;          /* pause after a failed fetch */
+    int allow_http;            /* permit http:// for an STS endpoint override */
+    http_client *http;         /* transport (not owned) */
     creds_log_fn log;
     void *log_arg;
 } creds_opts;
@@ -40,8 +40,8 @@ typedef struct creds_opts {
 typedef struct creds_value {
     char *access_key_id;
     char *secret_access_key;
-    char *session_token;  /* NULL for long-term keys */
-    int64_t expiration;   /* epoch seconds; 0 = does not expire */
+    char *session_token; /* NULL for long-term keys */
+    int64_t expiration;  /* epoch seconds; 0 = does not expire */
 } creds_value;
 
 /* creds_source_valid - whether name is a known credentials_source */

@@ -52,8 +52,9 @@ credsrc_env(creds_value *out, char *err, size_t errlen)
     if (ak == NULL && sk == NULL)
         return 1;
     if (ak == NULL || sk == NULL)
-        return sesutil_errf(err, errlen, "environment: AWS_ACCESS_KEY_ID and "
-                                         "AWS_SECRET_ACCESS_KEY must both be set");
+        return sesutil_errf(err, errlen,
+                            "environment: AWS_ACCESS_KEY_ID and "
+                            "AWS_SECRET_ACCESS_KEY must both be set");
     credsrc_fill(out, ak, sk, credsrc_getenv("AWS_SESSION_TOKEN"), 0);
     return 0;
 }
@@ -162,8 +163,8 @@ credsrc_form_body(const char *role, const char *session, const char *token)
 
 /* credsrc_web_identity - exchange the token file's JWT for temporary credentials */
 int
-credsrc_web_identity(http_client *h, const char *sts_endpoint, int allow_http,
-                     uint64_t deadline_ms, creds_value *out, char *err, size_t errlen)
+credsrc_web_identity(http_client *h, const char *sts_endpoint, int allow_http, uint64_t deadline_ms,
+                     creds_value *out, char *err, size_t errlen)
 {
     const char *file = credsrc_getenv("AWS_WEB_IDENTITY_TOKEN_FILE");
     const char *role = credsrc_getenv("AWS_ROLE_ARN");
@@ -186,7 +187,8 @@ credsrc_web_identity(http_client *h, const char *sts_endpoint, int allow_http,
     sesutil_free_secret(token);
     if (sts_endpoint == NULL)
         sts_endpoint = credsrc_getenv("AWS_ENDPOINT_URL_STS");
-    url = sesutil_asprintf("%s/", sts_endpoint != NULL ? sts_endpoint : "https://sts.amazonaws.com");
+    url =
+        sesutil_asprintf("%s/", sts_endpoint != NULL ? sts_endpoint : "https://sts.amazonaws.com");
     if (strlen(url) > 1 && url[strlen(url) - 2] == '/')
         url[strlen(url) - 1] = '\0';
     req = (http_req){"POST", url, hdrs, body, strlen(body), deadline_ms, allow_http};
@@ -284,8 +286,10 @@ credsrc_file_one(const char *path, const char *profile, int config_file, creds_v
         credsrc_fill(out, ak, sk, tok, 0);
         rc = 0;
     } else if (ak != NULL || sk != NULL) {
-        rc = sesutil_errf(err, errlen, "%s: profile %s lacks aws_access_key_id or "
-                                       "aws_secret_access_key", path, profile);
+        rc = sesutil_errf(err, errlen,
+                          "%s: profile %s lacks aws_access_key_id or "
+                          "aws_secret_access_key",
+                          path, profile);
     }
     free(ak);
     sesutil_free_secret(sk);
@@ -334,8 +338,8 @@ credsrc_container_configured(void)
 int
 credsrc_container_url_ok(const char *url)
 {
-    static const char *const hosts[] = {"localhost", "169.254.170.2", "169.254.170.23",
-                                        "[::1]", "[fd00:ec2::23]", NULL};
+    static const char *const hosts[] = {"localhost", "169.254.170.2",  "169.254.170.23",
+                                        "[::1]",     "[fd00:ec2::23]", NULL};
     char *host, *colon;
     size_t i;
     int ok = 0;
@@ -391,8 +395,7 @@ credsrc_container_auth(char **hdr_r, char *err, size_t errlen)
 
 /* credsrc_container - GET the credentials URL with the optional Authorization */
 int
-credsrc_container(http_client *h, uint64_t deadline_ms, creds_value *out, char *err,
-                  size_t errlen)
+credsrc_container(http_client *h, uint64_t deadline_ms, creds_value *out, char *err, size_t errlen)
 {
     const char *rel = credsrc_getenv("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI");
     const char *full = credsrc_getenv("AWS_CONTAINER_CREDENTIALS_FULL_URI");
@@ -408,8 +411,10 @@ credsrc_container(http_client *h, uint64_t deadline_ms, creds_value *out, char *
     url = rel != NULL ? sesutil_asprintf("http://169.254.170.2%s%s", *rel == '/' ? "" : "/", rel)
                       : sesutil_strdup(full);
     if (!credsrc_container_url_ok(url)) {
-        sesutil_errf(err, errlen, "container: refusing credentials URL %s (https, or http to "
-                                  "loopback, 169.254.170.2 or 169.254.170.23 only)", url);
+        sesutil_errf(err, errlen,
+                     "container: refusing credentials URL %s (https, or http to "
+                     "loopback, 169.254.170.2 or 169.254.170.23 only)",
+                     url);
         free(url);
         return -1;
     }
@@ -472,8 +477,8 @@ credsrc_imds(http_client *h, uint64_t deadline_ms, creds_value *out, char *err, 
     while (*base && base[strlen(base) - 1] == '/')
         base[strlen(base) - 1] = '\0';
     url = sesutil_asprintf("%s/latest/api/token", base);
-    if (credsrc_imds_call(h, "PUT", url, "X-aws-ec2-metadata-token-ttl-seconds: 21600",
-                          deadline_ms, &token, err, errlen) < 0)
+    if (credsrc_imds_call(h, "PUT", url, "X-aws-ec2-metadata-token-ttl-seconds: 21600", deadline_ms,
+                          &token, err, errlen) < 0)
         goto out;
     if (strpbrk(token, "\r\n") != NULL || *token == '\0') {
         sesutil_errf(err, errlen, "IMDS: malformed session token");

@@ -28,8 +28,8 @@ int credsrc_web_identity(http_client *h, const char *sts_endpoint, int allow_htt
  * the config file.  *loose_r is set when the credentials file is readable
  * by group or others.
  */
-int credsrc_file(const char *profile, creds_value *out, int *loose_r, char *path_r,
-                 size_t pathlen, char *err, size_t errlen);
+int credsrc_file(const char *profile, creds_value *out, int *loose_r, char *path_r, size_t pathlen,
+                 char *err, size_t errlen);
 /* credsrc_container_configured - one of the container URI variables is set */
 int credsrc_container_configured(void);
 /* credsrc_container - container credentials endpoint (ECS, EKS Pod Identity) */
@@ -38,8 +38,7 @@ int credsrc_container(http_client *h, uint64_t deadline_ms, creds_value *out, ch
 /* credsrc_imds_disabled - AWS_EC2_METADATA_DISABLED=true */
 int credsrc_imds_disabled(void);
 /* credsrc_imds - EC2 instance metadata, IMDSv2 (token, role, credentials) */
-int credsrc_imds(http_client *h, uint64_t deadline_ms, creds_value *out, char *err,
-                 size_t errlen);
+int credsrc_imds(http_client *h, uint64_t deadline_ms, creds_value *out, char *err, size_t errlen);
 /* credsrc_parse_json - AccessKeyId/SecretAccessKey/Token/Expiration */
 int credsrc_parse_json(const char *body, creds_value *out, char *err, size_t errlen);
 /* credsrc_parse_sts_xml - the AssumeRoleWithWebIdentity answer */

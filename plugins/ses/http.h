@@ -24,23 +24,23 @@ typedef struct http_opts {
 } http_opts;
 
 typedef struct http_req {
-    const char *method;          /* GET, PUT, POST */
-    const char *url;             /* absolute */
-    const char *const *headers;  /* "Name: value" lines, NULL-terminated; may be NULL */
+    const char *method;         /* GET, PUT, POST */
+    const char *url;            /* absolute */
+    const char *const *headers; /* "Name: value" lines, NULL-terminated; may be NULL */
     const void *body;
     size_t body_len;
-    uint64_t deadline_ms;        /* absolute CLOCK_MONOTONIC */
-    int allow_http;              /* 1: http:// permitted */
+    uint64_t deadline_ms; /* absolute CLOCK_MONOTONIC */
+    int allow_http;       /* 1: http:// permitted */
 } http_req;
 
 typedef struct http_response {
-    long status;           /* HTTP status; 0 when no answer arrived */
-    int timed_out;         /* 1: connect or total timeout, or deadline */
-    char *body;            /* NUL-terminated, never NULL after http_request */
+    long status;   /* HTTP status; 0 when no answer arrived */
+    int timed_out; /* 1: connect or total timeout, or deadline */
+    char *body;    /* NUL-terminated, never NULL after http_request */
     size_t body_len;
-    char *error_code;      /* AWS error code or NULL */
-    char *error_message;   /* AWS error message or NULL */
-    char transport[256];   /* transport error text when status is 0 */
+    char *error_code;    /* AWS error code or NULL */
+    char *error_message; /* AWS error message or NULL */
+    char transport[256]; /* transport error text when status is 0 */
 } http_response;
 
 /* http_client_new - a client; NULL with err when libcurl cannot start */

@@ -28,11 +28,25 @@
 
 #define SES_LOG_EVERY_MS 60000u
 
-static const char *const ses_known[] = {
-    "region", "endpoint", "insecure_http", "ca_file", "connect_timeout_ms", "timeout_ms",
-    "rate", "burst", "warmup_interval", "warmup_page_size", "profile", "credentials_source",
-    "credentials_refresh_margin", "sts_endpoint", "verified_ttl", "not_verified_ttl",
-    "plugin", "name", NULL};
+static const char *const ses_known[] = {"region",
+                                        "endpoint",
+                                        "insecure_http",
+                                        "ca_file",
+                                        "connect_timeout_ms",
+                                        "timeout_ms",
+                                        "rate",
+                                        "burst",
+                                        "warmup_interval",
+                                        "warmup_page_size",
+                                        "profile",
+                                        "credentials_source",
+                                        "credentials_refresh_margin",
+                                        "sts_endpoint",
+                                        "verified_ttl",
+                                        "not_verified_ttl",
+                                        "plugin",
+                                        "name",
+                                        NULL};
 
 /* ses_log - format and hand to the host */
 void
@@ -51,13 +65,13 @@ ses_log(ses_instance *in, int level, const char *qid, const char *fmt, ...)
 
 /* ses_log_failure - a repeated line (same kind, same text) at most once a minute */
 void
-ses_log_failure(ses_instance *in, const sesapi_result *r, const char *api,
-                const char *permission, const char *qid)
+ses_log_failure(ses_instance *in, const sesapi_result *r, const char *api, const char *permission,
+                const char *qid)
 {
     char line[768];
     uint64_t now = sesutil_now_ms();
-    int level = r->status == SESAPI_RATE_LIMITED || r->status == SESAPI_THROTTLED ? LOG_WARNING
-                                                                                  : LOG_ERR;
+    int level =
+        r->status == SESAPI_RATE_LIMITED || r->status == SESAPI_THROTTLED ? LOG_WARNING : LOG_ERR;
     char *last = in->last_log[r->status];
 
     sesapi_explain(&in->api, r, api, permission, line, sizeof(line));
@@ -99,8 +113,8 @@ ses_conf_str(ses_instance *in, const char *name, const char *def, char **out, ch
 }
 
 static int
-ses_conf_int(ses_instance *in, const char *name, long def, long min, long max, long *out,
-             char *err, size_t errlen)
+ses_conf_int(ses_instance *in, const char *name, long def, long min, long max, long *out, char *err,
+             size_t errlen)
 {
     return in->host.conf_int(in->host.ctx, name, def, min, max, out, err, errlen);
 }
@@ -120,18 +134,23 @@ ses_configure(ses_instance *in, char *err, size_t errlen)
         ses_conf_str(in, "endpoint", NULL, &s->endpoint, err, errlen) < 0 ||
         in->host.conf_bool(in->host.ctx, "insecure_http", 0, &s->insecure_http, err, errlen) < 0 ||
         ses_conf_str(in, "ca_file", NULL, &s->ca_file, err, errlen) < 0 ||
-        ses_conf_int(in, "connect_timeout_ms", 1000, 10, 60000, &s->connect_timeout_ms, err, errlen) < 0 ||
+        ses_conf_int(in, "connect_timeout_ms", 1000, 10, 60000, &s->connect_timeout_ms, err,
+                     errlen) < 0 ||
         ses_conf_int(in, "timeout_ms", 3000, 10, 120000, &s->timeout_ms, err, errlen) < 0 ||
         ses_conf_int(in, "rate", 1, 1, 10000, &s->rate, err, errlen) < 0 ||
         ses_conf_int(in, "burst", 1, 1, 10000, &s->burst, err, errlen) < 0 ||
-        ses_conf_int(in, "warmup_interval", 300, 0, 86400 * 7, &s->warmup_interval, err, errlen) < 0 ||
-        ses_conf_int(in, "warmup_page_size", 1000, 1, 1000, &s->warmup_page_size, err, errlen) < 0 ||
+        ses_conf_int(in, "warmup_interval", 300, 0, 86400 * 7, &s->warmup_interval, err, errlen) <
+            0 ||
+        ses_conf_int(in, "warmup_page_size", 1000, 1, 1000, &s->warmup_page_size, err, errlen) <
+            0 ||
         ses_conf_str(in, "profile", NULL, &s->profile, err, errlen) < 0 ||
         ses_conf_str(in, "credentials_source", "chain", &s->credentials_source, err, errlen) < 0 ||
-        ses_conf_int(in, "credentials_refresh_margin", 900, 0, 3600, &s->refresh_margin, err, errlen) < 0 ||
+        ses_conf_int(in, "credentials_refresh_margin", 900, 0, 3600, &s->refresh_margin, err,
+                     errlen) < 0 ||
         ses_conf_str(in, "sts_endpoint", NULL, &s->sts_endpoint, err, errlen) < 0 ||
         ses_conf_int(in, "verified_ttl", 0, 0, 86400 * 30, &s->verified_ttl, err, errlen) < 0 ||
-        ses_conf_int(in, "not_verified_ttl", 0, 0, 86400 * 30, &s->not_verified_ttl, err, errlen) < 0)
+        ses_conf_int(in, "not_verified_ttl", 0, 0, 86400 * 30, &s->not_verified_ttl, err, errlen) <
+            0)
         return -1;
     if (s->region == NULL)
         return sesutil_errf(err, errlen, "%s: ses: region is required (or set AWS_REGION)",
@@ -141,10 +160,11 @@ ses_configure(ses_instance *in, char *err, size_t errlen)
                             in->host.conf_where(in->host.ctx, "region", where, sizeof(where)),
                             s->region);
     if (!creds_source_valid(s->credentials_source))
-        return sesutil_errf(err, errlen, "%s: ses: credentials_source must be one of chain, env, "
-                            "file, container, imds, web_identity",
-                            in->host.conf_where(in->host.ctx, "credentials_source", where,
-                                                sizeof(where)));
+        return sesutil_errf(
+            err, errlen,
+            "%s: ses: credentials_source must be one of chain, env, "
+            "file, container, imds, web_identity",
+            in->host.conf_where(in->host.ctx, "credentials_source", where, sizeof(where)));
     return 0;
 }
 
@@ -187,8 +207,8 @@ ses_build(ses_instance *in, char *err, size_t errlen)
     if ((in->http = http_client_new(&ho, err, errlen)) == NULL)
         return -1;
     ep = s->endpoint != NULL ? sesutil_strdup(s->endpoint)
-         : env_ep != NULL   ? sesutil_strdup(env_ep)
-                            : sesutil_asprintf("https://email.%s.amazonaws.com", s->region);
+         : env_ep != NULL    ? sesutil_strdup(env_ep)
+                             : sesutil_asprintf("https://email.%s.amazonaws.com", s->region);
     rc = sesapi_init(&in->api, ep, s->region, s->insecure_http, err, errlen);
     free(ep);
     if (rc < 0) {

@@ -18,9 +18,9 @@
 #include "sigv4.h"
 
 static const char *const sesapi_names[SESAPI_STATUS_MAX] = {
-    "ok", "not found", "throttled", "client-side rate limit", "no credentials",
-    "unreachable", "server error", "access denied", "bad credentials", "expired token",
-    "clock skew", "client error",
+    "ok",          "not found",    "throttled",     "client-side rate limit", "no credentials",
+    "unreachable", "server error", "access denied", "bad credentials",        "expired token",
+    "clock skew",  "client error",
 };
 
 /* sesapi_status_name - human name */
@@ -40,8 +40,10 @@ sesapi_init(sesapi *a, const char *endpoint, const char *region, int allow_http,
     memset(a, 0, sizeof(*a));
     if (strncasecmp(endpoint, "https://", 8) != 0 &&
         !(allow_http && strncasecmp(endpoint, "http://", 7) == 0))
-        return sesutil_errf(err, errlen, "endpoint \"%s\" must start with https:// (http:// "
-                                         "only with insecure_http = true)", endpoint);
+        return sesutil_errf(err, errlen,
+                            "endpoint \"%s\" must start with https:// (http:// "
+                            "only with insecure_http = true)",
+                            endpoint);
     if ((a->host = http_url_host(endpoint)) == NULL)
         return sesutil_errf(err, errlen, "endpoint \"%s\" is not an absolute URL", endpoint);
     rest = strstr(endpoint, "://") + 3 + strlen(a->host);
@@ -73,9 +75,12 @@ sesapi_clear(sesapi *a)
 static sesapi_status
 sesapi_classify(long status, const char *code)
 {
-    static const char *const bad_creds[] = {"InvalidClientTokenId", "SignatureDoesNotMatch",
-                                            "UnrecognizedClientException", "IncompleteSignature",
-                                            "InvalidSignatureException", "MissingAuthenticationToken",
+    static const char *const bad_creds[] = {"InvalidClientTokenId",
+                                            "SignatureDoesNotMatch",
+                                            "UnrecognizedClientException",
+                                            "IncompleteSignature",
+                                            "InvalidSignatureException",
+                                            "MissingAuthenticationToken",
                                             NULL};
     size_t i;
 
@@ -166,8 +171,7 @@ out:
 
 /* sesapi_call - credentials, rate limit, sign, send, classify */
 void
-sesapi_call(sesapi *a, const char *path, const char *query, uint64_t deadline_ms,
-            sesapi_result *r)
+sesapi_call(sesapi *a, const char *path, const char *query, uint64_t deadline_ms, sesapi_result *r)
 {
     creds_value cv;
 
@@ -213,32 +217,39 @@ sesapi_explain(const sesapi *a, const sesapi_result *r, const char *api, const c
 
     switch (r->status) {
     case SESAPI_DENIED:
-        snprintf(out, outlen, "SES %s: access denied (%s): the credentials from %s lack the IAM "
-                 "permission %s (%s)", api, code, src, permission, msg);
+        snprintf(out, outlen,
+                 "SES %s: access denied (%s): the credentials from %s lack the IAM "
+                 "permission %s (%s)",
+                 api, code, src, permission, msg);
         break;
     case SESAPI_BAD_CREDS:
-        snprintf(out, outlen, "SES %s: AWS rejected the credentials from %s (%s): wrong access "
-                 "key id or secret access key (%s)", api, src, code, msg);
+        snprintf(out, outlen,
+                 "SES %s: AWS rejected the credentials from %s (%s): wrong access "
+                 "key id or secret access key (%s)",
+                 api, src, code, msg);
         break;
     case SESAPI_EXPIRED_TOKEN:
-        snprintf(out, outlen, "SES %s: the session token from %s has expired (%s)", api, src,
-                 code);
+        snprintf(out, outlen, "SES %s: the session token from %s has expired (%s)", api, src, code);
         break;
     case SESAPI_CLOCK_SKEW:
-        snprintf(out, outlen, "SES %s: request refused as expired (%s): this host's clock is "
-                 "off by more than 5 minutes; check NTP (%s)", api, code, msg);
+        snprintf(out, outlen,
+                 "SES %s: request refused as expired (%s): this host's clock is "
+                 "off by more than 5 minutes; check NTP (%s)",
+                 api, code, msg);
         break;
     case SESAPI_THROTTLED:
-        snprintf(out, outlen, "SES %s: throttled by SES (HTTP %ld %s): backing off %u ms; "
-                 "lower 'rate'", api, r->http_status, code, r->backoff_ms);
+        snprintf(out, outlen,
+                 "SES %s: throttled by SES (HTTP %ld %s): backing off %u ms; "
+                 "lower 'rate'",
+                 api, r->http_status, code, r->backoff_ms);
         break;
     case SESAPI_UNREACHABLE:
         snprintf(out, outlen, "SES %s: cannot reach the SES endpoint %s: %s", api, a->endpoint,
                  r->detail);
         break;
     case SESAPI_SERVER:
-        snprintf(out, outlen, "SES %s: %s answered HTTP %ld %s", api, a->endpoint,
-                 r->http_status, code);
+        snprintf(out, outlen, "SES %s: %s answered HTTP %ld %s", api, a->endpoint, r->http_status,
+                 code);
         break;
     case SESAPI_NO_CREDS:
     case SESAPI_RATE_LIMITED:

@@ -19,18 +19,18 @@
 #include "throttle.h"
 
 typedef enum sesapi_status {
-    SESAPI_OK = 0,       /* 2xx with a body */
-    SESAPI_NOT_FOUND,    /* 404 NotFoundException */
-    SESAPI_THROTTLED,    /* 429, ThrottlingException, TooManyRequestsException */
-    SESAPI_RATE_LIMITED, /* our own rate limit: no slot before the deadline */
-    SESAPI_NO_CREDS,     /* no valid credentials now */
-    SESAPI_UNREACHABLE,  /* transport failure or timeout */
-    SESAPI_SERVER,       /* 5xx */
-    SESAPI_DENIED,       /* 403 AccessDenied: missing IAM permission */
-    SESAPI_BAD_CREDS,    /* InvalidClientTokenId, SignatureDoesNotMatch, ... */
-    SESAPI_EXPIRED_TOKEN,/* ExpiredTokenException */
-    SESAPI_CLOCK_SKEW,   /* RequestExpired, RequestTimeTooSkewed */
-    SESAPI_CLIENT,       /* any other 4xx */
+    SESAPI_OK = 0,        /* 2xx with a body */
+    SESAPI_NOT_FOUND,     /* 404 NotFoundException */
+    SESAPI_THROTTLED,     /* 429, ThrottlingException, TooManyRequestsException */
+    SESAPI_RATE_LIMITED,  /* our own rate limit: no slot before the deadline */
+    SESAPI_NO_CREDS,      /* no valid credentials now */
+    SESAPI_UNREACHABLE,   /* transport failure or timeout */
+    SESAPI_SERVER,        /* 5xx */
+    SESAPI_DENIED,        /* 403 AccessDenied: missing IAM permission */
+    SESAPI_BAD_CREDS,     /* InvalidClientTokenId, SignatureDoesNotMatch, ... */
+    SESAPI_EXPIRED_TOKEN, /* ExpiredTokenException */
+    SESAPI_CLOCK_SKEW,    /* RequestExpired, RequestTimeTooSkewed */
+    SESAPI_CLIENT,        /* any other 4xx */
     SESAPI_STATUS_MAX
 } sesapi_status;
 
@@ -56,8 +56,8 @@ typedef struct sesapi_result {
 } sesapi_result;
 
 /* sesapi_init - endpoint must be absolute; -1 with err when malformed */
-int sesapi_init(sesapi *a, const char *endpoint, const char *region, int allow_http,
-                char *err, size_t errlen);
+int sesapi_init(sesapi *a, const char *endpoint, const char *region, int allow_http, char *err,
+                size_t errlen);
 /* sesapi_clear - free what sesapi_init allocated */
 void sesapi_clear(sesapi *a);
 /* sesapi_call - GET path?query (both already encoded) by the deadline */

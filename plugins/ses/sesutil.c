@@ -196,9 +196,9 @@ sesutil_parse_iso8601(const char *s)
     if (s == NULL || strlen(s) < 19 || s[4] != '-' || s[7] != '-' ||
         (s[10] != 'T' && s[10] != ' ') || s[13] != ':' || s[16] != ':')
         return -1;
-    if (sesutil_digits(s, 4, &y) || sesutil_digits(s + 5, 2, &mo) ||
-        sesutil_digits(s + 8, 2, &d) || sesutil_digits(s + 11, 2, &h) ||
-        sesutil_digits(s + 14, 2, &mi) || sesutil_digits(s + 17, 2, &se))
+    if (sesutil_digits(s, 4, &y) || sesutil_digits(s + 5, 2, &mo) || sesutil_digits(s + 8, 2, &d) ||
+        sesutil_digits(s + 11, 2, &h) || sesutil_digits(s + 14, 2, &mi) ||
+        sesutil_digits(s + 17, 2, &se))
         return -1;
     p = s + 19;
     if (*p == '.')

@@ -44,7 +44,8 @@ uint64_t sesutil_now_ms(void);
 int64_t sesutil_wall_s(void);
 /* sesutil_hex - lower-case hex of len bytes into out (2*len+1 bytes) */
 void sesutil_hex(const unsigned char *in, size_t len, char *out);
-/* sesutil_parse_iso8601 - "YYYY-MM-DDTHH:MM:SS[.fff](Z|+hh:mm)" to epoch seconds; -1 if malformed */
+/* sesutil_parse_iso8601 - "YYYY-MM-DDTHH:MM:SS[.fff](Z|+hh:mm)" to epoch seconds; -1 if malformed
+ */
 int64_t sesutil_parse_iso8601(const char *s);
 /* sesutil_read_file - read a whole (small) file; NULL with err on failure */
 char *sesutil_read_file(const char *path, size_t max, size_t *len_r, char *err, size_t errlen);

@@ -107,9 +107,11 @@ seswarm_account(ses_instance *in)
               ? json_string_value(json_object_get(root, "EnforcementStatus"))
               : "unknown";
     if (prod == 0)
-        ses_log(in, LOG_WARNING, NULL, "SES account in %s is in the SANDBOX "
+        ses_log(in, LOG_WARNING, NULL,
+                "SES account in %s is in the SANDBOX "
                 "(ProductionAccessEnabled=false): it may send only to verified identities, "
-                "200 messages a day, 1 per second", in->set.region);
+                "200 messages a day, 1 per second",
+                in->set.region);
     if (sending == 0)
         ses_log(in, LOG_ERR, NULL, "SES account in %s has sending DISABLED (SendingEnabled=false)",
                 in->set.region);
@@ -117,8 +119,10 @@ seswarm_account(ses_instance *in)
         ses_log(in, LOG_ERR, NULL, "SES account in %s is not healthy: EnforcementStatus=%.32s",
                 in->set.region, enf);
     if (prod == 1 && sending == 1 && strcmp(enf, "HEALTHY") == 0)
-        ses_log(in, LOG_INFO, NULL, "SES account in %s: production access, sending enabled, "
-                "HEALTHY", in->set.region);
+        ses_log(in, LOG_INFO, NULL,
+                "SES account in %s: production access, sending enabled, "
+                "HEALTHY",
+                in->set.region);
     json_decref(root);
     return 0;
 }
@@ -214,8 +218,10 @@ seswarm_list(ses_instance *in)
         pages++;
     } while (*token != '\0' && pages < 100000 && !in->stop);
     free(token);
-    ses_log(in, LOG_INFO, NULL, "warm-up: %zu identities from ListEmailIdentities (%zu page(s)) "
-            "pushed to the cache", count, pages);
+    ses_log(in, LOG_INFO, NULL,
+            "warm-up: %zu identities from ListEmailIdentities (%zu page(s)) "
+            "pushed to the cache",
+            count, pages);
     return 0;
 }
 

@@ -244,8 +244,8 @@ sigv4_check_input(const sigv4_request *req, const sigv4_key *key, const char *re
 
 /* build canonical headers and the signed-headers list into creq/signed */
 static void
-sigv4_headers(const sigv4_request *req, const sigv4_key *key, sesutil_buf *creq,
-              sesutil_buf *sh, int *add_token)
+sigv4_headers(const sigv4_request *req, const sigv4_key *key, sesutil_buf *creq, sesutil_buf *sh,
+              int *add_token)
 {
     sigv4_chdr *h = sesutil_calloc(req->nheaders + 1, sizeof(*h));
     size_t n = 0, i;
@@ -273,8 +273,8 @@ sigv4_headers(const sigv4_request *req, const sigv4_key *key, sesutil_buf *creq,
 
 /* derive the signing key and sign sts into sig_hex (65 bytes) */
 static void
-sigv4_signature_hex(const char *secret, const char *date8, const char *region,
-                    const char *service, const char *sts, char *sig_hex)
+sigv4_signature_hex(const char *secret, const char *date8, const char *region, const char *service,
+                    const char *sts, char *sig_hex)
 {
     unsigned char k[SHA256_DIGEST_LENGTH], k2[SHA256_DIGEST_LENGTH];
     char *kstart = sesutil_asprintf("AWS4%s", secret);
@@ -292,9 +292,8 @@ sigv4_signature_hex(const char *secret, const char *date8, const char *region,
 
 /* sigv4_sign - canonical request, string to sign, Authorization */
 int
-sigv4_sign(const sigv4_request *req, const sigv4_key *key, const char *region,
-           const char *service, const char *amz_date, int normalize_path, sigv4_signature *out,
-           char *err, size_t errlen)
+sigv4_sign(const sigv4_request *req, const sigv4_key *key, const char *region, const char *service,
+           const char *amz_date, int normalize_path, sigv4_signature *out, char *err, size_t errlen)
 {
     sesutil_buf creq = {0}, sh = {0};
     char date8[9], hash[65], sig[65], *uri, *query;
@@ -313,8 +312,8 @@ sigv4_sign(const sigv4_request *req, const sigv4_key *key, const char *region,
     sigv4_sha256_hex(req->body, req->body_len, hash);
     sesutil_buf_printf(&creq, "\n%s\n%s", sh.data, hash);
     sigv4_sha256_hex(creq.data, creq.len, hash);
-    out->sts = sesutil_asprintf("AWS4-HMAC-SHA256\n%s\n%s/%s/%s/aws4_request\n%s", amz_date,
-                                date8, region, service, hash);
+    out->sts = sesutil_asprintf("AWS4-HMAC-SHA256\n%s\n%s/%s/%s/aws4_request\n%s", amz_date, date8,
+                                region, service, hash);
     sigv4_signature_hex(key->secret_access_key, date8, region, service, out->sts, sig);
     out->authorization = sesutil_asprintf(
         "AWS4-HMAC-SHA256 Credential=%s/%s/%s/%s/aws4_request, SignedHeaders=%s, Signature=%s",

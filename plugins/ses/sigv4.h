@@ -54,8 +54,8 @@ typedef struct sigv4_signature {
  * on malformed input (the signature is then left empty).
  */
 int sigv4_sign(const sigv4_request *req, const sigv4_key *key, const char *region,
-               const char *service, const char *amz_date, int normalize_path,
-               sigv4_signature *out, char *err, size_t errlen);
+               const char *service, const char *amz_date, int normalize_path, sigv4_signature *out,
+               char *err, size_t errlen);
 /* sigv4_signature_clear - free what sigv4_sign allocated */
 void sigv4_signature_clear(sigv4_signature *sig);
 /* sigv4_amz_date - format epoch seconds as "YYYYMMDDTHHMMSSZ" (out: 17 bytes) */

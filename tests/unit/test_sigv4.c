@@ -158,8 +158,8 @@ run_case(const char *dir, const char *name, const char *service)
             key.session_token = case_tokens[i].token;
     if (parse_req(slurp(dir, name, "req"), &r) == 0 && r.amz_date != NULL) {
         req = (sigv4_request){r.method, r.path, r.query, r.hdr, r.nhdr, r.body, r.body_len};
-        if (sigv4_sign(&req, &key, "us-east-1", service, r.amz_date, 1, &sig, err,
-                       sizeof(err)) == 0) {
+        if (sigv4_sign(&req, &key, "us-east-1", service, r.amz_date, 1, &sig, err, sizeof(err)) ==
+            0) {
             ok = strcmp(sig.creq, creq) == 0 && strcmp(sig.sts, sts) == 0 &&
                  strcmp(sig.authorization, authz) == 0 &&
                  sig.add_token_header == (key.session_token != NULL);
@@ -290,7 +290,8 @@ test_sigv4_canonical_query_sorts_by_name_then_value(void **state)
 static void
 test_sigv4_rejects_malformed_input(void **state)
 {
-    sigv4_header ok_h[] = {{"Host", "h"}}, bad_h[] = {{"Bad Name", "v"}}, nl_h[] = {{"A\r\nB", "v"}};
+    sigv4_header ok_h[] = {{"Host", "h"}}, bad_h[] = {{"Bad Name", "v"}},
+                 nl_h[] = {{"A\r\nB", "v"}};
     sigv4_key key = {"AK", "SK", NULL}, nokey = {"AK", "", NULL};
     sigv4_request good = {"GET", "/", NULL, ok_h, 1, NULL, 0};
     sigv4_request bad_name = {"GET", "/", NULL, bad_h, 1, NULL, 0};
