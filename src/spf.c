@@ -70,6 +70,21 @@ spf_opts_defaults(spf_opts *opts)
     opts->cache_bits = 12;
 }
 
+/* spf_opts_validate - 0, or -1 and a reason for a value out of range */
+int
+spf_opts_validate(const spf_opts *opts, char *err, size_t errlen)
+{
+    if (opts->timeout_ms < 1 || opts->timeout_ms > 600000)
+        return util_errf(err, errlen, "spf: timeout_ms must be 1..600000");
+    if (opts->max_dns_mechanisms < 1 || opts->max_dns_mechanisms > 100)
+        return util_errf(err, errlen, "spf: max_dns_mechanisms must be 1..100 (RFC 7208: 10)");
+    if (opts->max_void_lookups < 0 || opts->max_void_lookups > 100)
+        return util_errf(err, errlen, "spf: max_void_lookups must be 0..100 (RFC 7208: 2)");
+    if (opts->cache_bits < 1 || opts->cache_bits > 16)
+        return util_errf(err, errlen, "spf: cache_bits must be 1..16");
+    return 0;
+}
+
 static void
 spf_quiet_once(void)
 {
@@ -88,6 +103,10 @@ spf_ctx_new_dns(const spf_opts *opts, struct SPF_dns_server_struct *below, char 
 
     if (below == NULL) {
         util_errf(err, errlen, "spf: no DNS layer");
+        return NULL;
+    }
+    if (opts != NULL && spf_opts_validate(opts, err, errlen) < 0) {
+        SPF_dns_free(below);
         return NULL;
     }
     pthread_once(&once, spf_quiet_once);
@@ -126,12 +145,13 @@ spf_ctx_new(const spf_opts *opts, char *err, size_t errlen)
     SPF_dns_server_t *resolv, *cache;
     long bits = opts != NULL ? opts->cache_bits : 12;
 
+    if (opts != NULL && spf_opts_validate(opts, err, errlen) < 0)
+        return NULL;
+
     if (opts != NULL && !opts->use_system_resolver) {
         util_errf(err, errlen, "spf: no resolver configured (use_system_resolver is off)");
         return NULL;
     }
-    if (bits < 1 || bits > 16)
-        bits = 12;
     resolv = SPF_dns_resolv_new(NULL, NULL, 0);
     if (resolv == NULL) {
         util_errf(err, errlen, "spf: cannot initialise the resolver");

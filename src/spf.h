@@ -34,12 +34,12 @@ typedef enum spf_result {
 
 /* a plain struct the integrator fills (spf_opts_defaults() first) */
 typedef struct spf_opts {
-    long timeout_ms;                 /* whole check, used when deadline_ms is 0; default 5000 */
-    long max_dns_mechanisms;         /* RFC 7208 4.6.4 DNS-querying terms; default 10 */
-    long max_void_lookups;           /* RFC 7208 4.6.4 void lookups; default 2 */
-    int use_system_resolver;         /* 1: resolv.conf via libspf2 resolv+cache layers (default) */
-    long cache_bits;                 /* libspf2 cache size 2^bits entries; default 12 */
-    const char *default_explanation; /* NULL: libspf2's default */
+    long timeout_ms;           /* whole check, used when deadline_ms is 0; default 5000 */
+    long max_dns_mechanisms;   /* RFC 7208 4.6.4 DNS-querying terms; default 10 */
+    long max_void_lookups;     /* RFC 7208 4.6.4 void lookups; default 2 */
+    int use_system_resolver;   /* 1: resolv.conf via libspf2 resolv+cache layers (default) */
+    long cache_bits;           /* libspf2 cache size 2^bits entries; default 12 */
+    char *default_explanation; /* NULL: libspf2's default; owned by the caller */
 } spf_opts;
 
 typedef struct spf_detail {
@@ -57,6 +57,8 @@ struct SPF_dns_server_struct;
 
 /* spf_opts_defaults - fill opts with the defaults above */
 void spf_opts_defaults(spf_opts *opts);
+/* spf_opts_validate - 0, or -1 and a reason for a value out of range */
+int spf_opts_validate(const spf_opts *opts, char *err, size_t errlen);
 /* spf_ctx_new - a context over the system resolver (opts NULL: defaults); NULL + err on failure */
 spf_ctx *spf_ctx_new(const spf_opts *opts, char *err, size_t errlen);
 /*
@@ -70,8 +72,9 @@ spf_ctx *spf_ctx_free(spf_ctx *ctx);
 
 /*
  * spf_check - check_host() for client ip (IPv4, IPv6 or ::ffff:a.b.c.d text)
- * and sender_domain; mail_from may be NULL (postmaster@sender_domain), helo
- * may be NULL.  deadline_ms is absolute (util_now_ms()), 0 = now + timeout.
+ * and sender_domain; mail_from may be NULL (postmaster@sender_domain), else
+ * only its local part is used (%{l}, %{s}); helo may be NULL (%{h} is then
+ * sender_domain).  deadline_ms is absolute (util_now_ms()), 0 = now + timeout.
  * detail_r may be NULL.
  */
 spf_result spf_check(spf_ctx *ctx, const char *ip, const char *sender_domain, const char *mail_from,

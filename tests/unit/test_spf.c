@@ -498,7 +498,7 @@ test_spf_check_shared_context_counts_per_thread(void **state)
 }
 
 static void
-test_spf_ctx_new_builds_resolver_stack_or_refuses(void **state)
+test_spf_ctx_new_builds_resolver_stack_or_refuses_bad_options(void **state)
 {
     spf_opts o;
     char err[200] = "";
@@ -512,6 +512,19 @@ test_spf_ctx_new_builds_resolver_stack_or_refuses(void **state)
     assert_null(spf_ctx_new(&o, err, sizeof(err)));
     assert_true(err[0] != '\0');
     assert_null(spf_ctx_new_dns(&o, NULL, err, sizeof(err)));
+    o.use_system_resolver = 1;
+    o.max_dns_mechanisms = 0;
+    err[0] = '\0';
+    assert_null(spf_ctx_new(&o, err, sizeof(err)));
+    assert_non_null(strstr(err, "max_dns_mechanisms"));
+    spf_opts_defaults(&o);
+    o.cache_bits = 17;
+    assert_int_equal(spf_opts_validate(&o, err, sizeof(err)), -1);
+    o.cache_bits = 16;
+    assert_int_equal(spf_opts_validate(&o, err, sizeof(err)), 0);
+    /* a refused option frees the DNS layer handed over (valgrind checks) */
+    o.max_void_lookups = -1;
+    assert_null(spf_ctx_new_dns(&o, SPF_dns_zone_new(NULL, "x", 0), err, sizeof(err)));
 }
 
 int
@@ -531,7 +544,7 @@ main(void)
         cmocka_unit_test(test_spf_check_ips_returns_worst),
         cmocka_unit_test(test_spf_check_past_deadline_is_temperror),
         cmocka_unit_test(test_spf_check_shared_context_counts_per_thread),
-        cmocka_unit_test(test_spf_ctx_new_builds_resolver_stack_or_refuses),
+        cmocka_unit_test(test_spf_ctx_new_builds_resolver_stack_or_refuses_bad_options),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
