@@ -263,6 +263,16 @@ accepts(yaml_document_t *doc, const yaml_node_t *res, spf_result r)
     return 0;
 }
 
+/* tests the adapter knowingly fails, and why */
+static const char *
+known_deviation(const char *id)
+{
+    if (strcmp(id, "a-null") == 0 || strcmp(id, "mx-null") == 0)
+        return "known deviation: the TXT record holds a NUL byte, which libspf2's C-string "
+               "DNS layers cut off";
+    return NULL;
+}
+
 /* the reference driver's set_default_explanation('DEFAULT') */
 static char suite_default_exp[] = "DEFAULT";
 
@@ -302,9 +312,10 @@ run_one(const char *suite, const zone *z, yaml_document_t *doc, const char *id,
         printf("  FAIL %s/%s: explanation '%s', expected '%s'\n", suite, id, det.explanation, exp);
         ok = 0;
     } else if (!ok) {
-        printf("  FAIL %s/%s: got %s, expected %s (%s: %s)\n", suite, id, spf_result_name(r),
-               res && res->type == YAML_SCALAR_NODE ? y_str(res) : "one of a list",
-               det.adapter_override ? "adapter" : "libspf2", det.reason);
+        printf("  FAIL %s/%s: got %s, expected %s (%s: %s)%s%s\n", suite, id, spf_result_name(r),
+               res && res->type == YAML_SCALAR_NODE ? y_str(res) : "a list",
+               det.adapter_override ? "adapter" : "libspf2", det.reason,
+               known_deviation(id) ? "; " : "", known_deviation(id) ? known_deviation(id) : "");
     }
     spf_ctx_free(ctx);
     return ok;
@@ -368,7 +379,7 @@ test_spf_suite_rfc4408_informational(void **state)
     sc = run_suite("rfc4408", TESTDATA "/spf/openspf/rfc4408-tests.yml");
     if (sc.total == 0)
         skip();
-    assert_true(sc.total > 0);
+    assert_int_equal(sc.total, 191); /* the whole file was read; the score is informational */
 }
 
 int
