@@ -162,11 +162,9 @@ audit_open_fd(audit_log *log, char *err, size_t errlen)
     struct stat st;
     int fd;
 
-    fd = open(log->file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY,
-              (mode_t)log->mode);
+    fd = open(log->file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, (mode_t)log->mode);
     if (fd < 0)
-        return util_errf(err, errlen, "cannot open audit log %s: %s", log->file,
-                         strerror(errno));
+        return util_errf(err, errlen, "cannot open audit log %s: %s", log->file, strerror(errno));
     if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 0)
         (void)fchmod(fd, (mode_t)log->mode); /* umask must not widen or narrow it */
     return fd;
@@ -385,8 +383,8 @@ audit_summary_line(const audit_msg *m, char *buf, size_t len)
               *audit_outcome_name(m->outcome) ? audit_outcome_name(m->outcome) : "-",
               *audit_scope_name(m->scope) ? audit_scope_name(m->scope) : "-");
     /* "-": not known; "<>": the null sender */
-    audit_put(buf, len, &off, " from=%s%s%s", m->from ? "<" : "", audit_clean(m->from, a, sizeof(a)),
-              m->from ? ">" : "");
+    audit_put(buf, len, &off, " from=%s%s%s", m->from ? "<" : "",
+              audit_clean(m->from, a, sizeof(a)), m->from ? ">" : "");
     audit_put(buf, len, &off, " env_from=%s%s%s rcpts=%zu", m->env_from ? "<" : "",
               audit_clean(m->env_from, b, sizeof(b)), m->env_from ? ">" : "", m->n_rcpts);
     if (l != NULL)

@@ -63,8 +63,7 @@ typedef struct audit_conf {
 typedef struct audit_log audit_log;
 
 /* audit_conf_parse - parse the "audit" group (NULL: defaults); 0 or -1 with file:line */
-int audit_conf_parse(const config_setting_t *group, audit_conf **conf_r, char *err,
-                     size_t errlen);
+int audit_conf_parse(const config_setting_t *group, audit_conf **conf_r, char *err, size_t errlen);
 /* audit_conf_dump - print the effective settings as "audit.name = value;" lines */
 void audit_conf_dump(FILE *fp, const audit_conf *conf);
 /* audit_conf_free - returns NULL */

@@ -214,8 +214,8 @@ audit_chain_is_hex64(const char *s)
 
 /* audit_chain_fields - parse a line and pull out alg and prev; 0 or -1 with a reason */
 static int
-audit_chain_fields(const audit_verifier *v, const char *line, size_t len, char *prev,
-                   char *reason, size_t rlen)
+audit_chain_fields(const audit_verifier *v, const char *line, size_t len, char *prev, char *reason,
+                   size_t rlen)
 {
     json_error_t jerr;
     json_t *rec, *jp, *ja;

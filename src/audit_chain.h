@@ -37,8 +37,7 @@ audit_key *audit_chain_key_free(audit_key *key);
 /* audit_chain_alg - the "alg" name of a chain hashed with key (NULL: plain SHA-256) */
 const char *audit_chain_alg(const audit_key *key);
 /* audit_chain_hash - hex SHA-256 (key NULL) or HMAC-SHA256 of len bytes into out */
-void audit_chain_hash(const audit_key *key, const void *data, size_t len,
-                      char out[AUDIT_HASH_HEX]);
+void audit_chain_hash(const audit_key *key, const void *data, size_t len, char out[AUDIT_HASH_HEX]);
 /*
  * audit_chain_tail - hash of the last line of the regular file at path:
  * 1 and hex in out when there is one, 0 when the file is missing, empty

@@ -22,14 +22,14 @@
 #include "log.h"
 #include "util.h"
 
-static const char *const scope_names[] = {"", "authenticated", "internal-network",
-                                          "local-submission", "external", NULL};
+static const char *const scope_names[] = {
+    "", "authenticated", "internal-network", "local-submission", "external", NULL};
 static const char *const action_names[] = {"",    "accept",  "reject",  "tempfail", "quarantine",
                                            "tag", "discard", "aborted", NULL};
 static const char *const outcome_names[] = {"", "completed", "aborted", NULL};
 static const char *const role_names[] = {"", "from", "sender", "envelope", NULL};
-static const char *const answer_names[] = {"", "verified", "not_verified", "unknown", "tempfail",
-                                           NULL};
+static const char *const answer_names[] = {"",        "verified", "not_verified",
+                                           "unknown", "tempfail", NULL};
 static const char *const cache_names[] = {"", "hit", "miss", "stale", NULL};
 static const char *const rcpt_mode_names[] = {"plain", "hashed", "omit", NULL};
 static const char *const alg_names[] = {AUDIT_ALG_SHA256, AUDIT_ALG_HMAC, NULL};
@@ -171,15 +171,15 @@ audit_record_lookups(const audit_msg *m)
 
     for (size_t i = 0; m->lookups != NULL && i < m->n_lookups; i++) {
         const audit_lookup *l = &m->lookups[i];
-        json_array_append_new(
-            a, json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "identity",
-                         audit_record_str(l->identity), "role",
-                         audit_record_enum(audit_role_name(l->role)), "matched",
-                         audit_record_str(l->matched), "source", audit_record_str(l->source),
-                         "instance", audit_record_str(l->instance), "answer",
-                         audit_record_enum(audit_answer_name(l->answer)), "cache",
-                         audit_record_enum(audit_cache_name(l->cache)), "age_s",
-                         l->age_s < 0 ? json_null() : json_integer(l->age_s)));
+        json_array_append_new(a, json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "identity",
+                                           audit_record_str(l->identity), "role",
+                                           audit_record_enum(audit_role_name(l->role)), "matched",
+                                           audit_record_str(l->matched), "source",
+                                           audit_record_str(l->source), "instance",
+                                           audit_record_str(l->instance), "answer",
+                                           audit_record_enum(audit_answer_name(l->answer)), "cache",
+                                           audit_record_enum(audit_cache_name(l->cache)), "age_s",
+                                           l->age_s < 0 ? json_null() : json_integer(l->age_s)));
     }
     return a;
 }
@@ -213,8 +213,8 @@ audit_record_dmarc(const audit_dmarc *d)
     if (d == NULL)
         return json_null();
     return json_pack("{s:o,s:o,s:o,s:o,s:o,s:o}", "domain", audit_record_str(d->domain), "p",
-                     audit_record_str(d->p), "result", audit_record_str(d->result),
-                     "aligned_dkim", audit_record_tri(d->aligned_dkim), "aligned_spf",
+                     audit_record_str(d->p), "result", audit_record_str(d->result), "aligned_dkim",
+                     audit_record_tri(d->aligned_dkim), "aligned_spf",
                      audit_record_tri(d->aligned_spf), "advice",
                      audit_record_strs(d->advice, d->n_advice));
 }
@@ -280,9 +280,9 @@ audit_record_json(const audit_msg *m, const audit_record_opts *o)
     json_object_set_new(rec, "action", audit_record_enum(audit_action_name(m->action)));
     json_object_set_new(rec, "reply", audit_record_reply(m));
     json_object_set_new(rec, "config", audit_record_str(m->config_version));
-    json_object_set_new(rec, "version",
-                        audit_record_str(m->program_version ? m->program_version
-                                                            : PACKAGE_VERSION));
+    json_object_set_new(
+        rec, "version",
+        audit_record_str(m->program_version ? m->program_version : PACKAGE_VERSION));
     json_object_set_new(rec, "outcome", audit_record_enum(audit_outcome_name(m->outcome)));
     return rec;
 }
@@ -326,7 +326,10 @@ typedef struct audit_field {
     const struct audit_field *sub;
 } audit_field;
 
-#define AF_END {NULL, AF_STR, 0, NULL, NULL}
+#define AF_END                                                                                     \
+    {                                                                                              \
+        NULL, AF_STR, 0, NULL, NULL                                                                \
+    }
 
 static const audit_field f_client[] = {
     {"addr", AF_STR, 1, NULL, NULL}, {"name", AF_STR, 1, NULL, NULL}, AF_END};
@@ -428,12 +431,14 @@ audit_record_check_value(const json_t *v, const audit_field *f, const char *path
     if (json_is_null(v))
         return f->nullable ? 0 : util_errf(err, errlen, "%s: must not be null", path);
     switch (f->type) {
-    case AF_STR: return s ? 0 : util_errf(err, errlen, "%s: not a string", path);
+    case AF_STR:
+        return s ? 0 : util_errf(err, errlen, "%s: not a string", path);
     case AF_INT:
         return json_is_integer(v) && json_integer_value(v) >= 0
                    ? 0
                    : util_errf(err, errlen, "%s: not an integer >= 0", path);
-    case AF_BOOL: return json_is_boolean(v) ? 0 : util_errf(err, errlen, "%s: not a boolean", path);
+    case AF_BOOL:
+        return json_is_boolean(v) ? 0 : util_errf(err, errlen, "%s: not a boolean", path);
     case AF_ENUM:
         return s && audit_record_check_enum(s, f->names) == 0
                    ? 0
@@ -446,7 +451,8 @@ audit_record_check_value(const json_t *v, const audit_field *f, const char *path
         return s && audit_record_check_time(s) == 0
                    ? 0
                    : util_errf(err, errlen, "%s: not YYYY-MM-DDTHH:MM:SS.mmmZ", path);
-    case AF_OBJ: return audit_record_check_obj(v, f->sub, path, err, errlen);
+    case AF_OBJ:
+        return audit_record_check_obj(v, f->sub, path, err, errlen);
     case AF_ARR_STR:
     case AF_ARR_OBJ:
         if (!json_is_array(v))
@@ -484,8 +490,8 @@ audit_record_check_obj(const json_t *obj, const audit_field *tab, const char *pa
         if (f->key == NULL)
             return util_errf(err, errlen, "%s: unknown key", sub);
         if (strcmp(f->key, key) != 0)
-            return util_errf(err, errlen, "%s: key out of order or unknown (expected \"%s\")",
-                             sub, f->key);
+            return util_errf(err, errlen, "%s: key out of order or unknown (expected \"%s\")", sub,
+                             f->key);
         if (audit_record_check_value(v, f, sub, err, errlen) < 0)
             return -1;
         f++;

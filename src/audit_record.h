@@ -122,13 +122,13 @@ typedef struct audit_header {
 } audit_header;
 
 typedef struct audit_msg {
-    uint64_t time_ms;        /* wall clock ms; 0: now */
+    uint64_t time_ms; /* wall clock ms; 0: now */
     const char *queue_id;
     const char *client_addr; /* IP address text */
     const char *client_name; /* reverse name as the MTA saw it */
     const char *auth_user;   /* SASL login */
     audit_scope scope;
-    const char *env_from;    /* MAIL FROM, without <>; "" for the null sender */
+    const char *env_from; /* MAIL FROM, without <>; "" for the null sender */
     const char *const *rcpts;
     size_t n_rcpts;
     const char *from;   /* From header address */
@@ -137,15 +137,15 @@ typedef struct audit_msg {
     size_t n_lookups;
     const audit_dkim *dkim;
     size_t n_dkim;
-    const audit_spf *spf;     /* NULL: not evaluated */
-    const audit_dmarc *dmarc; /* NULL: not evaluated */
+    const audit_spf *spf;      /* NULL: not evaluated */
+    const audit_dmarc *dmarc;  /* NULL: not evaluated */
     const audit_header *unsub; /* unsubscribe headers added */
     size_t n_unsub;
     audit_action action;
-    int reply_code;            /* 0: no reply sent by us */
-    const char *reply_xcode;   /* "5.7.1" */
+    int reply_code;          /* 0: no reply sent by us */
+    const char *reply_xcode; /* "5.7.1" */
     const char *reply_text;
-    const char *config_version; /* configuration version or hash */
+    const char *config_version;  /* configuration version or hash */
     const char *program_version; /* NULL: PACKAGE_VERSION */
     audit_outcome outcome;
 } audit_msg;

@@ -65,8 +65,7 @@ audit_report_fill(audit_reader *rd, char *err, size_t errlen)
     n = gzread(rd->gz, rd->buf, sizeof(rd->buf));
     if (n < 0) {
         const char *msg = gzerror(rd->gz, &zerr);
-        return util_errf(err, errlen, "%s: %s", rd->path,
-                         zerr == Z_ERRNO ? strerror(errno) : msg);
+        return util_errf(err, errlen, "%s: %s", rd->path, zerr == Z_ERRNO ? strerror(errno) : msg);
     }
     if (n == 0) {
         /* a gzip file cut short reads as a clean end without this check */
@@ -154,11 +153,11 @@ enum {
 };
 
 static const char *const metric_names[M_COUNT] = {
-    "messages", "accepted", "refused", "quarantined", "tempfailed",
-    "discarded", "tagged", "aborted", "dmarc_fail", "unsub"};
-static const char *const metric_short[M_COUNT] = {
-    "msgs", "accept", "refuse", "quarant", "tempfail", "discard", "tag", "abort", "dmarcfail",
-    "unsub"};
+    "messages",  "accepted", "refused", "quarantined", "tempfailed",
+    "discarded", "tagged",   "aborted", "dmarc_fail",  "unsub"};
+static const char *const metric_short[M_COUNT] = {"msgs",      "accept",  "refuse", "quarant",
+                                                  "tempfail",  "discard", "tag",    "abort",
+                                                  "dmarcfail", "unsub"};
 
 typedef struct audit_group {
     char *key;
@@ -334,7 +333,7 @@ audit_report_metrics(const json_t *rec, int m[M_COUNT])
     static const struct {
         const char *action;
         int metric;
-    } map[] = {{"accept", M_ACCEPTED},     {"reject", M_REFUSED}, {"quarantine", M_QUARANTINED},
+    } map[] = {{"accept", M_ACCEPTED},     {"reject", M_REFUSED},    {"quarantine", M_QUARANTINED},
                {"tempfail", M_TEMPFAILED}, {"discard", M_DISCARDED}, {"tag", M_TAGGED},
                {"aborted", M_ABORTED}};
     const char *action = audit_report_str(rec, "action");
@@ -513,8 +512,7 @@ static void
 audit_report_csv(FILE *fp, const audit_report *r)
 {
     fprintf(fp, "section,key,metric,value\n");
-    fprintf(fp, "meta,records,count,%lu\nmeta,outside_window,count,%lu\n", r->records,
-            r->outside);
+    fprintf(fp, "meta,records,count,%lu\nmeta,outside_window,count,%lu\n", r->records, r->outside);
     fprintf(fp, "meta,invalid_lines,count,%lu\n", r->invalid);
     for (int k = 0; k < M_COUNT; k++)
         fprintf(fp, "total,all,%s,%lu\n", metric_names[k], r->total[k]);
@@ -581,8 +579,14 @@ void
 audit_report_print(FILE *fp, const audit_report *r, audit_report_format fmt)
 {
     switch (fmt) {
-    case AUDIT_REPORT_TEXT: audit_report_text(fp, r); break;
-    case AUDIT_REPORT_CSV: audit_report_csv(fp, r); break;
-    case AUDIT_REPORT_JSON: audit_report_json(fp, r); break;
+    case AUDIT_REPORT_TEXT:
+        audit_report_text(fp, r);
+        break;
+    case AUDIT_REPORT_CSV:
+        audit_report_csv(fp, r);
+        break;
+    case AUDIT_REPORT_JSON:
+        audit_report_json(fp, r);
+        break;
     }
 }

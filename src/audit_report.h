@@ -30,8 +30,8 @@ int audit_report_open(const char *path, audit_reader **rd_r, char *err, size_t e
  * call; NUL-terminated, may contain NUL bytes), *len and *terminated;
  * 0 at end of file; -1 on a read error.
  */
-int audit_report_next(audit_reader *rd, const char **line, size_t *len, int *terminated,
-                      char *err, size_t errlen);
+int audit_report_next(audit_reader *rd, const char **line, size_t *len, int *terminated, char *err,
+                      size_t errlen);
 /* audit_report_close - returns NULL */
 audit_reader *audit_report_close(audit_reader *rd);
 

@@ -30,13 +30,12 @@
 static void
 audit_tool_usage(FILE *fp)
 {
-    fprintf(fp,
-            "usage: ses-milter-audit verify [--key FILE] [--schema] [--quiet] FILE...\n"
-            "       ses-milter-audit report [--from TIME] [--to TIME] "
-            "[--format text|csv|json] FILE...\n"
-            "       ses-milter-audit --version\n"
-            "FILEs in chain order, oldest first; .gz files are read as they are;\n"
-            "TIME is UTC: YYYY-MM-DD[THH:MM[:SS]][Z]\n");
+    fprintf(fp, "usage: ses-milter-audit verify [--key FILE] [--schema] [--quiet] FILE...\n"
+                "       ses-milter-audit report [--from TIME] [--to TIME] "
+                "[--format text|csv|json] FILE...\n"
+                "       ses-milter-audit --version\n"
+                "FILEs in chain order, oldest first; .gz files are read as they are;\n"
+                "TIME is UTC: YYYY-MM-DD[THH:MM[:SS]][Z]\n");
 }
 
 /* audit_tool_schema - check one line against the record schema */
@@ -103,11 +102,21 @@ audit_tool_verify(int argc, char **argv)
 
     while ((c = getopt_long(argc, argv, "k:sqh", opts, NULL)) != -1) {
         switch (c) {
-        case 'k': keyfile = optarg; break;
-        case 's': schema = 1; break;
-        case 'q': quiet = 1; break;
-        case 'h': audit_tool_usage(stdout); return 0;
-        default: audit_tool_usage(stderr); return EXIT_USAGE;
+        case 'k':
+            keyfile = optarg;
+            break;
+        case 's':
+            schema = 1;
+            break;
+        case 'q':
+            quiet = 1;
+            break;
+        case 'h':
+            audit_tool_usage(stdout);
+            return 0;
+        default:
+            audit_tool_usage(stderr);
+            return EXIT_USAGE;
         }
     }
     if (optind >= argc) {
@@ -160,8 +169,7 @@ audit_tool_time(const char *opt, const char *arg, char *out, size_t len)
 {
     if (audit_report_time_arg(arg, out, len) == 0)
         return 0;
-    fprintf(stderr, "ses-milter-audit: %s \"%s\": expected YYYY-MM-DD[THH:MM[:SS]][Z]\n", opt,
-            arg);
+    fprintf(stderr, "ses-milter-audit: %s \"%s\": expected YYYY-MM-DD[THH:MM[:SS]][Z]\n", opt, arg);
     return -1;
 }
 
@@ -200,8 +208,12 @@ audit_tool_report(int argc, char **argv)
                 return EXIT_USAGE;
             }
             break;
-        case 'h': audit_tool_usage(stdout); return 0;
-        default: audit_tool_usage(stderr); return EXIT_USAGE;
+        case 'h':
+            audit_tool_usage(stdout);
+            return 0;
+        default:
+            audit_tool_usage(stderr);
+            return EXIT_USAGE;
         }
     }
     if (optind >= argc) {

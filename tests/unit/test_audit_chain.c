@@ -156,8 +156,7 @@ test_verify_reports_first_bad_line_of_tampered_log(void **state)
     } cases[] = {
         {"deleted line", mut_delete_5, "5: chain broken: prev does not match line 4"},
         {"inserted copy", mut_insert_copy_of_3_at_7, "7: chain broken: prev does not match line 6"},
-        {"inserted forgery", mut_insert_forged_at_7,
-         "8: chain broken: prev does not match line 7"},
+        {"inserted forgery", mut_insert_forged_at_7, "8: chain broken: prev does not match line 7"},
         {"edited line", mut_edit_qid_of_10, "11: chain broken: prev does not match line 10"},
         {"edited link", mut_edit_prev_of_3_to_genesis,
          "3: chain broken: prev does not match line 2 (a new chain starts here: writer "
@@ -202,9 +201,9 @@ test_verify_accepts_untouched_fixture_and_reports_head(void **state)
     assert_int_equal(ta_verify(files, 1, NULL, err, sizeof(err)), 0);
     lines_load(&l, FIXTURE);
     for (size_t i = 0; i < l.n; i++)
-        assert_int_equal(audit_chain_verifier_line(v, "f", i + 1, l.v[i], strlen(l.v[i]), 1, err,
-                                                   sizeof(err)),
-                         0);
+        assert_int_equal(
+            audit_chain_verifier_line(v, "f", i + 1, l.v[i], strlen(l.v[i]), 1, err, sizeof(err)),
+            0);
     audit_chain_hash(NULL, l.v[23], strlen(l.v[23]), head);
     assert_string_equal(audit_chain_verifier_head(v), head);
     audit_chain_verifier_summary(v, summary, sizeof(summary));
@@ -291,8 +290,8 @@ test_verify_rotated_gzip_then_plain_in_chain_order(void **state)
         assert_string_equal(err, want);
         free(want);
         assert_int_equal(ta_verify(gap, 2, NULL, err, sizeof(err)), -1);
-        want = xasprintf("%s:1: chain broken: prev does not match %s:12 (a new chain", FIXTURE,
-                         old);
+        want =
+            xasprintf("%s:1: chain broken: prev does not match %s:12 (a new chain", FIXTURE, old);
         if (strncmp(err, want, strlen(want)) != 0)
             fail_msg("want \"%s\", got \"%s\"", want, err);
         free(want);
@@ -412,8 +411,8 @@ test_key_file_checks(void **state)
 
     (void)state;
     for (size_t i = 0; i < SM_ARRAY_LEN(cases); i++) {
-        char *p = ta_write_file(dir, "key", cases[i].content, strlen(cases[i].content),
-                                cases[i].mode);
+        char *p =
+            ta_write_file(dir, "key", cases[i].content, strlen(cases[i].content), cases[i].mode);
         int rc = audit_chain_key_load(p, &k, err, sizeof(err));
         if (cases[i].want == NULL) {
             assert_int_equal(rc, 0);
@@ -441,11 +440,8 @@ test_tail_hash_of_last_line(void **state)
         int rc, unterminated;
         const char *last; /* the line whose hash is expected */
     } cases[] = {
-        {"a\nbb\n", 1, 0, "bb"},
-        {"a\nbb", 1, 1, "bb"},
-        {"only\n", 1, 0, "only"},
-        {"\n", 1, 0, ""},
-        {"", 0, 0, NULL},
+        {"a\nbb\n", 1, 0, "bb"}, {"a\nbb", 1, 1, "bb"}, {"only\n", 1, 0, "only"},
+        {"\n", 1, 0, ""},        {"", 0, 0, NULL},
     };
     char *dir = ta_tmpdir(), err[256], out[AUDIT_HASH_HEX], want[AUDIT_HASH_HEX];
     int unterminated;

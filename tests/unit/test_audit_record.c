@@ -107,8 +107,8 @@ test_record_accepted_carries_the_facts_given(void **state)
 static void
 test_record_aborted_leaves_unknowns_null(void **state)
 {
-    static const char *const nulls[] = {"qid", "auth_user", "env_from", "from", "sender",
-                                        "spf", "dmarc", "reply", "config"};
+    static const char *const nulls[] = {"qid", "auth_user", "env_from", "from",  "sender",
+                                        "spf", "dmarc",     "reply",    "config"};
     audit_msg m = ta_msg_aborted();
     json_t *rec = build(&m, &plain_opts);
 
@@ -151,7 +151,8 @@ test_schema_check_refuses_broken_records(void **state)
         if (cases[i].json == NULL)
             json_object_del(rec, cases[i].key);
         else
-            json_object_set_new(rec, cases[i].key, json_loads(cases[i].json, JSON_DECODE_ANY, NULL));
+            json_object_set_new(rec, cases[i].key,
+                                json_loads(cases[i].json, JSON_DECODE_ANY, NULL));
         assert_int_equal(audit_record_validate(rec, err, sizeof(err)), -1);
         if (strstr(err, cases[i].why) == NULL)
             fail_msg("case %zu: expected \"%s\", got \"%s\"", i, cases[i].why, err);
@@ -259,11 +260,10 @@ test_summary_line_has_the_fixed_layout(void **state)
         audit_msg (*make)(void);
         const char *want;
     } cases[] = {
-        {ta_msg_refused,
-         "5DeF3g4Hi: action=reject outcome=completed scope=internal-network "
-         "from=<mallory@evil.test> env_from=<mallory@evil.test> rcpts=1 "
-         "identity=mallory@evil.test:not_verified dmarc=fail "
-         "reply=\"550 5.7.1 Sender identity mallory@evil.test is not verified\""},
+        {ta_msg_refused, "5DeF3g4Hi: action=reject outcome=completed scope=internal-network "
+                         "from=<mallory@evil.test> env_from=<mallory@evil.test> rcpts=1 "
+                         "identity=mallory@evil.test:not_verified dmarc=fail "
+                         "reply=\"550 5.7.1 Sender identity mallory@evil.test is not verified\""},
         {ta_msg_accepted, "4AbC1x2Yz: action=accept outcome=completed scope=authenticated "
                           "from=<alice@example.com> env_from=<bounce@mail.example.com> rcpts=2 "
                           "identity=alice@example.com:verified dmarc=pass reply=-"},

@@ -25,8 +25,8 @@ static const audit_lookup fx_lookup_news[] = {
      AUDIT_ANSWER_VERIFIED, AUDIT_CACHE_HIT, 5},
 };
 static const audit_lookup fx_lookup_shop[] = {
-    {"orders@shop.example.org", AUDIT_ROLE_FROM, "orders@shop.example.org", "ses",
-     "ses-eu-west-1", AUDIT_ANSWER_VERIFIED, AUDIT_CACHE_MISS, 0},
+    {"orders@shop.example.org", AUDIT_ROLE_FROM, "orders@shop.example.org", "ses", "ses-eu-west-1",
+     AUDIT_ANSWER_VERIFIED, AUDIT_CACHE_MISS, 0},
 };
 static const audit_dkim fx_dkim_fail[] = {{"shop.example.org", "s1", "rsa-sha256", "fail"}};
 static const audit_spf fx_spf_soft = {"shop.example.org", ta_ips, 1, "softfail"};
@@ -40,9 +40,15 @@ fx_msg(unsigned i)
     audit_msg m;
 
     switch (i % 6) {
-    case 0: m = ta_msg_accepted(); break;
-    case 1: m = ta_msg_refused(); break;
-    case 2: m = ta_msg_tempfailed(); break;
+    case 0:
+        m = ta_msg_accepted();
+        break;
+    case 1:
+        m = ta_msg_refused();
+        break;
+    case 2:
+        m = ta_msg_tempfailed();
+        break;
     case 3:
         m = ta_msg_accepted();
         m.from = "news@news.example.net";
@@ -67,7 +73,9 @@ fx_msg(unsigned i)
         m.n_unsub = 0;
         m.action = AUDIT_ACTION_TAG;
         break;
-    default: m = ta_msg_aborted(); break;
+    default:
+        m = ta_msg_aborted();
+        break;
     }
     m.time_ms = TA_T0 + i * HOUR + i;
     m.program_version = "0.1.0-fixture";
@@ -171,12 +179,22 @@ static void
 test_report_totals_over_fixture(void **state)
 {
     static const char *const want[] = {
-        "\"records\": 24",         "\"messages\": 24",       "\"accepted\": 4",
-        "\"refused\": 4",          "\"quarantined\": 4",     "\"tempfailed\": 4",
-        "\"tagged\": 4",           "\"aborted\": 4",         "\"dmarc_fail\": 12",
-        "\"unsub\": 8",            "\"invalid_lines\": 0",   "\"List-Unsubscribe\": 8",
-        "\"List-Unsubscribe-Post\": 4", "\"dkim:none,spf:fail\": 4",
-        "\"dkim:none,spf:unaligned\": 4", "\"dkim:fail,spf:softfail\": 4",
+        "\"records\": 24",
+        "\"messages\": 24",
+        "\"accepted\": 4",
+        "\"refused\": 4",
+        "\"quarantined\": 4",
+        "\"tempfailed\": 4",
+        "\"tagged\": 4",
+        "\"aborted\": 4",
+        "\"dmarc_fail\": 12",
+        "\"unsub\": 8",
+        "\"invalid_lines\": 0",
+        "\"List-Unsubscribe\": 8",
+        "\"List-Unsubscribe-Post\": 4",
+        "\"dkim:none,spf:fail\": 4",
+        "\"dkim:none,spf:unaligned\": 4",
+        "\"dkim:fail,spf:softfail\": 4",
     };
     char *got = report_of(FIXTURE, NULL, NULL, AUDIT_REPORT_JSON);
     json_t *j = json_loads(got, 0, NULL), *d0;

@@ -38,8 +38,8 @@ static const audit_lookup ta_lookup_ok[] = {
      AUDIT_ANSWER_VERIFIED, AUDIT_CACHE_MISS, 0},
 };
 static const audit_lookup ta_lookup_bad[] = {
-    {"mallory@evil.test", AUDIT_ROLE_FROM, NULL, "ses", "ses-us-east-1",
-     AUDIT_ANSWER_NOT_VERIFIED, AUDIT_CACHE_STALE, 700},
+    {"mallory@evil.test", AUDIT_ROLE_FROM, NULL, "ses", "ses-us-east-1", AUDIT_ANSWER_NOT_VERIFIED,
+     AUDIT_CACHE_STALE, 700},
 };
 static const audit_lookup ta_lookup_temp[] = {
     {"alice@example.com", AUDIT_ROLE_FROM, NULL, "ses", "ses-us-east-1", AUDIT_ANSWER_TEMPFAIL,

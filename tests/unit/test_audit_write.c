@@ -124,7 +124,7 @@ test_rotation_and_restarts_keep_the_chain(void **state)
 {
     static const struct {
         const char *what;
-        int restart_after_rotation; /* close before rename, open after (no memory) */
+        int restart_after_rotation;  /* close before rename, open after (no memory) */
         int restart_before_rotation; /* close and open again before rotating */
     } cases[] = {
         {"rename + reopen", 0, 0},
