@@ -114,8 +114,13 @@ msg_add_header(sm_msg *m, const char *name, const char *value)
 void
 msg_add_rcpt(sm_msg *m, const char *rcpt)
 {
+    size_t n = strlen(rcpt);
+
     m->rcpts = xrealloc(m->rcpts, (m->nrcpts + 1) * sizeof(char *));
-    m->rcpts[m->nrcpts++] = xstrdup(rcpt);
+    if (n >= 2 && rcpt[0] == '<' && rcpt[n - 1] == '>') /* the path's angle brackets */
+        m->rcpts[m->nrcpts++] = xstrndup(rcpt + 1, n - 2);
+    else
+        m->rcpts[m->nrcpts++] = xstrdup(rcpt);
 }
 
 size_t

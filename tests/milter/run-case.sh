@@ -18,6 +18,12 @@ if [ -f "${case_file%.lua}.zones" ]; then
     tb_run_nsd || exit 1
 fi
 export WORK=$W
+# a private plugin directory with safe permissions (root-owned, not group/other-writable)
+mkdir -p "$W/plugins" "$W/audit"
+chmod 755 "$W/plugins"; chown nobody:nogroup "$W/audit"
+for so in plugins/file/.libs/file.so plugins/ses/.libs/ses.so tests/unit/.libs/plugin_test.so; do
+    [ -f "$SM_BUILDDIR/$so" ] && install -m 644 -o root -g root "$SM_BUILDDIR/$so" "$W/plugins/"
+done
 sed "s|@WORK@|$W|g; s|@SRCDIR@|$SM_SRCDIR|g; s|@BUILDDIR@|$SM_BUILDDIR|g; s|@TESTDATA@|${SM_TESTDATA:-}|g" \
     "$conf_src" | tb_milter_conf "$W/milter.conf"
 [ -x "${case_file%.lua}.setup" ] && { "${case_file%.lua}.setup" "$W" || exit 1; }

@@ -1,0 +1,20 @@
+local T = dofile(LIB)
+local function send(from, qid)
+  return T.send{ ip = "10.0.0.5", from = "<x@example.net>", qid = qid, headers = {{ "From", from }} }
+end
+T.case("gate_source_tempfail_serves_a_stale_answer_and_says_so", function()
+  local c, r = send("ok@stale.example", "STALE1"); T.expect_accept(r); mt.disconnect(c)
+  T.write(WORK .. "/outage", "down\n")
+  mt.sleep(1.5) -- the positive TTL (1 s) has passed: the source is asked again and fails
+  c, r = send("ok@stale.example", "STALE2"); T.expect_accept(r, "stale answer"); mt.disconnect(c)
+  local f = assert(io.open(WORK .. "/audit/audit.jsonl")); local log = f:read("a"); f:close()
+  T.expect(log:find('"qid":"STALE2"', 1, true), "no audit record for STALE2")
+  T.expect(log:match('"qid":"STALE2".-"cache":"stale"'), "audit record does not say stale")
+end)
+T.case("gate_source_tempfail_without_stale_entry_gives_451", function()
+  local c, r = send("new@fresh.example", "FRESH1")
+  T.expect_reply(c, r, "451", "4.7.1", "Sender identity <new@fresh.example> could not be verified now, try again later")
+  mt.disconnect(c)
+  os.remove(WORK .. "/outage")
+  c, r = send("new@fresh.example", "FRESH2"); T.expect_accept(r, "after the outage"); mt.disconnect(c)
+end)
