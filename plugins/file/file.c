@@ -194,6 +194,8 @@ file_trim(char *s)
 static int
 file_check_dups(const char *path, file_list *l, char *err, size_t errlen)
 {
+    if (l->n == 0)
+        return 0;
     qsort(l->v, l->n, sizeof(*l->v), file_entry_cmp);
     for (size_t i = 1; i < l->n; i++)
         if (strcmp(l->v[i].key, l->v[i - 1].key) == 0 && l->v[i].verified != l->v[i - 1].verified)
@@ -364,7 +366,8 @@ file_lookup(void *instance, const sm_id_query *q, sm_id_attrs *attrs)
     strcpy(key + 1, q->identity);
     probe.key = key;
     pthread_rwlock_rdlock(&fi->lock);
-    e = bsearch(&probe, fi->list->v, fi->list->n, sizeof(*e), file_entry_cmp);
+    e = fi->list->n == 0 ? NULL
+                         : bsearch(&probe, fi->list->v, fi->list->n, sizeof(*e), file_entry_cmp);
     if (e != NULL) {
         a = e->verified ? SM_ID_VERIFIED : SM_ID_NOT_VERIFIED;
         attrs->identity_type = q->kind == SM_IDKIND_ADDRESS ? SM_IDTYPE_EMAIL_ADDRESS
