@@ -83,7 +83,11 @@ spf_dns_name_eq(const char *a, const char *b)
     return la == lb && strncasecmp(a, b, la) == 0;
 }
 
-/* prepare a query name: -1 if malformed (empty or > 63 octet label), else 0 with out set */
+/*
+ * prepare a query name (RFC 7208 7.3): drop a trailing dot, drop labels on
+ * the left until at most 253 octets remain, then refuse an empty label or
+ * one over 63 octets (-1).  out may be in; outlen must exceed 253.
+ */
 int
 spf_dns_name_prepare(const char *in, char *out, size_t outlen)
 {
@@ -92,10 +96,17 @@ spf_dns_name_prepare(const char *in, char *out, size_t outlen)
 
     if (len > 0 && in[len - 1] == '.')
         len--;
-    if (len == 0 || len >= outlen)
+    while (len > 253) {
+        const char *dot = memchr(p, '.', len);
+        if (dot == NULL)
+            return -1;
+        len -= (size_t)(dot + 1 - p);
+        p = dot + 1;
+    }
+    if (len == 0 || outlen <= 253)
         return -1;
     for (size_t i = 0; i <= len; i++) {
-        if (i == len || in[i] == '.') {
+        if (i == len || p[i] == '.') {
             if (lab == 0 || lab > 63)
                 return -1;
             lab = 0;
@@ -103,14 +114,8 @@ spf_dns_name_prepare(const char *in, char *out, size_t outlen)
             lab++;
         }
     }
-    while (len - (size_t)(p - in) > 253) { /* RFC 7208 7.3: drop labels on the left */
-        const char *dot = memchr(p, '.', len - (size_t)(p - in));
-        if (dot == NULL)
-            return -1;
-        p = dot + 1;
-    }
-    memcpy(out, p, len - (size_t)(p - in));
-    out[len - (size_t)(p - in)] = '\0';
+    memmove(out, p, len);
+    out[len] = '\0';
     return 0;
 }
 

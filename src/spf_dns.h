@@ -46,7 +46,7 @@ SPF_dns_server_t *spf_dns_layer_new(SPF_dns_server_t *below);
 spf_dns_req *spf_dns_enter(spf_dns_req *rq);
 /* spf_dns_leave - restore prev and release what rq collected */
 void spf_dns_leave(spf_dns_req *rq, spf_dns_req *prev);
-/* spf_dns_name_prepare - -1 for an empty or > 63 octet label, else 0 and out (<= 253 octets) */
+/* spf_dns_name_prepare - left-truncate to 253 octets; -1 for an empty or > 63 octet label */
 int spf_dns_name_prepare(const char *in, char *out, size_t outlen);
 
 #endif

@@ -22,6 +22,7 @@
 #include <spf2/spf_dns_zone.h>
 
 #include "spf.h"
+#include "spf_dns.h"
 #include "spf_syntax.h"
 #include "util.h"
 
@@ -239,6 +240,31 @@ test_spf_syntax_expand_matches_rfc7208_examples(void **state)
         free(out);
     }
     assert_null(spf_syntax_expand("%{x}", 4, 1, NULL));
+}
+
+static void
+test_spf_dns_name_prepare_truncates_left_and_refuses_bad_labels(void **state)
+{
+    char in[700], out[300], l63[64], l64[65];
+    (void)state;
+    memset(l63, 'a', 63), l63[63] = '\0';
+    memset(l64, 'b', 64), l64[64] = '\0';
+    assert_int_equal(spf_dns_name_prepare("mail.example.com.", out, sizeof(out)), 0);
+    assert_string_equal(out, "mail.example.com");
+    assert_int_equal(spf_dns_name_prepare("a..example.com", out, sizeof(out)), -1);
+    assert_int_equal(spf_dns_name_prepare("", out, sizeof(out)), -1);
+    snprintf(in, sizeof(in), "%s.example.com", l63);
+    assert_int_equal(spf_dns_name_prepare(in, out, sizeof(out)), 0);
+    snprintf(in, sizeof(in), "%s.example.com", l64);
+    assert_int_equal(spf_dns_name_prepare(in, out, sizeof(out)), -1);
+    /* 64-octet label + 5 x 63: 389 octets; left labels go until <= 253 remain */
+    snprintf(in, sizeof(in), "%s.%s.%s.%s.%s.%s", l64, l63, l63, l63, l63, l63);
+    assert_int_equal(spf_dns_name_prepare(in, out, sizeof(out)), 0);
+    assert_true(strlen(out) <= 253);
+    assert_int_equal(strlen(out), 3 * 63 + 2); /* 324 and 260 octets were still too long */
+    assert_int_equal(spf_dns_name_prepare(in, in, sizeof(in)), 0); /* in place */
+    assert_string_equal(in, out);
+    assert_int_equal(spf_dns_name_prepare("example.com", out, 200), -1); /* buffer too small */
 }
 
 static void
@@ -536,6 +562,7 @@ main(void)
         cmocka_unit_test(test_spf_syntax_random_records_never_crash_and_give_permerror),
         cmocka_unit_test(test_spf_syntax_rewrite_gives_libspf2_equivalent),
         cmocka_unit_test(test_spf_syntax_expand_matches_rfc7208_examples),
+        cmocka_unit_test(test_spf_dns_name_prepare_truncates_left_and_refuses_bad_labels),
         cmocka_unit_test(test_spf_result_names_round_trip),
         cmocka_unit_test(test_spf_ip_usable_refuses_loopback_and_junk),
         cmocka_unit_test(test_spf_check_applies_adapter_checks),
