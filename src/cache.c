@@ -28,7 +28,7 @@
 #include "util.h"
 
 typedef struct cache_entry {
-    struct cache_entry *hnext;        /* hash chain */
+    struct cache_entry *hnext;         /* hash chain */
     struct cache_entry *lprev, *lnext; /* LRU list, head = most recent */
     uint64_t hash;
     char *key;
@@ -289,7 +289,7 @@ cache_store(cache *c, cache_entry *e, sm_id_answer a, const sm_id_attrs *attrs, 
     uint64_t ttl;
 
     cache_attrs_copy(&e->attrs, attrs);
-    ttl = e->attrs.ttl != 0 ? e->attrs.ttl
+    ttl = e->attrs.ttl != 0     ? e->attrs.ttl
           : a == SM_ID_VERIFIED ? (uint64_t)c->o.positive_ttl
                                 : (uint64_t)c->o.negative_ttl;
     e->has_value = 1;
@@ -487,11 +487,16 @@ const char *
 cache_origin_name(cache_origin o)
 {
     switch (o) {
-    case CACHE_HIT: return "hit";
-    case CACHE_MISS: return "miss";
-    case CACHE_SHARED: return "shared";
-    case CACHE_STALE: return "stale";
-    case CACHE_NONE: break;
+    case CACHE_HIT:
+        return "hit";
+    case CACHE_MISS:
+        return "miss";
+    case CACHE_SHARED:
+        return "shared";
+    case CACHE_STALE:
+        return "stale";
+    case CACHE_NONE:
+        break;
     }
     return "none";
 }

@@ -42,8 +42,8 @@ typedef enum cache_origin {
 } cache_origin;
 
 typedef struct cache_answer {
-    sm_id_answer answer;     /* TEMPFAIL when nothing could be served */
-    sm_id_attrs attrs;       /* copy of the stored attributes */
+    sm_id_answer answer; /* TEMPFAIL when nothing could be served */
+    sm_id_attrs attrs;   /* copy of the stored attributes */
     cache_origin origin;
     uint64_t age_ms;         /* age of the answer (0 for a fresh lookup) */
     uint64_t stored_wall_ms; /* CLOCK_REALTIME ms when it was stored */
@@ -73,8 +73,7 @@ void cache_set_clock(cache *c, cache_clock_fn fn, void *arg);
  * CLOCK_MONOTONIC ms and bounds any wait.  Fills *out; returns out->answer.
  */
 sm_id_answer cache_lookup(cache *c, const char *instance, const char *identity, sm_id_kind kind,
-                          uint64_t deadline_ms, cache_fetch_fn fetch, void *arg,
-                          cache_answer *out);
+                          uint64_t deadline_ms, cache_fetch_fn fetch, void *arg, cache_answer *out);
 /* cache_put - insert or refresh an answer (TEMPFAIL is ignored); attrs may be NULL */
 void cache_put(cache *c, const char *instance, const char *identity, sm_id_kind kind,
                sm_id_answer answer, const sm_id_attrs *attrs);

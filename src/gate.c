@@ -37,14 +37,14 @@
 #define PLUGINDIR "/usr/local/lib/ses-milter/plugins"
 #endif
 
-#define GATE_TEXT_MAX 400      /* longest reply template */
+#define GATE_TEXT_MAX 400       /* longest reply template */
 #define GATE_ID_IN_TEXT_MAX 256 /* longest identity substituted into a reply */
 
 static const char *const gate_combine_names[] = {"first", "all", NULL};
 static const char *const gate_action_names[] = {"enforce", "quarantine", "tag", "monitor", NULL};
 static const char *const gate_tempfail_names[] = {"tempfail", "accept", NULL};
-static const char *const gate_mf_names[] = {"reject", "tempfail", "quarantine", "tag", "accept",
-                                            NULL};
+static const char *const gate_mf_names[] = {"reject", "tempfail", "quarantine",
+                                            "tag",    "accept",   NULL};
 static const char *const gate_null_names[] = {"check_from", "accept", "reject", NULL};
 
 #define GF(f) offsetof(gate_conf, f)
@@ -90,13 +90,13 @@ static const cfg_directive gate_cache_table[] = {
 
 /* text settings checked as reply templates */
 static const size_t gate_text_fields[] = {
-    offsetof(gate_conf, reject_text),        offsetof(gate_conf, tempfail_text),
-    offsetof(gate_conf, no_from_text),       offsetof(gate_conf, multiple_from_text),
+    offsetof(gate_conf, reject_text),           offsetof(gate_conf, tempfail_text),
+    offsetof(gate_conf, no_from_text),          offsetof(gate_conf, multiple_from_text),
     offsetof(gate_conf, unparseable_from_text), offsetof(gate_conf, null_sender_text),
 };
 static const char *const gate_text_names[] = {
-    "reject_text", "tempfail_text", "no_from_text", "multiple_from_text",
-    "unparseable_from_text", "null_sender_text",
+    "reject_text",        "tempfail_text",         "no_from_text",
+    "multiple_from_text", "unparseable_from_text", "null_sender_text",
 };
 
 /* gate_text_check - printable ASCII, known macros only, bounded */
@@ -118,8 +118,10 @@ gate_text_check(const char *t, char *why, size_t whylen)
         else if (strncmp(p, "%{role}", 7) == 0)
             p += 6;
         else
-            return util_errf(why, whylen, "unknown macro at \"%.12s\" (known: %%{identity}, "
-                             "%%{role}, %%%%)", p);
+            return util_errf(why, whylen,
+                             "unknown macro at \"%.12s\" (known: %%{identity}, "
+                             "%%{role}, %%%%)",
+                             p);
     }
     return 0;
 }
@@ -166,8 +168,7 @@ gate_parse_sources(const config_setting_t *group, gate_conf *gc, char *err, size
             return cfg_errf(err, errlen, e, "identity source %s: plugin %s", name, why);
         for (size_t j = 0; j < gc->n_sources; j++)
             if (strcmp(gc->sources[j].name, name) == 0)
-                return cfg_errf(err, errlen, e, "identity source name \"%s\" is used twice",
-                                name);
+                return cfg_errf(err, errlen, e, "identity source name \"%s\" is used twice", name);
         gc->sources[gc->n_sources].name = xstrdup(name);
         gc->sources[gc->n_sources].plugin = xstrdup(plugin);
         gc->sources[gc->n_sources].setting = e;
@@ -214,7 +215,8 @@ gate_parse_overrides(const config_setting_t *group, gate_conf *gc, char *err, si
             if (gate_action_names[k] == NULL)
                 return cfg_errf(err, errlen, config_setting_get_member(e, "action"),
                                 "override action \"%s\" is not one of: enforce, quarantine, "
-                                "tag, monitor", s);
+                                "tag, monitor",
+                                s);
             o->action = k;
         }
         if (config_setting_lookup_string(e, "on_tempfail", &s)) {
@@ -240,16 +242,15 @@ gate_parse_checks(const config_setting_t *group, gate_conf *gc, char *err, size_
         const char *t = *(char **)((char *)gc + gate_text_fields[i]);
         if (gate_text_check(t, why, sizeof(why)) < 0) {
             const config_setting_t *s = config_setting_get_member(group, gate_text_names[i]);
-            return cfg_errf(err, errlen, s ? s : group, "identity.%s: %s", gate_text_names[i],
-                            why);
+            return cfg_errf(err, errlen, s ? s : group, "identity.%s: %s", gate_text_names[i], why);
         }
     }
     if (gate_header_check(gc->tag_header) < 0)
         return cfg_errf(err, errlen, config_setting_get_member(group, "tag_header"),
                         "identity.tag_header \"%s\" is not a valid header field name",
                         gc->tag_header);
-    if (strlen(sep) > 1 || (*sep && ((unsigned char)*sep <= 0x20 || (unsigned char)*sep > 0x7e ||
-                                     *sep == '@')))
+    if (strlen(sep) > 1 ||
+        (*sep && ((unsigned char)*sep <= 0x20 || (unsigned char)*sep > 0x7e || *sep == '@')))
         return cfg_errf(err, errlen, config_setting_get_member(group, "label_separator"),
                         "identity.label_separator must be one printable character other than "
                         "'@', or \"\"");
@@ -322,11 +323,9 @@ gate_conf_free(gate_conf *gc)
 }
 
 int
-gate_chain_load(const gate_conf *gc, cache *c, plugin_chain **chain_r, char *err,
-                size_t errlen)
+gate_chain_load(const gate_conf *gc, cache *c, plugin_chain **chain_r, char *err, size_t errlen)
 {
-    return plugin_chain_load(gc->plugin_dir, gc->sources, gc->n_sources, c, chain_r, err,
-                             errlen);
+    return plugin_chain_load(gc->plugin_dir, gc->sources, gc->n_sources, c, chain_r, err, errlen);
 }
 
 /* ---- the decision ---- */
@@ -392,8 +391,7 @@ gate_verdict_name(gate_verdict v)
 const char *
 gate_action_name(gate_action a)
 {
-    static const char *const n[] = {"accept", "reject", "tempfail", "quarantine", "tag",
-                                    "monitor"};
+    static const char *const n[] = {"accept", "reject", "tempfail", "quarantine", "tag", "monitor"};
     return (unsigned)a < SM_ARRAY_LEN(n) ? n[a] : "invalid";
 }
 
@@ -435,8 +433,7 @@ gate_tag(const gate_conf *gc, gate_result *res, const char *identity, const char
 
 /* gate_malformed - apply a malformed-From or null-sender action */
 static void
-gate_malformed(const gate_conf *gc, gate_result *res, int how, const char *tmpl,
-               const char *what)
+gate_malformed(const gate_conf *gc, gate_result *res, int how, const char *tmpl, const char *what)
 {
     res->verdict = GATE_MALFORMED;
     snprintf(res->reason, sizeof(res->reason), "%s", what);
@@ -449,12 +446,16 @@ gate_malformed(const gate_conf *gc, gate_result *res, int how, const char *tmpl,
         res->action = GATE_TEMPFAIL_ACT;
         gate_reply(res, 1, tmpl, "", "from");
         break;
-    case GATE_MF_QUARANTINE: res->action = GATE_QUARANTINE; break;
+    case GATE_MF_QUARANTINE:
+        res->action = GATE_QUARANTINE;
+        break;
     case GATE_MF_TAG:
         res->action = GATE_TAG;
         gate_tag(gc, res, "", "from");
         break;
-    default: res->action = GATE_ACCEPT; break;
+    default:
+        res->action = GATE_ACCEPT;
+        break;
     }
 }
 
@@ -471,8 +472,9 @@ gate_override_for(const gate_conf *gc, const char *domain)
     for (size_t i = 0; i < gc->n_overrides; i++) {
         const gate_override *o = &gc->overrides[i];
         size_t dl = strlen(d), ol = strlen(o->domain);
-        int match = dl == ol ? strcmp(d, o->domain) == 0
-                             : dl > ol && d[dl - ol - 1] == '.' && strcmp(d + dl - ol, o->domain) == 0;
+        int match = dl == ol
+                        ? strcmp(d, o->domain) == 0
+                        : dl > ol && d[dl - ol - 1] == '.' && strcmp(d + dl - ol, o->domain) == 0;
         if (match && (best == NULL || ol > strlen(best->domain)))
             best = o;
     }
@@ -553,8 +555,8 @@ gate_policy(const gate_conf *gc, const gate_input *in, gate_result *res)
     role = gate_role_name(d->role);
     gate_expand("sender identity <%{identity}> (%{role})", d->r.address, role, res->reason,
                 sizeof(res->reason));
-    strncat(res->reason, res->verdict == GATE_TEMPFAIL ? " could not be verified"
-                                                       : " is not verified",
+    strncat(res->reason,
+            res->verdict == GATE_TEMPFAIL ? " could not be verified" : " is not verified",
             sizeof(res->reason) - strlen(res->reason) - 1);
     if (act == GATE_CONF_MONITOR) {
         res->action = GATE_MONITOR;
@@ -585,6 +587,8 @@ gate_check(const gate_conf *gc, plugin_chain *chain, cache *c, const gate_input 
         return util_errf(err, errlen, "gate_check: no configuration or no input");
     if (!gc->present || gc->n_sources == 0)
         return 0; /* gate off: pass, accept */
+    if (plugin_chain_count(chain) == 0)
+        return util_errf(err, errlen, "identity gate: no identity source is loaded");
     deadline = in->deadline_ms ? in->deadline_ms : util_now_ms() + (uint64_t)gc->lookup_timeout_ms;
     if (in->envelope == NULL && gc->null_sender == GATE_NULL_ACCEPT)
         return 0;

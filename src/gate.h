@@ -45,18 +45,18 @@
 #include "plugin.h"
 
 typedef enum gate_act_conf { /* configured action for a not-verified sender */
-    GATE_CONF_ENFORCE = 0,
-    GATE_CONF_QUARANTINE,
-    GATE_CONF_TAG,
-    GATE_CONF_MONITOR,
+                             GATE_CONF_ENFORCE = 0,
+                             GATE_CONF_QUARANTINE,
+                             GATE_CONF_TAG,
+                             GATE_CONF_MONITOR,
 } gate_act_conf;
 
 typedef enum gate_malformed_conf { /* configured action for a malformed From */
-    GATE_MF_REJECT = 0,
-    GATE_MF_TEMPFAIL,
-    GATE_MF_QUARANTINE,
-    GATE_MF_TAG,
-    GATE_MF_ACCEPT,
+                                   GATE_MF_REJECT = 0,
+                                   GATE_MF_TEMPFAIL,
+                                   GATE_MF_QUARANTINE,
+                                   GATE_MF_TAG,
+                                   GATE_MF_ACCEPT,
 } gate_malformed_conf;
 
 typedef enum gate_null_conf {
@@ -66,9 +66,9 @@ typedef enum gate_null_conf {
 } gate_null_conf;
 
 typedef struct gate_override {
-    char *domain;      /* lower-case A-labels; covers subdomains */
-    int action;        /* gate_act_conf */
-    int on_tempfail;   /* 0 tempfail, 1 accept; -1: the global setting */
+    char *domain;    /* lower-case A-labels; covers subdomains */
+    int action;      /* gate_act_conf */
+    int on_tempfail; /* 0 tempfail, 1 accept; -1: the global setting */
 } gate_override;
 
 typedef struct gate_conf {
@@ -121,7 +121,7 @@ typedef enum gate_role { GATE_ROLE_FROM = 0, GATE_ROLE_SENDER, GATE_ROLE_ENVELOP
 /* the result for one checked identity */
 typedef struct gate_idres {
     gate_role role;
-    int invalid;      /* the address could not be normalised (answer NOT_VERIFIED) */
+    int invalid;       /* the address could not be normalised (answer NOT_VERIFIED) */
     identity_result r; /* address, answer, matched, instance, origin, age, attrs */
 } gate_idres;
 
@@ -146,12 +146,12 @@ typedef struct gate_result {
     size_t n_ids;
     gate_verdict verdict;
     gate_action action;
-    int decisive;            /* index in ids of the identity behind the verdict, -1: none */
-    char smtp_code[4];       /* "550" / "451" for reject / tempfail, else "" */
-    char smtp_xcode[8];      /* "5.7.1" / "4.7.1" */
-    char smtp_text[512];     /* reply text without the codes; printable ASCII */
-    char reason[512];        /* one line for quarantine reasons and logs; printable ASCII */
-    char header_name[128];   /* set when action is GATE_TAG */
+    int decisive;          /* index in ids of the identity behind the verdict, -1: none */
+    char smtp_code[4];     /* "550" / "451" for reject / tempfail, else "" */
+    char smtp_xcode[8];    /* "5.7.1" / "4.7.1" */
+    char smtp_text[512];   /* reply text without the codes; printable ASCII */
+    char reason[512];      /* one line for quarantine reasons and logs; printable ASCII */
+    char header_name[128]; /* set when action is GATE_TAG */
     char header_value[512];
 } gate_result;
 

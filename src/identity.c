@@ -146,8 +146,7 @@ identity_local_check(const char *local, char *err, size_t errlen)
 }
 
 int
-identity_normalize(const char *identity, sm_id_kind kind, char **out_r, char *err,
-                   size_t errlen)
+identity_normalize(const char *identity, sm_id_kind kind, char **out_r, char *err, size_t errlen)
 {
     const char *at;
     char *local, *dom;
@@ -247,10 +246,14 @@ const char *
 identity_answer_name(sm_id_answer a)
 {
     switch (a) {
-    case SM_ID_VERIFIED: return "verified";
-    case SM_ID_NOT_VERIFIED: return "not-verified";
-    case SM_ID_UNKNOWN: return "unknown";
-    case SM_ID_TEMPFAIL: return "tempfail";
+    case SM_ID_VERIFIED:
+        return "verified";
+    case SM_ID_NOT_VERIFIED:
+        return "not-verified";
+    case SM_ID_UNKNOWN:
+        return "unknown";
+    case SM_ID_TEMPFAIL:
+        return "tempfail";
     }
     return "invalid";
 }
@@ -281,8 +284,8 @@ identity_resolve_one(plugin_instance *inst, cache *c, const identity_cand *v, si
     cache_answer ca;
 
     for (size_t i = 0; i < n; i++) {
-        sm_id_answer a = plugin_instance_lookup(inst, c, v[i].identity, v[i].kind, deadline_ms,
-                                                qid, &ca);
+        sm_id_answer a =
+            plugin_instance_lookup(inst, c, v[i].identity, v[i].kind, deadline_ms, qid, &ca);
         if (a == SM_ID_UNKNOWN)
             continue;
         identity_record(res, a, a == SM_ID_TEMPFAIL ? "" : v[i].identity,

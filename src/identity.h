@@ -35,14 +35,14 @@ typedef enum identity_combine {
 
 /* the outcome of resolving one address */
 typedef struct identity_result {
-    sm_id_answer answer;      /* VERIFIED, NOT_VERIFIED or TEMPFAIL (never UNKNOWN) */
-    char address[IDENTITY_MAX];  /* the normalised exact address */
-    char matched[IDENTITY_MAX];  /* candidate that decided ("" when none did) */
-    char instance[64];        /* instance that decided ("" when none did) */
-    cache_origin origin;      /* how the deciding answer was obtained */
-    uint64_t age_ms;          /* age of the deciding answer */
-    uint64_t stored_wall_ms;  /* when the deciding answer was stored (wall clock) */
-    sm_id_attrs attrs;        /* attributes of the deciding answer */
+    sm_id_answer answer;        /* VERIFIED, NOT_VERIFIED or TEMPFAIL (never UNKNOWN) */
+    char address[IDENTITY_MAX]; /* the normalised exact address */
+    char matched[IDENTITY_MAX]; /* candidate that decided ("" when none did) */
+    char instance[64];          /* instance that decided ("" when none did) */
+    cache_origin origin;        /* how the deciding answer was obtained */
+    uint64_t age_ms;            /* age of the deciding answer */
+    uint64_t stored_wall_ms;    /* when the deciding answer was stored (wall clock) */
+    sm_id_attrs attrs;          /* attributes of the deciding answer */
 } identity_result;
 
 struct plugin_chain;

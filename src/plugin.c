@@ -66,8 +66,10 @@ plugin_name_check(const char *name, char *err, size_t errlen)
         unsigned char ch = (unsigned char)*p;
         if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
               ch == '_' || ch == '-' || ch == '.'))
-            return util_errf(err, errlen, "name \"%.64s\" may only contain letters, digits, "
-                             "'_', '-' and '.'", name);
+            return util_errf(err, errlen,
+                             "name \"%.64s\" may only contain letters, digits, "
+                             "'_', '-' and '.'",
+                             name);
     }
     return 0;
 }
@@ -84,8 +86,8 @@ plugin_path_check(const char *path, int want_dir, char *err, size_t errlen)
     if (!want_dir && !S_ISREG(st.st_mode))
         return util_errf(err, errlen, "%s: not a regular file", path);
     if (st.st_uid != 0 && st.st_uid != geteuid())
-        return util_errf(err, errlen, "%s: unsafe: owned by uid %lu, not by root or uid %lu",
-                         path, (unsigned long)st.st_uid, (unsigned long)geteuid());
+        return util_errf(err, errlen, "%s: unsafe: owned by uid %lu, not by root or uid %lu", path,
+                         (unsigned long)st.st_uid, (unsigned long)geteuid());
     if (st.st_mode & (S_IWGRP | S_IWOTH))
         return util_errf(err, errlen, "%s: unsafe: writable by %s (mode %04o)", path,
                          (st.st_mode & S_IWOTH) ? "others" : "group",
@@ -153,8 +155,8 @@ plugin_host_conf_check(void *ctx, const char *const *known, char *err, size_t er
 }
 
 static int
-plugin_host_conf_string(void *ctx, const char *name, const char *def, const char **val_r,
-                        char *err, size_t errlen)
+plugin_host_conf_string(void *ctx, const char *name, const char *def, const char **val_r, char *err,
+                        size_t errlen)
 {
     plugin_instance *inst = ctx;
     const config_setting_t *s = plugin_host_member(inst, name);
@@ -196,8 +198,7 @@ plugin_host_conf_int(void *ctx, const char *name, long def, long min, long max, 
 }
 
 static int
-plugin_host_conf_bool(void *ctx, const char *name, int def, int *val_r, char *err,
-                      size_t errlen)
+plugin_host_conf_bool(void *ctx, const char *name, int def, int *val_r, char *err, size_t errlen)
 {
     plugin_instance *inst = ctx;
     const config_setting_t *s = plugin_host_member(inst, name);
@@ -208,8 +209,8 @@ plugin_host_conf_bool(void *ctx, const char *name, int def, int *val_r, char *er
     if (s == NULL)
         return 0;
     if (config_setting_type(s) != CONFIG_TYPE_BOOL)
-        return cfg_errf(err, errlen, s, "'%s' of identity source %s must be true or false",
-                        name, inst->name);
+        return cfg_errf(err, errlen, s, "'%s' of identity source %s must be true or false", name,
+                        inst->name);
     *val_r = config_setting_get_bool(s);
     return 0;
 }
@@ -263,14 +264,13 @@ plugin_module_open(const char *dir, const char *name, char *err, size_t errlen)
     }
     d = dlsym(h, SM_PLUGIN_SYMBOL);
     if (d == NULL) {
-        util_errf(err, errlen, "%s: no symbol %s: not a ses-milter plugin", path,
-                  SM_PLUGIN_SYMBOL);
+        util_errf(err, errlen, "%s: no symbol %s: not a ses-milter plugin", path, SM_PLUGIN_SYMBOL);
     } else if (d->abi_version != SM_PLUGIN_ABI_VERSION) {
         util_errf(err, errlen, "%s: plugin ABI version %u, this ses-milter needs %u", path,
                   d->abi_version, SM_PLUGIN_ABI_VERSION);
     } else if (d->size < sizeof(sm_plugin)) {
-        util_errf(err, errlen, "%s: plugin descriptor size %zu is smaller than %zu", path,
-                  d->size, sizeof(sm_plugin));
+        util_errf(err, errlen, "%s: plugin descriptor size %zu is smaller than %zu", path, d->size,
+                  sizeof(sm_plugin));
     } else if (d->init == NULL || d->lookup == NULL || d->close == NULL) {
         util_errf(err, errlen, "%s: plugin lacks init, lookup or close", path);
     } else {
@@ -288,8 +288,7 @@ fail:
 
 /* plugin_chain_module - the chain's module for name, loading it on first use */
 static plugin_module *
-plugin_chain_module(plugin_chain *ch, const char *dir, const char *name, char *err,
-                    size_t errlen)
+plugin_chain_module(plugin_chain *ch, const char *dir, const char *name, char *err, size_t errlen)
 {
     char *path = xasprintf("%s/%s.so", dir, name);
     plugin_module *m;
@@ -333,8 +332,8 @@ plugin_instance_new(const plugin_source *src, plugin_module *m, cache *c)
 }
 
 static int
-plugin_chain_add(plugin_chain *ch, const char *dir, const plugin_source *src, cache *c,
-                 char *err, size_t errlen)
+plugin_chain_add(plugin_chain *ch, const char *dir, const plugin_source *src, cache *c, char *err,
+                 size_t errlen)
 {
     char why[512];
     plugin_module *m;
@@ -469,8 +468,7 @@ plugin_dump_line(void *arg, const char *line)
     plugin_dump_ctx *d = arg;
     char clean[1024];
 
-    fprintf(d->fp, "# identity source %s: %s\n", d->name,
-            log_sanitize(line, clean, sizeof(clean)));
+    fprintf(d->fp, "# identity source %s: %s\n", d->name, log_sanitize(line, clean, sizeof(clean)));
 }
 
 void

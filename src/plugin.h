@@ -34,9 +34,9 @@ typedef struct plugin_instance plugin_instance;
 
 /* one configured source; setting is only valid while its config_t is alive */
 typedef struct plugin_source {
-    char *name;                       /* instance name, unique */
-    char *plugin;                     /* plugin name: DIR/plugin.so */
-    const config_setting_t *setting;  /* the source's group (NULL: empty settings) */
+    char *name;                      /* instance name, unique */
+    char *plugin;                    /* plugin name: DIR/plugin.so */
+    const config_setting_t *setting; /* the source's group (NULL: empty settings) */
 } plugin_source;
 
 /* plugin_name_check - 0 when name is a safe plugin or instance name, else -1 and why */

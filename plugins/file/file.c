@@ -45,8 +45,8 @@
 #define FILE_LINE_MAX 1024
 
 typedef struct file_entry {
-    char *key;        /* "a" or "d" followed by the normalised identity */
-    int verified;     /* 1 verified, 0 explicitly not verified */
+    char *key;    /* "a" or "d" followed by the normalised identity */
+    int verified; /* 1 verified, 0 explicitly not verified */
     unsigned long line;
 } file_entry;
 
@@ -78,8 +78,8 @@ file_list_free(file_list *l)
     return NULL;
 }
 
-static int
-file_errf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int file_errf(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 static int
 file_errf(char *err, size_t errlen, const char *fmt, ...)
@@ -129,8 +129,7 @@ file_domain_norm(const char *d, char *out, size_t outlen, char *why, size_t whyl
                 return file_errf(why, whylen, "domain has an empty or too long label");
             }
             label = 0;
-        } else if ((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-' ||
-                   ch == '_') {
+        } else if ((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-' || ch == '_') {
             label++;
         } else {
             idn2_free(ascii);
@@ -154,7 +153,8 @@ file_parse_identity(const char *id, char *key, size_t keylen, char *why, size_t 
         return file_errf(why, whylen, "empty identity");
     for (const char *p = id; *p; p++)
         if ((unsigned char)*p <= 0x20 || *p == 0x7f)
-            return file_errf(why, whylen, "identity contains white space or a control "
+            return file_errf(why, whylen,
+                             "identity contains white space or a control "
                              "character");
     if (at == NULL) {
         key[0] = 'd';
@@ -184,8 +184,8 @@ file_trim(char *s)
     while (*s == ' ' || *s == '\t')
         s++;
     len = strlen(s);
-    while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t' || s[len - 1] == '\r' ||
-                       s[len - 1] == '\n'))
+    while (len > 0 &&
+           (s[len - 1] == ' ' || s[len - 1] == '\t' || s[len - 1] == '\r' || s[len - 1] == '\n'))
         s[--len] = '\0';
     return s;
 }
@@ -311,8 +311,8 @@ file_maybe_reload(file_inst *fi, const char *qid)
             fi->list = l;
             pthread_rwlock_unlock(&fi->lock);
             file_list_free(old);
-            fi->host->log(fi->host->ctx, LOG_INFO, qid, "%s: reloaded, %zu identities",
-                          fi->path, l->n);
+            fi->host->log(fi->host->ctx, LOG_INFO, qid, "%s: reloaded, %zu identities", fi->path,
+                          l->n);
         }
     }
     pthread_mutex_unlock(&fi->check_lock);
@@ -370,8 +370,8 @@ file_lookup(void *instance, const sm_id_query *q, sm_id_attrs *attrs)
                          : bsearch(&probe, fi->list->v, fi->list->n, sizeof(*e), file_entry_cmp);
     if (e != NULL) {
         a = e->verified ? SM_ID_VERIFIED : SM_ID_NOT_VERIFIED;
-        attrs->identity_type = q->kind == SM_IDKIND_ADDRESS ? SM_IDTYPE_EMAIL_ADDRESS
-                                                            : SM_IDTYPE_DOMAIN;
+        attrs->identity_type =
+            q->kind == SM_IDKIND_ADDRESS ? SM_IDTYPE_EMAIL_ADDRESS : SM_IDTYPE_DOMAIN;
         snprintf(attrs->identity, sizeof(attrs->identity), "%s", q->identity);
         snprintf(attrs->detail, sizeof(attrs->detail), "%s:%lu%s", fi->path, e->line,
                  e->verified ? "" : " (listed as not verified)");

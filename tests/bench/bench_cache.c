@@ -58,8 +58,8 @@ bench_run(void *p)
                 plugin_instance_lookup(b->inst, b->c, id, SM_IDKIND_ADDRESS, util_now_ms() + 1000,
                                        "", &a);
             else
-                cache_lookup(b->c, "bench", id, SM_IDKIND_ADDRESS, util_now_ms() + 1000,
-                             bench_stub, NULL, &a);
+                cache_lookup(b->c, "bench", id, SM_IDKIND_ADDRESS, util_now_ms() + 1000, bench_stub,
+                             NULL, &a);
         }
         b->done += 1000;
     }
@@ -110,8 +110,7 @@ bench_file_chain(const char *listpath)
     config_init(&cfg);
     if (config_read_string(&cfg, text))
         src.setting = config_lookup(&cfg, "s");
-    if (plugin_chain_load(BUILDDIR "/plugins/file/.libs", &src, 1, NULL, &ch, err, sizeof(err)) <
-        0)
+    if (plugin_chain_load(BUILDDIR "/plugins/file/.libs", &src, 1, NULL, &ch, err, sizeof(err)) < 0)
         fprintf(stderr, "file path skipped: %s\n", err);
     config_destroy(&cfg);
     return ch;
@@ -137,8 +136,8 @@ main(int argc, char **argv)
     cache_opts_default(&o);
     c = cache_new(&o);
     for (int i = 0; i < BENCH_KEYS; i++)
-        cache_lookup(c, "bench", bench_ids[i], SM_IDKIND_ADDRESS, util_now_ms() + 1000,
-                     bench_stub, NULL, &a);
+        cache_lookup(c, "bench", bench_ids[i], SM_IDKIND_ADDRESS, util_now_ms() + 1000, bench_stub,
+                     NULL, &a);
     bench_path("hit", c, NULL, threads, seconds);
     cache_free(c);
 

@@ -79,8 +79,8 @@ pt_find(const char *script, const char *identity)
 static int
 pt_init(const sm_plugin_host *host, void **instance_r, char *err, size_t errlen)
 {
-    static const char *const known[] = {"answers", "default", "delay_ms", "fail_file",
-                                        "warm", "fail_init", NULL};
+    static const char *const known[] = {"answers", "default",   "delay_ms", "fail_file",
+                                        "warm",    "fail_init", NULL};
     const char *answers, *def, *fail_file, *warm;
     long delay;
     int fail_init;
@@ -134,8 +134,7 @@ pt_start(void *instance, char *err, size_t errlen)
         memset(&attrs, 0, sizeof(attrs));
         attrs.size = sizeof(attrs);
         snprintf(attrs.detail, sizeof(attrs.detail), "warm");
-        pi->host->cache_put(pi->host->ctx, t, strchr(t, '@') ? SM_IDKIND_ADDRESS
-                                                             : SM_IDKIND_DOMAIN,
+        pi->host->cache_put(pi->host->ctx, t, strchr(t, '@') ? SM_IDKIND_ADDRESS : SM_IDKIND_DOMAIN,
                             pt_parse_answer(eq + 1, strlen(eq + 1)), &attrs);
     }
     free(copy);

@@ -75,8 +75,7 @@ new_cache(long max_entries)
 static sm_id_answer
 ask(cache *c, stub *s, const char *id, cache_answer *out)
 {
-    return cache_lookup(c, "inst", id, SM_IDKIND_ADDRESS, util_now_ms() + 2000, stub_fetch, s,
-                        out);
+    return cache_lookup(c, "inst", id, SM_IDKIND_ADDRESS, util_now_ms() + 2000, stub_fetch, s, out);
 }
 
 static void
@@ -199,8 +198,8 @@ flight_run(void *arg)
 {
     flight *f = arg;
 
-    cache_lookup(f->c, "inst", "same@example.com", SM_IDKIND_ADDRESS, f->deadline, stub_fetch,
-                 f->s, &f->a);
+    cache_lookup(f->c, "inst", "same@example.com", SM_IDKIND_ADDRESS, f->deadline, stub_fetch, f->s,
+                 &f->a);
     return NULL;
 }
 
@@ -244,9 +243,9 @@ test_cache_stale_if_error_within_and_beyond_stale_max(void **state)
         sm_id_answer expect;
         cache_origin origin;
     } t[] = {
-        {301000, SM_ID_VERIFIED, CACHE_STALE},   /* expired, 301 s old */
-        {3600000, SM_ID_VERIFIED, CACHE_STALE},  /* exactly stale_max */
-        {3600001, SM_ID_TEMPFAIL, CACHE_MISS},   /* beyond stale_max */
+        {301000, SM_ID_VERIFIED, CACHE_STALE},  /* expired, 301 s old */
+        {3600000, SM_ID_VERIFIED, CACHE_STALE}, /* exactly stale_max */
+        {3600001, SM_ID_TEMPFAIL, CACHE_MISS},  /* beyond stale_max */
     };
     (void)state;
     for (size_t i = 0; i < SM_ARRAY_LEN(t); i++) {
@@ -294,8 +293,7 @@ test_cache_waiter_deadline_gives_tempfail_or_stale(void **state)
         while (__atomic_load_n(&s.calls, __ATOMIC_SEQ_CST) < (unsigned long)(1 + with_stale))
             sched_yield();
         t0 = util_now_ms();
-        cache_lookup(c, "inst", "same@example.com", SM_IDKIND_ADDRESS, t0 + 50, stub_fetch, &s,
-                     &a);
+        cache_lookup(c, "inst", "same@example.com", SM_IDKIND_ADDRESS, t0 + 50, stub_fetch, &s, &a);
         assert_true(util_now_ms() - t0 < 400); /* did not wait for the slow source */
         assert_true(util_now_ms() - t0 >= 45);
         if (with_stale) {

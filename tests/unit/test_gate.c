@@ -47,8 +47,8 @@ typedef struct env {
     cache *c;
 } env;
 
-#define ANSWERS                                                                                \
-    "good@example.com=verified example.com=verified bad@example.org=not_verified "            \
+#define ANSWERS                                                                                    \
+    "good@example.com=verified example.com=verified bad@example.org=not_verified "                 \
     "example.net=verified slow.example=tempfail"
 
 /* env_load - parse "identity { plugin_dir; sources = test plugin; <extra> }" and load */
@@ -151,7 +151,8 @@ test_gate_conf_sources_required_and_checked(void **state)
         {"identity: {\n sources = ( { name = \"a\"; plugin = \"../evil\"; } );\n};",
          ":2: identity source a: plugin name \"../evil\" contains '/' or '..'"},
         {"identity: {\n sources = ( { name = \"a\"; plugin = \"f\"; },\n"
-         " { name = \"a\"; plugin = \"f\"; } );\n};", ":3: identity source name \"a\" is used twice"},
+         " { name = \"a\"; plugin = \"f\"; } );\n};",
+         ":3: identity source name \"a\" is used twice"},
         {"identity: {\n sources = ( \"file\" );\n};", ":2: identity.sources element 1 must be"},
     };
     (void)state;
@@ -193,7 +194,7 @@ test_gate_without_identity_section_passes_everything(void **state)
 
 typedef struct gate_case {
     const char *what;
-    const char *conf;                 /* extra identity settings */
+    const char *conf; /* extra identity settings */
     gate_from_status fs;
     const char *from, *sender, *envelope; /* "local@domain"; NULL: absent / null sender */
     const char *policy_domain;
@@ -276,19 +277,19 @@ test_gate_actions_and_replies(void **state)
          "not-verified; role=from; identity=<bad@example.org>", 2},
         {"monitor accepts", "action = \"monitor\";", GATE_FROM_OK, "bad@example.org", NULL,
          "good@example.com", NULL, GATE_NOT_VERIFIED, GATE_MONITOR, "", "", "", 2},
-        {"unknown sender is not verified", "", GATE_FROM_OK, "x@unknown.example", NULL, NULL,
-         NULL, GATE_NOT_VERIFIED, GATE_REJECT, "550",
+        {"unknown sender is not verified", "", GATE_FROM_OK, "x@unknown.example", NULL, NULL, NULL,
+         GATE_NOT_VERIFIED, GATE_REJECT, "550",
          "Sender identity <x@unknown.example> is not verified for sending", "", 1},
-        {"envelope sender checked", "", GATE_FROM_OK, "good@example.com", NULL,
-         "b@unknown.example", NULL, GATE_NOT_VERIFIED, GATE_REJECT, "550",
+        {"envelope sender checked", "", GATE_FROM_OK, "good@example.com", NULL, "b@unknown.example",
+         NULL, GATE_NOT_VERIFIED, GATE_REJECT, "550",
          "Sender identity <b@unknown.example> is not verified for sending", "", 2},
         {"check_envelope_from = false", "check_envelope_from = false;", GATE_FROM_OK,
          "good@example.com", NULL, "b@unknown.example", NULL, GATE_PASS, GATE_ACCEPT, "", "", "",
          1},
         {"Sender header checked, role in the text",
-         "reject_text = \"%{role} <%{identity}> 100%% refused\";", GATE_FROM_OK,
-         "good@example.com", "bad@example.org", NULL, NULL, GATE_NOT_VERIFIED, GATE_REJECT,
-         "550", "sender <bad@example.org> 100% refused", "", 2},
+         "reject_text = \"%{role} <%{identity}> 100%% refused\";", GATE_FROM_OK, "good@example.com",
+         "bad@example.org", NULL, NULL, GATE_NOT_VERIFIED, GATE_REJECT, "550",
+         "sender <bad@example.org> 100% refused", "", 2},
         {"check_sender = false", "check_sender = false;", GATE_FROM_OK, "good@example.com",
          "bad@example.org", NULL, NULL, GATE_PASS, GATE_ACCEPT, "", "", "", 1},
         {"tempfail gives 451 4.7.1", "", GATE_FROM_OK, "u@slow.example", NULL, NULL, NULL,
@@ -297,19 +298,21 @@ test_gate_actions_and_replies(void **state)
          "u@slow.example", NULL, NULL, NULL, GATE_TEMPFAIL, GATE_ACCEPT, "", "", "", 1},
         {"monitor never delays", "action = \"monitor\";", GATE_FROM_OK, "u@slow.example", NULL,
          NULL, NULL, GATE_TEMPFAIL, GATE_MONITOR, "", "", "", 1},
-        {"not verified beats tempfail", "", GATE_FROM_OK, "u@slow.example", NULL,
-         "bad@example.org", NULL, GATE_NOT_VERIFIED, GATE_REJECT, "550", NV_TEXT, "", 2},
-        {"override by From domain", "overrides = ( { domain = \"example.org\"; action = "
-                                    "\"monitor\"; } );",
-         GATE_FROM_OK, "bad@example.org", NULL, NULL, NULL, GATE_NOT_VERIFIED, GATE_MONITOR, "",
-         "", "", 1},
+        {"not verified beats tempfail", "", GATE_FROM_OK, "u@slow.example", NULL, "bad@example.org",
+         NULL, GATE_NOT_VERIFIED, GATE_REJECT, "550", NV_TEXT, "", 2},
+        {"override by From domain",
+         "overrides = ( { domain = \"example.org\"; action = "
+         "\"monitor\"; } );",
+         GATE_FROM_OK, "bad@example.org", NULL, NULL, NULL, GATE_NOT_VERIFIED, GATE_MONITOR, "", "",
+         "", 1},
         {"override covers subdomains, most specific wins",
          "overrides = ( { domain = \"org\"; action = \"tag\"; },"
          " { domain = \"example.org\"; action = \"quarantine\"; } );",
          GATE_FROM_OK, "bad@example.org", NULL, NULL, "mail.example.org", GATE_NOT_VERIFIED,
          GATE_QUARANTINE, "", "", "", 1},
-        {"override on_tempfail", "overrides = ( { domain = \"slow.example\"; on_tempfail = "
-                                 "\"accept\"; } );",
+        {"override on_tempfail",
+         "overrides = ( { domain = \"slow.example\"; on_tempfail = "
+         "\"accept\"; } );",
          GATE_FROM_OK, "u@slow.example", NULL, NULL, NULL, GATE_TEMPFAIL, GATE_ACCEPT, "", "", "",
          1},
         {"override for another domain does not apply",
@@ -329,26 +332,25 @@ test_gate_malformed_from_and_null_sender(void **state)
          GATE_MALFORMED, GATE_REJECT, "550",
          "Message has no From header field, the sender cannot be verified", "", 0},
         {"multiple From refused", "", GATE_FROM_MULTIPLE, NULL, NULL, "good@example.com", NULL,
-         GATE_MALFORMED, GATE_REJECT, "550", "Message has more than one From header field", "",
-         0},
+         GATE_MALFORMED, GATE_REJECT, "550", "Message has more than one From header field", "", 0},
         {"unparseable From refused", "", GATE_FROM_UNPARSEABLE, NULL, NULL, "good@example.com",
-         NULL, GATE_MALFORMED, GATE_REJECT, "550",
-         "The From header field has no valid address", "", 0},
+         NULL, GATE_MALFORMED, GATE_REJECT, "550", "The From header field has no valid address", "",
+         0},
         {"no_from = accept", "no_from = \"accept\";", GATE_FROM_NONE, NULL, NULL,
          "good@example.com", NULL, GATE_MALFORMED, GATE_ACCEPT, "", "", "", 0},
-        {"multiple_from = tempfail", "multiple_from = \"tempfail\"; multiple_from_text = "
-                                     "\"4.7.0 Try later\";",
+        {"multiple_from = tempfail",
+         "multiple_from = \"tempfail\"; multiple_from_text = "
+         "\"4.7.0 Try later\";",
          GATE_FROM_MULTIPLE, NULL, NULL, NULL, NULL, GATE_MALFORMED, GATE_TEMPFAIL_ACT, "451",
          "Try later", "", 0},
-        {"unparseable_from = tag", "unparseable_from = \"tag\";", GATE_FROM_UNPARSEABLE, NULL,
-         NULL, NULL, NULL, GATE_MALFORMED, GATE_TAG, "", "", "malformed; role=from; identity=<>",
-         0},
-        {"check_from = false ignores a missing From", "check_from = false;", GATE_FROM_NONE,
-         NULL, NULL, "good@example.com", NULL, GATE_PASS, GATE_ACCEPT, "", "", "", 1},
+        {"unparseable_from = tag", "unparseable_from = \"tag\";", GATE_FROM_UNPARSEABLE, NULL, NULL,
+         NULL, NULL, GATE_MALFORMED, GATE_TAG, "", "", "malformed; role=from; identity=<>", 0},
+        {"check_from = false ignores a missing From", "check_from = false;", GATE_FROM_NONE, NULL,
+         NULL, "good@example.com", NULL, GATE_PASS, GATE_ACCEPT, "", "", "", 1},
         {"null sender: From only (verified)", "", GATE_FROM_OK, "good@example.com", NULL, NULL,
          NULL, GATE_PASS, GATE_ACCEPT, "", "", "", 1},
-        {"null sender: From only (not verified)", "", GATE_FROM_OK, "bad@example.org", NULL,
-         NULL, NULL, GATE_NOT_VERIFIED, GATE_REJECT, "550", NV_TEXT, "", 1},
+        {"null sender: From only (not verified)", "", GATE_FROM_OK, "bad@example.org", NULL, NULL,
+         NULL, GATE_NOT_VERIFIED, GATE_REJECT, "550", NV_TEXT, "", 1},
         {"null_sender = accept skips the gate", "null_sender = \"accept\";", GATE_FROM_OK,
          "bad@example.org", NULL, NULL, NULL, GATE_PASS, GATE_ACCEPT, "", "", "", 0},
         {"null_sender = reject", "null_sender = \"reject\";", GATE_FROM_OK, "good@example.com",
@@ -366,10 +368,8 @@ test_gate_identity_injection_neutralised(void **state)
     static const struct {
         const char *local, *domain;
     } t[] = {
-        {"evil\r\n250 2.0.0 OK", "example.org"},
-        {"\"a>b\r\nX-Injected: yes\"", "example.org"},
-        {"100%s%n%{identity}", "example.org"},
-        {"x", "example.org\r\nX-Injected: yes"},
+        {"evil\r\n250 2.0.0 OK", "example.org"},     {"\"a>b\r\nX-Injected: yes\"", "example.org"},
+        {"100%s%n%{identity}", "example.org"},       {"x", "example.org\r\nX-Injected: yes"},
         {"\"caf\xc3\xa9 <script>\"", "example.org"},
     };
     env e;
@@ -406,11 +406,14 @@ test_gate_expand_macros_and_fixed_codes(void **state)
     static const struct {
         const char *tmpl, *id, *role, *expect;
     } t[] = {
-        {"5.7.1 Sender <%{identity}> refused", "a@b.example", "from", "Sender <a@b.example> refused"},
+        {"5.7.1 Sender <%{identity}> refused", "a@b.example", "from",
+         "Sender <a@b.example> refused"},
         {"4.7.1 later", "", "from", "later"},
         {"No code %{role}: %{identity}", "a@b", "envelope", "No code envelope: a@b"},
         {"50%% off", "x", "from", "50% off"},
-        {"<%{identity}>", "a b\"c%d\r\n", "from", "<a?b?c?d?" "?>"},
+        {"<%{identity}>", "a b\"c%d\r\n", "from",
+         "<a?b?c?d?"
+         "?>"},
         {"5.7.1x not a code", "", "from", "5.7.1x not a code"},
     };
     (void)state;

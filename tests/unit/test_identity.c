@@ -51,8 +51,7 @@ run_cand_table(const cand_case *t, size_t n)
         identity_cand *v = NULL;
         size_t nv = 0;
         char err[256] = "";
-        int rc = identity_candidates(t[i].local, t[i].domain, t[i].sep, &v, &nv, err,
-                                     sizeof(err));
+        int rc = identity_candidates(t[i].local, t[i].domain, t[i].sep, &v, &nv, err, sizeof(err));
         if (t[i].expect == NULL) {
             if (rc != -1 || err[0] == '\0')
                 fail_msg("%s: expected a refusal with a reason, got rc=%d", t[i].what, rc);
@@ -81,7 +80,8 @@ test_identity_subdomain_covered_by_parents_up_to_registrable(void **state)
          "a:user@mail.example.co.uk|d:mail.example.co.uk|d:example.co.uk"},
         {"private suffix github.io", "user", "foo.github.io", '+',
          "a:user@foo.github.io|d:foo.github.io"},
-        {"unlisted TLD", "user", "x.corp.example", '+', "a:user@x.corp.example|d:x.corp.example|d:corp.example"},
+        {"unlisted TLD", "user", "x.corp.example", '+',
+         "a:user@x.corp.example|d:x.corp.example|d:corp.example"},
     };
     (void)state;
     run_cand_table(t, SM_ARRAY_LEN(t));
@@ -125,10 +125,12 @@ static void
 test_identity_local_part_case_kept_domain_lowered(void **state)
 {
     static const cand_case t[] = {
-        {"local part case kept", "Sender", "example.com", '+', "a:Sender@example.com|d:example.com"},
+        {"local part case kept", "Sender", "example.com", '+',
+         "a:Sender@example.com|d:example.com"},
         {"domain lower-cased", "sender", "EXAMPLE.Com", '+', "a:sender@example.com|d:example.com"},
         {"both", "Sender+Tag", "Mail.EXAMPLE.com", '+',
-         "a:Sender+Tag@mail.example.com|a:Sender@mail.example.com|d:mail.example.com|d:example.com"},
+         "a:Sender+Tag@mail.example.com|a:Sender@mail.example.com|d:mail.example.com|d:example."
+         "com"},
         {"trailing dot dropped", "user", "example.com.", '+', "a:user@example.com|d:example.com"},
         {"quoted local part kept as is", "\"john doe\"", "example.com", '+',
          "a:\"john doe\"@example.com|d:example.com"},
@@ -254,7 +256,8 @@ test_identity_psl_suite_registrable_domain_stop(void **state)
                     last = v[i].identity;
         if (strcmp(exp, "null") != 0 && identity_domain_normalize(exp, &expn, err, sizeof(err)) < 0)
             fail_msg("expected value %s does not normalise: %s", exp, err);
-        if ((expn == NULL && last == NULL) || (expn != NULL && last != NULL && strcmp(expn, last) == 0))
+        if ((expn == NULL && last == NULL) ||
+            (expn != NULL && last != NULL && strcmp(expn, last) == 0))
             pass++;
         else
             print_message("PSL vector failed: %s -> expected %s, chain ends at %s\n", in, exp,

@@ -51,8 +51,7 @@ teardown(void **state)
 
 /* load - parse "identity { plugin_dir = DIR; <body> }" and load its chain */
 static int
-load(const char *dir, const char *body, cache *c, plugin_chain **chain_r, char *err,
-     size_t errlen)
+load(const char *dir, const char *body, cache *c, plugin_chain **chain_r, char *err, size_t errlen)
 {
     config_t cfg;
     gate_conf *gc = NULL;
@@ -107,8 +106,8 @@ test_plugin_refusals_name_the_reason(void **state)
     (void)state;
     for (size_t i = 0; i < SM_ARRAY_LEN(t); i++) {
         plugin_chain *ch;
-        char err[512] = "", *body = xasprintf("sources = ( { name = \"x\"; plugin = \"%s\"; } );",
-                                               t[i].plugin);
+        char err[512] = "",
+             *body = xasprintf("sources = ( { name = \"x\"; plugin = \"%s\"; } );", t[i].plugin);
         int rc = load(pdir, body, NULL, &ch, err, sizeof(err));
         if (rc != -1 || strstr(err, t[i].expect) == NULL)
             fail_msg("%s: rc=%d err=\"%s\", expected \"%s\"", t[i].what, rc, err, t[i].expect);
@@ -144,8 +143,8 @@ test_plugin_unsafe_ownership_and_permissions_refused(void **state)
         assert_int_equal(chmod(target, (mode_t)t[i].mode), 0);
         if (t[i].uid >= 0 && chown(target, (uid_t)t[i].uid, (gid_t)-1) != 0)
             skip(); /* not root: cannot give the file away */
-        rc = load(dir, "sources = ( { name = \"x\"; plugin = \"plugin_test\"; } );", NULL, &ch,
-                  err, sizeof(err));
+        rc = load(dir, "sources = ( { name = \"x\"; plugin = \"plugin_test\"; } );", NULL, &ch, err,
+                  sizeof(err));
         if (rc != -1 || strstr(err, t[i].expect) == NULL || strstr(err, target) == NULL)
             fail_msg("%s: rc=%d err=\"%s\"", t[i].what, rc, err);
         chmod(dir, 0755);
@@ -183,19 +182,28 @@ test_plugin_config_errors_carry_file_line(void **state)
         const char *body;
         const char *expect;
     } t[] = {
-        {"unknown plugin setting", "sources = ( { name = \"a\"; plugin = \"plugin_test\";\n"
-                                   " bogus = 1; } );", ":4: unknown setting 'bogus'"},
-        {"wrong type", "sources = ( { name = \"a\"; plugin = \"plugin_test\";\n"
-                       " delay_ms = \"x\"; } );", ":4: 'delay_ms' of identity source a must be"},
-        {"out of range", "sources = ( { name = \"a\"; plugin = \"plugin_test\";\n"
-                         " delay_ms = 999999; } );", ":4: 'delay_ms' = 999999 is out of range"},
+        {"unknown plugin setting",
+         "sources = ( { name = \"a\"; plugin = \"plugin_test\";\n"
+         " bogus = 1; } );",
+         ":4: unknown setting 'bogus'"},
+        {"wrong type",
+         "sources = ( { name = \"a\"; plugin = \"plugin_test\";\n"
+         " delay_ms = \"x\"; } );",
+         ":4: 'delay_ms' of identity source a must be"},
+        {"out of range",
+         "sources = ( { name = \"a\"; plugin = \"plugin_test\";\n"
+         " delay_ms = 999999; } );",
+         ":4: 'delay_ms' = 999999 is out of range"},
         {"file without path", "sources = ( { name = \"local\"; plugin = \"file\"; } );",
          ":3: identity source local: 'path' is required"},
-        {"init failure names the instance", "sources = ( { name = \"a\"; plugin = \"plugin_test\";"
-                                            " fail_init = true; } );",
+        {"init failure names the instance",
+         "sources = ( { name = \"a\"; plugin = \"plugin_test\";"
+         " fail_init = true; } );",
          "identity source a (plugin plugin_test): fail_init is set"},
-        {"duplicate instance name", "sources = ( { name = \"a\"; plugin = \"file\"; path=\"/dev/null\"; },"
-                                    " { name = \"a\"; plugin = \"file\"; } );", "used twice"},
+        {"duplicate instance name",
+         "sources = ( { name = \"a\"; plugin = \"file\"; path=\"/dev/null\"; },"
+         " { name = \"a\"; plugin = \"file\"; } );",
+         "used twice"},
     };
     (void)state;
     for (size_t i = 0; i < SM_ARRAY_LEN(t); i++) {
@@ -261,8 +269,8 @@ static sm_id_answer
 file_ask(plugin_chain *ch, const char *id, sm_id_kind kind)
 {
     cache_answer a;
-    return plugin_instance_lookup(plugin_chain_get(ch, 0), NULL, id, kind, util_now_ms() + 1000,
-                                  "", &a);
+    return plugin_instance_lookup(plugin_chain_get(ch, 0), NULL, id, kind, util_now_ms() + 1000, "",
+                                  &a);
 }
 
 static void
@@ -399,12 +407,14 @@ run_resolve_table(const resolve_case *t, size_t n)
         cache *c = cache_new(NULL);
         identity_result r;
 
-        body = xasprintf("sources = ( { name = \"one\"; plugin = \"plugin_test\"; answers = \"%s\"; }"
-                         "%s%s%s );",
-                         t[i].answers1, t[i].answers2 ? ", { name = \"two\"; plugin = "
-                                                        "\"plugin_test\"; answers = \""
-                                                      : "",
-                         t[i].answers2 ? t[i].answers2 : "", t[i].answers2 ? "\"; }" : "");
+        body =
+            xasprintf("sources = ( { name = \"one\"; plugin = \"plugin_test\"; answers = \"%s\"; }"
+                      "%s%s%s );",
+                      t[i].answers1,
+                      t[i].answers2 ? ", { name = \"two\"; plugin = "
+                                      "\"plugin_test\"; answers = \""
+                                    : "",
+                      t[i].answers2 ? t[i].answers2 : "", t[i].answers2 ? "\"; }" : "");
         if (load(pdir, body, c, &ch, err, sizeof(err)) != 0)
             fail_msg("%s: %s", t[i].what, err);
         assert_int_equal(identity_resolve(ch, c, t[i].combine, t[i].local, t[i].domain, '+',
@@ -438,13 +448,12 @@ test_resolve_most_specific_identity_wins(void **state)
          SM_ID_NOT_VERIFIED, "sub.example.com", "one"},
         {"subdomain inherits the domain", IDENTITY_COMBINE_FIRST, "example.com=verified", NULL, "u",
          "a.b.example.com", SM_ID_VERIFIED, "example.com", "one"},
-        {"+label covered by the base address", IDENTITY_COMBINE_FIRST,
-         "user@example.com=verified", NULL, "user+news", "example.com", SM_ID_VERIFIED,
-         "user@example.com", "one"},
-        {"local part is case-sensitive", IDENTITY_COMBINE_FIRST, "user@example.com=verified",
-         NULL, "User", "example.com", SM_ID_NOT_VERIFIED, "", ""},
-        {"domain is case-insensitive", IDENTITY_COMBINE_FIRST, "user@example.com=verified",
-         NULL, "user", "EXAMPLE.COM", SM_ID_VERIFIED, "user@example.com", "one"},
+        {"+label covered by the base address", IDENTITY_COMBINE_FIRST, "user@example.com=verified",
+         NULL, "user+news", "example.com", SM_ID_VERIFIED, "user@example.com", "one"},
+        {"local part is case-sensitive", IDENTITY_COMBINE_FIRST, "user@example.com=verified", NULL,
+         "User", "example.com", SM_ID_NOT_VERIFIED, "", ""},
+        {"domain is case-insensitive", IDENTITY_COMBINE_FIRST, "user@example.com=verified", NULL,
+         "user", "EXAMPLE.COM", SM_ID_VERIFIED, "user@example.com", "one"},
         {"IDN domain in U-label form", IDENTITY_COMBINE_FIRST, "xn--bcher-kva.example=verified",
          NULL, "u", "BÜCHER.example", SM_ID_VERIFIED, "xn--bcher-kva.example", "one"},
         {"tempfail before a decisive answer", IDENTITY_COMBINE_FIRST,
@@ -477,13 +486,11 @@ test_resolve_combine_first_and_all(void **state)
         {"all: unknown in two refuses", IDENTITY_COMBINE_ALL, "example.com=verified", "", "u",
          "example.com", SM_ID_NOT_VERIFIED, "", "two"},
         {"all: not verified in two refuses", IDENTITY_COMBINE_ALL, "example.com=verified",
-         "example.com=not_verified", "u", "example.com", SM_ID_NOT_VERIFIED, "example.com",
-         "two"},
+         "example.com=not_verified", "u", "example.com", SM_ID_NOT_VERIFIED, "example.com", "two"},
         {"all: tempfail in one, verified in two", IDENTITY_COMBINE_ALL, "example.com=tempfail",
          "example.com=verified", "u", "example.com", SM_ID_TEMPFAIL, "example.com", "one"},
-        {"all: tempfail in one, not verified in two", IDENTITY_COMBINE_ALL,
-         "example.com=tempfail", "example.com=not_verified", "u", "example.com",
-         SM_ID_NOT_VERIFIED, "example.com", "two"},
+        {"all: tempfail in one, not verified in two", IDENTITY_COMBINE_ALL, "example.com=tempfail",
+         "example.com=not_verified", "u", "example.com", SM_ID_NOT_VERIFIED, "example.com", "two"},
     };
     (void)state;
     run_resolve_table(t, SM_ARRAY_LEN(t));
