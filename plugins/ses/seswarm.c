@@ -49,6 +49,18 @@ seswarm_wait(ses_instance *in, uint64_t ms)
     return stop;
 }
 
+/* whether close() asked the thread to stop */
+static int
+seswarm_stopping(ses_instance *in)
+{
+    int stop;
+
+    pthread_mutex_lock(&in->lock);
+    stop = in->stop;
+    pthread_mutex_unlock(&in->lock);
+    return stop;
+}
+
 /* wait (bounded) until the credential thread has something */
 static int
 seswarm_wait_creds(ses_instance *in)
@@ -216,7 +228,7 @@ seswarm_list(ses_instance *in)
         }
         token = next;
         pages++;
-    } while (*token != '\0' && pages < 100000 && !in->stop);
+    } while (*token != '\0' && pages < 100000 && !seswarm_stopping(in));
     free(token);
     ses_log(in, LOG_INFO, NULL,
             "warm-up: %zu identities from ListEmailIdentities (%zu page(s)) "
@@ -231,7 +243,7 @@ seswarm_thread(void *arg)
     ses_instance *in = arg;
     int account_done = 0;
 
-    while (!in->stop) {
+    while (!seswarm_stopping(in)) {
         int ok = 0;
         if (seswarm_wait_creds(in) == 0) {
             if (!account_done)

@@ -13,7 +13,8 @@ fixture["temp_ttl"] seconds.
 
 Control (no signature needed):
   GET  /__stats               counts and timestamps per API, as JSON
-  POST /__mode?ses=M&creds=C  M: ok | 429 | 500 | silent | slow:MS ;  C: ok | 500
+  POST /__mode?ses=M&creds=C  M: ok | 429 | 500 | denied | expired | silent | slow:MS
+                              C: ok | 500
   POST /__reset               clear the counters
 
 Usage: ses_endpoint.py --fixture F --port-file P [--tls-cert C --tls-key K]
@@ -174,6 +175,15 @@ class Handler(BaseHTTPRequestHandler):
         if mode == "429":
             record("Throttled")
             self.aws_error(429, "TooManyRequestsException", "Too Many Requests")
+            return True
+        if mode == "denied":
+            record("Denied")
+            self.aws_error(403, "AccessDeniedException",
+                           "User is not authorized to perform this action")
+            return True
+        if mode == "expired":
+            record("RequestExpired")
+            self.aws_error(403, "RequestExpired", "Request has expired.")
             return True
         if mode == "500":
             record("ServerError")

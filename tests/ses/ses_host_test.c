@@ -142,6 +142,29 @@ test_ses_warmup_fills_cache_without_get_calls(void **state)
     sestest_inst_close(&in);
 }
 
+static void
+test_ses_warmup_access_denied_names_the_permissions(void **state)
+{
+    uint64_t until;
+    inst in;
+
+    (void)state;
+    sestest_env_static();
+    sestest_set_mode("ses=denied");
+    sestest_log_mark();
+    assert_int_equal(sestest_inst_open(&in, 1, BASE_CONF "rate = 50; burst = 5;", sestest_port), 0);
+    for (until = sestest_now_ms() + 5000; sestest_now_ms() < until; usleep(50 * 1000))
+        if (sestest_logged_since_mark("ses:ListEmailIdentities"))
+            break;
+    assert_true(sestest_logged_since_mark("lack the IAM permission ses:GetAccount"));
+    assert_true(sestest_logged_since_mark("lack the IAM permission ses:ListEmailIdentities"));
+    assert_true(sestest_logged_since_mark("warm-up stopped after 0 page(s)"));
+    pthread_mutex_lock(&sestest_put_lock);
+    assert_int_equal(in.th.puts, 0);
+    pthread_mutex_unlock(&sestest_put_lock);
+    sestest_inst_close(&in);
+}
+
 typedef struct burst_arg {
     inst *in;
     int first;
@@ -279,13 +302,16 @@ test_ses_429_backs_off_and_tempfails_within_deadline(void **state)
 }
 
 static void
-test_ses_5xx_and_silent_endpoint_tempfail_within_deadline(void **state)
+test_ses_failures_tempfail_within_deadline_with_clear_log_line(void **state)
 {
     static const struct {
         const char *mode, *log;
         uint64_t deadline_ms;
     } t[] = {
         {"ses=500", "answered HTTP 500", 1500},
+        {"ses=slow:3000", "cannot reach the SES endpoint", 1000},
+        {"ses=expired", "clock is off by more than 5 minutes", 1500},
+        {"ses=denied", "lack the IAM permission ses:GetEmailIdentity", 1500},
         {"ses=silent", "cannot reach the SES endpoint", 1500},
     };
     size_t i;
@@ -579,12 +605,15 @@ main(void)
                                         sestest_setup_test, sestest_teardown_test),
         cmocka_unit_test_setup_teardown(test_ses_warmup_fills_cache_without_get_calls,
                                         sestest_setup_test, sestest_teardown_test),
+        cmocka_unit_test_setup_teardown(test_ses_warmup_access_denied_names_the_permissions,
+                                        sestest_setup_test, sestest_teardown_test),
         cmocka_unit_test_setup_teardown(test_ses_burst_of_1000_lookups_keeps_rate_and_deadlines,
                                         sestest_setup_test, sestest_teardown_test),
         cmocka_unit_test_setup_teardown(test_ses_429_backs_off_and_tempfails_within_deadline,
                                         sestest_setup_test, sestest_teardown_test),
-        cmocka_unit_test_setup_teardown(test_ses_5xx_and_silent_endpoint_tempfail_within_deadline,
-                                        sestest_setup_test, sestest_teardown_test),
+        cmocka_unit_test_setup_teardown(
+            test_ses_failures_tempfail_within_deadline_with_clear_log_line, sestest_setup_test,
+            sestest_teardown_test),
         cmocka_unit_test_setup_teardown(test_ses_imds_credentials_refresh_and_expire,
                                         sestest_setup_test, sestest_teardown_test),
         cmocka_unit_test_setup_teardown(test_ses_container_credentials_rules, sestest_setup_test,
