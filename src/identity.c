@@ -219,8 +219,12 @@ identity_candidates(const char *local, const char *domain, char sep, identity_ca
                       SM_IDKIND_ADDRESS);
     reg = identity_registrable(dom);
     if (reg != NULL) {
-        size_t rl = strlen(reg);
-        for (p = dom; p != NULL && strlen(p) >= rl; p = strchr(p, '.'), p = p ? p + 1 : NULL) {
+        /* the domain, then each parent, down to and including the registrable domain */
+        for (p = dom; p != NULL; p = strchr(p, '.')) {
+            if (*p == '.')
+                p++;
+            if (strlen(p) < strlen(reg))
+                break; /* never a public suffix */
             identity_push(&v, &n, xstrdup(p), SM_IDKIND_DOMAIN);
             if (strcmp(p, reg) == 0)
                 break;
