@@ -738,8 +738,16 @@ align_check(const align_conf *conf, dns_cache *c, const align_facts *f, align_re
         r->dmarc.pct = 100;
     }
     for (size_t i = 0; i < f->nsigs && f->sigs != NULL; i++) {
-        align_dkim_pred *p = align_add_dkim(r, f->sigs[i].domain, f->sigs[i].selector,
-                                            ALIGN_DKIM_EXISTING, f->sigs[i].pass != 0);
+        align_dkim_pred *p = NULL;
+
+        /* keep three slots for SES's two signatures and the downstream signer; a
+         * signature beyond the table still counts towards alignment */
+        if (r->ndkim < ALIGN_MAX_DKIM - 3)
+            p = align_add_dkim(r, f->sigs[i].domain, f->sigs[i].selector, ALIGN_DKIM_EXISTING,
+                               f->sigs[i].pass != 0);
+        else if (f->sigs[i].pass && f->sigs[i].domain != NULL &&
+                 dmarc_aligned(f->sigs[i].domain, r->from_domain, r->dmarc.adkim))
+            r->dkim_aligned = 1;
         if (p != NULL && p->pass && !p->aligned)
             align_reason(r, "the existing DKIM signature d=%s does not %salign with %s",
                          p->domain, r->dmarc.adkim == DMARC_ALIGN_STRICT ? "strictly " : "",

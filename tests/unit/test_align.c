@@ -313,6 +313,33 @@ test_align_disabled_accepts_without_dns(void **state SM_UNUSED)
 }
 
 static void
+test_align_many_existing_signatures_keep_room_for_ses(void **state SM_UNUSED)
+{
+    static const align_dkim_sig many[] = {
+        {"a.example.net", "s", 1}, {"b.example.net", "s", 1}, {"c.example.net", "s", 1},
+        {"d.example.net", "s", 1}, {"e.example.net", "s", 1}, {"f.example.net", "s", 1},
+        {"g.example.net", "s", 1}, {"h.example.net", "s", 1}, {"i.example.net", "s", 1},
+    };
+    dns_cache *c = dns_cache_new(NULL);
+    align_result *r = xcalloc(1, sizeof(*r));
+    align_facts f;
+    sm_id_attrs a;
+
+    dns_cache_set_resolver(c, zone_resolve, NULL);
+    align_facts_init(&f, NULL);
+    f.from_domain = "example.com";
+    f.sigs = many;
+    f.nsigs = SM_ARRAY_LEN(many);
+    ses_attrs(DOM_DKIM, "example.com", &a);
+    f.ses = &a;
+    align_check(NULL, c, &f, r);
+    assert_int_equal(r->dmarc_result, ALIGN_DMARC_PASS); /* Easy DKIM still predicted */
+    assert_true(r->ndkim <= ALIGN_MAX_DKIM);
+    free(r);
+    dns_cache_free(c);
+}
+
+static void
 test_align_spf_domain_table(void **state SM_UNUSED)
 {
     static const struct {
@@ -500,6 +527,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_align_scenarios_table),
         cmocka_unit_test(test_align_disabled_accepts_without_dns),
+        cmocka_unit_test(test_align_many_existing_signatures_keep_room_for_ses),
         cmocka_unit_test(test_align_spf_domain_table),
         cmocka_unit_test(test_align_without_dns_cache_is_temperror),
         cmocka_unit_test(test_align_conf_defaults),
