@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -75,14 +76,57 @@ test_conf_missing_file_is_an_error(void **state)
     assert_non_null(strstr(err, "/nonexistent/ses-milter.conf"));
 }
 
+/* replace_all - text with every "from" replaced by "to" (caller frees) */
+static char *
+replace_all(const char *text, const char *from, const char *to)
+{
+    size_t n = 0, fl = strlen(from), tl = strlen(to);
+    const char *p;
+    char *out, *o;
+
+    for (p = text; (p = strstr(p, from)) != NULL; p += fl)
+        n++;
+    out = o = malloc(strlen(text) + n * (tl + 1) + 1);
+    for (p = text;;) {
+        const char *q = strstr(p, from);
+        if (q == NULL)
+            break;
+        memcpy(o, p, (size_t)(q - p));
+        o += q - p;
+        memcpy(o, to, tl);
+        o += tl;
+        p = q + fl;
+    }
+    strcpy(o, p);
+    return out;
+}
+
 static void
 test_conf_sample_file_loads_and_dumps_every_group(void **state)
 {
-    char err[1024], *buf = NULL;
+    char err[1024], *buf = NULL, *text, *t1, *t2, dir[] = "/tmp/sm-sample.XXXXXX", cmd[512];
+    char path[600];
     size_t len = 0;
-    sm_conf *c = conf_load(SRCDIR "/conf/ses-milter.conf", err, sizeof(err));
     FILE *fp;
+    sm_conf *c;
     (void)state;
+
+    /* the sample names installed paths: point them at the build tree */
+    assert_non_null(mkdtemp(dir));
+    chmod(dir, 0755);
+    snprintf(cmd, sizeof(cmd),
+             "install -m 644 %s/plugins/file/.libs/file.so %s/ && echo example.com > %s/ids",
+             BUILDDIR, dir, dir);
+    assert_int_equal(system(cmd), 0);
+    fp = fopen(SRCDIR "/conf/ses-milter.conf", "r");
+    assert_non_null(fp);
+    text = calloc(1, 65536);
+    assert_true(fread(text, 1, 65535, fp) > 0);
+    fclose(fp);
+    t1 = replace_all(text, "/usr/local/lib/ses-milter/plugins", dir);
+    snprintf(path, sizeof(path), "%s/ids", dir);
+    t2 = replace_all(t1, "/usr/local/etc/ses-milter/identities", path);
+    c = conf_load(write_conf(t2), err, sizeof(err));
     if (c == NULL)
         fail_msg("sample configuration refused: %s", err);
     fp = open_memstream(&buf, &len);
@@ -91,9 +135,19 @@ test_conf_sample_file_loads_and_dumps_every_group(void **state)
     assert_non_null(strstr(buf, "daemon.socket = \"unix:"));
     assert_non_null(strstr(buf, "log.level = \"info\";"));
     assert_non_null(strstr(buf, "scope.internal_networks = [ \"127.0.0.0/8\", \"::1/128\" ];"));
+    assert_non_null(strstr(buf, "identity.action = \"enforce\";"));
+    assert_non_null(strstr(buf, "# identity source local: plugin file"));
+    assert_non_null(strstr(buf, "alignment.action = \"monitor\";"));
+    assert_non_null(strstr(buf, "unsubscribe.ses_list_management = \"keep-ses\";"));
+    assert_non_null(strstr(buf, "audit.recipients = \"hashed\";"));
     assert_int_equal(strlen(c->version), 16);
     free(buf);
+    free(text);
+    free(t1);
+    free(t2);
     conf_free(c);
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
 }
 
 static void
