@@ -287,7 +287,20 @@ dkim_q_close(void *srv)
 
 /* ---- engine ---- */
 
-/* dkim_prescreen - ignore the signatures beyond max_signatures (no key lookups for them) */
+/* dkim_keyname_long - whether s=._domainkey.d= would not fit libopendkim's query name buffer */
+static int
+dkim_keyname_long(DKIM_SIGINFO *sig)
+{
+    const unsigned char *sel = dkim_sig_getselector(sig), *dom = dkim_sig_getdomain(sig);
+
+    return sel != NULL && dom != NULL &&
+           strlen((const char *)sel) + strlen((const char *)dom) + 12 > 253;
+}
+
+/*
+ * dkim_prescreen - ignore the signatures beyond max_signatures (no key lookups for
+ * them), and those whose key name is too long: libopendkim would abort dkim_eoh()
+ */
 static DKIM_CBSTAT
 dkim_prescreen(DKIM *dk, DKIM_SIGINFO **sigs, int nsigs)
 {
@@ -295,7 +308,7 @@ dkim_prescreen(DKIM *dk, DKIM_SIGINFO **sigs, int nsigs)
     int i;
 
     for (i = 0; v != NULL && i < nsigs; i++)
-        if (i >= v->e->opts.max_signatures)
+        if (i >= v->e->opts.max_signatures || dkim_keyname_long(sigs[i]))
             dkim_sig_ignore(sigs[i]);
     return DKIM_CBSTAT_CONTINUE;
 }
@@ -516,6 +529,11 @@ dkim_classify(dkim_engine *e, DKIM_SIGINFO *sig, dkim_sig_result *r)
     unsigned int flags = dkim_sig_getflags(sig);
     size_t i;
 
+    if ((flags & DKIM_SIGFLAG_IGNORE) != 0 && dkim_keyname_long(sig)) {
+        r->result = DKIM_R_PERMERROR;
+        r->reason = "key name too long";
+        return;
+    }
     if ((flags & DKIM_SIGFLAG_IGNORE) != 0) {
         r->result = DKIM_R_NEUTRAL;
         r->reason = "too many signatures, not checked";
@@ -569,7 +587,7 @@ dkim_collect(dkim_verify *v)
     int nsigs = 0, i;
     size_t k, bad;
 
-    if (!v->lib_nosig && v->dk != NULL && dkim_getsiglist(v->dk, &sigs, &nsigs) != DKIM_STAT_OK)
+    if (v->dk != NULL && dkim_getsiglist(v->dk, &sigs, &nsigs) != DKIM_STAT_OK)
         nsigs = 0;
     bad = v->sig_headers > (size_t)nsigs ? v->sig_headers - (size_t)nsigs : 0;
     v->res = xcalloc((size_t)nsigs + bad + 1, sizeof(*v->res));
@@ -638,11 +656,11 @@ dkim_verify_fail(dkim_verify *v, const char *what, DKIM_STAT st)
     return DKIM_VERIFY_ERROR;
 }
 
-/* dkim_verify_header - hand "name: value" to libopendkim */
-int
-dkim_verify_header(dkim_verify *v, const char *name, const char *value)
+/* dkim_verify_hdr - hand "name" sep "value" to libopendkim */
+static int
+dkim_verify_hdr(dkim_verify *v, const char *name, const char *sep, const char *value)
 {
-    size_t nl, vl;
+    size_t nl, sl, vl;
     DKIM_STAT st;
 
     if (v == NULL || name == NULL)
@@ -652,22 +670,37 @@ dkim_verify_header(dkim_verify *v, const char *name, const char *value)
     if (value == NULL)
         value = "";
     nl = strlen(name);
+    sl = strlen(sep);
     vl = strlen(value);
     if (nl == 0)
         return DKIM_VERIFY_OK;
-    if (nl + vl + 3 > v->hcap) {
-        v->hcap = nl + vl + 3 + 256;
+    if (nl + sl + vl + 1 > v->hcap) {
+        v->hcap = nl + sl + vl + 1 + 256;
         v->hbuf = xrealloc(v->hbuf, v->hcap);
     }
     memcpy(v->hbuf, name, nl);
-    memcpy(v->hbuf + nl, ": ", 2);
-    memcpy(v->hbuf + nl + 2, value, vl + 1);
-    st = dkim_header(v->dk, (u_char *)v->hbuf, nl + 2 + vl);
+    memcpy(v->hbuf + nl, sep, sl);
+    memcpy(v->hbuf + nl + sl, value, vl + 1);
+    st = dkim_header(v->dk, (u_char *)v->hbuf, nl + sl + vl);
     if (st == DKIM_STAT_NORESOURCE || st == DKIM_STAT_INTERNAL || st == DKIM_STAT_INVALID)
         return dkim_verify_fail(v, "dkim_header()", st);
     if (strcasecmp(name, "DKIM-Signature") == 0)
         v->sig_headers++; /* those libopendkim refused outright are reported as permerror */
     return DKIM_VERIFY_OK;
+}
+
+/* dkim_verify_header - "name: value" (libmilter strips the space after the colon) */
+int
+dkim_verify_header(dkim_verify *v, const char *name, const char *value)
+{
+    return dkim_verify_hdr(v, name, ": ", value);
+}
+
+/* dkim_verify_header_raw - "name:value", value with its leading whitespace (SMFIP_HDR_LEADSPC) */
+int
+dkim_verify_header_raw(dkim_verify *v, const char *name, const char *value)
+{
+    return dkim_verify_hdr(v, name, ":", value);
 }
 
 /* dkim_verify_eoh - end of headers; key lookups run here */

@@ -76,6 +76,8 @@ dkim_engine *dkim_engine_free(dkim_engine *e);
 dkim_verify *dkim_verify_new(dkim_engine *e, const char *queue_id, char *err, size_t errlen);
 /* dkim_verify_header - one header as libmilter gives it (value without leading space) */
 int dkim_verify_header(dkim_verify *v, const char *name, const char *value);
+/* dkim_verify_header_raw - the same, value exactly as in the message (SMFIP_HDR_LEADSPC) */
+int dkim_verify_header_raw(dkim_verify *v, const char *name, const char *value);
 /* dkim_verify_eoh - end of headers; DKIM_VERIFY_SKIP when there is no signature */
 int dkim_verify_eoh(dkim_verify *v);
 /* dkim_verify_body - one body chunk, CRLF line ends; a no-op after SKIP */

@@ -168,6 +168,9 @@ static const char base_msg[] = "From: Alice <alice@example.com>\r\n"
                                "-- \r\n"
                                "Alice\r\n";
 
+static dkim_canon_t sign_canon = DKIM_CANON_RELAXED; /* header and body */
+static int feed_raw;                                 /* feed with dkim_verify_header_raw */
+
 /* sign - msg with a DKIM-Signature by key k (d=dom s=sel) prepended */
 static char *
 sign(const char *msg, int k, const char *sel, const char *dom, dkim_alg_t alg)
@@ -180,8 +183,8 @@ sign(const char *msg, int k, const char *sel, const char *dom, dkim_alg_t alg)
     char *out;
 
     dk = dkim_sign(lib, (const unsigned char *)"T", NULL, (dkim_sigkey_t)keys[k].pem,
-                   (const unsigned char *)sel, (const unsigned char *)dom, DKIM_CANON_RELAXED,
-                   DKIM_CANON_RELAXED, alg, -1, &st);
+                   (const unsigned char *)sel, (const unsigned char *)dom, sign_canon, sign_canon,
+                   alg, -1, &st);
     assert_non_null(dk);
     while (i < len && !(msg[i] == '\r' && msg[i + 1] == '\n')) {
         size_t end = i;
@@ -235,9 +238,13 @@ feed(dkim_verify *v, const char *msg, size_t chunk)
             ;
         for (vs = colon + 1; vs < end && (msg[vs] == ' ' || msg[vs] == '\t'); vs++)
             ;
+        if (feed_raw)
+            vs = colon + 1;
         name = xstrndup(msg + i, colon - i);
         value = xstrndup(msg + (vs < end ? vs : end), vs < end ? end - vs : 0);
-        assert_int_equal(dkim_verify_header(v, name, value), DKIM_VERIFY_OK);
+        assert_int_equal(feed_raw ? dkim_verify_header_raw(v, name, value)
+                                  : dkim_verify_header(v, name, value),
+                         DKIM_VERIFY_OK);
         free(name);
         free(value);
         i = end + 2;
@@ -254,7 +261,7 @@ feed(dkim_verify *v, const char *msg, size_t chunk)
 
 /* ---- the table ---- */
 
-typedef enum { M_RSA, M_ED, M_DUAL, M_NONE, M_BODY, M_HDR, M_RSA1024, M_SHA1, M_RAW } mkind;
+typedef enum { M_RSA, M_ED, M_DUAL, M_NONE, M_BODY, M_HDR, M_RSA1024, M_SHA1, M_RAW, M_LONG } mkind;
 typedef enum { R_GOOD, R_PKCS1, R_REVOKED, R_TESTING, R_NX, R_TEMP, R_TWO, R_GARBAGE } rkind;
 
 typedef struct expect {
@@ -561,6 +568,13 @@ build(const dkim_case *c)
         return sign(base_msg, K_RSA, "rsa", "example.com", DKIM_SIGN_RSASHA1);
     case M_RAW:
         return xasprintf("DKIM-Signature: %s\r\n%s", c->raw_sig, base_msg);
+    case M_LONG:
+        tmp = sign(base_msg, K_RSA, "rsa", "example.com", DKIM_SIGN_RSASHA256);
+        m = xasprintf("DKIM-Signature: v=1; a=rsa-sha256; s=%0250d; d=example.com; h=from;"
+                      " bh=AAAA; b=AAAA\r\n%s",
+                      7, tmp);
+        free(tmp);
+        return m;
     case M_NONE:
         break;
     }
@@ -720,6 +734,38 @@ test_dkim_h_list_parsed_with_folding_and_case(void **state)
     assert_true(dkim_sig_covers(&sigs[0], "list-unsubscribe"));
     assert_true(dkim_sig_covers(&sigs[0], "Subject"));
     dkim_verify_free(v);
+    free(m);
+    dkim_engine_free(e);
+    dns_cache_free(dns);
+}
+
+static void
+test_dkim_header_raw_keeps_exact_spacing_for_simple(void **state)
+{
+    dns_cache *dns;
+    dkim_engine *e = engine_with_keys(&dns);
+    const dkim_sig_result *sigs;
+    dkim_verify *v;
+    char *m, *sm;
+    size_t n;
+
+    (void)state;
+    m = replace(xstrdup(base_msg), "Subject: test message", "Subject:tight");
+    m = replace(m, "To: bob", "To:  \tbob");
+    sign_canon = DKIM_CANON_SIMPLE;
+    sm = sign(m, K_RSA, "rsa", "example.com", DKIM_SIGN_RSASHA256);
+    sign_canon = DKIM_CANON_RELAXED;
+    feed_raw = 1; /* values with their own leading whitespace: exact */
+    v = verify_simple(e, sm, &sigs, &n);
+    feed_raw = 0;
+    assert_int_equal(n, 1);
+    assert_int_equal(sigs[0].result, DKIM_R_PASS);
+    dkim_verify_free(v);
+    v = verify_simple(e, sm, &sigs, &n); /* leading whitespace stripped, one space added */
+    assert_int_equal(n, 1);
+    assert_int_equal(sigs[0].result, DKIM_R_FAIL);
+    dkim_verify_free(v);
+    free(sm);
     free(m);
     dkim_engine_free(e);
     dns_cache_free(dns);
@@ -916,6 +962,7 @@ main(int argc, char **argv)
         cmocka_unit_test(test_dkim_chunked_body_gives_same_results),
         cmocka_unit_test(test_dkim_covers_signed_headers_only),
         cmocka_unit_test(test_dkim_h_list_parsed_with_folding_and_case),
+        cmocka_unit_test(test_dkim_header_raw_keeps_exact_spacing_for_simple),
         cmocka_unit_test(test_dkim_eom_twice_and_calls_after_eom_are_harmless),
         cmocka_unit_test(test_dkim_warm_cache_skips_dns),
         cmocka_unit_test(test_dkim_key_published_cases),
