@@ -40,8 +40,7 @@
 
 #define ALIGN_SES_DOMAIN "amazonses.com"
 
-static const char *const align_action_names[] = {"monitor", "tag", "quarantine", "enforce",
-                                                 NULL};
+static const char *const align_action_names[] = {"monitor", "tag", "quarantine", "enforce", NULL};
 static const char *const align_temperror_names[] = {"tempfail", "accept", NULL};
 static const char *const align_relay_names[] = {"ses", "direct", NULL};
 static const char *const align_spf_names[] = {"none",     "neutral",   "pass",      "fail",
@@ -65,18 +64,21 @@ align_spf_parse(const char *name)
 const char *
 align_action_name(align_action a)
 {
-    return (unsigned)a < SM_ARRAY_LEN(align_action_names) - 1 ? align_action_names[a]
-                                                              : "unknown";
+    return (unsigned)a < SM_ARRAY_LEN(align_action_names) - 1 ? align_action_names[a] : "unknown";
 }
 
 const char *
 align_dmarc_result_name(align_dmarc_result d)
 {
     switch (d) {
-    case ALIGN_DMARC_NONE: return "none";
-    case ALIGN_DMARC_PASS: return "pass";
-    case ALIGN_DMARC_FAIL: return "fail";
-    case ALIGN_DMARC_TEMPERROR: return "temperror";
+    case ALIGN_DMARC_NONE:
+        return "none";
+    case ALIGN_DMARC_PASS:
+        return "pass";
+    case ALIGN_DMARC_FAIL:
+        return "fail";
+    case ALIGN_DMARC_TEMPERROR:
+        return "temperror";
     }
     return "unknown";
 }
@@ -85,11 +87,16 @@ const char *
 align_decision_name(align_decision d)
 {
     switch (d) {
-    case ALIGN_ACCEPT: return "accept";
-    case ALIGN_TAG: return "tag";
-    case ALIGN_QUARANTINE: return "quarantine";
-    case ALIGN_REJECT: return "reject";
-    case ALIGN_TEMPFAIL: return "tempfail";
+    case ALIGN_ACCEPT:
+        return "accept";
+    case ALIGN_TAG:
+        return "tag";
+    case ALIGN_QUARANTINE:
+        return "quarantine";
+    case ALIGN_REJECT:
+        return "reject";
+    case ALIGN_TEMPFAIL:
+        return "tempfail";
     }
     return "unknown";
 }
@@ -137,8 +144,7 @@ typedef struct align_dns_conf {
 
 static const cfg_directive align_dns_tab[] = {
     {"timeout_ms", CFG_INT, offsetof(align_dns_conf, timeout_ms), NULL, 3000, 1, 60000, NULL},
-    {"max_entries", CFG_INT, offsetof(align_dns_conf, max_entries), NULL, 10000, 1, 10000000,
-     NULL},
+    {"max_entries", CFG_INT, offsetof(align_dns_conf, max_entries), NULL, 10000, 1, 10000000, NULL},
     {"min_ttl", CFG_INT, offsetof(align_dns_conf, min_ttl), NULL, 30, 0, 86400, NULL},
     {"max_ttl", CFG_INT, offsetof(align_dns_conf, max_ttl), NULL, 86400, 1, 604800, NULL},
     {"neg_ttl", CFG_INT, offsetof(align_dns_conf, neg_ttl), NULL, 300, 0, 86400, NULL},
@@ -189,7 +195,8 @@ align_parse_ips(const config_setting_t *group, const align_conf *c, char *err, s
             e = config_setting_get_elem(s, (unsigned)i);
         if (inet_pton(AF_INET, c->egress_ips.v[i], buf) != 1 &&
             inet_pton(AF_INET6, c->egress_ips.v[i], buf) != 1)
-            return cfg_errf(err, errlen, e, "'alignment.egress_ips': \"%s\" is not an IPv4 or IPv6 address",
+            return cfg_errf(err, errlen, e,
+                            "'alignment.egress_ips': \"%s\" is not an IPv4 or IPv6 address",
                             c->egress_ips.v[i]);
     }
     return 0;
@@ -209,7 +216,8 @@ align_parse_signer(const config_setting_t *group, align_conf *c, char *err, size
     if (cfg_parse_table(s, align_signer_tab, &sc, NULL, err, errlen) < 0)
         rc = -1;
     else if (sc.domain == NULL || sc.selector == NULL)
-        rc = cfg_errf(err, errlen, s, "'alignment.downstream_signer' needs both domain and selector");
+        rc = cfg_errf(err, errlen, s,
+                      "'alignment.downstream_signer' needs both domain and selector");
     else if (orgdomain_normalize(sc.domain, norm, sizeof(norm)) < 0)
         rc = cfg_errf(err, errlen, config_setting_get_member(s, "domain"),
                       "'alignment.downstream_signer.domain' = \"%s\" is not a domain name",
@@ -248,11 +256,11 @@ align_parse_overrides(const config_setting_t *group, align_conf *c, char *err, s
         if (cfg_parse_table(e, align_override_tab, &oc, NULL, err, errlen) < 0)
             rc = -1;
         else if (oc.domain == NULL || config_setting_get_member(e, "action") == NULL)
-            rc = cfg_errf(err, errlen, e, "'alignment.overrides' element %d needs domain and action",
-                          i + 1);
+            rc = cfg_errf(err, errlen, e,
+                          "'alignment.overrides' element %d needs domain and action", i + 1);
         else if (orgdomain_normalize(oc.domain, norm, sizeof(norm)) < 0)
-            rc = cfg_errf(err, errlen, e, "'alignment.overrides' domain \"%s\" is not a domain name",
-                          oc.domain);
+            rc = cfg_errf(err, errlen, e,
+                          "'alignment.overrides' domain \"%s\" is not a domain name", oc.domain);
         if (rc == 0) {
             c->overrides[c->n_overrides].domain = xstrdup(norm);
             c->overrides[c->n_overrides++].action = oc.action;
@@ -278,8 +286,8 @@ align_conf_parse(const config_setting_t *group, align_conf **out, char *err, siz
         if (align_parse_ips(group, c, err, errlen) < 0 ||
             align_parse_signer(group, c, err, errlen) < 0 ||
             align_parse_overrides(group, c, err, errlen) < 0 ||
-            cfg_parse_table(config_setting_get_member(group, "dns"), align_dns_tab, &dc, NULL,
-                            err, errlen) < 0)
+            cfg_parse_table(config_setting_get_member(group, "dns"), align_dns_tab, &dc, NULL, err,
+                            errlen) < 0)
             rc = -1;
         else if (*c->result_header && !align_header_name_ok(c->result_header))
             rc = cfg_errf(err, errlen, config_setting_get_member(group, "result_header"),
@@ -409,8 +417,7 @@ align_spf_domain(const align_facts *f)
 }
 
 /* align_reason - append one reason (silently dropped when the list is full) */
-static void SM_PRINTF(2, 3)
-align_reason(align_result *r, const char *fmt, ...)
+static void SM_PRINTF(2, 3) align_reason(align_result *r, const char *fmt, ...)
 {
     va_list ap;
 
@@ -469,27 +476,33 @@ align_ses_dkim(const align_facts *f, align_result *r)
     if (a->dkim_signing_enabled == 1 && align_is(a->dkim_status, "SUCCESS")) {
         p = align_add_dkim(r, align_ses_dkim_domain(a), "", ALIGN_DKIM_SES, 1);
         if (p != NULL && !p->aligned)
-            align_reason(r, "SES signs with d=%s, which does not %salign with the From domain "
-                            "%s; verify %s as its own identity with Easy DKIM",
+            align_reason(r,
+                         "SES signs with d=%s, which does not %salign with the From domain "
+                         "%s; verify %s as its own identity with Easy DKIM",
                          p->domain, r->dmarc.adkim == DMARC_ALIGN_STRICT ? "strictly " : "",
                          r->from_domain, r->from_domain);
         return;
     }
     if (a->identity_type == SM_IDTYPE_EMAIL_ADDRESS)
-        align_reason(r, "SES signs with d=amazonses.com because only the address identity %s "
-                        "is verified; verify the domain %s and enable Easy DKIM",
+        align_reason(r,
+                     "SES signs with d=amazonses.com because only the address identity %s "
+                     "is verified; verify the domain %s and enable Easy DKIM",
                      a->identity, r->from_domain);
     else if (a->dkim_signing_enabled == SM_TRI_UNKNOWN && !a->dkim_status[0])
-        align_reason(r, "the DKIM settings of the SES identity %s are unknown: assuming SES "
-                        "signs only with d=amazonses.com", a->identity);
+        align_reason(r,
+                     "the DKIM settings of the SES identity %s are unknown: assuming SES "
+                     "signs only with d=amazonses.com",
+                     a->identity);
     else if (a->dkim_signing_enabled == 0)
-        align_reason(r, "DKIM signing is disabled for the SES identity %s, so SES signs only "
-                        "with d=amazonses.com; enable Easy DKIM signing for %s",
+        align_reason(r,
+                     "DKIM signing is disabled for the SES identity %s, so SES signs only "
+                     "with d=amazonses.com; enable Easy DKIM signing for %s",
                      a->identity, a->identity);
     else
-        align_reason(r, "Easy DKIM for %s has status %s, so SES signs only with "
-                        "d=amazonses.com; publish the three CNAME records "
-                        "TOKEN._domainkey.%s -> TOKEN.dkim.amazonses.com that SES lists",
+        align_reason(r,
+                     "Easy DKIM for %s has status %s, so SES signs only with "
+                     "d=amazonses.com; publish the three CNAME records "
+                     "TOKEN._domainkey.%s -> TOKEN.dkim.amazonses.com that SES lists",
                      a->identity, a->dkim_status[0] ? a->dkim_status : "unknown", a->identity);
 }
 
@@ -526,21 +539,27 @@ align_signer_dkim(dns_cache *c, const align_facts *f, align_result *r)
 
     if (f->signer_domain == NULL || !*f->signer_domain)
         return;
-    snprintf(name, sizeof(name), "%s._domainkey.%s",
-             f->signer_selector ? f->signer_selector : "", f->signer_domain);
+    snprintf(name, sizeof(name), "%s._domainkey.%s", f->signer_selector ? f->signer_selector : "",
+             f->signer_domain);
     st = c ? dns_lookup_txt(c, name, f->deadline_ms, &txt, err, sizeof(err)) : DNS_TEMPFAIL;
     if (st == DNS_OK && align_key_published(txt))
         pass = 1;
     else if (st == DNS_TEMPFAIL) {
         r->key_tempfail = 1;
-        align_reason(r, "the DKIM key of the downstream signer at %s could not be looked up "
-                        "(temporary DNS failure)", name);
+        align_reason(r,
+                     "the DKIM key of the downstream signer at %s could not be looked up "
+                     "(temporary DNS failure)",
+                     name);
     } else if (st == DNS_OK)
-        align_reason(r, "the DKIM key at %s is revoked or malformed (no p= value): the "
-                        "downstream signer's signature would fail", name);
+        align_reason(r,
+                     "the DKIM key at %s is revoked or malformed (no p= value): the "
+                     "downstream signer's signature would fail",
+                     name);
     else
-        align_reason(r, "no DKIM key is published at %s: the downstream signer's signature "
-                        "would fail; publish the key", name);
+        align_reason(r,
+                     "no DKIM key is published at %s: the downstream signer's signature "
+                     "would fail; publish the key",
+                     name);
     dns_txt_free(txt);
     align_add_dkim(r, f->signer_domain, f->signer_selector, ALIGN_DKIM_SIGNER, pass);
 }
@@ -556,18 +575,20 @@ align_spf_predict(const align_facts *f, align_result *r)
         !align_ses_mail_from_ok(a)) {
         if (align_is(a->mail_from_behavior, "REJECT_MESSAGE")) {
             r->ses_would_reject = 1;
-            align_reason(r, "SES would refuse the message (MailFromDomainNotVerified): the "
-                            "custom MAIL FROM domain %s has status %s and the behaviour on MX "
-                            "failure is REJECT_MESSAGE; publish its MX record "
-                            "(feedback-smtp.REGION.amazonses.com) and SPF record",
-                         a->mail_from_domain, a->mail_from_status[0] ? a->mail_from_status
-                                                                      : "unknown");
+            align_reason(r,
+                         "SES would refuse the message (MailFromDomainNotVerified): the "
+                         "custom MAIL FROM domain %s has status %s and the behaviour on MX "
+                         "failure is REJECT_MESSAGE; publish its MX record "
+                         "(feedback-smtp.REGION.amazonses.com) and SPF record",
+                         a->mail_from_domain,
+                         a->mail_from_status[0] ? a->mail_from_status : "unknown");
         } else {
-            align_reason(r, "the custom MAIL FROM domain %s has status %s, so SES uses a "
-                            "MAIL FROM under amazonses.com and SPF does not align; publish "
-                            "its MX record (feedback-smtp.REGION.amazonses.com)",
-                         a->mail_from_domain, a->mail_from_status[0] ? a->mail_from_status
-                                                                      : "unknown");
+            align_reason(r,
+                         "the custom MAIL FROM domain %s has status %s, so SES uses a "
+                         "MAIL FROM under amazonses.com and SPF does not align; publish "
+                         "its MX record (feedback-smtp.REGION.amazonses.com)",
+                         a->mail_from_domain,
+                         a->mail_from_status[0] ? a->mail_from_status : "unknown");
         }
     }
     if (*d == '\0' || orgdomain_normalize(d, r->spf_domain, sizeof(r->spf_domain)) < 0)
@@ -584,16 +605,15 @@ align_spf_predict(const align_facts *f, align_result *r)
                      dmarc_aligned(r->spf_domain, r->from_domain, r->dmarc.aspf);
     if (dmarc_aligned(r->spf_domain, r->from_domain, r->dmarc.aspf) &&
         r->spf_result != ALIGN_SPF_PASS)
-        align_reason(r, "SPF for %s would be %s, so SPF does not count for DMARC%s",
-                     r->spf_domain, align_spf_name(r->spf_result),
+        align_reason(r, "SPF for %s would be %s, so SPF does not count for DMARC%s", r->spf_domain,
+                     align_spf_name(r->spf_result),
                      f->relay == ALIGN_RELAY_SES
                          ? "; publish \"v=spf1 include:amazonses.com ~all\" there"
                          : "; authorise the egress addresses in its SPF record");
 }
 
 /* align_fmt - snprintf into buf; truncation of long names is acceptable in reasons */
-static void SM_PRINTF(3, 4)
-align_fmt(char *buf, size_t len, const char *fmt, ...)
+static void SM_PRINTF(3, 4) align_fmt(char *buf, size_t len, const char *fmt, ...)
 {
     va_list ap;
 
@@ -610,20 +630,21 @@ align_summary(const align_result *r, char *buf, size_t len)
 
     switch (r->dmarc_result) {
     case ALIGN_DMARC_PASS:
-        align_fmt(buf, len, "DMARC would pass for %s via %s%s%s (policy %s at %s)",
-                 r->from_domain, r->dkim_aligned ? "aligned DKIM" : "",
-                 r->dkim_aligned && r->spf_aligned ? " and " : "",
-                 r->spf_aligned ? "aligned SPF" : "", dmarc_policy_name(d->policy), d->where);
+        align_fmt(buf, len, "DMARC would pass for %s via %s%s%s (policy %s at %s)", r->from_domain,
+                  r->dkim_aligned ? "aligned DKIM" : "",
+                  r->dkim_aligned && r->spf_aligned ? " and " : "",
+                  r->spf_aligned ? "aligned SPF" : "", dmarc_policy_name(d->policy), d->where);
         return;
     case ALIGN_DMARC_FAIL:
-        align_fmt(buf, len, "DMARC would fail for %s: no aligned DKIM signature and no aligned "
-                 "SPF; the receiver would apply p=%s%s from %s",
-                 r->from_domain, dmarc_policy_name(d->policy),
-                 d->pct < 100 ? " (to pct of the mail)" : "", d->where);
+        align_fmt(buf, len,
+                  "DMARC would fail for %s: no aligned DKIM signature and no aligned "
+                  "SPF; the receiver would apply p=%s%s from %s",
+                  r->from_domain, dmarc_policy_name(d->policy),
+                  d->pct < 100 ? " (to pct of the mail)" : "", d->where);
         return;
     case ALIGN_DMARC_TEMPERROR:
         align_fmt(buf, len, "DMARC for %s cannot be predicted now (temporary DNS failure)%s",
-                 r->from_domain, d->detail[0] ? ": " : "");
+                  r->from_domain, d->detail[0] ? ": " : "");
         if (d->status == DMARC_DISC_TEMPFAIL)
             util_strlcpy(buf + strlen(buf), d->detail, len - strlen(buf));
         return;
@@ -632,14 +653,18 @@ align_summary(const align_result *r, char *buf, size_t len)
     }
     if (d->status == DMARC_DISC_BAD_DOMAIN)
         align_fmt(buf, len, "the From domain \"%s\" is not a domain name: no DMARC evaluation",
-                 r->from_domain);
+                  r->from_domain);
     else if (d->status == DMARC_DISC_NONE)
-        align_fmt(buf, len, "%s publishes no DMARC policy (%s), so receivers apply none; "
-                 "publish one at _dmarc.%s, e.g. \"v=DMARC1; p=none; rua=mailto:...\", "
-                 "then tighten it", r->from_domain, d->detail, d->org_domain);
+        align_fmt(buf, len,
+                  "%s publishes no DMARC policy (%s), so receivers apply none; "
+                  "publish one at _dmarc.%s, e.g. \"v=DMARC1; p=none; rua=mailto:...\", "
+                  "then tighten it",
+                  r->from_domain, d->detail, d->org_domain);
     else
-        align_fmt(buf, len, "%s has no usable DMARC policy: %s; publish exactly one valid "
-                 "record", r->from_domain, d->detail);
+        align_fmt(buf, len,
+                  "%s has no usable DMARC policy: %s; publish exactly one valid "
+                  "record",
+                  r->from_domain, d->detail);
 }
 
 /* align_decide - the decision from the DMARC result and the configured actions */
@@ -671,16 +696,20 @@ align_spf_advice(const align_facts *f, align_result *r)
         return;
     if (strcmp(r->spf_domain, ALIGN_SES_DOMAIN) == 0) {
         if (a == NULL || a->mail_from_domain[0] == '\0')
-            align_reason(r, "SPF is evaluated for amazonses.com, which does not align with %s; "
-                            "a custom MAIL FROM domain such as bounce.%s would align SPF",
+            align_reason(r,
+                         "SPF is evaluated for amazonses.com, which does not align with %s; "
+                         "a custom MAIL FROM domain such as bounce.%s would align SPF",
                          r->from_domain, r->from_domain);
     } else if (dmarc_aligned(r->spf_domain, r->from_domain, DMARC_ALIGN_RELAXED)) {
-        align_reason(r, "SPF passes for %s, but aspf=s requires the envelope sender domain to "
-                        "be exactly %s", r->spf_domain, r->from_domain);
+        align_reason(r,
+                     "SPF passes for %s, but aspf=s requires the envelope sender domain to "
+                     "be exactly %s",
+                     r->spf_domain, r->from_domain);
     } else {
-        align_reason(r, "SPF is evaluated for %s, which does not align with %s; use an "
-                        "envelope sender address in %s", r->spf_domain, r->from_domain,
-                     r->from_domain);
+        align_reason(r,
+                     "SPF is evaluated for %s, which does not align with %s; use an "
+                     "envelope sender address in %s",
+                     r->spf_domain, r->from_domain, r->from_domain);
     }
 }
 
@@ -718,8 +747,7 @@ align_check(const align_conf *conf, dns_cache *c, const align_facts *f, align_re
     memset(r, 0, sizeof(*r));
     r->nreasons = 1; /* [0] is the summary, written last */
     if (conf != NULL && !conf->enabled) {
-        util_strlcpy(r->from_domain, f->from_domain ? f->from_domain : "",
-                     sizeof(r->from_domain));
+        util_strlcpy(r->from_domain, f->from_domain ? f->from_domain : "", sizeof(r->from_domain));
         util_strlcpy(r->reasons[0], "alignment checks are disabled", ALIGN_REASON_LEN);
         return r->decision = ALIGN_ACCEPT;
     }
@@ -749,9 +777,8 @@ align_check(const align_conf *conf, dns_cache *c, const align_facts *f, align_re
                  dmarc_aligned(f->sigs[i].domain, r->from_domain, r->dmarc.adkim))
             r->dkim_aligned = 1;
         if (p != NULL && p->pass && !p->aligned)
-            align_reason(r, "the existing DKIM signature d=%s does not %salign with %s",
-                         p->domain, r->dmarc.adkim == DMARC_ALIGN_STRICT ? "strictly " : "",
-                         r->from_domain);
+            align_reason(r, "the existing DKIM signature d=%s does not %salign with %s", p->domain,
+                         r->dmarc.adkim == DMARC_ALIGN_STRICT ? "strictly " : "", r->from_domain);
     }
     if (f->relay == ALIGN_RELAY_SES)
         align_ses_dkim(f, r);
@@ -773,14 +800,15 @@ align_header_value(const align_result *r, char *buf, size_t len)
     snprintf(buf, len, "dmarc=%s", align_dmarc_result_name(r->dmarc_result));
     off = strlen(buf);
     if (r->dmarc_published && off < len)
-        off += (size_t)snprintf(buf + off, len - off, " (p=%s)",
-                                dmarc_policy_name(r->dmarc.policy));
+        off +=
+            (size_t)snprintf(buf + off, len - off, " (p=%s)", dmarc_policy_name(r->dmarc.policy));
     if (off < len)
         off += (size_t)snprintf(buf + off, len - off, " header.from=%s", r->from_domain);
     for (size_t i = 0; i < r->ndkim && off < len; i++)
         off += (size_t)snprintf(buf + off, len - off, " dkim=%s:%s", r->dkim[i].domain,
                                 r->dkim[i].aligned ? "aligned"
-                                                   : r->dkim[i].pass ? "unaligned" : "fail");
+                                : r->dkim[i].pass  ? "unaligned"
+                                                   : "fail");
     if (off < len)
         snprintf(buf + off, len - off, " spf=%s:%s:%s", r->spf_domain[0] ? r->spf_domain : "-",
                  align_spf_name(r->spf_result), r->spf_aligned ? "aligned" : "unaligned");

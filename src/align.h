@@ -105,12 +105,12 @@ typedef struct align_facts {
     const align_dkim_sig *sigs;  /* existing signatures */
     size_t nsigs;
     align_relay relay;
-    const sm_id_attrs *ses;      /* SES: attributes of the matched identity; NULL = unknown */
-    const char *signer_domain;   /* downstream signer, NULL = none */
+    const sm_id_attrs *ses;    /* SES: attributes of the matched identity; NULL = unknown */
+    const char *signer_domain; /* downstream signer, NULL = none */
     const char *signer_selector;
-    const char *spf_domain;      /* domain spf_result is about; NULL = align_spf_domain() */
+    const char *spf_domain; /* domain spf_result is about; NULL = align_spf_domain() */
     align_spf spf_result;
-    uint64_t deadline_ms;        /* absolute CLOCK_MONOTONIC ms; 0 = the DNS timeout */
+    uint64_t deadline_ms; /* absolute CLOCK_MONOTONIC ms; 0 = the DNS timeout */
 } align_facts;
 
 #define ALIGN_MAX_DKIM 8
@@ -139,8 +139,8 @@ typedef struct align_result {
     char spf_domain[256]; /* "" when unknown (null sender) */
     align_spf spf_result;
     int spf_aligned;
-    dmarc_lookup dmarc;   /* record found where, policy, modes */
-    int dmarc_published;  /* a usable DMARC record covers the From domain */
+    dmarc_lookup dmarc;  /* record found where, policy, modes */
+    int dmarc_published; /* a usable DMARC record covers the From domain */
     align_dmarc_result dmarc_result;
     dmarc_policy receiver_policy; /* applied by the receiver: UNSPEC unless DMARC fails */
     int pct;

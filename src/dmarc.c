@@ -31,8 +31,16 @@
 #include "util.h"
 
 enum {
-    T_V = 1 << 0, T_P = 1 << 1, T_SP = 1 << 2, T_ADKIM = 1 << 3, T_ASPF = 1 << 4,
-    T_PCT = 1 << 5, T_RUA = 1 << 6, T_RUF = 1 << 7, T_FO = 1 << 8, T_RF = 1 << 9,
+    T_V = 1 << 0,
+    T_P = 1 << 1,
+    T_SP = 1 << 2,
+    T_ADKIM = 1 << 3,
+    T_ASPF = 1 << 4,
+    T_PCT = 1 << 5,
+    T_RUA = 1 << 6,
+    T_RUF = 1 << 7,
+    T_FO = 1 << 8,
+    T_RF = 1 << 9,
     T_RI = 1 << 10,
 };
 
@@ -40,19 +48,23 @@ static const struct {
     const char *name;
     unsigned bit;
 } dmarc_tags[] = {
-    {"v", T_V},     {"p", T_P},     {"sp", T_SP},   {"adkim", T_ADKIM},
+    {"v", T_V},       {"p", T_P},     {"sp", T_SP},   {"adkim", T_ADKIM},
     {"aspf", T_ASPF}, {"pct", T_PCT}, {"rua", T_RUA}, {"ruf", T_RUF},
-    {"fo", T_FO},   {"rf", T_RF},   {"ri", T_RI},
+    {"fo", T_FO},     {"rf", T_RF},   {"ri", T_RI},
 };
 
 const char *
 dmarc_policy_name(dmarc_policy p)
 {
     switch (p) {
-    case DMARC_POLICY_UNSPEC: return "unspecified";
-    case DMARC_POLICY_NONE: return "none";
-    case DMARC_POLICY_QUARANTINE: return "quarantine";
-    case DMARC_POLICY_REJECT: return "reject";
+    case DMARC_POLICY_UNSPEC:
+        return "unspecified";
+    case DMARC_POLICY_NONE:
+        return "none";
+    case DMARC_POLICY_QUARANTINE:
+        return "quarantine";
+    case DMARC_POLICY_REJECT:
+        return "reject";
     }
     return "unknown";
 }
@@ -61,12 +73,18 @@ const char *
 dmarc_parse_status_name(dmarc_parse_status s)
 {
     switch (s) {
-    case DMARC_PARSE_OK: return "ok";
-    case DMARC_PARSE_EMPTY: return "empty";
-    case DMARC_PARSE_BAD_VERSION: return "bad-version";
-    case DMARC_PARSE_BAD_SYNTAX: return "bad-syntax";
-    case DMARC_PARSE_BAD_VALUE: return "bad-value";
-    case DMARC_PARSE_NO_P: return "no-p";
+    case DMARC_PARSE_OK:
+        return "ok";
+    case DMARC_PARSE_EMPTY:
+        return "empty";
+    case DMARC_PARSE_BAD_VERSION:
+        return "bad-version";
+    case DMARC_PARSE_BAD_SYNTAX:
+        return "bad-syntax";
+    case DMARC_PARSE_BAD_VALUE:
+        return "bad-value";
+    case DMARC_PARSE_NO_P:
+        return "no-p";
     }
     return "unknown";
 }
@@ -75,12 +93,18 @@ const char *
 dmarc_disc_status_name(dmarc_disc_status s)
 {
     switch (s) {
-    case DMARC_DISC_FOUND: return "found";
-    case DMARC_DISC_NONE: return "none";
-    case DMARC_DISC_MULTIPLE: return "multiple";
-    case DMARC_DISC_INVALID: return "invalid";
-    case DMARC_DISC_TEMPFAIL: return "tempfail";
-    case DMARC_DISC_BAD_DOMAIN: return "bad-domain";
+    case DMARC_DISC_FOUND:
+        return "found";
+    case DMARC_DISC_NONE:
+        return "none";
+    case DMARC_DISC_MULTIPLE:
+        return "multiple";
+    case DMARC_DISC_INVALID:
+        return "invalid";
+    case DMARC_DISC_TEMPFAIL:
+        return "tempfail";
+    case DMARC_DISC_BAD_DOMAIN:
+        return "bad-domain";
     }
     return "unknown";
 }
@@ -244,8 +268,7 @@ dmarc_colon_list(const char *v, const char *const *allowed, unsigned *bits)
 
 /* dmarc_tag_value - store one known tag; returns DMARC_PARSE_OK or BAD_VALUE */
 static dmarc_parse_status
-dmarc_tag_value(unsigned tag, const char *v, dmarc_record *r, int *p_bad, int *sp_bad,
-                int *rua_ok)
+dmarc_tag_value(unsigned tag, const char *v, dmarc_record *r, int *p_bad, int *sp_bad, int *rua_ok)
 {
     static const char *const fo_words[] = {"0", "1", "d", "s", NULL};
     static const char *const rf_words[] = {"afrf", NULL};
@@ -255,8 +278,14 @@ dmarc_tag_value(unsigned tag, const char *v, dmarc_record *r, int *p_bad, int *s
     int k;
 
     switch (tag) {
-    case T_P: r->p = dmarc_policy_value(v); *p_bad = r->p == DMARC_POLICY_UNSPEC; return 0;
-    case T_SP: r->sp = dmarc_policy_value(v); *sp_bad = r->sp == DMARC_POLICY_UNSPEC; return 0;
+    case T_P:
+        r->p = dmarc_policy_value(v);
+        *p_bad = r->p == DMARC_POLICY_UNSPEC;
+        return 0;
+    case T_SP:
+        r->sp = dmarc_policy_value(v);
+        *sp_bad = r->sp == DMARC_POLICY_UNSPEC;
+        return 0;
     case T_ADKIM:
     case T_ASPF:
         if (dmarc_mode_value(v, &m) < 0)
@@ -370,8 +399,7 @@ dmarc_record_parse(const char *txt, size_t len, dmarc_record *out, char *err, si
          * future or private tag cannot invalidate the whole record */
         for (size_t i = 0; name[i]; i++)
             if (!(isalpha((unsigned char)name[i]) ||
-                  (i > 0 && (isdigit((unsigned char)name[i]) || name[i] == '_' ||
-                             name[i] == '-'))))
+                  (i > 0 && (isdigit((unsigned char)name[i]) || name[i] == '_' || name[i] == '-'))))
                 tag = ~0u;
         if (*name == '\0' || tag == ~0u) {
             util_errf(err, errlen, "invalid tag name");
@@ -431,13 +459,11 @@ dmarc_query(dns_cache *c, const char *domain, uint64_t deadline_ms, dmarc_lookup
     }
     if (found > 1) {
         out->status = DMARC_DISC_MULTIPLE;
-        util_errf(out->detail, sizeof(out->detail), "%zu DMARC records at %s", found,
-                  out->where);
+        util_errf(out->detail, sizeof(out->detail), "%zu DMARC records at %s", found, out->where);
     } else {
         out->parse_status =
             dmarc_record_parse(txt->rr[idx], txt->len[idx], &out->rec, err, sizeof(err));
-        out->status =
-            out->parse_status == DMARC_PARSE_OK ? DMARC_DISC_FOUND : DMARC_DISC_INVALID;
+        out->status = out->parse_status == DMARC_PARSE_OK ? DMARC_DISC_FOUND : DMARC_DISC_INVALID;
         if (out->status == DMARC_DISC_INVALID)
             util_errf(out->detail, sizeof(out->detail), "invalid DMARC record at %s: %s",
                       out->where, err);
@@ -515,7 +541,8 @@ dmarc_aligned(const char *a, const char *b, dmarc_align_mode mode)
         return 0;
     if (mode == DMARC_ALIGN_RELAXED)
         return orgdomain_same(sa, sb);
-    if (orgdomain_normalize(sa, na, sizeof(na)) == 0 && orgdomain_normalize(sb, nb, sizeof(nb)) == 0)
+    if (orgdomain_normalize(sa, na, sizeof(na)) == 0 &&
+        orgdomain_normalize(sb, nb, sizeof(nb)) == 0)
         return strcmp(na, nb) == 0;
     return 0;
 }

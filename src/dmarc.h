@@ -44,43 +44,43 @@ typedef enum dmarc_parse_status {
 #define DMARC_FO_S 0x8
 
 typedef struct dmarc_record {
-    dmarc_policy p;            /* DMARC_POLICY_NONE when defaulted (p_defaulted) */
-    int p_defaulted;           /* p= missing or invalid, treated as none because rua= is valid */
-    dmarc_policy sp;           /* DMARC_POLICY_UNSPEC when absent: p applies */
-    dmarc_align_mode adkim;    /* default relaxed */
-    dmarc_align_mode aspf;     /* default relaxed */
-    int pct;                   /* 0..100, default 100 */
-    unsigned fo;               /* DMARC_FO_* bits, default DMARC_FO_0 */
-    uint32_t ri;               /* default 86400 */
-    char rua[512], ruf[512];   /* raw values (truncated), "" when absent */
+    dmarc_policy p;          /* DMARC_POLICY_NONE when defaulted (p_defaulted) */
+    int p_defaulted;         /* p= missing or invalid, treated as none because rua= is valid */
+    dmarc_policy sp;         /* DMARC_POLICY_UNSPEC when absent: p applies */
+    dmarc_align_mode adkim;  /* default relaxed */
+    dmarc_align_mode aspf;   /* default relaxed */
+    int pct;                 /* 0..100, default 100 */
+    unsigned fo;             /* DMARC_FO_* bits, default DMARC_FO_0 */
+    uint32_t ri;             /* default 86400 */
+    char rua[512], ruf[512]; /* raw values (truncated), "" when absent */
 } dmarc_record;
 
 typedef enum dmarc_disc_status {
-    DMARC_DISC_FOUND = 0, /* one usable record */
-    DMARC_DISC_NONE,      /* no DMARC record at the From or organisational domain */
-    DMARC_DISC_MULTIPLE,  /* several v=DMARC1 records: no DMARC processing */
-    DMARC_DISC_INVALID,   /* one record that does not parse: no DMARC processing */
-    DMARC_DISC_TEMPFAIL,  /* DNS temporary failure: the receiver says temperror */
-    DMARC_DISC_BAD_DOMAIN,/* the From domain is not a domain name */
+    DMARC_DISC_FOUND = 0,  /* one usable record */
+    DMARC_DISC_NONE,       /* no DMARC record at the From or organisational domain */
+    DMARC_DISC_MULTIPLE,   /* several v=DMARC1 records: no DMARC processing */
+    DMARC_DISC_INVALID,    /* one record that does not parse: no DMARC processing */
+    DMARC_DISC_TEMPFAIL,   /* DNS temporary failure: the receiver says temperror */
+    DMARC_DISC_BAD_DOMAIN, /* the From domain is not a domain name */
 } dmarc_disc_status;
 
 typedef struct dmarc_lookup {
     dmarc_disc_status status;
-    char from_domain[256];  /* normalised (A-labels) */
-    char org_domain[256];   /* its organisational domain */
-    char where[264];        /* "_dmarc.example.com" where the record was found (or failed) */
-    int at_org;             /* the record came from the organisational domain */
-    dmarc_record rec;       /* valid when FOUND */
+    char from_domain[256]; /* normalised (A-labels) */
+    char org_domain[256];  /* its organisational domain */
+    char where[264];       /* "_dmarc.example.com" where the record was found (or failed) */
+    int at_org;            /* the record came from the organisational domain */
+    dmarc_record rec;      /* valid when FOUND */
     dmarc_parse_status parse_status; /* when INVALID */
-    dmarc_policy policy;    /* effective: p, or sp for a subdomain at the org domain */
+    dmarc_policy policy;             /* effective: p, or sp for a subdomain at the org domain */
     dmarc_align_mode adkim, aspf;
     int pct;
-    char detail[256];       /* why, for NONE/INVALID/TEMPFAIL */
+    char detail[256]; /* why, for NONE/INVALID/TEMPFAIL */
 } dmarc_lookup;
 
 /* dmarc_record_parse - parse one record of len bytes (NUL bytes make it invalid) */
-dmarc_parse_status dmarc_record_parse(const char *txt, size_t len, dmarc_record *out,
-                                      char *err, size_t errlen);
+dmarc_parse_status dmarc_record_parse(const char *txt, size_t len, dmarc_record *out, char *err,
+                                      size_t errlen);
 /* dmarc_is_dmarc_record - 1 if txt starts with the v=DMARC1 tag (section 6.6.3 step 2) */
 int dmarc_is_dmarc_record(const char *txt, size_t len);
 /* dmarc_discover - policy discovery for from_domain; fills out (always) */

@@ -40,8 +40,8 @@
 typedef struct dns_entry {
     char *name; /* lower-case key */
     dns_status status;
-    dns_txt *txt;       /* DNS_OK only */
-    uint64_t expires;   /* clock milliseconds */
+    dns_txt *txt;     /* DNS_OK only */
+    uint64_t expires; /* clock milliseconds */
     struct dns_entry *hnext;
     struct dns_entry *prev, *next; /* LRU: head = most recent */
 } dns_entry;
@@ -78,10 +78,14 @@ const char *
 dns_status_name(dns_status s)
 {
     switch (s) {
-    case DNS_OK: return "ok";
-    case DNS_NXDOMAIN: return "nxdomain";
-    case DNS_NODATA: return "nodata";
-    case DNS_TEMPFAIL: return "tempfail";
+    case DNS_OK:
+        return "ok";
+    case DNS_NXDOMAIN:
+        return "nxdomain";
+    case DNS_NODATA:
+        return "nodata";
+    case DNS_TEMPFAIL:
+        return "tempfail";
     }
     return "unknown";
 }
@@ -517,9 +521,13 @@ dns_parse_answer(const unsigned char *msg, size_t len, dns_txt **txt_r, uint32_t
     if (!ns_msg_getflag(m, ns_f_qr) || ns_msg_getflag(m, ns_f_tc))
         return DNS_TEMPFAIL;
     switch (ns_msg_getflag(m, ns_f_rcode)) {
-    case ns_r_noerror: break;
-    case ns_r_nxdomain: *ttl_r = dns_soa_ttl(&m); return DNS_NXDOMAIN;
-    default: return DNS_TEMPFAIL;
+    case ns_r_noerror:
+        break;
+    case ns_r_nxdomain:
+        *ttl_r = dns_soa_ttl(&m);
+        return DNS_NXDOMAIN;
+    default:
+        return DNS_TEMPFAIL;
     }
     t = dns_txt_new();
     for (int i = 0; i < ns_msg_count(m, ns_s_an); i++) {
@@ -605,8 +613,7 @@ dns_res_state(void)
  * configured servers (the thread's state is restored afterwards).
  */
 static dns_status
-dns_res_resolve(void *arg, const char *name, uint64_t deadline_ms, dns_txt **txt_r,
-                uint32_t *ttl_r)
+dns_res_resolve(void *arg, const char *name, uint64_t deadline_ms, dns_txt **txt_r, uint32_t *ttl_r)
 {
     unsigned char query[NS_PACKETSZ], *answer;
     const struct sockaddr_in *server = arg;
@@ -632,8 +639,8 @@ dns_res_resolve(void *arg, const char *name, uint64_t deadline_ms, dns_txt **txt
     secs = (long)((deadline_ms - now) / 1000) / ns;
     rs->retrans = secs > 0 ? (int)secs : 1;
     rs->retry = 1;
-    qlen = res_nmkquery(rs, ns_o_query, name, ns_c_in, ns_t_txt, NULL, 0, NULL, query,
-                        sizeof(query));
+    qlen =
+        res_nmkquery(rs, ns_o_query, name, ns_c_in, ns_t_txt, NULL, 0, NULL, query, sizeof(query));
     answer = xmalloc(DNS_ANSWER_MAX);
     alen = qlen > 0 ? res_nsend(rs, query, qlen, answer, DNS_ANSWER_MAX) : -1;
     if (qlen <= 0)

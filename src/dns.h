@@ -20,17 +20,17 @@ typedef enum dns_status {
 } dns_status;
 
 typedef struct dns_txt {
-    size_t n;   /* number of TXT records */
-    char **rr;  /* each record's character-strings concatenated, NUL-terminated */
-    size_t *len;/* each record's length (a record may contain NUL bytes) */
+    size_t n;    /* number of TXT records */
+    char **rr;   /* each record's character-strings concatenated, NUL-terminated */
+    size_t *len; /* each record's length (a record may contain NUL bytes) */
 } dns_txt;
 
 typedef struct dns_opts {
-    long timeout_ms;   /* per lookup, default 3000 */
-    long max_entries;  /* cache bound, LRU eviction; default 10000 */
-    long min_ttl;      /* seconds, default 30 */
-    long max_ttl;      /* seconds, default 86400 */
-    long neg_ttl;      /* seconds for NXDOMAIN/NODATA when no SOA, default 300 */
+    long timeout_ms;  /* per lookup, default 3000 */
+    long max_entries; /* cache bound, LRU eviction; default 10000 */
+    long min_ttl;     /* seconds, default 30 */
+    long max_ttl;     /* seconds, default 86400 */
+    long neg_ttl;     /* seconds for NXDOMAIN/NODATA when no SOA, default 300 */
 } dns_opts;
 
 typedef struct dns_cache dns_cache;
@@ -87,7 +87,6 @@ dns_txt *dns_txt_dup(const dns_txt *t);
  * NODATA: *ttl_r the negative TTL from the SOA (RFC 2308), 0 when there is
  * none.  Malformed messages, SERVFAIL, REFUSED and the like: DNS_TEMPFAIL.
  */
-dns_status dns_parse_answer(const unsigned char *msg, size_t len, dns_txt **txt_r,
-                            uint32_t *ttl_r);
+dns_status dns_parse_answer(const unsigned char *msg, size_t len, dns_txt **txt_r, uint32_t *ttl_r);
 
 #endif

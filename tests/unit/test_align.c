@@ -56,8 +56,18 @@ zone_resolve(void *arg SM_UNUSED, const char *name, uint64_t deadline SM_UNUSED,
 }
 
 /* SES identity shapes used by the scenarios */
-enum { NO_SES = 0, ADDR_ONLY, DOM_DKIM, DOM_DKIM_MF, DOM_MF_PENDING, DOM_MF_REJECT,
-       DOM_DKIM_PENDING, DOM_DKIM_OFF, DOM_UNKNOWN, PARENT_DKIM };
+enum {
+    NO_SES = 0,
+    ADDR_ONLY,
+    DOM_DKIM,
+    DOM_DKIM_MF,
+    DOM_MF_PENDING,
+    DOM_MF_REJECT,
+    DOM_DKIM_PENDING,
+    DOM_DKIM_OFF,
+    DOM_UNKNOWN,
+    PARENT_DKIM
+};
 
 static void
 ses_attrs(int shape, const char *from, sm_id_attrs *a)
@@ -79,15 +89,23 @@ ses_attrs(int shape, const char *from, sm_id_attrs *a)
     case DOM_MF_PENDING:
     case DOM_MF_REJECT:
         snprintf(a->mail_from_domain, sizeof(a->mail_from_domain), "bounce.%s", from);
-        util_strlcpy(a->mail_from_status, shape == DOM_DKIM_MF ? "SUCCESS" : shape == DOM_MF_PENDING ? "PENDING" : "FAILED",
+        util_strlcpy(a->mail_from_status,
+                     shape == DOM_DKIM_MF      ? "SUCCESS"
+                     : shape == DOM_MF_PENDING ? "PENDING"
+                                               : "FAILED",
                      sizeof(a->mail_from_status));
-        util_strlcpy(a->mail_from_behavior, shape == DOM_MF_REJECT ? "REJECT_MESSAGE" : "USE_DEFAULT_VALUE",
+        util_strlcpy(a->mail_from_behavior,
+                     shape == DOM_MF_REJECT ? "REJECT_MESSAGE" : "USE_DEFAULT_VALUE",
                      sizeof(a->mail_from_behavior));
         if (shape != DOM_DKIM_MF)
             a->dkim_signing_enabled = 0;
         break;
-    case DOM_DKIM_PENDING: util_strlcpy(a->dkim_status, "PENDING", sizeof(a->dkim_status)); break;
-    case DOM_DKIM_OFF: a->dkim_signing_enabled = 0; break;
+    case DOM_DKIM_PENDING:
+        util_strlcpy(a->dkim_status, "PENDING", sizeof(a->dkim_status));
+        break;
+    case DOM_DKIM_OFF:
+        a->dkim_signing_enabled = 0;
+        break;
     case DOM_UNKNOWN:
         a->dkim_signing_enabled = SM_TRI_UNKNOWN;
         a->dkim_status[0] = '\0';
@@ -139,33 +157,33 @@ static const scenario scenarios[] = {
      ALIGN_SPF_NONE, ENF, 0, FAIL, 0, 0, "amazonses.com", DMARC_POLICY_REJECT, 0, ALIGN_REJECT,
      "SES signs with d=amazonses.com because only the address identity user@example.com is "
      "verified; verify the domain example.com and enable Easy DKIM"},
-    {"ses_domain_easy_dkim_passes_via_dkim", "example.com", SES, DOM_DKIM, NULL, NULL, NULL,
-     NULL, ALIGN_SPF_NONE, ENF, 0, PASS, 1, 0, "amazonses.com", DMARC_POLICY_UNSPEC, 0,
-     ALIGN_ACCEPT, "via aligned DKIM"},
-    {"ses_custom_mail_from_aligns_spf_too", "example.com", SES, DOM_DKIM_MF, NULL, NULL, NULL,
-     NULL, ALIGN_SPF_PASS, ENF, 0, PASS, 1, 1, "bounce.example.com", DMARC_POLICY_UNSPEC, 0,
-     ALIGN_ACCEPT, "aligned DKIM and aligned SPF"},
+    {"ses_domain_easy_dkim_passes_via_dkim", "example.com", SES, DOM_DKIM, NULL, NULL, NULL, NULL,
+     ALIGN_SPF_NONE, ENF, 0, PASS, 1, 0, "amazonses.com", DMARC_POLICY_UNSPEC, 0, ALIGN_ACCEPT,
+     "via aligned DKIM"},
+    {"ses_custom_mail_from_aligns_spf_too", "example.com", SES, DOM_DKIM_MF, NULL, NULL, NULL, NULL,
+     ALIGN_SPF_PASS, ENF, 0, PASS, 1, 1, "bounce.example.com", DMARC_POLICY_UNSPEC, 0, ALIGN_ACCEPT,
+     "aligned DKIM and aligned SPF"},
     {"ses_custom_mail_from_spf_softfail_is_advised", "example.com", SES, DOM_DKIM_MF, NULL, NULL,
-     NULL, NULL, ALIGN_SPF_SOFTFAIL, ENF, 0, PASS, 1, 0, "bounce.example.com",
-     DMARC_POLICY_UNSPEC, 0, ALIGN_ACCEPT, "include:amazonses.com"},
+     NULL, NULL, ALIGN_SPF_SOFTFAIL, ENF, 0, PASS, 1, 0, "bounce.example.com", DMARC_POLICY_UNSPEC,
+     0, ALIGN_ACCEPT, "include:amazonses.com"},
     {"ses_mail_from_pending_falls_back_to_amazonses", "example.com", SES, DOM_MF_PENDING, NULL,
-     NULL, NULL, NULL, ALIGN_SPF_NONE, MON, 0, FAIL, 0, 0, "amazonses.com",
-     DMARC_POLICY_REJECT, 0, ALIGN_ACCEPT, "bounce.example.com has status PENDING"},
+     NULL, NULL, NULL, ALIGN_SPF_NONE, MON, 0, FAIL, 0, 0, "amazonses.com", DMARC_POLICY_REJECT, 0,
+     ALIGN_ACCEPT, "bounce.example.com has status PENDING"},
     {"ses_mail_from_reject_message_is_refused_by_ses", "example.com", SES, DOM_MF_REJECT, NULL,
-     NULL, NULL, NULL, ALIGN_SPF_NONE, ENF, 0, FAIL, 0, 0, "amazonses.com",
-     DMARC_POLICY_REJECT, 1, ALIGN_REJECT, "SES would refuse the message"},
-    {"ses_easy_dkim_pending_does_not_sign", "example.com", SES, DOM_DKIM_PENDING, NULL, NULL,
-     NULL, NULL, ALIGN_SPF_NONE, ALIGN_ACTION_QUARANTINE, 0, FAIL, 0, 0, "amazonses.com",
+     NULL, NULL, NULL, ALIGN_SPF_NONE, ENF, 0, FAIL, 0, 0, "amazonses.com", DMARC_POLICY_REJECT, 1,
+     ALIGN_REJECT, "SES would refuse the message"},
+    {"ses_easy_dkim_pending_does_not_sign", "example.com", SES, DOM_DKIM_PENDING, NULL, NULL, NULL,
+     NULL, ALIGN_SPF_NONE, ALIGN_ACTION_QUARANTINE, 0, FAIL, 0, 0, "amazonses.com",
      DMARC_POLICY_REJECT, 0, ALIGN_QUARANTINE, "has status PENDING"},
     {"ses_dkim_signing_disabled_is_advised", "example.com", SES, DOM_DKIM_OFF, NULL, NULL, NULL,
-     NULL, ALIGN_SPF_NONE, ALIGN_ACTION_TAG, 0, FAIL, 0, 0, "amazonses.com",
-     DMARC_POLICY_REJECT, 0, ALIGN_TAG, "DKIM signing is disabled"},
+     NULL, ALIGN_SPF_NONE, ALIGN_ACTION_TAG, 0, FAIL, 0, 0, "amazonses.com", DMARC_POLICY_REJECT, 0,
+     ALIGN_TAG, "DKIM signing is disabled"},
     {"ses_unknown_attributes_assume_amazonses_only", "example.com", SES, DOM_UNKNOWN, NULL, NULL,
      NULL, NULL, ALIGN_SPF_NONE, MON, 0, FAIL, 0, 0, "amazonses.com", DMARC_POLICY_REJECT, 0,
      ALIGN_ACCEPT, "are unknown"},
-    {"ses_no_attributes_assume_amazonses_only", "example.com", SES, NO_SES, NULL, NULL, NULL,
-     NULL, ALIGN_SPF_NONE, MON, 0, FAIL, 0, 0, "amazonses.com", DMARC_POLICY_REJECT, 0,
-     ALIGN_ACCEPT, "attributes are unknown"},
+    {"ses_no_attributes_assume_amazonses_only", "example.com", SES, NO_SES, NULL, NULL, NULL, NULL,
+     ALIGN_SPF_NONE, MON, 0, FAIL, 0, 0, "amazonses.com", DMARC_POLICY_REJECT, 0, ALIGN_ACCEPT,
+     "attributes are unknown"},
     {"existing_aligned_signature_passes", "example.com", SES, ADDR_ONLY, sig_ok, NULL, NULL, NULL,
      ALIGN_SPF_NONE, ENF, 0, PASS, 1, 0, "amazonses.com", DMARC_POLICY_UNSPEC, 0, ALIGN_ACCEPT,
      "via aligned DKIM"},
@@ -175,33 +193,33 @@ static const scenario scenarios[] = {
     {"existing_unaligned_signature_is_explained", "example.com", SES, ADDR_ONLY, sig_other, NULL,
      NULL, NULL, ALIGN_SPF_NONE, MON, 0, FAIL, 0, 0, "amazonses.com", DMARC_POLICY_REJECT, 0,
      ALIGN_ACCEPT, "d=esp.example.net does not align"},
-    {"relaxed_parent_domain_identity_aligns_subdomain", "news.example.com", SES, PARENT_DKIM,
-     NULL, NULL, NULL, NULL, ALIGN_SPF_NONE, ENF, 0, PASS, 1, 0, "amazonses.com",
-     DMARC_POLICY_UNSPEC, 0, ALIGN_ACCEPT, "policy quarantine at _dmarc.example.com"},
+    {"relaxed_parent_domain_identity_aligns_subdomain", "news.example.com", SES, PARENT_DKIM, NULL,
+     NULL, NULL, NULL, ALIGN_SPF_NONE, ENF, 0, PASS, 1, 0, "amazonses.com", DMARC_POLICY_UNSPEC, 0,
+     ALIGN_ACCEPT, "policy quarantine at _dmarc.example.com"},
     {"strict_mode_parent_domain_identity_fails", "mail.strict.example", SES, PARENT_DKIM, NULL,
-     NULL, NULL, NULL, ALIGN_SPF_NONE, ENF, 0, FAIL, 0, 0, "amazonses.com",
-     DMARC_POLICY_REJECT, 0, ALIGN_REJECT, "does not strictly align"},
+     NULL, NULL, NULL, ALIGN_SPF_NONE, ENF, 0, FAIL, 0, 0, "amazonses.com", DMARC_POLICY_REJECT, 0,
+     ALIGN_REJECT, "does not strictly align"},
     {"strict_mode_exact_domain_passes", "strict.example", SES, DOM_DKIM, NULL, NULL, NULL, NULL,
      ALIGN_SPF_NONE, ENF, 0, PASS, 1, 0, "amazonses.com", DMARC_POLICY_UNSPEC, 0, ALIGN_ACCEPT,
      "DMARC would pass"},
     {"subdomain_from_gets_sp_policy", "news.example.com", SES, ADDR_ONLY, NULL, NULL, NULL, NULL,
-     ALIGN_SPF_NONE, ENF, 0, FAIL, 0, 0, "amazonses.com", DMARC_POLICY_QUARANTINE, 0,
-     ALIGN_REJECT, "p=quarantine from _dmarc.example.com"},
-    {"p_none_failure_is_reported_as_monitoring_only", "pnone.example", SES, ADDR_ONLY, NULL,
-     NULL, NULL, NULL, ALIGN_SPF_NONE, MON, 0, FAIL, 0, 0, "amazonses.com", DMARC_POLICY_NONE,
-     0, ALIGN_ACCEPT, "only report the failure"},
-    {"no_dmarc_record_advises_publishing_one", "nodmarc.example", SES, ADDR_ONLY, NULL, NULL,
-     NULL, NULL, ALIGN_SPF_NONE, ENF, 0, NONE, 0, 0, "amazonses.com", DMARC_POLICY_UNSPEC, 0,
+     ALIGN_SPF_NONE, ENF, 0, FAIL, 0, 0, "amazonses.com", DMARC_POLICY_QUARANTINE, 0, ALIGN_REJECT,
+     "p=quarantine from _dmarc.example.com"},
+    {"p_none_failure_is_reported_as_monitoring_only", "pnone.example", SES, ADDR_ONLY, NULL, NULL,
+     NULL, NULL, ALIGN_SPF_NONE, MON, 0, FAIL, 0, 0, "amazonses.com", DMARC_POLICY_NONE, 0,
+     ALIGN_ACCEPT, "only report the failure"},
+    {"no_dmarc_record_advises_publishing_one", "nodmarc.example", SES, ADDR_ONLY, NULL, NULL, NULL,
+     NULL, ALIGN_SPF_NONE, ENF, 0, NONE, 0, 0, "amazonses.com", DMARC_POLICY_UNSPEC, 0,
      ALIGN_ACCEPT, "publishes no DMARC policy"},
-    {"dns_tempfail_is_temperror_and_tempfails_under_enforce", "temp.example", SES, ADDR_ONLY,
-     NULL, NULL, NULL, NULL, ALIGN_SPF_NONE, ENF, 0, TEMP, 0, 0, "amazonses.com",
-     DMARC_POLICY_UNSPEC, 0, ALIGN_TEMPFAIL, "temporary DNS failure"},
+    {"dns_tempfail_is_temperror_and_tempfails_under_enforce", "temp.example", SES, ADDR_ONLY, NULL,
+     NULL, NULL, NULL, ALIGN_SPF_NONE, ENF, 0, TEMP, 0, 0, "amazonses.com", DMARC_POLICY_UNSPEC, 0,
+     ALIGN_TEMPFAIL, "temporary DNS failure"},
     {"dns_tempfail_accepted_when_configured", "temp.example", SES, ADDR_ONLY, NULL, NULL, NULL,
      NULL, ALIGN_SPF_NONE, ENF, 1, TEMP, 0, 0, "amazonses.com", DMARC_POLICY_UNSPEC, 0,
      ALIGN_ACCEPT, "cannot be predicted"},
-    {"dns_tempfail_under_monitor_accepts", "temp.example", SES, ADDR_ONLY, NULL, NULL, NULL,
-     NULL, ALIGN_SPF_NONE, MON, 0, TEMP, 0, 0, "amazonses.com", DMARC_POLICY_UNSPEC, 0,
-     ALIGN_ACCEPT, "cannot be predicted"},
+    {"dns_tempfail_under_monitor_accepts", "temp.example", SES, ADDR_ONLY, NULL, NULL, NULL, NULL,
+     ALIGN_SPF_NONE, MON, 0, TEMP, 0, 0, "amazonses.com", DMARC_POLICY_UNSPEC, 0, ALIGN_ACCEPT,
+     "cannot be predicted"},
     {"downstream_signer_with_published_key_aligns", "example.com", DIRECT, NO_SES, NULL,
      "example.com", "sel", "example.net", ALIGN_SPF_PASS, ENF, 0, PASS, 1, 0, "example.net",
      DMARC_POLICY_UNSPEC, 0, ALIGN_ACCEPT, "via aligned DKIM"},
@@ -218,14 +236,14 @@ static const scenario scenarios[] = {
      "bounces.example.com", ALIGN_SPF_PASS, ENF, 0, PASS, 0, 1, "bounces.example.com",
      DMARC_POLICY_UNSPEC, 0, ALIGN_ACCEPT, "via aligned SPF"},
     {"direct_relay_spf_softfail_does_not_count", "example.com", DIRECT, NO_SES, NULL, NULL, NULL,
-     "example.com", ALIGN_SPF_SOFTFAIL, ENF, 0, FAIL, 0, 0, "example.com", DMARC_POLICY_REJECT,
-     0, ALIGN_REJECT, "SPF for example.com would be softfail"},
-    {"direct_relay_strict_spf_subdomain_fails", "strict.example", DIRECT, NO_SES, NULL, NULL,
-     NULL, "bounce.strict.example", ALIGN_SPF_PASS, ENF, 0, FAIL, 0, 0, "bounce.strict.example",
+     "example.com", ALIGN_SPF_SOFTFAIL, ENF, 0, FAIL, 0, 0, "example.com", DMARC_POLICY_REJECT, 0,
+     ALIGN_REJECT, "SPF for example.com would be softfail"},
+    {"direct_relay_strict_spf_subdomain_fails", "strict.example", DIRECT, NO_SES, NULL, NULL, NULL,
+     "bounce.strict.example", ALIGN_SPF_PASS, ENF, 0, FAIL, 0, 0, "bounce.strict.example",
      DMARC_POLICY_REJECT, 0, ALIGN_REJECT, "aspf=s requires the envelope sender domain"},
-    {"direct_relay_foreign_envelope_domain_is_explained", "example.com", DIRECT, NO_SES, NULL,
-     NULL, NULL, "esp.example.net", ALIGN_SPF_PASS, ALIGN_ACTION_TAG, 0, FAIL, 0, 0,
-     "esp.example.net", DMARC_POLICY_REJECT, 0, ALIGN_TAG, "use an envelope sender address in"},
+    {"direct_relay_foreign_envelope_domain_is_explained", "example.com", DIRECT, NO_SES, NULL, NULL,
+     NULL, "esp.example.net", ALIGN_SPF_PASS, ALIGN_ACTION_TAG, 0, FAIL, 0, 0, "esp.example.net",
+     DMARC_POLICY_REJECT, 0, ALIGN_TAG, "use an envelope sender address in"},
     {"invalid_from_domain_is_none", "bad..example", SES, ADDR_ONLY, NULL, NULL, NULL, NULL,
      ALIGN_SPF_NONE, ENF, 0, NONE, 0, 0, "amazonses.com", DMARC_POLICY_UNSPEC, 0, ALIGN_ACCEPT,
      "is not a domain name"},
@@ -259,8 +277,8 @@ test_align_scenarios_table(void **state SM_UNUSED)
         conf.enabled = 1;
         conf.relay = (int)s->relay;
         conf.action = (int)s->action;
-        conf.temperror_action = s->temperror_accept ? ALIGN_TEMPERROR_ACCEPT
-                                                    : ALIGN_TEMPERROR_TEMPFAIL;
+        conf.temperror_action =
+            s->temperror_accept ? ALIGN_TEMPERROR_ACCEPT : ALIGN_TEMPERROR_TEMPFAIL;
         align_facts_init(&f, &conf);
         f.from_domain = s->from;
         f.envelope_domain = s->envelope;
@@ -482,7 +500,8 @@ test_align_conf_errors_name_file_and_line(void **state SM_UNUSED)
         {"alignment = {\n temperror_action = \"retry\";\n};", "tempfail, accept"},
         {"alignment = {\n downstream_signer = { domain = \"example.com\"; };\n};",
          "needs both domain and selector"},
-        {"alignment = {\n downstream_signer = { domain = \"example.com\";\n selector = \"a b\"; };\n};",
+        {"alignment = {\n downstream_signer = { domain = \"example.com\";\n selector = \"a b\"; "
+         "};\n};",
          ":3: 'alignment.downstream_signer.selector'"},
         {"alignment = {\n downstream_signer = { domain = \"a..b\"; selector = \"s\"; };\n};",
          "is not a domain name"},

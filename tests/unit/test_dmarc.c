@@ -95,20 +95,25 @@ static const char *
 parse_outcome_name(dmarc_parse_status s)
 {
     switch (s) {
-    case DMARC_PARSE_OK: return "DMARC_PARSE_OKAY";
-    case DMARC_PARSE_EMPTY: return "DMARC_PARSE_ERROR_EMPTY";
-    case DMARC_PARSE_BAD_VERSION: return "DMARC_PARSE_ERROR_BAD_VERSION";
-    case DMARC_PARSE_BAD_SYNTAX: return "DMARC_PARSE_ERROR_BAD_SYNTAX";
-    case DMARC_PARSE_BAD_VALUE: return "DMARC_PARSE_ERROR_BAD_VALUE";
-    case DMARC_PARSE_NO_P: return "DMARC_PARSE_ERROR_NO_REQUIRED_P";
+    case DMARC_PARSE_OK:
+        return "DMARC_PARSE_OKAY";
+    case DMARC_PARSE_EMPTY:
+        return "DMARC_PARSE_ERROR_EMPTY";
+    case DMARC_PARSE_BAD_VERSION:
+        return "DMARC_PARSE_ERROR_BAD_VERSION";
+    case DMARC_PARSE_BAD_SYNTAX:
+        return "DMARC_PARSE_ERROR_BAD_SYNTAX";
+    case DMARC_PARSE_BAD_VALUE:
+        return "DMARC_PARSE_ERROR_BAD_VALUE";
+    case DMARC_PARSE_NO_P:
+        return "DMARC_PARSE_ERROR_NO_REQUIRED_P";
     }
     return "?";
 }
 
 /* score - count one case; a mismatch must be a documented deviation giving 'got' */
 static void
-score(const char *section, long id, const char *want, const char *got, int *ok, int *dev,
-      int *bad)
+score(const char *section, long id, const char *want, const char *got, int *ok, int *dev, int *bad)
 {
     if (strcmp(want, got) == 0) {
         (*ok)++;
@@ -156,9 +161,8 @@ test_dmarc_opendmarc_vectors(void **state SM_UNUSED)
     }
     for (size_t i = 0; i < ylen(&doc, root, "alignment"); i++, total++) {
         yaml_node_t *c = ycase(&doc, root, "alignment", i);
-        dmarc_align_mode m = strcmp(ystr(&doc, c, "mode"), "strict") == 0
-                                 ? DMARC_ALIGN_STRICT
-                                 : DMARC_ALIGN_RELAXED;
+        dmarc_align_mode m =
+            strcmp(ystr(&doc, c, "mode"), "strict") == 0 ? DMARC_ALIGN_STRICT : DMARC_ALIGN_RELAXED;
         int a = dmarc_aligned(ystr(&doc, c, "domain"), ystr(&doc, c, "other"), m);
         score("alignment", atol(ystr(&doc, c, "id")), ystr(&doc, c, "outcome"),
               a ? "aligned" : "not_aligned", &ok, &dev, &bad);
@@ -167,11 +171,11 @@ test_dmarc_opendmarc_vectors(void **state SM_UNUSED)
         yaml_node_t *c = ycase(&doc, root, "organizational_domain", i);
         char got[ORGDOMAIN_MAX] = "(none)";
         orgdomain_get(ystr(&doc, c, "domain"), got, sizeof(got));
-        score("organizational_domain", atol(ystr(&doc, c, "id")), ystr(&doc, c, "expected"),
-              got, &ok, &dev, &bad);
+        score("organizational_domain", atol(ystr(&doc, c, "id")), ystr(&doc, c, "expected"), got,
+              &ok, &dev, &bad);
     }
-    printf("opendmarc vectors: %d/%d (%d documented deviation%s, %d unexplained)\n", ok, total,
-           dev, dev == 1 ? "" : "s", bad);
+    printf("opendmarc vectors: %d/%d (%d documented deviation%s, %d unexplained)\n", ok, total, dev,
+           dev == 1 ? "" : "s", bad);
     yaml_document_delete(&doc);
     yaml_parser_delete(&parser);
     fclose(fp);
@@ -228,11 +232,10 @@ test_dmarc_parse_values_table(void **state SM_UNUSED)
     for (size_t i = 0; i < SM_ARRAY_LEN(cases); i++) {
         char err[256] = "";
         dmarc_record r;
-        dmarc_parse_status st = dmarc_record_parse(cases[i].rec, strlen(cases[i].rec), &r, err,
-                                                   sizeof(err));
+        dmarc_parse_status st =
+            dmarc_record_parse(cases[i].rec, strlen(cases[i].rec), &r, err, sizeof(err));
         if (st != cases[i].st)
-            fail_msg("case %zu \"%s\": %s (%s)", i, cases[i].rec, dmarc_parse_status_name(st),
-                     err);
+            fail_msg("case %zu \"%s\": %s (%s)", i, cases[i].rec, dmarc_parse_status_name(st), err);
         if (st != DMARC_PARSE_OK) {
             assert_true(err[0] != '\0');
             continue;
@@ -250,8 +253,7 @@ test_dmarc_parse_nul_byte_is_syntax_error(void **state SM_UNUSED)
     static const char rec[] = "v=DMARC1; p=none\0; p=reject";
     dmarc_record r;
 
-    assert_int_equal(dmarc_record_parse(rec, sizeof(rec) - 1, &r, NULL, 0),
-                     DMARC_PARSE_BAD_SYNTAX);
+    assert_int_equal(dmarc_record_parse(rec, sizeof(rec) - 1, &r, NULL, 0), DMARC_PARSE_BAD_SYNTAX);
     assert_int_equal(dmarc_record_parse(NULL, 0, &r, NULL, 0), DMARC_PARSE_EMPTY);
 }
 
@@ -265,7 +267,9 @@ static const struct zone_rr {
     {"_dmarc.example.com", DNS_OK, {"v=DMARC1; p=reject; sp=quarantine; adkim=s", NULL, NULL}},
     {"_dmarc.own.example.com", DNS_OK, {"v=DMARC1; p=none", NULL, NULL}},
     {"_dmarc.multi.example", DNS_OK, {"v=DMARC1; p=none", "v=DMARC1; p=reject", NULL}},
-    {"_dmarc.mixed.example", DNS_OK, {"google-site-verification=x", "v=DMARC1; p=quarantine", NULL}},
+    {"_dmarc.mixed.example",
+     DNS_OK,
+     {"google-site-verification=x", "v=DMARC1; p=quarantine", NULL}},
     {"_dmarc.broken.example", DNS_OK, {"v=DMARC1; p=bogus", NULL, NULL}},
     {"_dmarc.sub.broken.example", DNS_NXDOMAIN, {NULL, NULL, NULL}},
     {"_dmarc.temp.example", DNS_TEMPFAIL, {NULL, NULL, NULL}},
@@ -310,8 +314,7 @@ test_dmarc_discovery_table(void **state SM_UNUSED)
         {"multi.example", DMARC_DISC_MULTIPLE, "_dmarc.multi.example", 0, DMARC_POLICY_UNSPEC},
         {"mixed.example", DMARC_DISC_FOUND, "_dmarc.mixed.example", 0, DMARC_POLICY_QUARANTINE},
         {"broken.example", DMARC_DISC_INVALID, "_dmarc.broken.example", 0, DMARC_POLICY_UNSPEC},
-        {"sub.broken.example", DMARC_DISC_INVALID, "_dmarc.broken.example", 1,
-         DMARC_POLICY_UNSPEC},
+        {"sub.broken.example", DMARC_DISC_INVALID, "_dmarc.broken.example", 1, DMARC_POLICY_UNSPEC},
         {"temp.example", DMARC_DISC_TEMPFAIL, "_dmarc.temp.example", 0, DMARC_POLICY_UNSPEC},
         {"x.temp.example", DMARC_DISC_TEMPFAIL, "_dmarc.temp.example", 1, DMARC_POLICY_UNSPEC},
         {"nothing.example", DMARC_DISC_NONE, "_dmarc.nothing.example", 0, DMARC_POLICY_UNSPEC},

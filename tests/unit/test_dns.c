@@ -196,15 +196,15 @@ static const struct ttl_case {
     long after_s;
     int asked_again;
 } ttl_cases[] = {
-    {"short.example", 29, 0},    /* TTL 1 raised to min_ttl 30 */
+    {"short.example", 29, 0}, /* TTL 1 raised to min_ttl 30 */
     {"short.example", 31, 1},
-    {"long.example", 86399, 0},  /* TTL 999999 lowered to max_ttl 86400 */
+    {"long.example", 86399, 0}, /* TTL 999999 lowered to max_ttl 86400 */
     {"long.example", 86401, 1},
-    {"nx.example", 119, 0},      /* NXDOMAIN with SOA-derived TTL 120 */
+    {"nx.example", 119, 0}, /* NXDOMAIN with SOA-derived TTL 120 */
     {"nx.example", 121, 1},
-    {"nosoa.example", 299, 0},   /* NXDOMAIN without SOA: neg_ttl 300 */
+    {"nosoa.example", 299, 0}, /* NXDOMAIN without SOA: neg_ttl 300 */
     {"nosoa.example", 301, 1},
-    {"nodata.example", 59, 0},   /* NODATA with SOA TTL 60 */
+    {"nodata.example", 59, 0}, /* NODATA with SOA TTL 60 */
     {"nodata.example", 61, 1},
 };
 
@@ -219,8 +219,8 @@ test_dns_ttls_are_clamped_and_negative_answers_cached(void **state SM_UNUSED)
         fx->fake.now += (uint64_t)tc->after_s * 1000;
         assert_int_equal(lookup(fx, tc->name, NULL), first);
         if (calls(fx, tc->name) != 1 + tc->asked_again)
-            fail_msg("case %zu (%s after %lds): resolver asked %d times", i, tc->name,
-                     tc->after_s, calls(fx, tc->name));
+            fail_msg("case %zu (%s after %lds): resolver asked %d times", i, tc->name, tc->after_s,
+                     calls(fx, tc->name));
         fixture_free(fx);
     }
 }
@@ -287,8 +287,7 @@ test_dns_invalid_names_are_refused(void **state SM_UNUSED)
     dns_txt *t = NULL;
 
     assert_int_equal(dns_lookup_txt(fx->c, "", 0, &t, err, sizeof(err)), DNS_NXDOMAIN);
-    assert_int_equal(dns_lookup_txt(fx->c, "a b.example", 0, &t, err, sizeof(err)),
-                     DNS_NXDOMAIN);
+    assert_int_equal(dns_lookup_txt(fx->c, "a b.example", 0, &t, err, sizeof(err)), DNS_NXDOMAIN);
     assert_int_equal(fx->fake.total_calls, 0);
     fixture_free(fx);
 }
@@ -435,11 +434,11 @@ test_dns_parse_negative_and_broken_answers(void **state SM_UNUSED)
     } cases[] = {
         {3, 1, 3600, 120, 0, DNS_NXDOMAIN, 120}, /* min(SOA TTL, minimum) */
         {3, 1, 60, 900, 0, DNS_NXDOMAIN, 60},
-        {3, 0, 0, 0, 0, DNS_NXDOMAIN, 0},        /* no SOA: cache uses neg_ttl */
+        {3, 0, 0, 0, 0, DNS_NXDOMAIN, 0}, /* no SOA: cache uses neg_ttl */
         {0, 1, 3600, 300, 0, DNS_NODATA, 300},
-        {2, 0, 0, 0, 0, DNS_TEMPFAIL, 0},        /* SERVFAIL */
-        {5, 0, 0, 0, 0, DNS_TEMPFAIL, 0},        /* REFUSED */
-        {3, 1, 3600, 120, 10, DNS_TEMPFAIL, 0},  /* truncated message */
+        {2, 0, 0, 0, 0, DNS_TEMPFAIL, 0},       /* SERVFAIL */
+        {5, 0, 0, 0, 0, DNS_TEMPFAIL, 0},       /* REFUSED */
+        {3, 1, 3600, 120, 10, DNS_TEMPFAIL, 0}, /* truncated message */
     };
 
     for (size_t i = 0; i < SM_ARRAY_LEN(cases); i++) {
@@ -469,8 +468,7 @@ test_dns_parse_garbage_is_tempfail(void **state SM_UNUSED)
         junk[i] = (unsigned char)(i * 37 + 11);
     for (size_t n = 0; n <= sizeof(junk); n++) {
         dns_status st = dns_parse_answer(junk, n, &t, &ttl);
-        assert_true(st == DNS_TEMPFAIL || st == DNS_NXDOMAIN || st == DNS_NODATA ||
-                    st == DNS_OK);
+        assert_true(st == DNS_TEMPFAIL || st == DNS_NXDOMAIN || st == DNS_NODATA || st == DNS_OK);
         dns_txt_free(t);
         t = NULL;
     }
@@ -581,10 +579,8 @@ test_dns_real_resolver_over_loopback(void **state SM_UNUSED)
         dns_status want;
         const char *txt;
     } cases[] = {
-        {"txt.test", DNS_OK, "v=DKIM1; p=x"},
-        {"nx.test", DNS_NXDOMAIN, NULL},
-        {"nodata.test", DNS_NODATA, NULL},
-        {"fail.test", DNS_TEMPFAIL, NULL},
+        {"txt.test", DNS_OK, "v=DKIM1; p=x"}, {"nx.test", DNS_NXDOMAIN, NULL},
+        {"nodata.test", DNS_NODATA, NULL},    {"fail.test", DNS_TEMPFAIL, NULL},
         {"slow.test", DNS_TEMPFAIL, NULL}, /* no answer: deadline */
     };
     dns_opts o;
