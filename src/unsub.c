@@ -1,8 +1,8 @@
 /*
- * unsub.c - one-click unsubscribe: configuration, rules and the decision
+ * unsub.c - one-click unsubscribe: matching rules and the decision
  *
- * Purpose: parse the "unsubscribe" section into immutable rules, and for
- * each message decide which List-Unsubscribe (RFC 2369) and
+ * Purpose: for each message decide, with the rules unsub_conf.c parsed,
+ * which List-Unsubscribe (RFC 2369) and
  * List-Unsubscribe-Post (RFC 8058) headers to add and which trigger
  * headers to remove.  The first matching rule wins; no rule, no change.
  *
@@ -15,8 +15,8 @@
  * "list-url" or "skip" - we never guess.  X-SES-LIST-MANAGEMENT-OPTIONS is
  * reported and handled per ses_list_management.
  *
- * Diagnostics: configuration errors read "file:line: reason"; decisions
- * come back as notes for the caller to log.  Nothing here logs.
+ * Diagnostics: decisions come back as notes for the caller to log.
+ * Nothing here logs.
  */
 #include "config.h"
 
@@ -27,311 +27,14 @@
 #include <string.h>
 #include <strings.h>
 
-#include <openssl/crypto.h>
-
 #include "cfg.h"
 #include "unsub.h"
+#include "unsub_int.h"
 #include "unsub_tmpl.h"
 #include "unsub_token.h"
 #include "util.h"
 
-#define UNSUB_PH_PERSONAL (UNSUB_PH_RECIPIENT | UNSUB_PH_TOKEN)
 #define UNSUB_VALUE_MAX 900 /* keeps "List-Unsubscribe: " + value under 998 */
-
-enum { UNSUB_SRC_EITHER, UNSUB_SRC_ENVELOPE, UNSUB_SRC_FROM };
-
-typedef struct unsub_rule {
-    char *name;
-    cfg_strlist senders;
-    int sender_source;
-    char *header;
-    cfg_strlist header_values;
-    int remove_trigger;
-    char *url, *mailto, *list_id, *list_url;
-    int one_click;
-    char *multi_recipient;
-    int multi_list_url; /* 1: multi_recipient = "list-url" */
-    unsub_tmpl *url_t, *mailto_t, *list_id_t, *list_url_t;
-} unsub_rule;
-
-struct unsub_conf {
-    char *token_key_file;
-    long token_ttl;
-    int ses_mode;
-    char *opendkim_conf;
-    unsigned char *key;
-    size_t keylen;
-    unsub_rule *rules;
-    size_t n_rules;
-};
-
-static const char *const unsub_ses_names[] = {"keep-ses", "add-anyway", "remove-ses-header", NULL};
-static const char *const unsub_src_names[] = {"either", "envelope", "from", NULL};
-static const char *const unsub_top_extra[] = {"rules", NULL};
-
-static const cfg_directive unsub_top_tab[] = {
-    {"token_key_file", CFG_STR, offsetof(unsub_conf, token_key_file), NULL, 0, 0, 0, NULL},
-    {"token_ttl", CFG_INT, offsetof(unsub_conf, token_ttl), NULL, 15552000, 0, 315360000, NULL},
-    {"ses_list_management", CFG_ENUM, offsetof(unsub_conf, ses_mode), "keep-ses", 0, 0, 0,
-     unsub_ses_names},
-    {"opendkim_conf", CFG_STR, offsetof(unsub_conf, opendkim_conf), NULL, 0, 0, 0, NULL},
-    CFG_END,
-};
-
-static const cfg_directive unsub_rule_tab[] = {
-    {"name", CFG_STR, offsetof(unsub_rule, name), NULL, 0, 0, 0, NULL},
-    {"senders", CFG_STRLIST, offsetof(unsub_rule, senders), NULL, 0, 0, 0, NULL},
-    {"sender_source", CFG_ENUM, offsetof(unsub_rule, sender_source), "either", 0, 0, 0,
-     unsub_src_names},
-    {"header", CFG_STR, offsetof(unsub_rule, header), NULL, 0, 0, 0, NULL},
-    {"header_values", CFG_STRLIST, offsetof(unsub_rule, header_values), NULL, 0, 0, 0, NULL},
-    {"remove_trigger", CFG_BOOL, offsetof(unsub_rule, remove_trigger), NULL, 0, 0, 0, NULL},
-    {"url", CFG_STR, offsetof(unsub_rule, url), NULL, 0, 0, 0, NULL},
-    {"mailto", CFG_STR, offsetof(unsub_rule, mailto), NULL, 0, 0, 0, NULL},
-    {"list_id", CFG_STR, offsetof(unsub_rule, list_id), NULL, 0, 0, 0, NULL},
-    {"list_url", CFG_STR, offsetof(unsub_rule, list_url), NULL, 0, 0, 0, NULL},
-    {"one_click", CFG_BOOL, offsetof(unsub_rule, one_click), NULL, 1, 0, 0, NULL},
-    {"multi_recipient", CFG_STR, offsetof(unsub_rule, multi_recipient), NULL, 0, 0, 0, NULL},
-    CFG_END,
-};
-
-/* ---------------------------------------------------------------- config */
-
-/* unsub_rule_clear - free one rule's contents */
-static void
-unsub_rule_clear(unsub_rule *r)
-{
-    unsub_tmpl_free(r->url_t);
-    unsub_tmpl_free(r->mailto_t);
-    unsub_tmpl_free(r->list_id_t);
-    unsub_tmpl_free(r->list_url_t);
-    cfg_free_table(unsub_rule_tab, r);
-}
-
-unsub_conf *
-unsub_conf_free(unsub_conf *c)
-{
-    if (c == NULL)
-        return NULL;
-    for (size_t i = 0; i < c->n_rules; i++)
-        unsub_rule_clear(&c->rules[i]);
-    free(c->rules);
-    if (c->key != NULL) {
-        OPENSSL_cleanse(c->key, c->keylen);
-        free(c->key);
-    }
-    cfg_free_table(unsub_top_tab, c);
-    free(c);
-    return NULL;
-}
-
-/* unsub_pattern_ok - user@dom, @dom, *.dom or dom; returns a reason or NULL */
-static const char *
-unsub_pattern_ok(const char *p)
-{
-    const char *at = strrchr(p, '@'), *dom = at ? at + 1 : p;
-
-    if (*p == '\0')
-        return "empty sender pattern";
-    for (const unsigned char *q = (const unsigned char *)p; *q; q++)
-        if (*q <= 0x20 || *q >= 0x7f || *q == '<' || *q == '>')
-            return "sender pattern contains space, control or angle bracket";
-    if (at == NULL && strncmp(p, "*.", 2) == 0)
-        dom = p + 2;
-    if (*dom == '\0' || strchr(dom, '*') != NULL || strchr(dom, '.') == NULL)
-        return "sender pattern needs a domain such as example.com (\"*.\" only at the start)";
-    if (at != NULL && strchr(p, '*') != NULL)
-        return "'*' is only allowed as \"*.domain\"";
-    return NULL;
-}
-
-/* unsub_name_ok - a header field name (RFC 5322 ftext) */
-static int
-unsub_name_ok(const char *n)
-{
-    if (*n == '\0')
-        return 0;
-    for (const unsigned char *p = (const unsigned char *)n; *p; p++)
-        if (*p < 0x21 || *p > 0x7e || *p == ':')
-            return 0;
-    return 1;
-}
-
-/* unsub_tmpl_setting - parse rule template 'key' (if set) into *t */
-static int
-unsub_tmpl_setting(const config_setting_t *g, const char *key, const char *text,
-                   unsub_tmpl_kind kind, unsigned allowed, unsub_tmpl **t, char *err, size_t errlen)
-{
-    const config_setting_t *s = config_setting_get_member(g, key);
-    char why[256];
-
-    if (text == NULL)
-        return 0;
-    if ((*t = unsub_tmpl_parse(text, kind, allowed, why, sizeof(why))) == NULL)
-        return cfg_errf(err, errlen, s ? s : g, "'%s': %s", key, why);
-    return 0;
-}
-
-/* unsub_rule_templates - compile and cross-check a rule's templates */
-static int
-unsub_rule_templates(const unsub_conf *c, unsub_rule *r, const config_setting_t *g, char *err,
-                     size_t errlen)
-{
-    unsub_tmpl_kind web = r->one_click ? UNSUB_TMPL_HTTPS : UNSUB_TMPL_HTTP;
-    const config_setting_t *ms = config_setting_get_member(g, "multi_recipient");
-    unsigned uses;
-
-    if (r->url == NULL)
-        return cfg_errf(err, errlen, g, "rule '%s' has no url (an https:// URL is required)",
-                        r->name);
-    if (unsub_tmpl_setting(g, "url", r->url, web, UNSUB_PH_ALL, &r->url_t, err, errlen) < 0 ||
-        unsub_tmpl_setting(g, "mailto", r->mailto, UNSUB_TMPL_MAILTO, UNSUB_PH_ALL, &r->mailto_t,
-                           err, errlen) < 0 ||
-        unsub_tmpl_setting(g, "list_id", r->list_id, UNSUB_TMPL_TEXT,
-                           UNSUB_PH_SENDER | UNSUB_PH_SENDER_DOMAIN, &r->list_id_t, err,
-                           errlen) < 0 ||
-        unsub_tmpl_setting(g, "list_url", r->list_url, web, UNSUB_PH_ALL & ~UNSUB_PH_PERSONAL,
-                           &r->list_url_t, err, errlen) < 0)
-        return -1;
-    uses = unsub_tmpl_uses(r->url_t) | unsub_tmpl_uses(r->mailto_t);
-    if ((uses | unsub_tmpl_uses(r->list_url_t)) & UNSUB_PH_TOKEN && c->key == NULL)
-        return cfg_errf(err, errlen, g, "rule '%s' uses %%{token} but no token_key_file is set",
-                        r->name);
-    if (r->multi_recipient != NULL) {
-        if (strcmp(r->multi_recipient, "list-url") == 0)
-            r->multi_list_url = 1;
-        else if (strcmp(r->multi_recipient, "skip") != 0)
-            return cfg_errf(err, errlen, ms, "'multi_recipient' must be \"list-url\" or \"skip\"");
-    } else if (uses & UNSUB_PH_PERSONAL) {
-        return cfg_errf(err, errlen, g,
-                        "rule '%s': url/mailto name the recipient, so 'multi_recipient' must "
-                        "say what to do with several recipients (\"list-url\" or \"skip\")",
-                        r->name);
-    }
-    if (r->multi_list_url && r->list_url_t == NULL)
-        return cfg_errf(err, errlen, ms, "multi_recipient = \"list-url\" needs a 'list_url'");
-    if (!r->multi_list_url && r->list_url_t != NULL)
-        return cfg_errf(err, errlen, config_setting_get_member(g, "list_url"),
-                        "'list_url' is only used with multi_recipient = \"list-url\"");
-    return 0;
-}
-
-/* unsub_rule_check - everything but the templates */
-static int
-unsub_rule_check(const unsub_conf *c, const unsub_rule *r, const config_setting_t *g, char *err,
-                 size_t errlen)
-{
-    const config_setting_t *s;
-
-    if (r->name == NULL || *r->name == '\0')
-        return cfg_errf(err, errlen, g, "every rule needs a 'name'");
-    for (size_t i = 0; i < c->n_rules; i++)
-        if (strcasecmp(c->rules[i].name, r->name) == 0)
-            return cfg_errf(err, errlen, g, "duplicate rule name '%s'", r->name);
-    if (r->senders.n == 0 && r->header == NULL)
-        return cfg_errf(err, errlen, g, "rule '%s' matches nothing: give 'senders' and/or 'header'",
-                        r->name);
-    s = config_setting_get_member(g, "senders");
-    for (size_t i = 0; i < r->senders.n; i++) {
-        const char *why = unsub_pattern_ok(r->senders.v[i]);
-        if (why != NULL)
-            return cfg_errf(err, errlen, s, "'%s': %s", r->senders.v[i], why);
-    }
-    s = config_setting_get_member(g, "header");
-    if (r->header != NULL && !unsub_name_ok(r->header))
-        return cfg_errf(err, errlen, s, "'header' is not a header field name");
-    if (r->header != NULL && strncasecmp(r->header, "List-Unsubscribe", 16) == 0)
-        return cfg_errf(err, errlen, s, "'header' cannot be one of the headers this feature adds");
-    if (r->header == NULL && (r->header_values.n > 0 || r->remove_trigger))
-        return cfg_errf(err, errlen, g, "'header_values' and 'remove_trigger' need a 'header'");
-    return 0;
-}
-
-/* unsub_rules_parse - the "rules" list */
-static int
-unsub_rules_parse(unsub_conf *c, const config_setting_t *list, char *err, size_t errlen)
-{
-    int t = config_setting_type(list);
-    size_t n;
-
-    if (t != CONFIG_TYPE_LIST && t != CONFIG_TYPE_ARRAY)
-        return cfg_errf(err, errlen, list, "'rules' must be a list ( { ... }, ... )");
-    n = (size_t)config_setting_length(list);
-    c->rules = xcalloc(n + 1, sizeof(unsub_rule));
-    for (size_t i = 0; i < n; i++) {
-        const config_setting_t *g = config_setting_get_elem(list, (unsigned)i);
-        unsub_rule r;
-        memset(&r, 0, sizeof(r));
-        if (cfg_parse_table(g, unsub_rule_tab, &r, NULL, err, errlen) < 0 ||
-            unsub_rule_check(c, &r, g, err, errlen) < 0 ||
-            unsub_rule_templates(c, &r, g, err, errlen) < 0) {
-            unsub_rule_clear(&r);
-            return -1;
-        }
-        c->rules[c->n_rules++] = r;
-    }
-    return 0;
-}
-
-int
-unsub_conf_parse(const config_setting_t *group, unsub_conf **out, char *err, size_t errlen)
-{
-    unsub_conf *c = xcalloc(1, sizeof(*c));
-    const config_setting_t *rules = NULL;
-    char why[512];
-
-    *out = NULL;
-    if (cfg_parse_table(group, unsub_top_tab, c, unsub_top_extra, err, errlen) < 0)
-        goto fail;
-    if (c->token_key_file != NULL &&
-        unsub_token_key_load(c->token_key_file, &c->key, &c->keylen, why, sizeof(why)) < 0) {
-        cfg_errf(err, errlen, config_setting_get_member(group, "token_key_file"), "%s", why);
-        goto fail;
-    }
-    if (group != NULL)
-        rules = config_setting_get_member(group, "rules");
-    if (rules != NULL && unsub_rules_parse(c, rules, err, errlen) < 0)
-        goto fail;
-    *out = c;
-    return 0;
-fail:
-    unsub_conf_free(c);
-    return -1;
-}
-
-void
-unsub_conf_dump(FILE *fp, const unsub_conf *c)
-{
-    char prefix[64];
-
-    if (c == NULL)
-        return;
-    cfg_dump_table(fp, "unsubscribe", unsub_top_tab, c);
-    fprintf(fp, "# unsubscribe: %zu rule(s)%s\n", c->n_rules,
-            c->n_rules ? "" : " - no headers are added");
-    for (size_t i = 0; i < c->n_rules; i++) {
-        snprintf(prefix, sizeof(prefix), "unsubscribe.rules.[%zu]", i);
-        cfg_dump_table(fp, prefix, unsub_rule_tab, &c->rules[i]);
-    }
-}
-
-size_t
-unsub_conf_n_rules(const unsub_conf *c)
-{
-    return c ? c->n_rules : 0;
-}
-
-const char *
-unsub_conf_opendkim(const unsub_conf *c)
-{
-    return c ? c->opendkim_conf : NULL;
-}
-
-long
-unsub_conf_token_ttl(const unsub_conf *c)
-{
-    return c ? c->token_ttl : 0;
-}
 
 /* ---------------------------------------------------------------- matching */
 
@@ -563,7 +266,7 @@ unsub_result_clear(unsub_result *res)
 /* what the existing headers say */
 typedef struct unsub_seen {
     size_t lu, lup, ses;
-    const char *lu_value;
+    const char *lu_value, *lup_value;
 } unsub_seen;
 
 static void
@@ -578,7 +281,8 @@ unsub_scan(const unsub_msg *m, unsub_seen *s)
             if (s->lu++ == 0)
                 s->lu_value = m->hdrs[i].value ? m->hdrs[i].value : "";
         } else if (strcasecmp(n, "List-Unsubscribe-Post") == 0) {
-            s->lup++;
+            if (s->lup++ == 0)
+                s->lup_value = m->hdrs[i].value ? m->hdrs[i].value : "";
         } else if (strcasecmp(n, "X-SES-LIST-MANAGEMENT-OPTIONS") == 0) {
             s->ses++;
         }
@@ -772,6 +476,13 @@ unsub_decide(const unsub_conf *c, const unsub_msg *m, unsub_result *res, char *e
     unsub_scan(m, &s);
     if (s.lup > 0 && s.lu == 0)
         unsub_note(res, "List-Unsubscribe-Post without List-Unsubscribe");
+    if (s.lup > 0) {
+        char *v = unsub_trim(s.lup_value);
+        if (strcasecmp(v, "List-Unsubscribe=One-Click") != 0)
+            unsub_note(res, "List-Unsubscribe-Post is not \"List-Unsubscribe=One-Click\" "
+                            "(RFC 8058)");
+        free(v);
+    }
     from = unsub_addr(m->from_addr);
     env = unsub_addr(m->env_sender);
     r = unsub_rule_match(c, m, from, env, &sender);
