@@ -143,13 +143,13 @@ cache_set_clock(cache *c, cache_clock_fn fn, void *arg)
     c->clock_arg = arg;
 }
 
-/* cache_key - "instance\0K identity" in a heap buffer; FNV-1a hash */
+/* cache_key - "instance\0K identity" in buf (or the heap if longer); FNV-1a hash */
 static char *
-cache_key(const char *instance, const char *identity, sm_id_kind kind, size_t *len_r,
-          uint64_t *hash_r)
+cache_key(const char *instance, const char *identity, sm_id_kind kind, char *buf, size_t buflen,
+          size_t *len_r, uint64_t *hash_r)
 {
     size_t il = strlen(instance), dl = strlen(identity);
-    char *k = xmalloc(il + dl + 3);
+    char *k = il + dl + 3 <= buflen ? buf : xmalloc(il + dl + 3);
     uint64_t h = 1469598103934665603ull;
 
     memcpy(k, instance, il);
@@ -238,9 +238,9 @@ cache_evict(cache_shard *s)
     }
 }
 
-/* cache_create - a new empty entry that takes ownership of key */
+/* cache_create - a new empty entry with a copy of key */
 static cache_entry *
-cache_create(cache_shard *s, char *key, size_t len, uint64_t hash)
+cache_create(cache_shard *s, const char *key, size_t len, uint64_t hash)
 {
     cache_entry *e = xcalloc(1, sizeof(*e));
     pthread_condattr_t ca;
@@ -250,7 +250,8 @@ cache_create(cache_shard *s, char *key, size_t len, uint64_t hash)
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
     pthread_cond_init(&e->cond, &ca);
     pthread_condattr_destroy(&ca);
-    e->key = key;
+    e->key = xmalloc(len + 1);
+    memcpy(e->key, key, len + 1);
     e->keylen = len;
     e->hash = hash;
     e->hnext = s->buckets[b];
@@ -390,7 +391,8 @@ cache_lookup(cache *c, const char *instance, const char *identity, sm_id_kind ki
 {
     size_t len;
     uint64_t hash, now;
-    char *key = cache_key(instance, identity, kind, &len, &hash);
+    char kbuf[512];
+    char *key = cache_key(instance, identity, kind, kbuf, sizeof(kbuf), &len, &hash);
     cache_shard *s = &c->sh[hash % c->nsh];
     cache_entry *e;
 
@@ -404,17 +406,16 @@ cache_lookup(cache *c, const char *instance, const char *identity, sm_id_kind ki
     } else if (e != NULL && e->inflight) {
         cache_wait(c, s, e, deadline_ms, out);
     } else {
-        if (e == NULL) {
+        if (e == NULL)
             e = cache_create(s, key, len, hash);
-            key = NULL;
-        } else {
+        else
             cache_touch(s, e);
-        }
         cache_fetch(c, s, e, identity, kind, deadline_ms, fetch, arg, out);
     }
     cache_evict(s);
     pthread_mutex_unlock(&s->lock);
-    free(key);
+    if (key != kbuf)
+        free(key);
     return out->answer;
 }
 
@@ -424,27 +425,26 @@ cache_put(cache *c, const char *instance, const char *identity, sm_id_kind kind,
 {
     size_t len;
     uint64_t hash;
-    char *key;
+    char kbuf[512], *key;
     cache_shard *s;
     cache_entry *e;
 
     if (answer != SM_ID_VERIFIED && answer != SM_ID_NOT_VERIFIED && answer != SM_ID_UNKNOWN)
         return;
-    key = cache_key(instance, identity, kind, &len, &hash);
+    key = cache_key(instance, identity, kind, kbuf, sizeof(kbuf), &len, &hash);
     s = &c->sh[hash % c->nsh];
     pthread_mutex_lock(&s->lock);
     e = cache_find(s, key, len, hash);
-    if (e == NULL) {
+    if (e == NULL)
         e = cache_create(s, key, len, hash);
-        key = NULL;
-    } else {
+    else
         cache_touch(s, e);
-    }
     cache_store(c, e, answer, attrs, c->clock(c->clock_arg));
     s->st.puts++;
     cache_evict(s);
     pthread_mutex_unlock(&s->lock);
-    free(key);
+    if (key != kbuf)
+        free(key);
 }
 
 void

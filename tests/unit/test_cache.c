@@ -183,6 +183,15 @@ test_cache_key_includes_instance_and_kind(void **state)
     cache_lookup(c, "one", "example.com", SM_IDKIND_DOMAIN, dl, stub_fetch, &s, &a);
     assert_int_equal(a.origin, CACHE_HIT);
     assert_int_equal(s.calls, 4);
+    {
+        char longid[700]; /* longer than the on-stack key buffer */
+        memset(longid, 'l', sizeof(longid) - 1);
+        longid[sizeof(longid) - 1] = '\0';
+        cache_lookup(c, "one", longid, SM_IDKIND_DOMAIN, dl, stub_fetch, &s, &a);
+        assert_int_equal(a.origin, CACHE_MISS);
+        cache_lookup(c, "one", longid, SM_IDKIND_DOMAIN, dl, stub_fetch, &s, &a);
+        assert_int_equal(a.origin, CACHE_HIT);
+    }
     cache_free(c);
 }
 
