@@ -656,6 +656,54 @@ test_unsub_decide_table(void **state)
     }
 }
 
+/* random_str - n random bytes 1..255, NUL-terminated */
+static void
+random_str(char *buf, size_t n, unsigned *seed)
+{
+    for (size_t i = 0; i < n; i++)
+        buf[i] = (char)(1 + rand_r(seed) % 255);
+    buf[n] = '\0';
+}
+
+static void
+test_unsub_random_values_never_reach_headers_raw(void **state)
+{
+    unsub_conf *conf = conf_for(NULL);
+    unsigned seed = 4242;
+    char rcpt[64], msgid[64], hval[64];
+    int added = 0;
+
+    (void)state;
+    for (int i = 0; i < 3000; i++) {
+        const char *rcpts[1] = {rcpt};
+        unsub_hdr hdrs[1] = {{i % 2 ? "List-Unsubscribe-Post" : "Precedence", hval}};
+        unsub_msg m = {"", "news@example.com", rcpts, 1, msgid, hdrs, 1, NOW};
+        unsub_result res;
+        char err[256];
+
+        random_str(rcpt, (size_t)(rand_r(&seed) % 60), &seed);
+        random_str(msgid, (size_t)(rand_r(&seed) % 60), &seed);
+        random_str(hval, (size_t)(rand_r(&seed) % 60), &seed);
+        assert_int_equal(unsub_decide(conf, &m, &res, err, sizeof(err)), 0);
+        added += res.n_add > 0;
+        for (size_t k = 0; k < res.n_add; k++) {
+            size_t lt = 0, gt = 0;
+            for (const unsigned char *p = (const unsigned char *)res.add[k].value; *p; p++) {
+                if ((*p < 0x20 || *p > 0x7e))
+                    fail_msg("byte 0x%02x in %s", *p, res.add[k].value);
+                lt += *p == '<';
+                gt += *p == '>';
+            }
+            if (k == 0 && (lt != 2 || gt != 2))
+                fail_msg("brackets in %s", res.add[k].value);
+        }
+        unsub_result_clear(&res);
+    }
+    if (added < 2000) /* the checks above must have had values to look at */
+        fail_msg("only %d of 3000 messages got headers", added);
+    unsub_conf_free(conf);
+}
+
 static void
 test_unsub_no_rules_changes_nothing(void **state)
 {
@@ -706,6 +754,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_unsub_decide_table),
+        cmocka_unit_test(test_unsub_random_values_never_reach_headers_raw),
         cmocka_unit_test(test_unsub_no_rules_changes_nothing),
         cmocka_unit_test(test_unsub_dump_shows_rules),
     };

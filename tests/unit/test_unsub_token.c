@@ -187,6 +187,26 @@ test_unsub_token_malformed_inputs(void **state)
     assert_int_equal(check(NULL, 0, err, sizeof(err)), UNSUB_TOKEN_MALFORMED);
 }
 
+static void
+test_unsub_token_random_input_never_verifies(void **state)
+{
+    static const char alpha[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.=+/";
+    unsigned seed = 12345;
+    char tok[128], err[256];
+
+    (void)state;
+    for (int i = 0; i < 20000; i++) {
+        size_t n = (size_t)(rand_r(&seed) % (sizeof(tok) - 1));
+        for (size_t k = 0; k < n; k++)
+            tok[k] = alpha[rand_r(&seed) % (sizeof(alpha) - 1)];
+        tok[n] = '\0';
+        if (n > 50 && i % 2) /* often give it the right shape */
+            tok[n - 44] = '.';
+        assert_int_not_equal(check(tok, 0, err, sizeof(err)), UNSUB_TOKEN_OK);
+    }
+}
+
 /* sign an arbitrary payload with key1 the way the token format does */
 static char *
 forge(const unsigned char *pl, size_t plen)
@@ -368,6 +388,7 @@ main(void)
         cmocka_unit_test(test_unsub_token_expiry_boundaries),
         cmocka_unit_test(test_unsub_token_expired_still_names_recipient),
         cmocka_unit_test(test_unsub_token_malformed_inputs),
+        cmocka_unit_test(test_unsub_token_random_input_never_verifies),
         cmocka_unit_test(test_unsub_token_authentic_but_bad_payload_is_malformed),
         cmocka_unit_test(test_unsub_token_create_refuses_unsafe_fields),
         cmocka_unit_test(test_unsub_token_b64url_is_strict),
