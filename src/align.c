@@ -638,9 +638,8 @@ align_summary(const align_result *r, char *buf, size_t len)
     case ALIGN_DMARC_FAIL:
         align_fmt(buf, len,
                   "DMARC would fail for %s: no aligned DKIM signature and no aligned "
-                  "SPF; the receiver would apply p=%s%s from %s",
-                  r->from_domain, dmarc_policy_name(d->policy),
-                  d->pct < 100 ? " (to pct of the mail)" : "", d->where);
+                  "SPF; the receiver would apply p=%s to %d%% of such mail, from %s",
+                  r->from_domain, dmarc_policy_name(d->policy), d->pct, d->where);
         return;
     case ALIGN_DMARC_TEMPERROR:
         align_fmt(buf, len, "DMARC for %s cannot be predicted now (temporary DNS failure)%s",

@@ -204,7 +204,7 @@ static const scenario scenarios[] = {
      "DMARC would pass"},
     {"subdomain_from_gets_sp_policy", "news.example.com", SES, ADDR_ONLY, NULL, NULL, NULL, NULL,
      ALIGN_SPF_NONE, ENF, 0, FAIL, 0, 0, "amazonses.com", DMARC_POLICY_QUARANTINE, 0, ALIGN_REJECT,
-     "p=quarantine from _dmarc.example.com"},
+     "p=quarantine to 100% of such mail, from _dmarc.example.com"},
     {"p_none_failure_is_reported_as_monitoring_only", "pnone.example", SES, ADDR_ONLY, NULL, NULL,
      NULL, NULL, ALIGN_SPF_NONE, MON, 0, FAIL, 0, 0, "amazonses.com", DMARC_POLICY_NONE, 0,
      ALIGN_ACCEPT, "only report the failure"},
