@@ -28,26 +28,6 @@
 
 #define SES_LOG_EVERY_MS 60000u
 
-static const char *const ses_known[] = {"region",
-                                        "endpoint",
-                                        "insecure_http",
-                                        "ca_file",
-                                        "connect_timeout_ms",
-                                        "timeout_ms",
-                                        "rate",
-                                        "burst",
-                                        "warmup_interval",
-                                        "warmup_page_size",
-                                        "profile",
-                                        "credentials_source",
-                                        "credentials_refresh_margin",
-                                        "sts_endpoint",
-                                        "verified_ttl",
-                                        "not_verified_ttl",
-                                        "plugin",
-                                        "name",
-                                        NULL};
-
 /* ses_log - format and hand to the host */
 void
 ses_log(ses_instance *in, int level, const char *qid, const char *fmt, ...)
@@ -98,74 +78,6 @@ ses_copy(char *dst, size_t size, const char *src)
     for (i = 0; src != NULL && src[i] != '\0' && i + 1 < size; i++)
         dst[i] = (unsigned char)src[i] < 0x20 || (unsigned char)src[i] >= 0x7f ? '?' : src[i];
     dst[i] = '\0';
-}
-
-static int
-ses_conf_str(ses_instance *in, const char *name, const char *def, char **out, char *err,
-             size_t errlen)
-{
-    const char *v = NULL;
-
-    if (in->host.conf_string(in->host.ctx, name, def, &v, err, errlen) < 0)
-        return -1;
-    *out = v != NULL && *v != '\0' ? sesutil_strdup(v) : NULL;
-    return 0;
-}
-
-static int
-ses_conf_int(ses_instance *in, const char *name, long def, long min, long max, long *out, char *err,
-             size_t errlen)
-{
-    return in->host.conf_int(in->host.ctx, name, def, min, max, out, err, errlen);
-}
-
-/* read the instance's block; errors are "file:line: reason" from the host */
-static int
-ses_configure(ses_instance *in, char *err, size_t errlen)
-{
-    ses_settings *s = &in->set;
-    const char *env_region = getenv("AWS_REGION");
-    char where[256];
-
-    if (env_region == NULL || *env_region == '\0')
-        env_region = getenv("AWS_DEFAULT_REGION");
-    if (in->host.conf_check(in->host.ctx, ses_known, err, errlen) < 0 ||
-        ses_conf_str(in, "region", env_region, &s->region, err, errlen) < 0 ||
-        ses_conf_str(in, "endpoint", NULL, &s->endpoint, err, errlen) < 0 ||
-        in->host.conf_bool(in->host.ctx, "insecure_http", 0, &s->insecure_http, err, errlen) < 0 ||
-        ses_conf_str(in, "ca_file", NULL, &s->ca_file, err, errlen) < 0 ||
-        ses_conf_int(in, "connect_timeout_ms", 1000, 10, 60000, &s->connect_timeout_ms, err,
-                     errlen) < 0 ||
-        ses_conf_int(in, "timeout_ms", 3000, 10, 120000, &s->timeout_ms, err, errlen) < 0 ||
-        ses_conf_int(in, "rate", 1, 1, 10000, &s->rate, err, errlen) < 0 ||
-        ses_conf_int(in, "burst", 1, 1, 10000, &s->burst, err, errlen) < 0 ||
-        ses_conf_int(in, "warmup_interval", 300, 0, 86400 * 7, &s->warmup_interval, err, errlen) <
-            0 ||
-        ses_conf_int(in, "warmup_page_size", 1000, 1, 1000, &s->warmup_page_size, err, errlen) <
-            0 ||
-        ses_conf_str(in, "profile", NULL, &s->profile, err, errlen) < 0 ||
-        ses_conf_str(in, "credentials_source", "chain", &s->credentials_source, err, errlen) < 0 ||
-        ses_conf_int(in, "credentials_refresh_margin", 900, 0, 3600, &s->refresh_margin, err,
-                     errlen) < 0 ||
-        ses_conf_str(in, "sts_endpoint", NULL, &s->sts_endpoint, err, errlen) < 0 ||
-        ses_conf_int(in, "verified_ttl", 0, 0, 86400 * 30, &s->verified_ttl, err, errlen) < 0 ||
-        ses_conf_int(in, "not_verified_ttl", 0, 0, 86400 * 30, &s->not_verified_ttl, err, errlen) <
-            0)
-        return -1;
-    if (s->region == NULL)
-        return sesutil_errf(err, errlen, "%s: ses: region is required (or set AWS_REGION)",
-                            in->host.conf_where(in->host.ctx, NULL, where, sizeof(where)));
-    if (strspn(s->region, "abcdefghijklmnopqrstuvwxyz0123456789-") != strlen(s->region))
-        return sesutil_errf(err, errlen, "%s: ses: malformed region \"%s\"",
-                            in->host.conf_where(in->host.ctx, "region", where, sizeof(where)),
-                            s->region);
-    if (!creds_source_valid(s->credentials_source))
-        return sesutil_errf(
-            err, errlen,
-            "%s: ses: credentials_source must be one of chain, env, "
-            "file, container, imds, web_identity",
-            in->host.conf_where(in->host.ctx, "credentials_source", where, sizeof(where)));
-    return 0;
 }
 
 static const char *
@@ -254,7 +166,7 @@ ses_init(const sm_plugin_host *host, void **instance_r, char *err, size_t errlen
     in->name = sesutil_strdup(host->instance_name != NULL ? host->instance_name : "ses");
     pthread_mutex_init(&in->lock, NULL);
     pthread_cond_init(&in->cond, NULL);
-    if (ses_configure(in, err, errlen) < 0 || ses_build(in, err, errlen) < 0) {
+    if (sesconf_read(&in->host, &in->set, err, errlen) < 0 || ses_build(in, err, errlen) < 0) {
         ses_free(in);
         return -1;
     }
@@ -428,12 +340,7 @@ ses_free(ses_instance *in)
     in->creds = creds_free(in->creds);
     in->thr = throttle_free(in->thr);
     in->http = http_client_free(in->http);
-    free(s->region);
-    free(s->endpoint);
-    free(s->ca_file);
-    free(s->profile);
-    free(s->credentials_source);
-    free(s->sts_endpoint);
+    sesconf_clear(s);
     free(in->name);
     pthread_cond_destroy(&in->cond);
     pthread_mutex_destroy(&in->lock);
@@ -457,28 +364,12 @@ static void
 ses_dump(void *instance, void (*out)(void *arg, const char *line), void *arg)
 {
     ses_instance *in = instance;
-    ses_settings *s = &in->set;
-    char line[512];
+    char line[600];
 
-#define SES_DUMP(...) (snprintf(line, sizeof(line), __VA_ARGS__), out(arg, line))
-    SES_DUMP("region = \"%s\";", s->region);
-    SES_DUMP("endpoint = \"%s\";", in->api.endpoint);
-    SES_DUMP("insecure_http = %s;", s->insecure_http ? "true" : "false");
-    SES_DUMP("ca_file = \"%s\";", s->ca_file ? s->ca_file : "");
-    SES_DUMP("connect_timeout_ms = %ld;", s->connect_timeout_ms);
-    SES_DUMP("timeout_ms = %ld;", s->timeout_ms);
-    SES_DUMP("rate = %ld;", s->rate);
-    SES_DUMP("burst = %ld;", s->burst);
-    SES_DUMP("warmup_interval = %ld;", s->warmup_interval);
-    SES_DUMP("warmup_page_size = %ld;", s->warmup_page_size);
-    SES_DUMP("profile = \"%s\";", s->profile ? s->profile : "");
-    SES_DUMP("credentials_source = \"%s\"; # in use: %s", s->credentials_source,
+    sesconf_dump(&in->set, out, arg);
+    snprintf(line, sizeof(line), "# endpoint in use: %s; credentials in use: %s", in->api.endpoint,
              creds_source_name(in->creds));
-    SES_DUMP("credentials_refresh_margin = %ld;", s->refresh_margin);
-    SES_DUMP("sts_endpoint = \"%s\";", s->sts_endpoint ? s->sts_endpoint : "");
-    SES_DUMP("verified_ttl = %ld;", s->verified_ttl);
-    SES_DUMP("not_verified_ttl = %ld;", s->not_verified_ttl);
-#undef SES_DUMP
+    out(arg, line);
 }
 
 /* the descriptor the host loads */

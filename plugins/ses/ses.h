@@ -17,15 +17,9 @@
 #include "creds.h"
 #include "http.h"
 #include "sesapi.h"
+#include "sesconf.h"
 #include "sesutil.h"
 #include "throttle.h"
-
-typedef struct ses_settings {
-    char *region, *endpoint, *ca_file, *profile, *credentials_source, *sts_endpoint;
-    int insecure_http;
-    long connect_timeout_ms, timeout_ms, rate, burst, warmup_interval, warmup_page_size;
-    long refresh_margin, verified_ttl, not_verified_ttl;
-} ses_settings;
 
 typedef struct ses_instance {
     sm_plugin_host host; /* copy of the host's services */

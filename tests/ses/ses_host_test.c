@@ -577,6 +577,35 @@ test_ses_config_errors_say_file_line(void **state)
     assert_non_null(strstr(in.err, "no AWS credentials found"));
 }
 
+static void
+dump_line(void *arg, const char *line)
+{
+    char *buf = arg;
+
+    strncat(buf, line, 4095 - strlen(buf));
+    strncat(buf, "\n", 4095 - strlen(buf));
+}
+
+static void
+test_ses_dump_prints_effective_settings_without_secrets(void **state)
+{
+    char buf[4096] = "";
+    inst in;
+
+    (void)state;
+    sestest_env_static();
+    setenv("AWS_REGION", "eu-west-1", 1);
+    assert_int_equal(sestest_inst_open(&in, 0, "rate = 3; endpoint = \"https://127.0.0.1:1\";"), 0);
+    sestest_plugin->dump(in.pi, dump_line, buf);
+    print_message("%s", buf);
+    assert_non_null(strstr(buf, "region = \"eu-west-1\";\n"));
+    assert_non_null(strstr(buf, "rate = 3;\n"));
+    assert_non_null(strstr(buf, "warmup_interval = 300;\n"));
+    assert_non_null(strstr(buf, "credentials in use: env"));
+    assert_null(strstr(buf, SECRET_MARK));
+    sestest_inst_close(&in);
+}
+
 /* runs last: nothing logged by any test above carried a secret */
 static void
 test_ses_no_secret_in_any_log_line(void **state)
@@ -628,6 +657,8 @@ main(void)
                                         sestest_setup_test, sestest_teardown_test),
         cmocka_unit_test_setup_teardown(test_ses_config_errors_say_file_line, sestest_setup_test,
                                         sestest_teardown_test),
+        cmocka_unit_test_setup_teardown(test_ses_dump_prints_effective_settings_without_secrets,
+                                        sestest_setup_test, sestest_teardown_test),
         cmocka_unit_test_setup_teardown(test_ses_no_secret_in_any_log_line, sestest_setup_test,
                                         sestest_teardown_test),
     };
