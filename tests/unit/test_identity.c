@@ -13,6 +13,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -272,6 +273,56 @@ test_identity_psl_suite_registrable_domain_stop(void **state)
     assert_int_equal(pass, total);
 }
 
+/* random bytes (fixed seed) never crash; accepted domains are already normal */
+static void
+test_identity_random_input_defined_result_and_idempotent(void **state)
+{
+    /* mostly valid characters, some hostile ones */
+    static const char alphabet[] = "abcdefxyzABC0129.-abcdefghij.klmnXYZ.abc+_"
+                                   "abcdefxyzABC0129.-abcdefghij.klmnXYZ.abc+_"
+                                   "@\"\\ \r\n\x01\x7f\xc3\xbc\xff\xe4\xb8\xad";
+    uint32_t seed = 12345;
+    int accepted = 0;
+
+    (void)state;
+    for (int i = 0; i < 20000; i++) {
+        char local[40], domain[80], err[256];
+        identity_cand *v;
+        size_t n, ll, dl;
+
+        seed = seed * 1103515245u + 12345u;
+        ll = (seed >> 16) % sizeof(local);
+        seed = seed * 1103515245u + 12345u;
+        dl = (seed >> 16) % sizeof(domain);
+        for (size_t k = 0; k < ll; k++) {
+            seed = seed * 1103515245u + 12345u;
+            local[k] = alphabet[(seed >> 16) % (sizeof(alphabet) - 1)];
+        }
+        local[ll] = '\0';
+        for (size_t k = 0; k < dl; k++) {
+            seed = seed * 1103515245u + 12345u;
+            domain[k] = alphabet[(seed >> 16) % (sizeof(alphabet) - 1)];
+        }
+        domain[dl] = '\0';
+        if (identity_candidates(local, domain, '+', &v, &n, err, sizeof(err)) != 0) {
+            assert_true(err[0] != '\0');
+            continue;
+        }
+        accepted++;
+        assert_true(n >= 1);
+        for (size_t k = 0; k < n; k++) {
+            char *again = NULL;
+            assert_int_equal(identity_normalize(v[k].identity, v[k].kind, &again, err, sizeof(err)),
+                             0);
+            assert_string_equal(again, v[k].identity);
+            free(again);
+        }
+        identity_cands_free(v, n);
+    }
+    print_message("random inputs accepted: %d of 20000\n", accepted);
+    assert_true(accepted > 0);
+}
+
 int
 main(void)
 {
@@ -284,6 +335,7 @@ main(void)
         cmocka_unit_test(test_identity_invalid_input_refused_not_crashed),
         cmocka_unit_test(test_identity_normalize_address_and_domain),
         cmocka_unit_test(test_identity_psl_suite_registrable_domain_stop),
+        cmocka_unit_test(test_identity_random_input_defined_result_and_idempotent),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
