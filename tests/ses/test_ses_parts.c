@@ -1,0 +1,276 @@
+/*
+ * test_ses_parts.c - the SES plugin's pure parts, built from their sources
+ *
+ * Table-driven checks of what the host test reaches only indirectly: AWS
+ * error decoding (x-amzn-ErrorType cut at ':' and after '#', body
+ * code/Code/__type, message/Message), URL authority parsing, the container
+ * credential URL rules, credential answers (JSON and STS XML, malformed
+ * ones refused), ISO 8601 expirations, shared-file profiles and the rate
+ * limiter's burst, spacing and give-up-at-deadline behaviour.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "credsrc.h"
+#include "http.h"
+#include "sesutil.h"
+#include "throttle.h"
+
+static void
+test_http_aws_error_from_header_then_body(void **state)
+{
+    static const struct {
+        const char *header, *body, *code, *message;
+    } t[] = {
+        {"NotFoundException:http://internal.amazon.com/coral/com.amazonaws.sesv2/", "",
+         "NotFoundException", NULL},
+        {"aws.protocols#TooManyRequestsException", "{\"message\":\"slow down\"}",
+         "TooManyRequestsException", "slow down"},
+        {NULL, "{\"__type\":\"com.amazon.coral.service#AccessDeniedException\",\"Message\":\"no\"}",
+         "AccessDeniedException", "no"},
+        {NULL, "{\"code\":\"BadRequestException\"}", "BadRequestException", NULL},
+        {NULL, "{\"Code\":\"RequestExpired\",\"message\":\"old\"}", "RequestExpired", "old"},
+        {NULL, "<html>gateway</html>", NULL, NULL},
+        {NULL, "{\"code\": 42, \"message\": null}", NULL, NULL},
+        {"", "[1,2]", NULL, NULL},
+        {"#", NULL, NULL, NULL},
+    };
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+        http_response r;
+        memset(&r, 0, sizeof(r));
+        http_parse_aws_error(t[i].header, t[i].body, &r);
+        if (t[i].code == NULL)
+            assert_null(r.error_code);
+        else
+            assert_string_equal(r.error_code, t[i].code);
+        if (t[i].message == NULL)
+            assert_null(r.error_message);
+        else
+            assert_string_equal(r.error_message, t[i].message);
+        http_response_clear(&r);
+    }
+}
+
+static void
+test_http_url_host_and_container_url_rules(void **state)
+{
+    static const struct {
+        const char *url, *host;
+        int container_ok;
+    } t[] = {
+        {"https://email.us-east-1.amazonaws.com", "email.us-east-1.amazonaws.com", 1},
+        {"http://127.0.0.1:8080/creds", "127.0.0.1:8080", 1},
+        {"http://127.1.2.3/creds", "127.1.2.3", 1},
+        {"http://169.254.170.2/v2/credentials/x", "169.254.170.2", 1},
+        {"http://169.254.170.23/v1/credentials", "169.254.170.23", 1},
+        {"http://[::1]:80/x", "[::1]:80", 1},
+        {"http://localhost/x", "localhost", 1},
+        {"http://192.0.2.1/creds", "192.0.2.1", 0},
+        {"http://127.0.0.1.evil.example/creds", "127.0.0.1.evil.example", 0},
+        {"http://user@127.0.0.1/creds", NULL, 0},
+        {"ftp://127.0.0.1/creds", "127.0.0.1", 0},
+        {"https://x.example/\r\nHost: y", "x.example", 0},
+        {"no-scheme", NULL, 0},
+        {"https://", NULL, 0},
+    };
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+        char *h = http_url_host(t[i].url);
+        if (t[i].host == NULL)
+            assert_null(h);
+        else
+            assert_string_equal(h, t[i].host);
+        free(h);
+        assert_int_equal(credsrc_container_url_ok(t[i].url), t[i].container_ok);
+    }
+    assert_null(http_url_host(NULL));
+    assert_int_equal(credsrc_container_url_ok(NULL), 0);
+}
+
+static void
+test_credsrc_answers_parsed_and_malformed_refused(void **state)
+{
+    static const struct {
+        int xml;
+        const char *body;
+        int rc;
+        int64_t exp;
+    } t[] = {
+        {0,
+         "{\"AccessKeyId\":\"AK\",\"SecretAccessKey\":\"SK\",\"Token\":\"T\","
+         "\"Expiration\":\"2015-08-30T12:36:00Z\"}",
+         0, 1440938160},
+        {0, "{\"AccessKeyId\":\"AK\",\"SecretAccessKey\":\"SK\"}", 0, 0},
+        {0, "{\"AccessKeyId\":\"AK\",\"SecretAccessKey\":\"SK\",\"Expiration\":\"soon\"}", -1, 0},
+        {0, "{\"AccessKeyId\":\"AK\"}", -1, 0},
+        {0, "{\"AccessKeyId\":\"\",\"SecretAccessKey\":\"SK\"}", -1, 0},
+        {0, "not json", -1, 0},
+        {0, "", -1, 0},
+        {1,
+         "<R><Credentials><AccessKeyId>AK</AccessKeyId><SecretAccessKey>SK</SecretAccessKey>"
+         "<SessionToken>T</SessionToken><Expiration>2015-08-30T12:36:00.000Z</Expiration>"
+         "</Credentials></R>",
+         0, 1440938160},
+        {1, "<R><AccessKeyId>AK</AccessKeyId></R>", -1, 0},
+        {1, "<R><AccessKeyId>AK</AccessKeyId><SecretAccessKey>SK", -1, 0},
+        {1, "", -1, 0},
+    };
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+        creds_value v;
+        char err[256];
+        int rc = t[i].xml ? credsrc_parse_sts_xml(t[i].body, &v, err, sizeof(err))
+                          : credsrc_parse_json(t[i].body, &v, err, sizeof(err));
+        assert_int_equal(rc, t[i].rc);
+        if (rc == 0) {
+            assert_string_equal(v.access_key_id, "AK");
+            assert_string_equal(v.secret_access_key, "SK");
+            assert_int_equal(v.expiration, t[i].exp);
+            assert_null(strstr(err, "SK"));
+        } else {
+            assert_null(v.access_key_id);
+        }
+        creds_value_clear(&v);
+    }
+}
+
+static void
+test_sesutil_iso8601_table(void **state)
+{
+    static const struct {
+        const char *in;
+        int64_t want;
+    } t[] = {
+        {"2015-08-30T12:36:00Z", 1440938160},
+        {"2015-08-30T12:36:00.123Z", 1440938160},
+        {"2015-08-30T14:36:00+02:00", 1440938160},
+        {"2015-08-30T12:36:00", 1440938160},
+        {"2015-13-30T12:36:00Z", -1},
+        {"2015-08-30T12:36Z", -1},
+        {"2015-08-30T12:36:00Zjunk", -1},
+        {"2015-08-30T12:36:00+0200", -1},
+        {"", -1},
+        {NULL, -1},
+    };
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof(t) / sizeof(t[0]); i++)
+        assert_int_equal(sesutil_parse_iso8601(t[i].in), t[i].want);
+}
+
+static void
+test_credsrc_file_profiles(void **state)
+{
+    static const struct {
+        const char *profile, *ak;
+        int rc;
+    } t[] = {
+        {"default", "AKDEF", 0}, {"work", "AKWORK", 0}, {"cfgonly", "AKCFG", 0},
+        {"half", NULL, -1},      {"missing", NULL, 1},  {"profile work", NULL, 1},
+    };
+    char dir[] = "/tmp/ses-parts-XXXXXX", cpath[64], fpath[64], path[256], err[256];
+    FILE *fp;
+    size_t i;
+
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    snprintf(cpath, sizeof(cpath), "%s/credentials", dir);
+    snprintf(fpath, sizeof(fpath), "%s/config", dir);
+    fp = fopen(cpath, "w");
+    assert_non_null(fp);
+    fputs("; comment\n[default]\naws_access_key_id=AKDEF\naws_secret_access_key = s\n"
+          "  [ work ]  \n  aws_access_key_id = AKWORK  \naws_secret_access_key=s2\n"
+          "[half]\naws_access_key_id = AKHALF\n[broken\naws_access_key_id = X\n",
+          fp);
+    fclose(fp);
+    fp = fopen(fpath, "w");
+    assert_non_null(fp);
+    fputs("[profile cfgonly]\naws_access_key_id=AKCFG\naws_secret_access_key=s3\n"
+          "[cfgonly]\naws_access_key_id=WRONG\n",
+          fp);
+    fclose(fp);
+    setenv("AWS_SHARED_CREDENTIALS_FILE", cpath, 1);
+    setenv("AWS_CONFIG_FILE", fpath, 1);
+    for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+        creds_value v;
+        int loose;
+        int rc = credsrc_file(t[i].profile, &v, &loose, path, sizeof(path), err, sizeof(err));
+        assert_int_equal(rc, t[i].rc);
+        if (rc == 0)
+            assert_string_equal(v.access_key_id, t[i].ak);
+        creds_value_clear(&v);
+    }
+    unlink(cpath);
+    unlink(fpath);
+    rmdir(dir);
+    unsetenv("AWS_SHARED_CREDENTIALS_FILE");
+    unsetenv("AWS_CONFIG_FILE");
+}
+
+static uint64_t
+now_ms(void)
+{
+    return sesutil_now_ms();
+}
+
+static void
+test_throttle_burst_spacing_and_deadline(void **state)
+{
+    throttle *t = throttle_new(20.0, 3, 100, 1000); /* 50 ms apart, 3 at once */
+    uint64_t start = now_ms(), took;
+    int i;
+
+    (void)state;
+    for (i = 0; i < 3; i++)
+        assert_int_equal(throttle_acquire(t, start + 1000, 0), 0);
+    assert_true(now_ms() - start < 30);
+    /* the fourth waits for its slot, about one interval */
+    assert_int_equal(throttle_acquire(t, now_ms() + 1000, 0), 0);
+    took = now_ms() - start;
+    assert_true(took >= 40 && took < 200);
+    /* a caller whose slot comes after its deadline gives up at once */
+    start = now_ms();
+    assert_int_equal(throttle_acquire(t, now_ms() + 10, 0), -1);
+    assert_true(now_ms() - start < 10);
+    /* backoff: everyone waits, a success resets the level */
+    assert_true(throttle_backoff(t) >= 50);
+    assert_true(throttle_backoff_until(t) > now_ms());
+    assert_int_equal(throttle_acquire(t, now_ms() + 20, 0), -1);
+    throttle_success(t);
+    t = throttle_free(t);
+    assert_null(t);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_http_aws_error_from_header_then_body),
+        cmocka_unit_test(test_http_url_host_and_container_url_rules),
+        cmocka_unit_test(test_credsrc_answers_parsed_and_malformed_refused),
+        cmocka_unit_test(test_sesutil_iso8601_table),
+        cmocka_unit_test(test_credsrc_file_profiles),
+        cmocka_unit_test(test_throttle_burst_spacing_and_deadline),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
