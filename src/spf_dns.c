@@ -188,7 +188,10 @@ spf_dns_probe(SPF_dns_server_t *d, spf_dns_req *rq, const char *qname, const cha
             tempfail = 1;
         }
         for (int i = 0; !tempfail && !found && rr->herrno == NETDB_SUCCESS && i < rr->num_rr; i++) {
-            a = SPF_dns_lookup(d->layer_below, rr->rr[i]->mx, at, 1);
+            char host[SPF_NAME_MAX];
+            if (spf_dns_name_prepare(rr->rr[i]->mx, host, sizeof(host)) < 0)
+                continue; /* "." or a malformed exchange has no address */
+            a = SPF_dns_lookup(d->layer_below, host, at, 1);
             found = a->herrno == NETDB_SUCCESS && a->num_rr > 0;
             tempfail = a->herrno == TRY_AGAIN;
             SPF_dns_rr_free(a);
