@@ -10,10 +10,12 @@
  */
 #include "config.h"
 
+#include <ctype.h>
 #include <dlfcn.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -387,6 +389,48 @@ test_file_plugin_reloads_on_change_and_keeps_old_list_on_error(void **state)
     free(body);
 }
 
+/* random file contents (fixed seed): either loaded, or refused as "path:line: reason" */
+static void
+test_file_plugin_random_files_load_or_name_the_line(void **state)
+{
+    static const char alphabet[] = "abcxyz.example.com@user+#  \t\n\n\n\n\n\nABC-_"
+                                   "abcxyz.example.com\n\n\n!\xc3\xbc\xff\x01\r";
+    char *path = xasprintf("%s/ids", pdir), *body, *prefix = xasprintf("%s:", path);
+    uint32_t seed = 777;
+    int loaded = 0;
+
+    (void)state;
+    body = xasprintf("sources = ( { name = \"f\"; plugin = \"file\"; path = \"%s\"; } );", path);
+    for (int i = 0; i < 200; i++) {
+        char content[300], err[512] = "";
+        size_t len;
+        plugin_chain *ch;
+
+        seed = seed * 1103515245u + 12345u;
+        len = (seed >> 16) % sizeof(content);
+        for (size_t k = 0; k < len; k++) {
+            seed = seed * 1103515245u + 12345u;
+            content[k] = alphabet[(seed >> 16) % (sizeof(alphabet) - 1)];
+        }
+        content[len] = '\0';
+        assert_int_equal(plugin_write_file(path, content, 0644), 0);
+        if (load(pdir, body, NULL, &ch, err, sizeof(err)) == 0) {
+            loaded++;
+            file_ask(ch, "user@example.com", SM_IDKIND_ADDRESS);
+            plugin_chain_free(ch);
+        } else if (strstr(err, prefix) == NULL ||
+                   !isdigit((unsigned char)strstr(err, prefix)[strlen(prefix)])) {
+            fail_msg("case %d: error without path:line: %s", i, err);
+        }
+    }
+    print_message("random identity files loaded: %d of 200\n", loaded);
+    assert_true(loaded > 0);
+    unlink(path);
+    free(path);
+    free(prefix);
+    free(body);
+}
+
 /* ---- resolution over the chain ---- */
 
 typedef struct resolve_case {
@@ -508,6 +552,7 @@ main(void)
         cmocka_unit_test(test_file_plugin_format_comments_negation_idn),
         cmocka_unit_test(test_file_plugin_bad_line_reported_with_line_number),
         cmocka_unit_test(test_file_plugin_reloads_on_change_and_keeps_old_list_on_error),
+        cmocka_unit_test(test_file_plugin_random_files_load_or_name_the_line),
         cmocka_unit_test(test_resolve_most_specific_identity_wins),
         cmocka_unit_test(test_resolve_combine_first_and_all),
     };
