@@ -229,7 +229,7 @@ ses_parse_identity(ses_instance *in, const char *body, const char *identity, sm_
     else
         ans = vs != NULL && strcmp(vs, "SUCCESS") == 0 ? SM_ID_VERIFIED : SM_ID_NOT_VERIFIED;
     at->identity_type = ses_idtype(ses_jstr(root, "IdentityType"));
-    ses_copy(at->identity, sizeof(at->identity), identity);
+    sesutil_strlcpy(at->identity, identity, sizeof(at->identity)); /* the host's own text */
     dkim = json_object_get(root, "DkimAttributes");
     if (json_is_object(dkim)) {
         v = json_object_get(dkim, "SigningEnabled");
@@ -281,7 +281,7 @@ ses_attrs_reset(ses_instance *in, sm_id_attrs *at, const char *identity)
     memset(at, 0, sizeof(*at));
     at->size = size;
     at->dkim_signing_enabled = SM_TRI_UNKNOWN;
-    ses_copy(at->identity, sizeof(at->identity), identity);
+    sesutil_strlcpy(at->identity, identity, sizeof(at->identity));
     ses_copy(at->region, sizeof(at->region), in->set.region);
 }
 
