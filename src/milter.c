@@ -202,9 +202,14 @@ milter_apply(SMFICTX *ctx, sm_msg *m)
     for (size_t i = 0; i < v->ndel; i++)
         if (smfi_chgheader(ctx, v->del[i].name, v->del[i].index, NULL) != MI_SUCCESS)
             log_msg(LOG_WARNING, m->qid, "could not remove header %s", v->del[i].name);
-    for (size_t i = 0; i < v->nadd; i++)
-        if (smfi_insheader(ctx, 0, v->add[i].name, v->add[i].value) != MI_SUCCESS)
+    for (size_t i = 0; i < v->nadd; i++) {
+        /* with SMFIP_HDR_LEADSPC the MTA takes the value as is: give it its space */
+        char *value = m->leadspc ? xasprintf(" %s", v->add[i].value) : NULL;
+        if (smfi_insheader(ctx, 0, v->add[i].name, value ? value : v->add[i].value) !=
+            MI_SUCCESS)
             log_msg(LOG_WARNING, m->qid, "could not add header %s", v->add[i].name);
+        free(value);
+    }
 }
 
 static sfsistat

@@ -169,6 +169,7 @@ milter_protocol = 6
 EOC
     local line
     for line in "$@"; do echo "$line" >> "$P/main.cf"; done
+    # TB_MASTER_EXTRA: more master.cf services (e.g. a second smtpd after a content_filter)
     cat > "$P/master.cf" <<'EOC'
 127.0.0.1:10025 inet n - n - - smtpd
 pickup    unix  n - n 60 1 pickup
@@ -192,10 +193,29 @@ anvil     unix  - - n -  1 anvil
 scache    unix  - - n -  1 scache
 postlog   unix-dgram n - n - 1 postlogd
 EOC
+    [ -n "${TB_MASTER_EXTRA:-}" ] && printf '%s\n' "$TB_MASTER_EXTRA" >> "$P/master.cf"
     smtp-sink -u postfix -d "$W/capture/%M%S." 127.0.0.1:10027 100 & TB_PIDS+=($!)
     postfix -c "$P" check </dev/null || { script -qc "postfix -c $P check" /dev/null; return 1; }
     postfix -c "$P" start </dev/null >/dev/null 2>&1 || { echo "postfix start failed"; return 1; }
     tb_wait_port 10025 && tb_wait_port 10027
+}
+
+# tb_zone NAME FILE - write a zone file header for NAME (SOA, NS, A) into FILE; append records after
+tb_zone() {
+    printf '$ORIGIN %s.\n$TTL 300\n@ IN SOA ns.%s. hostmaster.%s. 1 3600 600 86400 300\n@ IN NS ns\nns IN A 127.0.0.1\n' \
+        "$1" "$1" "$1" > "$2"
+}
+
+# tb_start_opendkim NAME MODE PORT [extra config lines] - opendkim on 127.0.0.1:PORT
+tb_start_opendkim() {
+    local name=$1 mode=$2 port=$3; shift 3
+    {
+        printf 'Mode %s\nSocket inet:%s@127.0.0.1\nBackground no\nNameservers 127.0.0.1\n' "$mode" "$port"
+        printf 'UserID opendkim\nRequireSafeKeys no\n'
+        local l; for l in "$@"; do echo "$l"; done
+    } > "$W/opendkim-$name.conf"
+    opendkim -f -x "$W/opendkim-$name.conf" > "$W/opendkim-$name.log" 2>&1 & TB_PIDS+=($!)
+    tb_wait_port "$port"
 }
 
 tb_captured() { ls "$W"/capture/ 2>/dev/null | wc -l; }
