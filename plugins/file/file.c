@@ -25,7 +25,8 @@
  * Reload: lookup() checks the file's inode, size and mtime at most once a
  * second; when they change, the file is re-read.  A bad file at init is an
  * error "path:line: reason"; a bad file on reload keeps the old list and
- * logs "path:line: reason" once per change.
+ * logs "path:line: reason" once per change; a file that disappears keeps
+ * the old list too (logged once).
  *
  * Includes only the plugin ABI header, libc and libidn2.
  */
@@ -64,6 +65,7 @@ typedef struct file_inst {
     pthread_mutex_t check_lock; /* one reload check at a time */
     struct stat seen;           /* identity of the file last read (or tried) */
     long last_check;            /* CLOCK_MONOTONIC seconds, atomic */
+    int missing;                /* the file could not be found at the last check */
 } file_inst;
 
 static file_list *
@@ -300,21 +302,30 @@ file_maybe_reload(file_inst *fi, const char *qid)
     if (now == last || pthread_mutex_trylock(&fi->check_lock) != 0)
         return;
     __atomic_store_n(&fi->last_check, now, __ATOMIC_RELAXED);
-    if (stat(fi->path, &st) == 0 && !file_same(&st, &fi->seen)) {
-        l = file_load(fi->path, &st, err, sizeof(err));
-        fi->seen = st;
-        if (l == NULL) {
-            fi->host->log(fi->host->ctx, LOG_ERR, qid, "%s (keeping the previous list)", err);
-        } else {
-            pthread_rwlock_wrlock(&fi->lock);
-            old = fi->list;
-            fi->list = l;
-            pthread_rwlock_unlock(&fi->lock);
-            file_list_free(old);
-            fi->host->log(fi->host->ctx, LOG_INFO, qid, "%s: reloaded, %zu identities", fi->path,
-                          l->n);
-        }
+    if (stat(fi->path, &st) < 0) {
+        if (!fi->missing)
+            fi->host->log(fi->host->ctx, LOG_ERR, qid, "%s: %s (keeping the previous list)",
+                          fi->path, strerror(errno));
+        fi->missing = 1;
+        memset(&fi->seen, 0, sizeof(fi->seen)); /* re-read when it comes back */
+        goto out;
     }
+    fi->missing = 0;
+    if (file_same(&st, &fi->seen))
+        goto out;
+    l = file_load(fi->path, &st, err, sizeof(err));
+    fi->seen = st;
+    if (l == NULL) {
+        fi->host->log(fi->host->ctx, LOG_ERR, qid, "%s (keeping the previous list)", err);
+        goto out;
+    }
+    pthread_rwlock_wrlock(&fi->lock);
+    old = fi->list;
+    fi->list = l;
+    pthread_rwlock_unlock(&fi->lock);
+    file_list_free(old);
+    fi->host->log(fi->host->ctx, LOG_INFO, qid, "%s: reloaded, %zu identities", fi->path, l->n);
+out:
     pthread_mutex_unlock(&fi->check_lock);
 }
 

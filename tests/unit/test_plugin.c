@@ -383,6 +383,22 @@ test_file_plugin_reloads_on_change_and_keeps_old_list_on_error(void **state)
     log_capture(NULL, NULL);
     assert_non_null(strstr(log_seen, "ids:2: identity contains white space"));
     assert_non_null(strstr(log_seen, "keeping the previous list"));
+
+    /* the file disappears: old list kept, logged once; it comes back: re-read */
+    log_seen[0] = '\0';
+    log_capture(log_grab, NULL);
+    unlink(path);
+    nanosleep(&pause, NULL);
+    assert_int_equal(file_ask(ch, "b@example.com", SM_IDKIND_ADDRESS), SM_ID_VERIFIED);
+    nanosleep(&pause, NULL);
+    assert_int_equal(file_ask(ch, "b@example.com", SM_IDKIND_ADDRESS), SM_ID_VERIFIED);
+    assert_non_null(strstr(log_seen, "ids: No such file or directory (keeping the previous list)"));
+    assert_null(strstr(strstr(log_seen, "No such file") + 1, "No such file"));
+    assert_int_equal(plugin_write_file(path, "d@example.com\n", 0644), 0);
+    nanosleep(&pause, NULL);
+    assert_int_equal(file_ask(ch, "d@example.com", SM_IDKIND_ADDRESS), SM_ID_VERIFIED);
+    assert_int_equal(file_ask(ch, "b@example.com", SM_IDKIND_ADDRESS), SM_ID_UNKNOWN);
+    log_capture(NULL, NULL);
     plugin_chain_free(ch);
     unlink(path);
     free(path);
