@@ -28,7 +28,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/socket.h>
 #include <sys/types.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "conf.h"
@@ -199,6 +201,62 @@ main_daemonize(void)
     return fds[1];
 }
 
+/*
+ * main_wake_listener - libmilter's accept loop holds its lock while it
+ * polls (a timeout of several seconds), and smfi_stop() waits for that
+ * lock; a connection to our own socket wakes the loop so that the stop
+ * takes effect at once.
+ */
+static void
+main_wake_listener(const char *spec)
+{
+    const char *path = main_socket_path(spec);
+    struct sockaddr_un sun;
+    int fd;
+
+    if (path == NULL || strlen(path) >= sizeof(sun.sun_path))
+        return;
+    memset(&sun, 0, sizeof(sun));
+    sun.sun_family = AF_UNIX;
+    strcpy(sun.sun_path, path);
+    if ((fd = socket(AF_UNIX, SOCK_STREAM, 0)) < 0)
+        return;
+    (void)connect(fd, (struct sockaddr *)&sun, sizeof(sun));
+    close(fd);
+}
+
+static volatile int main_stop_done;
+
+static void *
+main_stop_thread(void *arg)
+{
+    (void)arg;
+    smfi_stop();
+    __atomic_store_n(&main_stop_done, 1, __ATOMIC_SEQ_CST);
+    return NULL;
+}
+
+/*
+ * main_stop_milter - smfi_stop() in a thread while we keep waking the
+ * listener; returns 1 when libmilter stopped within a second.  No message
+ * is in flight any more when this runs, so when libmilter is slow to
+ * notice (an idle connection keeps its worker polling), we go on and exit.
+ */
+static int
+main_stop_milter(const char *socket_spec)
+{
+    pthread_t tid;
+
+    if (pthread_create(&tid, NULL, main_stop_thread, NULL) != 0)
+        return 0;
+    pthread_detach(tid);
+    for (int i = 0; i < 100 && !__atomic_load_n(&main_stop_done, __ATOMIC_SEQ_CST); i++) {
+        main_wake_listener(socket_spec);
+        usleep(10000);
+    }
+    return __atomic_load_n(&main_stop_done, __ATOMIC_SEQ_CST);
+}
+
 static void *
 main_milter_thread(void *arg)
 {
@@ -293,6 +351,7 @@ main_run(sm_conf *conf, int foreground)
     sigset_t set;
     long grace = conf->daemon.shutdown_timeout;
     char *pid_file = xstrdup(conf->daemon.pid_file ? conf->daemon.pid_file : "");
+    char *socket_spec = xstrdup(conf->daemon.socket);
 
     log_open("ses-milter", conf_log_facility(conf), foreground);
     log_set_level(conf_log_level(conf));
@@ -334,19 +393,21 @@ main_run(sm_conf *conf, int foreground)
         close(ready);
     }
     main_wait_signals(&set);
-    smfi_stop();
-    pthread_join(milter_tid, NULL);
-    for (long i = 0; i < grace * 10 && milter_in_flight() > 0; i++)
-        usleep(100000);
+    milter_drain();
+    for (long i = 0; i < grace * 20 && milter_in_flight() > 0; i++)
+        usleep(50000);
     if (milter_in_flight() > 0)
-        log_msg(LOG_WARNING, NULL, "%d connections still open after %lds: exiting",
+        log_msg(LOG_WARNING, NULL, "%d messages still in flight after %lds: stopping anyway",
                 milter_in_flight(), grace);
+    if (main_stop_milter(socket_spec))
+        pthread_join(milter_tid, NULL);
     main_poke_reload(1);
     pthread_join(reload_tid, NULL);
     conf_publish(NULL);
     if (*pid_file)
         unlink(pid_file);
     free(pid_file);
+    free(socket_spec);
     log_msg(LOG_NOTICE, NULL, "stopped");
     return status;
 }

@@ -21,7 +21,9 @@
 #include "util.h"
 
 static pthread_mutex_t milter_lock = PTHREAD_MUTEX_INITIALIZER;
-static int milter_conns;
+static int milter_conns;     /* connections open */
+static int milter_txns;      /* transactions between MAIL FROM and end of message/abort */
+static int milter_draining;  /* SIGTERM: no new connection or transaction */
 
 #define MILTER_MSG(ctx) ((sm_msg *)smfi_getpriv(ctx))
 
@@ -31,9 +33,40 @@ milter_in_flight(void)
     int n;
 
     pthread_mutex_lock(&milter_lock);
-    n = milter_conns;
+    n = milter_txns;
     pthread_mutex_unlock(&milter_lock);
     return n;
+}
+
+void
+milter_drain(void)
+{
+    pthread_mutex_lock(&milter_lock);
+    milter_draining = 1;
+    pthread_mutex_unlock(&milter_lock);
+}
+
+static int
+milter_is_draining(void)
+{
+    int d;
+
+    pthread_mutex_lock(&milter_lock);
+    d = milter_draining;
+    pthread_mutex_unlock(&milter_lock);
+    return d;
+}
+
+/* milter_txn - a transaction starts (+1) or ends (-1) */
+static void
+milter_txn(sm_msg *m, int start)
+{
+    if (start == m->in_txn)
+        return;
+    m->in_txn = start;
+    pthread_mutex_lock(&milter_lock);
+    milter_txns += start ? 1 : -1;
+    pthread_mutex_unlock(&milter_lock);
 }
 
 /* milter_qid - the MTA's queue id, once it is known */
@@ -86,7 +119,8 @@ static sfsistat
 milter_connect(SMFICTX *ctx, char *hostname, _SOCK_ADDR *sa)
 {
     msg_set_client(milter_attach(ctx), hostname, sa);
-    return SMFIS_CONTINUE;
+    /* stopping: the MTA's default action applies (tempfail: the client keeps the mail) */
+    return milter_is_draining() ? SMFIS_TEMPFAIL : SMFIS_CONTINUE;
 }
 
 static sfsistat
@@ -109,7 +143,13 @@ milter_envfrom(SMFICTX *ctx, char **argv)
 
     if (m == NULL)
         return SMFIS_TEMPFAIL;
+    milter_txn(m, 0);
     msg_reset(m);
+    if (milter_is_draining()) {
+        smfi_setreply(ctx, "421", "4.3.2", "ses-milter is restarting, try again later");
+        return SMFIS_TEMPFAIL;
+    }
+    milter_txn(m, 1);
     m->msg_count++;
     milter_qid(ctx, m);
     auth = smfi_getsymval(ctx, "{auth_authen}");
@@ -133,6 +173,8 @@ milter_envrcpt(SMFICTX *ctx, char **argv)
     if (!engine_outgoing(m)) {
         milter_qid(ctx, m);
         engine_pass_inbound(m);
+        msg_reset(m);
+        milter_txn(m, 0);
         return SMFIS_ACCEPT;
     }
     if (argv && argv[0])
@@ -238,6 +280,7 @@ milter_eom(SMFICTX *ctx)
             log_msg(LOG_WARNING, m->qid, "could not quarantine the message");
     }
     msg_reset(m);
+    milter_txn(m, 0);
     return r;
 }
 
@@ -249,6 +292,7 @@ milter_abort(SMFICTX *ctx)
     if (m != NULL) {
         engine_abort(m);
         msg_reset(m);
+        milter_txn(m, 0);
     }
     return SMFIS_CONTINUE;
 }
@@ -260,6 +304,7 @@ milter_close(SMFICTX *ctx)
 
     if (m != NULL) {
         smfi_setpriv(ctx, NULL);
+        milter_txn(m, 0);
         msg_free(m);
         pthread_mutex_lock(&milter_lock);
         milter_conns--;

@@ -6,7 +6,9 @@
 
 /* milter_register - register the callbacks with libmilter; 0 or -1 */
 int milter_register(const char *name);
-/* milter_in_flight - connections currently open (for a clean shutdown) */
+/* milter_in_flight - transactions between MAIL FROM and end of message (clean shutdown) */
 int milter_in_flight(void);
+/* milter_drain - SIGTERM: refuse new connections and transactions (4xx), finish the rest */
+void milter_drain(void);
 
 #endif

@@ -61,6 +61,7 @@ typedef struct sm_msg {
     unsigned long msg_count; /* messages on this connection */
     int leadspc;             /* header values keep their leading space (SMFIP_HDR_LEADSPC) */
     int can_skip;            /* the MTA understands SMFIS_SKIP */
+    int in_txn;              /* counted as a transaction in flight */
     /* transaction */
     sm_conf *conf;
     char qid[64];

@@ -126,7 +126,7 @@ tb_start_milter() { # tb_start_milter CONF
 tb_stop_milter() {
     [ -n "$TB_MILTER_PID" ] || return 0
     kill "$TB_MILTER_PID" 2>/dev/null
-    for _ in $(seq 100); do kill -0 "$TB_MILTER_PID" 2>/dev/null || break; sleep 0.05; done
+    for _ in $(seq 300); do kill -0 "$TB_MILTER_PID" 2>/dev/null || break; sleep 0.05; done
     if kill -0 "$TB_MILTER_PID" 2>/dev/null; then
         echo "ses-milter did not stop on SIGTERM"; kill -9 "$TB_MILTER_PID"; TB_MILTER_PID=; return 1
     fi
