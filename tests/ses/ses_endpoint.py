@@ -344,6 +344,11 @@ class Handler(BaseHTTPRequestHandler):
     do_POST = route
 
 
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128  # a burst of new connections must not see SYN drops
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--fixture", required=True)
@@ -355,8 +360,7 @@ def main():
         FIX.update(json.load(f))
     for c in FIX.get("credentials", []):
         KEYS[c["access_key_id"]] = (c["secret_access_key"], c.get("session_token"), None)
-    srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    srv.daemon_threads = True
+    srv = Server(("127.0.0.1", 0), Handler)
     if a.tls_cert:
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.load_cert_chain(a.tls_cert, a.tls_key)
