@@ -22,7 +22,12 @@
  *   every signature of the message.
  *
  *   Malformed signatures are kept (DKIM_LIBFLAGS_BADSIGHANDLES) so that
- *   they are reported as permerror/neutral instead of silently ignored.
+ *   they are reported as permerror/neutral instead of silently ignored;
+ *   signatures whose key name would overflow libopendkim's query buffer are
+ *   set aside before the lookup (libopendkim would abort the whole message)
+ *   and reported as permerror.  A key record whose p= is a bare PKCS#1
+ *   RSAPublicKey (RFC 6376 3.6.1 taken literally) is rewritten as the
+ *   SubjectPublicKeyInfo libopendkim can load.
  *
  * DIAGNOSTICS
  *   No logging: results carry a short reason, errors go to err/errlen or to
