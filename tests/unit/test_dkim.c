@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include <openssl/evp.h>
@@ -119,6 +120,7 @@ typedef struct zone_rr {
 
 static const zone_rr *zone;
 static int resolver_calls;
+static unsigned resolver_sleep_us; /* each lookup takes this long */
 
 static void
 txt_add(dns_txt *t, const char *s)
@@ -136,6 +138,8 @@ zone_resolve(void *arg, const char *name, uint64_t deadline_ms, dns_txt **txt_r,
     (void)arg;
     (void)deadline_ms;
     resolver_calls++;
+    if (resolver_sleep_us > 0)
+        usleep(resolver_sleep_us);
     *ttl_r = 600;
     for (const zone_rr *z = zone; z != NULL && z->name != NULL; z++) {
         if (strcasecmp(z->name, name) != 0)
@@ -740,6 +744,41 @@ test_dkim_h_list_parsed_with_folding_and_case(void **state)
 }
 
 static void
+test_dkim_message_budget_spent_gives_temperror(void **state)
+{
+    static zone_rr z[3];
+    const dkim_sig_result *sigs;
+    dns_cache *dns = dns_cache_new(NULL);
+    char *one = sign(base_msg, K_RSA, "rsa", "example.com", DKIM_SIGN_RSASHA256);
+    char *two = sign(one, K_ED, "ed", "example.com", DKIM_SIGN_ED25519SHA256), err[256];
+    dkim_engine *e;
+    dkim_verify *v;
+    dkim_opts o;
+    size_t n;
+
+    (void)state;
+    z[0] = (zone_rr){"rsa._domainkey.example.com", DNS_OK, keys[K_RSA].record, NULL};
+    z[1] = (zone_rr){"ed._domainkey.example.com", DNS_OK, keys[K_ED].record, NULL};
+    zone = z;
+    dns_cache_set_resolver(dns, zone_resolve, NULL);
+    dkim_opts_defaults(&o);
+    o.timeout_ms = 20;
+    e = dkim_engine_new(dns, &o, err, sizeof(err));
+    assert_non_null(e);
+    resolver_sleep_us = 50000; /* the first lookup spends the whole budget */
+    v = verify_simple(e, two, &sigs, &n);
+    resolver_sleep_us = 0;
+    assert_int_equal(n, 2);
+    assert_int_equal(sigs[0].result, DKIM_R_PASS); /* ed: answered, late */
+    assert_int_equal(sigs[1].result, DKIM_R_TEMPERROR);
+    dkim_verify_free(v);
+    dkim_engine_free(e);
+    dns_cache_free(dns);
+    free(two);
+    free(one);
+}
+
+static void
 test_dkim_header_raw_keeps_exact_spacing_for_simple(void **state)
 {
     dns_cache *dns;
@@ -963,6 +1002,7 @@ main(int argc, char **argv)
         cmocka_unit_test(test_dkim_covers_signed_headers_only),
         cmocka_unit_test(test_dkim_h_list_parsed_with_folding_and_case),
         cmocka_unit_test(test_dkim_header_raw_keeps_exact_spacing_for_simple),
+        cmocka_unit_test(test_dkim_message_budget_spent_gives_temperror),
         cmocka_unit_test(test_dkim_eom_twice_and_calls_after_eom_are_harmless),
         cmocka_unit_test(test_dkim_warm_cache_skips_dns),
         cmocka_unit_test(test_dkim_key_published_cases),
