@@ -23,6 +23,8 @@
 #include "log.h"
 #include "util.h"
 
+#define ENGINE_MAX_FROM 16 /* From mailboxes checked; more make the field unusable */
+
 int
 engine_msg_start(sm_msg *m)
 {
@@ -108,7 +110,7 @@ engine_body(sm_msg *m, const unsigned char *chunk, size_t len)
     return dkim_verify_body(m->ext->dkv, chunk, len) == DKIM_VERIFY_OK;
 }
 
-/* engine_parse_from - the From field(s): status and mailboxes for the gate */
+/* engine_parse_addresses - From, Sender and MAIL FROM for the gate */
 static void
 engine_parse_addresses(sm_msg *m, msg_ext *e)
 {
@@ -123,9 +125,12 @@ engine_parse_addresses(sm_msg *m, msg_ext *e)
         v = msg_header_get(m, "From", 0);
         e->from_status = GATE_FROM_UNPARSEABLE;
         if (addr_parse_field(v, strlen(v), &e->from, err, sizeof(err)) == ADDR_OK) {
-            e->from_status = GATE_FROM_OK;
+            /* every mailbox is checked: more than we check, a group (not allowed in From
+             * by RFC 5322) or an address without a domain name makes the field unusable */
+            e->from_status = e->from->n <= ENGINE_MAX_FROM ? GATE_FROM_OK : GATE_FROM_UNPARSEABLE;
             for (size_t i = 0; i < e->from->n; i++)
-                if (e->from->v[i].domain == NULL || e->from->v[i].domain_literal)
+                if (e->from->v[i].domain == NULL || e->from->v[i].domain_literal ||
+                    e->from->v[i].group != NULL)
                     e->from_status = GATE_FROM_UNPARSEABLE;
         }
     }
@@ -143,7 +148,7 @@ engine_parse_addresses(sm_msg *m, msg_ext *e)
 static void
 engine_gate(sm_msg *m, msg_ext *e, sm_conf_ext *x)
 {
-    gate_mailbox from[16], sender, env;
+    gate_mailbox from[ENGINE_MAX_FROM], sender, env;
     gate_input in;
     char err[512];
 

@@ -55,6 +55,17 @@ tb_check "audit: one record per message (6)" test "$(wc -l < "$W/audit/audit.jso
 tb_check "audit: ses-milter-audit verify accepts the chain" "$A" verify "$W/audit/audit.jsonl"
 "$A" report --format csv "$W/audit/audit.jsonl" > "$W/report.csv"
 tb_check "audit: report counts the refusals" grep -Eq '(refus|reject)' "$W/report.csv"
-sed -i '2d' "$W/audit/audit.jsonl"
-tb_check "audit: a deleted line is found by verify" bash -c "! '$A' verify '$W/audit/audit.jsonl' >/dev/null 2>&1"
+# logrotate: rename, SIGUSR1, the chain goes on in the new file
+mv "$W/audit/audit.jsonl" "$W/audit/audit.jsonl.1"
+kill -USR1 "$TB_MILTER_PID"
+for _ in $(seq 50); do grep -q "log files reopened" "$W/milter.log" && break; sleep 0.1; done
+out=$(send "bob@example.com" bounce@example.com m-after-rotate)
+tb_check "rotation: SIGUSR1 starts a new audit file" test "$(wc -l < "$W/audit/audit.jsonl" 2>/dev/null)" = 1
+gzip "$W/audit/audit.jsonl.1"
+tb_check "rotation: verify follows the chain from the gzipped file into the new one" \
+    "$A" verify "$W/audit/audit.jsonl.1.gz" "$W/audit/audit.jsonl"
+tb_check "rotation: the new file alone does not start at genesis" \
+    bash -c "'$A' verify '$W/audit/audit.jsonl' 2>&1 | grep -qv 'genesis'"
+zcat "$W/audit/audit.jsonl.1.gz" | sed '2d' > "$W/audit/cut.jsonl"
+tb_check "audit: a deleted line is found by verify" bash -c "! '$A' verify '$W/audit/cut.jsonl' >/dev/null 2>&1"
 tb_done

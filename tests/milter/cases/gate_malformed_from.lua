@@ -19,6 +19,14 @@ T.case("gate_unparseable_from_is_refused", function()
     mt.disconnect(c)
   end
 end)
+T.case("gate_group_in_from_and_too_many_mailboxes_are_refused", function()
+  local c, r = send({{ "From", "team: bob@example.com, carol@example.com;" }})
+  T.expect_reply(c, r, "550", "5.7.1", "The From header field has no valid address"); mt.disconnect(c)
+  local many = {}
+  for i = 1, 17 do many[i] = "u" .. i .. "@example.com" end
+  c, r = send({{ "From", table.concat(many, ", ") }})
+  T.expect_reply(c, r, "550", "5.7.1", "The From header field has no valid address"); mt.disconnect(c)
+end)
 T.case("gate_quoted_angle_trap_is_attributed_to_the_real_domain", function()
   -- "Someone <x@junk.com>"@example.com is an address at example.com (verified)
   local c, r = send({{ "From", "\"Someone <x@junk.com>\"@example.com" }})
