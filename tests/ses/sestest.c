@@ -56,6 +56,7 @@ static char fixture[300];
 static pid_t ep_pid;
 int sestest_port;
 
+/* sestest_now_ms - CLOCK_MONOTONIC milliseconds */
 uint64_t
 sestest_now_ms(void)
 {
@@ -96,6 +97,7 @@ sestest_logged_since_mark(const char *needle)
     return found;
 }
 
+/* sestest_count_since_mark - how many lines since the mark contain needle */
 int
 sestest_count_since_mark(const char *needle)
 {
@@ -108,6 +110,7 @@ sestest_count_since_mark(const char *needle)
     return n;
 }
 
+/* sestest_log_mark - later *_since_mark calls look only at lines logged from now on */
 void
 sestest_log_mark(void)
 {
@@ -231,8 +234,7 @@ host_put(void *ctx, const char *identity, sm_id_kind kind, sm_id_answer answer,
 
 /* ------------------------------------------------------------- instances */
 
-/* sestest_inst_open - parse conf (printf format, %d gets the endpoint port), init, start */
-
+/* sestest_inst_open - parse conf (printf format), init, and start if asked */
 int
 sestest_inst_open(inst *in, int start, const char *fmt, ...)
 {
@@ -270,6 +272,7 @@ sestest_inst_open(inst *in, int start, const char *fmt, ...)
     return rc;
 }
 
+/* sestest_inst_close - close the instance and free its config */
 void
 sestest_inst_close(inst *in)
 {
@@ -280,6 +283,7 @@ sestest_inst_close(inst *in)
     cur_inst = NULL;
 }
 
+/* sestest_lookup - one lookup, deadline timeout_ms from now */
 sm_id_answer
 sestest_lookup(inst *in, const char *id, uint64_t timeout_ms, sm_id_attrs *at)
 {
@@ -381,6 +385,7 @@ sestest_endpoint_start(const char *tag, const char *cert, const char *key, int *
     return -1;
 }
 
+/* sestest_endpoint_stop - SIGTERM, then SIGKILL, always reaped */
 void
 sestest_endpoint_stop(pid_t pid)
 {
@@ -410,7 +415,7 @@ collect(char *p, size_t size, size_t n, void *arg)
     return size * n;
 }
 
-/* sestest_control - POST/GET a sestest_control URL of the endpoint; returns parsed JSON */
+/* sestest_control - POST/GET a control URL of the endpoint; returns parsed JSON */
 json_t *
 sestest_control(const char *method, const char *path)
 {
@@ -433,6 +438,7 @@ sestest_control(const char *method, const char *path)
     return j;
 }
 
+/* sestest_api_count - requests the endpoint counted for api */
 long
 sestest_api_count(const char *api)
 {
@@ -443,6 +449,7 @@ sestest_api_count(const char *api)
     return n;
 }
 
+/* sestest_set_mode - switch the endpoint's failure injection */
 void
 sestest_set_mode(const char *query)
 {
@@ -452,6 +459,7 @@ sestest_set_mode(const char *query)
     json_decref(sestest_control("POST", path));
 }
 
+/* sestest_env_clear - no AWS variables, HOME in the test directory */
 void
 sestest_env_clear(void)
 {
@@ -483,6 +491,7 @@ sestest_env_clear(void)
     setenv("HOME", sestest_tmpdir, 1); /* no ~/.aws of the machine running the test */
 }
 
+/* sestest_env_static - the fixture's long-term keys in the environment */
 void
 sestest_env_static(void)
 {
@@ -491,6 +500,7 @@ sestest_env_static(void)
     setenv("AWS_SECRET_ACCESS_KEY", STATIC_SK, 1);
 }
 
+/* sestest_write_file - a file with the given mode in the test directory */
 void
 sestest_write_file(const char *name, const char *text, mode_t mode, char *path_r, size_t len)
 {
@@ -504,6 +514,7 @@ sestest_write_file(const char *name, const char *text, mode_t mode, char *path_r
     chmod(path_r, mode);
 }
 
+/* sestest_setup_group - test directory, fixture, shared plain-HTTP endpoint */
 int
 sestest_setup_group(void **state)
 {
@@ -525,6 +536,7 @@ sestest_setup_group(void **state)
     return 0;
 }
 
+/* sestest_teardown_group - stop the endpoint, remove the directory */
 int
 sestest_teardown_group(void **state)
 {
@@ -538,7 +550,7 @@ sestest_teardown_group(void **state)
     return 0;
 }
 
-/* every test starts with a healthy endpoint and ends with no instance open */
+/* sestest_setup_test - every test starts with a healthy endpoint and a clean environment */
 int
 sestest_setup_test(void **state)
 {
@@ -548,6 +560,7 @@ sestest_setup_test(void **state)
     return 0;
 }
 
+/* sestest_teardown_test - close an instance a failed test left open */
 int
 sestest_teardown_test(void **state)
 {
