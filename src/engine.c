@@ -86,8 +86,13 @@ engine_header(sm_msg *m, const char *name, const char *value)
     if (m->leadspc && *v == ' ')
         v++;
     msg_add_header(m, name, v);
-    if (m->ext->dkv != NULL)
-        dkim_verify_header(m->ext->dkv, name, v);
+    /* DKIM sees the header exactly as it was: "name:" + the raw value */
+    if (m->ext->dkv != NULL) {
+        if (m->leadspc)
+            dkim_verify_header_raw(m->ext->dkv, name, value);
+        else
+            dkim_verify_header(m->ext->dkv, name, value);
+    }
 }
 
 int
