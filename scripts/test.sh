@@ -51,21 +51,25 @@ secs=${SM_FUZZ_SECONDS:-60}
 echo "=== fuzz: build (clang, -fsanitize=fuzzer), ${secs}s per target"
 if bash "$SRC/scripts/build.sh" "$OUT/build-fuzz" --enable-fuzzing CC=clang >/dev/null; then
     for t in "$OUT"/build-fuzz/tests/fuzz/fuzz_*; do
-        [ -x "$t" ] || continue
+        [ -x "$t" ] && [ -f "$t" ] || continue
         n=$(basename "$t")
-        corpus="$OUT/fuzz-corpus-$n"; mkdir -p "$corpus"
-        [ -x "$SRC/tests/fuzz/seed.sh" ] && "$SRC/tests/fuzz/seed.sh" "$n" "$corpus" >/dev/null 2>&1
-        dict=""; [ -f "$SRC/tests/fuzz/${n#fuzz_}.dict" ] && dict="-dict=$SRC/tests/fuzz/${n#fuzz_}.dict"
-        if timeout $((secs + 60)) "$t" $dict -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \
-            "$corpus" > "$OUT/$n.log" 2>&1; then
-            echo "PASS: fuzz $n ($(grep -o 'stat::number_of_executed_units: [0-9]*' "$OUT/$n.log" || tail -1 "$OUT/$n.log"))"
+        if [ "$n" = fuzz_addr ]; then
+            # seeded from the test-data mail corpus
+            run=(env SM_TESTDATA="$SRC/../shared/testdata" sh "$SRC/tests/fuzz/run-fuzz.sh" "$secs" "$OUT/build-fuzz")
+        else
+            corpus="$OUT/fuzz-corpus-$n"; mkdir -p "$corpus"
+            dict=(); [ -f "$SRC/tests/fuzz/${n#fuzz_}.dict" ] && dict=(-dict="$SRC/tests/fuzz/${n#fuzz_}.dict")
+            run=("$t" "${dict[@]}" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 "$corpus")
+        fi
+        if timeout $((secs + 120)) "${run[@]}" > "$OUT/$n.log" 2>&1; then
+            echo "PASS: fuzz $n, ${secs}s ($(grep -o 'stat::number_of_executed_units: [0-9]*' "$OUT/$n.log" | tail -1))"
             pass=$((pass + 1))
         else
-            echo "FAIL: fuzz $n"; tail -30 "$OUT/$n.log"; fail=$((fail + 1))
+            echo "FAIL: fuzz $n"; tail -40 "$OUT/$n.log"; fail=$((fail + 1))
         fi
     done
 else
-    echo "FAIL: fuzz build"; fail=$((fail + 1))
+    echo "FAIL: fuzz build"; tail -20 "$OUT/build-fuzz/make.out" 2>/dev/null; fail=$((fail + 1))
 fi
 
 echo "$pass passed, $fail failed, $skip skipped"
