@@ -68,15 +68,24 @@ static const char *
 cfg_type_name(int t)
 {
     switch (t) {
-    case CONFIG_TYPE_GROUP: return "a group";
-    case CONFIG_TYPE_INT: return "an integer";
-    case CONFIG_TYPE_INT64: return "an integer";
-    case CONFIG_TYPE_FLOAT: return "a number";
-    case CONFIG_TYPE_STRING: return "a string";
-    case CONFIG_TYPE_BOOL: return "true or false";
-    case CONFIG_TYPE_ARRAY: return "an array";
-    case CONFIG_TYPE_LIST: return "a list";
-    default: return "something else";
+    case CONFIG_TYPE_GROUP:
+        return "a group";
+    case CONFIG_TYPE_INT:
+        return "an integer";
+    case CONFIG_TYPE_INT64:
+        return "an integer";
+    case CONFIG_TYPE_FLOAT:
+        return "a number";
+    case CONFIG_TYPE_STRING:
+        return "a string";
+    case CONFIG_TYPE_BOOL:
+        return "true or false";
+    case CONFIG_TYPE_ARRAY:
+        return "an array";
+    case CONFIG_TYPE_LIST:
+        return "a list";
+    default:
+        return "something else";
     }
 }
 
@@ -151,8 +160,8 @@ cfg_parse_one(const config_setting_t *s, const cfg_directive *d, void *target, c
             const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
             if (config_setting_type(e) != CONFIG_TYPE_STRING) {
                 l->n = i;
-                return cfg_errf(err, errlen, e, "'%s' element %zu must be a string, not %s",
-                                path, i + 1, cfg_type_name(config_setting_type(e)));
+                return cfg_errf(err, errlen, e, "'%s' element %zu must be a string, not %s", path,
+                                i + 1, cfg_type_name(config_setting_type(e)));
             }
             l->v[i] = xstrdup(config_setting_get_string(e));
         }
@@ -168,9 +177,15 @@ cfg_defaults(const cfg_directive *tab, void *target)
     for (const cfg_directive *d = tab; d->name != NULL; d++) {
         char *field = (char *)target + d->offset;
         switch (d->type) {
-        case CFG_BOOL: *(int *)field = (int)d->def_int; break;
-        case CFG_INT: *(long *)field = d->def_int; break;
-        case CFG_STR: *(char **)field = d->def_str ? xstrdup(d->def_str) : NULL; break;
+        case CFG_BOOL:
+            *(int *)field = (int)d->def_int;
+            break;
+        case CFG_INT:
+            *(long *)field = d->def_int;
+            break;
+        case CFG_STR:
+            *(char **)field = d->def_str ? xstrdup(d->def_str) : NULL;
+            break;
         case CFG_ENUM: {
             *(int *)field = 0;
             for (int i = 0; d->def_str && d->names[i]; i++)
@@ -257,15 +272,21 @@ cfg_dump_table(FILE *fp, const char *prefix, const cfg_directive *tab, const voi
         const char *field = (const char *)target + d->offset;
         fprintf(fp, "%s%s%s = ", prefix ? prefix : "", prefix && *prefix ? "." : "", d->name);
         switch (d->type) {
-        case CFG_BOOL: fputs(*(const int *)field ? "true" : "false", fp); break;
-        case CFG_INT: fprintf(fp, "%ld", *(const long *)field); break;
+        case CFG_BOOL:
+            fputs(*(const int *)field ? "true" : "false", fp);
+            break;
+        case CFG_INT:
+            fprintf(fp, "%ld", *(const long *)field);
+            break;
         case CFG_STR:
             if (*(char *const *)field)
                 cfg_dump_str(fp, *(char *const *)field);
             else
                 fputs("\"\"", fp);
             break;
-        case CFG_ENUM: cfg_dump_str(fp, d->names[*(const int *)field]); break;
+        case CFG_ENUM:
+            cfg_dump_str(fp, d->names[*(const int *)field]);
+            break;
         case CFG_STRLIST: {
             const cfg_strlist *l = (const cfg_strlist *)field;
             fputc('[', fp);

@@ -39,7 +39,10 @@ typedef struct cfg_directive {
     const char *const *names; /* CFG_ENUM names, NULL-terminated */
 } cfg_directive;
 
-#define CFG_END {NULL, CFG_BOOL, 0, NULL, 0, 0, 0, NULL}
+#define CFG_END                                                                                    \
+    {                                                                                              \
+        NULL, CFG_BOOL, 0, NULL, 0, 0, 0, NULL                                                     \
+    }
 
 /* cfg_where - "file:line" of a setting (or of its nearest parent with a line) */
 const char *cfg_where(const config_setting_t *s, char *buf, size_t len);

@@ -26,13 +26,15 @@ static const char *const conf_facilities[] = {"mail",   "daemon", "user",   "loc
 static const char *const conf_levels[] = {"error", "warning", "notice", "info", "debug", NULL};
 
 static const cfg_directive conf_daemon_tab[] = {
-    {"socket", CFG_STR, offsetof(daemon_conf, socket), "unix:" RUNSTATEDIR "/ses-milter/ses-milter.sock", 0, 0, 0, NULL},
+    {"socket", CFG_STR, offsetof(daemon_conf, socket),
+     "unix:" RUNSTATEDIR "/ses-milter/ses-milter.sock", 0, 0, 0, NULL},
     {"socket_owner", CFG_STR, offsetof(daemon_conf, socket_owner), "", 0, 0, 0, NULL},
     {"socket_group", CFG_STR, offsetof(daemon_conf, socket_group), "postfix", 0, 0, 0, NULL},
     {"socket_mode", CFG_STR, offsetof(daemon_conf, socket_mode_text), "0660", 0, 0, 0, NULL},
     {"user", CFG_STR, offsetof(daemon_conf, user), "ses-milter", 0, 0, 0, NULL},
     {"group", CFG_STR, offsetof(daemon_conf, group), "", 0, 0, 0, NULL},
-    {"pid_file", CFG_STR, offsetof(daemon_conf, pid_file), RUNSTATEDIR "/ses-milter/ses-milter.pid", 0, 0, 0, NULL},
+    {"pid_file", CFG_STR, offsetof(daemon_conf, pid_file), RUNSTATEDIR "/ses-milter/ses-milter.pid",
+     0, 0, 0, NULL},
     {"milter_timeout", CFG_INT, offsetof(daemon_conf, milter_timeout), NULL, 300, 1, 86400, NULL},
     {"backlog", CFG_INT, offsetof(daemon_conf, backlog), NULL, 128, 1, 65535, NULL},
     {"shutdown_timeout", CFG_INT, offsetof(daemon_conf, shutdown_timeout), NULL, 30, 0, 3600, NULL},
@@ -141,7 +143,8 @@ conf_load(const char *path, char *err, size_t errlen)
         if (config_error_type(&cf) == CONFIG_ERR_FILE_IO)
             util_errf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
         else
-            util_errf(err, errlen, "%s:%d: %s", config_error_file(&cf) ? config_error_file(&cf) : path,
+            util_errf(err, errlen, "%s:%d: %s",
+                      config_error_file(&cf) ? config_error_file(&cf) : path,
                       config_error_line(&cf), config_error_text(&cf));
         config_destroy(&cf);
         return NULL;
@@ -184,8 +187,7 @@ conf_warnings(FILE *fp, const sm_conf *c)
 
     if (c->scope->nnets == 0 && !c->scope->authenticated && !c->scope->local_submission &&
         !c->scope->everything) {
-        fprintf(fp, "warning: %s: no scope rule is on: no mail is treated as outgoing\n",
-                c->path);
+        fprintf(fp, "warning: %s: no scope rule is on: no mail is treated as outgoing\n", c->path);
         n++;
     }
     return n + conf_ext_warnings(fp, c->ext, c->path);

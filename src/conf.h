@@ -18,13 +18,13 @@
 #include "scope.h"
 
 typedef struct daemon_conf {
-    char *socket;        /* unix:/path, inet:PORT@HOST, inet6:PORT@[ADDR] */
-    char *socket_owner;  /* user that owns a unix socket */
-    char *socket_group;  /* group that owns a unix socket */
+    char *socket;           /* unix:/path, inet:PORT@HOST, inet6:PORT@[ADDR] */
+    char *socket_owner;     /* user that owns a unix socket */
+    char *socket_group;     /* group that owns a unix socket */
     char *socket_mode_text; /* octal mode of a unix socket, as written */
-    long socket_mode;    /* its value */
-    char *user;          /* drop privileges to this user */
-    char *group;         /* and this group (default: the user's) */
+    long socket_mode;       /* its value */
+    char *user;             /* drop privileges to this user */
+    char *group;            /* and this group (default: the user's) */
     char *pid_file;
     long milter_timeout; /* seconds libmilter waits on the MTA */
     long backlog;
@@ -32,8 +32,8 @@ typedef struct daemon_conf {
 } daemon_conf;
 
 typedef struct log_conf {
-    int facility; /* index into the facility names */
-    int level;    /* index into the level names */
+    int facility;            /* index into the facility names */
+    int level;               /* index into the level names */
     int log_scope_decisions; /* log mail that is not outgoing (at debug level) */
 } log_conf;
 
@@ -44,9 +44,9 @@ struct unsub_conf;
 struct audit_conf;
 
 typedef struct sm_conf {
-    int refs;           /* protected by the publish lock */
+    int refs; /* protected by the publish lock */
     char *path;
-    char version[17];   /* first 16 hex digits of the file's SHA-256 */
+    char version[17]; /* first 16 hex digits of the file's SHA-256 */
     daemon_conf daemon;
     log_conf log;
     scope_conf *scope;

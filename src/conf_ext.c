@@ -42,13 +42,14 @@ conf_ext_parse(const config_setting_t *root, sm_conf_ext **out, char *err, size_
     *out = x;
     spf_opts_defaults(&x->spfo);
     if (gate_conf_parse(config_setting_get_member(root, "identity"), &x->gate, err, errlen) < 0 ||
-        align_conf_parse(config_setting_get_member(root, "alignment"), &x->align, err, errlen) < 0 ||
+        align_conf_parse(config_setting_get_member(root, "alignment"), &x->align, err, errlen) <
+            0 ||
         cfg_parse_table(config_setting_get_member(root, "dkim"), dkim_cfg_directives, &x->dkimo,
                         NULL, err, errlen) < 0 ||
         cfg_parse_table(config_setting_get_member(root, "spf"), conf_ext_spf_tab, &x->spfo, NULL,
                         err, errlen) < 0 ||
-        unsub_conf_parse(config_setting_get_member(root, "unsubscribe"), &x->unsub, err,
-                         errlen) < 0 ||
+        unsub_conf_parse(config_setting_get_member(root, "unsubscribe"), &x->unsub, err, errlen) <
+            0 ||
         audit_conf_parse(config_setting_get_member(root, "audit"), &x->audit, err, errlen) < 0)
         return -1;
     /* a concern whose group is absent is off (the identity gate says so itself) */
@@ -86,13 +87,14 @@ conf_ext_warnings(FILE *fp, const sm_conf_ext *x, const char *path)
     char warn[1024] = "";
 
     if (!x->gate->present) {
-        fprintf(fp, "warning: %s: no 'identity' group: sender identities are not checked\n",
-                path);
+        fprintf(fp, "warning: %s: no 'identity' group: sender identities are not checked\n", path);
         n++;
     }
     if (!x->align->enabled) {
-        fprintf(fp, "warning: %s: alignment checks are off (no 'alignment' group or "
-                    "enabled = false)\n", path);
+        fprintf(fp,
+                "warning: %s: alignment checks are off (no 'alignment' group or "
+                "enabled = false)\n",
+                path);
         n++;
     }
     if (!x->audit->enabled) {

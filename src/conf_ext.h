@@ -30,14 +30,14 @@ typedef struct conf_audit_ref conf_audit_ref;
 
 typedef struct sm_conf_ext {
     /* identity gate */
-    gate_conf *gate;       /* gate->present: an identity group exists */
-    cache *idcache;        /* shared identity cache of this snapshot */
-    plugin_chain *chain;   /* identity sources */
+    gate_conf *gate;     /* gate->present: an identity group exists */
+    cache *idcache;      /* shared identity cache of this snapshot */
+    plugin_chain *chain; /* identity sources */
     /* alignment checks */
     align_conf *align;
     dkim_opts dkimo;
     spf_opts spfo;
-    dns_cache *dns;        /* created by conf_ext_start */
+    dns_cache *dns; /* created by conf_ext_start */
     dkim_engine *dkim;
     spf_ctx *spf;
     /* unsubscribe headers */

@@ -229,8 +229,8 @@ engine_spf(msg_ext *e, sm_conf_ext *x, const char *domain, uint64_t deadline)
          * MAIL FROM domains (amazonses.com, or a verified custom one) authorise */
         return ac->relay == ALIGN_RELAY_SES ? ALIGN_SPF_PASS : ALIGN_SPF_NONE;
     }
-    spf_check_ips(x->spf, (const char *const *)ac->egress_ips.v, ac->egress_ips.n, domain,
-                  NULL, NULL, deadline, &e->spf);
+    spf_check_ips(x->spf, (const char *const *)ac->egress_ips.v, ac->egress_ips.n, domain, NULL,
+                  NULL, deadline, &e->spf);
     e->spf_done = 1;
     return (align_spf)align_spf_parse(spf_result_name(e->spf.result));
 }
@@ -280,12 +280,12 @@ engine_align_verdict(msg_ext *e, sm_conf_ext *x, sm_verdict *v)
     align_result *r = &e->align;
 
     if (x->align->result_header != NULL && *x->align->result_header)
-        verdict_add_header(v, x->align->result_header,
-                           align_header_value(r, value, sizeof(value)));
+        verdict_add_header(v, x->align->result_header, align_header_value(r, value, sizeof(value)));
     log_sanitize(r->reasons[0], text, sizeof(text));
     switch (r->decision) {
     case ALIGN_TAG:
-        verdict_add_header(v, align_tag_header(x->align), align_header_value(r, value, sizeof(value)));
+        verdict_add_header(v, align_tag_header(x->align),
+                           align_header_value(r, value, sizeof(value)));
         break;
     case ALIGN_QUARANTINE:
         if (v->action == VERDICT_ACCEPT) {

@@ -22,11 +22,16 @@ static audit_scope
 engine_audit_scope(scope_why w)
 {
     switch (w) {
-    case SCOPE_AUTHENTICATED: return AUDIT_SCOPE_AUTHENTICATED;
-    case SCOPE_INTERNAL_NETWORK: return AUDIT_SCOPE_INTERNAL_NETWORK;
-    case SCOPE_LOCAL_SUBMISSION: return AUDIT_SCOPE_LOCAL_SUBMISSION;
-    case SCOPE_ALL: return AUDIT_SCOPE_INTERNAL_NETWORK;
-    default: return AUDIT_SCOPE_EXTERNAL;
+    case SCOPE_AUTHENTICATED:
+        return AUDIT_SCOPE_AUTHENTICATED;
+    case SCOPE_INTERNAL_NETWORK:
+        return AUDIT_SCOPE_INTERNAL_NETWORK;
+    case SCOPE_LOCAL_SUBMISSION:
+        return AUDIT_SCOPE_LOCAL_SUBMISSION;
+    case SCOPE_ALL:
+        return AUDIT_SCOPE_INTERNAL_NETWORK;
+    default:
+        return AUDIT_SCOPE_EXTERNAL;
     }
 }
 
@@ -36,10 +41,14 @@ engine_audit_action(const sm_msg *m, const msg_ext *e, int aborted)
     if (aborted)
         return AUDIT_ACTION_ABORTED;
     switch (m->verdict.action) {
-    case VERDICT_REJECT: return AUDIT_ACTION_REJECT;
-    case VERDICT_TEMPFAIL: return AUDIT_ACTION_TEMPFAIL;
-    case VERDICT_QUARANTINE: return AUDIT_ACTION_QUARANTINE;
-    case VERDICT_DISCARD: return AUDIT_ACTION_DISCARD;
+    case VERDICT_REJECT:
+        return AUDIT_ACTION_REJECT;
+    case VERDICT_TEMPFAIL:
+        return AUDIT_ACTION_TEMPFAIL;
+    case VERDICT_QUARANTINE:
+        return AUDIT_ACTION_QUARANTINE;
+    case VERDICT_DISCARD:
+        return AUDIT_ACTION_DISCARD;
     default:
         if ((e->gate_done && e->gate.action == GATE_TAG) ||
             (e->align_done && e->align.decision == ALIGN_TAG))
@@ -52,11 +61,15 @@ static audit_cache
 engine_audit_cache(cache_origin o)
 {
     switch (o) {
-    case CACHE_HIT: return AUDIT_CACHE_HIT;
+    case CACHE_HIT:
+        return AUDIT_CACHE_HIT;
     case CACHE_MISS:
-    case CACHE_SHARED: return AUDIT_CACHE_MISS;
-    case CACHE_STALE: return AUDIT_CACHE_STALE;
-    default: return AUDIT_CACHE_NONE;
+    case CACHE_SHARED:
+        return AUDIT_CACHE_MISS;
+    case CACHE_STALE:
+        return AUDIT_CACHE_STALE;
+    default:
+        return AUDIT_CACHE_NONE;
     }
 }
 
@@ -178,8 +191,7 @@ engine_audit(sm_msg *m, msg_ext *e, int aborted)
         am.reply_text = v->text;
     }
     if (engine_audit_write(m, e, &am, x) == AUDIT_FAIL_TEMPFAIL && !aborted) {
-        verdict_set(v, VERDICT_TEMPFAIL, "451", "4.3.0",
-                    "Audit log unavailable; try again later");
+        verdict_set(v, VERDICT_TEMPFAIL, "451", "4.3.0", "Audit log unavailable; try again later");
         am.action = AUDIT_ACTION_TEMPFAIL;
         am.reply_code = 451;
         am.reply_xcode = v->xcode;

@@ -147,8 +147,7 @@ main_drop_privileges(const daemon_conf *d, char *err, size_t errlen)
     if (main_lookup_ids(d->user, d->group, &uid, &gid, err, errlen) < 0)
         return -1;
     if (setgroups(1, &gid) < 0 || setgid(gid) < 0 || setuid(uid) < 0)
-        return util_errf(err, errlen, "cannot drop privileges to %s: %s", d->user,
-                         strerror(errno));
+        return util_errf(err, errlen, "cannot drop privileges to %s: %s", d->user, strerror(errno));
     if (uid != 0 && setuid(0) == 0)
         return util_errf(err, errlen, "privilege drop failed: root could be regained");
     return 0;
@@ -384,8 +383,8 @@ main_run(sm_conf *conf, int foreground)
         log_msg(LOG_ERR, NULL, "cannot start threads");
         return 1;
     }
-    log_msg(LOG_NOTICE, NULL, "%s started on %s (configuration %s, version %s)",
-            PACKAGE_STRING, conf->daemon.socket, conf->path, conf->version);
+    log_msg(LOG_NOTICE, NULL, "%s started on %s (configuration %s, version %s)", PACKAGE_STRING,
+            conf->daemon.socket, conf->path, conf->version);
     if (ready >= 0) {
         char ok = 0;
         if (write(ready, &ok, 1) != 1)
@@ -422,12 +421,24 @@ main(int argc, char **argv)
     main_conf_path = conf_default_path();
     while ((opt = getopt(argc, argv, "c:fnVh")) != -1) {
         switch (opt) {
-        case 'c': main_conf_path = optarg; break;
-        case 'f': foreground = 1; break;
-        case 'n': check = 1; break;
-        case 'V': printf("%s\n", PACKAGE_STRING); return 0;
-        case 'h': main_usage(stdout); return 0;
-        default: main_usage(stderr); return 64;
+        case 'c':
+            main_conf_path = optarg;
+            break;
+        case 'f':
+            foreground = 1;
+            break;
+        case 'n':
+            check = 1;
+            break;
+        case 'V':
+            printf("%s\n", PACKAGE_STRING);
+            return 0;
+        case 'h':
+            main_usage(stdout);
+            return 0;
+        default:
+            main_usage(stderr);
+            return 64;
         }
     }
     if (optind != argc) {

@@ -21,9 +21,9 @@
 #include "util.h"
 
 static pthread_mutex_t milter_lock = PTHREAD_MUTEX_INITIALIZER;
-static int milter_conns;     /* connections open */
-static int milter_txns;      /* transactions between MAIL FROM and end of message/abort */
-static int milter_draining;  /* SIGTERM: no new connection or transaction */
+static int milter_conns;    /* connections open */
+static int milter_txns;     /* transactions between MAIL FROM and end of message/abort */
+static int milter_draining; /* SIGTERM: no new connection or transaction */
 
 #define MILTER_MSG(ctx) ((sm_msg *)smfi_getpriv(ctx))
 
@@ -247,8 +247,7 @@ milter_apply(SMFICTX *ctx, sm_msg *m)
     for (size_t i = 0; i < v->nadd; i++) {
         /* with SMFIP_HDR_LEADSPC the MTA takes the value as is: give it its space */
         char *value = m->leadspc ? xasprintf(" %s", v->add[i].value) : NULL;
-        if (smfi_insheader(ctx, 0, v->add[i].name, value ? value : v->add[i].value) !=
-            MI_SUCCESS)
+        if (smfi_insheader(ctx, 0, v->add[i].name, value ? value : v->add[i].value) != MI_SUCCESS)
             log_msg(LOG_WARNING, m->qid, "could not add header %s", v->add[i].name);
         free(value);
     }

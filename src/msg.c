@@ -159,8 +159,7 @@ msg_client_ip(const sm_msg *m, char *buf, size_t len)
 }
 
 void
-verdict_set(sm_verdict *v, verdict_action a, const char *code, const char *xcode,
-            const char *text)
+verdict_set(sm_verdict *v, verdict_action a, const char *code, const char *xcode, const char *text)
 {
     v->action = a;
     util_strlcpy(v->code, code ? code : "", sizeof(v->code));
@@ -191,10 +190,15 @@ const char *
 verdict_action_name(verdict_action a)
 {
     switch (a) {
-    case VERDICT_REJECT: return "reject";
-    case VERDICT_TEMPFAIL: return "tempfail";
-    case VERDICT_QUARANTINE: return "quarantine";
-    case VERDICT_DISCARD: return "discard";
-    default: return "accept";
+    case VERDICT_REJECT:
+        return "reject";
+    case VERDICT_TEMPFAIL:
+        return "tempfail";
+    case VERDICT_QUARANTINE:
+        return "quarantine";
+    case VERDICT_DISCARD:
+        return "discard";
+    default:
+        return "accept";
     }
 }

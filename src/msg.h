@@ -41,10 +41,10 @@ typedef struct verdict_hdr_del {
 
 typedef struct sm_verdict {
     verdict_action action;
-    char code[4];   /* "550", "451" */
-    char xcode[8];  /* "5.7.1" */
-    char *text;     /* reply text (no CR/LF) */
-    char *reason;   /* quarantine reason / log reason */
+    char code[4];  /* "550", "451" */
+    char xcode[8]; /* "5.7.1" */
+    char *text;    /* reply text (no CR/LF) */
+    char *reason;  /* quarantine reason / log reason */
     msg_header *add;
     size_t nadd;
     verdict_hdr_del *del;

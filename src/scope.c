@@ -171,10 +171,15 @@ const char *
 scope_why_name(scope_why w)
 {
     switch (w) {
-    case SCOPE_AUTHENTICATED: return "authenticated";
-    case SCOPE_INTERNAL_NETWORK: return "internal-network";
-    case SCOPE_LOCAL_SUBMISSION: return "local-submission";
-    case SCOPE_ALL: return "all-outgoing";
-    default: return "external";
+    case SCOPE_AUTHENTICATED:
+        return "authenticated";
+    case SCOPE_INTERNAL_NETWORK:
+        return "internal-network";
+    case SCOPE_LOCAL_SUBMISSION:
+        return "local-submission";
+    case SCOPE_ALL:
+        return "all-outgoing";
+    default:
+        return "external";
     }
 }

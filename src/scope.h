@@ -18,16 +18,16 @@
 #include "cfg.h"
 
 typedef struct scope_net {
-    int family;              /* AF_INET or AF_INET6 */
-    unsigned char addr[16];  /* network address, host bits cleared */
-    int prefix;              /* prefix length */
+    int family;             /* AF_INET or AF_INET6 */
+    unsigned char addr[16]; /* network address, host bits cleared */
+    int prefix;             /* prefix length */
 } scope_net;
 
 typedef struct scope_conf {
-    int authenticated;          /* SASL-authenticated clients are outgoing */
-    cfg_strlist networks_text;  /* internal_networks as written */
-    int local_submission;       /* non-SMTP (sendmail(1)/pickup) mail is outgoing */
-    int everything;             /* treat all mail as outgoing (a submission-only MTA) */
+    int authenticated;         /* SASL-authenticated clients are outgoing */
+    cfg_strlist networks_text; /* internal_networks as written */
+    int local_submission;      /* non-SMTP (sendmail(1)/pickup) mail is outgoing */
+    int everything;            /* treat all mail as outgoing (a submission-only MTA) */
     scope_net *nets;
     size_t nnets;
 } scope_conf;

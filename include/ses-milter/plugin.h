@@ -66,11 +66,11 @@ typedef enum sm_id_type {
 #define SM_TRI_UNKNOWN (-1)
 
 typedef struct sm_id_query {
-    size_t size;           /* sizeof(sm_id_query) as the host built it */
-    const char *identity;  /* the candidate identity */
-    sm_id_kind kind;       /* address or domain */
-    uint64_t deadline_ms;  /* absolute, CLOCK_MONOTONIC milliseconds */
-    const char *queue_id;  /* for log lines; may be "" */
+    size_t size;          /* sizeof(sm_id_query) as the host built it */
+    const char *identity; /* the candidate identity */
+    sm_id_kind kind;      /* address or domain */
+    uint64_t deadline_ms; /* absolute, CLOCK_MONOTONIC milliseconds */
+    const char *queue_id; /* for log lines; may be "" */
 } sm_id_query;
 
 /* attributes: fixed-size fields in host-owned memory; "" means unknown */
@@ -105,8 +105,8 @@ typedef struct sm_plugin_host {
      * (the pointer lives as long as the configuration being loaded).
      */
     int (*conf_check)(void *ctx, const char *const *known, char *err, size_t errlen);
-    int (*conf_string)(void *ctx, const char *name, const char *def, const char **val_r,
-                       char *err, size_t errlen);
+    int (*conf_string)(void *ctx, const char *name, const char *def, const char **val_r, char *err,
+                       size_t errlen);
     int (*conf_int)(void *ctx, const char *name, long def, long min, long max, long *val_r,
                     char *err, size_t errlen);
     int (*conf_bool)(void *ctx, const char *name, int def, int *val_r, char *err, size_t errlen);

@@ -52,7 +52,8 @@ test_conf_errors_name_file_and_line(void **state)
         {"daemon: { socket_mode = \"rw\"; };\n", ":1: ", "octal mode"},
         {"\n\nfrobnicate = 1;\n", ":3: ", "unknown setting 'frobnicate'"},
         {"scope: { internal_networks = ( \"10.0.0.0/8\", 7 ); };\n", ":1: ", "must be a string"},
-        {"scope: { internal_networks = [ \"10.0.0.0/8\", 7 ]; };\n", ":1: ", "mismatched element type"},
+        {"scope: { internal_networks = [ \"10.0.0.0/8\", 7 ]; };\n",
+         ":1: ", "mismatched element type"},
         {"daemon = 5;\n", ":1: ", "must be a group"},
     };
     (void)state;

@@ -32,10 +32,10 @@ test_log_sanitize_neutralises_control_and_bad_utf8(void **state)
         {"plain text", "plain text"},
         {"a\r\nFake: line", "a\\x0d\\x0aFake: line"},
         {"tab\there", "tab\\x09here"},
-        {"caf\xc3\xa9", "caf\xc3\xa9"},      /* valid UTF-8 kept */
-        {"bad\xc3(", "bad\\xc3("},           /* truncated sequence */
+        {"caf\xc3\xa9", "caf\xc3\xa9"}, /* valid UTF-8 kept */
+        {"bad\xc3(", "bad\\xc3("},      /* truncated sequence */
         {"\xff\xfe", "\\xff\\xfe"},
-        {"back\\slash", "back\\x5cslash"},  /* so \\x sequences cannot be forged */
+        {"back\\slash", "back\\x5cslash"}, /* so \\x sequences cannot be forged */
         {"\x1b[31mred", "\\x1b[31mred"},
     };
     char buf[256];

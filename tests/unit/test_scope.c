@@ -40,11 +40,21 @@ test_scope_cidr_parse_accepts_valid_and_refuses_invalid(void **state)
         int ok;
         int prefix;
     } cases[] = {
-        {"192.0.2.0/24", 1, 24}, {"10.1.2.3", 1, 32},     {"0.0.0.0/0", 1, 0},
-        {"2001:db8::/32", 1, 32}, {"::1", 1, 128},         {"::/0", 1, 0},
-        {"10.0.0.0/33", 0, 0},    {"2001:db8::/129", 0, 0}, {"10.0.0.0/", 0, 0},
-        {"10.0.0.0/08", 0, 0},    {"10.0.0.0/-1", 0, 0},   {"example.com", 0, 0},
-        {"", 0, 0},               {"10.0.0.0/24x", 0, 0},  {"300.1.1.1/8", 0, 0},
+        {"192.0.2.0/24", 1, 24},
+        {"10.1.2.3", 1, 32},
+        {"0.0.0.0/0", 1, 0},
+        {"2001:db8::/32", 1, 32},
+        {"::1", 1, 128},
+        {"::/0", 1, 0},
+        {"10.0.0.0/33", 0, 0},
+        {"2001:db8::/129", 0, 0},
+        {"10.0.0.0/", 0, 0},
+        {"10.0.0.0/08", 0, 0},
+        {"10.0.0.0/-1", 0, 0},
+        {"example.com", 0, 0},
+        {"", 0, 0},
+        {"10.0.0.0/24x", 0, 0},
+        {"300.1.1.1/8", 0, 0},
     };
     (void)state;
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -66,12 +76,12 @@ test_scope_cidr_match_v4_v6_and_mapped(void **state)
         const char *net, *ip;
         int match;
     } cases[] = {
-        {"192.0.2.0/24", "192.0.2.77", 1},   {"192.0.2.0/24", "192.0.3.1", 0},
-        {"192.0.2.128/25", "192.0.2.127", 0}, {"192.0.2.128/25", "192.0.2.200", 1},
-        {"10.0.0.0/8", "::ffff:10.9.8.7", 1}, {"10.0.0.0/8", "::ffff:11.0.0.1", 0},
-        {"2001:db8::/32", "2001:db8:1::5", 1}, {"2001:db8::/32", "2001:db9::1", 0},
+        {"192.0.2.0/24", "192.0.2.77", 1},        {"192.0.2.0/24", "192.0.3.1", 0},
+        {"192.0.2.128/25", "192.0.2.127", 0},     {"192.0.2.128/25", "192.0.2.200", 1},
+        {"10.0.0.0/8", "::ffff:10.9.8.7", 1},     {"10.0.0.0/8", "::ffff:11.0.0.1", 0},
+        {"2001:db8::/32", "2001:db8:1::5", 1},    {"2001:db8::/32", "2001:db9::1", 0},
         {"2001:db8::/33", "2001:db8:8000::1", 0}, {"0.0.0.0/0", "203.0.113.9", 1},
-        {"2001:db8::/32", "192.0.2.1", 0},   {"192.0.2.1", "192.0.2.1", 1},
+        {"2001:db8::/32", "192.0.2.1", 0},        {"192.0.2.1", "192.0.2.1", 1},
     };
     (void)state;
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -91,8 +101,7 @@ parse_scope(const char *text)
 
     config_init(&cf);
     assert_int_equal(config_read_string(&cf, text), CONFIG_TRUE);
-    assert_int_equal(
-        scope_conf_parse(config_lookup(&cf, "scope"), &c, err, sizeof(err)), 0);
+    assert_int_equal(scope_conf_parse(config_lookup(&cf, "scope"), &c, err, sizeof(err)), 0);
     config_destroy(&cf);
     return c;
 }
@@ -108,17 +117,26 @@ test_scope_decide_by_rule(void **state)
         scope_why want;
     } cases[] = {
         /* authenticated wins wherever the client is */
-        {"scope: { internal_networks = []; };", "203.0.113.5", 4000, "x", "alice", SCOPE_AUTHENTICATED},
-        {"scope: { authenticated = false; internal_networks = []; };", "203.0.113.5", 4000, "x", "alice", SCOPE_EXTERNAL},
-        {"scope: { internal_networks = [\"10.0.0.0/8\", \"2001:db8::/32\"]; };", "10.2.3.4", 4000, "x", NULL, SCOPE_INTERNAL_NETWORK},
-        {"scope: { internal_networks = [\"10.0.0.0/8\", \"2001:db8::/32\"]; };", "2001:db8::25", 4000, "x", NULL, SCOPE_INTERNAL_NETWORK},
-        {"scope: { internal_networks = [\"10.0.0.0/8\"]; };", "198.51.100.7", 4000, "mx.example.net", NULL, SCOPE_EXTERNAL},
+        {"scope: { internal_networks = []; };", "203.0.113.5", 4000, "x", "alice",
+         SCOPE_AUTHENTICATED},
+        {"scope: { authenticated = false; internal_networks = []; };", "203.0.113.5", 4000, "x",
+         "alice", SCOPE_EXTERNAL},
+        {"scope: { internal_networks = [\"10.0.0.0/8\", \"2001:db8::/32\"]; };", "10.2.3.4", 4000,
+         "x", NULL, SCOPE_INTERNAL_NETWORK},
+        {"scope: { internal_networks = [\"10.0.0.0/8\", \"2001:db8::/32\"]; };", "2001:db8::25",
+         4000, "x", NULL, SCOPE_INTERNAL_NETWORK},
+        {"scope: { internal_networks = [\"10.0.0.0/8\"]; };", "198.51.100.7", 4000,
+         "mx.example.net", NULL, SCOPE_EXTERNAL},
         /* Postfix's simulated connection for sendmail(1) mail */
-        {"scope: { internal_networks = []; };", "127.0.0.1", 0, "localhost", NULL, SCOPE_LOCAL_SUBMISSION},
-        {"scope: { internal_networks = []; local_submission = false; };", "127.0.0.1", 0, "localhost", NULL, SCOPE_EXTERNAL},
-        {"scope: { internal_networks = []; };", "127.0.0.1", 34567, "localhost", NULL, SCOPE_EXTERNAL},
+        {"scope: { internal_networks = []; };", "127.0.0.1", 0, "localhost", NULL,
+         SCOPE_LOCAL_SUBMISSION},
+        {"scope: { internal_networks = []; local_submission = false; };", "127.0.0.1", 0,
+         "localhost", NULL, SCOPE_EXTERNAL},
+        {"scope: { internal_networks = []; };", "127.0.0.1", 34567, "localhost", NULL,
+         SCOPE_EXTERNAL},
         {"scope: { internal_networks = []; };", NULL, 0, "localhost", NULL, SCOPE_LOCAL_SUBMISSION},
-        {"scope: { all_outgoing = true; internal_networks = []; };", "198.51.100.7", 4000, "x", NULL, SCOPE_ALL},
+        {"scope: { all_outgoing = true; internal_networks = []; };", "198.51.100.7", 4000, "x",
+         NULL, SCOPE_ALL},
         /* an empty auth macro is not authentication */
         {"scope: { internal_networks = []; };", "198.51.100.7", 4000, "x", "", SCOPE_EXTERNAL},
     };
@@ -142,7 +160,7 @@ test_scope_conf_bad_network_names_line(void **state)
     (void)state;
     config_init(&cf);
     assert_int_equal(config_read_string(&cf, "scope: {\n internal_networks = [\n \"10.0.0.0/8\",\n "
-                                              "\"2001:db8::/200\" ];\n};\n"),
+                                             "\"2001:db8::/200\" ];\n};\n"),
                      CONFIG_TRUE);
     assert_int_equal(scope_conf_parse(config_lookup(&cf, "scope"), &c, err, sizeof(err)), -1);
     assert_non_null(strstr(err, ":4: "));
