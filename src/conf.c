@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <openssl/evp.h>
 #include <pthread.h>
+#include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -185,6 +186,12 @@ conf_warnings(FILE *fp, const sm_conf *c)
 {
     int n = 0;
 
+    if (c->daemon.user != NULL && *c->daemon.user && getpwnam(c->daemon.user) == NULL) {
+        fprintf(fp, "warning: %s: daemon.user '%s' does not exist (create it, or ses-milter "
+                    "will refuse to start as root)\n",
+                c->path, c->daemon.user);
+        n++;
+    }
     if (c->scope->nnets == 0 && !c->scope->authenticated && !c->scope->local_submission &&
         !c->scope->everything) {
         fprintf(fp, "warning: %s: no scope rule is on: no mail is treated as outgoing\n", c->path);
