@@ -235,6 +235,38 @@ engine_spf(msg_ext *e, sm_conf_ext *x, const char *domain, uint64_t deadline)
     return (align_spf)align_spf_parse(spf_result_name(e->spf.result));
 }
 
+/*
+ * engine_id_details - a bulk warm-up (SES ListEmailIdentities) caches whether an
+ * identity may send, not its DKIM and MAIL FROM settings.  When the alignment
+ * prediction needs them, ask the source once (GetEmailIdentity), bypassing the
+ * cache, and store the detailed answer so later messages find it there.
+ */
+static void
+engine_id_details(sm_msg *m, sm_conf_ext *x, identity_result *r, uint64_t deadline)
+{
+    sm_id_attrs *a = &r->attrs;
+    cache_answer ans;
+
+    if (a->dkim_signing_enabled != SM_TRI_UNKNOWN || a->dkim_status[0] ||
+        a->mail_from_domain[0] || !r->instance[0] || !r->matched[0] || x->chain == NULL)
+        return;
+    for (size_t i = 0; i < plugin_chain_count(x->chain); i++) {
+        plugin_instance *pi = plugin_chain_get(x->chain, i);
+        sm_id_kind kind = strchr(r->matched, '@') ? SM_IDKIND_ADDRESS : SM_IDKIND_DOMAIN;
+
+        if (strcmp(plugin_instance_name(pi), r->instance) != 0)
+            continue;
+        if (plugin_instance_lookup(pi, NULL, r->matched, kind, deadline, m->qid, &ans) ==
+                r->answer &&
+            (ans.attrs.dkim_signing_enabled != SM_TRI_UNKNOWN || ans.attrs.dkim_status[0] ||
+             ans.attrs.mail_from_domain[0])) {
+            cache_put(x->idcache, r->instance, r->matched, kind, ans.answer, &ans.attrs);
+            *a = ans.attrs;
+        }
+        return;
+    }
+}
+
 /* engine_align - DKIM/SPF/DMARC prediction; fills e->align */
 static void
 engine_align(sm_msg *m, msg_ext *e, sm_conf_ext *x)
@@ -258,9 +290,12 @@ engine_align(sm_msg *m, msg_ext *e, sm_conf_ext *x)
     f.sigs = sigs;
     for (size_t i = 0; i < e->gate.n_ids; i++) {
         const sm_id_attrs *ia = &e->gate.ids[i].r.attrs;
-        if (e->gate.ids[i].role == GATE_ROLE_FROM &&
-            (ia->dkim_status[0] || ia->dkim_signing_enabled != SM_TRI_UNKNOWN ||
-             ia->mail_from_domain[0])) {
+        if (e->gate.ids[i].role != GATE_ROLE_FROM)
+            continue;
+        if (x->align->relay == ALIGN_RELAY_SES && e->gate.ids[i].r.origin == CACHE_HIT)
+            engine_id_details(m, x, &e->gate.ids[i].r, deadline);
+        if (ia->dkim_status[0] || ia->dkim_signing_enabled != SM_TRI_UNKNOWN ||
+            ia->mail_from_domain[0]) {
             a = ia;
             break;
         }

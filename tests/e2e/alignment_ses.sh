@@ -54,13 +54,16 @@ identity: {
   plugin_dir = "$W/plugins";
   sources = ( { name = "ses-us"; plugin = "ses"; region = "us-east-1";
                 endpoint = "http://127.0.0.1:$port"; insecure_http = true;
-                credentials_source = "env"; warmup_interval = 0; rate = 50; burst = 50; } );
+                credentials_source = "env"; rate = 50; burst = 50; } );
   check_envelope_from = false;
 };
 alignment: { relay = "ses"; action = "tag"; result_header = "X-SES-Milter-Alignment"; };
 EOC
 tb_start_milter "$W/milter.conf" || exit 1
 tb_start_postfix || exit 1
+stats() { python3 -c "import json,urllib.request; c=json.load(urllib.request.urlopen('http://127.0.0.1:$port/__stats'))['counts']; print(c.get('$1',0))"; }
+for _ in $(seq 100); do [ "$(stats ListEmailIdentities)" -ge 1 ] && break; sleep 0.1; done
+tb_check "warm-up: ListEmailIdentities filled the cache at start" test "$(stats ListEmailIdentities)" -ge 1
 
 send() { tb_swaks --from "$1" --to bob@example.org --h-From "$1" --header "X-Marker: $2" --body "x"; }
 captured() { grep -l "X-Marker: $1\$" "$W"/capture/* 2>/dev/null | head -1; }
@@ -72,6 +75,11 @@ out=$(send carol@full.example c); tb_check "custom MAIL FROM domain: queued" gre
 out=$(send dave@unknown.example u)
 tb_check "identity SES does not know: 550 5.7.1 at submission" grep -q '<\*\* 550 5.7.1' <<<"$out"
 tb_wait_capture 3
+calls=$(stats GetEmailIdentity)
+out=$(send bob@dkim.example b2)
+tb_check "details fetched once: a second message makes no API call" test "$(stats GetEmailIdentity)" = "$calls"
+tb_wait_capture 4
+tb_check "the second message gets the same prediction from the cache" grep -q 'dmarc=pass' <<<"$(hdr "$(captured b2)")"
 a=$(captured a); b=$(captured b); c=$(captured c)
 tb_check "address identity: DMARC predicted to fail" grep -q 'dmarc=fail' <<<"$(hdr "$a")"
 tb_check "address identity: the advice says to verify the domain and enable Easy DKIM" \
