@@ -97,6 +97,9 @@ plugin_path_check(const char *path, int want_dir, char *err, size_t errlen)
 
 /* ---- host services ---- */
 
+static void plugin_host_log(void *ctx, int level, const char *queue_id, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
 static void
 plugin_host_log(void *ctx, int level, const char *queue_id, const char *fmt, ...)
 {

@@ -90,6 +90,9 @@ ses_default_endpoint(void)
     return e != NULL && *e != '\0' ? e : NULL;
 }
 
+static void ses_creds_log(void *arg, int level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 static void
 ses_creds_log(void *arg, int level, const char *fmt, ...)
 {
