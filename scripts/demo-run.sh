@@ -25,12 +25,12 @@ tb_start_milter "$W/milter.conf" || exit 1
 tb_start_postfix || exit 1
 echo
 echo "== Postfix on 127.0.0.1:10025 -> ses-milter -> smtp-sink (the relay) on 127.0.0.1:10027"
-send() { # send DESCRIPTION FROM
+send() { # send DESCRIPTION FROM - one message, and the server's final answer
     local out code
     out=$(tb_swaks --from "$2" --to bob@example.org --h-From "$2" --h-Subject "$1" --body "demo")
-    code=$(grep -E '^<(\*\*|~?) ?(250|4[0-9][0-9]|5[0-9][0-9]) ' <<<"$out" | grep -v 'Ok$' | tail -1 | sed 's/^<[*~ ]*//')
-    [ -z "$code" ] && code=$(grep -E '^<  250 2.0.0' <<<"$out" | tail -1 | sed 's/^<  //')
-    printf '  %-46s From: %-30s -> %s\n' "$1" "$2" "$code"
+    code=$(grep -E '^<\*\* +[0-9]{3} ' <<<"$out" | tail -1 | sed 's/^<\*\* *//')
+    [ -z "$code" ] && code=$(grep -E '^<- +250 .*queued' <<<"$out" | tail -1 | sed 's/^<- *//')
+    printf '  %-32s From: %-34s -> %s\n' "$1" "$2" "$code"
 }
 send "verified domain"                 bob@example.com
 send "subdomain of a verified domain"  news@mail.example.com
