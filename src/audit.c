@@ -14,7 +14,8 @@
  *
  * fsync policy: "never" (the kernel decides), "always" (fdatasync after
  * each record) or "interval" (fdatasync when the last one is older than
- * fsync_interval_ms, checked at each record, and at close).
+ * fsync_interval_ms: checked at each record, by a syncer thread started
+ * with the first record that stays unsynced, and at reopen and close).
  */
 #include "config.h"
 
@@ -26,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "audit.h"
@@ -47,6 +49,9 @@ struct audit_log {
     int have_head;
     int dirty;
     uint64_t last_sync_ms;
+    pthread_cond_t wake; /* the interval syncer sleeps on it */
+    pthread_t syncer;
+    int syncer_running, stopping;
 };
 
 static const char *const fsync_names[] = {"never", "always", "interval", NULL};
@@ -170,6 +175,51 @@ audit_open_fd(audit_log *log, char *err, size_t errlen)
     return fd;
 }
 
+/* audit_cond_init - a condition variable that times out on CLOCK_MONOTONIC */
+static void
+audit_cond_init(pthread_cond_t *c)
+{
+    pthread_condattr_t a;
+
+    pthread_condattr_init(&a);
+    pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+    pthread_cond_init(c, &a);
+    pthread_condattr_destroy(&a);
+}
+
+/*
+ * audit_syncer - for fsync "interval": sync records left dirty when mail
+ * stops flowing, so that at most fsync_interval_ms of records are at risk
+ */
+static void *
+audit_syncer(void *arg)
+{
+    audit_log *log = arg;
+
+    pthread_mutex_lock(&log->lock);
+    while (!log->stopping) {
+        struct timespec ts;
+        uint64_t now;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        ts.tv_sec += log->fsync_interval_ms / 1000;
+        ts.tv_nsec += (log->fsync_interval_ms % 1000) * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&log->wake, &log->lock, &ts);
+        now = util_now_ms();
+        if (log->dirty && now - log->last_sync_ms >= (uint64_t)log->fsync_interval_ms) {
+            log->dirty = 0;
+            log->last_sync_ms = now;
+            (void)fdatasync(log->fd);
+        }
+    }
+    pthread_mutex_unlock(&log->lock);
+    return NULL;
+}
+
 int
 audit_log_open(const audit_conf *conf, audit_log **log_r, char *err, size_t errlen)
 {
@@ -178,8 +228,10 @@ audit_log_open(const audit_conf *conf, audit_log **log_r, char *err, size_t errl
     *log_r = NULL;
     if (!conf->enabled)
         return 0;
+    json_object_seed(0); /* jansson seeds lazily, racily: do it before threads start */
     log = xcalloc(1, sizeof(*log));
     pthread_mutex_init(&log->lock, NULL);
+    audit_cond_init(&log->wake);
     log->fd = -1;
     log->file = xstrdup(conf->file);
     log->mode = conf->mode ? conf->mode : 0640;
@@ -239,8 +291,12 @@ audit_sync(audit_log *log, char *err, size_t errlen)
     now = util_now_ms();
     log->dirty = 1;
     if (log->fsync == AUDIT_FSYNC_INTERVAL &&
-        now - log->last_sync_ms < (uint64_t)log->fsync_interval_ms)
+        now - log->last_sync_ms < (uint64_t)log->fsync_interval_ms) {
+        /* started with the first record, so that a fork after open loses no thread */
+        if (!log->syncer_running && pthread_create(&log->syncer, NULL, audit_syncer, log) == 0)
+            log->syncer_running = 1;
         return 0;
+    }
     log->last_sync_ms = now;
     log->dirty = 0;
     if (fdatasync(log->fd) < 0 && errno != EINVAL)
@@ -312,6 +368,13 @@ audit_log_close(audit_log *log)
 {
     if (log == NULL)
         return NULL;
+    if (log->syncer_running) {
+        pthread_mutex_lock(&log->lock);
+        log->stopping = 1;
+        pthread_cond_signal(&log->wake);
+        pthread_mutex_unlock(&log->lock);
+        pthread_join(log->syncer, NULL);
+    }
     if (log->fd >= 0) {
         if (log->dirty)
             (void)fdatasync(log->fd);
@@ -320,6 +383,7 @@ audit_log_close(audit_log *log)
     audit_chain_key_free(log->rcpt_key);
     audit_chain_key_free(log->chain_key);
     pthread_mutex_destroy(&log->lock);
+    pthread_cond_destroy(&log->wake);
     free(log->file);
     free(log);
     return NULL;

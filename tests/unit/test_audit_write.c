@@ -13,6 +13,8 @@
 
 #include <pthread.h>
 #include <setjmp.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
@@ -196,6 +198,39 @@ test_full_disk_returns_the_configured_action(void **state)
     }
 }
 
+/* a write cut short (file size limit: the kernel writes part of the line) is undone */
+static void
+test_short_write_leaves_no_half_line(void **state)
+{
+    char *dir = ta_tmpdir(), *path = xasprintf("%s/audit.jsonl", dir), err[256] = "";
+    const char *files[] = {path};
+    audit_log *log = open_log(path);
+    audit_msg m = ta_msg_accepted();
+    struct rlimit old, lim;
+    struct stat st;
+    off_t size;
+
+    (void)state;
+    write_n(log, 1);
+    assert_int_equal(stat(path, &st), 0);
+    size = st.st_size;
+    signal(SIGXFSZ, SIG_IGN);
+    getrlimit(RLIMIT_FSIZE, &old);
+    lim = old;
+    lim.rlim_cur = (rlim_t)size + 100;
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+    assert_int_equal(audit_write_msg(log, &m, err, sizeof(err)), AUDIT_FAIL_TEMPFAIL);
+    setrlimit(RLIMIT_FSIZE, &old);
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_size, size);
+    write_n(log, 1);
+    audit_log_close(log);
+    assert_int_equal(ta_count_lines(path), 2);
+    assert_int_equal(ta_verify(files, 1, NULL, err, sizeof(err)), 0);
+    free(path);
+    ta_rmdir(dir);
+}
+
 static void
 test_unwritable_log_fails_open_and_failed_reopen_keeps_old_file(void **state)
 {
@@ -329,6 +364,28 @@ test_hashed_recipients_need_a_readable_key(void **state)
     ta_rmdir(dir);
 }
 
+static void
+test_interval_syncer_stops_promptly_at_close(void **state)
+{
+    char *dir = ta_tmpdir(), *path = xasprintf("%s/audit.jsonl", dir), err[256];
+    audit_conf *c = ta_conf(path);
+    audit_log *log = NULL;
+    uint64_t t0;
+
+    (void)state;
+    c->fsync = AUDIT_FSYNC_INTERVAL;
+    c->fsync_interval_ms = 3600000; /* an hour: close must not wait for it */
+    assert_int_equal(audit_log_open(c, &log, err, sizeof(err)), 0);
+    write_n(log, 3); /* left unsynced: the syncer thread starts */
+    t0 = util_now_ms();
+    audit_log_close(log);
+    assert_true(util_now_ms() - t0 < 2000);
+    assert_int_equal(ta_count_lines(path), 3);
+    audit_conf_free(c);
+    free(path);
+    ta_rmdir(dir);
+}
+
 int
 main(void)
 {
@@ -336,11 +393,13 @@ main(void)
         cmocka_unit_test(test_concurrent_writers_give_whole_lines_and_an_intact_chain),
         cmocka_unit_test(test_rotation_and_restarts_keep_the_chain),
         cmocka_unit_test(test_full_disk_returns_the_configured_action),
+        cmocka_unit_test(test_short_write_leaves_no_half_line),
         cmocka_unit_test(test_unwritable_log_fails_open_and_failed_reopen_keeps_old_file),
         cmocka_unit_test(test_crash_torn_last_line_is_kept_as_evidence),
         cmocka_unit_test(test_file_created_with_file_mode_whatever_the_umask),
         cmocka_unit_test(test_disabled_trail_writes_nothing),
         cmocka_unit_test(test_hashed_recipients_need_a_readable_key),
+        cmocka_unit_test(test_interval_syncer_stops_promptly_at_close),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
