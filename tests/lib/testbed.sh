@@ -117,9 +117,15 @@ EOC
 
 tb_start_milter() { # tb_start_milter CONF
     rm -f "$W/run/milter.sock"
-    "$SM_BUILDDIR/ses-milter" -f -c "$1" >> "$W/milter.log" 2>&1 &
+    # SM_VALGRIND=1: run the daemon under valgrind (memcheck, leak check) for leak hunting
+    if [ -n "${SM_VALGRIND:-}" ]; then
+        valgrind --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=99 \
+            --log-file="$W/valgrind.log" "$SM_BUILDDIR/ses-milter" -f -c "$1" >> "$W/milter.log" 2>&1 &
+    else
+        "$SM_BUILDDIR/ses-milter" -f -c "$1" >> "$W/milter.log" 2>&1 &
+    fi
     TB_MILTER_PID=$!
-    for _ in $(seq 100); do [ -S "$W/run/milter.sock" ] && return 0; sleep 0.05; done
+    for _ in $(seq 400); do [ -S "$W/run/milter.sock" ] && return 0; sleep 0.05; done
     echo "ses-milter did not open its socket"; cat "$W/milter.log"; return 1
 }
 

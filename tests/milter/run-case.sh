@@ -35,4 +35,9 @@ rc=${PIPESTATUS[0]}
 # miltertest's exit status alone is not trusted: a case must say PASS and never FAIL
 grep -q '^PASS ' "$W/case.out" && ! grep -q '^FAIL ' "$W/case.out" || rc=1
 tb_stop_milter || rc=1
+if [ -n "${SM_VALGRIND:-}" ]; then
+    # memcheck: no error and no definite leak in the daemon
+    grep -q 'ERROR SUMMARY: 0 errors' "$W/valgrind.log" || { cat "$W/valgrind.log"; rc=1; }
+    ! grep -q 'definitely lost: [1-9]' "$W/valgrind.log" || { cat "$W/valgrind.log"; rc=1; }
+fi
 exit $rc
