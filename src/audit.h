@@ -5,7 +5,7 @@
  *   audit_conf_parse(group, &conf, err, len);      the "audit { ... }" group
  *   audit_log_open(conf, &log, err, len);          as root: reads key files
  *   rc = audit_write_msg(log, &msg, err, len);     any thread, per message
- *   audit_reopen(log, err, len);                   on SIGHUP/SIGUSR1 (logrotate)
+ *   audit_reopen(log, err, len);                   on SIGUSR1 (logrotate)
  *   log = audit_log_close(log);
  *
  * audit_write_msg() appends the record with a single write(2) on an
