@@ -5,7 +5,7 @@
  * engine's verdict into libmilter's replies.  Nothing here decides
  * anything: each callback finds the connection's sm_msg, hands the stage
  * to the engine and maps the answer to SMFIS_*.  Mail that is not
- * outgoing is accepted at MAIL FROM, so inbound mail costs one round trip.
+ * outgoing is accepted at DATA, before its headers and body are sent.
  */
 #include "config.h"
 
@@ -107,7 +107,7 @@ milter_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long
     (void)f2;
     (void)f3;
     *pf0 = f0 & (SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE);
-    *pf1 = f1 & (SMFIP_HDR_LEADSPC | SMFIP_SKIP | SMFIP_NOUNKNOWN | SMFIP_NODATA);
+    *pf1 = f1 & (SMFIP_HDR_LEADSPC | SMFIP_SKIP | SMFIP_NOUNKNOWN);
     m->leadspc = (*pf1 & SMFIP_HDR_LEADSPC) != 0;
     m->can_skip = (*pf1 & SMFIP_SKIP) != 0;
     *pf2 = 0;
@@ -159,12 +159,29 @@ milter_envfrom(SMFICTX *ctx, char **argv)
         log_msg(LOG_ERR, m->qid, "no configuration loaded: tempfail");
         return SMFIS_TEMPFAIL;
     }
-    /* mail out of scope is accepted at the first RCPT, where Postfix knows the queue id */
+    /* mail out of scope is accepted at DATA, where Postfix sends the queue id */
     return SMFIS_CONTINUE;
 }
 
 static sfsistat
 milter_envrcpt(SMFICTX *ctx, char **argv)
+{
+    sm_msg *m = MILTER_MSG(ctx);
+
+    if (m == NULL)
+        return SMFIS_TEMPFAIL;
+    if (engine_outgoing(m) && argv && argv[0])
+        msg_add_rcpt(m, argv[0]);
+    return SMFIS_CONTINUE;
+}
+
+/*
+ * milter_data - mail out of scope is accepted here: Postfix assigns the queue
+ * id only once a recipient was accepted, and sends it ({i}) with DATA, so the
+ * debug line about passing it untouched carries the id like every other line.
+ */
+static sfsistat
+milter_data(SMFICTX *ctx)
 {
     sm_msg *m = MILTER_MSG(ctx);
 
@@ -177,8 +194,7 @@ milter_envrcpt(SMFICTX *ctx, char **argv)
         milter_txn(m, 0);
         return SMFIS_ACCEPT;
     }
-    if (argv && argv[0])
-        msg_add_rcpt(m, argv[0]);
+    milter_qid(ctx, m);
     return SMFIS_CONTINUE;
 }
 
@@ -325,6 +341,7 @@ milter_register(const char *name)
     desc.xxfi_helo = milter_helo;
     desc.xxfi_envfrom = milter_envfrom;
     desc.xxfi_envrcpt = milter_envrcpt;
+    desc.xxfi_data = milter_data;
     desc.xxfi_header = milter_header;
     desc.xxfi_eoh = milter_eoh;
     desc.xxfi_body = milter_body;

@@ -62,6 +62,11 @@ function T.send(o, c)
     r = mt.getreply(c)
     if r ~= SMFIR_CONTINUE then return c, r end
   end
+  if not mt.test_option(c, SMFIP_NODATA) then
+    T.expect(mt.data(c) == nil, "data failed")
+    r = mt.getreply(c)
+    if r ~= SMFIR_CONTINUE then return c, r end
+  end
   if not mt.test_option(c, SMFIP_NOHDRS) then
     for _, h in ipairs(o.headers or {}) do
       T.expect(mt.header(c, h[1], h[2]) == nil, "header failed")

@@ -2,7 +2,7 @@ local T = dofile(LIB)
 T.case("reload_good_config_swaps_in", function()
   -- before: 192.0.2.0/24 is outside
   local c, r = T.send{ ip = "192.0.2.10", qid = "BEFORE1" }
-  T.expect(r == SMFIR_ACCEPT, "expected accept at MAIL FROM")
+  T.expect(r == SMFIR_ACCEPT, "expected accept at DATA")
   T.expect(T.log_has("BEFORE1: not outgoing", true), "192.0.2.10 should be outside before reload")
   mt.disconnect(c)
   local f = assert(io.open(CONF, "r")); local text = f:read("a"); f:close()
