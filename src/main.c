@@ -20,6 +20,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <grp.h>
+#include <jansson.h>
 #include <libmilter/mfapi.h>
 #include <pthread.h>
 #include <pwd.h>
@@ -418,6 +419,7 @@ main(int argc, char **argv)
     char err[1024];
     sm_conf *conf;
 
+    json_object_seed(0); /* jansson's hash seed, before any thread exists */
     main_conf_path = conf_default_path();
     while ((opt = getopt(argc, argv, "c:fnVh")) != -1) {
         switch (opt) {
