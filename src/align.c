@@ -23,35 +23,38 @@
  * configured action (per-domain overrides first); TEMPERROR follows
  * temperror_action only when the action is quarantine or enforce.
  *
+ * The "alignment" configuration section is parsed in align_conf.c; this
+ * file applies it (align_action_for(), align_tag_header()).
+ *
  * Diagnostics: none; reasons go into align_result, errors into err.
  */
 #include "config.h"
 
-#include <arpa/inet.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include "align.h"
+#include "align_int.h"
 #include "orgdomain.h"
 #include "util.h"
 
 #define ALIGN_SES_DOMAIN "amazonses.com"
 
-static const char *const align_action_names[] = {"monitor", "tag", "quarantine", "enforce", NULL};
-static const char *const align_temperror_names[] = {"tempfail", "accept", NULL};
-static const char *const align_relay_names[] = {"ses", "direct", NULL};
+/* align_action_names - indexed by align_action; also the "action" enum of align_conf.c */
+const char *const align_action_names[] = {"monitor", "tag", "quarantine", "enforce", NULL};
 static const char *const align_spf_names[] = {"none",     "neutral",   "pass",      "fail",
                                               "softfail", "temperror", "permerror", NULL};
 
+/* align_spf_name - name of an SPF result ("unknown" when out of range) */
 const char *
 align_spf_name(align_spf s)
 {
     return (unsigned)s < SM_ARRAY_LEN(align_spf_names) - 1 ? align_spf_names[s] : "unknown";
 }
 
+/* align_spf_parse - an SPF result name (case-insensitive) to align_spf; -1 if unknown */
 int
 align_spf_parse(const char *name)
 {
@@ -61,12 +64,14 @@ align_spf_parse(const char *name)
     return -1;
 }
 
+/* align_action_name - name of a configured action ("unknown" when out of range) */
 const char *
 align_action_name(align_action a)
 {
     return (unsigned)a < SM_ARRAY_LEN(align_action_names) - 1 ? align_action_names[a] : "unknown";
 }
 
+/* align_dmarc_result_name - name of a predicted DMARC result */
 const char *
 align_dmarc_result_name(align_dmarc_result d)
 {
@@ -83,6 +88,7 @@ align_dmarc_result_name(align_dmarc_result d)
     return "unknown";
 }
 
+/* align_decision_name - name of a decision */
 const char *
 align_decision_name(align_decision d)
 {
@@ -101,247 +107,9 @@ align_decision_name(align_decision d)
     return "unknown";
 }
 
-/* ---- configuration ---- */
+/* ---- per-domain settings ---- */
 
-static const cfg_directive align_tab[] = {
-    {"enabled", CFG_BOOL, offsetof(align_conf, enabled), NULL, 1, 0, 0, NULL},
-    {"relay", CFG_ENUM, offsetof(align_conf, relay), "ses", 0, 0, 0, align_relay_names},
-    {"egress_ips", CFG_STRLIST, offsetof(align_conf, egress_ips), NULL, 0, 0, 0, NULL},
-    {"action", CFG_ENUM, offsetof(align_conf, action), "monitor", 0, 0, 0, align_action_names},
-    {"temperror_action", CFG_ENUM, offsetof(align_conf, temperror_action), "tempfail", 0, 0, 0,
-     align_temperror_names},
-    {"result_header", CFG_STR, offsetof(align_conf, result_header), "", 0, 0, 0, NULL},
-    CFG_END,
-};
-
-static const char *const align_extra[] = {"downstream_signer", "overrides", "dns", NULL};
-
-typedef struct align_signer_conf {
-    char *domain, *selector;
-} align_signer_conf;
-
-static const cfg_directive align_signer_tab[] = {
-    {"domain", CFG_STR, offsetof(align_signer_conf, domain), NULL, 0, 0, 0, NULL},
-    {"selector", CFG_STR, offsetof(align_signer_conf, selector), NULL, 0, 0, 0, NULL},
-    CFG_END,
-};
-
-typedef struct align_override_conf {
-    char *domain;
-    int action;
-} align_override_conf;
-
-static const cfg_directive align_override_tab[] = {
-    {"domain", CFG_STR, offsetof(align_override_conf, domain), NULL, 0, 0, 0, NULL},
-    {"action", CFG_ENUM, offsetof(align_override_conf, action), "monitor", 0, 0, 0,
-     align_action_names},
-    CFG_END,
-};
-
-typedef struct align_dns_conf {
-    long timeout_ms, max_entries, min_ttl, max_ttl, neg_ttl;
-} align_dns_conf;
-
-static const cfg_directive align_dns_tab[] = {
-    {"timeout_ms", CFG_INT, offsetof(align_dns_conf, timeout_ms), NULL, 3000, 1, 60000, NULL},
-    {"max_entries", CFG_INT, offsetof(align_dns_conf, max_entries), NULL, 10000, 1, 10000000, NULL},
-    {"min_ttl", CFG_INT, offsetof(align_dns_conf, min_ttl), NULL, 30, 0, 86400, NULL},
-    {"max_ttl", CFG_INT, offsetof(align_dns_conf, max_ttl), NULL, 86400, 1, 604800, NULL},
-    {"neg_ttl", CFG_INT, offsetof(align_dns_conf, neg_ttl), NULL, 300, 0, 86400, NULL},
-    CFG_END,
-};
-
-/* align_header_name_ok - RFC 5322 field name: printable ASCII except ':' */
-static int
-align_header_name_ok(const char *s)
-{
-    for (const char *p = s; *p; p++)
-        if ((unsigned char)*p < 33 || (unsigned char)*p > 126 || *p == ':')
-            return 0;
-    return 1;
-}
-
-/* align_selector_ok - a DKIM selector: dot-separated labels of letters, digits, '-', '_' */
-static int
-align_selector_ok(const char *s)
-{
-    size_t label = 0;
-
-    for (const char *p = s; *p; p++) {
-        if (*p == '.') {
-            if (label == 0)
-                return 0;
-            label = 0;
-        } else if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-                   (*p >= '0' && *p <= '9') || *p == '-' || *p == '_') {
-            label++;
-        } else {
-            return 0;
-        }
-    }
-    return label > 0 && strlen(s) < 64;
-}
-
-/* align_parse_ips - validate egress_ips */
-static int
-align_parse_ips(const config_setting_t *group, const align_conf *c, char *err, size_t errlen)
-{
-    const config_setting_t *s = config_setting_get_member(group, "egress_ips");
-    unsigned char buf[16];
-
-    for (size_t i = 0; i < c->egress_ips.n; i++) {
-        const config_setting_t *e = s;
-        if (s != NULL && config_setting_type(s) != CONFIG_TYPE_STRING)
-            e = config_setting_get_elem(s, (unsigned)i);
-        if (inet_pton(AF_INET, c->egress_ips.v[i], buf) != 1 &&
-            inet_pton(AF_INET6, c->egress_ips.v[i], buf) != 1)
-            return cfg_errf(err, errlen, e,
-                            "'alignment.egress_ips': \"%s\" is not an IPv4 or IPv6 address",
-                            c->egress_ips.v[i]);
-    }
-    return 0;
-}
-
-/* align_parse_signer - the optional downstream_signer { domain; selector; } group */
-static int
-align_parse_signer(const config_setting_t *group, align_conf *c, char *err, size_t errlen)
-{
-    const config_setting_t *s = config_setting_get_member(group, "downstream_signer");
-    align_signer_conf sc = {NULL, NULL};
-    char norm[ORGDOMAIN_MAX];
-    int rc = 0;
-
-    if (s == NULL)
-        return 0;
-    if (cfg_parse_table(s, align_signer_tab, &sc, NULL, err, errlen) < 0)
-        rc = -1;
-    else if (sc.domain == NULL || sc.selector == NULL)
-        rc = cfg_errf(err, errlen, s,
-                      "'alignment.downstream_signer' needs both domain and selector");
-    else if (orgdomain_normalize(sc.domain, norm, sizeof(norm)) < 0)
-        rc = cfg_errf(err, errlen, config_setting_get_member(s, "domain"),
-                      "'alignment.downstream_signer.domain' = \"%s\" is not a domain name",
-                      sc.domain);
-    else if (!align_selector_ok(sc.selector))
-        rc = cfg_errf(err, errlen, config_setting_get_member(s, "selector"),
-                      "'alignment.downstream_signer.selector' = \"%s\" is not a DKIM selector",
-                      sc.selector);
-    if (rc == 0) {
-        c->signer_domain = xstrdup(norm);
-        c->signer_selector = xstrdup(sc.selector);
-    }
-    cfg_free_table(align_signer_tab, &sc);
-    return rc;
-}
-
-/* align_parse_overrides - overrides = ( { domain = "..."; action = "..."; }, ... ) */
-static int
-align_parse_overrides(const config_setting_t *group, align_conf *c, char *err, size_t errlen)
-{
-    const config_setting_t *s = config_setting_get_member(group, "overrides");
-    int n;
-
-    if (s == NULL)
-        return 0;
-    if (config_setting_type(s) != CONFIG_TYPE_LIST)
-        return cfg_errf(err, errlen, s, "'alignment.overrides' must be a list ( { ... }, ... )");
-    n = config_setting_length(s);
-    c->overrides = xcalloc((size_t)n + 1, sizeof(align_override));
-    for (int i = 0; i < n; i++) {
-        const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
-        align_override_conf oc = {NULL, 0};
-        char norm[ORGDOMAIN_MAX];
-        int rc = 0;
-
-        if (cfg_parse_table(e, align_override_tab, &oc, NULL, err, errlen) < 0)
-            rc = -1;
-        else if (oc.domain == NULL || config_setting_get_member(e, "action") == NULL)
-            rc = cfg_errf(err, errlen, e,
-                          "'alignment.overrides' element %d needs domain and action", i + 1);
-        else if (orgdomain_normalize(oc.domain, norm, sizeof(norm)) < 0)
-            rc = cfg_errf(err, errlen, e,
-                          "'alignment.overrides' domain \"%s\" is not a domain name", oc.domain);
-        if (rc == 0) {
-            c->overrides[c->n_overrides].domain = xstrdup(norm);
-            c->overrides[c->n_overrides++].action = oc.action;
-        }
-        cfg_free_table(align_override_tab, &oc);
-        if (rc < 0)
-            return -1;
-    }
-    return 0;
-}
-
-int
-align_conf_parse(const config_setting_t *group, align_conf **out, char *err, size_t errlen)
-{
-    align_conf *c = xcalloc(1, sizeof(*c));
-    align_dns_conf dc;
-    int rc;
-
-    *out = NULL;
-    rc = cfg_parse_table(group, align_tab, c, align_extra, err, errlen);
-    cfg_defaults(align_dns_tab, &dc);
-    if (rc == 0 && group != NULL) {
-        if (align_parse_ips(group, c, err, errlen) < 0 ||
-            align_parse_signer(group, c, err, errlen) < 0 ||
-            align_parse_overrides(group, c, err, errlen) < 0 ||
-            cfg_parse_table(config_setting_get_member(group, "dns"), align_dns_tab, &dc, NULL, err,
-                            errlen) < 0)
-            rc = -1;
-        else if (*c->result_header && !align_header_name_ok(c->result_header))
-            rc = cfg_errf(err, errlen, config_setting_get_member(group, "result_header"),
-                          "'alignment.result_header' = \"%s\" is not a header field name",
-                          c->result_header);
-        else if (dc.max_ttl < dc.min_ttl)
-            rc = cfg_errf(err, errlen, config_setting_get_member(group, "dns"),
-                          "'alignment.dns.max_ttl' is smaller than min_ttl");
-    }
-    if (rc < 0) {
-        align_conf_free(c);
-        return -1;
-    }
-    c->dns.timeout_ms = dc.timeout_ms;
-    c->dns.max_entries = dc.max_entries;
-    c->dns.min_ttl = dc.min_ttl;
-    c->dns.max_ttl = dc.max_ttl;
-    c->dns.neg_ttl = dc.neg_ttl;
-    *out = c;
-    return 0;
-}
-
-void
-align_conf_dump(FILE *fp, const align_conf *c)
-{
-    align_dns_conf dc = {c->dns.timeout_ms, c->dns.max_entries, c->dns.min_ttl, c->dns.max_ttl,
-                         c->dns.neg_ttl};
-
-    cfg_dump_table(fp, "alignment", align_tab, c);
-    if (c->signer_domain != NULL) {
-        align_signer_conf sc = {c->signer_domain, c->signer_selector};
-        cfg_dump_table(fp, "alignment.downstream_signer", align_signer_tab, &sc);
-    }
-    for (size_t i = 0; i < c->n_overrides; i++)
-        fprintf(fp, "alignment.overrides[%zu] = { domain = \"%s\"; action = \"%s\"; };\n", i,
-                c->overrides[i].domain, align_action_name(c->overrides[i].action));
-    cfg_dump_table(fp, "alignment.dns", align_dns_tab, &dc);
-}
-
-align_conf *
-align_conf_free(align_conf *c)
-{
-    if (c == NULL)
-        return NULL;
-    cfg_free_table(align_tab, c);
-    free(c->signer_domain);
-    free(c->signer_selector);
-    for (size_t i = 0; i < c->n_overrides; i++)
-        free(c->overrides[i].domain);
-    free(c->overrides);
-    free(c);
-    return NULL;
-}
-
+/* align_action_for - the most specific override for the From domain, else the default */
 align_action
 align_action_for(const align_conf *c, const char *from_domain)
 {
@@ -368,6 +136,7 @@ align_action_for(const align_conf *c, const char *from_domain)
     return (align_action)action;
 }
 
+/* align_tag_header - the configured result header, else ALIGN_TAG_HEADER_DEFAULT */
 const char *
 align_tag_header(const align_conf *c)
 {
@@ -378,6 +147,7 @@ align_tag_header(const align_conf *c)
 
 /* ---- the engine ---- */
 
+/* align_facts_init - zero facts; relay and downstream signer from conf (may be NULL) */
 void
 align_facts_init(align_facts *f, const align_conf *c)
 {
@@ -403,6 +173,7 @@ align_ses_mail_from_ok(const sm_id_attrs *a)
     return a != NULL && a->mail_from_domain[0] && align_is(a->mail_from_status, "SUCCESS");
 }
 
+/* align_spf_domain - the domain the receiver will evaluate SPF for */
 const char *
 align_spf_domain(const align_facts *f)
 {
@@ -738,6 +509,7 @@ align_dmarc_verdict(const align_facts *f, align_result *r)
         align_spf_advice(f, r);
 }
 
+/* align_check - predict alignment and DMARC, then decide; returns r->decision */
 align_decision
 align_check(const align_conf *conf, dns_cache *c, const align_facts *f, align_result *r)
 {
@@ -791,6 +563,7 @@ align_check(const align_conf *conf, dns_cache *c, const align_facts *f, align_re
     return r->decision;
 }
 
+/* align_header_value - one-line summary for the result header */
 char *
 align_header_value(const align_result *r, char *buf, size_t len)
 {
@@ -817,6 +590,7 @@ align_header_value(const align_result *r, char *buf, size_t len)
     return buf;
 }
 
+/* align_reasons_join - all reasons joined with "; " */
 char *
 align_reasons_join(const align_result *r, char *buf, size_t len)
 {

@@ -79,7 +79,7 @@ typedef struct align_override {
 typedef struct align_conf {
     int enabled;            /* default true */
     int relay;              /* align_relay, default "ses" */
-    cfg_strlist egress_ips; /* addresses receivers will see (validated) */
+    cfg_strlist egress_ips; /* addresses receivers will see (no loopback/unspecified) */
     int action;             /* align_action, default "monitor" */
     int temperror_action;   /* align_temperror_action, default "tempfail" */
     char *result_header;    /* "" = no result header */

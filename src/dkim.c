@@ -27,7 +27,8 @@
  *   set aside before the lookup (libopendkim would abort the whole message)
  *   and reported as permerror.  A key record whose p= is a bare PKCS#1
  *   RSAPublicKey (RFC 6376 3.6.1 taken literally) is rewritten as the
- *   SubjectPublicKeyInfo libopendkim can load.
+ *   SubjectPublicKeyInfo libopendkim can load (dkim_key_fixup(), in
+ *   dkim_key.c with the rest of the key-record code: dkim_key_published()).
  *
  * DIAGNOSTICS
  *   No logging: results carry a short reason, errors go to err/errlen or to
@@ -46,9 +47,6 @@
 #include <ctype.h>
 #include <arpa/nameser.h>
 
-#include <openssl/evp.h>
-#include <openssl/x509.h>
-
 /* libopendkim's function dkim_verify() would clash with our type dkim_verify */
 #define dkim_verify sm_opendkim_verify_unused
 #include <opendkim/dkim.h>
@@ -56,14 +54,8 @@
 extern DKIM *sm_opendkim_verify(DKIM_LIB *lib, const unsigned char *id, void *closure,
                                 DKIM_STAT *statp) __asm__("dkim_verify");
 
-#include "dkim.h"
+#include "dkim_int.h"
 #include "util.h"
-
-struct dkim_engine {
-    DKIM_LIB *lib;
-    dns_cache *dns;
-    dkim_opts opts;
-};
 
 enum dkim_vstate { VS_HEADERS, VS_BODY, VS_SKIP, VS_DONE, VS_BROKEN };
 
@@ -195,8 +187,6 @@ dkim_wire_answer(unsigned char *buf, size_t buflen, const char *qname, int rcode
     }
     return o;
 }
-
-static char *dkim_key_fixup(const char *rec, size_t len, size_t *newlen);
 
 /* dkim_q_answer - the answer packet for a cached TXT set, PKCS#1 RSA keys rewritten as SPKI */
 static size_t
@@ -832,262 +822,4 @@ dkim_sig_covers(const dkim_sig_result *sig, const char *header_name)
         if (strcasecmp(sig->signed_headers[i], header_name) == 0)
             return 1;
     return 0;
-}
-
-/* ---- key records ---- */
-
-#define DKIM_MAX_TAGS 32
-
-struct dkim_keytag {
-    char name[16];
-    const char *val; /* into the record */
-    size_t vlen;     /* trailing whitespace trimmed */
-};
-
-/* dkim_keytags - split a tag=value; list; returns the number of tags or -1 on syntax error */
-static int
-dkim_keytags(const char *rec, size_t len, struct dkim_keytag *t, int max)
-{
-    size_t i = 0;
-    int n = 0;
-
-    while (i < len) {
-        size_t ns, ne;
-
-        while (i < len && isspace((unsigned char)rec[i]))
-            i++;
-        if (i == len)
-            break;
-        for (ns = i; i < len && (isalnum((unsigned char)rec[i]) || rec[i] == '_'); i++)
-            ;
-        ne = i;
-        while (i < len && isspace((unsigned char)rec[i]))
-            i++;
-        if (ne == ns || ne - ns >= sizeof(t->name) || i == len || rec[i] != '=' || n >= max)
-            return -1;
-        memcpy(t[n].name, rec + ns, ne - ns);
-        t[n].name[ne - ns] = '\0';
-        for (i++; i < len && isspace((unsigned char)rec[i]); i++)
-            ;
-        t[n].val = rec + i;
-        while (i < len && rec[i] != ';')
-            i++;
-        t[n].vlen = (size_t)(rec + i - t[n].val);
-        while (t[n].vlen > 0 && isspace((unsigned char)t[n].val[t[n].vlen - 1]))
-            t[n].vlen--;
-        n++;
-        if (i < len)
-            i++; /* ';' */
-    }
-    return n;
-}
-
-/* dkim_keytag_get - the tag named name, or NULL */
-static const struct dkim_keytag *
-dkim_keytag_get(const struct dkim_keytag *t, int n, const char *name)
-{
-    int i;
-
-    for (i = 0; i < n; i++)
-        if (strcmp(t[i].name, name) == 0)
-            return &t[i];
-    return NULL;
-}
-
-/* dkim_keytag_is - whether a tag's value equals s (case-insensitive) */
-static int
-dkim_keytag_is(const struct dkim_keytag *t, const char *s)
-{
-    return t->vlen == strlen(s) && strncasecmp(t->val, s, t->vlen) == 0;
-}
-
-/* dkim_b64_decode - base64 with embedded whitespace; returns a buffer (len in *out_len) or NULL */
-static unsigned char *
-dkim_b64_decode(const char *in, size_t len, size_t *out_len)
-{
-    char *clean = xmalloc(len + 1);
-    unsigned char *out;
-    size_t i, n = 0, pad = 0;
-    int r;
-
-    for (i = 0; i < len; i++)
-        if (!isspace((unsigned char)in[i]))
-            clean[n++] = in[i];
-    clean[n] = '\0';
-    if (n == 0 || n % 4 != 0 || n > 65536) {
-        free(clean);
-        return NULL;
-    }
-    pad = (clean[n - 1] == '=') + (clean[n - 2] == '=');
-    out = xmalloc(n / 4 * 3 + 1);
-    r = EVP_DecodeBlock(out, (unsigned char *)clean, (int)n);
-    free(clean);
-    if (r < 0 || (size_t)r < pad) {
-        free(out);
-        return NULL;
-    }
-    *out_len = (size_t)r - pad;
-    return out;
-}
-
-/* dkim_key_parse - decode p= of type k= into a public key, accepting bare PKCS#1 RSA keys */
-static EVP_PKEY *
-dkim_key_parse(const unsigned char *der, size_t len, int ed25519)
-{
-    const unsigned char *p = der;
-    EVP_PKEY *pk;
-
-    if (ed25519)
-        return len == 32 ? EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, der, len) : NULL;
-    pk = d2i_PUBKEY(NULL, &p, (long)len);
-    if (pk != NULL && (EVP_PKEY_get_base_id(pk) != EVP_PKEY_RSA || p != der + len)) {
-        EVP_PKEY_free(pk);
-        return NULL;
-    }
-    if (pk == NULL) {
-        p = der;
-        pk = d2i_PublicKey(EVP_PKEY_RSA, NULL, &p, (long)len);
-        if (pk != NULL && p != der + len) {
-            EVP_PKEY_free(pk);
-            pk = NULL;
-        }
-    }
-    return pk;
-}
-
-/*
- * dkim_key_fixup - a copy of a key record whose p= is a bare PKCS#1 RSAPublicKey, rewritten
- * as the SubjectPublicKeyInfo libopendkim expects; NULL when nothing needs rewriting
- */
-static char *
-dkim_key_fixup(const char *rec, size_t len, size_t *newlen)
-{
-    struct dkim_keytag t[DKIM_MAX_TAGS];
-    const struct dkim_keytag *p, *k;
-    int n = dkim_keytags(rec, len, t, DKIM_MAX_TAGS), spkilen;
-    unsigned char *der, *spki = NULL, *b64;
-    const unsigned char *dp;
-    size_t derlen = 0, pre, post;
-    EVP_PKEY *pk;
-    char *out = NULL;
-
-    if (n <= 0 || (p = dkim_keytag_get(t, n, "p")) == NULL || p->vlen == 0)
-        return NULL;
-    k = dkim_keytag_get(t, n, "k");
-    if ((k != NULL && !dkim_keytag_is(k, "rsa")) ||
-        (der = dkim_b64_decode(p->val, p->vlen, &derlen)) == NULL)
-        return NULL;
-    dp = der;
-    pk = d2i_PUBKEY(NULL, &dp, (long)derlen);
-    if (pk != NULL) { /* already SPKI */
-        EVP_PKEY_free(pk);
-        free(der);
-        return NULL;
-    }
-    pk = dkim_key_parse(der, derlen, 0);
-    free(der);
-    if (pk == NULL || (spkilen = i2d_PUBKEY(pk, &spki)) <= 0) {
-        EVP_PKEY_free(pk);
-        return NULL;
-    }
-    EVP_PKEY_free(pk);
-    b64 = xmalloc(((size_t)spkilen + 2) / 3 * 4 + 1);
-    EVP_EncodeBlock(b64, spki, spkilen);
-    OPENSSL_free(spki);
-    pre = (size_t)(p->val - rec);
-    post = len - pre - p->vlen;
-    out = xasprintf("%.*s%s%.*s", (int)pre, rec, (char *)b64, (int)post, p->val + p->vlen);
-    free(b64);
-    *newlen = strlen(out);
-    return out;
-}
-
-/* dkim_key_check - 1 for a usable email key record, 0 (reason in err) otherwise */
-static int
-dkim_key_check(const dkim_engine *e, const char *rec, size_t len, char *err, size_t errlen)
-{
-    struct dkim_keytag t[DKIM_MAX_TAGS];
-    const struct dkim_keytag *v, *k, *s, *p;
-    int n = dkim_keytags(rec, len, t, DKIM_MAX_TAGS), ed = 0, bits;
-    unsigned char *der;
-    size_t derlen = 0;
-    EVP_PKEY *pk;
-
-    if (n <= 0)
-        return util_errf(err, errlen, "key record syntax error") + 1;
-    v = dkim_keytag_get(t, n, "v");
-    k = dkim_keytag_get(t, n, "k");
-    s = dkim_keytag_get(t, n, "s");
-    p = dkim_keytag_get(t, n, "p");
-    if (v != NULL && (v != &t[0] || !dkim_keytag_is(v, "DKIM1")))
-        return util_errf(err, errlen, "key v= is not DKIM1 first") + 1;
-    if (k != NULL && !dkim_keytag_is(k, "rsa") && !(ed = dkim_keytag_is(k, "ed25519")))
-        return util_errf(err, errlen, "key k= unknown") + 1;
-    if (s != NULL && !dkim_keytag_is(s, "*") && !dkim_keytag_is(s, "email") &&
-        memmem(s->val, s->vlen, "email", 5) == NULL && memchr(s->val, '*', s->vlen) == NULL)
-        return util_errf(err, errlen, "key s= not for email") + 1;
-    if (p == NULL)
-        return util_errf(err, errlen, "key p= missing") + 1;
-    if (p->vlen == 0)
-        return util_errf(err, errlen, "key revoked (empty p=)") + 1;
-    der = dkim_b64_decode(p->val, p->vlen, &derlen);
-    if (der == NULL)
-        return util_errf(err, errlen, "key p= is not base64") + 1;
-    pk = dkim_key_parse(der, derlen, ed);
-    free(der);
-    if (pk == NULL)
-        return util_errf(err, errlen, "key p= cannot be decoded") + 1;
-    bits = EVP_PKEY_get_bits(pk);
-    EVP_PKEY_free(pk);
-    if (!ed && bits < e->opts.min_key_bits)
-        return util_errf(err, errlen, "key too small (%d bits)", bits) + 1;
-    return 1;
-}
-
-/* dkim_name_ok - a DNS label sequence of letters, digits, '-', '_' and dots */
-static int
-dkim_name_ok(const char *s)
-{
-    size_t i, n = strlen(s);
-
-    if (n == 0 || n > 200)
-        return 0;
-    for (i = 0; i < n; i++)
-        if (!isalnum((unsigned char)s[i]) && s[i] != '-' && s[i] != '_' && s[i] != '.')
-            return 0;
-    return 1;
-}
-
-/* dkim_key_published - look up selector._domainkey.domain and check its key record */
-int
-dkim_key_published(dkim_engine *e, const char *selector, const char *domain, uint64_t deadline_ms,
-                   char *err, size_t errlen)
-{
-    dns_txt *txt = NULL;
-    dns_status st;
-    char *name, derr[128] = "";
-    size_t i;
-    int ok = 0;
-
-    if (e == NULL || selector == NULL || domain == NULL || !dkim_name_ok(selector) ||
-        !dkim_name_ok(domain))
-        return util_errf(err, errlen, "invalid selector or domain") + 1;
-    name = xasprintf("%s._domainkey.%s", selector, domain);
-    st = dns_lookup_txt(e->dns, name, deadline_ms, &txt, derr, sizeof(derr));
-    if (st == DNS_TEMPFAIL) {
-        util_errf(err, errlen, "%s: DNS temporary failure%s%s", name, derr[0] ? ": " : "", derr);
-        free(name);
-        return -1;
-    }
-    if (st != DNS_OK || txt == NULL || txt->n == 0) {
-        util_errf(err, errlen, "%s: no key record (%s)", name, dns_status_name(st));
-        free(name);
-        dns_txt_free(txt);
-        return 0;
-    }
-    for (i = 0; i < txt->n && ok != 1; i++)
-        ok = dkim_key_check(e, txt->rr[i], txt->len[i], i == 0 ? err : NULL, errlen);
-    free(name);
-    dns_txt_free(txt);
-    return ok;
 }

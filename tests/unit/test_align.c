@@ -495,6 +495,17 @@ test_align_conf_errors_name_file_and_line(void **state SM_UNUSED)
         const char *text, *want;
     } cases[] = {
         {"alignment = {\n egress_ips = [ \"192.0.2.300\" ];\n};", ":2: 'alignment.egress_ips'"},
+        /* libspf2 passes every loopback client: such egress addresses predict nothing */
+        {"alignment = {\n egress_ips = [ \"192.0.2.1\",\n \"127.0.0.1\" ];\n};",
+         ":3: 'alignment.egress_ips': 127.0.0.1 is a loopback address"},
+        {"alignment = {\n egress_ips = \"127.3.2.1\";\n};",
+         ":2: 'alignment.egress_ips': 127.3.2.1 is a loopback address"},
+        {"alignment = {\n egress_ips = [ \"::1\" ];\n};",
+         "'alignment.egress_ips': ::1 is a loopback"},
+        {"alignment = {\n egress_ips = [ \"::ffff:127.0.0.1\" ];\n};", "is a loopback address"},
+        {"alignment = {\n egress_ips = [ \"0.0.0.0\" ];\n};",
+         ":2: 'alignment.egress_ips': 0.0.0.0 is the unspecified address"},
+        {"alignment = {\n egress_ips = [ \"::\" ];\n};", ":: is the unspecified address"},
         {"alignment = {\n action = \"drop\";\n};", ":2: 'alignment.action' = \"drop\""},
         {"alignment = {\n relay = \"smtp\";\n};", "is not one of: ses, direct"},
         {"alignment = {\n temperror_action = \"retry\";\n};", "tempfail, accept"},
