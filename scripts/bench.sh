@@ -1,0 +1,344 @@
+#!/bin/bash
+# bench.sh - ses-milter side by side with opendkim and opendmarc, and behind Postfix
+#
+# Run by `make bench` (SM_SRCDIR / SM_BUILDDIR set).  Everything runs as root
+# inside the private namespace of tests/lib/testbed.sh: nsd serves the bench
+# zone (example.com: SPF, DMARC p=reject, the DKIM key), every milter listens
+# on a unix socket, every server is started here and stopped by PID.
+#
+#   1. direct, with tests/bench/milter_load (same corpus, same driver, 8 connections):
+#      ses-milter with every check on (warm identity cache, file plugin; DKIM
+#      verify; SPF with egress_ips; DMARC; an unsubscribe rule; audit trail),
+#      opendkim -m v, opendmarc;
+#   2. ses-milter scaling: 1, 8, 64, 256 connections, and the p99 at 64
+#      connections under a paced load (half of the saturated rate);
+#   3. ses-milter with the identity cache missing every time (positive_ttl = 0),
+#      and with the SES plugin against tests/ses/ses_endpoint.py (cache TTL 0);
+#   4. memory: VmRSS of ses-milter after warm-up and after SM_BENCH_RSS_COUNT messages;
+#   5. Postfix end to end: smtp-source -> Postfix -> smtp-sink with no milter,
+#      with ses-milter, with opendkim + opendmarc.
+# Writes the tables to stdout and to $SM_BUILDDIR/bench-results.md.
+#
+# Environment: SM_BENCH_SECONDS (direct run length, default 8), SM_BENCH_CONNS (8),
+# SM_BENCH_RSS_COUNT (messages of the memory run, default 20000; 100000 for the
+# full run), SM_BENCH_PF_COUNT (messages per Postfix run, default 2000),
+# SM_BENCH_PF_SESSIONS (smtp-source sessions, default 8), SM_BENCH_SEED (1),
+# SM_BENCH_SKIP (space-separated parts to skip: direct scaling miss ses rss postfix).
+: "${SM_SRCDIR:?}" "${SM_BUILDDIR:?}"
+. "$SM_SRCDIR/tests/lib/testbed.sh"
+tb_enter_ns "$@"
+
+SECS=${SM_BENCH_SECONDS:-8}
+CONNS=${SM_BENCH_CONNS:-8}
+RSS_COUNT=${SM_BENCH_RSS_COUNT:-20000}
+PF_COUNT=${SM_BENCH_PF_COUNT:-2000}
+PF_SESSIONS=${SM_BENCH_PF_SESSIONS:-8}
+SEED=${SM_BENCH_SEED:-1}
+SKIP=" ${SM_BENCH_SKIP:-} "
+LOAD=$SM_BUILDDIR/tests/bench/milter_load
+OUT=$SM_BUILDDIR/bench-results.md
+R=$W/results.md
+: > "$R"
+
+say() { echo "$*" | tee -a "$R"; }
+skip() { [[ "$SKIP" == *" $1 "* ]]; }
+die() { echo "bench: $*" >&2; exit 1; }
+# field KEY LINE - a value from a RESULT line
+field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$2"; }
+
+# --- machine ------------------------------------------------------------------
+say "# ses-milter benchmarks"
+say ""
+say "- date: $(date -u '+%Y-%m-%d %H:%M UTC'); commit $(git -C "$SM_SRCDIR" rev-parse --short HEAD 2>/dev/null)"
+say "- machine: $(nproc) CPU(s), $(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -1), $(awk '/MemTotal/{printf "%.1f GiB", $2/1048576}' /proc/meminfo) RAM, $(uname -sr)"
+say "- $(opendkim -V 2>&1 | head -1); $(opendmarc -V 2>&1 | head -1); Postfix $(postconf -d -h mail_version 2>/dev/null)"
+say ""
+
+# --- DNS: the bench zone with the signing key ---------------------------------
+mkdir -p "$W/keys" "$W/plugins" "$W/audit" "$W/corpus-src" "$W/corpus" "$W/msock"
+chmod 1777 "$W/msock"
+chown nobody:nogroup "$W/audit"
+opendkim-genkey -b 2048 -d example.com -s sel -D "$W/keys" && chown opendkim: "$W/keys/sel.private"
+tb_zone example.com "$W/dns/example.com.zone"
+{
+    echo '@ IN TXT "v=spf1 ip4:192.0.2.0/24 -all"'
+    echo '_dmarc IN TXT "v=DMARC1; p=reject; rua=mailto:dmarc@example.com"'
+    echo 'news IN TXT "v=spf1 ip4:192.0.2.0/24 -all"'
+    sed 's/;.*DKIM key.*$//' "$W/keys/sel.txt"
+} >> "$W/dns/example.com.zone"
+tb_start_nsd example.com "$W/dns/example.com.zone"
+tb_run_nsd || die "nsd did not start"
+
+# --- corpus: generated, then half of it signed by a real opendkim -------------
+python3 "$SM_SRCDIR/tests/bench/make-corpus.py" --seed "$SEED" "$W/corpus-src" || die "corpus"
+cp "$W"/corpus-src/unsigned-* "$W/corpus/"
+start_opendkim() { # start_opendkim NAME MODE [extra lines] - on unix:$W/run/NAME.sock; PID in $!
+    local name=$1 mode=$2; shift 2
+    {
+        printf 'Mode %s\nSocket local:%s\nBackground no\nNameservers 127.0.0.1\n' "$mode" "$W/msock/$name.sock"
+        printf 'UserID opendkim\nRequireSafeKeys no\nUMask 000\nSyslog no\n'
+        local l; for l in "$@"; do echo "$l"; done
+    } > "$W/$name.conf"
+    opendkim -f -x "$W/$name.conf" > "$W/$name.log" 2>&1 &
+    TB_PIDS+=($!); LASTPID=$!
+    for _ in $(seq 100); do [ -S "$W/msock/$name.sock" ] && return 0; sleep 0.05; done
+    die "opendkim $name did not open its socket: $(cat "$W/$name.log")"
+}
+start_opendkim dkim-sign s "Domain example.com" "Selector sel" "KeyFile $W/keys/sel.private" \
+    "SubDomains yes" "Canonicalization relaxed/relaxed" "SignatureAlgorithm rsa-sha256" \
+    "InternalHosts 127.0.0.0/8"
+SIGNPID=$LASTPID
+"$LOAD" -s "unix:$W/msock/dkim-sign.sock" -a 127.0.0.1 -o "$W/corpus" "$W"/corpus-src/sign-* ||
+    die "signing the corpus failed"
+kill "$SIGNPID"
+nsigned=$(grep -l '^DKIM-Signature:' "$W"/corpus/sign-* | wc -l)
+[ "$nsigned" -gt 0 ] || die "opendkim signed nothing"
+say "Corpus: $(ls "$W/corpus" | wc -l) messages ($nsigned DKIM-signed by opendkim -m s), $(du -sk "$W/corpus" | cut -f1) KiB, generated by tests/bench/make-corpus.py --seed $SEED."
+say ""
+# --- ses-milter: every check on ------------------------------------------------
+install -m 644 "$SM_BUILDDIR/plugins/file/.libs/file.so" "$W/plugins/"
+[ -f "$SM_BUILDDIR/plugins/ses/.libs/ses.so" ] && install -m 644 "$SM_BUILDDIR/plugins/ses/.libs/ses.so" "$W/plugins/"
+printf '# verified with the relay\nexample.com\nalerts@other.example\n' > "$W/identities"
+"$SM_BUILDDIR/ses-milter-token" genkey "$W/unsub.key" >/dev/null || die "ses-milter-token genkey"
+head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$W/audit-rcpt.key"; chmod 600 "$W/audit-rcpt.key"
+chown nobody:nogroup "$W/audit-rcpt.key" # read after the privilege drop
+
+# ses_conf FILE POSITIVE_TTL [SOURCES] - the bench configuration
+ses_conf() {
+    local sources=${3:-"{ name = \"local\"; plugin = \"file\"; path = \"$W/identities\"; }"}
+    tb_milter_conf "$1" <<EOC
+scope: { internal_networks = [ "127.0.0.0/8", "192.0.2.0/24" ]; };
+identity: {
+  plugin_dir = "$W/plugins";
+  sources = ( $sources );
+  action = "enforce";
+  cache: { positive_ttl = $2; negative_ttl = $2; };
+};
+alignment: {
+  relay = "direct";
+  egress_ips = [ "192.0.2.25" ];
+  action = "monitor";
+  result_header = "X-SES-Milter-Alignment";
+  downstream_signer = { domain = "example.com"; selector = "sel"; };
+};
+unsubscribe: {
+  token_key_file = "$W/unsub.key";
+  rules = ( { name = "news"; senders = [ "news.example.com" ];
+              url = "https://example.com/unsubscribe/%{token}"; multi_recipient = "skip"; } );
+};
+audit: { file = "$W/audit/audit.jsonl"; fsync = "interval"; recipients = "hashed";
+         recipient_key_file = "$W/audit-rcpt.key"; };
+EOC
+    sed -i 's/level = "debug"/level = "info"/' "$1"
+}
+# ses_start POSITIVE_TTL [SOURCES] - (re)start ses-milter; PID in TB_MILTER_PID
+ses_start() {
+    tb_stop_milter
+    ses_conf "$W/milter.conf" "$@"
+    : > "$W/milter.log"
+    tb_start_milter "$W/milter.conf" || { echo "bench: ses-milter did not start" >&2; return 1; }
+    "$LOAD" -q -n 1 -s "unix:$W/run/milter.sock" "$W/corpus" >/dev/null ||
+        { echo "bench: ses-milter does not answer: $(tail -5 "$W/milter.log")" >&2; return 1; }
+}
+# drive LABEL SOCKET PID [milter_load options...] - one run; prints the RESULT line
+drive() {
+    local label=$1 sock=$2 pid=$3; shift 3
+    "$LOAD" -l "$label" -s "unix:$sock" -p "$pid" -S "$SEED" -c "$CONNS" "$@" "$W/corpus" \
+        > "$W/load-$label.out" 2> "$W/load-$label.err"
+    grep '^RESULT' "$W/load-$label.out"
+    [ -s "$W/load-$label.err" ] && sed 's/^/  /' "$W/load-$label.err" | head -5 >&2
+    return 0
+}
+row() { # row NAME RESULT_LINE [extra column]
+    printf '| %s | %s | %s | %s | %s | %s | %s | %s | %s |%s\n' "$1" "$(field conns "$2")" \
+        "$(field rate "$2")" "$(field p50 "$2")" "$(field p95 "$2")" "$(field p99 "$2")" \
+        "$(field cpu_us_per_msg "$2")" "$(field hwm_kb "$2")" \
+        "$(field accept "$2")/$(field reject "$2")/$(field tempfail "$2")/$(field errors "$2")" \
+        "${3:+ $3 |}" | tee -a "$R"
+}
+HDR='| run | conns | msg/s | p50 ms | p95 ms | p99 ms | milter CPU µs/msg | VmHWM kB | accept/reject/tempfail/errors |'
+SEP='|---|---:|---:|---:|---:|---:|---:|---:|---|'
+
+# --- 1. direct: the same driver and corpus against each milter ----------------
+echo 192.0.2.254 > "$W/dmarc-ignore"
+start_opendkim dkim-verify v "AuthservID mx.bench.example" "AlwaysAddARHeader yes" \
+    "InternalHosts 192.0.2.254"
+VERIFYPID=$LASTPID
+cat > "$W/opendmarc.conf" <<EOC
+Socket local:$W/msock/opendmarc.sock
+AuthservID mx.bench.example
+TrustedAuthservIDs mx.bench.example
+IgnoreHosts $W/dmarc-ignore
+SPFSelfValidate true
+SPFIgnoreResults true
+RejectFailures false
+UMask 000
+Syslog false
+UserID opendmarc
+EOC
+opendmarc -f -c "$W/opendmarc.conf" > "$W/opendmarc.log" 2>&1 & TB_PIDS+=($!); DMARCPID=$!
+for _ in $(seq 100); do [ -S "$W/msock/opendmarc.sock" ] && break; sleep 0.05; done
+[ -S "$W/msock/opendmarc.sock" ] || die "opendmarc did not start: $(cat "$W/opendmarc.log")"
+ses_start 300 || die "ses-milter"
+SES_SOCK=$W/run/milter.sock
+
+if ! skip direct; then
+    say "## 1. Direct: milter_load over a unix socket, $CONNS connections, ${SECS} s each (after a 2 s warm-up)"
+    say ""
+    say "$HDR"; say "$SEP"
+    drive warm "$SES_SOCK" "$TB_MILTER_PID" -d 2 >/dev/null
+    r_ses=$(drive ses-milter "$SES_SOCK" "$TB_MILTER_PID" -d "$SECS")
+    row "ses-milter, every check (identity, DKIM, SPF, DMARC, unsubscribe, audit)" "$r_ses"
+    drive warm "$W/msock/dkim-verify.sock" "$VERIFYPID" -d 2 >/dev/null
+    r_dkim=$(drive opendkim "$W/msock/dkim-verify.sock" "$VERIFYPID" -d "$SECS")
+    row "opendkim -m v (DKIM verification only)" "$r_dkim"
+    drive warm "$W/msock/opendmarc.sock" "$DMARCPID" -d 2 >/dev/null
+    r_dmarc=$(drive opendmarc "$W/msock/opendmarc.sock" "$DMARCPID" -d "$SECS")
+    row "opendmarc (SPF self-validate + DMARC)" "$r_dmarc"
+    say ""
+    rs=$(field rate "$r_ses"); rk=$(field rate "$r_dkim"); rd=$(field rate "$r_dmarc")
+    say "Ratios: ses-milter / opendkim = $(awk -v a="$rs" -v b="$rk" 'BEGIN{printf "%.2f", (b>0?a/b:0)}') (target ≥ 1.00); ses-milter / opendmarc = $(awk -v a="$rs" -v b="$rd" 'BEGIN{printf "%.2f", (b>0?a/b:0)}') (target ≥ 4.00)."
+    say ""
+fi
+
+# sanity: both verifiers really verify the signed corpus (dkim=pass)
+mkdir -p "$W/verified"
+"$LOAD" -s "unix:$W/msock/dkim-verify.sock" -o "$W/verified" "$W"/corpus/sign-* 2>/dev/null
+npass=$(grep -l '^Authentication-Results:.*dkim=pass' "$W"/verified/* 2>/dev/null | wc -l)
+say "Sanity: opendkim -m v says dkim=pass for $npass of $nsigned signed messages; ses-milter's audit records show $(grep -c '"result":"pass"},' "$W/audit/audit.jsonl" 2>/dev/null || echo 0) DKIM passes."
+say ""
+
+# --- 2. scaling with concurrency, and latency under a paced load ---------------
+if ! skip scaling; then
+    say "## 2. ses-milter scaling (every check on, warm cache), ${SECS} s per row"
+    say ""
+    say "$HDR"; say "$SEP"
+    r64=
+    for c in 1 8 64 256; do
+        r=$(CONNS=$c drive "ses-c$c" "$SES_SOCK" "$TB_MILTER_PID" -d "$SECS")
+        row "closed loop (each connection sends its next message at once)" "$r"
+        [ "$c" = 64 ] && r64=$r
+    done
+    rate=$(awk -v r="$(field rate "$r64")" 'BEGIN{printf "%d", r/2}')
+    r=$(CONNS=64 drive "ses-paced" "$SES_SOCK" "$TB_MILTER_PID" -d "$SECS" -r "$rate")
+    row "paced at $rate msg/s (half the 64-connection rate), 64 connections" "$r"
+    P99_PACED=$(field p99 "$r")
+    say ""
+    say "Added latency with warm caches at 64 connections, paced: p99 = $P99_PACED ms (target < 5 ms)."
+    say ""
+fi
+
+# --- 3. identity-cache miss path --------------------------------------------------
+if ! skip miss; then
+    say "## 3. Identity-cache miss path, $CONNS connections, ${SECS} s per row"
+    say ""
+    say "$HDR"; say "$SEP"
+    row "warm cache (positive_ttl 300), file plugin" "$(drive ses-hit "$SES_SOCK" "$TB_MILTER_PID" -d "$SECS")"
+    ses_start 0 || die "ses-milter"
+    r=$(drive ses-miss "$SES_SOCK" "$TB_MILTER_PID" -d "$SECS")
+    row "every lookup a miss (positive_ttl 0), file plugin" "$r"
+    ses_start 300 || die "ses-milter"
+    say ""
+fi
+
+# --- 3b. SES plugin against tests/ses/ses_endpoint.py (every lookup a miss) -------
+if ! skip ses && [ -f "$W/plugins/ses.so" ] && python3 -c 'import botocore' 2>/dev/null; then
+    cat > "$W/ses-fixture.json" <<EOJ
+{"region": "us-east-1",
+ "credentials": [{"access_key_id": "AKIABENCHBENCHBENCH1", "secret_access_key": "benchbenchbenchbenchbenchbenchbenchbench"}],
+ "account": {"ProductionAccessEnabled": true, "SendingEnabled": true, "EnforcementStatus": "HEALTHY"},
+ "identities": {"example.com": {"IdentityType": "DOMAIN", "VerifiedForSendingStatus": true,
+   "VerificationStatus": "SUCCESS"}}}
+EOJ
+    python3 "$SM_SRCDIR/tests/ses/ses_endpoint.py" --fixture "$W/ses-fixture.json" \
+        --port-file "$W/ses.port" > "$W/ses-endpoint.log" 2>&1 & TB_PIDS+=($!)
+    for _ in $(seq 100); do [ -s "$W/ses.port" ] && break; sleep 0.1; done
+    if [ -s "$W/ses.port" ]; then
+        port=$(cat "$W/ses.port")
+        say "## 3b. SES plugin, every lookup a miss (cache TTLs 0), against tests/ses/ses_endpoint.py (Python, SigV4 checked with botocore), $CONNS connections, ${SECS} s"
+        say ""
+        say "$HDR"; say "$SEP"
+        export AWS_ACCESS_KEY_ID=AKIABENCHBENCHBENCH1 AWS_SECRET_ACCESS_KEY=benchbenchbenchbenchbenchbenchbenchbench
+        if ses_start 0 "{ name = \"ses\"; plugin = \"ses\"; region = \"us-east-1\"; endpoint = \"http://127.0.0.1:$port\"; insecure_http = true; credentials_source = \"env\"; rate = 10000; burst = 10000; warmup_interval = 0; }"; then
+            r=$(drive ses-plugin "$SES_SOCK" "$TB_MILTER_PID" -d "$SECS")
+            row "every lookup a GetEmailIdentity over HTTP (2 per message: From and MAIL FROM)" "$r"
+        fi
+        unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY
+        ses_start 300 || die "ses-milter"
+        say ""
+    fi
+fi
+
+# --- 4. memory after many messages -------------------------------------------------
+if ! skip rss; then
+    say "## 4. ses-milter memory: VmRSS after warm-up and then every $((RSS_COUNT / 5)) messages ($RSS_COUNT in all, $CONNS connections)"
+    say ""
+    say "| after | messages | VmRSS kB | VmHWM kB | msg/s |"
+    say "|---|---:|---:|---:|---:|"
+    ses_start 300 || die "ses-milter"
+    r=$(drive rss-warm "$SES_SOCK" "$TB_MILTER_PID" -n 5000)
+    rss0=$(field rss_kb "$r")
+    say "| warm-up | 5000 | $rss0 | $(field hwm_kb "$r") | $(field rate "$r") |"
+    total=0
+    for i in 1 2 3 4 5; do
+        r=$(drive "rss-$i" "$SES_SOCK" "$TB_MILTER_PID" -n $((RSS_COUNT / 5)) -S $((SEED + i)))
+        total=$((total + RSS_COUNT / 5))
+        say "| slice $i | $total | $(field rss_kb "$r") | $(field hwm_kb "$r") | $(field rate "$r") |"
+        rss1=$(field rss_kb "$r")
+    done
+    say ""
+    say "RSS growth after warm-up over $total messages: $((rss1 - rss0)) kB (target: none)."
+    say ""
+fi
+
+# --- 5. Postfix end to end -----------------------------------------------------
+# pf_run LABEL MILTERS - smtp-source -> Postfix -> smtp-sink; prints msg/s (0 on failure)
+pf_run() {
+    local label=$1 milters=$2 t0 t1 n limit
+    postconf -c "$W/pf/etc" -e "smtpd_milters = $milters" "non_smtpd_milters = $milters"
+    postfix -c "$W/pf/etc" reload >/dev/null 2>&1; sleep 2
+    for phase in warm timed; do
+        n=$PF_COUNT; [ "$phase" = warm ] && n=200
+        find "$W/capture" -type f -delete
+        t0=$(date +%s.%N)
+        timeout 600 smtp-source -s "$PF_SESSIONS" -m "$n" -f bounce@example.com \
+            -t user@customers.example.org -F "$W/pf-message.eml" 127.0.0.1:10025 \
+            > "$W/smtp-source-$label.log" 2>&1 || { echo 0; return; }
+        limit=$((n / 10 + 60))
+        for _ in $(seq $((limit * 10))); do [ "$(tb_captured)" -ge "$n" ] && break; sleep 0.1; done
+        t1=$(date +%s.%N)
+        [ "$(tb_captured)" -ge "$n" ] || { echo 0; return; }
+    done
+    awk -v n="$n" -v a="$t0" -v b="$t1" 'BEGIN{printf "%.1f", n / (b - a)}'
+}
+if ! skip postfix; then
+    # the message: a signed HTML one (From alice@example.com style), without envelope lines
+    f=$(ls "$W"/corpus/sign-html-* | head -1)
+    grep -v '^#env ' "$f" > "$W/pf-message.eml"
+    tb_start_postfix || die "Postfix did not start"
+    say "## 5. Postfix end to end: smtp-source ($PF_SESSIONS sessions, $PF_COUNT messages of $(wc -c < "$W/pf-message.eml") bytes, DKIM-signed) -> Postfix -> smtp-sink"
+    say ""
+    say "| Postfix with | msg/s | ratio to no milter |"
+    say "|---|---:|---:|"
+    pf0=$(pf_run none "")
+    say "| no milter | $pf0 | 1.00 |"
+    pfs=$(pf_run ses "unix:$SES_SOCK")
+    say "| ses-milter (every check) | $pfs | $(awk -v a="$pfs" -v b="$pf0" 'BEGIN{printf "%.2f", (b>0?a/b:0)}') |"
+    pfo=$(pf_run od "unix:$W/msock/dkim-verify.sock, unix:$W/msock/opendmarc.sock")
+    say "| opendkim -m v + opendmarc | $pfo | $(awk -v a="$pfo" -v b="$pf0" 'BEGIN{printf "%.2f", (b>0?a/b:0)}') |"
+    say ""
+    say "Target: ses-milter ≥ 0.85 of no milter (opendkim + opendmarc: ~0.55)."
+    say ""
+fi
+
+# --- details: per-stage latency of the direct runs -----------------------------
+{
+    echo "## Details: per-stage latency (ms) of the direct runs"
+    echo ""
+    for l in ses-milter opendkim opendmarc ses-c64 ses-paced ses-miss ses-plugin; do
+        [ -s "$W/load-$l.out" ] || continue
+        echo '```'; grep -v '^RESULT' "$W/load-$l.out"; echo '```'
+    done
+} | tee -a "$R"
+cp "$R" "$OUT"
+echo "bench: results written to $OUT"
