@@ -56,14 +56,19 @@ typedef struct ml_opts {
 typedef struct ml_thread {
     pthread_t tid;
     int id;
-    uint32_t *lat;  /* per message: total, then ML_ST_N stages */
+    uint32_t *lat; /* per message: total, then ML_ST_N stages */
     size_t n, cap;
     unsigned long out[ML_OUT_N];
 } ml_thread;
 
-static ml_opts opt = {.client_ip = "192.0.2.10", .jname = "mx.bench.example",
-                      .label = "run", .conns = 1, .per_conn = 1, .timeout_ms = 10000,
-                      .count = 1000, .seed = 1};
+static ml_opts opt = {.client_ip = "192.0.2.10",
+                      .jname = "mx.bench.example",
+                      .label = "run",
+                      .conns = 1,
+                      .per_conn = 1,
+                      .timeout_ms = 10000,
+                      .count = 1000,
+                      .seed = 1};
 static ml_msg **corpus;
 static size_t ncorpus;
 static atomic_long next_idx;
@@ -179,6 +184,7 @@ ml_worker(void *arg)
                 close(c.fd);
             c.fd = -1;
             on_conn = 0;
+            nanosleep(&(struct timespec){0, 5000000}, NULL); /* no hot loop on a dead milter */
             continue;
         }
         ml_record(t, (uint32_t)(mlclient_now_us() - t0), st);
@@ -279,7 +285,7 @@ ml_proc_sum(double *cpu, long *hwm, long *rss)
 }
 
 static const char *const ml_stage_names[ML_ST_N + 1] = {"message", "connect", "mail", "rcpt",
-                                                        "header", "body", "eom"};
+                                                        "header",  "body",    "eom"};
 
 /* ml_report - the human table and the RESULT line */
 static void
@@ -297,11 +303,12 @@ ml_report(ml_thread *th, double secs, double cpu, long hwm, long rss)
         msgs += out[k];
     ml_pct(th, 0, total, &n);
     if (!opt.quiet) {
-        printf("# %s: %s, %d connection(s), %d message(s) per connection, seed %llu\n",
-               opt.label, opt.sock, opt.conns, opt.per_conn, (unsigned long long)opt.seed);
+        printf("# %s: %s, %d connection(s), %d message(s) per connection, seed %llu\n", opt.label,
+               opt.sock, opt.conns, opt.per_conn, (unsigned long long)opt.seed);
         printf("messages %lu in %.3f s = %.1f msg/s; accept %lu reject %lu tempfail %lu "
-               "discard %lu errors %lu\n", msgs, secs, msgs / secs, out[ML_OUT_ACCEPT],
-               out[ML_OUT_REJECT], out[ML_OUT_TEMPFAIL], out[ML_OUT_DISCARD], out[ML_OUT_ERROR]);
+               "discard %lu errors %lu\n",
+               msgs, secs, msgs / secs, out[ML_OUT_ACCEPT], out[ML_OUT_REJECT],
+               out[ML_OUT_TEMPFAIL], out[ML_OUT_DISCARD], out[ML_OUT_ERROR]);
         printf("%-10s %8s %8s %8s %8s %8s\n", "ms", "p50", "p95", "p99", "max", "samples");
         for (k = 0; k <= ML_ST_N; k++) {
             ml_pct(th, k, pct, &n);
@@ -416,9 +423,10 @@ ml_write_out(void)
 static void
 ml_usage(void)
 {
-    fprintf(stderr, "usage: milter_load -s SOCKET [-c CONNS] [-n COUNT | -d SECONDS] [-m PER_CONN]\n"
-                    "       [-r RATE] [-S SEED] [-p PID]... [-a IP] [-j NAME] [-t MS] [-l LABEL]\n"
-                    "       [-o OUTDIR] [-q] CORPUS...\n");
+    fprintf(stderr,
+            "usage: milter_load -s SOCKET [-c CONNS] [-n COUNT | -d SECONDS] [-m PER_CONN]\n"
+            "       [-r RATE] [-S SEED] [-p PID]... [-a IP] [-j NAME] [-t MS] [-l LABEL]\n"
+            "       [-o OUTDIR] [-q] CORPUS...\n");
     exit(2);
 }
 
@@ -430,29 +438,56 @@ ml_options(int argc, char **argv)
 
     while ((ch = getopt(argc, argv, "s:c:n:d:m:r:S:p:a:j:t:l:o:q")) != -1) {
         switch (ch) {
-        case 's': opt.sock = optarg; break;
-        case 'c': opt.conns = atoi(optarg); break;
-        case 'n': opt.count = atol(optarg); break;
-        case 'd': opt.duration = atof(optarg); break;
-        case 'm': opt.per_conn = atoi(optarg); break;
-        case 'r': opt.rate = atof(optarg); break;
-        case 'S': opt.seed = strtoull(optarg, NULL, 10); break;
-        case 'a': opt.client_ip = optarg; break;
-        case 'j': opt.jname = optarg; break;
-        case 't': opt.timeout_ms = atoi(optarg); break;
-        case 'l': opt.label = optarg; break;
-        case 'o': opt.outdir = optarg; break;
-        case 'q': opt.quiet = 1; break;
+        case 's':
+            opt.sock = optarg;
+            break;
+        case 'c':
+            opt.conns = atoi(optarg);
+            break;
+        case 'n':
+            opt.count = atol(optarg);
+            break;
+        case 'd':
+            opt.duration = atof(optarg);
+            break;
+        case 'm':
+            opt.per_conn = atoi(optarg);
+            break;
+        case 'r':
+            opt.rate = atof(optarg);
+            break;
+        case 'S':
+            opt.seed = strtoull(optarg, NULL, 10);
+            break;
+        case 'a':
+            opt.client_ip = optarg;
+            break;
+        case 'j':
+            opt.jname = optarg;
+            break;
+        case 't':
+            opt.timeout_ms = atoi(optarg);
+            break;
+        case 'l':
+            opt.label = optarg;
+            break;
+        case 'o':
+            opt.outdir = optarg;
+            break;
+        case 'q':
+            opt.quiet = 1;
+            break;
         case 'p':
             if (opt.npids == ML_MAX_PIDS)
                 ml_usage();
             opt.pids[opt.npids++] = atoi(optarg);
             break;
-        default: ml_usage();
+        default:
+            ml_usage();
         }
     }
-    if (opt.sock == NULL || optind >= argc || opt.conns < 1 || opt.conns > 4096 ||
-        opt.count < 0 || opt.per_conn < 0 || opt.timeout_ms < 1 || opt.duration > 86400)
+    if (opt.sock == NULL || optind >= argc || opt.conns < 1 || opt.conns > 4096 || opt.count < 0 ||
+        opt.per_conn < 0 || opt.timeout_ms < 1 || opt.duration > 86400)
         ml_usage();
     return optind;
 }

@@ -42,8 +42,7 @@ mlclient_now_us(void)
     return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
-static void
-ml_err(ml_conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void ml_err(ml_conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static void
 ml_err(ml_conn *c, const char *fmt, ...)
@@ -249,7 +248,7 @@ ml_connect_sock(ml_conn *c, const char *sock)
         return 0;
     }
     struct sockaddr_un sun = {.sun_family = AF_UNIX};
-    const char *path = strncmp(sock, "unix:", 5) == 0   ? sock + 5
+    const char *path = strncmp(sock, "unix:", 5) == 0    ? sock + 5
                        : strncmp(sock, "local:", 6) == 0 ? sock + 6
                                                          : sock;
     if (strlen(path) >= sizeof(sun.sun_path)) {
@@ -422,8 +421,8 @@ ml_headers(ml_conn *c, const ml_msg *m, int *out)
         const char *v = m->hdr[i].value;
         if (!(c->protocol & SMFIP_HDR_LEADSPC))
             v += strspn(v, " \t");
-        rc = ml_stage(c, SMFIC_HEADER, m->hdr[i].name, strlen(m->hdr[i].name) + 1, v,
-                      strlen(v) + 1, SMFIP_NR_HDR, out);
+        rc = ml_stage(c, SMFIC_HEADER, m->hdr[i].name, strlen(m->hdr[i].name) + 1, v, strlen(v) + 1,
+                      SMFIP_NR_HDR, out);
         if (rc != 0)
             return rc < 0 ? -1 : 1;
     }
@@ -487,14 +486,20 @@ ml_eom(ml_conn *c, ml_mods *mods)
             if (mods && len > 4)
                 ml_mod_hdr(&mods->ins, &mods->nins, data + 4, len - 4);
             break;
-        case SMFIR_CHGHEADER: case SMFIR_ADDRCPT: case SMFIR_DELRCPT: case SMFIR_ADDRCPT_PAR:
-        case SMFIR_REPLBODY: case SMFIR_CHGFROM: case SMFIR_QUARANTINE:
+        case SMFIR_CHGHEADER:
+        case SMFIR_ADDRCPT:
+        case SMFIR_DELRCPT:
+        case SMFIR_ADDRCPT_PAR:
+        case SMFIR_REPLBODY:
+        case SMFIR_CHGFROM:
+        case SMFIR_QUARANTINE:
             if (mods)
                 mods->changes++;
             break;
         case SMFIR_PROGRESS:
             break;
-        case SMFIR_CONTINUE: case SMFIR_ACCEPT:
+        case SMFIR_CONTINUE:
+        case SMFIR_ACCEPT:
             out = ML_OUT_ACCEPT;
             break;
         case SMFIR_REJECT:
