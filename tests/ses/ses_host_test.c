@@ -291,9 +291,10 @@ test_ses_burst_of_1000_lookups_keeps_rate_and_deadlines(void **state)
         assert_int_equal(sum.unknown, calls);
         assert_true(calls >= t[k].burst);
         assert_true(calls <= t[k].burst + (long)((uint64_t)t[k].rate * elapsed / 1000) + 1);
-        /* GCRA admits at most burst + rate in any 1 s window; the server stamps on arrival,
-         * so allow 1 + 2% for scheduling jitter */
-        assert_true(peak <= t[k].rate + t[k].burst + 1 + t[k].rate / 50);
+        /* GCRA admits at most burst + rate in any 1 s window (the total above is the exact
+         * bound); the server stamps requests on arrival, and on a loaded 2-core machine
+         * (make -j2 check) requests granted ~100 ms apart can arrive together: allow 1 + 10% */
+        assert_true(peak <= t[k].rate + t[k].burst + 1 + t[k].rate / 10);
         assert_true(sum.max_over <= SLACK_MS);
         assert_true(sum.max_latency <= 2000 + SLACK_MS);
         sestest_inst_close(&in);
