@@ -24,6 +24,7 @@
 # full run), SM_BENCH_PF_COUNT (messages per Postfix run, default 2000),
 # SM_BENCH_PF_SESSIONS (smtp-source sessions, default 8), SM_BENCH_SEED (1),
 # SM_BENCH_SKIP (space-separated parts to skip: direct scaling miss ses rss postfix),
+# SM_BENCH_PROFILE=1 (perf profile of ses-milter in part 1; SM_BENCH_PERF_OPTS, default -g),
 # SM_BENCH_MILTER (the ses-milter binary, default $SM_BUILDDIR/ses-milter),
 # SM_BENCH_MILTER_B (a second ses-milter binary: its direct and Postfix rows are added
 # at the end, measured in the same invocation, for an A/B comparison of a change).
@@ -227,12 +228,12 @@ if ! skip direct; then
     r_ses=$(drive ses-milter "$SES_SOCK" "$TB_MILTER_PID" -d "$SECS")
     row "ses-milter, every check (identity, DKIM, SPF, DMARC, unsubscribe, audit)" "$r_ses"
     if [ -n "${SM_BENCH_PROFILE:-}" ] && command -v perf >/dev/null; then
-        perf record -g -o "$W/perf.data" -p "$TB_MILTER_PID" -- sleep "$SECS" >/dev/null 2>&1 &
+        perf record ${SM_BENCH_PERF_OPTS:--g} -o "$W/perf.data" -p "$TB_MILTER_PID" -- sleep "$SECS" >/dev/null 2>&1 &
         perfpid=$!
         drive ses-profiled "$SES_SOCK" "$TB_MILTER_PID" -d "$SECS" >/dev/null
         wait "$perfpid"
         {
-            echo "perf record -g -p <ses-milter> during ${SECS} s of the direct run; share of samples"
+            echo "perf record ${SM_BENCH_PERF_OPTS:--g} -p <ses-milter> during ${SECS} s of the direct run; share of samples"
             echo "by object:"
             perf report -i "$W/perf.data" --stdio --no-children --sort dso 2>/dev/null |
                 grep -E '^ +[0-9]' | head -12 | sed 's/ *$//'
