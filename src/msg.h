@@ -62,6 +62,7 @@ typedef struct sm_msg {
     int leadspc;             /* header values keep their leading space (SMFIP_HDR_LEADSPC) */
     int can_skip;            /* the MTA understands SMFIS_SKIP */
     int in_txn;              /* counted as a transaction in flight */
+    unsigned long noreply;   /* SMFIP_NR_* steps negotiated: answer SMFIS_NOREPLY there */
     /* transaction */
     sm_conf *conf;
     char qid[64];

@@ -87,6 +87,7 @@ server:
   pidfile: "$W/run/nsd.pid"
   server-count: 1
   verbosity: 0
+  rrl-ratelimit: 0
 remote-control:
   control-enable: no
 EOC
