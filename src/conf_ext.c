@@ -8,9 +8,11 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "conf_ext.h"
 #include "log.h"
@@ -161,6 +163,21 @@ conf_ext_audit_put(conf_audit_ref *r)
 }
 
 int
+conf_ext_prepare(sm_conf_ext *x, uid_t uid, gid_t gid, char *err, size_t errlen)
+{
+    if (!x->audit->enabled || x->audit_ref != NULL)
+        return 0;
+    /* as root: key files may be readable by root only; the log then belongs to the
+     * user ses-milter runs as, so that it can reopen it after logrotate */
+    if ((x->audit_ref = conf_ext_audit_get(x->audit, err, errlen)) == NULL)
+        return -1;
+    if ((uid != (uid_t)-1 || gid != (gid_t)-1) && chown(x->audit->file, uid, gid) < 0)
+        return util_errf(err, errlen, "audit log %s: chown: %s", x->audit->file,
+                         strerror(errno));
+    return 0;
+}
+
+int
 conf_ext_start(sm_conf_ext *x, char *err, size_t errlen)
 {
     if (x->started)
@@ -171,7 +188,8 @@ conf_ext_start(sm_conf_ext *x, char *err, size_t errlen)
             (x->spf = spf_ctx_new(&x->spfo, err, errlen)) == NULL)
             return -1;
     }
-    if (x->audit->enabled && (x->audit_ref = conf_ext_audit_get(x->audit, err, errlen)) == NULL)
+    if (x->audit->enabled && x->audit_ref == NULL &&
+        (x->audit_ref = conf_ext_audit_get(x->audit, err, errlen)) == NULL)
         return -1;
     if (x->chain != NULL && plugin_chain_start(x->chain, err, errlen) < 0)
         return -1;

@@ -12,6 +12,7 @@
 #define SM_CONF_EXT_H
 
 #include <stdio.h>
+#include <sys/types.h>
 #include <libconfig.h>
 
 #include "align.h"
@@ -51,6 +52,8 @@ typedef struct sm_conf_ext {
 int conf_ext_parse(const config_setting_t *root, sm_conf_ext **out, char *err, size_t errlen);
 void conf_ext_dump(FILE *fp, const sm_conf_ext *x);
 int conf_ext_warnings(FILE *fp, const sm_conf_ext *x, const char *path);
+/* conf_ext_prepare - before the privilege drop: open files that need root (audit log) */
+int conf_ext_prepare(sm_conf_ext *x, uid_t uid, gid_t gid, char *err, size_t errlen);
 int conf_ext_start(sm_conf_ext *x, char *err, size_t errlen);
 sm_conf_ext *conf_ext_free(sm_conf_ext *x);
 /* conf_ext_reopen - reopen log files (SIGUSR1, logrotate) */

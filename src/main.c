@@ -154,6 +154,19 @@ main_drop_privileges(const daemon_conf *d, char *err, size_t errlen)
     return 0;
 }
 
+/* main_prepare - what must happen as root: files owned by the user we become */
+static int
+main_prepare(sm_conf *conf, char *err, size_t errlen)
+{
+    uid_t uid = (uid_t)-1;
+    gid_t gid = (gid_t)-1;
+
+    if (geteuid() == 0 && conf->daemon.user != NULL && *conf->daemon.user &&
+        main_lookup_ids(conf->daemon.user, conf->daemon.group, &uid, &gid, err, errlen) < 0)
+        return -1;
+    return conf_ext_prepare(conf->ext, uid, gid, err, errlen);
+}
+
 static int
 main_write_pid(const char *path, char *err, size_t errlen)
 {
@@ -371,6 +384,7 @@ main_run(sm_conf *conf, int foreground)
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
     if (main_write_pid(pid_file, err, sizeof(err)) < 0 ||
+        main_prepare(conf, err, sizeof(err)) < 0 ||
         main_drop_privileges(&conf->daemon, err, sizeof(err)) < 0 ||
         conf_start(conf, err, sizeof(err)) < 0) {
         log_msg(LOG_ERR, NULL, "%s", err);

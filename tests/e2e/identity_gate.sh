@@ -16,13 +16,15 @@ cat > "$W/identities" <<'EOI'
 example.com
 alice@other.example
 EOI
+head -c 32 /dev/urandom > "$W/rcpt.key"; chmod 600 "$W/rcpt.key"   # root's secret
 tb_milter_conf "$W/milter.conf" <<EOC
 scope: { internal_networks = [ "127.0.0.0/8" ]; };
 identity: {
   plugin_dir = "$W/plugins";
   sources = ( { name = "local"; plugin = "file"; path = "$W/identities"; } );
 };
-audit: { file = "$W/audit/audit.jsonl"; recipients = "plain"; fsync = "always"; };
+audit: { file = "$W/audit/audit.jsonl"; recipients = "hashed"; recipient_key_file = "$W/rcpt.key";
+         fsync = "always"; };
 EOC
 tb_start_milter "$W/milter.conf" || exit 1
 tb_start_postfix || exit 1
@@ -52,6 +54,9 @@ tb_check "refused mail never reaches the relay" test -z "$(captured m-unverified
 
 A="$SM_BUILDDIR/ses-milter-audit"
 tb_check "audit: one record per message (6)" test "$(wc -l < "$W/audit/audit.jsonl")" -eq 6
+tb_check "audit: recipients hashed with root's key (read before the privilege drop)" \
+    bash -c "grep -q '\"rcpt_mode\":\"hashed\"' '$W/audit/audit.jsonl' && ! grep -q 'bob@example.org' '$W/audit/audit.jsonl'"
+tb_check "audit: the log belongs to the user ses-milter runs as" test "$(stat -c %U "$W/audit/audit.jsonl")" = nobody
 tb_check "audit: ses-milter-audit verify accepts the chain" "$A" verify "$W/audit/audit.jsonl"
 "$A" report --format csv "$W/audit/audit.jsonl" > "$W/report.csv"
 tb_check "audit: report counts the refusals" grep -Eq '(refus|reject)' "$W/report.csv"
