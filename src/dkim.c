@@ -11,10 +11,8 @@
  * DESCRIPTION
  *   libopendkim does the canonicalisation and the cryptography.  Its key
  *   lookups are routed to our TXT cache through its DNS service hooks
- *   (dkim_dns_set_query_start/waitreply/cancel): the "start" hook runs the
- *   cached lookup synchronously and writes a DNS wire-format answer into the
- *   library's buffer, which the library then parses as if it came from
- *   res_query().  This keeps libopendkim's own per-signature error handling
+ *   (dkim_wire.c: the cached lookup is answered in DNS wire format, as if it
+ *   came from res_query()).  This keeps libopendkim's own per-signature error handling
  *   (NXDOMAIN/NODATA = no key, failure = key lookup failed, several records =
  *   multiple replies) so that a temporary failure for one signature never
  *   stops the others from being checked -- which the key-lookup callback
@@ -45,7 +43,6 @@
 #include <string.h>
 #include <strings.h>
 #include <ctype.h>
-#include <arpa/nameser.h>
 
 /* libopendkim's function dkim_verify() would clash with our type dkim_verify */
 #define dkim_verify sm_opendkim_verify_unused
@@ -73,16 +70,6 @@ struct dkim_verify {
     char err[256];
 };
 
-/* one answer being handed to libopendkim */
-struct dkim_query {
-    int status; /* DKIM_DNS_SUCCESS or DKIM_DNS_ERROR */
-    size_t len;
-};
-
-/* deadline of the verifier running on this thread (lookups run inside dkim_eoh/dkim_eom) */
-static __thread uint64_t dkim_tls_deadline;
-
-#define DKIM_TXT_TTL 300
 #define DKIM_DEF_TIMEOUT_MS 5000
 
 const cfg_directive dkim_cfg_directives[] = {
@@ -101,183 +88,6 @@ dkim_opts_defaults(dkim_opts *opts)
 {
     memset(opts, 0, sizeof(*opts));
     cfg_defaults(dkim_cfg_directives, opts);
-}
-
-/* ---- DNS: our cache behind libopendkim's resolver hooks ---- */
-
-/* dkim_wire_name - encode a dotted name as DNS labels; returns bytes or -1 */
-static int
-dkim_wire_name(const char *name, unsigned char *out, size_t outlen)
-{
-    size_t o = 0;
-    const char *p = name;
-
-    while (*p != '\0') {
-        const char *dot = strchr(p, '.');
-        size_t l = dot != NULL ? (size_t)(dot - p) : strlen(p);
-
-        if (l == 0 || l > 63 || o + 1 + l + 1 > outlen || o + 1 + l > 254)
-            return -1;
-        out[o++] = (unsigned char)l;
-        memcpy(out + o, p, l);
-        o += l;
-        p += l;
-        if (*p == '.')
-            p++;
-    }
-    if (o + 1 > outlen)
-        return -1;
-    out[o++] = 0;
-    return (int)o;
-}
-
-static void
-dkim_put16(unsigned char *p, unsigned v)
-{
-    p[0] = (unsigned char)(v >> 8);
-    p[1] = (unsigned char)v;
-}
-
-/* dkim_wire_answer - a TXT answer packet; returns its length or 0 when it does not fit */
-static size_t
-dkim_wire_answer(unsigned char *buf, size_t buflen, const char *qname, int rcode,
-                 const dns_txt *txt)
-{
-    size_t o = 12, i;
-    int n;
-
-    if (buflen < 12 + 5)
-        return 0;
-    memset(buf, 0, 12);
-    buf[2] = 0x81;                                   /* QR, RD */
-    buf[3] = (unsigned char)(0x80 | (rcode & 0x0f)); /* RA, rcode */
-    dkim_put16(buf + 4, 1);
-    n = dkim_wire_name(qname, buf + o, buflen - o - 4);
-    if (n < 0) { /* unencodable: the root name still lets the parser skip it */
-        buf[o] = 0;
-        n = 1;
-    }
-    o += (size_t)n;
-    dkim_put16(buf + o, ns_t_txt);
-    dkim_put16(buf + o + 2, ns_c_in);
-    o += 4;
-    for (i = 0; txt != NULL && i < txt->n; i++) {
-        size_t len = txt->len[i], rdlen = len + (len + 254) / 255 + (len == 0), k;
-        const unsigned char *rr = (const unsigned char *)txt->rr[i];
-
-        if (rdlen > 65535 || o + 12 + rdlen > buflen)
-            return 0;
-        dkim_put16(buf + o, 0xc00c);
-        dkim_put16(buf + o + 2, ns_t_txt);
-        dkim_put16(buf + o + 4, ns_c_in);
-        dkim_put16(buf + o + 6, 0);
-        dkim_put16(buf + o + 8, DKIM_TXT_TTL);
-        dkim_put16(buf + o + 10, (unsigned)rdlen);
-        o += 12;
-        if (len == 0)
-            buf[o++] = 0;
-        for (k = 0; k < len; k += 255) {
-            size_t chunk = len - k > 255 ? 255 : len - k;
-
-            buf[o++] = (unsigned char)chunk;
-            memcpy(buf + o, rr + k, chunk);
-            o += chunk;
-        }
-        dkim_put16(buf + 6, (unsigned)(i + 1));
-    }
-    return o;
-}
-
-/* dkim_q_answer - the answer packet for a cached TXT set, PKCS#1 RSA keys rewritten as SPKI */
-static size_t
-dkim_q_answer(unsigned char *buf, size_t buflen, const char *qname, const dns_txt *txt)
-{
-    char *rr[8];
-    size_t len[8], i, n = txt->n < 8 ? txt->n : 8, out;
-    dns_txt copy = {n, rr, len};
-
-    for (i = 0; i < n; i++) {
-        rr[i] = dkim_key_fixup(txt->rr[i], txt->len[i], &len[i]);
-        if (rr[i] == NULL) {
-            rr[i] = txt->rr[i];
-            len[i] = txt->len[i];
-        }
-    }
-    out = dkim_wire_answer(buf, buflen, qname, ns_r_noerror, txt->n <= 8 ? &copy : txt);
-    for (i = 0; i < n; i++)
-        if (rr[i] != txt->rr[i])
-            free(rr[i]);
-    return out;
-}
-
-/* dkim_q_start - libopendkim query start: look up through the cache, answer at once */
-static int
-dkim_q_start(void *srv, int type, unsigned char *query, unsigned char *buf, size_t buflen,
-             void **qh)
-{
-    dkim_engine *e = srv;
-    struct dkim_query *q = xcalloc(1, sizeof(*q));
-    dns_txt *txt = NULL;
-    uint64_t deadline = dkim_tls_deadline;
-    char err[128];
-    dns_status st;
-
-    if (deadline == 0)
-        deadline = util_now_ms() + (uint64_t)e->opts.timeout_ms;
-    q->status = DKIM_DNS_ERROR;
-    *qh = q;
-    if (type != ns_t_txt)
-        return 0;
-    if (util_now_ms() >= deadline)
-        return 0; /* message budget spent: key lookup failed */
-    st = dns_lookup_txt(e->dns, (const char *)query, deadline, &txt, err, sizeof(err));
-    if (st == DNS_OK)
-        q->len = dkim_q_answer(buf, buflen, (const char *)query, txt);
-    else if (st == DNS_NXDOMAIN)
-        q->len = dkim_wire_answer(buf, buflen, (const char *)query, ns_r_nxdomain, NULL);
-    else if (st == DNS_NODATA)
-        q->len = dkim_wire_answer(buf, buflen, (const char *)query, ns_r_noerror, NULL);
-    if (st == DNS_OK && q->len == 0) /* absurdly large record set: treat as no key */
-        q->len = dkim_wire_answer(buf, buflen, (const char *)query, ns_r_noerror, NULL);
-    if (st != DNS_TEMPFAIL && q->len > 0)
-        q->status = DKIM_DNS_SUCCESS;
-    dns_txt_free(txt);
-    return 0;
-}
-
-/* dkim_q_wait - the answer is always ready */
-static int
-dkim_q_wait(void *srv, void *qh, struct timeval *to, size_t *bytes, int *error, int *dnssec)
-{
-    struct dkim_query *q = qh;
-
-    (void)srv;
-    (void)to;
-    if (error != NULL)
-        *error = 0;
-    if (dnssec != NULL)
-        *dnssec = DKIM_DNSSEC_UNKNOWN;
-    if (q == NULL || q->status != DKIM_DNS_SUCCESS)
-        return DKIM_DNS_ERROR;
-    if (bytes != NULL)
-        *bytes = q->len;
-    return DKIM_DNS_SUCCESS;
-}
-
-/* dkim_q_cancel - libopendkim calls it once per started query: free the handle */
-static int
-dkim_q_cancel(void *srv, void *qh)
-{
-    (void)srv;
-    free(qh);
-    return 0;
-}
-
-/* dkim_q_close - nothing to close: the cache belongs to the caller */
-static void
-dkim_q_close(void *srv)
-{
-    (void)srv;
 }
 
 /* ---- engine ---- */
@@ -362,12 +172,7 @@ dkim_engine_new(dns_cache *dns, const dkim_opts *opts, char *err, size_t errlen)
         dkim_engine_setopt(e, DKIM_OPTS_CLOCKDRIFT, &u64, sizeof(u64), "clock_drift", err, errlen) <
             0)
         return dkim_engine_free(e);
-    dkim_dns_set_init(e->lib, NULL);
-    dkim_dns_set_close(e->lib, dkim_q_close);
-    dkim_dns_set_query_service(e->lib, e);
-    dkim_dns_set_query_start(e->lib, dkim_q_start);
-    dkim_dns_set_query_cancel(e->lib, dkim_q_cancel);
-    dkim_dns_set_query_waitreply(e->lib, dkim_q_wait);
+    dkim_wire_install(e);
     dkim_set_prescreen(e->lib, dkim_prescreen);
     return e;
 }
@@ -709,9 +514,9 @@ dkim_verify_eoh(dkim_verify *v)
     if (v->state != VS_HEADERS)
         return v->state == VS_SKIP ? DKIM_VERIFY_SKIP : DKIM_VERIFY_OK;
     v->deadline = util_now_ms() + (uint64_t)v->e->opts.timeout_ms;
-    dkim_tls_deadline = v->deadline;
+    dkim_wire_deadline = v->deadline;
     st = dkim_eoh(v->dk);
-    dkim_tls_deadline = 0;
+    dkim_wire_deadline = 0;
     if (st == DKIM_STAT_NOSIG) {
         v->lib_nosig = 1;
         v->state = v->sig_headers > 0 ? VS_BODY : VS_SKIP;
@@ -758,9 +563,9 @@ dkim_verify_eom(dkim_verify *v, const dkim_sig_result **sigs_r, size_t *n_r)
     if (v->state == VS_HEADERS && dkim_verify_eoh(v) == DKIM_VERIFY_ERROR)
         return DKIM_VERIFY_ERROR;
     if (v->state == VS_BODY && !v->lib_nosig) {
-        dkim_tls_deadline = v->deadline;
+        dkim_wire_deadline = v->deadline;
         st = dkim_eom(v->dk, NULL);
-        dkim_tls_deadline = 0;
+        dkim_wire_deadline = 0;
         if (st == DKIM_STAT_NORESOURCE || st == DKIM_STAT_INTERNAL || st == DKIM_STAT_INVALID)
             return dkim_verify_fail(v, "dkim_eom()", st);
     }

@@ -1,6 +1,6 @@
 /*
- * dkim_int.h - what the DKIM verifier (dkim.c) and the key-record code
- * (dkim_key.c) share: the engine and the PKCS#1 key rewrite
+ * dkim_int.h - what the DKIM verifier (dkim.c), its DNS hooks (dkim_wire.c)
+ * and the key-record code (dkim_key.c) share
  *
  * Not part of the API: everything outside these two files goes through
  * dkim.h.  This header does not include <opendkim/dkim.h>: the engine
@@ -12,6 +12,7 @@
 #define SM_DKIM_INT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "dkim.h"
 #include "dns.h"
@@ -23,6 +24,12 @@ struct dkim_engine {
     dns_cache *dns;       /* borrowed */
     dkim_opts opts;
 };
+
+/* dkim_wire_deadline - deadline of the verifier running on this thread (0: the engine's
+ * timeout); the lookups run inside dkim_eoh()/dkim_eom() */
+extern __thread uint64_t dkim_wire_deadline;
+/* dkim_wire_install - route libopendkim's key lookups through e->dns (dkim_wire.c) */
+void dkim_wire_install(dkim_engine *e);
 
 /* dkim_key_fixup - a bare PKCS#1 RSA key record rewritten with an SPKI p=; NULL: keep as is */
 char *dkim_key_fixup(const char *rec, size_t len, size_t *newlen);
