@@ -4,6 +4,7 @@
 # Non-interactive; Postfix is preseeded to "No configuration" so that the
 # package never touches a real mail setup.  Safe to run more than once.
 set -euo pipefail
+trap 'echo "deps.sh: failed (exit $?): $BASH_COMMAND" >&2' ERR
 if [ "$(id -u)" != 0 ]; then
     echo "deps.sh: run as root (apt-get)" >&2
     exit 1
@@ -20,7 +21,8 @@ case "${1:-all}" in
     run) PKGS="$BUILD $RUN libcmocka-dev libyaml-dev" ;;
     *) PKGS="$BUILD $RUN $TEST" ;;
 esac
-missing=$(dpkg-query -W -f='${Package} ${Status}\n' $PKGS 2>/dev/null | awk '$4 != "installed" {print $1}')
+# dpkg-query exits 1 when it has never heard of a package: that is "missing", not an error
+missing=$(dpkg-query -W -f='${Package} ${Status}\n' $PKGS 2>/dev/null | awk '$4 != "installed" {print $1}' || true)
 for p in $PKGS; do dpkg-query -W "$p" >/dev/null 2>&1 || missing="$missing $p"; done
 if [ -n "$(echo $missing)" ]; then
     apt-get update -qq
