@@ -186,6 +186,8 @@ dkim_engine_free(dkim_engine *e)
     if (e->lib != NULL)
         dkim_close(e->lib);
     free(e);
+    /* decoded keys are shared by every engine; dropping them only costs a decode */
+    dkim_pkey_flush();
     return NULL;
 }
 

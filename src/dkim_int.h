@@ -1,8 +1,8 @@
 /*
- * dkim_int.h - what the DKIM verifier (dkim.c), its DNS hooks (dkim_wire.c)
- * and the key-record code (dkim_key.c) share
+ * dkim_int.h - what the DKIM verifier (dkim.c), its DNS hooks (dkim_wire.c),
+ * the key-record code (dkim_key.c) and the decoded-key table (dkim_pkey.c) share
  *
- * Not part of the API: everything outside these two files goes through
+ * Not part of the API: everything outside these files goes through
  * dkim.h.  This header does not include <opendkim/dkim.h>: the engine
  * names libopendkim's library handle by its struct tag (DKIM_LIB is
  * "struct dkim_lib"), so dkim_key.c needs neither libopendkim nor the
@@ -13,6 +13,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include <openssl/types.h>
 
 #include "dkim.h"
 #include "dns.h"
@@ -33,5 +35,13 @@ void dkim_wire_install(dkim_engine *e);
 
 /* dkim_key_fixup - a bare PKCS#1 RSA key record rewritten with an SPKI p=; NULL: keep as is */
 char *dkim_key_fixup(const char *rec, size_t len, size_t *newlen);
+
+/* dkim_pkey_decode - d2i_PUBKEY() through the table of decoded keys (dkim_pkey.c): a new
+ * reference, or NULL; *used (may be NULL) is the length of the DER decoded */
+EVP_PKEY *dkim_pkey_decode(const unsigned char *der, size_t len, size_t *used);
+/* dkim_pkey_stats - lookups answered from the table, and those that decoded */
+void dkim_pkey_stats(unsigned long *hits, unsigned long *misses);
+/* dkim_pkey_flush - drop every decoded key (references held elsewhere stay valid) */
+void dkim_pkey_flush(void);
 
 #endif

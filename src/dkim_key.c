@@ -22,7 +22,8 @@
  *
  * SECURITY
  *   Key records are untrusted DNS text: at most DKIM_KEY_MAX_TAGS tags,
- *   p= at most 64 KiB of base64; OpenSSL decodes the DER.
+ *   p= at most 64 KiB of base64; OpenSSL decodes the DER, through the
+ *   table of decoded keys (dkim_pkey.c).
  */
 #include "config.h"
 
@@ -137,11 +138,12 @@ dkim_key_parse(const unsigned char *der, size_t len, int ed25519)
 {
     const unsigned char *p = der;
     EVP_PKEY *pk;
+    size_t used = 0;
 
     if (ed25519)
         return len == 32 ? EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, der, len) : NULL;
-    pk = d2i_PUBKEY(NULL, &p, (long)len);
-    if (pk != NULL && (EVP_PKEY_get_base_id(pk) != EVP_PKEY_RSA || p != der + len)) {
+    pk = dkim_pkey_decode(der, len, &used);
+    if (pk != NULL && (EVP_PKEY_get_base_id(pk) != EVP_PKEY_RSA || used != len)) {
         EVP_PKEY_free(pk);
         return NULL;
     }
@@ -167,7 +169,6 @@ dkim_key_fixup(const char *rec, size_t len, size_t *newlen)
     const struct dkim_key_tag *p, *k;
     int n = dkim_key_tags(rec, len, t, DKIM_KEY_MAX_TAGS), spkilen;
     unsigned char *der, *spki = NULL, *b64;
-    const unsigned char *dp;
     size_t derlen = 0, pre, post;
     EVP_PKEY *pk;
     char *out = NULL;
@@ -178,8 +179,7 @@ dkim_key_fixup(const char *rec, size_t len, size_t *newlen)
     if ((k != NULL && !dkim_key_tag_is(k, "rsa")) ||
         (der = dkim_key_b64_decode(p->val, p->vlen, &derlen)) == NULL)
         return NULL;
-    dp = der;
-    pk = d2i_PUBKEY(NULL, &dp, (long)derlen);
+    pk = dkim_pkey_decode(der, derlen, NULL);
     if (pk != NULL) { /* already SPKI */
         EVP_PKEY_free(pk);
         free(der);

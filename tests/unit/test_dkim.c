@@ -31,6 +31,7 @@
 #undef dkim_verify
 
 #include "dkim.h"
+#include "dkim_int.h"
 #include "dns.h"
 #include "util.h"
 
@@ -856,6 +857,116 @@ test_dkim_warm_cache_skips_dns(void **state)
     dns_cache_free(dns);
 }
 
+/*
+ * the second verification of a message signed with a known key decodes no key: the
+ * record check (dkim_key_fixup) and libopendkim's own d2i_PUBKEY_bio() are both
+ * answered from the table of decoded keys
+ */
+static void
+test_dkim_decoded_keys_reused_by_libopendkim(void **state)
+{
+    dns_cache *dns;
+    dkim_engine *e = engine_with_keys(&dns);
+    char *m = sign(base_msg, K_RSA, "rsa", "example.com", DKIM_SIGN_RSASHA256);
+    const dkim_sig_result *sigs;
+    unsigned long h0, m0, h1, m1;
+    size_t n;
+
+    (void)state;
+    dkim_verify_free(verify_simple(e, m, &sigs, &n));
+    assert_int_equal(n, 1);
+    assert_int_equal(sigs[0].result, DKIM_R_PASS);
+    dkim_pkey_stats(&h0, &m0);
+    for (int i = 0; i < 3; i++) {
+        dkim_verify_free(verify_simple(e, m, &sigs, &n));
+        assert_int_equal(n, 1);
+        assert_int_equal(sigs[0].result, DKIM_R_PASS);
+    }
+    dkim_pkey_stats(&h1, &m1);
+    assert_int_equal(m1, m0);
+    /* two decodes per message (record check, libopendkim), both from the table */
+    assert_int_equal(h1 - h0, 3 * 2);
+    free(m);
+    dkim_engine_free(e);
+    dns_cache_free(dns);
+}
+
+/* DER for the d2i_PUBKEY_bio() table: the RSA key, then that key with bytes after it */
+typedef struct {
+    const char *name;
+    int trailing;  /* bytes of garbage after the key */
+    int truncate;  /* bytes cut off the end */
+    int reuse_arg; /* pass a non-NULL EVP_PKEY ** (OpenSSL's own path) */
+    int file_bio;  /* a file BIO instead of a memory BIO (OpenSSL's own path) */
+    int want_key;  /* a key comes back */
+} pubkey_bio_case;
+
+static const pubkey_bio_case pubkey_bio_cases[] = {
+    {"mem_bio_exact_key", 0, 0, 0, 0, 1},
+    {"mem_bio_key_then_garbage_consumes_key_only", 7, 0, 0, 0, 1},
+    {"mem_bio_truncated_key_gives_null", 0, 5, 0, 0, 0},
+    {"reuse_argument_goes_to_openssl", 0, 0, 1, 0, 1},
+    {"file_bio_goes_to_openssl", 3, 0, 0, 1, 1},
+};
+
+static void
+test_dkim_pubkey_bio_behaves_like_openssl(void **state)
+{
+    EVP_PKEY *ref;
+    BIO *pb = BIO_new_mem_buf(keys[K_RSA].pem, -1);
+    unsigned char *der = NULL, buf[4096];
+    int derlen;
+
+    (void)state;
+    assert_non_null(pb);
+    ref = PEM_read_bio_PrivateKey(pb, NULL, NULL, NULL);
+    BIO_free(pb);
+    assert_non_null(ref);
+    derlen = i2d_PUBKEY(ref, &der);
+    assert_true(derlen > 0 && (size_t)derlen + 16 < sizeof(buf));
+    for (size_t i = 0; i < SM_ARRAY_LEN(pubkey_bio_cases); i++) {
+        const pubkey_bio_case *c = &pubkey_bio_cases[i];
+        int len = derlen + c->trailing - c->truncate;
+        EVP_PKEY *out = NULL, *got;
+        FILE *fp = NULL;
+        BIO *b;
+
+        memcpy(buf, der, (size_t)derlen);
+        memset(buf + derlen, 'x', (size_t)c->trailing);
+        if (c->file_bio) {
+            fp = tmpfile();
+            assert_non_null(fp);
+            assert_int_equal(fwrite(buf, 1, (size_t)len, fp), (size_t)len);
+            rewind(fp);
+            b = BIO_new_fp(fp, BIO_NOCLOSE);
+        } else {
+            b = BIO_new_mem_buf(buf, len);
+        }
+        assert_non_null(b);
+        got = d2i_PUBKEY_bio(b, c->reuse_arg ? &out : NULL);
+        if ((got != NULL) != c->want_key)
+            fail_msg("%s: got %s", c->name, got ? "a key" : "no key");
+        if (got != NULL) {
+            unsigned char rest[64];
+
+            if (EVP_PKEY_eq(got, ref) != 1)
+                fail_msg("%s: not the same key", c->name);
+            /* the key was consumed from the BIO, the trailing bytes were not */
+            if (!c->file_bio && BIO_read(b, rest, sizeof(rest)) != c->trailing)
+                fail_msg("%s: BIO left at the wrong place", c->name);
+            if (c->reuse_arg)
+                assert_ptr_equal(got, out);
+            EVP_PKEY_free(got);
+        }
+        BIO_free(b);
+        if (fp != NULL)
+            fclose(fp);
+    }
+    OPENSSL_free(der);
+    EVP_PKEY_free(ref);
+    dkim_pkey_flush();
+}
+
 static void
 test_dkim_key_published_cases(void **state)
 {
@@ -1006,6 +1117,8 @@ main(int argc, char **argv)
         cmocka_unit_test(test_dkim_eom_twice_and_calls_after_eom_are_harmless),
         cmocka_unit_test(test_dkim_warm_cache_skips_dns),
         cmocka_unit_test(test_dkim_key_published_cases),
+        cmocka_unit_test(test_dkim_decoded_keys_reused_by_libopendkim),
+        cmocka_unit_test(test_dkim_pubkey_bio_behaves_like_openssl),
         cmocka_unit_test(test_dkim_engine_needs_dns),
     };
 
