@@ -88,7 +88,6 @@ msg_free(sm_msg *m)
         return NULL;
     msg_reset(m);
     free(m->client_name);
-    free(m->helo);
     free(m);
     return NULL;
 }

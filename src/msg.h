@@ -57,7 +57,6 @@ typedef struct sm_msg {
     int have_addr;
     int client_port;
     char *client_name;
-    char *helo;
     unsigned long msg_count; /* messages on this connection */
     int leadspc;             /* header values keep their leading space (SMFIP_HDR_LEADSPC) */
     int can_skip;            /* the MTA understands SMFIS_SKIP */
