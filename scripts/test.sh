@@ -55,7 +55,7 @@ if bash "$SRC/scripts/build.sh" "$OUT/build-fuzz" --enable-fuzzing CC=clang >/de
         n=$(basename "$t")
         if [ "$n" = fuzz_addr ]; then
             # seeded from the test-data mail corpus
-            run=(env SM_TESTDATA="$SRC/../shared/testdata" sh "$SRC/tests/fuzz/run-fuzz.sh" "$secs" "$OUT/build-fuzz")
+            run=(env SM_TESTDATA="$(sed -n "s/^SM_TESTDATA = //p" "$OUT/build-fuzz/Makefile")" sh "$SRC/tests/fuzz/run-fuzz.sh" "$secs" "$OUT/build-fuzz")
         else
             corpus="$OUT/fuzz-corpus-$n"; mkdir -p "$corpus"
             dict=(); [ -f "$SRC/tests/fuzz/${n#fuzz_}.dict" ] && dict=(-dict="$SRC/tests/fuzz/${n#fuzz_}.dict")
