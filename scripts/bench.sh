@@ -22,7 +22,8 @@
 # Environment: SM_BENCH_SECONDS (direct run length, default 8), SM_BENCH_CONNS (8),
 # SM_BENCH_RSS_COUNT (messages of the memory run, default 20000; 100000 for the
 # full run), SM_BENCH_PF_COUNT (messages per Postfix run, default 2000),
-# SM_BENCH_PF_SESSIONS (smtp-source sessions, default 8), SM_BENCH_SEED (1),
+# SM_BENCH_PF_SESSIONS (smtp-source sessions, default 8), SM_BENCH_PF_ROUNDS (interleaved
+# rounds of the Postfix runs, default 3; medians reported), SM_BENCH_SEED (1),
 # SM_BENCH_SKIP (space-separated parts to skip: direct scaling miss ses rss postfix),
 # SM_BENCH_PROFILE=1 (perf profile of ses-milter in part 1; SM_BENCH_PERF_OPTS, default -g),
 # SM_BENCH_MILTER (the ses-milter binary, default $SM_BUILDDIR/ses-milter),
@@ -253,9 +254,23 @@ if ! skip direct; then
     r=$(drive opendmarc-rrl "$W/msock/opendmarc.sock" "$DMARCPID" -d "$SECS")
     row "opendmarc, nsd with its default rrl-ratelimit 200 (how the harness baseline was measured)" "$r"
     bench_run_nsd 0 || die "nsd"
+    # the floor: a libmilter milter that does nothing (tests/bench/null_milter.c)
+    "$SM_BUILDDIR/tests/bench/null_milter" "unix:$W/msock/null.sock" > "$W/null.log" 2>&1 &
+    NULLPID=$!; TB_PIDS+=($!)
+    for _ in $(seq 100); do [ -S "$W/msock/null.sock" ] && break; sleep 0.05; done
+    if [ -S "$W/msock/null.sock" ]; then
+        drive warm "$W/msock/null.sock" "$NULLPID" -d 2 >/dev/null
+        r_null=$(drive null-milter "$W/msock/null.sock" "$NULLPID" -d "$SECS")
+        row "libmilter floor: a milter that does nothing, ses-milter's protocol options (tests/bench/null_milter)" "$r_null"
+    fi
+    kill "$NULLPID" 2>/dev/null; wait "$NULLPID" 2>/dev/null
     say ""
     rs=$(field rate "$r_ses"); rk=$(field rate "$r_dkim"); rd=$(field rate "$r_dmarc")
     say "Ratios (nsd without rate limiting): ses-milter / opendkim = $(awk -v a="$rs" -v b="$rk" 'BEGIN{printf "%.2f", (b>0?a/b:0)}') (target ≥ 1.00); ses-milter / opendmarc = $(awk -v a="$rs" -v b="$rd" 'BEGIN{printf "%.2f", (b>0?a/b:0)}') (target ≥ 4.00)."
+    if [ -n "${r_null:-}" ]; then
+        rn=$(field rate "$r_null")
+        say "The floor runs at $(awk -v a="$rn" -v b="$rd" 'BEGIN{printf "%.2f", (b>0?a/b:0)}')× opendmarc and uses $(field cpu_us_per_msg "$r_null") µs of CPU per message: what the milter protocol and libmilter cost by themselves. ses-milter runs at $(awk -v a="$rs" -v b="$rn" 'BEGIN{printf "%.2f", (b>0?a/b:0)}') of the floor's rate."
+    fi
     say ""
 fi
 
@@ -354,10 +369,12 @@ fi
 # --- 5. Postfix end to end -----------------------------------------------------
 # cpu_of PID... - summed utime+stime in clock ticks
 cpu_of() { local p t=0; for p in "$@"; do t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat" 2>/dev/null || echo 0))); done; echo "$t"; }
+# machine_ticks - "busy total" clock ticks of the whole machine, from /proc/stat
+machine_ticks() { awk '/^cpu /{print $2 + $3 + $4 + $7 + $8, $2 + $3 + $4 + $5 + $6 + $7 + $8; exit}' /proc/stat; }
 # pf_run LABEL MILTERS [PID...] - smtp-source -> Postfix -> smtp-sink; prints
-# "msg/s milter-CPU-us/msg mean-a-delay-ms" (msg/s 0 on failure)
+# "msg/s milter-CPU-us/msg mean-a-delay-ms machine-CPU-ms/msg machine-busy-%" (msg/s 0 on failure)
 pf_run() {
-    local label=$1 milters=$2 t0 t1 n limit c0 c1 hz; shift 2
+    local label=$1 milters=$2 t0 t1 n limit c0 c1 hz m0 m1; shift 2
     hz=$(getconf CLK_TCK)
     postconf -c "$W/pf/etc" -e "smtpd_milters = $milters" "non_smtpd_milters = $milters"
     postfix -c "$W/pf/etc" reload >/dev/null 2>&1; sleep 2
@@ -366,21 +383,29 @@ pf_run() {
         find "$W/capture" -type f -delete
         : > "$W/pf/maillog"
         c0=$(cpu_of "$@")
+        m0=$(machine_ticks)
         t0=$(date +%s.%N)
         timeout 600 smtp-source -s "$PF_SESSIONS" -m "$n" -f bounce@example.com \
             -t user@customers.example.org -F "$W/pf-message.eml" 127.0.0.1:10025 \
-            > "$W/smtp-source-$label.log" 2>&1 || { echo "0 0 0"; return; }
+            > "$W/smtp-source-$label.log" 2>&1 || { echo "0 0 0 0 0"; return; }
         limit=$((n / 10 + 60))
         for _ in $(seq $((limit * 10))); do [ "$(tb_captured)" -ge "$n" ] && break; sleep 0.1; done
         t1=$(date +%s.%N)
+        m1=$(machine_ticks)
         c1=$(cpu_of "$@")
-        [ "$(tb_captured)" -ge "$n" ] || { echo "0 0 0"; return; }
+        [ "$(tb_captured)" -ge "$n" ] || { echo "0 0 0 0 0"; return; }
     done
     # delays=a/b/c/d: a = time from connection to queue manager (smtpd, cleanup, milters)
-    awk -v n="$n" -v a="$t0" -v b="$t1" -v cpu=$((c1 - c0)) -v hz="$hz" -v f="$W/pf/maillog" 'BEGIN{
+    awk -v n="$n" -v a="$t0" -v b="$t1" -v cpu=$((c1 - c0)) -v hz="$hz" -v f="$W/pf/maillog" \
+        -v m0="$m0" -v m1="$m1" 'BEGIN{
         while ((getline l < f) > 0) if (match(l, /delays=[0-9.]+/)) { s += substr(l, RSTART + 7, RLENGTH - 7); k++ }
-        printf "%.1f %.0f %.1f", n / (b - a), cpu * 1e6 / hz / n, k ? s * 1000 / k : 0 }'
+        split(m0, x, " "); split(m1, y, " "); busy = y[1] - x[1]; all = y[2] - x[2]
+        printf "%.1f %.0f %.1f %.2f %.0f", n / (b - a), cpu * 1e6 / hz / n, k ? s * 1000 / k : 0,
+            busy * 1000 / hz / n, (all > 0 ? 100 * busy / all : 0) }'
 }
+# median - the median of the numbers on stdin
+median() { sort -g | awk '{v[NR] = $1} END {print NR ? (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) : 0}'; }
+PF_ROUNDS=${SM_BENCH_PF_ROUNDS:-3}
 if ! skip postfix; then
     # the message: a signed HTML one (From alice@example.com style), without envelope lines
     f=$(ls "$W"/corpus/sign-html-* | head -1)
@@ -388,37 +413,87 @@ if ! skip postfix; then
     tb_start_postfix || die "Postfix did not start"
     say "## 5. Postfix end to end: smtp-source ($PF_SESSIONS sessions, $PF_COUNT messages of $(wc -c < "$W/pf-message.eml") bytes, DKIM-signed) -> Postfix -> smtp-sink"
     say ""
-    say "| Postfix with | msg/s | ratio to no milter | milter CPU µs/msg | mean delays a= ms |"
-    say "|---|---:|---:|---:|---:|"
-    pfrow() { # pfrow NAME "rate cpu delay"
-        set -- "$1" $2
-        say "| $1 | $2 | $(awk -v a="$2" -v b="$pf0" 'BEGIN{printf "%.2f", (b>0?a/b:0)}') | $3 | $4 |"
+    say "$PF_ROUNDS rounds, the configurations interleaved in each round; every column is the median over the rounds."
+    say "Machine CPU is all processes on all CPUs (/proc/stat) per message: when the machine is busy"
+    say "near 100 %, msg/s is bounded by it and the ratio of machine CPU per message is the steadier figure."
+    say ""
+    say "| Postfix with | msg/s | ratio to no milter | milter CPU µs/msg | machine CPU ms/msg | machine CPU ratio (none/this) | machine busy % | mean delays a= ms | msg/s of each round |"
+    say "|---|---:|---:|---:|---:|---:|---:|---:|---|"
+    # the floor behind Postfix too: the milter that does nothing
+    "$SM_BUILDDIR/tests/bench/null_milter" "unix:$W/msock/null-pf.sock" > "$W/null-pf.log" 2>&1 &
+    PFNULLPID=$!; TB_PIDS+=($!)
+    for _ in $(seq 100); do [ -S "$W/msock/null-pf.sock" ] && break; sleep 0.05; done
+    declare -A PFR
+    for round in $(seq "$PF_ROUNDS"); do
+        PFR[none]+="$(pf_run none "")"$'\n'
+        PFR[null]+="$(pf_run null "unix:$W/msock/null-pf.sock" "$PFNULLPID")"$'\n'
+        PFR[ses]+="$(pf_run ses "unix:$SES_SOCK" "$TB_MILTER_PID")"$'\n'
+        PFR[od]+="$(pf_run od "unix:$W/msock/dkim-verify.sock, unix:$W/msock/opendmarc.sock" "$VERIFYPID" "$DMARCPID")"$'\n'
+    done
+    kill "$PFNULLPID" 2>/dev/null; wait "$PFNULLPID" 2>/dev/null
+    col() { printf '%s' "${PFR[$1]}" | awk -v c="$2" 'NF {print $c}' | median; }
+    pf0=$(col none 1); pm0=$(col none 4)
+    pfrow() { # pfrow NAME KEY
+        local rate mcpu
+        rate=$(col "$2" 1); mcpu=$(col "$2" 4)
+        say "| $1 | $rate | $(awk -v a="$rate" -v b="$pf0" 'BEGIN{printf "%.2f", (b>0?a/b:0)}') | $(col "$2" 2) | $mcpu | $(awk -v a="$pm0" -v b="$mcpu" 'BEGIN{printf "%.2f", (b>0?a/b:0)}') | $(col "$2" 5) | $(col "$2" 3) | $(printf '%s' "${PFR[$2]}" | awk 'NF {printf "%s%s", sep, $1; sep = " / "}') |"
     }
-    r=$(pf_run none ""); pf0=${r%% *}
-    pfrow "no milter" "$r"
-    pfrow "ses-milter (every check)" "$(pf_run ses "unix:$SES_SOCK" "$TB_MILTER_PID")"
-    pfrow "opendkim -m v + opendmarc" "$(pf_run od "unix:$W/msock/dkim-verify.sock, unix:$W/msock/opendmarc.sock" "$VERIFYPID" "$DMARCPID")"
+    pfrow "no milter" none
+    pfrow "libmilter floor: null_milter (does nothing, ses-milter's protocol options)" null
+    pfrow "ses-milter (every check)" ses
+    pfrow "opendkim -m v + opendmarc" od
     say ""
     say "Target: ses-milter ≥ 0.85 of no milter (opendkim + opendmarc: ~0.55)."
     say ""
+    if [ -n "${SM_BENCH_PROFILE:-}" ] && command -v perf >/dev/null; then
+        # where ses-milter's CPU goes behind Postfix (one more ses-milter run, profiled)
+        perf record ${SM_BENCH_PERF_OPTS:--g} -o "$W/perf-pf.data" -p "$TB_MILTER_PID" >/dev/null 2>&1 &
+        perfpid=$!
+        pf_run ses-profiled "unix:$SES_SOCK" "$TB_MILTER_PID" >/dev/null
+        kill -INT "$perfpid"; wait "$perfpid"
+        {
+            echo "perf record ${SM_BENCH_PERF_OPTS:--g} -p <ses-milter> during one Postfix run; share of samples"
+            echo "by object:"
+            perf report -i "$W/perf-pf.data" --stdio --no-children --sort dso 2>/dev/null |
+                grep -E '^ +[0-9]' | head -12 | sed 's/ *$//'
+            echo "by symbol:"
+            perf report -i "$W/perf-pf.data" --stdio --no-children --sort dso,symbol -g none 2>/dev/null |
+                grep -E '^ +[0-9]' | head -30 | sed 's/ *- *- *$//; s/ *$//'
+        } > "$SM_BUILDDIR/bench-profile-postfix.txt"
+    fi
 fi
 
 # --- A/B: a second ses-milter binary, same corpus, same run ---------------------
 if [ -n "${SM_BENCH_MILTER_B:-}" ]; then
-    say "## A/B: $MILTER_BIN (A) against $SM_BENCH_MILTER_B (B)"
+    BIN_A=$MILTER_BIN
+    say "## A/B: $BIN_A (A) against $SM_BENCH_MILTER_B (B)"
     say ""
     say "$HDR"; say "$SEP"
     for ab in A B; do
-        [ "$ab" = B ] && MILTER_BIN=$SM_BENCH_MILTER_B
+        MILTER_BIN=$BIN_A; [ "$ab" = B ] && MILTER_BIN=$SM_BENCH_MILTER_B
         ses_start 300 || die "ses-milter $ab"
         drive warm "$SES_SOCK" "$TB_MILTER_PID" -d 2 >/dev/null
         row "$ab: direct, every check" "$(drive "ab-$ab" "$SES_SOCK" "$TB_MILTER_PID" -d "$SECS")"
-        if ! skip postfix; then
-            pfab=$(pf_run "ab-$ab" "unix:$SES_SOCK" "$TB_MILTER_PID")
-            set -- $pfab
-            say "| $ab: Postfix end to end | | $1 | | | | $2 | | ratio to no milter $(awk -v a="$1" -v b="$pf0" 'BEGIN{printf "%.2f", (b>0?a/b:0)}'), mean delays a= $3 ms |"
-        fi
     done
+    if ! skip postfix; then
+        declare -A PFAB
+        for round in $(seq "$PF_ROUNDS"); do
+            for ab in A B; do
+                MILTER_BIN=$BIN_A; [ "$ab" = B ] && MILTER_BIN=$SM_BENCH_MILTER_B
+                ses_start 300 || die "ses-milter $ab"
+                PFAB[$ab]+="$(pf_run "ab-$ab" "unix:$SES_SOCK" "$TB_MILTER_PID")"$'\n'
+            done
+        done
+        say ""
+        say "| Postfix end to end with | msg/s | ratio to no milter | milter CPU µs/msg | machine CPU ms/msg | mean delays a= ms | msg/s of each round |"
+        say "|---|---:|---:|---:|---:|---:|---|"
+        for ab in A B; do
+            PFR[$ab]=${PFAB[$ab]}
+            rate=$(col "$ab" 1)
+            say "| $ab | $rate | $(awk -v a="$rate" -v b="$pf0" 'BEGIN{printf "%.2f", (b>0?a/b:0)}') | $(col "$ab" 2) | $(col "$ab" 4) | $(col "$ab" 3) | $(printf '%s' "${PFAB[$ab]}" | awk 'NF {printf "%s%s", sep, $1; sep = " / "}') |"
+        done
+    fi
+    MILTER_BIN=$BIN_A
     say ""
 fi
 
@@ -426,7 +501,7 @@ fi
 {
     echo "## Details: per-stage latency (ms) of the direct runs"
     echo ""
-    for l in ses-milter opendkim opendmarc opendmarc-rrl ses-c64 ses-paced ses-miss ses-plugin; do
+    for l in ses-milter opendkim opendmarc opendmarc-rrl null-milter ses-c64 ses-paced ses-miss ses-plugin; do
         [ -s "$W/load-$l.out" ] || continue
         echo '```'; grep -v '^RESULT' "$W/load-$l.out"; echo '```'
     done
@@ -434,6 +509,11 @@ fi
         echo "## Profile of ses-milter (SM_BENCH_PROFILE=1)"
         echo ""
         echo '```'; cat "$SM_BUILDDIR/bench-profile.txt"; echo '```'
+    fi
+    if [ -n "${SM_BENCH_PROFILE:-}" ] && [ -s "$SM_BUILDDIR/bench-profile-postfix.txt" ]; then
+        echo "## Profile of ses-milter behind Postfix (SM_BENCH_PROFILE=1)"
+        echo ""
+        echo '```'; cat "$SM_BUILDDIR/bench-profile-postfix.txt"; echo '```'
     fi
 } | tee -a "$R"
 cp "$R" "$OUT"
