@@ -179,10 +179,21 @@ ses_start() {
     "$LOAD" -q -n 1 -s "unix:$W/run/milter.sock" "$W/corpus" >/dev/null ||
         { echo "bench: ses-milter does not answer: $(tail -5 "$W/milter.log")" >&2; return 1; }
 }
-# drive LABEL SOCKET PID [milter_load options...] - one run; prints the RESULT line
+# perf_summary DATA WHEN - the share of samples by object and by symbol of a perf record
+perf_summary() {
+    echo "perf record ${SM_BENCH_PERF_OPTS:--g} -p <ses-milter> $2; share of samples"
+    echo "by object:"
+    perf report -i "$1" --stdio --no-children --sort dso 2>/dev/null |
+        grep -E '^ +[0-9]' | head -12 | sed 's/ *$//'
+    echo "by symbol:"
+    perf report -i "$1" --stdio --no-children --sort dso,symbol -g none 2>/dev/null |
+        grep -E '^ +[0-9]' | head -30 | sed 's/ *- *- *$//; s/ *$//'
+}
+# drive LABEL SOCKET PID [milter_load options...] - one run over $DRIVE_CORPUS (default: the
+# whole corpus); prints the RESULT line
 drive() {
     local label=$1 sock=$2 pid=$3; shift 3
-    "$LOAD" -l "$label" -s "unix:$sock" -p "$pid" -S "$SEED" -c "$CONNS" "$@" "$W/corpus" \
+    "$LOAD" -l "$label" -s "unix:$sock" -p "$pid" -S "$SEED" -c "$CONNS" "$@" "${DRIVE_CORPUS:-$W/corpus}" \
         > "$W/load-$label.out" 2> "$W/load-$label.err"
     grep '^RESULT' "$W/load-$label.out"
     [ -s "$W/load-$label.err" ] && sed 's/^/  /' "$W/load-$label.err" | head -5 >&2
@@ -233,15 +244,7 @@ if ! skip direct; then
         perfpid=$!
         drive ses-profiled "$SES_SOCK" "$TB_MILTER_PID" -d "$SECS" >/dev/null
         wait "$perfpid"
-        {
-            echo "perf record ${SM_BENCH_PERF_OPTS:--g} -p <ses-milter> during ${SECS} s of the direct run; share of samples"
-            echo "by object:"
-            perf report -i "$W/perf.data" --stdio --no-children --sort dso 2>/dev/null |
-                grep -E '^ +[0-9]' | head -12 | sed 's/ *$//'
-            echo "by symbol:"
-            perf report -i "$W/perf.data" --stdio --no-children --sort dso,symbol -g none 2>/dev/null |
-                grep -E '^ +[0-9]' | head -30 | sed 's/ *- *- *$//; s/ *$//'
-        } > "$SM_BUILDDIR/bench-profile.txt"
+        perf_summary "$W/perf.data" "during ${SECS} s of the direct run" > "$SM_BUILDDIR/bench-profile.txt"
     fi
     drive warm "$W/msock/dkim-verify.sock" "$VERIFYPID" -d 2 >/dev/null
     r_dkim=$(drive opendkim "$W/msock/dkim-verify.sock" "$VERIFYPID" -d "$SECS")
@@ -255,7 +258,7 @@ if ! skip direct; then
     row "opendmarc, nsd with its default rrl-ratelimit 200 (how the harness baseline was measured)" "$r"
     bench_run_nsd 0 || die "nsd"
     # the floor: a libmilter milter that does nothing (tests/bench/null_milter.c)
-    "$SM_BUILDDIR/tests/bench/null_milter" "unix:$W/msock/null.sock" > "$W/null.log" 2>&1 &
+    (umask 000; exec "$SM_BUILDDIR/tests/bench/null_milter" "unix:$W/msock/null.sock") > "$W/null.log" 2>&1 &
     NULLPID=$!; TB_PIDS+=($!)
     for _ in $(seq 100); do [ -S "$W/msock/null.sock" ] && break; sleep 0.05; done
     if [ -S "$W/msock/null.sock" ]; then
@@ -300,6 +303,19 @@ if ! skip scaling; then
     P99_PACED=$(field p99 "$r")
     say ""
     say "Added latency with warm caches at 64 connections, paced: p99 = $P99_PACED ms (target < 5 ms)."
+    say ""
+    # what sets the p99: the largest messages (2 of the corpus's 46, 4 %) alone, one connection
+    say "The largest messages alone, one connection, 200 each (the p99 of a corpus with 4 % of them is theirs):"
+    say ""
+    say "$HDR"; say "$SEP"
+    for big in "$W"/corpus/sign-att512k-*.eml "$W"/corpus/unsigned-att512k-*.eml; do
+        [ -f "$big" ] || continue
+        b=$(basename "$big" .eml)
+        row "ses-milter, $b ($(($(wc -c < "$big") / 1024)) KiB)" \
+            "$(DRIVE_CORPUS=$big CONNS=1 drive "big-ses-$b" "$SES_SOCK" "$TB_MILTER_PID" -n 200)"
+        row "opendkim -m v, $b" \
+            "$(DRIVE_CORPUS=$big CONNS=1 drive "big-dkim-$b" "$W/msock/dkim-verify.sock" "$VERIFYPID" -n 200)"
+    done
     say ""
 fi
 
@@ -420,7 +436,7 @@ if ! skip postfix; then
     say "| Postfix with | msg/s | ratio to no milter | milter CPU µs/msg | machine CPU ms/msg | machine CPU ratio (none/this) | machine busy % | mean delays a= ms | msg/s of each round |"
     say "|---|---:|---:|---:|---:|---:|---:|---:|---|"
     # the floor behind Postfix too: the milter that does nothing
-    "$SM_BUILDDIR/tests/bench/null_milter" "unix:$W/msock/null-pf.sock" > "$W/null-pf.log" 2>&1 &
+    (umask 000; exec "$SM_BUILDDIR/tests/bench/null_milter" "unix:$W/msock/null-pf.sock") > "$W/null-pf.log" 2>&1 &
     PFNULLPID=$!; TB_PIDS+=($!)
     for _ in $(seq 100); do [ -S "$W/msock/null-pf.sock" ] && break; sleep 0.05; done
     declare -A PFR
@@ -451,15 +467,7 @@ if ! skip postfix; then
         perfpid=$!
         pf_run ses-profiled "unix:$SES_SOCK" "$TB_MILTER_PID" >/dev/null
         kill -INT "$perfpid"; wait "$perfpid"
-        {
-            echo "perf record ${SM_BENCH_PERF_OPTS:--g} -p <ses-milter> during one Postfix run; share of samples"
-            echo "by object:"
-            perf report -i "$W/perf-pf.data" --stdio --no-children --sort dso 2>/dev/null |
-                grep -E '^ +[0-9]' | head -12 | sed 's/ *$//'
-            echo "by symbol:"
-            perf report -i "$W/perf-pf.data" --stdio --no-children --sort dso,symbol -g none 2>/dev/null |
-                grep -E '^ +[0-9]' | head -30 | sed 's/ *- *- *$//; s/ *$//'
-        } > "$SM_BUILDDIR/bench-profile-postfix.txt"
+        perf_summary "$W/perf-pf.data" "during one Postfix run" > "$SM_BUILDDIR/bench-profile-postfix.txt"
     fi
 fi
 

@@ -17,6 +17,7 @@
 #include "engine.h"
 #include "log.h"
 #include "milter.h"
+#include "milter_proto.h"
 #include "msg.h"
 #include "util.h"
 
@@ -97,34 +98,6 @@ milter_attach(SMFICTX *ctx)
     return m;
 }
 
-/*
- * The macros the engine reads, by stage (SMFIF_SETSYMLIST), so that the MTA sends
- * these instead of its whole default lists.  Postfix reads an empty list as "my
- * default list", so a stage that needs nothing asks for "j" (the MTA's name), the
- * one macro every MTA defines.  The end-of-header list is the one Postfix sends
- * before every header field.
- */
-static const struct milter_symlist {
-    int stage;
-    const char *names;
-} milter_symlists[] = {
-    {SMFIM_CONNECT, "j"}, {SMFIM_HELO, "j"}, {SMFIM_ENVFROM, "i {auth_authen}"},
-    {SMFIM_ENVRCPT, "j"}, {SMFIM_DATA, "i"}, {SMFIM_EOH, "j"},
-    {SMFIM_EOM, "i"},
-};
-
-/*
- * No reply where ses-milter never decides anything, so that the MTA need not wait
- * for a round trip: connect (a stopping milter refuses at MAIL FROM instead),
- * recipients, header fields, end of headers and body chunks.  Once negotiated,
- * these callbacks must answer SMFIS_NOREPLY.  HELO is not sent at all: nothing
- * uses it.  No reply to body chunks costs SMFIS_SKIP, which would spare sending
- * the rest of a large unsigned body; a reply per 64 KiB chunk costs a round trip
- * on every message (BENCHMARKS.md).
- */
-#define MILTER_NR_STEPS                                                                            \
-    (SMFIP_NR_CONN | SMFIP_NR_RCPT | SMFIP_NR_HDR | SMFIP_NR_EOH | SMFIP_NR_BODY)
-
 static sfsistat
 milter_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
                  unsigned long f3, unsigned long *pf0, unsigned long *pf1, unsigned long *pf2,
@@ -134,20 +107,10 @@ milter_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long
 
     (void)f2;
     (void)f3;
-    *pf0 = f0 & (SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE | SMFIF_SETSYMLIST);
-    *pf1 = f1 & (SMFIP_HDR_LEADSPC | SMFIP_SKIP | SMFIP_NOUNKNOWN | SMFIP_NOHELO | MILTER_NR_STEPS);
-    if (*pf1 & SMFIP_NR_BODY)
-        *pf1 &= ~(unsigned long)SMFIP_SKIP;
-    m->noreply = *pf1 & MILTER_NR_STEPS;
+    milter_proto_negotiate(ctx, f0, f1, pf0, pf1);
+    m->noreply = *pf1 & MILTER_PROTO_NR_STEPS;
     m->leadspc = (*pf1 & SMFIP_HDR_LEADSPC) != 0;
     m->can_skip = (*pf1 & SMFIP_SKIP) != 0;
-    for (size_t i = 0; (*pf0 & SMFIF_SETSYMLIST) && i < SM_ARRAY_LEN(milter_symlists); i++)
-        if (smfi_setsymlist(ctx, milter_symlists[i].stage, (char *)milter_symlists[i].names) !=
-            MI_SUCCESS) {
-            /* the MTA's own lists apply; everything still works, only more is sent */
-            log_msg(LOG_DEBUG, NULL, "could not ask for the macros of stage %d",
-                    milter_symlists[i].stage);
-        }
     *pf2 = 0;
     *pf3 = 0;
     return SMFIS_CONTINUE;
