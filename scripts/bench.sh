@@ -184,10 +184,10 @@ perf_summary() {
     echo "perf record ${SM_BENCH_PERF_OPTS:--g} -p <ses-milter> $2; share of samples"
     echo "by object:"
     perf report -i "$1" --stdio --no-children --sort dso 2>/dev/null |
-        grep -E '^ +[0-9]' | head -12 | sed 's/ *$//'
+        grep -E '^ +[0-9.]+%' | head -12 | sed 's/ *$//'
     echo "by symbol:"
     perf report -i "$1" --stdio --no-children --sort dso,symbol -g none 2>/dev/null |
-        grep -E '^ +[0-9]' | head -30 | sed 's/ *- *- *$//; s/ *$//'
+        grep -E '^ +[0-9.]+%' | head -30 | sed 's/ *- *- *$//; s/ *$//'
 }
 # drive LABEL SOCKET PID [milter_load options...] - one run over $DRIVE_CORPUS (default: the
 # whole corpus); prints the RESULT line
