@@ -1,6 +1,7 @@
 /*
  * dkim_int.h - what the DKIM verifier (dkim.c), its DNS hooks (dkim_wire.c),
- * the key-record code (dkim_key.c) and the decoded-key table (dkim_pkey.c) share
+ * the key-record code (dkim_key.c), the decoded-key table (dkim_pkey.c) and
+ * the body hasher (dkim_bodyhash.c) share
  *
  * Not part of the API: everything outside these files goes through
  * dkim.h.  This header does not include <opendkim/dkim.h>: the engine
@@ -35,6 +36,18 @@ void dkim_wire_install(dkim_engine *e);
 
 /* dkim_key_fixup - a bare PKCS#1 RSA key record rewritten with an SPKI p=; NULL: keep as is */
 char *dkim_key_fixup(const char *rec, size_t len, size_t *newlen);
+
+/* dkim_bodyhash - a body hash under one canonicalisation (dkim_bodyhash.c); not for l= signatures
+ */
+typedef struct dkim_bodyhash dkim_bodyhash;
+/* dkim_bodyhash_new - relaxed (1) or simple (0) canonicalisation hashed with md */
+dkim_bodyhash *dkim_bodyhash_new(int relaxed, const EVP_MD *md);
+/* dkim_bodyhash_update - the next body bytes, as the MTA sends them (CRLF lines) */
+void dkim_bodyhash_update(dkim_bodyhash *b, const unsigned char *p, size_t len);
+/* dkim_bodyhash_final - the digest into digest[EVP_MAX_MD_SIZE]; its length, 0 on failure */
+size_t dkim_bodyhash_final(dkim_bodyhash *b, unsigned char *digest);
+/* dkim_bodyhash_free - returns NULL */
+dkim_bodyhash *dkim_bodyhash_free(dkim_bodyhash *b);
 
 /* dkim_pkey_decode - d2i_PUBKEY() through the table of decoded keys (dkim_pkey.c): a new
  * reference, or NULL; *used (may be NULL) is the length of the DER decoded */

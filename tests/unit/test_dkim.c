@@ -12,6 +12,7 @@
  */
 #include "config.h"
 
+#include <ctype.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -175,6 +176,7 @@ static const char base_msg[] = "From: Alice <alice@example.com>\r\n"
 
 static dkim_canon_t sign_canon = DKIM_CANON_RELAXED; /* header and body */
 static int feed_raw;                                 /* feed with dkim_verify_header_raw */
+static long sign_length = -1;                        /* l= of the next signatures (-1: none) */
 
 /* sign - msg with a DKIM-Signature by key k (d=dom s=sel) prepended */
 static char *
@@ -189,7 +191,7 @@ sign(const char *msg, int k, const char *sel, const char *dom, dkim_alg_t alg)
 
     dk = dkim_sign(lib, (const unsigned char *)"T", NULL, (dkim_sigkey_t)keys[k].pem,
                    (const unsigned char *)sel, (const unsigned char *)dom, sign_canon, sign_canon,
-                   alg, -1, &st);
+                   alg, sign_length, &st);
     assert_non_null(dk);
     while (i < len && !(msg[i] == '\r' && msg[i + 1] == '\n')) {
         size_t end = i;
@@ -873,19 +875,233 @@ test_dkim_decoded_keys_reused_by_libopendkim(void **state)
     size_t n;
 
     (void)state;
-    dkim_verify_free(verify_simple(e, m, &sigs, &n));
-    assert_int_equal(n, 1);
-    assert_int_equal(sigs[0].result, DKIM_R_PASS);
-    dkim_pkey_stats(&h0, &m0);
-    for (int i = 0; i < 3; i++) {
-        dkim_verify_free(verify_simple(e, m, &sigs, &n));
+    for (int i = 0; i < 4; i++) {
+        dkim_verify *v = verify_simple(e, m, &sigs, &n); /* owns sigs */
+
         assert_int_equal(n, 1);
         assert_int_equal(sigs[0].result, DKIM_R_PASS);
+        dkim_verify_free(v);
+        if (i == 0)
+            dkim_pkey_stats(&h0, &m0);
     }
     dkim_pkey_stats(&h1, &m1);
     assert_int_equal(m1, m0);
     /* two decodes per message (record check, libopendkim), both from the table */
     assert_int_equal(h1 - h0, 3 * 2);
+    free(m);
+    dkim_engine_free(e);
+    dns_cache_free(dns);
+}
+
+/* bh_of - the bh= value of the first DKIM-Signature of msg, decoded; its length */
+static size_t
+bh_of(const char *msg, unsigned char *out)
+{
+    const char *p = strstr(msg, "bh=");
+    char clean[128];
+    size_t n = 0, pad = 0;
+
+    assert_non_null(p);
+    for (p += 3; *p != ';' && *p != '\0'; p++)
+        if (!isspace((unsigned char)*p) && n + 1 < sizeof(clean)) {
+            pad += *p == '=';
+            clean[n++] = *p;
+        }
+    clean[n] = '\0';
+    return (size_t)EVP_DecodeBlock(out, (unsigned char *)clean, (int)n) - pad;
+}
+
+/* body_gen - a random CRLF body: lines of letters, runs of SP/HTAB anywhere, empty and
+ * whitespace-only lines, often trailing empty lines, sometimes empty altogether */
+static char *
+body_gen(unsigned *seed)
+{
+    static const char alphabet[] = "abcXYZ09.-=  \t\t";
+    size_t lines, cap = 1, n = 0;
+    char *b = xmalloc(cap);
+
+    *seed = *seed * 1103515245u + 12345u;
+    lines = (*seed >> 16) % 12;
+    for (size_t l = 0; l < lines; l++) {
+        size_t len;
+
+        *seed = *seed * 1103515245u + 12345u;
+        len = (*seed >> 16) % 5 == 0 ? 0 : (*seed >> 20) % 30;
+        b = xrealloc(b, cap += len + 2);
+        for (size_t i = 0; i < len; i++) {
+            *seed = *seed * 1103515245u + 12345u;
+            b[n++] = alphabet[(*seed >> 16) % (sizeof(alphabet) - 1)];
+        }
+        b[n++] = '\r';
+        b[n++] = '\n';
+    }
+    b[n] = '\0';
+    return b;
+}
+
+/*
+ * differential: for random bodies our body hash (dkim_bodyhash.c) equals the bh= that
+ * libopendkim's own signer computes, simple and relaxed, sha256 and sha1, whole or in
+ * chunks; and the verifier, which hashes bodies itself, passes those messages
+ */
+static void
+test_dkim_bodyhash_matches_libopendkim_signer(void **state)
+{
+    static const struct {
+        dkim_canon_t canon;
+        dkim_alg_t alg;
+    } modes[] = {{DKIM_CANON_RELAXED, DKIM_SIGN_RSASHA256},
+                 {DKIM_CANON_SIMPLE, DKIM_SIGN_RSASHA256},
+                 {DKIM_CANON_RELAXED, DKIM_SIGN_RSASHA1},
+                 {DKIM_CANON_SIMPLE, DKIM_SIGN_RSASHA1}};
+    dns_cache *dns;
+    dkim_engine *e = engine_with_keys(&dns);
+    unsigned seed = 7;
+
+    (void)state;
+    for (int round = 0; round < 150; round++) {
+        char *body = body_gen(&seed);
+
+        for (size_t k = 0; k < SM_ARRAY_LEN(modes); k++) {
+            char *msg = xasprintf("From: a@example.com\r\nSubject: x\r\n\r\n%s", body), *m;
+            unsigned char want[EVP_MAX_MD_SIZE + 3], got[EVP_MAX_MD_SIZE];
+            const EVP_MD *md = modes[k].alg == DKIM_SIGN_RSASHA1 ? EVP_sha1() : EVP_sha256();
+            size_t wn, gn, blen = strlen(body), step = 1 + (size_t)round % 7;
+            dkim_bodyhash *b = dkim_bodyhash_new(modes[k].canon == DKIM_CANON_RELAXED, md);
+            const dkim_sig_result *sigs;
+            size_t n;
+
+            sign_canon = modes[k].canon;
+            m = sign(msg, K_RSA, "rsa", "example.com", modes[k].alg);
+            wn = bh_of(m, want);
+            for (size_t off = 0; off < blen; off += step)
+                dkim_bodyhash_update(b, (const unsigned char *)body + off,
+                                     blen - off < step ? blen - off : step);
+            gn = dkim_bodyhash_final(b, got);
+            dkim_bodyhash_free(b);
+            if (gn != wn || memcmp(got, want, gn) != 0)
+                fail_msg("round %d mode %zu: body hash differs from libopendkim's for [%s]", round,
+                         k, body);
+            {
+                dkim_verify *v = verify_simple(e, m, &sigs, &n);
+                char *tampered;
+
+                if (n != 1 || sigs[0].result != DKIM_R_PASS)
+                    fail_msg("round %d mode %zu: verification gave %s", round, k,
+                             n ? sigs[0].reason : "no result");
+                dkim_verify_free(v);
+                /* one more line at the end: the body hash no longer matches */
+                tampered = xasprintf("%sx\r\n", m);
+                v = verify_simple(e, tampered, &sigs, &n);
+                if (n != 1 || sigs[0].result != DKIM_R_FAIL ||
+                    strcmp(sigs[0].reason, "body hash mismatch") != 0)
+                    fail_msg("round %d mode %zu: tampered body gave %s", round, k,
+                             n ? sigs[0].reason : "no result");
+                dkim_verify_free(v);
+                free(tampered);
+            }
+            free(m);
+            free(msg);
+        }
+        free(body);
+    }
+    sign_canon = DKIM_CANON_RELAXED;
+    dkim_engine_free(e);
+    dns_cache_free(dns);
+}
+
+/* the RFC 6376 cases where the canonical form is known by heart */
+typedef struct {
+    const char *name;
+    int relaxed;
+    const char *body;
+    const char *canonical;
+} bodyhash_case;
+
+static const bodyhash_case bodyhash_cases[] = {
+    {"simple_empty_body_is_one_crlf", 0, "", "\r\n"},
+    {"relaxed_empty_body_is_nothing", 1, "", ""},
+    {"simple_trailing_empty_lines_dropped", 0, "a\r\n\r\n\r\n", "a\r\n"},
+    {"relaxed_whitespace_only_lines_at_end_dropped", 1, "a\r\n \t\r\n\r\n", "a\r\n"},
+    {"relaxed_runs_become_one_space_and_trailing_go", 1, " a \t b\t \r\n", " a b\r\n"},
+    {"simple_keeps_whitespace", 0, " a \t b\t \r\n", " a \t b\t \r\n"},
+    {"empty_lines_inside_are_kept", 1, "a\r\n\r\n \r\nb\r\n\r\n", "a\r\n\r\n\r\nb\r\n"},
+    {"simple_last_line_without_crlf_gets_one", 0, "a\r\nb", "a\r\nb\r\n"},
+    {"relaxed_last_line_without_crlf_gets_one", 1, "a\r\nb  ", "a\r\nb\r\n"},
+    {"bare_cr_is_a_character", 1, "a\rb\r\n", "a\rb\r\n"},
+    {"bare_lf_is_a_character", 0, "a\nb\r\n", "a\nb\r\n"},
+    {"cr_at_the_very_end_is_a_character", 0, "a\r", "a\r\r\n"},
+};
+
+static void
+test_dkim_bodyhash_rfc6376_cases(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < SM_ARRAY_LEN(bodyhash_cases); i++) {
+        const bodyhash_case *c = &bodyhash_cases[i];
+        unsigned char got[EVP_MAX_MD_SIZE], want[EVP_MAX_MD_SIZE];
+        unsigned int wn = 0;
+        size_t len = strlen(c->body);
+
+        /* whole, then one byte at a time: the same digest */
+        for (size_t step = len > 0 ? len : 1; step >= 1; step = step > 1 ? 1 : 0) {
+            dkim_bodyhash *b = dkim_bodyhash_new(c->relaxed, EVP_sha256());
+            size_t gn;
+
+            for (size_t off = 0; off < len; off += step)
+                dkim_bodyhash_update(b, (const unsigned char *)c->body + off, step);
+            gn = dkim_bodyhash_final(b, got);
+            dkim_bodyhash_free(b);
+            EVP_Digest(c->canonical, strlen(c->canonical), want, &wn, EVP_sha256(), NULL);
+            if (gn != wn || memcmp(got, want, gn) != 0)
+                fail_msg("%s (step %zu): not the hash of the expected canonical body", c->name,
+                         step);
+            if (step == 1)
+                break;
+        }
+    }
+}
+
+/* l= is left to libopendkim: the signed part verifies, text appended after it does not
+ * matter, and an l= beyond the body is a permerror */
+static void
+test_dkim_length_tag_left_to_libopendkim(void **state)
+{
+    dns_cache *dns;
+    dkim_engine *e = engine_with_keys(&dns);
+    const dkim_sig_result *sigs;
+    char *m, *m2;
+    size_t n;
+
+    (void)state;
+    sign_length = 8;
+    m = sign("From: a@example.com\r\nSubject: x\r\n\r\nHello world.\r\n", K_RSA, "rsa",
+             "example.com", DKIM_SIGN_RSASHA256);
+    sign_length = -1;
+    assert_non_null(strstr(m, "l=8"));
+    dkim_verify_free(verify_simple(e, m, &sigs, &n));
+    m2 = xasprintf("%sappended after the signed length\r\n", m);
+    {
+        dkim_verify *v = verify_simple(e, m2, &sigs, &n);
+
+        assert_int_equal(n, 1);
+        assert_int_equal(sigs[0].result, DKIM_R_PASS);
+        dkim_verify_free(v);
+    }
+    free(m2);
+    /* cut the body below l= */
+    m2 = xstrdup(m);
+    strcpy(strstr(m2, "\r\n\r\n") + 4, "Hi\r\n");
+    {
+        dkim_verify *v = verify_simple(e, m2, &sigs, &n);
+
+        assert_int_equal(n, 1);
+        if (sigs[0].result != DKIM_R_PERMERROR || strstr(sigs[0].reason, "l=") == NULL)
+            fail_msg("short body under l=: got %s (%s)", dkim_result_name(sigs[0].result),
+                     sigs[0].reason);
+        dkim_verify_free(v);
+    }
+    free(m2);
     free(m);
     dkim_engine_free(e);
     dns_cache_free(dns);
@@ -1080,6 +1296,36 @@ bench(long n)
     }
     dkim_engine_free(e);
     dns_cache_free(dns);
+    {
+        /* the body hasher alone on a 700 KB body: base64 lines, then text lines */
+        static const char *kind[2] = {"base64 lines", "text lines"};
+        size_t blen = 700 * 1024;
+        unsigned char *body = xmalloc(blen), digest[EVP_MAX_MD_SIZE];
+
+        for (int t = 0; t < 2; t++) {
+            for (size_t i = 0; i < blen; i++)
+                body[i] = i % 78 == 76           ? '\r'
+                          : i % 78 == 77         ? '\n'
+                          : t == 1 && i % 6 == 5 ? ' '
+                                                 : (unsigned char)('A' + i % 26);
+            for (int relaxed = 0; relaxed < 2; relaxed++) {
+                uint64_t t0 = util_now_ms();
+                int reps = 50;
+
+                for (int r = 0; r < reps; r++) {
+                    dkim_bodyhash *b = dkim_bodyhash_new(relaxed, EVP_sha256());
+
+                    dkim_bodyhash_update(b, body, blen);
+                    dkim_bodyhash_final(b, digest);
+                    dkim_bodyhash_free(b);
+                }
+                printf("dkim bench: body hash %s, %s, 700 KiB: %.2f ms/body\n",
+                       relaxed ? "relaxed" : "simple", kind[t],
+                       (double)(util_now_ms() - t0) / reps);
+            }
+        }
+        free(body);
+    }
     return 0;
 }
 
@@ -1119,6 +1365,9 @@ main(int argc, char **argv)
         cmocka_unit_test(test_dkim_key_published_cases),
         cmocka_unit_test(test_dkim_decoded_keys_reused_by_libopendkim),
         cmocka_unit_test(test_dkim_pubkey_bio_behaves_like_openssl),
+        cmocka_unit_test(test_dkim_bodyhash_matches_libopendkim_signer),
+        cmocka_unit_test(test_dkim_bodyhash_rfc6376_cases),
+        cmocka_unit_test(test_dkim_length_tag_left_to_libopendkim),
         cmocka_unit_test(test_dkim_engine_needs_dns),
     };
 
