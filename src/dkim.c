@@ -12,7 +12,7 @@
  *   libopendkim parses the signatures, canonicalises and hashes the header
  *   fields and does the cryptography.  The body hashes are ours
  *   (dkim_bodyhash.c, several times faster than libopendkim's byte-at-a-time
- *   canonicalisation): at end of headers dkim_body_plan() picks one hasher per
+ *   canonicalisation): at end of headers dkim_bodyplan_new() picks one hasher per
  *   canonicalisation and digest the signatures need, libopendkim is given no
  *   body, and dkim_classify() takes its verdict on the header signature
  *   (DKIM_SIGFLAG_PASSED) with our comparison against bh=.  A message with an
@@ -59,30 +59,15 @@
 extern DKIM *sm_opendkim_verify(DKIM_LIB *lib, const unsigned char *id, void *closure,
                                 DKIM_STAT *statp) __asm__("dkim_verify");
 
-#include <openssl/evp.h>
-
 #include "dkim_int.h"
 #include "util.h"
 
 enum dkim_vstate { VS_HEADERS, VS_BODY, VS_SKIP, VS_DONE, VS_BROKEN };
 
-/* one body hash the message's signatures need: its canonicalisation and digest */
-struct dkim_bh {
-    int relaxed;
-    const EVP_MD *md;
-    dkim_bodyhash *b;
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    size_t len; /* 0 until computed, or when the digest failed */
-};
-
-#define DKIM_MAX_BH 4 /* simple/relaxed x sha1/sha256 */
-
 struct dkim_verify {
     dkim_engine *e;
     DKIM *dk;
-    int own_body; /* body hashes ours (dkim_bodyhash.c); libopendkim sees no body */
-    struct dkim_bh bh[DKIM_MAX_BH];
-    size_t nbh;
+    dkim_bodyplan *plan; /* body hashes ours (dkim_bodyplan.c); libopendkim sees no body */
     enum dkim_vstate state;
     uint64_t deadline;  /* for all key lookups of this message */
     size_t sig_headers; /* DKIM-Signature headers seen */
@@ -438,112 +423,6 @@ dkim_classify(dkim_engine *e, DKIM_SIGINFO *sig, dkim_sig_result *r, int own_bh)
     r->reason = "signature not usable";
 }
 
-/* dkim_sig_bh - the canonicalisation and digest of a signature's body hash; 0 if unknown */
-static int
-dkim_sig_bh(DKIM_SIGINFO *sig, int *relaxed, const EVP_MD **md)
-{
-    dkim_canon_t hc, bc;
-    dkim_alg_t alg;
-
-    if (dkim_sig_getcanons(sig, &hc, &bc) != DKIM_STAT_OK ||
-        dkim_sig_getsignalg(sig, &alg) != DKIM_STAT_OK)
-        return 0;
-    if (bc != DKIM_CANON_SIMPLE && bc != DKIM_CANON_RELAXED)
-        return 0;
-    *relaxed = bc == DKIM_CANON_RELAXED;
-    if (alg == DKIM_SIGN_RSASHA1)
-        *md = EVP_sha1();
-    else if (alg == DKIM_SIGN_RSASHA256 || alg == DKIM_SIGN_ED25519SHA256)
-        *md = EVP_sha256();
-    else
-        return 0;
-    return 1;
-}
-
-/* dkim_bh_decode - bh= without its folding whitespace, base64-decoded; its length or 0 */
-static size_t
-dkim_bh_decode(DKIM_SIGINFO *sig, unsigned char *out, size_t outlen)
-{
-    const unsigned char *p = dkim_sig_gettagvalue(sig, 0, (u_char *)"bh");
-    unsigned char clean[128];
-    size_t n = 0, pad = 0;
-    int dl;
-
-    for (; p != NULL && *p != '\0'; p++) {
-        if (isspace(*p))
-            continue;
-        if (n + 1 >= sizeof(clean))
-            return 0;
-        pad += *p == '=';
-        clean[n++] = *p;
-    }
-    if (n == 0 || n % 4 != 0 || n / 4 * 3 > outlen)
-        return 0;
-    clean[n] = '\0';
-    dl = EVP_DecodeBlock(out, clean, (int)n);
-    return dl < 0 || (size_t)dl < pad ? 0 : (size_t)dl - pad;
-}
-
-/* dkim_own_bh - -1 when libopendkim hashed the body, else whether our hash matches bh= */
-static int
-dkim_own_bh(dkim_verify *v, DKIM_SIGINFO *sig)
-{
-    unsigned char want[EVP_MAX_MD_SIZE + 3];
-    const EVP_MD *md;
-    size_t n;
-    int relaxed;
-
-    if (!v->own_body)
-        return -1;
-    if (!dkim_sig_bh(sig, &relaxed, &md))
-        return 0;
-    n = dkim_bh_decode(sig, want, sizeof(want));
-    for (size_t i = 0; i < v->nbh; i++)
-        if (v->bh[i].relaxed == relaxed && v->bh[i].md == md)
-            return v->bh[i].len > 0 && v->bh[i].len == n && memcmp(v->bh[i].digest, want, n) == 0;
-    return 0;
-}
-
-/*
- * dkim_body_plan - at end of headers: hash the body ourselves (dkim_bodyhash.c) unless a
- * signature needs what only libopendkim does (l=, an unknown canonicalisation or algorithm)
- */
-static void
-dkim_body_plan(dkim_verify *v)
-{
-    DKIM_SIGINFO **sigs = NULL;
-    int nsigs = 0;
-
-    v->own_body = 0;
-    if (dkim_getsiglist(v->dk, &sigs, &nsigs) != DKIM_STAT_OK || nsigs <= 0)
-        return;
-    for (int i = 0; i < nsigs; i++) {
-        const unsigned char *l = dkim_sig_gettagvalue(sigs[i], 0, (u_char *)"l");
-        int relaxed, known = 0, serr = dkim_sig_geterror(sigs[i]);
-        const EVP_MD *md;
-
-        /* ignored or already refused: its body hash is never looked at */
-        if ((dkim_sig_getflags(sigs[i]) & DKIM_SIGFLAG_IGNORE) != 0 ||
-            (serr != DKIM_SIGERROR_UNKNOWN && serr != DKIM_SIGERROR_OK))
-            continue;
-        if (l != NULL || !dkim_sig_bh(sigs[i], &relaxed, &md))
-            goto libopendkim;
-        for (size_t k = 0; k < v->nbh; k++)
-            known |= v->bh[k].relaxed == relaxed && v->bh[k].md == md;
-        if (!known) {
-            v->bh[v->nbh].relaxed = relaxed;
-            v->bh[v->nbh].md = md;
-            v->bh[v->nbh++].b = dkim_bodyhash_new(relaxed, md);
-        }
-    }
-    v->own_body = 1;
-    return;
-libopendkim:
-    for (size_t k = 0; k < v->nbh; k++)
-        v->bh[k].b = dkim_bodyhash_free(v->bh[k].b);
-    v->nbh = 0;
-}
-
 /* dkim_collect - one result per signature libopendkim saw, plus the refused ones */
 static void
 dkim_collect(dkim_verify *v)
@@ -570,7 +449,8 @@ dkim_collect(dkim_verify *v)
         if (dkim_sig_getkeysize(sigs[i], &bits) == DKIM_STAT_OK)
             r->key_bits = bits;
         r->testing = (dkim_sig_getflags(sigs[i]) & DKIM_SIGFLAG_TESTKEY) != 0;
-        dkim_classify(v->e, sigs[i], r, dkim_own_bh(v, sigs[i]));
+        dkim_classify(v->e, sigs[i], r,
+                      v->plan != NULL ? dkim_bodyplan_match(v->plan, sigs[i]) : -1);
     }
     for (k = 0; k < bad; k++) {
         dkim_sig_result *r = &v->res[v->n_res++];
@@ -689,7 +569,7 @@ dkim_verify_eoh(dkim_verify *v)
     }
     if (st != DKIM_STAT_OK)
         return dkim_verify_fail(v, "dkim_eoh()", st);
-    dkim_body_plan(v);
+    v->plan = dkim_bodyplan_new(v->dk);
     v->state = VS_BODY;
     return DKIM_VERIFY_OK;
 }
@@ -708,9 +588,8 @@ dkim_verify_body(dkim_verify *v, const unsigned char *chunk, size_t len)
         return DKIM_VERIFY_SKIP;
     if (v->state != VS_BODY || chunk == NULL || len == 0)
         return DKIM_VERIFY_OK;
-    if (v->own_body) {
-        for (size_t k = 0; k < v->nbh; k++)
-            dkim_bodyhash_update(v->bh[k].b, chunk, len);
+    if (v->plan != NULL) {
+        dkim_bodyplan_update(v->plan, chunk, len);
         return DKIM_VERIFY_OK;
     }
     st = dkim_body(v->dk, (u_char *)chunk, len);
@@ -733,11 +612,8 @@ dkim_verify_eom(dkim_verify *v, const dkim_sig_result **sigs_r, size_t *n_r)
         return DKIM_VERIFY_ERROR;
     if (v->state == VS_HEADERS && dkim_verify_eoh(v) == DKIM_VERIFY_ERROR)
         return DKIM_VERIFY_ERROR;
-    for (size_t k = 0; v->state == VS_BODY && k < v->nbh; k++)
-        if (v->bh[k].b != NULL) {
-            v->bh[k].len = dkim_bodyhash_final(v->bh[k].b, v->bh[k].digest);
-            v->bh[k].b = dkim_bodyhash_free(v->bh[k].b);
-        }
+    if (v->state == VS_BODY && v->plan != NULL)
+        dkim_bodyplan_final(v->plan);
     if (v->state == VS_BODY && !v->lib_nosig) {
         dkim_wire_deadline = v->deadline;
         st = dkim_eom(v->dk, NULL);
@@ -774,8 +650,7 @@ dkim_verify_free(dkim_verify *v)
         return NULL;
     if (v->dk != NULL)
         dkim_free(v->dk);
-    for (i = 0; i < v->nbh; i++)
-        dkim_bodyhash_free(v->bh[i].b);
+    dkim_bodyplan_free(v->plan);
     for (i = 0; i < v->n_res; i++) {
         dkim_sig_result *r = &v->res[i];
 

@@ -1,7 +1,7 @@
 /*
  * dkim_int.h - what the DKIM verifier (dkim.c), its DNS hooks (dkim_wire.c),
- * the key-record code (dkim_key.c), the decoded-key table (dkim_pkey.c) and
- * the body hasher (dkim_bodyhash.c) share
+ * the key-record code (dkim_key.c), the decoded-key table (dkim_pkey.c), the
+ * body hasher (dkim_bodyhash.c) and its per-message plan (dkim_bodyplan.c) share
  *
  * Not part of the API: everything outside these files goes through
  * dkim.h.  This header does not include <opendkim/dkim.h>: the engine
@@ -48,6 +48,21 @@ void dkim_bodyhash_update(dkim_bodyhash *b, const unsigned char *p, size_t len);
 size_t dkim_bodyhash_final(dkim_bodyhash *b, unsigned char *digest);
 /* dkim_bodyhash_free - returns NULL */
 dkim_bodyhash *dkim_bodyhash_free(dkim_bodyhash *b);
+
+/* dkim_bodyplan - the body hashes a message's signatures need (dkim_bodyplan.c) */
+typedef struct dkim_bodyplan dkim_bodyplan;
+struct dkim;         /* libopendkim's DKIM */
+struct dkim_siginfo; /* libopendkim's DKIM_SIGINFO */
+/* dkim_bodyplan_new - after dkim_eoh(); NULL when libopendkim must hash the body (l=, ...) */
+dkim_bodyplan *dkim_bodyplan_new(struct dkim *dk);
+void dkim_bodyplan_update(dkim_bodyplan *p, const unsigned char *chunk, size_t len);
+void dkim_bodyplan_final(dkim_bodyplan *p);
+/* dkim_bodyplan_match - after final: 1 when our hash equals the signature's bh=, else 0 */
+int dkim_bodyplan_match(const dkim_bodyplan *p, struct dkim_siginfo *sig);
+dkim_bodyplan *dkim_bodyplan_free(dkim_bodyplan *p);
+
+/* dkim_key_b64_decode - base64 with embedded whitespace, decoded (length in *out_len), or NULL */
+unsigned char *dkim_key_b64_decode(const char *in, size_t len, size_t *out_len);
 
 /* dkim_pkey_decode - d2i_PUBKEY() through the table of decoded keys (dkim_pkey.c): a new
  * reference, or NULL; *used (may be NULL) is the length of the DER decoded */

@@ -103,8 +103,9 @@ dkim_key_tag_is(const struct dkim_key_tag *t, const char *s)
     return t->vlen == strlen(s) && strncasecmp(t->val, s, t->vlen) == 0;
 }
 
-/* dkim_key_b64_decode - base64 with embedded whitespace to a buffer (len in *out_len), or NULL */
-static unsigned char *
+/* dkim_key_b64_decode - base64 with embedded whitespace to a buffer (len in *out_len), or NULL;
+ * also decodes bh= for dkim_bodyplan.c */
+unsigned char *
 dkim_key_b64_decode(const char *in, size_t len, size_t *out_len)
 {
     char *clean = xmalloc(len + 1);

@@ -11,7 +11,7 @@
  * of stopping libmilter (whose own signal thread would treat it as a stop).
  * A reload runs in a helper thread; a configuration that fails to load is
  * refused with its file:line reason and the running one keeps serving.
- * SIGTERM stops accepting connections and lets messages in flight finish
+ * SIGTERM refuses new transactions (milter_drain) and lets messages in flight finish
  * (daemon.shutdown_timeout bounds the wait).
  */
 #include "config.h"

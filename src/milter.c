@@ -225,11 +225,9 @@ milter_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 
     if (m != NULL && m->want_body)
         m->want_body = engine_body(m, chunk, len);
-    if (m != NULL && (m->noreply & SMFIP_NR_BODY))
-        return SMFIS_NOREPLY;
-    if (m == NULL || m->want_body || !m->can_skip)
-        return SMFIS_CONTINUE;
-    return SMFIS_SKIP;
+    /* SMFIS_SKIP spares the MTA the rest of a body nothing reads, where it waits for replies */
+    return milter_reply(m, SMFIP_NR_BODY,
+                        m == NULL || m->want_body || !m->can_skip ? SMFIS_CONTINUE : SMFIS_SKIP);
 }
 
 /* milter_reply_text - libmilter treats '%' as a format character: double it */
