@@ -47,6 +47,8 @@ engine_msg_start(sm_msg *m)
         return 0;
     m->ext = xcalloc(1, sizeof(*m->ext));
     m->ext->gate.decisive = -1;
+    /* nothing parsed yet: a transaction that ends before end of message has no From */
+    m->ext->from_status = GATE_FROM_NONE;
     x = m->conf->ext;
     if (x->dkim != NULL) {
         m->ext->dkv = dkim_verify_new(x->dkim, m->qid, err, sizeof(err));
@@ -351,7 +353,7 @@ engine_unsub(sm_msg *m, msg_ext *e, sm_conf_ext *x)
 
     memset(&um, 0, sizeof(um));
     um.env_sender = e->env_ok && !e->env_null ? e->env.address : "";
-    um.from_addr = e->from_status == GATE_FROM_OK ? e->from->v[0].address : NULL;
+    um.from_addr = engine_first_from(e);
     um.rcpts = (const char *const *)m->rcpts;
     um.n_rcpts = m->nrcpts;
     um.message_id = msg_header_get(m, "Message-ID", 0);

@@ -127,7 +127,7 @@ engine_audit(sm_msg *m, msg_ext *e, int aborted)
     am.env_from = e->env_ok ? (e->env_null ? "" : e->env.address) : m->env_from;
     am.rcpts = (const char *const *)m->rcpts;
     am.n_rcpts = m->nrcpts;
-    am.from = e->from_status == GATE_FROM_OK ? e->from->v[0].address : NULL;
+    am.from = engine_first_from(e);
     am.sender = e->sender != NULL ? e->sender->v[0].address : NULL;
     for (size_t i = 0; e->gate_done && i < e->gate.n_ids && am.n_lookups < SM_ARRAY_LEN(lk); i++) {
         const identity_result *r = &e->gate.ids[i].r;

@@ -35,6 +35,15 @@ typedef struct msg_ext {
     int unsub_done;
 } msg_ext;
 
+/* engine_first_from - the first From mailbox's address, or NULL when none was parsed */
+static inline const char *
+engine_first_from(const msg_ext *e)
+{
+    return e->from_status == GATE_FROM_OK && e->from != NULL && e->from->n > 0
+               ? e->from->v[0].address
+               : NULL;
+}
+
 /* engine_audit - write the audit record and log the summary line; may turn the
  * verdict into a tempfail when the audit log cannot be written */
 void engine_audit(sm_msg *m, msg_ext *e, int aborted);
