@@ -5,7 +5,8 @@
  * mutex-protected free list so that concurrent lookups reuse connections.
  * TLS verification cannot be turned off; a CA file may be given.  The
  * transport neither logs nor retries: it reports status, body, decoded
- * AWS error and a transport error text, and its caller decides.
+ * AWS error and a transport error text, and its caller decides.  The
+ * decoded error message is redacted (redact.h): it is meant for logs.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -19,6 +20,7 @@
 #include <jansson.h>
 
 #include "http.h"
+#include "redact.h"
 #include "sesutil.h"
 
 #define HTTP_MAX_BODY (8u << 20)
@@ -190,8 +192,10 @@ http_parse_aws_error(const char *error_type_header, const char *body, http_respo
     if (json_is_object(root)) {
         if (r->error_code == NULL && (s = http_json_str(root, "code", "Code", "__type")) != NULL)
             r->error_code = http_error_code(s);
+        /* AWS may echo what was signed (SignatureDoesNotMatch): the message is kept
+         * redacted, since every caller puts it into a log line */
         if ((s = http_json_str(root, "message", "Message", NULL)) != NULL)
-            r->error_message = sesutil_strdup(s);
+            r->error_message = redact_text(s);
     }
     json_decref(root);
 }

@@ -39,7 +39,7 @@ typedef struct http_response {
     char *body;    /* NUL-terminated, never NULL after http_request */
     size_t body_len;
     char *error_code;    /* AWS error code or NULL */
-    char *error_message; /* AWS error message or NULL */
+    char *error_message; /* AWS error message (credentials redacted) or NULL */
     char transport[256]; /* transport error text when status is 0 */
 } http_response;
 

@@ -10,7 +10,8 @@
  * instance.  The plugin links neither libsmcore nor the daemon: it only
  * includes <ses-milter/plugin.h>.
  *
- * Security: secrets and session tokens are never logged; TLS verification
+ * Security: secrets and session tokens are never logged (every line goes
+ * through redact_text(), since AWS answers may echo them); TLS verification
  * cannot be disabled; http:// needs insecure_http = true.
  */
 #ifndef _GNU_SOURCE
@@ -24,15 +25,16 @@
 
 #include <jansson.h>
 
+#include "redact.h"
 #include "ses.h"
 
 #define SES_LOG_EVERY_MS 60000u
 
-/* ses_log - format and hand to the host */
+/* ses_log - format, redact (redact.h) and hand to the host */
 void
 ses_log(ses_instance *in, int level, const char *qid, const char *fmt, ...)
 {
-    char line[1024];
+    char line[1024], *safe;
     va_list ap;
 
     if (in->host.log == NULL)
@@ -40,7 +42,10 @@ ses_log(ses_instance *in, int level, const char *qid, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(line, sizeof(line), fmt, ap);
     va_end(ap);
-    in->host.log(in->host.ctx, level, qid, "ses[%s]: %s", in->name, line);
+    /* every line the plugin logs passes here: whatever an answer echoed, no credential */
+    safe = redact_text(line);
+    in->host.log(in->host.ctx, level, qid, "ses[%s]: %s", in->name, safe);
+    free(safe);
 }
 
 /* ses_log_failure - a repeated line (same kind, same text) at most once a minute */

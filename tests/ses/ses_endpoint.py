@@ -5,7 +5,8 @@ Serves GetEmailIdentity, ListEmailIdentities (paged) and GetAccount from a
 JSON fixture.  Every SES request's signature is recomputed independently
 with botocore.auth.SigV4Auth on a botocore.awsrequest.AWSRequest rebuilt
 from the received method, path, query, signed headers and body; a mismatch
-is answered 403 SignatureDoesNotMatch.  It also plays the credential
+is answered 403 SignatureDoesNotMatch with the canonical request and the
+string to sign echoed in the message, as AWS does (session token included).  It also plays the credential
 services the plugin's chain uses: EC2 IMDSv2 (/latest/...), a container
 credentials endpoint (/container/creds) and STS AssumeRoleWithWebIdentity
 (POST /sts/), issuing temporary credentials that expire after
@@ -78,7 +79,9 @@ def parse_authz(value):
 
 
 def botocore_authorization(handler, body, ak, sk, token, region, amz_date, signed):
-    """Recompute the Authorization header with botocore's own SigV4 signer."""
+    """Recompute the Authorization header with botocore's own SigV4 signer.
+
+    Returns (authorization, canonical request, string to sign)."""
     host = handler.headers.get("Host", "")
     url = "http://%s%s" % (host, handler.path)
     headers = {}
@@ -92,8 +95,18 @@ def botocore_authorization(handler, body, ak, sk, token, region, amz_date, signe
     sts = auth.string_to_sign(req, creq)
     sig = auth.signature(sts, req)
     hdrs = auth.headers_to_sign(req)
-    return "AWS4-HMAC-SHA256 Credential=%s, SignedHeaders=%s, Signature=%s" % (
+    authz = "AWS4-HMAC-SHA256 Credential=%s, SignedHeaders=%s, Signature=%s" % (
         auth.scope(req), auth.signed_headers(hdrs), sig)
+    return authz, creq, sts
+
+
+def mismatch_message(creq, sts):
+    """SignatureDoesNotMatch as AWS words it: the canonical request (with the signed
+    headers' values, the session token among them) and the string to sign echoed."""
+    return ("The request signature we calculated does not match the signature you provided. "
+            "Check your AWS Secret Access Key and signing method. Consult the service "
+            "documentation for details.\n\nThe Canonical String for this request should have "
+            "been\n'%s'\n\nThe String-to-Sign should have been\n'%s'\n" % (creq, sts))
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -157,11 +170,11 @@ class Handler(BaseHTTPRequestHandler):
             record("RequestExpired")
             self.aws_error(403, "RequestExpired", "Request has expired.")
             return False
-        want = botocore_authorization(self, body, ak, sk, tok, region, amz_date, parts["SignedHeaders"])
+        want, creq, sts = botocore_authorization(self, body, ak, sk, tok, region, amz_date,
+                                                 parts["SignedHeaders"])
         if want != self.headers.get("Authorization"):
             record("BadSignature")
-            self.aws_error(403, "SignatureDoesNotMatch",
-                           "The request signature we calculated does not match the signature you provided.")
+            self.aws_error(403, "SignatureDoesNotMatch", mismatch_message(creq, sts))
             return False
         if region != FIX.get("region", "us-east-1"):
             record("BadSignature")

@@ -504,29 +504,47 @@ test_ses_shared_files_profiles_and_loose_mode_warning(void **state)
     sestest_inst_close(&in);
 }
 
+/*
+ * A wrong secret is answered SignatureDoesNotMatch with the canonical request and
+ * the string to sign echoed (session token value, key id, hashes): the line logged
+ * names the failure and carries none of them.
+ */
 static void
 test_ses_bad_credentials_log_clear_line_and_tempfail(void **state)
 {
     static const struct {
-        const char *ak, *sk;
+        const char *ak, *sk, *tok;
     } t[] = {
-        {"AKIDUNKNOWN", "whatever-" SECRET_MARK},
-        {STATIC_AK, "wrong-" SECRET_MARK "-secret"},
+        {"AKIDUNKNOWN", "whatever-" SECRET_MARK, NULL},
+        {STATIC_AK, "wrong-" SECRET_MARK "-secret", NULL},
+        {TOKEN_AK, "wrong-" SECRET_MARK "-secret", TOKEN_TOK},
     };
     size_t i;
     inst in;
 
     (void)state;
     for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+        long mismatches = sestest_api_count("BadSignature");
+
         sestest_env_clear();
         setenv("AWS_ACCESS_KEY_ID", t[i].ak, 1);
         setenv("AWS_SECRET_ACCESS_KEY", t[i].sk, 1);
+        if (t[i].tok != NULL)
+            setenv("AWS_SESSION_TOKEN", t[i].tok, 1);
         sestest_log_mark();
         assert_int_equal(
             sestest_inst_open(&in, 0, BASE_CONF "warmup_interval = 0; rate = 100;", sestest_port),
             0);
         assert_int_equal(sestest_lookup(&in, "example.com", 3000, NULL), SM_ID_TEMPFAIL);
         assert_true(sestest_logged_since_mark("AWS rejected the credentials from env"));
+        if (t[i].tok != NULL) {
+            /* the endpoint really echoed the canonical request with the token */
+            assert_true(sestest_api_count("BadSignature") > mismatches);
+            assert_true(sestest_logged_since_mark("SignatureDoesNotMatch"));
+            assert_int_equal(sestest_count_since_mark(TOKEN_TOK), 0);
+            assert_int_equal(sestest_count_since_mark("sess-token-"), 0);
+            assert_int_equal(sestest_count_since_mark(TOKEN_AK), 0);
+        }
         sestest_inst_close(&in);
     }
 }

@@ -3,7 +3,8 @@
  *
  * Table-driven checks of what the host test reaches only indirectly: AWS
  * error decoding (x-amzn-ErrorType cut at ':' and after '#', body
- * code/Code/__type, message/Message), URL authority parsing, the container
+ * code/Code/__type, message/Message), the redaction of credentials from
+ * logged text, URL authority parsing, the container
  * credential URL rules, credential answers (JSON and STS XML, malformed
  * ones refused), ISO 8601 expirations, shared-file profiles and the rate
  * limiter's burst, spacing and give-up-at-deadline behaviour.
@@ -24,6 +25,7 @@
 
 #include "credsrc.h"
 #include "http.h"
+#include "redact.h"
 #include "sesutil.h"
 #include "throttle.h"
 
@@ -63,6 +65,85 @@ test_http_aws_error_from_header_then_body(void **state)
             assert_string_equal(r.error_message, t[i].message);
         http_response_clear(&r);
     }
+}
+
+/* what redact_text() keeps and what it replaces, one case per kind of secret */
+static void
+test_redact_credentials_out_of_logged_text(void **state)
+{
+    static const struct {
+        const char *in, *want;
+    } t[] = {
+        /* canonical request lines as SignatureDoesNotMatch echoes them */
+        {"x-amz-security-token:IQoJb3JpZ2luX2VjE/+ab=\nhost;x-amz-date",
+         "x-amz-security-token:[redacted]\nhost;x-amz-date"},
+        {"X-Amz-Security-Token: FwoGZXIvYXdzE+/= next", "X-Amz-Security-Token: [redacted] next"},
+        /* the signed-header list names the header but carries no value */
+        {"host;x-amz-date;x-amz-security-token\n", "host;x-amz-date;x-amz-security-token\n"},
+        /* Authorization: key id beyond 4 characters, signature */
+        {"Credential=AKIAIOSFODNN7EXAMPLE/20261203/us-east-1/ses/aws4_request, "
+         "SignedHeaders=host;x-amz-date, "
+         "Signature=fe5f80f77d5fa3beca038a248ff027d0445342fe2855ddc9",
+         "Credential=AKIA[redacted]/20261203/us-east-1/ses/aws4_request, "
+         "SignedHeaders=host;x-amz-date, Signature=[redacted]"},
+        /* presigned query parameters */
+        {"?X-Amz-Credential=ASIAXYZ%2F2026&X-Amz-Security-Token=abc%2Bdef&X-Amz-Signature=00ff",
+         "?X-Amz-Credential=ASIA[redacted]&X-Amz-Security-Token=[redacted]&X-Amz-Signature=["
+         "redacted]"},
+        /* string to sign: the 64-hex hash of the canonical request */
+        {"AWS4-HMAC-SHA256\n20261203T093102Z\n20261203/us-east-1/ses/aws4_request\n"
+         "f6dc6574ee6e36fcac9f9a58f8e80248c0b812b64c13dea59a86f688d0d1e2f3",
+         "AWS4-HMAC-SHA256\n20261203T093102Z\n20261203/us-east-1/ses/aws4_request\n[redacted]"},
+        /* bare access key ids */
+        {"key ASIAQWERTYUIOPASDFGH used", "key ASIA[redacted] used"},
+        {"AKIA1234 is short", "AKIA1234 is short"},
+        /* credential answers: JSON, STS XML, shared files */
+        {"{\"AccessKeyId\": \"AKIDSECRETKEYID\", \"SecretAccessKey\": \"wJalr/K7+MDENG\", "
+         "\"Token\": \"tok/en+=\"}",
+         "{\"AccessKeyId\": \"AKID[redacted]\", \"SecretAccessKey\": \"[redacted]\", "
+         "\"Token\": \"[redacted]\"}"},
+        {"<SessionToken>FQoDYXdz/+=</SessionToken><Expiration>2026</Expiration>",
+         "<SessionToken>[redacted]</SessionToken><Expiration>2026</Expiration>"},
+        {"aws_secret_access_key = abc/def\naws_session_token=xyz",
+         "aws_secret_access_key = [redacted]\naws_session_token=[redacted]"},
+        /* plain sentences stay as they are */
+        {"The security token included in the request is invalid.",
+         "The security token included in the request is invalid."},
+        {"SignatureDoesNotMatch: The request signature we calculated does not match",
+         "SignatureDoesNotMatch: The request signature we calculated does not match"},
+        {"", ""},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+        char *got = redact_text(t[i].in);
+        print_message("%s\n", got);
+        assert_string_equal(got, t[i].want);
+        free(got);
+    }
+    {
+        char *got = redact_text(NULL);
+        assert_string_equal(got, "");
+        free(got);
+    }
+}
+
+/* a decoded AWS error message is already redacted */
+static void
+test_http_aws_error_message_is_redacted(void **state)
+{
+    http_response r;
+
+    (void)state;
+    memset(&r, 0, sizeof(r));
+    http_parse_aws_error("SignatureDoesNotMatch:http://internal.amazon.com/coral/",
+                         "{\"message\":\"The Canonical String for this request should have been\\n"
+                         "'GET\\n/\\n\\nx-amz-security-token:SECRETTOKEN/+=\\n'\"}",
+                         &r);
+    assert_string_equal(r.error_code, "SignatureDoesNotMatch");
+    assert_null(strstr(r.error_message, "SECRETTOKEN"));
+    assert_non_null(strstr(r.error_message, "x-amz-security-token:[redacted]"));
+    http_response_clear(&r);
 }
 
 static void
@@ -265,6 +346,8 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_http_aws_error_from_header_then_body),
+        cmocka_unit_test(test_redact_credentials_out_of_logged_text),
+        cmocka_unit_test(test_http_aws_error_message_is_redacted),
         cmocka_unit_test(test_http_url_host_and_container_url_rules),
         cmocka_unit_test(test_credsrc_answers_parsed_and_malformed_refused),
         cmocka_unit_test(test_sesutil_iso8601_table),
