@@ -12,7 +12,11 @@
  * LRU bound removes it eventually.  An entry with a lookup in flight or
  * with waiters is pinned and never evicted.  Each entry has its own
  * condition variable (CLOCK_MONOTONIC) for the threads that wait for the
- * in-flight lookup of the same key.
+ * in-flight lookup of the same key.  cache_put() (bulk warm-up: whether an
+ * identity may send, without its DKIM / MAIL FROM settings) keeps the
+ * settings a detailed answer stored for the same identity and answer, up
+ * to stale_max seconds after they were stored, so that a refresh never
+ * forces the details to be asked for again.
  *
  * Diagnostics: none; counters are read with cache_get_stats().
  */
@@ -37,10 +41,12 @@ typedef struct cache_entry {
     sm_id_answer answer;
     sm_id_attrs attrs;
     uint64_t stored_ms, expires_ms, stored_wall_ms;
+    uint64_t details_ms; /* when the DKIM / MAIL FROM details in attrs were stored */
     int inflight;
     unsigned waiters;
     unsigned gen;            /* completed lookups */
     sm_id_answer last_fetch; /* answer of the last completed lookup */
+    char why[160];           /* why the last lookup failed (TEMPFAIL) */
     pthread_cond_t cond;
 } cache_entry;
 
@@ -283,13 +289,45 @@ cache_attrs_copy(sm_id_attrs *dst, const sm_id_attrs *src)
     dst->detail[sizeof(dst->detail) - 1] = '\0';
 }
 
-/* cache_store - record an answer in e at time now */
-static void
-cache_store(cache *c, cache_entry *e, sm_id_answer a, const sm_id_attrs *attrs, uint64_t now)
+/* cache_attrs_has_details - the DKIM / MAIL FROM settings are in a (GetEmailIdentity) */
+static int
+cache_attrs_has_details(const sm_id_attrs *a)
 {
+    return a->dkim_signing_enabled != SM_TRI_UNKNOWN || a->dkim_status[0] || a->dkim_origin[0] ||
+           a->mail_from_domain[0] || a->mail_from_status[0] || a->mail_from_behavior[0];
+}
+
+/* cache_details_copy - the DKIM / MAIL FROM fields of src into dst */
+static void
+cache_details_copy(sm_id_attrs *dst, const sm_id_attrs *src)
+{
+    dst->dkim_signing_enabled = src->dkim_signing_enabled;
+    memcpy(dst->dkim_status, src->dkim_status, sizeof(dst->dkim_status));
+    memcpy(dst->dkim_origin, src->dkim_origin, sizeof(dst->dkim_origin));
+    memcpy(dst->mail_from_domain, src->mail_from_domain, sizeof(dst->mail_from_domain));
+    memcpy(dst->mail_from_status, src->mail_from_status, sizeof(dst->mail_from_status));
+    memcpy(dst->mail_from_behavior, src->mail_from_behavior, sizeof(dst->mail_from_behavior));
+}
+
+/*
+ * cache_store - record an answer in e at time now.  merge: an answer without
+ * details (a bulk warm-up) keeps the details e holds for the same answer, as
+ * long as they are not older than stale_max.
+ */
+static void
+cache_store(cache *c, cache_entry *e, sm_id_answer a, const sm_id_attrs *attrs, uint64_t now,
+            int merge)
+{
+    sm_id_attrs old = e->attrs;
+    int keep = merge && e->has_value && e->answer == a && cache_attrs_has_details(&old) &&
+               now - e->details_ms <= (uint64_t)c->o.stale_max * 1000u;
     uint64_t ttl;
 
     cache_attrs_copy(&e->attrs, attrs);
+    if (cache_attrs_has_details(&e->attrs))
+        e->details_ms = now;
+    else if (keep)
+        cache_details_copy(&e->attrs, &old);
     ttl = e->attrs.ttl != 0     ? e->attrs.ttl
           : a == SM_ID_VERIFIED ? (uint64_t)c->o.positive_ttl
                                 : (uint64_t)c->o.negative_ttl;
@@ -308,18 +346,21 @@ cache_fill_out(const cache_entry *e, cache_origin origin, uint64_t now, cache_an
     out->origin = origin;
     out->age_ms = now > e->stored_ms ? now - e->stored_ms : 0;
     out->stored_wall_ms = e->stored_wall_ms;
+    out->why[0] = '\0';
 }
 
-/* cache_stale_or_fail - serve e's old answer if young enough, else TEMPFAIL */
+/* cache_stale_or_fail - serve e's old answer if young enough, else TEMPFAIL; why: the failure */
 static void
 cache_stale_or_fail(cache *c, cache_shard *s, const cache_entry *e, uint64_t now,
-                    cache_origin origin, cache_answer *out)
+                    cache_origin origin, const char *why, cache_answer *out)
 {
     if (e->has_value && now - e->stored_ms <= (uint64_t)c->o.stale_max * 1000u) {
         cache_fill_out(e, CACHE_STALE, now, out);
+        util_strlcpy(out->why, why, sizeof(out->why));
         s->st.stale++;
         return;
     }
+    util_strlcpy(out->why, why, sizeof(out->why));
     memset(&out->attrs, 0, sizeof(out->attrs));
     out->attrs.size = sizeof(out->attrs);
     out->attrs.dkim_signing_enabled = SM_TRI_UNKNOWN;
@@ -347,7 +388,9 @@ cache_wait(cache *c, cache_shard *s, cache_entry *e, uint64_t deadline_ms, cache
     if (e->gen != gen && e->last_fetch != SM_ID_TEMPFAIL && e->has_value)
         cache_fill_out(e, CACHE_SHARED, c->clock(c->clock_arg), out);
     else
-        cache_stale_or_fail(c, s, e, c->clock(c->clock_arg), CACHE_SHARED, out);
+        cache_stale_or_fail(
+            c, s, e, c->clock(c->clock_arg), CACHE_SHARED,
+            e->gen != gen ? e->why : "the deadline passed waiting for the lookup in flight", out);
 }
 
 /* cache_fetch - this thread asks the source for e (shard lock held, dropped meanwhile) */
@@ -373,11 +416,14 @@ cache_fetch(cache *c, cache_shard *s, cache_entry *e, const char *identity, sm_i
     pthread_mutex_lock(&s->lock);
     now = c->clock(c->clock_arg);
     if (a != SM_ID_TEMPFAIL) {
-        cache_store(c, e, a, &attrs, now);
+        cache_store(c, e, a, &attrs, now, 0);
         cache_fill_out(e, CACHE_MISS, now, out);
     } else {
+        attrs.detail[sizeof(attrs.detail) - 1] = '\0';
+        util_strlcpy(e->why, attrs.detail[0] ? attrs.detail : "the source could not answer",
+                     sizeof(e->why));
         s->st.tempfails++;
-        cache_stale_or_fail(c, s, e, now, CACHE_MISS, out);
+        cache_stale_or_fail(c, s, e, now, CACHE_MISS, e->why, out);
     }
     e->inflight = 0;
     e->gen++;
@@ -439,7 +485,7 @@ cache_put(cache *c, const char *instance, const char *identity, sm_id_kind kind,
         e = cache_create(s, key, len, hash);
     else
         cache_touch(s, e);
-    cache_store(c, e, answer, attrs, c->clock(c->clock_arg));
+    cache_store(c, e, answer, attrs, c->clock(c->clock_arg), 1);
     s->st.puts++;
     cache_evict(s);
     pthread_mutex_unlock(&s->lock);

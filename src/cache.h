@@ -47,6 +47,7 @@ typedef struct cache_answer {
     cache_origin origin;
     uint64_t age_ms;         /* age of the answer (0 for a fresh lookup) */
     uint64_t stored_wall_ms; /* CLOCK_REALTIME ms when it was stored */
+    char why[160];           /* stale or TEMPFAIL: why the source could not answer now; else "" */
 } cache_answer;
 
 typedef struct cache_stats {
@@ -74,7 +75,11 @@ void cache_set_clock(cache *c, cache_clock_fn fn, void *arg);
  */
 sm_id_answer cache_lookup(cache *c, const char *instance, const char *identity, sm_id_kind kind,
                           uint64_t deadline_ms, cache_fetch_fn fetch, void *arg, cache_answer *out);
-/* cache_put - insert or refresh an answer (TEMPFAIL is ignored); attrs may be NULL */
+/*
+ * cache_put - insert or refresh an answer (TEMPFAIL is ignored); attrs may be
+ * NULL.  Attributes without DKIM / MAIL FROM details keep the details already
+ * stored for the same identity and answer (no older than stale_max).
+ */
 void cache_put(cache *c, const char *instance, const char *identity, sm_id_kind kind,
                sm_id_answer answer, const sm_id_attrs *attrs);
 /* cache_flush - drop every entry not in use (e.g. after a reload) */

@@ -4,7 +4,8 @@
  * An in-process stub source (scripted answer, delay, call counter) and an
  * injected clock drive TTL expiry, negative TTL, attrs.ttl override, LRU
  * eviction, single-flight (8 threads, one source call), stale-if-error
- * inside and beyond stale_max, and a waiter's deadline.
+ * inside and beyond stale_max (with the source's failure reason), a
+ * waiter's deadline, and a bulk put that keeps the details already known.
  */
 #include "config.h"
 
@@ -352,6 +353,91 @@ test_cache_put_inserts_and_refreshes(void **state)
     cache_free(c);
 }
 
+/* details_attrs - a GetEmailIdentity-like answer with DKIM and MAIL FROM settings */
+static void
+details_attrs(sm_id_attrs *at, int with_details)
+{
+    memset(at, 0, sizeof(*at));
+    at->size = sizeof(*at);
+    at->dkim_signing_enabled = SM_TRI_UNKNOWN;
+    util_strlcpy(at->identity, "example.com", sizeof(at->identity));
+    util_strlcpy(at->detail, with_details ? "GetEmailIdentity" : "from ListEmailIdentities",
+                 sizeof(at->detail));
+    if (with_details) {
+        at->dkim_signing_enabled = 1;
+        util_strlcpy(at->dkim_status, "SUCCESS", sizeof(at->dkim_status));
+        util_strlcpy(at->mail_from_domain, "bounce.example.com", sizeof(at->mail_from_domain));
+        util_strlcpy(at->mail_from_status, "SUCCESS", sizeof(at->mail_from_status));
+    }
+}
+
+/*
+ * A bulk warm-up answer (no DKIM / MAIL FROM details) refreshes an entry but keeps
+ * the details a detailed answer stored for the same identity and answer; a changed
+ * answer, or details older than stale_max, are not carried over.
+ */
+static void
+test_cache_put_without_details_keeps_known_details(void **state)
+{
+    static const struct {
+        const char *what;
+        sm_id_answer second;
+        uint64_t advance_ms;
+        int kept;
+    } t[] = {
+        {"same answer: kept", SM_ID_VERIFIED, 10000, 1},
+        {"answer changed: dropped", SM_ID_NOT_VERIFIED, 10000, 0},
+        {"details older than stale_max: dropped", SM_ID_VERIFIED, 3600001, 0},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < SM_ARRAY_LEN(t); i++) {
+        cache *c = new_cache(100);
+        stub s = {SM_ID_TEMPFAIL, 0, 0, 0};
+        sm_id_attrs at;
+        cache_answer a;
+
+        details_attrs(&at, 1);
+        cache_put(c, "inst", "example.com", SM_IDKIND_DOMAIN, SM_ID_VERIFIED, &at);
+        fake_now += t[i].advance_ms;
+        details_attrs(&at, 0);
+        cache_put(c, "inst", "example.com", SM_IDKIND_DOMAIN, t[i].second, &at);
+        cache_lookup(c, "inst", "example.com", SM_IDKIND_DOMAIN, util_now_ms() + 100, stub_fetch,
+                     &s, &a);
+        print_message("%s: dkim=%d status=%s mail_from=%s\n", t[i].what,
+                      a.attrs.dkim_signing_enabled, a.attrs.dkim_status, a.attrs.mail_from_domain);
+        assert_int_equal(a.origin, CACHE_HIT);
+        assert_int_equal(a.answer, t[i].second);
+        assert_string_equal(a.attrs.detail, "from ListEmailIdentities");
+        assert_int_equal(a.attrs.dkim_signing_enabled, t[i].kept ? 1 : SM_TRI_UNKNOWN);
+        assert_string_equal(a.attrs.dkim_status, t[i].kept ? "SUCCESS" : "");
+        assert_string_equal(a.attrs.mail_from_domain, t[i].kept ? "bounce.example.com" : "");
+        assert_string_equal(a.attrs.mail_from_status, t[i].kept ? "SUCCESS" : "");
+        assert_int_equal(s.calls, 0);
+        cache_free(c);
+    }
+}
+
+/* a stale answer says why the source failed this time */
+static void
+test_cache_stale_answer_carries_the_failure_reason(void **state)
+{
+    cache *c = new_cache(100);
+    stub s = {SM_ID_VERIFIED, 0, 0, 0};
+    cache_answer a;
+
+    (void)state;
+    ask(c, &s, "u@example.com", &a);
+    assert_string_equal(a.why, "");
+    s.answer = SM_ID_TEMPFAIL;
+    fake_now += 400000;
+    assert_int_equal(ask(c, &s, "u@example.com", &a), SM_ID_VERIFIED);
+    assert_int_equal(a.origin, CACHE_STALE);
+    /* the stub fills attrs.region only; its detail is empty: a generic reason */
+    assert_string_equal(a.why, "the source could not answer");
+    cache_free(c);
+}
+
 static void
 test_cache_large_bound_uses_shards_and_stays_bounded(void **state)
 {
@@ -385,6 +471,8 @@ main(void)
         cmocka_unit_test(test_cache_stale_if_error_within_and_beyond_stale_max),
         cmocka_unit_test(test_cache_waiter_deadline_gives_tempfail_or_stale),
         cmocka_unit_test(test_cache_put_inserts_and_refreshes),
+        cmocka_unit_test(test_cache_put_without_details_keeps_known_details),
+        cmocka_unit_test(test_cache_stale_answer_carries_the_failure_reason),
         cmocka_unit_test(test_cache_large_bound_uses_shards_and_stays_bounded),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
