@@ -17,7 +17,9 @@
  * A downstream signer's key is looked up at selector._domainkey.domain
  * through the DNS cache: unpublished or revoked keys mean a failing
  * signature.  The policy comes from dmarc_discover().  DMARC passes when
- * one identifier that will verify aligns (RFC 7489 section 3.1).
+ * one identifier that will verify aligns (RFC 7489 section 3.1).  When the
+ * SES identity's settings are unknown because the source could not answer
+ * (facts.ses_failed), nothing aligned is a TEMPERROR, not a FAIL.
  *
  * Decision: PASS and NONE accept; FAIL (and an SES refusal) follows the
  * configured action (per-domain overrides first); TEMPERROR follows
@@ -239,6 +241,15 @@ align_ses_dkim(const align_facts *f, align_result *r)
     align_dkim_pred *p;
 
     align_add_dkim(r, ALIGN_SES_DOMAIN, "", ALIGN_DKIM_SES, 1);
+    if (a == NULL && f->ses_failed != NULL) {
+        /* a source that cannot answer is a temporary error, never "does not sign" */
+        r->ses_tempfail = 1;
+        align_reason(r,
+                     "the SES identity's DKIM and MAIL FROM settings could not be fetched now "
+                     "(%s): whether SES signs with the From domain is unknown",
+                     f->ses_failed);
+        return;
+    }
     if (a == NULL) {
         align_reason(r, "the SES identity's attributes are unknown: assuming SES signs only "
                         "with d=amazonses.com");
@@ -413,6 +424,13 @@ align_summary(const align_result *r, char *buf, size_t len)
                   r->from_domain, dmarc_policy_name(d->policy), d->pct, d->where);
         return;
     case ALIGN_DMARC_TEMPERROR:
+        if (r->ses_tempfail && d->status != DMARC_DISC_TEMPFAIL) {
+            align_fmt(buf, len,
+                      "DMARC for %s cannot be predicted now (the identity source could not "
+                      "answer)",
+                      r->from_domain);
+            return;
+        }
         align_fmt(buf, len, "DMARC for %s cannot be predicted now (temporary DNS failure)%s",
                   r->from_domain, d->detail[0] ? ": " : "");
         if (d->status == DMARC_DISC_TEMPFAIL)
@@ -497,7 +515,7 @@ align_dmarc_verdict(const align_facts *f, align_result *r)
         r->dmarc_result = ALIGN_DMARC_NONE;
     else if (aligned)
         r->dmarc_result = ALIGN_DMARC_PASS;
-    else if (r->key_tempfail || r->spf_result == ALIGN_SPF_TEMPERROR)
+    else if (r->key_tempfail || r->ses_tempfail || r->spf_result == ALIGN_SPF_TEMPERROR)
         r->dmarc_result = ALIGN_DMARC_TEMPERROR;
     else
         r->dmarc_result = ALIGN_DMARC_FAIL;

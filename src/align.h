@@ -106,6 +106,7 @@ typedef struct align_facts {
     size_t nsigs;
     align_relay relay;
     const sm_id_attrs *ses;    /* SES: attributes of the matched identity; NULL = unknown */
+    const char *ses_failed;    /* ses NULL because the source could not answer: why (else NULL) */
     const char *signer_domain; /* downstream signer, NULL = none */
     const char *signer_selector;
     const char *spf_domain; /* domain spf_result is about; NULL = align_spf_domain() */
@@ -146,6 +147,7 @@ typedef struct align_result {
     int pct;
     int ses_would_reject; /* SES refuses the message (MAIL FROM not verified, REJECT_MESSAGE) */
     int key_tempfail;     /* the downstream signer's key could not be looked up */
+    int ses_tempfail;     /* the SES identity's settings could not be fetched (ses_failed) */
     align_action action;  /* configured action for this From domain */
     align_decision decision;
     size_t nreasons;

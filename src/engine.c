@@ -7,9 +7,15 @@
  * verified while the message streamed, SPF of the domain the receiver will
  * see, DMARC policy) unless the gate already refused, then the unsubscribe
  * headers.  The strictest outcome wins: reject, then tempfail, then
- * quarantine, then tag.  The audit record is written before the verdict is
- * returned; one summary line per message is logged, keyed by queue id.
- * Mail out of scope is logged at debug level and passes untouched.
+ * quarantine, then tag.  Every lookup of one message (the gate's, the SES
+ * identity's DKIM / MAIL FROM details, SPF, DMARC) shares one absolute
+ * deadline, computed once at end of message: identity.lookup_timeout_ms
+ * from then (alignment.dns.timeout_ms when there is no identity gate);
+ * the DNS timeout still bounds each DNS query.  A source that cannot
+ * answer is a temporary error, never a refusal; a stale answer served
+ * because the source failed is logged once per message.  The audit record is written before the
+ * verdict is returned; one summary line per message is logged, keyed by queue id. Mail out of scope
+ * is logged at debug level and passes untouched.
  */
 #include "config.h"
 
@@ -180,6 +186,7 @@ engine_gate(sm_msg *m, msg_ext *e, sm_conf_ext *x)
         in.envelope = &env;
     }
     in.queue_id = m->qid;
+    in.deadline_ms = e->deadline_ms;
     if (gate_check(x->gate, x->chain, x->idcache, &in, &e->gate, err, sizeof(err)) < 0) {
         log_msg(LOG_ERR, m->qid, "identity gate: %s", err);
         e->gate.verdict = GATE_TEMPFAIL;
@@ -237,46 +244,76 @@ engine_spf(msg_ext *e, sm_conf_ext *x, const char *domain, uint64_t deadline)
     return (align_spf)align_spf_parse(spf_result_name(e->spf.result));
 }
 
+/* engine_deadline - the absolute deadline of every lookup of the message, from now */
+static uint64_t
+engine_deadline(const sm_conf_ext *x)
+{
+    long ms = x->gate->present ? x->gate->lookup_timeout_ms : x->align->dns.timeout_ms;
+
+    return util_now_ms() + (uint64_t)(ms > 0 ? ms : 1);
+}
+
+static int
+engine_has_details(const sm_id_attrs *a)
+{
+    return a->dkim_status[0] || a->dkim_signing_enabled != SM_TRI_UNKNOWN || a->mail_from_domain[0];
+}
+
 /*
  * engine_id_details - a bulk warm-up (SES ListEmailIdentities) caches whether an
  * identity may send, not its DKIM and MAIL FROM settings.  When the alignment
  * prediction needs them, ask the source once (GetEmailIdentity), bypassing the
  * cache, and store the detailed answer so later messages find it there.
+ * Returns 0 when the details are known or the source answered without them,
+ * -1 when the source could not answer (why in why_r): a temporary error.  A
+ * stale answer means the source already failed this message: it is not asked.
  */
-static void
-engine_id_details(sm_msg *m, sm_conf_ext *x, identity_result *r, uint64_t deadline)
+static int
+engine_id_details(sm_msg *m, sm_conf_ext *x, identity_result *r, uint64_t deadline, char *why_r,
+                  size_t whylen)
 {
     sm_id_attrs *a = &r->attrs;
     cache_answer ans;
 
-    if (a->dkim_signing_enabled != SM_TRI_UNKNOWN || a->dkim_status[0] ||
-        a->mail_from_domain[0] || !r->instance[0] || !r->matched[0] || x->chain == NULL)
-        return;
+    if (engine_has_details(a) || !r->instance[0] || !r->matched[0] || x->chain == NULL)
+        return 0;
+    if (r->origin == CACHE_STALE) {
+        util_strlcpy(why_r, r->why[0] ? r->why : "the source could not answer", whylen);
+        return -1;
+    }
     for (size_t i = 0; i < plugin_chain_count(x->chain); i++) {
         plugin_instance *pi = plugin_chain_get(x->chain, i);
         sm_id_kind kind = strchr(r->matched, '@') ? SM_IDKIND_ADDRESS : SM_IDKIND_DOMAIN;
+        sm_id_answer got;
 
         if (strcmp(plugin_instance_name(pi), r->instance) != 0)
             continue;
-        if (plugin_instance_lookup(pi, NULL, r->matched, kind, deadline, m->qid, &ans) ==
-                r->answer &&
-            (ans.attrs.dkim_signing_enabled != SM_TRI_UNKNOWN || ans.attrs.dkim_status[0] ||
-             ans.attrs.mail_from_domain[0])) {
+        got = plugin_instance_lookup(pi, NULL, r->matched, kind, deadline, m->qid, &ans);
+        if (got == SM_ID_TEMPFAIL) {
+            util_strlcpy(why_r,
+                         ans.attrs.detail[0] ? ans.attrs.detail : "the source could not answer",
+                         whylen);
+            return -1;
+        }
+        if (got == r->answer && engine_has_details(&ans.attrs)) {
             cache_put(x->idcache, r->instance, r->matched, kind, ans.answer, &ans.attrs);
             *a = ans.attrs;
         }
-        return;
+        return 0;
     }
+    return 0;
 }
 
-/* engine_align - DKIM/SPF/DMARC prediction; fills e->align */
+/* engine_align - DKIM/SPF/DMARC prediction within the message deadline; fills e->align */
 static void
 engine_align(sm_msg *m, msg_ext *e, sm_conf_ext *x)
 {
     align_facts f;
     align_dkim_sig sigs[ALIGN_MAX_DKIM];
     const sm_id_attrs *a = NULL;
-    uint64_t deadline = util_now_ms() + (uint64_t)x->align->dns.timeout_ms;
+    uint64_t deadline = e->deadline_ms;
+    char why[sizeof(e->gate.ids[0].r.attrs.detail)];
+    int failed = 0;
 
     if (e->dkv != NULL && dkim_verify_eom(e->dkv, &e->sigs, &e->nsigs) == DKIM_VERIFY_ERROR)
         log_msg(LOG_WARNING, m->qid, "DKIM verification: %s", dkim_verify_error(e->dkv));
@@ -291,18 +328,20 @@ engine_align(sm_msg *m, msg_ext *e, sm_conf_ext *x)
     }
     f.sigs = sigs;
     for (size_t i = 0; i < e->gate.n_ids; i++) {
-        const sm_id_attrs *ia = &e->gate.ids[i].r.attrs;
+        identity_result *ir = &e->gate.ids[i].r;
         if (e->gate.ids[i].role != GATE_ROLE_FROM)
             continue;
-        if (x->align->relay == ALIGN_RELAY_SES && e->gate.ids[i].r.origin == CACHE_HIT)
-            engine_id_details(m, x, &e->gate.ids[i].r, deadline);
-        if (ia->dkim_status[0] || ia->dkim_signing_enabled != SM_TRI_UNKNOWN ||
-            ia->mail_from_domain[0]) {
-            a = ia;
+        if (x->align->relay == ALIGN_RELAY_SES &&
+            (ir->origin == CACHE_HIT || ir->origin == CACHE_STALE) && !failed &&
+            engine_id_details(m, x, ir, deadline, why, sizeof(why)) < 0)
+            failed = 1;
+        if (engine_has_details(&ir->attrs)) {
+            a = &ir->attrs;
             break;
         }
     }
     f.ses = a;
+    f.ses_failed = a == NULL && failed ? why : NULL;
     f.deadline_ms = deadline;
     f.spf_result = engine_spf(e, x, align_spf_domain(&f), deadline);
     align_check(x->align, x->dns, &f, &e->align);
@@ -336,7 +375,8 @@ engine_align_verdict(msg_ext *e, sm_conf_ext *x, sm_verdict *v)
         break;
     case ALIGN_TEMPFAIL:
         verdict_set(v, VERDICT_TEMPFAIL, "451", "4.7.5",
-                    "DNS lookups for the DMARC prediction failed; try again later");
+                    "The DMARC prediction could not be completed now (a DNS or identity source "
+                    "lookup failed); try again later");
         break;
     default:
         break;
@@ -378,10 +418,35 @@ engine_unsub(sm_msg *m, msg_ext *e, sm_conf_ext *x)
         verdict_add_header(&m->verdict, e->unsub.add[i].name, e->unsub.add[i].value);
 }
 
+/* engine_log_stale - one line for the answers served stale because their source failed */
+static void
+engine_log_stale(sm_msg *m, msg_ext *e)
+{
+    char line[2048], addr[IDENTITY_MAX], why[sizeof(e->gate.ids[0].r.why)];
+    size_t o = 0;
+
+    for (size_t i = 0; e->gate_done && i < e->gate.n_ids && o + 1 < sizeof(line); i++) {
+        const identity_result *r = &e->gate.ids[i].r;
+        if (r->origin != CACHE_STALE)
+            continue;
+        snprintf(
+            line + o, sizeof(line) - o, "%s%s <%s>: %s by %s from source %s, %llu s old; %s",
+            o ? "; " : "", gate_role_name(e->gate.ids[i].role),
+            log_sanitize(r->address, addr, sizeof(addr)), identity_answer_name(r->answer),
+            r->matched[0] ? r->matched : "-", r->instance, (unsigned long long)(r->age_ms / 1000),
+            log_sanitize(r->why[0] ? r->why : "the source could not answer", why, sizeof(why)));
+        o += strlen(line + o);
+    }
+    if (o > 0)
+        log_msg(LOG_NOTICE, m->qid,
+                "identity gate: stale answer served because the source failed: %s", line);
+}
+
 /* engine_log_decisions - one line per refused identity and per alignment failure */
 static void
 engine_log_decisions(sm_msg *m, msg_ext *e)
 {
+    engine_log_stale(m, e);
     if (e->gate_done && e->gate.verdict != GATE_PASS && e->gate.reason[0])
         log_msg(e->gate.action == GATE_MONITOR ? LOG_NOTICE : LOG_INFO, m->qid,
                 "identity gate: %s%s", e->gate.reason,
@@ -405,6 +470,7 @@ engine_eom(sm_msg *m)
     if (!engine_outgoing(m))
         return;
     x = m->conf->ext;
+    e->deadline_ms = engine_deadline(x);
     engine_parse_addresses(m, e);
     if (x->gate->present) {
         engine_gate(m, e, x);

@@ -24,6 +24,7 @@ typedef struct msg_ext {
     addr_list *sender;
     addr_mailbox env;
     int env_null, env_ok;
+    uint64_t deadline_ms; /* absolute: every lookup of the message (end of message) */
     /* outcomes */
     gate_result gate;
     int gate_done;

@@ -274,6 +274,7 @@ identity_record(identity_result *res, sm_id_answer a, const char *matched, const
     res->age_ms = ca->age_ms;
     res->stored_wall_ms = ca->stored_wall_ms;
     res->attrs = ca->attrs;
+    util_strlcpy(res->why, ca->why, sizeof(res->why));
 }
 
 /*

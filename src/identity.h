@@ -43,6 +43,7 @@ typedef struct identity_result {
     uint64_t age_ms;            /* age of the deciding answer */
     uint64_t stored_wall_ms;    /* when the deciding answer was stored (wall clock) */
     sm_id_attrs attrs;          /* attributes of the deciding answer */
+    char why[160];              /* stale or TEMPFAIL: why the source could not answer */
 } identity_result;
 
 struct plugin_chain;

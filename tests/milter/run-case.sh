@@ -18,19 +18,34 @@ if [ -f "${case_file%.lua}.zones" ]; then
     tb_run_nsd || exit 1
 fi
 export WORK=$W
+# a case may need the SES test endpoint: CASE.ses.json is its fixture (the first
+# credentials are the milter's); @SESPORT@ in the configuration and SESPORT in the case
+SES_PORT=0
+if [ -f "${case_file%.lua}.ses.json" ]; then
+    python3 -c 'import botocore' 2>/dev/null || { echo "SKIP: python3 botocore missing"; exit 77; }
+    python3 "$SM_SRCDIR/tests/ses/ses_endpoint.py" --fixture "${case_file%.lua}.ses.json" \
+        --port-file "$W/run/ses.port" > "$W/ses-endpoint.log" 2>&1 & TB_PIDS+=($!)
+    for _ in $(seq 100); do [ -s "$W/run/ses.port" ] && break; sleep 0.1; done
+    SES_PORT=$(cat "$W/run/ses.port" 2>/dev/null) || { echo "SES endpoint did not start"; exit 1; }
+    read -r AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY < <(python3 -c 'import json,sys
+c = json.load(open(sys.argv[1]))["credentials"][0]; print(c["access_key_id"], c["secret_access_key"])' \
+        "${case_file%.lua}.ses.json")
+    export AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY
+    unset AWS_SESSION_TOKEN AWS_PROFILE AWS_ENDPOINT_URL AWS_ENDPOINT_URL_SESV2
+fi
 # a private plugin directory with safe permissions (root-owned, not group/other-writable)
 mkdir -p "$W/plugins" "$W/audit"
 chmod 755 "$W/plugins"; chown nobody:nogroup "$W/audit"
 for so in plugins/file/.libs/file.so plugins/ses/.libs/ses.so tests/unit/.libs/plugin_test.so; do
     [ -f "$SM_BUILDDIR/$so" ] && install -m 644 -o root -g root "$SM_BUILDDIR/$so" "$W/plugins/"
 done
-sed "s|@WORK@|$W|g; s|@SRCDIR@|$SM_SRCDIR|g; s|@BUILDDIR@|$SM_BUILDDIR|g; s|@TESTDATA@|${SM_TESTDATA:-}|g" \
+sed "s|@WORK@|$W|g; s|@SESPORT@|$SES_PORT|g; s|@SRCDIR@|$SM_SRCDIR|g; s|@BUILDDIR@|$SM_BUILDDIR|g; s|@TESTDATA@|${SM_TESTDATA:-}|g" \
     "$conf_src" | tb_milter_conf "$W/milter.conf"
 [ -x "${case_file%.lua}.setup" ] && { "${case_file%.lua}.setup" "$W" || exit 1; }
 tb_start_milter "$W/milter.conf" || exit 1
 timeout 120 miltertest -D SOCK="unix:$W/run/milter.sock" -D LIB="$SM_SRCDIR/tests/milter/lib.lua" \
     -D LOG="$W/milter.log" -D PIDFILE="$W/run/milter.pid" -D CONF="$W/milter.conf" \
-    -D WORK="$W" -s "$case_file" 2>&1 | tee "$W/case.out"
+    -D WORK="$W" -D SESPORT="$SES_PORT" -s "$case_file" 2>&1 | tee "$W/case.out"
 rc=${PIPESTATUS[0]}
 # miltertest's exit status alone is not trusted: a case must say PASS and never FAIL
 grep -q '^PASS ' "$W/case.out" && ! grep -q '^FAIL ' "$W/case.out" || rc=1

@@ -390,6 +390,55 @@ test_align_spf_domain_table(void **state SM_UNUSED)
     }
 }
 
+/*
+ * SES relay, the matched identity's DKIM / MAIL FROM settings unknown: when the
+ * source could not answer, DMARC is a temperror (temperror_action decides), never
+ * a predicted failure; when nothing failed, unknown settings still predict a failure.
+ */
+static void
+test_align_ses_settings_unavailable_is_temperror(void **state SM_UNUSED)
+{
+    static const struct {
+        const char *failed;
+        int temperror_accept;
+        align_dmarc_result dmarc;
+        align_decision decision;
+    } t[] = {
+        {"GetEmailIdentity: unreachable", 0, ALIGN_DMARC_TEMPERROR, ALIGN_TEMPFAIL},
+        {"GetEmailIdentity: unreachable", 1, ALIGN_DMARC_TEMPERROR, ALIGN_ACCEPT},
+        {NULL, 0, ALIGN_DMARC_FAIL, ALIGN_REJECT},
+    };
+    dns_cache *c = dns_cache_new(NULL);
+
+    dns_cache_set_resolver(c, zone_resolve, NULL);
+    for (size_t i = 0; i < SM_ARRAY_LEN(t); i++) {
+        align_conf conf = {0};
+        align_facts f;
+        align_result *r = xcalloc(1, sizeof(*r));
+        char why[4096];
+
+        conf.enabled = 1;
+        conf.relay = ALIGN_RELAY_SES;
+        conf.action = ALIGN_ACTION_ENFORCE;
+        conf.temperror_action =
+            t[i].temperror_accept ? ALIGN_TEMPERROR_ACCEPT : ALIGN_TEMPERROR_TEMPFAIL;
+        align_facts_init(&f, &conf);
+        f.from_domain = "example.com";
+        f.ses_failed = t[i].failed;
+        align_check(&conf, c, &f, r);
+        align_reasons_join(r, why, sizeof(why));
+        printf("%s\n", why);
+        assert_int_equal(r->dmarc_result, t[i].dmarc);
+        assert_int_equal(r->decision, t[i].decision);
+        if (t[i].failed != NULL) {
+            assert_true(has_reason(r, "could not be fetched now (GetEmailIdentity: unreachable)"));
+            assert_true(has_reason(r, "cannot be predicted now"));
+        }
+        free(r);
+    }
+    dns_cache_free(c);
+}
+
 static void
 test_align_without_dns_cache_is_temperror(void **state SM_UNUSED)
 {
@@ -560,6 +609,7 @@ main(void)
         cmocka_unit_test(test_align_many_existing_signatures_keep_room_for_ses),
         cmocka_unit_test(test_align_spf_domain_table),
         cmocka_unit_test(test_align_without_dns_cache_is_temperror),
+        cmocka_unit_test(test_align_ses_settings_unavailable_is_temperror),
         cmocka_unit_test(test_align_conf_defaults),
         cmocka_unit_test(test_align_conf_full_section_and_overrides),
         cmocka_unit_test(test_align_conf_errors_name_file_and_line),
