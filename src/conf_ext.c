@@ -5,6 +5,13 @@
  * create the engines after the privilege drop and free everything with
  * the snapshot.  Plugin instances are loaded while the libconfig tree is
  * still alive (their init reads their own group), and started later.
+ *
+ * The identity cache outlives a reload: snapshots whose identity sources
+ * (plugin directory, each source's name, plugin and settings) and cache
+ * settings are the same share one cache, owned by a reference-counted
+ * entry here (like the audit writer), so that answers stay available to
+ * stale-if-error and warm-up results are not thrown away.  Any change to
+ * those settings gives the new snapshot a fresh cache.
  */
 #include "config.h"
 
@@ -29,12 +36,136 @@ struct conf_audit_ref {
 static pthread_mutex_t conf_ext_audit_lock = PTHREAD_MUTEX_INITIALIZER;
 static conf_audit_ref *conf_ext_audit_refs;
 
+/* one identity cache per identity-source configuration, shared by the snapshots that have it */
+struct conf_cache_ref {
+    cache *cache;
+    char *sig; /* conf_ext_cache_sig() of the configuration it serves */
+    int refs;
+    conf_cache_ref *next;
+};
+
+static pthread_mutex_t conf_ext_cache_lock = PTHREAD_MUTEX_INITIALIZER;
+static conf_cache_ref *conf_ext_cache_refs;
+
 static const cfg_directive conf_ext_spf_tab[] = {
     {"timeout_ms", CFG_INT, offsetof(spf_opts, timeout_ms), NULL, 5000, 1, 600000, NULL},
     {"max_dns_mechanisms", CFG_INT, offsetof(spf_opts, max_dns_mechanisms), NULL, 10, 1, 100, NULL},
     {"max_void_lookups", CFG_INT, offsetof(spf_opts, max_void_lookups), NULL, 2, 0, 100, NULL},
     CFG_END,
 };
+
+/* conf_ext_sig_setting - a setting (recursively) in an unambiguous text form */
+static void
+conf_ext_sig_setting(FILE *fp, const config_setting_t *s)
+{
+    const char *name = config_setting_name(s), *str;
+    int t = config_setting_type(s), n;
+
+    fprintf(fp, "%zu:%s=%d", name ? strlen(name) : 0, name ? name : "", t);
+    switch (t) {
+    case CONFIG_TYPE_GROUP:
+    case CONFIG_TYPE_ARRAY:
+    case CONFIG_TYPE_LIST:
+        n = config_setting_length(s);
+        fprintf(fp, "[%d", n);
+        for (int i = 0; i < n; i++)
+            conf_ext_sig_setting(fp, config_setting_get_elem(s, (unsigned)i));
+        fputc(']', fp);
+        break;
+    case CONFIG_TYPE_INT:
+    case CONFIG_TYPE_INT64:
+        fprintf(fp, "(%lld)", config_setting_get_int64(s));
+        break;
+    case CONFIG_TYPE_FLOAT:
+        fprintf(fp, "(%a)", config_setting_get_float(s));
+        break;
+    case CONFIG_TYPE_BOOL:
+        fprintf(fp, "(%d)", config_setting_get_bool(s));
+        break;
+    case CONFIG_TYPE_STRING:
+        str = config_setting_get_string(s);
+        fprintf(fp, "(%zu:%s)", str ? strlen(str) : 0, str ? str : "");
+        break;
+    default:
+        break;
+    }
+}
+
+/* conf_ext_cache_sig - what the identity cache's answers depend on, as text (allocated) */
+static char *
+conf_ext_cache_sig(const gate_conf *gc)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *fp = open_memstream(&buf, &len);
+
+    if (fp == NULL)
+        return NULL; /* no signature: never shared */
+    fprintf(fp, "dir %zu:%s cache %ld %ld %ld %ld\n", strlen(gc->plugin_dir), gc->plugin_dir,
+            gc->cache.positive_ttl, gc->cache.negative_ttl, gc->cache.max_entries,
+            gc->cache.stale_max);
+    for (size_t i = 0; i < gc->n_sources; i++) {
+        const plugin_source *ps = &gc->sources[i];
+        fprintf(fp, "source %zu:%s %zu:%s ", strlen(ps->name), ps->name, strlen(ps->plugin),
+                ps->plugin);
+        if (ps->setting != NULL)
+            conf_ext_sig_setting(fp, ps->setting);
+        fputc('\n', fp);
+    }
+    if (fclose(fp) != 0) {
+        free(buf);
+        return NULL;
+    }
+    return buf;
+}
+
+/* conf_ext_cache_get - the cache of a live snapshot with the same sources, else a new one */
+static conf_cache_ref *
+conf_ext_cache_get(const gate_conf *gc)
+{
+    char *sig = conf_ext_cache_sig(gc);
+    conf_cache_ref *r = NULL;
+
+    pthread_mutex_lock(&conf_ext_cache_lock);
+    for (r = conf_ext_cache_refs; r != NULL && sig != NULL; r = r->next)
+        if (r->sig != NULL && strcmp(r->sig, sig) == 0)
+            break;
+    if (r != NULL && sig != NULL) {
+        r->refs++;
+        free(sig);
+    } else {
+        r = xcalloc(1, sizeof(*r));
+        r->cache = cache_new(&gc->cache);
+        r->sig = sig;
+        r->refs = 1;
+        r->next = conf_ext_cache_refs;
+        conf_ext_cache_refs = r;
+    }
+    pthread_mutex_unlock(&conf_ext_cache_lock);
+    return r;
+}
+
+/* conf_ext_cache_put - drop one snapshot's share; the last frees the cache */
+static void
+conf_ext_cache_put(conf_cache_ref *r)
+{
+    conf_cache_ref **pp;
+
+    if (r == NULL)
+        return;
+    pthread_mutex_lock(&conf_ext_cache_lock);
+    if (--r->refs == 0) {
+        for (pp = &conf_ext_cache_refs; *pp != NULL; pp = &(*pp)->next)
+            if (*pp == r) {
+                *pp = r->next;
+                break;
+            }
+        cache_free(r->cache);
+        free(r->sig);
+        free(r);
+    }
+    pthread_mutex_unlock(&conf_ext_cache_lock);
+}
 
 int
 conf_ext_parse(const config_setting_t *root, sm_conf_ext **out, char *err, size_t errlen)
@@ -60,7 +191,8 @@ conf_ext_parse(const config_setting_t *root, sm_conf_ext **out, char *err, size_
     if (config_setting_get_member(root, "audit") == NULL)
         x->audit->enabled = 0;
     if (x->gate->present) {
-        x->idcache = cache_new(&x->gate->cache);
+        x->cache_ref = conf_ext_cache_get(x->gate);
+        x->idcache = x->cache_ref->cache;
         if (gate_chain_load(x->gate, x->idcache, &x->chain, err, errlen) < 0)
             return -1;
         /* the libconfig tree goes away with conf_load(): no pointer into it may stay */
@@ -172,8 +304,7 @@ conf_ext_prepare(sm_conf_ext *x, uid_t uid, gid_t gid, char *err, size_t errlen)
     if ((x->audit_ref = conf_ext_audit_get(x->audit, err, errlen)) == NULL)
         return -1;
     if ((uid != (uid_t)-1 || gid != (gid_t)-1) && chown(x->audit->file, uid, gid) < 0)
-        return util_errf(err, errlen, "audit log %s: chown: %s", x->audit->file,
-                         strerror(errno));
+        return util_errf(err, errlen, "audit log %s: chown: %s", x->audit->file, strerror(errno));
     return 0;
 }
 
@@ -218,7 +349,8 @@ conf_ext_free(sm_conf_ext *x)
     if (x == NULL)
         return NULL;
     x->chain = plugin_chain_free(x->chain);
-    x->idcache = cache_free(x->idcache);
+    conf_ext_cache_put(x->cache_ref); /* after the chain: its threads may still put */
+    x->idcache = NULL;
     x->gate = gate_conf_free(x->gate);
     x->spf = spf_ctx_free(x->spf);
     x->dkim = dkim_engine_free(x->dkim);

@@ -6,7 +6,9 @@
  * the results of one configuration snapshot together, creates the engines
  * they need after the privilege drop (conf_ext_start), and frees them when
  * the snapshot goes.  The audit writer is shared by snapshots that name the
- * same file, so that a reload never puts two writers on one hash chain.
+ * same file, so that a reload never puts two writers on one hash chain; the
+ * identity cache by snapshots with the same identity sources and cache
+ * settings, so that a reload keeps its answers.
  */
 #ifndef SM_CONF_EXT_H
 #define SM_CONF_EXT_H
@@ -28,12 +30,14 @@
 #define CONF_EXT_GROUPS "identity", "alignment", "dkim", "spf", "unsubscribe", "audit"
 
 typedef struct conf_audit_ref conf_audit_ref;
+typedef struct conf_cache_ref conf_cache_ref;
 
 typedef struct sm_conf_ext {
     /* identity gate */
-    gate_conf *gate;     /* gate->present: an identity group exists */
-    cache *idcache;      /* shared identity cache of this snapshot */
-    plugin_chain *chain; /* identity sources */
+    gate_conf *gate;           /* gate->present: an identity group exists */
+    cache *idcache;            /* identity cache of this snapshot (owned through cache_ref) */
+    conf_cache_ref *cache_ref; /* shared with snapshots of the same sources and cache settings */
+    plugin_chain *chain;       /* identity sources */
     /* alignment checks */
     align_conf *align;
     dkim_opts dkimo;

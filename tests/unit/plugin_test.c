@@ -162,8 +162,10 @@ pt_lookup(void *instance, const sm_id_query *q, sm_id_attrs *attrs)
         if (until < now_ms + (uint64_t)pi->delay_ms)
             return SM_ID_TEMPFAIL; /* the deadline came first */
     }
-    if (*pi->fail_file && access(pi->fail_file, F_OK) == 0)
+    if (*pi->fail_file && access(pi->fail_file, F_OK) == 0) {
+        snprintf(attrs->detail, sizeof(attrs->detail), "outage: %s exists", pi->fail_file);
         return SM_ID_TEMPFAIL;
+    }
     a = pt_find(pi->answers, q->identity);
     if (a == 0)
         a = pi->def;

@@ -1,6 +1,7 @@
 /*
  * test_conf.c - configuration: directive tables, file:line diagnostics,
- * effective settings, and snapshot reference counting
+ * effective settings, snapshot reference counting, and the identity cache
+ * shared by snapshots with the same identity sources
  */
 #include "config.h"
 
@@ -15,6 +16,7 @@
 #include <cmocka.h>
 
 #include "conf.h"
+#include "conf_ext.h"
 #include "log.h"
 
 /* write_conf - a temporary file holding text; returns its path (static) */
@@ -191,6 +193,63 @@ test_conf_snapshot_lives_until_last_release(void **state)
     unlink(path);
 }
 
+/*
+ * Two snapshots with the same identity sources and cache settings share one
+ * identity cache (a reload keeps the answers); any change to them gives the new
+ * snapshot its own; the cache lives until the last snapshot using it is freed.
+ */
+static void
+test_conf_snapshots_share_identity_cache_only_with_same_sources(void **state)
+{
+    static const struct {
+        const char *what, *path_suffix, *cache;
+        int shared;
+    } t[] = {
+        {"same sources and cache settings", "", "positive_ttl = 300;", 1},
+        {"a source setting changed", "2", "positive_ttl = 300;", 0},
+        {"a cache setting changed", "", "positive_ttl = 301;", 0},
+    };
+    char dir[] = "/tmp/sm-cacheshare.XXXXXX", cmd[512], text[1024], err[1024];
+    (void)state;
+
+    assert_non_null(mkdtemp(dir));
+    chmod(dir, 0755);
+    snprintf(cmd, sizeof(cmd),
+             "install -m 644 %s/plugins/file/.libs/file.so %s/ && echo example.com > %s/ids && "
+             "echo example.org > %s/ids2",
+             BUILDDIR, dir, dir, dir);
+    assert_int_equal(system(cmd), 0);
+    for (size_t i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+        sm_conf *a, *b;
+
+#define CACHESHARE_FMT                                                                             \
+    "identity: { plugin_dir = \"%s\"; sources = ( { name = \"local\"; plugin = \"file\"; "         \
+    "path = \"%s/ids%s\"; } ); cache: { %s }; };\n"
+        snprintf(text, sizeof(text), CACHESHARE_FMT, dir, dir, "", "positive_ttl = 300;");
+        a = conf_load(write_conf(text), err, sizeof(err));
+        if (a == NULL)
+            fail_msg("%s", err);
+        snprintf(text, sizeof(text), CACHESHARE_FMT, dir, dir, t[i].path_suffix, t[i].cache);
+        b = conf_load(write_conf(text), err, sizeof(err));
+        if (b == NULL)
+            fail_msg("%s", err);
+        print_message("%s: %s\n", t[i].what,
+                      a->ext->idcache == b->ext->idcache ? "shared" : "own cache");
+        assert_int_equal(a->ext->idcache == b->ext->idcache, t[i].shared);
+        cache_put(a->ext->idcache, "local", "u@example.com", SM_IDKIND_ADDRESS, SM_ID_VERIFIED,
+                  NULL);
+        conf_free(a); /* b's cache (shared or not) stays usable: ASan would see otherwise */
+        {
+            cache_stats st;
+            cache_get_stats(b->ext->idcache, &st);
+            assert_int_equal(st.entries, t[i].shared ? 1 : 0);
+        }
+        conf_free(b);
+    }
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 int
 main(void)
 {
@@ -198,6 +257,7 @@ main(void)
         cmocka_unit_test(test_conf_errors_name_file_and_line),
         cmocka_unit_test(test_conf_missing_file_is_an_error),
         cmocka_unit_test(test_conf_sample_file_loads_and_dumps_every_group),
+        cmocka_unit_test(test_conf_snapshots_share_identity_cache_only_with_same_sources),
         cmocka_unit_test(test_conf_defaults_when_file_is_empty),
         cmocka_unit_test(test_conf_snapshot_lives_until_last_release),
     };
