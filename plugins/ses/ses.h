@@ -34,6 +34,9 @@ typedef struct ses_instance {
     pthread_mutex_t lock;
     pthread_cond_t cond;
     int warm_running, stop;
+    int account_done;               /* GetAccount answered (under lock) */
+    uint64_t listed_ms;             /* last complete ListEmailIdentities walk, 0: none (lock) */
+    struct ses_instance *warm_next; /* seswarm.c's list of running instances */
     /* log rate limit per sesapi_status */
     uint64_t last_log_ms[SESAPI_STATUS_MAX];
     char last_log[SESAPI_STATUS_MAX][128];

@@ -10,6 +10,14 @@
  * are marked attrs.detail = "from ListEmailIdentities" and the host asks
  * GetEmailIdentity when it needs the details.  SES being unreachable
  * never blocks startup: the thread just logs and retries next round.
+ *
+ * Reload: a new instance started while a running one has the same name,
+ * endpoint, region, credential source and warm-up settings (the host loads
+ * the new configuration before it releases the old one) takes over its
+ * warm-up state: GetAccount is not asked again and the first list waits
+ * until warmup_interval after the predecessor's last complete one, so that
+ * a SIGHUP costs no API calls (SES allows about one per second).  The host
+ * keeps its identity cache across such a reload.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -26,6 +34,10 @@
 
 #define SESWARM_CREDS_WAIT_MS 10000u
 #define SESWARM_RETRY_S 30
+
+/* running instances, so that a successor with the same settings takes over their state */
+static pthread_mutex_t seswarm_reg_lock = PTHREAD_MUTEX_INITIALIZER;
+static ses_instance *seswarm_running;
 
 /* sleep up to ms unless stopped; returns 1 when stopping */
 static int
@@ -241,14 +253,32 @@ static void *
 seswarm_thread(void *arg)
 {
     ses_instance *in = arg;
-    int account_done = 0;
+    uint64_t interval_ms = (uint64_t)in->set.warmup_interval * 1000u, listed, now;
+    int account_done;
 
+    pthread_mutex_lock(&in->lock);
+    account_done = in->account_done;
+    listed = in->listed_ms;
+    pthread_mutex_unlock(&in->lock);
+    now = sesutil_now_ms();
+    if (interval_ms > 0 && listed != 0 && listed + interval_ms > now) {
+        ses_log(in, LOG_INFO, NULL,
+                "warm-up: took over the state of the running instance; next list in %llu s",
+                (unsigned long long)((listed + interval_ms - now + 999) / 1000));
+        if (seswarm_wait(in, listed + interval_ms - now))
+            return NULL;
+    }
     while (!seswarm_stopping(in)) {
         int ok = 0;
         if (seswarm_wait_creds(in) == 0) {
             if (!account_done)
                 account_done = seswarm_account(in) == 0;
             ok = in->set.warmup_interval == 0 || seswarm_list(in) == 0;
+            pthread_mutex_lock(&in->lock);
+            in->account_done = account_done;
+            if (ok && in->set.warmup_interval > 0)
+                in->listed_ms = sesutil_now_ms();
+            pthread_mutex_unlock(&in->lock);
         }
         if (in->set.warmup_interval == 0 && account_done)
             break;
@@ -257,6 +287,58 @@ seswarm_thread(void *arg)
             break;
     }
     return NULL;
+}
+
+static int
+seswarm_streq(const char *a, const char *b)
+{
+    return strcmp(a != NULL ? a : "", b != NULL ? b : "") == 0;
+}
+
+/* seswarm_same - b is a predecessor of a: the same source, asked the same way */
+static int
+seswarm_same(const ses_instance *a, const ses_instance *b)
+{
+    return seswarm_streq(a->name, b->name) && seswarm_streq(a->api.endpoint, b->api.endpoint) &&
+           seswarm_streq(a->set.region, b->set.region) &&
+           seswarm_streq(creds_source_name(a->creds), creds_source_name(b->creds)) &&
+           seswarm_streq(a->set.profile, b->set.profile) &&
+           a->set.warmup_interval == b->set.warmup_interval &&
+           a->set.warmup_page_size == b->set.warmup_page_size &&
+           a->set.verified_ttl == b->set.verified_ttl &&
+           a->set.not_verified_ttl == b->set.not_verified_ttl;
+}
+
+/* seswarm_adopt - take over a running predecessor's state, then join the running list */
+static void
+seswarm_adopt(ses_instance *in)
+{
+    pthread_mutex_lock(&seswarm_reg_lock);
+    for (ses_instance *o = seswarm_running; o != NULL; o = o->warm_next) {
+        if (o == in || !seswarm_same(in, o))
+            continue;
+        pthread_mutex_lock(&o->lock);
+        in->account_done = o->account_done;
+        in->listed_ms = o->listed_ms;
+        pthread_mutex_unlock(&o->lock);
+        break;
+    }
+    in->warm_next = seswarm_running;
+    seswarm_running = in;
+    pthread_mutex_unlock(&seswarm_reg_lock);
+}
+
+/* seswarm_leave - off the running list */
+static void
+seswarm_leave(ses_instance *in)
+{
+    pthread_mutex_lock(&seswarm_reg_lock);
+    for (ses_instance **pp = &seswarm_running; *pp != NULL; pp = &(*pp)->warm_next)
+        if (*pp == in) {
+            *pp = in->warm_next;
+            break;
+        }
+    pthread_mutex_unlock(&seswarm_reg_lock);
 }
 
 /* seswarm_start - the background thread */
@@ -276,8 +358,11 @@ seswarm_start(ses_instance *in, char *err, size_t errlen)
         ses_log(in, LOG_WARNING, NULL, "host offers no cache_put: warm-up disabled");
     if (in->host.cache_put == NULL)
         in->set.warmup_interval = 0;
-    if (pthread_create(&in->warm_thread, NULL, seswarm_thread, in) != 0)
+    seswarm_adopt(in);
+    if (pthread_create(&in->warm_thread, NULL, seswarm_thread, in) != 0) {
+        seswarm_leave(in);
         return sesutil_errf(err, errlen, "ses: cannot start the warm-up thread");
+    }
     in->warm_running = 1;
     return 0;
 }
@@ -288,6 +373,7 @@ seswarm_stop(ses_instance *in)
 {
     if (!in->warm_running)
         return;
+    seswarm_leave(in);
     pthread_mutex_lock(&in->lock);
     in->stop = 1;
     pthread_cond_broadcast(&in->cond);

@@ -142,6 +142,49 @@ test_ses_warmup_fills_cache_without_get_calls(void **state)
     sestest_inst_close(&in);
 }
 
+/*
+ * Reload: an instance started while one with the same settings runs (the host
+ * loads the new configuration before releasing the old) asks neither GetAccount
+ * nor ListEmailIdentities at once; it lists warmup_interval after the last list.
+ */
+#define RELOAD_CONF BASE_CONF "warmup_interval = 3; warmup_page_size = 3; rate = 50; burst = 5;"
+
+static void
+test_ses_reload_successor_takes_over_warmup_state(void **state)
+{
+    uint64_t until, listed;
+    inst a, b;
+
+    (void)state;
+    sestest_env_static();
+    json_decref(sestest_control("POST", "/__reset"));
+    sestest_log_mark();
+    assert_int_equal(sestest_inst_open(&a, 1, RELOAD_CONF, sestest_port), 0);
+    for (until = sestest_now_ms() + 5000; sestest_now_ms() < until; usleep(50 * 1000))
+        if (sestest_logged_since_mark("warm-up:"))
+            break;
+    listed = sestest_now_ms();
+    assert_int_equal(sestest_api_count("ListEmailIdentities"), 2); /* 6 identities, pages of 3 */
+    assert_int_equal(sestest_api_count("GetAccount"), 1);
+    sestest_log_mark();
+    assert_int_equal(sestest_inst_open(&b, 1, RELOAD_CONF, sestest_port), 0);
+    sestest_inst_close(&a); /* the old configuration is released */
+    usleep(1000 * 1000);
+    print_message("successor after 1 s: ListEmailIdentities %ld, GetAccount %ld\n",
+                  sestest_api_count("ListEmailIdentities"), sestest_api_count("GetAccount"));
+    assert_int_equal(sestest_api_count("ListEmailIdentities"), 2);
+    assert_int_equal(sestest_api_count("GetAccount"), 1);
+    assert_true(sestest_logged_since_mark("took over the state of the running instance"));
+    /* the successor lists one interval after its predecessor's list, no GetAccount */
+    for (until = listed + 6000; sestest_now_ms() < until; usleep(50 * 1000))
+        if (sestest_api_count("ListEmailIdentities") >= 4)
+            break;
+    assert_int_equal(sestest_api_count("ListEmailIdentities"), 4);
+    assert_true(sestest_now_ms() >= listed + 2500);
+    assert_int_equal(sestest_api_count("GetAccount"), 1);
+    sestest_inst_close(&b);
+}
+
 static void
 test_ses_warmup_access_denied_names_the_permissions(void **state)
 {
@@ -680,6 +723,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_ses_session_token_is_sent_and_signed,
                                         sestest_setup_test, sestest_teardown_test),
         cmocka_unit_test_setup_teardown(test_ses_warmup_fills_cache_without_get_calls,
+                                        sestest_setup_test, sestest_teardown_test),
+        cmocka_unit_test_setup_teardown(test_ses_reload_successor_takes_over_warmup_state,
                                         sestest_setup_test, sestest_teardown_test),
         cmocka_unit_test_setup_teardown(test_ses_warmup_access_denied_names_the_permissions,
                                         sestest_setup_test, sestest_teardown_test),
