@@ -18,8 +18,9 @@ if [ -f "${case_file%.lua}.zones" ]; then
     tb_run_nsd || exit 1
 fi
 export WORK=$W
-# a case may need the SES test endpoint: CASE.ses.json is its fixture (the first
-# credentials are the milter's); @SESPORT@ in the configuration and SESPORT in the case
+# a case may need the SES test endpoint: CASE.ses.json is its fixture (its "milter_env",
+# else its first credentials, are the milter's); @SESPORT@ in the configuration and
+# SESPORT in the case
 SES_PORT=0
 if [ -f "${case_file%.lua}.ses.json" ]; then
     python3 -c 'import botocore' 2>/dev/null || { echo "SKIP: python3 botocore missing"; exit 77; }
@@ -27,11 +28,14 @@ if [ -f "${case_file%.lua}.ses.json" ]; then
         --port-file "$W/run/ses.port" > "$W/ses-endpoint.log" 2>&1 & TB_PIDS+=($!)
     for _ in $(seq 100); do [ -s "$W/run/ses.port" ] && break; sleep 0.1; done
     SES_PORT=$(cat "$W/run/ses.port" 2>/dev/null) || { echo "SES endpoint did not start"; exit 1; }
-    read -r AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY < <(python3 -c 'import json,sys
-c = json.load(open(sys.argv[1]))["credentials"][0]; print(c["access_key_id"], c["secret_access_key"])' \
-        "${case_file%.lua}.ses.json")
-    export AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY
     unset AWS_SESSION_TOKEN AWS_PROFILE AWS_ENDPOINT_URL AWS_ENDPOINT_URL_SESV2
+    # the milter's AWS_* variables: the fixture's "milter_env", else its first credentials
+    while IFS= read -r kv; do export "$kv"; done < <(python3 -c 'import json,sys
+f = json.load(open(sys.argv[1])); c = f["credentials"][0]
+env = f.get("milter_env") or {"AWS_ACCESS_KEY_ID": c["access_key_id"],
+                              "AWS_SECRET_ACCESS_KEY": c["secret_access_key"]}
+print("\n".join("%s=%s" % kv for kv in env.items() if kv[0].startswith("AWS_")))' \
+        "${case_file%.lua}.ses.json")
 fi
 # a private plugin directory with safe permissions (root-owned, not group/other-writable)
 mkdir -p "$W/plugins" "$W/audit"
