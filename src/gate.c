@@ -163,9 +163,11 @@ gate_parse_sources(const config_setting_t *group, gate_conf *gc, char *err, size
             return cfg_errf(err, errlen, e, "identity source %s: 'plugin' (a string) is required",
                             name);
         if (plugin_name_check(name, why, sizeof(why)) < 0)
-            return cfg_errf(err, errlen, e, "identity source: %s", why);
+            return cfg_errf(err, errlen, config_setting_get_member(e, "name"),
+                            "identity source: %s", why);
         if (plugin_name_check(plugin, why, sizeof(why)) < 0)
-            return cfg_errf(err, errlen, e, "identity source %s: plugin %s", name, why);
+            return cfg_errf(err, errlen, config_setting_get_member(e, "plugin"),
+                            "identity source %s: plugin %s", name, why);
         for (size_t j = 0; j < gc->n_sources; j++)
             if (strcmp(gc->sources[j].name, name) == 0)
                 return cfg_errf(err, errlen, e, "identity source name \"%s\" is used twice", name);

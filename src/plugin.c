@@ -334,6 +334,18 @@ plugin_instance_new(const plugin_source *src, plugin_module *m, cache *c)
     return inst;
 }
 
+/* plugin_source_member - the source's setting named name (else its group, else NULL) */
+static const config_setting_t *
+plugin_source_member(const plugin_source *src, const char *name)
+{
+    const config_setting_t *s;
+
+    if (src->setting == NULL)
+        return NULL;
+    s = config_setting_get_member(src->setting, name);
+    return s != NULL ? s : src->setting;
+}
+
 static int
 plugin_chain_add(plugin_chain *ch, const char *dir, const plugin_source *src, cache *c, char *err,
                  size_t errlen)
@@ -341,16 +353,19 @@ plugin_chain_add(plugin_chain *ch, const char *dir, const plugin_source *src, ca
     char why[512];
     plugin_module *m;
     plugin_instance *inst;
+    /* refusals name the line of the setting at fault, like every configuration error */
+    const config_setting_t *s_name = plugin_source_member(src, "name");
+    const config_setting_t *s_plugin = plugin_source_member(src, "plugin");
 
     if (plugin_name_check(src->name, why, sizeof(why)) < 0)
-        return util_errf(err, errlen, "identity source: %s", why);
+        return cfg_errf(err, errlen, s_name, "identity source: %s", why);
     if (plugin_name_check(src->plugin, why, sizeof(why)) < 0)
-        return util_errf(err, errlen, "identity source %s: plugin %s", src->name, why);
+        return cfg_errf(err, errlen, s_plugin, "identity source %s: plugin %s", src->name, why);
     for (size_t i = 0; i < ch->ninst; i++)
         if (strcmp(ch->inst[i]->name, src->name) == 0)
-            return util_errf(err, errlen, "identity source %s: name used twice", src->name);
+            return cfg_errf(err, errlen, s_name, "identity source %s: name used twice", src->name);
     if ((m = plugin_chain_module(ch, dir, src->plugin, why, sizeof(why))) == NULL)
-        return util_errf(err, errlen, "identity source %s: %s", src->name, why);
+        return cfg_errf(err, errlen, s_plugin, "identity source %s: %s", src->name, why);
     inst = plugin_instance_new(src, m, c);
     why[0] = '\0';
     if (m->desc->init(&inst->host, &inst->data, why, sizeof(why)) != 0) {

@@ -151,6 +151,42 @@ test_conf_sample_file_loads_and_dumps_every_group(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* the identity sources are loaded with the file: a refused plugin reads "file:line: reason"
+ * like every other configuration error (a typo must point at its line) */
+static void
+test_conf_plugin_errors_start_with_file_and_line(void **state)
+{
+    static const struct {
+        const char *plugin;
+        const char *reason;
+    } cases[] = {
+        {"flie", "flie.so: No such file or directory"},
+        {"../file", "contains '/' or '..'"},
+        {"", "empty name"},
+    };
+    char dir[] = "/tmp/sm-plugdir.XXXXXX";
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    chmod(dir, 0755);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char err[1024] = "", text[512], want[128];
+        const char *path;
+
+        snprintf(text, sizeof(text),
+                 "identity: {\n  plugin_dir = \"%s\";\n  sources = (\n"
+                 "    { name = \"local\";\n      plugin = \"%s\"; }\n  );\n};\n",
+                 dir, cases[i].plugin);
+        path = write_conf(text);
+        snprintf(want, sizeof(want), "%s:5: ", path);
+        if (conf_load(path, err, sizeof(err)) != NULL || strncmp(err, want, strlen(want)) != 0 ||
+            strstr(err, cases[i].reason) == NULL)
+            fail_msg("plugin \"%s\": got \"%s\", expected \"%s...%s\"", cases[i].plugin, err, want,
+                     cases[i].reason);
+        unlink(path);
+    }
+    rmdir(dir);
+}
+
 static void
 test_conf_defaults_when_file_is_empty(void **state)
 {
@@ -198,6 +234,7 @@ main(void)
         cmocka_unit_test(test_conf_errors_name_file_and_line),
         cmocka_unit_test(test_conf_missing_file_is_an_error),
         cmocka_unit_test(test_conf_sample_file_loads_and_dumps_every_group),
+        cmocka_unit_test(test_conf_plugin_errors_start_with_file_and_line),
         cmocka_unit_test(test_conf_defaults_when_file_is_empty),
         cmocka_unit_test(test_conf_snapshot_lives_until_last_release),
     };
