@@ -249,8 +249,8 @@ engine_id_details(sm_msg *m, sm_conf_ext *x, identity_result *r, uint64_t deadli
     sm_id_attrs *a = &r->attrs;
     cache_answer ans;
 
-    if (a->dkim_signing_enabled != SM_TRI_UNKNOWN || a->dkim_status[0] ||
-        a->mail_from_domain[0] || !r->instance[0] || !r->matched[0] || x->chain == NULL)
+    if (a->dkim_signing_enabled != SM_TRI_UNKNOWN || a->dkim_status[0] || a->mail_from_domain[0] ||
+        !r->instance[0] || !r->matched[0] || x->chain == NULL)
         return;
     for (size_t i = 0; i < plugin_chain_count(x->chain); i++) {
         plugin_instance *pi = plugin_chain_get(x->chain, i);
@@ -316,7 +316,8 @@ engine_align_verdict(msg_ext *e, sm_conf_ext *x, sm_verdict *v)
     char value[1024], text[512];
     align_result *r = &e->align;
 
-    if (x->align->result_header != NULL && *x->align->result_header)
+    /* a tag is the result header itself (align_tag_header): one header, not two */
+    if (x->align->result_header != NULL && *x->align->result_header && r->decision != ALIGN_TAG)
         verdict_add_header(v, x->align->result_header, align_header_value(r, value, sizeof(value)));
     log_sanitize(r->reasons[0], text, sizeof(text));
     switch (r->decision) {
