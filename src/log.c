@@ -25,6 +25,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "utf8.h"
 
 static int log_level = LOG_INFO;
 static int log_stderr = 1;
@@ -119,65 +120,6 @@ log_msg(int level, const char *qid, const char *fmt, ...)
     pthread_mutex_unlock(&log_lock);
 }
 
-/* code points that are valid UTF-8 but would hide or reorder what a log line shows:
- * C1 controls, the bidirectional marks, embeddings, overrides and isolates, and the
- * Unicode line and paragraph separators */
-static const struct {
-    uint32_t lo, hi;
-} log_hidden[] = {
-    {0x80, 0x9f},     /* C1 controls (NEL, CSI, ...) */
-    {0x61c, 0x61c},   /* ARABIC LETTER MARK */
-    {0x200e, 0x200f}, /* LRM, RLM */
-    {0x2028, 0x202e}, /* LINE/PARAGRAPH SEPARATOR, LRE, RLE, PDF, LRO, RLO */
-    {0x2066, 0x2069}, /* LRI, RLI, FSI, PDI */
-};
-
-/*
- * log_utf8_decode - length of the well-formed UTF-8 sequence at p (Unicode table 3-7:
- * no overlong form, no surrogate, nothing above U+10FFFF, no truncation), its code
- * point in *cp; 0 when the bytes at p are not one
- */
-static size_t
-log_utf8_decode(const unsigned char *p, uint32_t *cp)
-{
-    unsigned char lo = 0x80, hi = 0xbf; /* allowed range of the second byte */
-    size_t n;
-    uint32_t c;
-
-    if (p[0] >= 0xc2 && p[0] <= 0xdf) {
-        n = 2, c = p[0] & 0x1f;
-    } else if (p[0] >= 0xe0 && p[0] <= 0xef) {
-        n = 3, c = p[0] & 0x0f;
-        lo = p[0] == 0xe0 ? 0xa0 : 0x80; /* E0 80..9F: overlong */
-        hi = p[0] == 0xed ? 0x9f : 0xbf; /* ED A0..BF: surrogates */
-    } else if (p[0] >= 0xf0 && p[0] <= 0xf4) {
-        n = 4, c = p[0] & 0x07;
-        lo = p[0] == 0xf0 ? 0x90 : 0x80; /* F0 80..8F: overlong */
-        hi = p[0] == 0xf4 ? 0x8f : 0xbf; /* F4 90..: above U+10FFFF */
-    } else {
-        return 0; /* ASCII, a continuation byte, C0/C1 (overlong), F5..FF */
-    }
-    if (p[1] < lo || p[1] > hi)
-        return 0;
-    for (size_t i = 1; i < n; i++) {
-        if ((p[i] & 0xc0) != 0x80)
-            return 0; /* also the NUL that ends a truncated sequence */
-        c = (c << 6) | (p[i] & 0x3f);
-    }
-    *cp = c;
-    return n;
-}
-
-/* log_hidden_cp - whether a valid code point must be shown escaped */
-static int
-log_hidden_cp(uint32_t cp)
-{
-    for (size_t i = 0; i < SM_ARRAY_LEN(log_hidden); i++)
-        if (cp >= log_hidden[i].lo && cp <= log_hidden[i].hi)
-            return 1;
-    return 0;
-}
-
 char *
 log_sanitize(const char *in, char *out, size_t outlen)
 {
@@ -195,8 +137,8 @@ log_sanitize(const char *in, char *out, size_t outlen)
             out[o++] = (char)*p++;
             continue;
         }
-        if (*p >= 0x80 && (n = log_utf8_decode(p, &cp)) > 0) {
-            if (!log_hidden_cp(cp)) {
+        if (*p >= 0x80 && (n = utf8_decode(p, &cp)) > 0) {
+            if (!utf8_hidden(cp)) {
                 if (o + n >= outlen)
                     break;
                 memcpy(out + o, p, n);
