@@ -15,6 +15,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "addr.h"
 #include "conf_ext.h"
@@ -91,7 +92,10 @@ engine_header(sm_msg *m, const char *name, const char *value)
         return;
     if (m->leadspc && *v == ' ')
         v++;
-    msg_add_header(m, name, v);
+    /* past the header limits, the fields a concern reads are still kept */
+    msg_add_header(m, name, v,
+                   strcasecmp(name, "Message-ID") == 0 ||
+                       unsub_header_wanted(m->conf->ext->unsub, name));
     /* DKIM sees the header exactly as it was: "name:" + the raw value */
     if (m->ext->dkv != NULL) {
         if (m->leadspc)

@@ -77,7 +77,7 @@ msg_reset(sm_msg *m)
     m->nhdrs = 0;
     m->hdr_bytes = 0;
     m->hdr_overflow = 0;
-    m->n_addr_over = 0;
+    m->n_kept_over = 0;
     m->n_from_seen = 0;
     m->n_sender_seen = 0;
     m->smtputf8 = 0;
@@ -98,7 +98,7 @@ msg_free(sm_msg *m)
 }
 
 int
-msg_add_header(sm_msg *m, const char *name, const char *value)
+msg_add_header(sm_msg *m, const char *name, const char *value, int needed)
 {
     size_t sz = strlen(name) + strlen(value);
     int is_from = strcasecmp(name, "From") == 0, is_sender = strcasecmp(name, "Sender") == 0;
@@ -107,10 +107,10 @@ msg_add_header(sm_msg *m, const char *name, const char *value)
     m->n_sender_seen += is_sender;
     if (m->nhdrs >= MSG_MAX_HEADERS || m->hdr_bytes + sz > MSG_MAX_HEADER_BYTES) {
         m->hdr_overflow = 1;
-        if (!(is_from || is_sender) || m->n_addr_over >= MSG_MAX_ADDR_FIELDS_OVER ||
+        if (!(is_from || is_sender || needed) || m->n_kept_over >= MSG_MAX_KEPT_OVER ||
             sz > ADDR_MAX_FIELD)
             return -1;
-        m->n_addr_over++; /* kept, outside the byte count */
+        m->n_kept_over++; /* kept, outside the byte count */
         sz = 0;
     }
     if ((m->nhdrs & (m->nhdrs - 1)) == 0) /* grow at powers of two */

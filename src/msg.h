@@ -21,9 +21,10 @@
 
 #define MSG_MAX_HEADERS 1000
 #define MSG_MAX_HEADER_BYTES (256 * 1024)
-/* From and Sender fields are kept past the limits (the identity gate must see every
- * one), up to this many more, each up to ADDR_MAX_FIELD bytes; all are counted */
-#define MSG_MAX_ADDR_FIELDS_OVER 16
+/* fields a concern needs (From, Sender, the unsubscribe headers) are kept past the
+ * limits, up to this many more, each up to ADDR_MAX_FIELD bytes; From and Sender
+ * fields are all counted */
+#define MSG_MAX_KEPT_OVER 32
 
 typedef struct msg_header {
     char *name;
@@ -79,7 +80,7 @@ typedef struct sm_msg {
     size_t nhdrs;
     size_t hdr_bytes;
     int hdr_overflow;     /* a field was not kept: over MSG_MAX_HEADERS or _BYTES */
-    size_t n_addr_over;   /* From/Sender fields kept past the limits */
+    size_t n_kept_over;   /* needed fields kept past the limits */
     size_t n_from_seen;   /* every From field seen, kept or not */
     size_t n_sender_seen; /* every Sender field seen, kept or not */
     int want_body;
@@ -95,9 +96,10 @@ void msg_reset(sm_msg *m);
 sm_msg *msg_free(sm_msg *m);
 void msg_set_client(sm_msg *m, const char *hostname, const struct sockaddr *sa);
 /* msg_add_header - keep a header; returns 0, or -1 when over the bounds (remembered in
- * hdr_overflow).  From and Sender are counted always and kept past the bounds (up to
- * MSG_MAX_ADDR_FIELDS_OVER more), so that padding cannot hide them. */
-int msg_add_header(sm_msg *m, const char *name, const char *value);
+ * hdr_overflow).  From and Sender are counted always; they and the fields the caller
+ * says it needs are kept past the bounds (up to MSG_MAX_KEPT_OVER more), so that
+ * padding cannot hide them. */
+int msg_add_header(sm_msg *m, const char *name, const char *value, int needed);
 /* msg_set_mail_args - the ESMTP parameters of MAIL FROM (NULL-terminated; may be NULL) */
 void msg_set_mail_args(sm_msg *m, char *const *args);
 void msg_add_rcpt(sm_msg *m, const char *rcpt);
