@@ -7,6 +7,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -110,6 +111,60 @@ test_log_sanitize_escapes_c1_overlong_surrogates_and_bidi(void **state)
     }
 }
 
+/* whatever the input, the output is printable ASCII, escapes and well-formed UTF-8 of
+ * shown code points only (fixed seed; the bytes that matter most often) */
+static void
+test_log_sanitize_output_is_always_clean(void **state)
+{
+    static const unsigned char alphabet[] = {'a',  '\\', '\r', 0x1b, 0x7f, 0x80, 0x85, 0x9f,
+                                             0xa0, 0xbf, 0xc0, 0xc2, 0xd8, 0x9c, 0xe0, 0xe2,
+                                             0x80, 0x8e, 0xae, 0xa8, 0x81, 0xa6, 0xed, 0xa0,
+                                             0xf0, 0xf4, 0x8f, 0x90, 0xf5, 0xff, 'x',  '{'};
+    uint32_t seed = 12345;
+    (void)state;
+    for (int n = 0; n < 20000; n++) {
+        unsigned char in[24];
+        char out[40];
+        size_t len, outlen;
+
+        seed = seed * 1103515245u + 12345u;
+        len = (seed >> 16) % (sizeof(in) - 1);
+        for (size_t k = 0; k < len; k++) {
+            seed = seed * 1103515245u + 12345u;
+            in[k] = alphabet[(seed >> 16) % sizeof(alphabet)];
+        }
+        in[len] = '\0';
+        outlen = 1 + (seed >> 8) % sizeof(out);
+        log_sanitize((const char *)in, out, outlen);
+        assert_true(strlen(out) < outlen);
+        for (const unsigned char *p = (const unsigned char *)out; *p;) {
+            uint32_t cp = 0;
+            size_t k;
+
+            if (p[0] == '\\') {
+                assert_true(p[1] == 'x' || (p[1] == 'u' && p[2] == '{'));
+                p += 2;
+            } else if (p[0] >= 0x80) {
+                /* a shown character: 2..4 bytes decoding to a visible code point */
+                k = p[0] >= 0xf0 ? 4 : p[0] >= 0xe0 ? 3 : 2;
+                for (size_t j = 1; j < k; j++)
+                    assert_int_equal(p[j] & 0xc0, 0x80);
+                cp = k == 2 ? (p[0] & 0x1fu) : k == 3 ? (p[0] & 0x0fu) : (p[0] & 0x07u);
+                for (size_t j = 1; j < k; j++)
+                    cp = (cp << 6) | (p[j] & 0x3fu);
+                assert_true(cp >= 0xa0 && cp <= 0x10ffff && (cp < 0xd800 || cp > 0xdfff));
+                assert_true(k == (cp < 0x800 ? 2u : cp < 0x10000 ? 3u : 4u)); /* not overlong */
+                assert_false(cp == 0x61c || cp == 0x200e || cp == 0x200f ||
+                             (cp >= 0x2028 && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069));
+                p += k;
+            } else {
+                assert_true(p[0] >= 0x20 && p[0] < 0x7f);
+                p++;
+            }
+        }
+    }
+}
+
 static void
 test_log_sanitize_truncates_without_splitting_escapes(void **state)
 {
@@ -186,6 +241,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_log_sanitize_neutralises_control_and_bad_utf8),
         cmocka_unit_test(test_log_sanitize_escapes_c1_overlong_surrogates_and_bidi),
+        cmocka_unit_test(test_log_sanitize_output_is_always_clean),
         cmocka_unit_test(test_log_sanitize_truncates_without_splitting_escapes),
         cmocka_unit_test(test_log_levels_filter_in_one_place_and_prefix_queue_id),
         cmocka_unit_test(test_log_level_changes_while_threads_log),
