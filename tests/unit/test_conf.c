@@ -157,34 +157,42 @@ static void
 test_conf_plugin_errors_start_with_file_and_line(void **state)
 {
     static const struct {
-        const char *plugin;
-        const char *reason;
+        const char *plugin, *extra;
+        int line;
+        const char *reason; /* follows the "file:line: " */
     } cases[] = {
-        {"flie", "flie.so: No such file or directory"},
-        {"../file", "contains '/' or '..'"},
-        {"", "empty name"},
+        {"flie", "", 5, "identity source local: /tmp/sm-plugdir."}, /* ...XXXXXX/flie.so: ENOENT */
+        {"../file", "", 5, "identity source local: plugin name \"../file\" contains '/' or '..'"},
+        {"", "", 5, "identity source local: plugin empty name"},
+        /* refused by the plugin's init(): its setting's line, the source named once */
+        {"file", "", 4, "identity source local: 'path' is required (plugin file)"},
+        {"file", "path = \"/nonexistent\";\n bogus = 1;", 7,
+         "unknown setting 'bogus' for identity source local (plugin file)"},
     };
-    char dir[] = "/tmp/sm-plugdir.XXXXXX";
+    char dir[] = "/tmp/sm-plugdir.XXXXXX", cmd[512];
     (void)state;
     assert_non_null(mkdtemp(dir));
     chmod(dir, 0755);
+    snprintf(cmd, sizeof(cmd), "install -m 644 %s/plugins/file/.libs/file.so %s/", BUILDDIR, dir);
+    assert_int_equal(system(cmd), 0);
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         char err[1024] = "", text[512], want[128];
         const char *path;
 
         snprintf(text, sizeof(text),
                  "identity: {\n  plugin_dir = \"%s\";\n  sources = (\n"
-                 "    { name = \"local\";\n      plugin = \"%s\"; }\n  );\n};\n",
-                 dir, cases[i].plugin);
+                 "    { name = \"local\";\n      plugin = \"%s\";\n %s }\n  );\n};\n",
+                 dir, cases[i].plugin, cases[i].extra);
         path = write_conf(text);
-        snprintf(want, sizeof(want), "%s:5: ", path);
+        snprintf(want, sizeof(want), "%s:%d: ", path, cases[i].line);
         if (conf_load(path, err, sizeof(err)) != NULL || strncmp(err, want, strlen(want)) != 0 ||
-            strstr(err, cases[i].reason) == NULL)
-            fail_msg("plugin \"%s\": got \"%s\", expected \"%s...%s\"", cases[i].plugin, err, want,
+            strstr(err, cases[i].reason) != err + strlen(want))
+            fail_msg("plugin \"%s\": got \"%s\", expected \"%s%s...\"", cases[i].plugin, err, want,
                      cases[i].reason);
         unlink(path);
     }
-    rmdir(dir);
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
 }
 
 static void
