@@ -296,8 +296,8 @@ engine_id_details(sm_msg *m, sm_conf_ext *x, identity_result *r, uint64_t deadli
     sm_id_attrs *a = &r->attrs;
     cache_answer ans;
 
-    if (a->dkim_signing_enabled != SM_TRI_UNKNOWN || a->dkim_status[0] || a->mail_from_domain[0] ||
-        !r->instance[0] || !r->matched[0] || x->chain == NULL)
+    if (a->dkim_signing_enabled != SM_TRI_UNKNOWN || a->dkim_status[0] ||
+        a->mail_from_domain[0] || !r->instance[0] || !r->matched[0] || x->chain == NULL)
         return;
     for (size_t i = 0; i < plugin_chain_count(x->chain); i++) {
         plugin_instance *pi = plugin_chain_get(x->chain, i);
