@@ -21,6 +21,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "addr.h"
 #include "conf_ext.h"
@@ -30,6 +31,10 @@
 #include "util.h"
 
 #define ENGINE_MAX_FROM 16 /* From mailboxes checked; more make the field unusable */
+#define ENGINE_STR(x) #x
+#define ENGINE_XSTR(x) ENGINE_STR(x)
+#define ENGINE_OVERFLOW_WHY                                                                        \
+    "message header over the limit of " ENGINE_XSTR(MSG_MAX_HEADERS) " fields or 256 KiB"
 
 int
 engine_msg_start(sm_msg *m)
@@ -93,7 +98,10 @@ engine_header(sm_msg *m, const char *name, const char *value)
         return;
     if (m->leadspc && *v == ' ')
         v++;
-    msg_add_header(m, name, v);
+    /* past the header limits, the fields a concern reads are still kept */
+    msg_add_header(m, name, v,
+                   strcasecmp(name, "Message-ID") == 0 ||
+                       unsub_header_wanted(m->conf->ext->unsub, name));
     /* DKIM sees the header exactly as it was: "name:" + the raw value */
     if (m->ext->dkv != NULL) {
         if (m->leadspc)
@@ -123,36 +131,71 @@ engine_body(sm_msg *m, const unsigned char *chunk, size_t len)
     return dkim_verify_body(m->ext->dkv, chunk, len) == DKIM_VERIFY_OK;
 }
 
+/*
+ * engine_parse_from - the From field's mailboxes.  Every From field counts, also one
+ * past the header limits; each mailbox of a group counts (RFC 6854).  More mailboxes
+ * than are checked, or one without a domain name, make the field unusable; a field
+ * that names no mailbox (only an empty group) is a case of its own.
+ */
+static gate_from_status
+engine_parse_from(sm_msg *m, msg_ext *e)
+{
+    char err[256];
+    const char *v;
+    addr_status st;
+
+    if (m->n_from_seen == 0)
+        return GATE_FROM_NONE;
+    if (m->n_from_seen > 1)
+        return GATE_FROM_MULTIPLE;
+    if ((v = msg_header_get(m, "From", 0)) == NULL)
+        return GATE_FROM_UNPARSEABLE; /* seen, too large to keep */
+    st = addr_parse_field(v, strlen(v), &e->from, err, sizeof(err));
+    if (st == ADDR_EMPTY)
+        return strchr(v, ':') != NULL ? GATE_FROM_EMPTY : GATE_FROM_UNPARSEABLE;
+    if (st != ADDR_OK || e->from->n > ENGINE_MAX_FROM)
+        return GATE_FROM_UNPARSEABLE;
+    for (size_t i = 0; i < e->from->n; i++)
+        if (e->from->v[i].domain == NULL || e->from->v[i].domain_literal)
+            return GATE_FROM_UNPARSEABLE;
+    return GATE_FROM_OK;
+}
+
+/*
+ * engine_parse_sender - the Sender field: exactly one mailbox with a domain name, not
+ * in a group (RFC 5322 3.6.2), in at most one field.  GATE_FROM_NONE when there is
+ * none; otherwise e->sender_field is the field at fault.
+ */
+static gate_from_status
+engine_parse_sender(sm_msg *m, msg_ext *e)
+{
+    char err[256];
+    const char *v;
+
+    if (m->n_sender_seen == 0)
+        return GATE_FROM_NONE;
+    e->sender_field = msg_header_get(m, "Sender", m->n_sender_seen > 1 ? 1 : 0);
+    if (m->n_sender_seen > 1)
+        return GATE_FROM_MULTIPLE;
+    if ((v = e->sender_field) == NULL)
+        return GATE_FROM_UNPARSEABLE;
+    if (addr_parse_field(v, strlen(v), &e->sender, err, sizeof(err)) != ADDR_OK ||
+        e->sender->n != 1 || e->sender->v[0].domain == NULL || e->sender->v[0].domain_literal ||
+        e->sender->v[0].group != NULL) {
+        e->sender = addr_list_free(e->sender);
+        return GATE_FROM_UNPARSEABLE;
+    }
+    return GATE_FROM_OK;
+}
+
 /* engine_parse_addresses - From, Sender and MAIL FROM for the gate */
 static void
 engine_parse_addresses(sm_msg *m, msg_ext *e)
 {
-    size_t nfrom = msg_header_count(m, "From");
     char err[256];
-    const char *v;
 
-    e->from_status = GATE_FROM_NONE;
-    if (nfrom > 1)
-        e->from_status = GATE_FROM_MULTIPLE;
-    if (nfrom == 1) {
-        v = msg_header_get(m, "From", 0);
-        e->from_status = GATE_FROM_UNPARSEABLE;
-        if (addr_parse_field(v, strlen(v), &e->from, err, sizeof(err)) == ADDR_OK) {
-            /* every mailbox is checked: more than we check, a group (not allowed in From
-             * by RFC 5322) or an address without a domain name makes the field unusable */
-            e->from_status = e->from->n <= ENGINE_MAX_FROM ? GATE_FROM_OK : GATE_FROM_UNPARSEABLE;
-            for (size_t i = 0; i < e->from->n; i++)
-                if (e->from->v[i].domain == NULL || e->from->v[i].domain_literal ||
-                    e->from->v[i].group != NULL)
-                    e->from_status = GATE_FROM_UNPARSEABLE;
-        }
-    }
-    if (msg_header_count(m, "Sender") >= 1) {
-        v = msg_header_get(m, "Sender", 0);
-        if (addr_parse_field(v, strlen(v), &e->sender, err, sizeof(err)) != ADDR_OK ||
-            e->sender->n == 0 || e->sender->v[0].domain == NULL)
-            e->sender = addr_list_free(e->sender);
-    }
+    e->from_status = engine_parse_from(m, e);
+    e->sender_status = engine_parse_sender(m, e);
     e->env_ok = addr_parse_path(m->env_from ? m->env_from : "", &e->env, &e->env_null, err,
                                 sizeof(err)) == ADDR_OK;
 }
@@ -180,6 +223,10 @@ engine_gate(sm_msg *m, msg_ext *e, sm_conf_ext *x)
         sender.domain = e->sender->v[0].domain;
         in.sender = &sender;
     }
+    in.sender_status = e->sender_status;
+    in.sender_field = e->sender_field;
+    in.hdr_overflow = m->hdr_overflow ? ENGINE_OVERFLOW_WHY : NULL;
+    in.utf8 = m->smtputf8;
     if (e->env_ok && !e->env_null && e->env.domain != NULL) {
         env.local = e->env.local;
         env.domain = e->env.domain;
@@ -355,7 +402,8 @@ engine_align_verdict(msg_ext *e, sm_conf_ext *x, sm_verdict *v)
     char value[1024], text[512];
     align_result *r = &e->align;
 
-    if (x->align->result_header != NULL && *x->align->result_header)
+    /* a tag is the result header itself (align_tag_header): one header, not two */
+    if (x->align->result_header != NULL && *x->align->result_header && r->decision != ALIGN_TAG)
         verdict_add_header(v, x->align->result_header, align_header_value(r, value, sizeof(value)));
     log_sanitize(r->reasons[0], text, sizeof(text));
     switch (r->decision) {
@@ -442,11 +490,23 @@ engine_log_stale(sm_msg *m, msg_ext *e)
                 "identity gate: stale answer served because the source failed: %s", line);
 }
 
-/* engine_log_decisions - one line per refused identity and per alignment failure */
+/* engine_log_decisions - one line per refused identity and per alignment failure, and
+ * one per malformed field the configuration chose to accept */
 static void
-engine_log_decisions(sm_msg *m, msg_ext *e)
+engine_log_decisions(sm_msg *m, msg_ext *e, sm_conf_ext *x)
 {
     engine_log_stale(m, e);
+    if (m->hdr_overflow && (!x->gate->present || x->gate->header_overflow == GATE_MF_ACCEPT))
+        log_msg(LOG_NOTICE, m->qid,
+                "%s: checked with the fields kept (every From and Sender field%s)",
+                ENGINE_OVERFLOW_WHY, x->gate->present ? "; identity.header_overflow = accept" : "");
+    if (x->gate->present && x->gate->check_sender &&
+        x->gate->unparseable_sender == GATE_MF_ACCEPT &&
+        (e->sender_status == GATE_FROM_MULTIPLE || e->sender_status == GATE_FROM_UNPARSEABLE))
+        log_msg(LOG_NOTICE, m->qid,
+                "identity gate: %s not checked (identity.unparseable_sender = accept)",
+                e->sender_status == GATE_FROM_MULTIPLE ? "more than one Sender header field"
+                                                       : "unparseable Sender header field");
     if (e->gate_done && e->gate.verdict != GATE_PASS && e->gate.reason[0])
         log_msg(e->gate.action == GATE_MONITOR ? LOG_NOTICE : LOG_INFO, m->qid,
                 "identity gate: %s%s", e->gate.reason,
@@ -484,7 +544,7 @@ engine_eom(sm_msg *m)
     if (unsub_conf_n_rules(x->unsub) > 0 && v->action != VERDICT_REJECT &&
         v->action != VERDICT_TEMPFAIL)
         engine_unsub(m, e, x);
-    engine_log_decisions(m, e);
+    engine_log_decisions(m, e, x);
     engine_audit(m, e, 0);
 }
 

@@ -21,7 +21,9 @@ typedef struct msg_ext {
     /* addresses */
     gate_from_status from_status;
     addr_list *from;
-    addr_list *sender;
+    addr_list *sender;              /* NULL when absent or malformed */
+    gate_from_status sender_status; /* NONE, OK, MULTIPLE or UNPARSEABLE */
+    const char *sender_field;       /* the malformed Sender field (in the sm_msg) */
     addr_mailbox env;
     int env_null, env_ok;
     uint64_t deadline_ms; /* absolute: every lookup of the message (end of message) */

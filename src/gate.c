@@ -7,6 +7,14 @@
  * malformed) and an action after policy (accept / reject / tempfail /
  * quarantine / tag / monitor), with the SMTP reply or header to use.
  *
+ * Fields the gate cannot check have a configured outcome each (default:
+ * refuse with a text of their own): no From, several From fields, a From
+ * without a usable mailbox or naming none (an empty group; a group with
+ * mailboxes is a list, RFC 6854), a Sender that is not exactly one mailbox
+ * or a second Sender, and a header over the limits of msg.c (which may hide
+ * either).  A malformed Sender is kept in the result as a not-verified
+ * identity so that the audit record shows it.
+ *
  * Policy defaults: action "enforce" (refuse unverified senders: this is
  * what the gate is for; "monitor" is the rollout mode that only logs),
  * on_tempfail "tempfail" (fail closed; "accept" is fail-open).  Monitor
@@ -17,7 +25,9 @@
  * Security: reply templates are checked at load time (printable ASCII
  * only, known macros only); an identity substituted into a reply or a
  * header keeps only characters that are safe in both, so a crafted
- * address cannot inject CR/LF, a second reply line or a header.
+ * address cannot inject CR/LF, a second reply line or a header.  Non-ASCII
+ * characters of an identity stay readable: UTF-8 when the client negotiated
+ * SMTPUTF8, "\u{N}" otherwise; bidi controls and ill-formed bytes never pass.
  *
  * Diagnostics: configuration errors read "file:line: reason"; gate_check
  * logs nothing and returns everything in gate_result.
@@ -31,6 +41,8 @@
 
 #include "cfg.h"
 #include "gate.h"
+#include "msg.h"
+#include "utf8.h"
 #include "util.h"
 
 #ifndef PLUGINDIR
@@ -73,6 +85,16 @@ static const cfg_directive gate_table[] = {
      "5.7.1 Message has more than one From header field", 0, 0, 0, NULL},
     {"unparseable_from_text", CFG_STR, GF(unparseable_from_text),
      "5.7.1 The From header field has no valid address", 0, 0, 0, NULL},
+    {"empty_from_text", CFG_STR, GF(empty_from_text),
+     "5.7.1 The From header field names no mailbox, only an empty group", 0, 0, 0, NULL},
+    {"unparseable_sender", CFG_ENUM, GF(unparseable_sender), "reject", 0, 0, 0, gate_mf_names},
+    {"unparseable_sender_text", CFG_STR, GF(unparseable_sender_text),
+     "5.7.1 The Sender header field is not one valid address", 0, 0, 0, NULL},
+    {"header_overflow", CFG_ENUM, GF(header_overflow), "reject", 0, 0, 0, gate_mf_names},
+    {"header_overflow_text", CFG_STR, GF(header_overflow_text),
+     "5.7.1 Message header exceeds the limit of 1000 fields or 262144 bytes; the sender "
+     "cannot be verified",
+     0, 0, 0, NULL},
     {"null_sender", CFG_ENUM, GF(null_sender), "check_from", 0, 0, 0, gate_null_names},
     {"null_sender_text", CFG_STR, GF(null_sender_text),
      "5.7.1 Mail from the null sender is not accepted here", 0, 0, 0, NULL},
@@ -93,11 +115,17 @@ static const size_t gate_text_fields[] = {
     offsetof(gate_conf, reject_text),           offsetof(gate_conf, tempfail_text),
     offsetof(gate_conf, no_from_text),          offsetof(gate_conf, multiple_from_text),
     offsetof(gate_conf, unparseable_from_text), offsetof(gate_conf, null_sender_text),
+    offsetof(gate_conf, empty_from_text),       offsetof(gate_conf, unparseable_sender_text),
+    offsetof(gate_conf, header_overflow_text),
 };
 static const char *const gate_text_names[] = {
-    "reject_text",        "tempfail_text",         "no_from_text",
-    "multiple_from_text", "unparseable_from_text", "null_sender_text",
+    "reject_text",        "tempfail_text",           "no_from_text",
+    "multiple_from_text", "unparseable_from_text",   "null_sender_text",
+    "empty_from_text",    "unparseable_sender_text", "header_overflow_text",
 };
+/* the default header_overflow_text names the limits of msg.c */
+_Static_assert(MSG_MAX_HEADERS == 1000 && MSG_MAX_HEADER_BYTES == 262144,
+               "identity.header_overflow_text names the header limits");
 
 /* gate_text_check - printable ASCII, known macros only, bounded */
 static int
@@ -163,9 +191,11 @@ gate_parse_sources(const config_setting_t *group, gate_conf *gc, char *err, size
             return cfg_errf(err, errlen, e, "identity source %s: 'plugin' (a string) is required",
                             name);
         if (plugin_name_check(name, why, sizeof(why)) < 0)
-            return cfg_errf(err, errlen, e, "identity source: %s", why);
+            return cfg_errf(err, errlen, config_setting_get_member(e, "name"),
+                            "identity source: %s", why);
         if (plugin_name_check(plugin, why, sizeof(why)) < 0)
-            return cfg_errf(err, errlen, e, "identity source %s: plugin %s", name, why);
+            return cfg_errf(err, errlen, config_setting_get_member(e, "plugin"),
+                            "identity source %s: plugin %s", name, why);
         for (size_t j = 0; j < gc->n_sources; j++)
             if (strcmp(gc->sources[j].name, name) == 0)
                 return cfg_errf(err, errlen, e, "identity source name \"%s\" is used twice", name);
@@ -338,8 +368,42 @@ gate_safe_char(unsigned char ch)
            (ch != '\0' && strchr("!#$&'*+-/=?^_`{|}~.@", ch) != NULL);
 }
 
+/* gate_expand_id - append identity to out at *o: safe ASCII as is, well-formed UTF-8 as is
+ * (utf8) or as "\u{N}", anything else '?'; never a partial character or escape */
+static void
+gate_expand_id(const char *sub, size_t max, int utf8, char *out, size_t outlen, size_t *o)
+{
+    const unsigned char *p = (const unsigned char *)sub;
+
+    for (size_t i = 0; p[i] && i < max && *o + 1 < outlen;) {
+        char esc[16];
+        uint32_t cp;
+        size_t n = p[i] >= 0x80 ? utf8_decode(p + i, &cp) : 0, el;
+
+        if (n == 0) {
+            out[(*o)++] = gate_safe_char(p[i]) ? (char)p[i] : '?';
+            i++;
+            continue;
+        }
+        if (utf8 && !utf8_hidden(cp)) {
+            if (*o + n >= outlen)
+                break;
+            memcpy(out + *o, p + i, n);
+            *o += n;
+        } else {
+            el = (size_t)snprintf(esc, sizeof(esc), "\\u{%x}", (unsigned)cp);
+            if (*o + el >= outlen)
+                break;
+            memcpy(out + *o, esc, el);
+            *o += el;
+        }
+        i += n;
+    }
+}
+
 void
-gate_expand(const char *tmpl, const char *identity, const char *role, char *out, size_t outlen)
+gate_expand(const char *tmpl, const char *identity, const char *role, int utf8, char *out,
+            size_t outlen)
 {
     size_t o = 0;
     const char *p = tmpl;
@@ -375,8 +439,7 @@ gate_expand(const char *tmpl, const char *identity, const char *role, char *out,
                 out[o++] = *p;
             continue;
         }
-        for (size_t i = 0; sub[i] && i < max && o + 1 < outlen; i++)
-            out[o++] = gate_safe_char((unsigned char)sub[i]) ? sub[i] : '?';
+        gate_expand_id(sub, max, utf8 && sub == identity, out, outlen, &o);
     }
     out[o] = '\0';
 }
@@ -412,46 +475,48 @@ gate_result_clear(gate_result *res)
 
 /* gate_reply - fill the SMTP reply for a reject (550) or tempfail (451) */
 static void
-gate_reply(gate_result *res, int temp, const char *tmpl, const char *identity, const char *role)
+gate_reply(gate_result *res, int temp, const char *tmpl, const char *identity, const char *role,
+           int utf8)
 {
     util_strlcpy(res->smtp_code, temp ? "451" : "550", sizeof(res->smtp_code));
     util_strlcpy(res->smtp_xcode, temp ? "4.7.1" : "5.7.1", sizeof(res->smtp_xcode));
-    gate_expand(tmpl, identity, role, res->smtp_text, sizeof(res->smtp_text));
+    gate_expand(tmpl, identity, role, utf8, res->smtp_text, sizeof(res->smtp_text));
 }
 
 /* gate_tag - the header to add when tagging */
 static void
-gate_tag(const gate_conf *gc, gate_result *res, const char *identity, const char *role)
+gate_tag(const gate_conf *gc, gate_result *res, const char *identity, const char *role, int utf8)
 {
-    char id[GATE_ID_IN_TEXT_MAX + 1];
+    char id[400]; /* leaves room in header_value: never a cut character */
 
-    gate_expand("%{identity}", identity, role, id, sizeof(id));
+    gate_expand("%{identity}", identity, role, utf8, id, sizeof(id));
     util_strlcpy(res->header_name, gc->tag_header, sizeof(res->header_name));
     snprintf(res->header_value, sizeof(res->header_value), "%s; role=%s; identity=<%s>",
              gate_verdict_name(res->verdict), role, id);
 }
 
-/* gate_malformed - apply a malformed-From or null-sender action */
+/* gate_malformed - apply a malformed-From/Sender, header-overflow or null-sender action */
 static void
-gate_malformed(const gate_conf *gc, gate_result *res, int how, const char *tmpl, const char *what)
+gate_malformed(const gate_conf *gc, gate_result *res, int how, const char *tmpl, const char *role,
+               const char *what)
 {
     res->verdict = GATE_MALFORMED;
     snprintf(res->reason, sizeof(res->reason), "%s", what);
     switch (how) {
     case GATE_MF_REJECT:
         res->action = GATE_REJECT;
-        gate_reply(res, 0, tmpl, "", "from");
+        gate_reply(res, 0, tmpl, "", role, 0);
         break;
     case GATE_MF_TEMPFAIL:
         res->action = GATE_TEMPFAIL_ACT;
-        gate_reply(res, 1, tmpl, "", "from");
+        gate_reply(res, 1, tmpl, "", role, 0);
         break;
     case GATE_MF_QUARANTINE:
         res->action = GATE_QUARANTINE;
         break;
     case GATE_MF_TAG:
         res->action = GATE_TAG;
-        gate_tag(gc, res, "", "from");
+        gate_tag(gc, res, "", role, 0);
         break;
     default:
         res->action = GATE_ACCEPT;
@@ -553,7 +618,7 @@ gate_policy(const gate_conf *gc, const gate_input *in, gate_result *res)
         return;
     d = &res->ids[res->decisive];
     role = gate_role_name(d->role);
-    gate_expand("sender identity <%{identity}> (%{role})", d->r.address, role, res->reason,
+    gate_expand("sender identity <%{identity}> (%{role})", d->r.address, role, 0, res->reason,
                 sizeof(res->reason));
     strncat(res->reason,
             res->verdict == GATE_TEMPFAIL ? " could not be verified" : " is not verified",
@@ -563,16 +628,49 @@ gate_policy(const gate_conf *gc, const gate_input *in, gate_result *res)
     } else if (res->verdict == GATE_TEMPFAIL) {
         res->action = ontf ? GATE_ACCEPT : GATE_TEMPFAIL_ACT;
         if (!ontf)
-            gate_reply(res, 1, gc->tempfail_text, d->r.address, role);
+            gate_reply(res, 1, gc->tempfail_text, d->r.address, role, in->utf8);
     } else if (act == GATE_CONF_ENFORCE) {
         res->action = GATE_REJECT;
-        gate_reply(res, 0, gc->reject_text, d->r.address, role);
+        gate_reply(res, 0, gc->reject_text, d->r.address, role, in->utf8);
     } else if (act == GATE_CONF_QUARANTINE) {
         res->action = GATE_QUARANTINE;
     } else {
         res->action = GATE_TAG;
-        gate_tag(gc, res, d->r.address, role);
+        gate_tag(gc, res, d->r.address, role, in->utf8);
     }
+}
+
+/*
+ * gate_sender_malformed - a Sender that is not one mailbox, or a second Sender field:
+ * the identity cannot be checked.  Unless unparseable_sender is "accept", the field is
+ * recorded as a not-verified identity (for the audit record) and the configured action
+ * applies; returns 1 then, 0 when the gate goes on.
+ */
+static int
+gate_sender_malformed(const gate_conf *gc, const gate_input *in, gate_result *res)
+{
+    int multiple = in->sender_status == GATE_FROM_MULTIPLE;
+    gate_idres *r;
+
+    if ((!multiple && in->sender_status != GATE_FROM_UNPARSEABLE) ||
+        gc->unparseable_sender == GATE_MF_ACCEPT)
+        return 0;
+    res->ids = xrealloc(res->ids, (res->n_ids + 1) * sizeof(*res->ids));
+    r = &res->ids[res->n_ids];
+    memset(r, 0, sizeof(*r));
+    r->role = GATE_ROLE_SENDER;
+    r->invalid = 1;
+    r->r.answer = SM_ID_NOT_VERIFIED;
+    r->r.attrs.size = sizeof(r->r.attrs);
+    gate_expand("%{identity}", in->sender_field ? in->sender_field : "", "sender", 0, r->r.address,
+                sizeof(r->r.address));
+    snprintf(r->r.attrs.detail, sizeof(r->r.attrs.detail), "%s",
+             multiple ? "more than one Sender header field" : "unparseable Sender header field");
+    gate_malformed(gc, res, gc->unparseable_sender, gc->unparseable_sender_text, "sender",
+                   multiple ? "more than one Sender header field"
+                            : "Sender header field without a valid address");
+    res->decisive = (int)res->n_ids++;
+    return 1;
 }
 
 int
@@ -593,25 +691,37 @@ gate_check(const gate_conf *gc, plugin_chain *chain, cache *c, const gate_input 
     if (in->envelope == NULL && gc->null_sender == GATE_NULL_ACCEPT)
         return 0;
     if (in->envelope == NULL && gc->null_sender == GATE_NULL_REJECT) {
-        gate_malformed(gc, res, GATE_MF_REJECT, gc->null_sender_text, "null envelope sender");
+        gate_malformed(gc, res, GATE_MF_REJECT, gc->null_sender_text, "envelope",
+                       "null envelope sender");
+        return 0;
+    }
+    /* a header not kept whole may hide a From or a Sender: nothing below can be trusted */
+    if (in->hdr_overflow != NULL && gc->header_overflow != GATE_MF_ACCEPT) {
+        gate_malformed(gc, res, gc->header_overflow, gc->header_overflow_text, "from",
+                       in->hdr_overflow);
         return 0;
     }
     if (gc->check_from && in->from_status != GATE_FROM_OK) {
         if (in->from_status == GATE_FROM_NONE)
-            gate_malformed(gc, res, gc->no_from, gc->no_from_text, "no From header field");
+            gate_malformed(gc, res, gc->no_from, gc->no_from_text, "from", "no From header field");
         else if (in->from_status == GATE_FROM_MULTIPLE)
-            gate_malformed(gc, res, gc->multiple_from, gc->multiple_from_text,
+            gate_malformed(gc, res, gc->multiple_from, gc->multiple_from_text, "from",
                            "more than one From header field");
+        else if (in->from_status == GATE_FROM_EMPTY)
+            gate_malformed(gc, res, gc->unparseable_from, gc->empty_from_text, "from",
+                           "From header field names no mailbox, only an empty group");
         else
-            gate_malformed(gc, res, gc->unparseable_from, gc->unparseable_from_text,
+            gate_malformed(gc, res, gc->unparseable_from, gc->unparseable_from_text, "from",
                            "From header field without a valid address");
         return 0;
     }
     if (gc->check_from && in->n_from == 0) {
-        gate_malformed(gc, res, gc->unparseable_from, gc->unparseable_from_text,
+        gate_malformed(gc, res, gc->unparseable_from, gc->unparseable_from_text, "from",
                        "From header field without a valid address");
         return 0;
     }
+    if (gc->check_sender && gate_sender_malformed(gc, in, res))
+        return 0;
     for (size_t i = 0; gc->check_from && i < in->n_from; i++)
         gate_add(gc, chain, c, in, deadline, GATE_ROLE_FROM, &in->from[i], res);
     if (gc->check_sender && in->sender != NULL)

@@ -25,8 +25,11 @@
  *                     "try again later";
  *     tag_header = "X-SES-Milter-Identity";
  *     no_from = "reject"; multiple_from = "reject"; unparseable_from = "reject";
+ *     unparseable_sender = "reject";  # a Sender that is not one mailbox, or two Senders
+ *     header_overflow = "reject";     # header over 1000 fields or 256 KiB
  *                                   # reject | tempfail | quarantine | tag | accept
- *     no_from_text, multiple_from_text, unparseable_from_text;
+ *     no_from_text, multiple_from_text, unparseable_from_text, empty_from_text,
+ *     unparseable_sender_text, header_overflow_text;
  *     null_sender = "check_from";   # check_from | accept | reject
  *     null_sender_text;
  *   }
@@ -87,7 +90,9 @@ typedef struct gate_conf {
     size_t n_overrides;
     char *reject_text, *tempfail_text, *tag_header;
     int no_from, multiple_from, unparseable_from; /* gate_malformed_conf */
-    char *no_from_text, *multiple_from_text, *unparseable_from_text;
+    int unparseable_sender, header_overflow;      /* gate_malformed_conf */
+    char *no_from_text, *multiple_from_text, *unparseable_from_text, *empty_from_text;
+    char *unparseable_sender_text, *header_overflow_text;
     int null_sender; /* gate_null_conf */
     char *null_sender_text;
 } gate_conf;
@@ -103,17 +108,22 @@ typedef enum gate_from_status {
     GATE_FROM_NONE,        /* no From header field */
     GATE_FROM_MULTIPLE,    /* more than one From header field */
     GATE_FROM_UNPARSEABLE, /* a From field without a usable mailbox */
+    GATE_FROM_EMPTY,       /* a From field that parses but names no mailbox ("g:;") */
 } gate_from_status;
 
 typedef struct gate_input {
     gate_from_status from_status;
     const gate_mailbox *from; /* the From field's mailboxes (all are checked) */
     size_t n_from;
-    const gate_mailbox *sender;   /* Sender header, NULL when absent */
+    const gate_mailbox *sender;   /* Sender header, NULL when absent or malformed */
     const gate_mailbox *envelope; /* MAIL FROM, NULL for the null sender <> */
     const char *policy_domain;    /* for overrides; NULL: first From domain, else envelope */
     const char *queue_id;
-    uint64_t deadline_ms; /* absolute CLOCK_MONOTONIC ms; 0: now + lookup_timeout_ms */
+    uint64_t deadline_ms;           /* absolute CLOCK_MONOTONIC ms; 0: now + lookup_timeout_ms */
+    gate_from_status sender_status; /* MULTIPLE / UNPARSEABLE: a malformed Sender */
+    const char *sender_field;       /* the malformed Sender field's text, for the record */
+    const char *hdr_overflow;       /* why the header was not kept whole; NULL: it was */
+    int utf8; /* the client negotiated SMTPUTF8: replies and headers may carry UTF-8 */
 } gate_input;
 
 typedef enum gate_role { GATE_ROLE_FROM = 0, GATE_ROLE_SENDER, GATE_ROLE_ENVELOPE } gate_role;
@@ -179,8 +189,12 @@ void gate_result_clear(gate_result *res);
 const char *gate_verdict_name(gate_verdict v);
 const char *gate_action_name(gate_action a);
 const char *gate_role_name(gate_role r);
-/* gate_expand - expand a reply template for identity and role (sanitised); tests */
-void gate_expand(const char *tmpl, const char *identity, const char *role, char *out,
+/*
+ * gate_expand - expand a reply template for identity and role (sanitised).  In the
+ * identity, a well-formed non-ASCII character stays UTF-8 when utf8 is set and is not
+ * a hidden code point (utf8_hidden), else becomes "\u{N}"; any other unsafe byte '?'.
+ */
+void gate_expand(const char *tmpl, const char *identity, const char *role, int utf8, char *out,
                  size_t outlen);
 
 #endif

@@ -3,22 +3,29 @@
  *
  * Purpose: write one line per event to syslog or stderr, prefixed with the
  * queue id when the event is about a message, filtered by one level.
- * Untrusted text is made printable by log_sanitize(): control characters
- * and bytes that are not valid UTF-8 become "\xNN", so that a header can
- * neither forge a log line nor break a terminal.
+ * Untrusted text is made printable by log_sanitize(): C0 controls, the
+ * backslash and every byte that is not part of well-formed UTF-8 (overlong
+ * forms, surrogates, code points above U+10FFFF, truncated sequences, stray
+ * continuation bytes) become "\xNN"; valid code points that would hide or
+ * reorder text (C1 controls, bidi marks, embeddings, overrides, isolates,
+ * U+2028/U+2029) become "\u{N}".  A header can neither forge a log line nor
+ * make a terminal or log viewer show something other than what was sent.
  *
- * Thread safety: level and destination are set before threads start;
- * syslog(3) and a single fputs under a mutex keep lines whole.
+ * Thread safety: the destination is set before threads start; the level
+ * is an atomic that a reload may change while mail threads log; syslog(3)
+ * and a single fputs under a mutex keep lines whole.
  */
 #include "config.h"
 
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
 
 #include "log.h"
+#include "utf8.h"
 
 static int log_level = LOG_INFO;
 static int log_stderr = 1;
@@ -51,22 +58,24 @@ log_open(const char *ident, int facility, int to_stderr)
         openlog(ident, LOG_PID | LOG_NDELAY, facility);
 }
 
+/* the level is read on every line by every thread: relaxed atomics, nothing else
+ * is published through it */
 void
 log_set_level(int level)
 {
-    log_level = level;
+    __atomic_store_n(&log_level, level, __ATOMIC_RELAXED);
 }
 
 int
 log_get_level(void)
 {
-    return log_level;
+    return __atomic_load_n(&log_level, __ATOMIC_RELAXED);
 }
 
 int
 log_enabled(int level)
 {
-    return level <= log_level;
+    return level <= log_get_level();
 }
 
 void
@@ -84,7 +93,7 @@ log_msg(int level, const char *qid, const char *fmt, ...)
     char text[2048], line[2200];
     va_list ap;
 
-    if (level > log_level)
+    if (!log_enabled(level))
         return;
     va_start(ap, fmt);
     vsnprintf(text, sizeof(text), fmt, ap);
@@ -111,21 +120,6 @@ log_msg(int level, const char *qid, const char *fmt, ...)
     pthread_mutex_unlock(&log_lock);
 }
 
-/* log_utf8_len - length of a valid UTF-8 sequence at p (0 if invalid) */
-static size_t
-log_utf8_len(const unsigned char *p)
-{
-    size_t n;
-
-    if (p[0] < 0xc2 || p[0] > 0xf4)
-        return 0;
-    n = p[0] >= 0xf0 ? 4 : p[0] >= 0xe0 ? 3 : 2;
-    for (size_t i = 1; i < n; i++)
-        if ((p[i] & 0xc0) != 0x80)
-            return 0;
-    return n;
-}
-
 char *
 log_sanitize(const char *in, char *out, size_t outlen)
 {
@@ -135,22 +129,33 @@ log_sanitize(const char *in, char *out, size_t outlen)
     if (outlen == 0)
         return out;
     while (*p && o + 1 < outlen) {
-        size_t n;
+        char esc[16];
+        size_t n, el;
+        uint32_t cp;
 
         if (*p >= 0x20 && *p < 0x7f && *p != '\\') {
             out[o++] = (char)*p++;
-        } else if (*p >= 0x80 && (n = log_utf8_len(p)) > 0) {
-            if (o + n >= outlen)
-                break;
-            memcpy(out + o, p, n);
-            o += n;
-            p += n;
-        } else {
-            if (o + 4 >= outlen)
-                break;
-            snprintf(out + o, 5, "\\x%02x", *p++);
-            o += 4;
+            continue;
         }
+        if (*p >= 0x80 && (n = utf8_decode(p, &cp)) > 0) {
+            if (!utf8_hidden(cp)) {
+                if (o + n >= outlen)
+                    break;
+                memcpy(out + o, p, n);
+                o += n;
+                p += n;
+                continue;
+            }
+            el = (size_t)snprintf(esc, sizeof(esc), "\\u{%x}", (unsigned)cp);
+        } else {
+            n = 1; /* one byte that is not (part of) well-formed UTF-8, or a C0 control */
+            el = (size_t)snprintf(esc, sizeof(esc), "\\x%02x", *p);
+        }
+        if (o + el >= outlen)
+            break; /* never half an escape */
+        memcpy(out + o, esc, el);
+        o += el;
+        p += n;
     }
     out[o] = '\0';
     return out;

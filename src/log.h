@@ -25,7 +25,7 @@ int log_get_level(void);
 int log_enabled(int level);
 /* log_msg - one line; qid may be NULL for lines not about a message */
 void log_msg(int level, const char *qid, const char *fmt, ...) SM_PRINTF(3, 4);
-/* log_sanitize - copy untrusted text, replacing control and non-UTF-8 bytes; returns out */
+/* log_sanitize - copy untrusted text: controls, bidi and ill-formed UTF-8 escaped; returns out */
 char *log_sanitize(const char *in, char *out, size_t outlen);
 /* log_level_name / log_level_parse / log_facility_parse - for configuration */
 const char *log_level_name(int level);

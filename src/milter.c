@@ -154,6 +154,7 @@ milter_envfrom(SMFICTX *ctx, char **argv)
     auth = smfi_getsymval(ctx, "{auth_authen}");
     m->auth_authen = auth && *auth ? xstrdup(auth) : NULL;
     m->env_from = xstrdup(argv && argv[0] ? argv[0] : "");
+    msg_set_mail_args(m, argv && argv[0] ? argv + 1 : NULL);
     if (engine_msg_start(m) < 0) {
         log_msg(LOG_ERR, m->qid, "no configuration loaded: tempfail");
         return SMFIS_TEMPFAIL;

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "addr.h"
 #include "engine.h"
 #include "msg.h"
 #include "util.h"
@@ -76,6 +77,10 @@ msg_reset(sm_msg *m)
     m->nhdrs = 0;
     m->hdr_bytes = 0;
     m->hdr_overflow = 0;
+    m->n_kept_over = 0;
+    m->n_from_seen = 0;
+    m->n_sender_seen = 0;
+    m->smtputf8 = 0;
     m->scope = SCOPE_EXTERNAL;
     m->started_ms = 0;
     verdict_clear(&m->verdict);
@@ -93,13 +98,20 @@ msg_free(sm_msg *m)
 }
 
 int
-msg_add_header(sm_msg *m, const char *name, const char *value)
+msg_add_header(sm_msg *m, const char *name, const char *value, int needed)
 {
     size_t sz = strlen(name) + strlen(value);
+    int is_from = strcasecmp(name, "From") == 0, is_sender = strcasecmp(name, "Sender") == 0;
 
+    m->n_from_seen += is_from;
+    m->n_sender_seen += is_sender;
     if (m->nhdrs >= MSG_MAX_HEADERS || m->hdr_bytes + sz > MSG_MAX_HEADER_BYTES) {
         m->hdr_overflow = 1;
-        return -1;
+        if (!(is_from || is_sender || needed) || m->n_kept_over >= MSG_MAX_KEPT_OVER ||
+            sz > ADDR_MAX_FIELD)
+            return -1;
+        m->n_kept_over++; /* kept, outside the byte count */
+        sz = 0;
     }
     if ((m->nhdrs & (m->nhdrs - 1)) == 0) /* grow at powers of two */
         m->hdrs = xrealloc(m->hdrs, (m->nhdrs ? 2 * m->nhdrs : 16) * sizeof(msg_header));
@@ -108,6 +120,15 @@ msg_add_header(sm_msg *m, const char *name, const char *value)
     m->nhdrs++;
     m->hdr_bytes += sz;
     return 0;
+}
+
+void
+msg_set_mail_args(sm_msg *m, char *const *args)
+{
+    m->smtputf8 = 0;
+    for (size_t i = 0; args != NULL && args[i] != NULL; i++)
+        if (strcasecmp(args[i], "SMTPUTF8") == 0)
+            m->smtputf8 = 1;
 }
 
 void

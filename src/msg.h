@@ -5,8 +5,9 @@
  * the transaction part at the end of each message and on abort, so a
  * connection that carries several messages starts each one clean.  The
  * message holds a reference to the configuration snapshot it started
- * with.  Only headers are kept (bounded); the body is streamed to the DKIM
- * verifier and never copied.
+ * with.  Only headers are kept (bounded; From and Sender are counted and
+ * kept past the bounds, which are remembered as hdr_overflow); the body is
+ * streamed to the DKIM verifier and never copied.
  */
 #ifndef SM_MSG_H
 #define SM_MSG_H
@@ -20,6 +21,10 @@
 
 #define MSG_MAX_HEADERS 1000
 #define MSG_MAX_HEADER_BYTES (256 * 1024)
+/* fields a concern needs (From, Sender, the unsubscribe headers) are kept past the
+ * limits, up to this many more, each up to ADDR_MAX_FIELD bytes; From and Sender
+ * fields are all counted */
+#define MSG_MAX_KEPT_OVER 32
 
 typedef struct msg_header {
     char *name;
@@ -68,12 +73,16 @@ typedef struct sm_msg {
     char *auth_authen;
     scope_why scope;
     char *env_from; /* MAIL FROM argument as given, e.g. "<a@b>" */
+    int smtputf8;   /* MAIL FROM carried SMTPUTF8: replies may be UTF-8 (RFC 6531) */
     char **rcpts;
     size_t nrcpts;
     msg_header *hdrs;
     size_t nhdrs;
     size_t hdr_bytes;
-    int hdr_overflow;
+    int hdr_overflow;     /* a field was not kept: over MSG_MAX_HEADERS or _BYTES */
+    size_t n_kept_over;   /* needed fields kept past the limits */
+    size_t n_from_seen;   /* every From field seen, kept or not */
+    size_t n_sender_seen; /* every Sender field seen, kept or not */
     int want_body;
     uint64_t started_ms;
     sm_verdict verdict;
@@ -86,8 +95,13 @@ void msg_reset(sm_msg *m);
 /* msg_free - end of the connection; returns NULL */
 sm_msg *msg_free(sm_msg *m);
 void msg_set_client(sm_msg *m, const char *hostname, const struct sockaddr *sa);
-/* msg_add_header - keep a header; returns 0, or -1 when over the bounds (remembered) */
-int msg_add_header(sm_msg *m, const char *name, const char *value);
+/* msg_add_header - keep a header; returns 0, or -1 when over the bounds (remembered in
+ * hdr_overflow).  From and Sender are counted always; they and the fields the caller
+ * says it needs are kept past the bounds (up to MSG_MAX_KEPT_OVER more), so that
+ * padding cannot hide them. */
+int msg_add_header(sm_msg *m, const char *name, const char *value, int needed);
+/* msg_set_mail_args - the ESMTP parameters of MAIL FROM (NULL-terminated; may be NULL) */
+void msg_set_mail_args(sm_msg *m, char *const *args);
 void msg_add_rcpt(sm_msg *m, const char *rcpt);
 /* msg_header_count / msg_header_get - headers by name, case-insensitive, 0-based */
 size_t msg_header_count(const sm_msg *m, const char *name);

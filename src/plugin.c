@@ -334,6 +334,51 @@ plugin_instance_new(const plugin_source *src, plugin_module *m, cache *c)
     return inst;
 }
 
+/* plugin_source_member - the source's setting named name (else its group, else NULL) */
+static const config_setting_t *
+plugin_source_member(const plugin_source *src, const char *name)
+{
+    const config_setting_t *s;
+
+    if (src->setting == NULL)
+        return NULL;
+    s = config_setting_get_member(src->setting, name);
+    return s != NULL ? s : src->setting;
+}
+
+/*
+ * plugin_init_error - a refused init() as "file:line: reason (identity source NAME,
+ * plugin P)": the plugin's own "file:line: " (host conf_* services, its data files)
+ * stays in front of its reason, else the line of the source's plugin setting is used;
+ * the source is named once
+ */
+static void
+plugin_init_error(const plugin_source *src, const config_setting_t *s, const char *why, char *err,
+                  size_t errlen)
+{
+    char self[128], where[512], tail[256];
+    size_t k = 0, n = 0;
+
+    /* a location is "path:digits: " with no space in the path */
+    while (why[k] && why[k] != ' ' && !(why[k] == ':' && why[k + 1] >= '0' && why[k + 1] <= '9'))
+        k++;
+    if (k > 0 && why[k] == ':') {
+        n = k + 1 + strspn(why + k + 1, "0123456789");
+        n = why[n] == ':' && why[n + 1] == ' ' ? n + 2 : 0;
+    }
+    if (n > 0)
+        snprintf(where, sizeof(where), "%.*s", (int)(n - 2), why);
+    else
+        cfg_where(s, where, sizeof(where));
+    why += n;
+    snprintf(self, sizeof(self), "identity source %s", src->name);
+    if (strstr(why, self) != NULL)
+        snprintf(tail, sizeof(tail), "plugin %s", src->plugin);
+    else
+        snprintf(tail, sizeof(tail), "identity source %s, plugin %s", src->name, src->plugin);
+    util_errf(err, errlen, "%s: %s (%s)", where, why, tail);
+}
+
 static int
 plugin_chain_add(plugin_chain *ch, const char *dir, const plugin_source *src, cache *c, char *err,
                  size_t errlen)
@@ -341,21 +386,23 @@ plugin_chain_add(plugin_chain *ch, const char *dir, const plugin_source *src, ca
     char why[512];
     plugin_module *m;
     plugin_instance *inst;
+    /* refusals name the line of the setting at fault, like every configuration error */
+    const config_setting_t *s_name = plugin_source_member(src, "name");
+    const config_setting_t *s_plugin = plugin_source_member(src, "plugin");
 
     if (plugin_name_check(src->name, why, sizeof(why)) < 0)
-        return util_errf(err, errlen, "identity source: %s", why);
+        return cfg_errf(err, errlen, s_name, "identity source: %s", why);
     if (plugin_name_check(src->plugin, why, sizeof(why)) < 0)
-        return util_errf(err, errlen, "identity source %s: plugin %s", src->name, why);
+        return cfg_errf(err, errlen, s_plugin, "identity source %s: plugin %s", src->name, why);
     for (size_t i = 0; i < ch->ninst; i++)
         if (strcmp(ch->inst[i]->name, src->name) == 0)
-            return util_errf(err, errlen, "identity source %s: name used twice", src->name);
+            return cfg_errf(err, errlen, s_name, "identity source %s: name used twice", src->name);
     if ((m = plugin_chain_module(ch, dir, src->plugin, why, sizeof(why))) == NULL)
-        return util_errf(err, errlen, "identity source %s: %s", src->name, why);
+        return cfg_errf(err, errlen, s_plugin, "identity source %s: %s", src->name, why);
     inst = plugin_instance_new(src, m, c);
     why[0] = '\0';
     if (m->desc->init(&inst->host, &inst->data, why, sizeof(why)) != 0) {
-        util_errf(err, errlen, "identity source %s (plugin %s): %s", src->name, src->plugin,
-                  why[0] ? why : "init failed");
+        plugin_init_error(src, s_plugin, why[0] ? why : "init failed", err, errlen);
         free(inst->name);
         free(inst->plugin_label);
         free(inst);

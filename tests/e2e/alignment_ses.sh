@@ -82,6 +82,11 @@ tb_wait_capture 4
 tb_check "the second message gets the same prediction from the cache" grep -q 'dmarc=pass' <<<"$(hdr "$(captured b2)")"
 a=$(captured a); b=$(captured b); c=$(captured c)
 tb_check "address identity: DMARC predicted to fail" grep -q 'dmarc=fail' <<<"$(hdr "$a")"
+# action "tag" with a result header: the tag is that header, added once, not twice
+tb_check "address identity: tagged with one X-SES-Milter-Alignment header" \
+    test "$(grep -c '^X-SES-Milter-Alignment:' "$a")" = 1
+tb_check "Easy DKIM domain: one X-SES-Milter-Alignment header" \
+    test "$(grep -c '^X-SES-Milter-Alignment:' "$b")" = 1
 tb_check "address identity: the advice says to verify the domain and enable Easy DKIM" \
     grep -Eq 'alignment: .*verify the domain addr\.example.*Easy DKIM' "$W/milter.log"
 tb_check "Easy DKIM domain: DMARC predicted to pass" grep -q 'dmarc=pass' <<<"$(hdr "$b")"

@@ -43,7 +43,8 @@ function T.connect(o)
   return c
 end
 
--- T.send{ ...connect options..., auth =, qid =, from =, rcpts = {}, headers = {{n, v}}, body = }
+-- T.send{ ...connect options..., auth =, qid =, from =, mail_args = {"SMTPUTF8"}, rcpts = {},
+--          headers = {{n, v}}, body = }
 -- Runs one transaction up to end of message; returns conn and the last reply.
 -- Stops early (returning that reply) when the milter ends the transaction.
 T.seq = 0
@@ -57,7 +58,8 @@ function T.send(o, c)
   else
     mt.macro(c, SMFIC_MAIL, "i", qid)
   end
-  T.expect(mt.mailfrom(c, o.from or "<sender@example.com>") == nil, "mailfrom failed")
+  T.expect(mt.mailfrom(c, o.from or "<sender@example.com>", table.unpack(o.mail_args or {})) == nil,
+           "mailfrom failed")
   local r = mt.getreply(c)
   if r ~= SMFIR_CONTINUE then return c, r end
   for _, rc in ipairs(o.rcpts or { "<rcpt@example.org>" }) do

@@ -153,6 +153,50 @@ test_conf_sample_file_loads_and_dumps_every_group(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* the identity sources are loaded with the file: a refused plugin reads "file:line: reason"
+ * like every other configuration error (a typo must point at its line) */
+static void
+test_conf_plugin_errors_start_with_file_and_line(void **state)
+{
+    static const struct {
+        const char *plugin, *extra;
+        int line;
+        const char *reason; /* follows the "file:line: " */
+    } cases[] = {
+        {"flie", "", 5, "identity source local: /tmp/sm-plugdir."}, /* ...XXXXXX/flie.so: ENOENT */
+        {"../file", "", 5, "identity source local: plugin name \"../file\" contains '/' or '..'"},
+        {"", "", 5, "identity source local: plugin empty name"},
+        /* refused by the plugin's init(): its setting's line, the source named once */
+        {"file", "", 4, "identity source local: 'path' is required (plugin file)"},
+        {"file", "path = \"/nonexistent\";\n bogus = 1;", 7,
+         "unknown setting 'bogus' for identity source local (plugin file)"},
+    };
+    char dir[] = "/tmp/sm-plugdir.XXXXXX", cmd[512];
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    chmod(dir, 0755);
+    snprintf(cmd, sizeof(cmd), "install -m 644 %s/plugins/file/.libs/file.so %s/", BUILDDIR, dir);
+    assert_int_equal(system(cmd), 0);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char err[1024] = "", text[512], want[128];
+        const char *path;
+
+        snprintf(text, sizeof(text),
+                 "identity: {\n  plugin_dir = \"%s\";\n  sources = (\n"
+                 "    { name = \"local\";\n      plugin = \"%s\";\n %s }\n  );\n};\n",
+                 dir, cases[i].plugin, cases[i].extra);
+        path = write_conf(text);
+        snprintf(want, sizeof(want), "%s:%d: ", path, cases[i].line);
+        if (conf_load(path, err, sizeof(err)) != NULL || strncmp(err, want, strlen(want)) != 0 ||
+            strstr(err, cases[i].reason) != err + strlen(want))
+            fail_msg("plugin \"%s\": got \"%s\", expected \"%s%s...\"", cases[i].plugin, err, want,
+                     cases[i].reason);
+        unlink(path);
+    }
+    snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+    assert_int_equal(system(cmd), 0);
+}
+
 static void
 test_conf_defaults_when_file_is_empty(void **state)
 {
@@ -258,6 +302,7 @@ main(void)
         cmocka_unit_test(test_conf_missing_file_is_an_error),
         cmocka_unit_test(test_conf_sample_file_loads_and_dumps_every_group),
         cmocka_unit_test(test_conf_snapshots_share_identity_cache_only_with_same_sources),
+        cmocka_unit_test(test_conf_plugin_errors_start_with_file_and_line),
         cmocka_unit_test(test_conf_defaults_when_file_is_empty),
         cmocka_unit_test(test_conf_snapshot_lives_until_last_release),
     };

@@ -175,7 +175,11 @@ test_gate_without_identity_section_passes_everything(void **state)
     gate_conf *gc;
     gate_result r;
     gate_mailbox from = {"anyone", "example.org"};
-    gate_input in = {GATE_FROM_OK, &from, 1, NULL, &from, NULL, "Q", 0};
+    gate_input in = {.from_status = GATE_FROM_OK,
+                     .from = &from,
+                     .n_from = 1,
+                     .envelope = &from,
+                     .queue_id = "Q"};
     char err[256];
     FILE *fp = fopen("/dev/null", "w");
 
@@ -343,6 +347,11 @@ test_gate_malformed_from_and_null_sender(void **state)
          "\"4.7.0 Try later\";",
          GATE_FROM_MULTIPLE, NULL, NULL, NULL, NULL, GATE_MALFORMED, GATE_TEMPFAIL_ACT, "451",
          "Try later", "", 0},
+        {"From naming no mailbox (empty group) refused with its own text", "", GATE_FROM_EMPTY,
+         NULL, NULL, "good@example.com", NULL, GATE_MALFORMED, GATE_REJECT, "550",
+         "The From header field names no mailbox, only an empty group", "", 0},
+        {"empty group follows unparseable_from", "unparseable_from = \"accept\";", GATE_FROM_EMPTY,
+         NULL, NULL, "good@example.com", NULL, GATE_MALFORMED, GATE_ACCEPT, "", "", "", 0},
         {"unparseable_from = tag", "unparseable_from = \"tag\";", GATE_FROM_UNPARSEABLE, NULL, NULL,
          NULL, NULL, GATE_MALFORMED, GATE_TAG, "", "", "malformed; role=from; identity=<>", 0},
         {"check_from = false ignores a missing From", "check_from = false;", GATE_FROM_NONE, NULL,
@@ -379,7 +388,7 @@ test_gate_identity_injection_neutralised(void **state)
     assert_int_equal(env_load(&e, "", err, sizeof(err)), 0);
     for (size_t i = 0; i < SM_ARRAY_LEN(t); i++) {
         gate_mailbox from = {t[i].local, t[i].domain};
-        gate_input in = {GATE_FROM_OK, &from, 1, NULL, NULL, NULL, "Q", 0};
+        gate_input in = {.from_status = GATE_FROM_OK, .from = &from, .n_from = 1, .queue_id = "Q"};
         gate_result r;
 
         for (int tag = 0; tag < 2; tag++) {
@@ -388,8 +397,10 @@ test_gate_identity_injection_neutralised(void **state)
             assert_int_equal(r.verdict, GATE_NOT_VERIFIED);
             assert_int_equal(r.action, tag ? GATE_TAG : GATE_REJECT);
             for (const char *p = tag ? r.header_value : r.smtp_text; *p; p++)
-                if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e || *p == '%' ||
-                    *p == '"' || *p == '\\')
+                if (strncmp(p, "\\u{", 3) == 0) /* the escape of a non-ASCII character */
+                    p += 2;
+                else if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e || *p == '%' ||
+                         *p == '"' || *p == '\\')
                     fail_msg("case %zu: unsafe byte 0x%02x in \"%s\"", i, (unsigned char)*p,
                              tag ? r.header_value : r.smtp_text);
             for (const char *p = r.reason; *p; p++)
@@ -404,23 +415,131 @@ static void
 test_gate_expand_macros_and_fixed_codes(void **state)
 {
     static const struct {
-        const char *tmpl, *id, *role, *expect;
+        const char *tmpl, *id, *role;
+        int utf8;
+        const char *expect;
     } t[] = {
-        {"5.7.1 Sender <%{identity}> refused", "a@b.example", "from",
+        {"5.7.1 Sender <%{identity}> refused", "a@b.example", "from", 0,
          "Sender <a@b.example> refused"},
-        {"4.7.1 later", "", "from", "later"},
-        {"No code %{role}: %{identity}", "a@b", "envelope", "No code envelope: a@b"},
-        {"50%% off", "x", "from", "50% off"},
-        {"<%{identity}>", "a b\"c%d\r\n", "from",
+        {"4.7.1 later", "", "from", 0, "later"},
+        {"No code %{role}: %{identity}", "a@b", "envelope", 0, "No code envelope: a@b"},
+        {"50%% off", "x", "from", 0, "50% off"},
+        {"<%{identity}>", "a b\"c%d\r\n", "from", 1,
          "<a?b?c?d?"
          "?>"},
-        {"5.7.1x not a code", "", "from", "5.7.1x not a code"},
+        {"5.7.1x not a code", "", "from", 0, "5.7.1x not a code"},
+        /* a non-ASCII local part stays readable: never "??" */
+        {"<%{identity}>", "j\xc3\xb6s\xc3\xa9@x.example", "from", 0,
+         "<j\\u{f6}s\\u{e9}@x.example>"},
+        {"<%{identity}>", "j\xc3\xb6s\xc3\xa9@x.example", "from", 1,
+         "<j\xc3\xb6s\xc3\xa9@x.example>"},
+        {"<%{identity}>", "\xf0\x9f\x98\x80@x", "from", 0, "<\\u{1f600}@x>"},
+        {"<%{identity}>", "\xf0\x9f\x98\x80@x", "from", 1, "<\xf0\x9f\x98\x80@x>"},
+        /* hidden code points are escaped even with SMTPUTF8; ill-formed bytes are '?' */
+        {"<%{identity}>",
+         "a\xe2\x80\xae"
+         "b@x",
+         "from", 1, "<a\\u{202e}b@x>"},
+        {"<%{identity}>", "a\xc2\x85@x", "from", 1, "<a\\u{85}@x>"},
+        {"<%{identity}>", "a\xc0\xaf\xed\xa0\x80@x", "from", 1, "<a?????@x>"},
+        {"<%{identity}>", "a\\u{41}@x", "from", 0, "<a?u{41}@x>"}, /* no forged escape */
+        /* only the identity may carry UTF-8: the role stays ASCII */
+        {"%{role}", "\xc3\xa9", "fr\xc3\xb6m", 1, "fr\\u{f6}m"},
     };
     (void)state;
     for (size_t i = 0; i < SM_ARRAY_LEN(t); i++) {
         char out[512];
-        gate_expand(t[i].tmpl, t[i].id, t[i].role, out, sizeof(out));
-        assert_string_equal(out, t[i].expect);
+        gate_expand(t[i].tmpl, t[i].id, t[i].role, t[i].utf8, out, sizeof(out));
+        if (strcmp(out, t[i].expect) != 0)
+            fail_msg("case %zu: got \"%s\", expected \"%s\"", i, out, t[i].expect);
+    }
+}
+
+/* a truncated reply never ends in half a character or half an escape */
+static void
+test_gate_expand_truncates_whole_characters(void **state)
+{
+    char out[8];
+    (void)state;
+    gate_expand("%{identity}", "abcd\xc3\xb6\xc3\xb6", "from", 1, out, sizeof(out));
+    assert_string_equal(out, "abcd\xc3\xb6"); /* 6 bytes: the second o-umlaut does not fit */
+    gate_expand("%{identity}", "abc\xc3\xb6", "from", 0, out, sizeof(out));
+    assert_string_equal(out, "abc"); /* \u{f6} needs 6 more */
+}
+
+/* a Sender that is not one mailbox, and a header over the limit: defined outcomes,
+ * the malformed Sender recorded as a not-verified identity for the audit record */
+static void
+test_gate_malformed_sender_and_header_overflow(void **state)
+{
+    static const struct {
+        const char *what, *conf;
+        gate_from_status ss;
+        const char *overflow;
+        gate_verdict verdict;
+        gate_action action;
+        const char *text, *reason;
+        size_t n_ids;
+    } t[] = {
+        {"unparseable Sender refused", "", GATE_FROM_UNPARSEABLE, NULL, GATE_MALFORMED, GATE_REJECT,
+         "The Sender header field is not one valid address",
+         "Sender header field without a valid address", 1},
+        {"two Sender fields refused", "", GATE_FROM_MULTIPLE, NULL, GATE_MALFORMED, GATE_REJECT,
+         "The Sender header field is not one valid address", "more than one Sender header field",
+         1},
+        {"unparseable_sender = tempfail",
+         "unparseable_sender = \"tempfail\"; unparseable_sender_text = \"4.7.0 Later\";",
+         GATE_FROM_UNPARSEABLE, NULL, GATE_MALFORMED, GATE_TEMPFAIL_ACT, "Later",
+         "Sender header field without a valid address", 1},
+        {"unparseable_sender = accept: From and envelope still checked",
+         "unparseable_sender = \"accept\";", GATE_FROM_UNPARSEABLE, NULL, GATE_PASS, GATE_ACCEPT,
+         "", "", 2},
+        {"check_sender = false ignores it", "check_sender = false;", GATE_FROM_UNPARSEABLE, NULL,
+         GATE_PASS, GATE_ACCEPT, "", "", 2},
+        {"header overflow refused naming the limit", "", GATE_FROM_NONE, "over the limit",
+         GATE_MALFORMED, GATE_REJECT,
+         "Message header exceeds the limit of 1000 fields or 262144 bytes; the sender cannot be "
+         "verified",
+         "over the limit", 0},
+        {"header_overflow = quarantine", "header_overflow = \"quarantine\";", GATE_FROM_NONE,
+         "over the limit", GATE_MALFORMED, GATE_QUARANTINE, "", "over the limit", 0},
+        {"header_overflow = accept checks what was kept", "header_overflow = \"accept\";",
+         GATE_FROM_NONE, "over the limit", GATE_PASS, GATE_ACCEPT, "", "", 2},
+    };
+    (void)state;
+    for (size_t i = 0; i < SM_ARRAY_LEN(t); i++) {
+        env e;
+        char err[512] = "";
+        gate_mailbox from = {"good", "example.com"};
+        gate_input in;
+        gate_result r;
+
+        if (env_load(&e, t[i].conf, err, sizeof(err)) != 0)
+            fail_msg("%s: %s", t[i].what, err);
+        memset(&in, 0, sizeof(in));
+        in.from_status = GATE_FROM_OK;
+        in.from = &from;
+        in.n_from = 1;
+        in.envelope = &from;
+        in.queue_id = "Q";
+        in.sender_status = t[i].ss;
+        in.sender_field = "not an address";
+        in.hdr_overflow = t[i].overflow;
+        assert_int_equal(gate_check(e.gc, e.ch, e.c, &in, &r, err, sizeof(err)), 0);
+        if (r.verdict != t[i].verdict || r.action != t[i].action ||
+            strcmp(r.smtp_text, t[i].text) != 0 || strcmp(r.reason, t[i].reason) != 0 ||
+            r.n_ids != t[i].n_ids)
+            fail_msg("%s: got %s/%s text \"%s\" reason \"%s\" ids %zu", t[i].what,
+                     gate_verdict_name(r.verdict), gate_action_name(r.action), r.smtp_text,
+                     r.reason, r.n_ids);
+        if (t[i].verdict == GATE_MALFORMED && t[i].n_ids == 1) {
+            assert_int_equal(r.decisive, 0);
+            assert_int_equal(r.ids[0].role, GATE_ROLE_SENDER);
+            assert_int_equal(r.ids[0].r.answer, SM_ID_NOT_VERIFIED);
+            assert_string_equal(r.ids[0].r.address, "not?an?address");
+        }
+        gate_result_clear(&r);
+        env_free(&e);
     }
 }
 
@@ -433,7 +552,11 @@ test_gate_per_message_deadline_bounds_slow_sources(void **state)
     cache *c;
     char err[512] = "", *text;
     gate_mailbox from = {"u", "example.com"};
-    gate_input in = {GATE_FROM_OK, &from, 1, NULL, &from, NULL, "Q", 0};
+    gate_input in = {.from_status = GATE_FROM_OK,
+                     .from = &from,
+                     .n_from = 1,
+                     .envelope = &from,
+                     .queue_id = "Q"};
     gate_result r;
     uint64_t t0;
 
@@ -472,6 +595,8 @@ main(void)
         cmocka_unit_test(test_gate_malformed_from_and_null_sender),
         cmocka_unit_test(test_gate_identity_injection_neutralised),
         cmocka_unit_test(test_gate_expand_macros_and_fixed_codes),
+        cmocka_unit_test(test_gate_expand_truncates_whole_characters),
+        cmocka_unit_test(test_gate_malformed_sender_and_header_overflow),
         cmocka_unit_test(test_gate_per_message_deadline_bounds_slow_sources),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -201,7 +201,7 @@ test_plugin_config_errors_carry_file_line(void **state)
         {"init failure names the instance",
          "sources = ( { name = \"a\"; plugin = \"plugin_test\";"
          " fail_init = true; } );",
-         "identity source a (plugin plugin_test): fail_init is set"},
+         ":3: fail_init is set (identity source a, plugin plugin_test)"},
         {"duplicate instance name",
          "sources = ( { name = \"a\"; plugin = \"file\"; path=\"/dev/null\"; },"
          " { name = \"a\"; plugin = \"file\"; } );",

@@ -13,15 +13,15 @@ T.case("gate_two_from_fields_are_refused", function()
   mt.disconnect(c)
 end)
 T.case("gate_unparseable_from_is_refused", function()
-  for _, f in ipairs({ "<<<>>>", "\"unterminated@example.com", "nobody", "undisclosed-recipients:;" }) do
+  for _, f in ipairs({ "<<<>>>", "\"unterminated@example.com", "nobody", "team: bob@example.com" }) do
     local c, r = send({{ "From", f }})
     T.expect_reply(c, r, "550", "5.7.1", "The From header field has no valid address")
     mt.disconnect(c)
   end
 end)
-T.case("gate_group_in_from_and_too_many_mailboxes_are_refused", function()
-  local c, r = send({{ "From", "team: bob@example.com, carol@example.com;" }})
-  T.expect_reply(c, r, "550", "5.7.1", "The From header field has no valid address"); mt.disconnect(c)
+T.case("gate_too_many_mailboxes_are_refused", function()
+  -- (groups are allowed: gate_from_groups_and_utf8_replies.lua)
+  local c, r
   local many = {}
   for i = 1, 17 do many[i] = "u" .. i .. "@example.com" end
   c, r = send({{ "From", table.concat(many, ", ") }})
