@@ -207,11 +207,13 @@ main_write_pid(const char *path, char *err, size_t errlen)
 static int
 main_load_root(void *arg, char *err, size_t errlen)
 {
-    sm_conf *c = conf_load(main_conf_path, err, errlen);
+    sm_conf *c;
     int rc;
 
     (void)arg;
-    if (c == NULL)
+    /* a file the run user could edit would make us open, as root, what it names */
+    if (privsep_check_root_file(main_conf_path, err, errlen) < 0 ||
+        (c = conf_load(main_conf_path, err, errlen)) == NULL)
         return -1;
     rc = main_prepare(c, err, errlen);
     conf_free(c);

@@ -17,6 +17,7 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "privsep.h"
@@ -167,4 +168,47 @@ privsep_open(const char *path, int flags, mode_t mode, char *err, size_t errlen)
         return -1;
     }
     return fd;
+}
+
+/* privsep_root_only - st is root's and only root may write it (a sticky directory of root's may) */
+static int
+privsep_root_only(const struct stat *st, int sticky_ok)
+{
+    if (st->st_uid != 0)
+        return 0;
+    return !(st->st_mode & (S_IWGRP | S_IWOTH)) || (sticky_ok && (st->st_mode & S_ISVTX));
+}
+
+int
+privsep_check_root_file(const char *path, char *err, size_t errlen)
+{
+    char *dir = xstrdup(path), *slash = strrchr(dir, '/');
+    struct stat st, dst;
+    int fd, rc = 0;
+
+    if (slash == NULL)
+        strcpy(dir, ".");
+    else if (slash == dir)
+        dir[1] = '\0';
+    else
+        *slash = '\0';
+    if ((fd = privsep_open(path, O_RDONLY, 0, err, errlen)) < 0) {
+        free(dir);
+        return -1;
+    }
+    if (fstat(fd, &st) < 0 || lstat(dir, &dst) < 0)
+        rc = util_errf(err, errlen, "%s: %s", path, strerror(errno));
+    else if (!S_ISREG(st.st_mode) || !privsep_root_only(&st, 0))
+        rc = util_errf(err, errlen,
+                       "%s: must be a file of root's that only root may write "
+                       "(owner uid %lu, mode %04o)",
+                       path, (unsigned long)st.st_uid, (unsigned)(st.st_mode & 07777));
+    else if (!S_ISDIR(dst.st_mode) || !privsep_root_only(&dst, 1))
+        rc = util_errf(err, errlen,
+                       "%s: its directory %s must be root's and writable by root only "
+                       "(owner uid %lu, mode %04o)",
+                       path, dir, (unsigned long)dst.st_uid, (unsigned)(dst.st_mode & 07777));
+    close(fd);
+    free(dir);
+    return rc;
 }

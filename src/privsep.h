@@ -22,8 +22,9 @@
  *            unprivileged daemon reloads so, with the helper's set.
  * So a reload opens exactly what a start opens, as root, and the files a
  * reload uses are those the root-owned configuration names: the helper
- * re-reads the configuration itself and never opens a path the daemon asks
- * for (its only request is "reload").
+ * re-reads the configuration itself (and refuses one that anybody but
+ * root could change: privsep_check_root_file) and never opens a path the
+ * daemon asks for (its only request is "reload").
  *
  * Security: the helper keeps root and nothing else (all descriptors but its
  * socket are closed, signals meant for the daemon are ignored); it exits
@@ -50,6 +51,14 @@ uid_t privsep_start_euid(void);
  * or -1 with "PATH: reason" in err and errno set
  */
 int privsep_open(const char *path, int flags, mode_t mode, char *err, size_t errlen);
+
+/*
+ * privsep_check_root_file - path is a plain file of root's that only root
+ * may write, in a directory only root may write (or sticky and root's):
+ * what the helper demands of the configuration file before it opens as
+ * root what that file names.  0, or -1 with a reason.
+ */
+int privsep_check_root_file(const char *path, char *err, size_t errlen);
 
 /* sets of opened files */
 privsep_files *privsep_files_new(void);
