@@ -119,6 +119,13 @@ privsep_serve(privsep_files *set)
     privsep_serving = set;
 }
 
+/* privsep_reason - the text for a failed open */
+static const char *
+privsep_reason(int e)
+{
+    return e == ELOOP ? "is a symbolic link (refused)" : strerror(e);
+}
+
 /* privsep_served - a duplicate of the recorded descriptor, rewound for readers */
 static int
 privsep_served(const char *path, int flags, char *err, size_t errlen)
@@ -131,8 +138,9 @@ privsep_served(const char *path, int flags, char *err, size_t errlen)
         if (strcmp(e->path, path) != 0 || e->flags != (flags & PRIVSEP_FLAG_MASK))
             continue;
         if (e->fd < 0) {
+            util_errf(err, errlen, "%s: %s", path, privsep_reason(e->err_no));
             errno = e->err_no;
-            return util_errf(err, errlen, "%s: %s", path, strerror(e->err_no));
+            return -1;
         }
         if ((fd = fcntl(e->fd, F_DUPFD_CLOEXEC, 3)) < 0)
             return util_errf(err, errlen, "%s: %s", path, strerror(errno));
@@ -162,8 +170,7 @@ privsep_open(const char *path, int flags, mode_t mode, char *err, size_t errlen)
         privsep_files_add(privsep_recording, path, flags,
                           fd >= 0 ? fcntl(fd, F_DUPFD_CLOEXEC, 3) : -1, e);
     if (fd < 0) {
-        util_errf(err, errlen, "%s: %s", path,
-                  e == ELOOP ? "is a symbolic link (refused)" : strerror(e));
+        util_errf(err, errlen, "%s: %s", path, privsep_reason(e));
         errno = e;
         return -1;
     }

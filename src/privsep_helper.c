@@ -131,6 +131,7 @@ privsep_helper_main(int sock, privsep_loader load, void (*child_init)(void), voi
     sigemptyset(&set);
     pthread_sigmask(SIG_SETMASK, &set, NULL);
     (void)prctl(PR_SET_PDEATHSIG, SIGKILL); /* backstop: end of file says it too */
+    (void)prctl(PR_SET_NAME, "sm-privsep"); /* what ps shows */
     for (int fd = 3; fd < 4096; fd++)
         if (fd != sock)
             (void)close(fd);

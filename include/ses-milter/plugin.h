@@ -17,7 +17,11 @@
  * Lifecycle of one instance (a plugin may be loaded as several instances,
  * e.g. SES in two regions):
  *   init()   reads its configuration block through host->conf_*; may run
- *            as root (to read secrets); must not start threads.
+ *            as root (to read secrets); must not start threads.  At a
+ *            reload it runs twice: first in the host's privileged helper,
+ *            as root, whose instance is closed at once (it only records the
+ *            files opened through host->open_file), then in the daemon,
+ *            served those files.  So init() reads, and changes nothing.
  *   start()  optional; after daemonising and dropping privileges: start
  *            background work (cache warm-up, credential refresh).
  *   lookup() called concurrently from many threads; must return by the
