@@ -178,7 +178,7 @@ audit_link(audit_file *f, const audit_key *chain_key, int fd, char *err, size_t 
 static int
 audit_open_fd(audit_file *f, char *err, size_t errlen)
 {
-    struct stat st;
+    struct stat st = {0};
     char why[512];
     int fd;
 

@@ -177,7 +177,7 @@ main_prepare(sm_conf *conf, char *err, size_t errlen)
 static int
 main_write_pid(const char *path, char *err, size_t errlen)
 {
-    struct stat st;
+    struct stat st = {0};
     char why[512], line[32];
     int fd, n;
 
