@@ -114,11 +114,7 @@ main_socket_perms(const daemon_conf *d, char *err, size_t errlen)
         return -1;
     if (d->socket_owner == NULL || !*d->socket_owner)
         uid = (uid_t)-1;
-    if ((uid != (uid_t)-1 || gid != (gid_t)-1) && chown(path, uid, gid) < 0)
-        return util_errf(err, errlen, "chown %s: %s", path, strerror(errno));
-    if (chmod(path, (mode_t)d->socket_mode) < 0)
-        return util_errf(err, errlen, "chmod %s: %s", path, strerror(errno));
-    return 0;
+    return privsep_socket_perms(path, uid, gid, d->socket_mode, err, errlen);
 }
 
 /* main_open_socket - libmilter's listening socket, before the privilege drop */

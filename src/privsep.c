@@ -15,6 +15,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -217,5 +218,30 @@ privsep_check_root_file(const char *path, char *err, size_t errlen)
                        path, dir, (unsigned long)dst.st_uid, (unsigned)(dst.st_mode & 07777));
     close(fd);
     free(dir);
+    return rc;
+}
+
+int
+privsep_socket_perms(const char *path, uid_t uid, gid_t gid, long mode, char *err, size_t errlen)
+{
+    char proc[64];
+    struct stat st = {0};
+    int fd, rc = 0;
+
+    if ((fd = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC)) < 0)
+        return util_errf(err, errlen, "%s: %s", path, privsep_reason(errno));
+    /* with O_PATH, O_NOFOLLOW opens a link itself: fstat tells */
+    if (fstat(fd, &st) < 0 || !S_ISSOCK(st.st_mode)) {
+        close(fd);
+        return util_errf(err, errlen, "%s: %s (refused)", path,
+                         S_ISLNK(st.st_mode) ? "is a symbolic link" : "not a socket");
+    }
+    if ((uid != (uid_t)-1 || gid != (gid_t)-1) && fchownat(fd, "", uid, gid, AT_EMPTY_PATH) < 0)
+        rc = util_errf(err, errlen, "chown %s: %s", path, strerror(errno));
+    /* no fchmod on an O_PATH descriptor: its /proc name leads to that very inode */
+    snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+    if (rc == 0 && mode >= 0 && chmod(proc, (mode_t)mode) < 0)
+        rc = util_errf(err, errlen, "chmod %s: %s", path, strerror(errno));
+    close(fd);
     return rc;
 }

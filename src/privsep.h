@@ -60,6 +60,14 @@ int privsep_open(const char *path, int flags, mode_t mode, char *err, size_t err
  */
 int privsep_check_root_file(const char *path, char *err, size_t errlen);
 
+/*
+ * privsep_socket_perms - owner ((uid_t)-1: keep) and mode of the unix
+ * socket at path, changed on that socket only: a symbolic link or anything
+ * but a socket found there is refused.  0, or -1 with a reason.
+ */
+int privsep_socket_perms(const char *path, uid_t uid, gid_t gid, long mode, char *err,
+                         size_t errlen);
+
 /* sets of opened files */
 privsep_files *privsep_files_new(void);
 /* privsep_files_add - keep fd (owned from now on; -1 with err_no for a failed open) */

@@ -18,7 +18,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -150,6 +152,40 @@ test_privsep_serving_belongs_to_the_calling_thread(void **state)
     privsep_files_free(empty);
 }
 
+/* the socket's owner and mode change on the socket only: a link or a plain file is refused */
+static void
+test_privsep_socket_perms_only_on_a_socket(void **state)
+{
+    struct sockaddr_un sun;
+    char *sock = xasprintf("%s/s", dir), *ln = xasprintf("%s/sl", dir), err[256] = "";
+    struct stat st;
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+    (void)state;
+    memset(&sun, 0, sizeof(sun));
+    sun.sun_family = AF_UNIX;
+    util_strlcpy(sun.sun_path, sock, sizeof(sun.sun_path));
+    assert_int_equal(bind(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+    assert_int_equal(symlink(file_a, ln), 0);
+    assert_int_equal(privsep_socket_perms(sock, (uid_t)-1, (gid_t)-1, 0660, err, sizeof(err)), 0);
+    assert_int_equal(stat(sock, &st), 0);
+    assert_int_equal(st.st_mode & 07777, 0660);
+    assert_int_equal(stat(file_a, &st), 0);
+    mode_t before = st.st_mode;
+    assert_int_equal(privsep_socket_perms(ln, (uid_t)-1, (gid_t)-1, 0666, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "/sl: is a symbolic link (refused)"));
+    assert_int_equal(privsep_socket_perms(file_a, (uid_t)-1, (gid_t)-1, 0666, err, sizeof(err)),
+                     -1);
+    assert_non_null(strstr(err, "/a: not a socket (refused)"));
+    assert_int_equal(stat(file_a, &st), 0);
+    assert_int_equal(st.st_mode, before); /* the link's target untouched */
+    close(fd);
+    unlink(sock);
+    unlink(ln);
+    free(sock);
+    free(ln);
+}
+
 static int loader_fail;
 
 /* loader - what the helper runs: opens a file and a missing one, maybe fails */
@@ -213,6 +249,7 @@ main(void)
         cmocka_unit_test(test_privsep_open_never_follows_a_symbolic_link),
         cmocka_unit_test(test_privsep_serves_only_what_was_recorded),
         cmocka_unit_test(test_privsep_serving_belongs_to_the_calling_thread),
+        cmocka_unit_test(test_privsep_socket_perms_only_on_a_socket),
         cmocka_unit_test(test_privsep_helper_hands_back_the_loaders_files_and_its_failure),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
