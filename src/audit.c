@@ -33,26 +33,37 @@
 #include "audit.h"
 #include "cfg.h"
 #include "log.h"
+#include "privsep.h"
 #include "util.h"
 
-struct audit_log {
+/* the file and its chain: shared by the writers of the snapshots that name it */
+typedef struct audit_file {
     pthread_mutex_t lock;
     char *file;
     int fd;
     long mode;
+    char head[AUDIT_HASH_HEX];
+    int have_head;
+    int dirty;
+    uint64_t last_sync_ms;
+    long sync_interval_ms; /* of the writer that wrote last (the syncer's period) */
+    pthread_cond_t wake;   /* the interval syncer sleeps on it */
+    pthread_t syncer;
+    int syncer_running, stopping;
+    int refs; /* under audit_files_lock */
+} audit_file;
+
+/* one writer: one snapshot's settings over a shared file */
+struct audit_log {
+    audit_file *f;
     audit_fsync fsync;
     long fsync_interval_ms;
     audit_on_error on_error;
     audit_record_opts opts;
     audit_key *rcpt_key, *chain_key;
-    char head[AUDIT_HASH_HEX];
-    int have_head;
-    int dirty;
-    uint64_t last_sync_ms;
-    pthread_cond_t wake; /* the interval syncer sleeps on it */
-    pthread_t syncer;
-    int syncer_running, stopping;
 };
+
+static pthread_mutex_t audit_files_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static const char *const fsync_names[] = {"never", "always", "interval", NULL};
 static const char *const rcpt_names[] = {"plain", "hashed", "omit", NULL};
@@ -130,48 +141,60 @@ audit_conf_free(audit_conf *conf)
     return NULL;
 }
 
-/* audit_link - find the hash the next line must carry, after opening fd on log->file */
+/* audit_link - find the hash the next line must carry, after opening fd on f->file */
 static int
-audit_link(audit_log *log, int fd, char *err, size_t errlen)
+audit_link(audit_file *f, const audit_key *chain_key, int fd, char *err, size_t errlen)
 {
     char hash[AUDIT_HASH_HEX], *older;
     int unterminated = 0, rc;
 
-    rc = audit_chain_tail(log->file, log->chain_key, hash, &unterminated, err, errlen);
+    rc = audit_chain_tail(f->file, chain_key, hash, &unterminated, err, errlen);
     if (rc < 0)
         return -1;
     if (rc == 1) {
         /* a line cut short by a crash stays as evidence; the chain goes on after it */
         if (unterminated && write(fd, "\n", 1) != 1)
-            return util_errf(err, errlen, "%s: %s", log->file, strerror(errno));
-        memcpy(log->head, hash, AUDIT_HASH_HEX);
-        log->have_head = 1;
+            return util_errf(err, errlen, "%s: %s", f->file, strerror(errno));
+        memcpy(f->head, hash, AUDIT_HASH_HEX);
+        f->have_head = 1;
         return 0;
     }
-    if (log->have_head)
+    if (f->have_head)
         return 0;
-    older = xasprintf("%s.1", log->file);
-    rc = audit_chain_tail(older, log->chain_key, hash, NULL, err, errlen);
+    older = xasprintf("%s.1", f->file);
+    rc = audit_chain_tail(older, chain_key, hash, NULL, err, errlen);
     free(older);
     if (rc < 0)
         return -1;
-    memcpy(log->head, rc == 1 ? hash : AUDIT_CHAIN_GENESIS, AUDIT_HASH_HEX);
-    log->have_head = 1;
+    memcpy(f->head, rc == 1 ? hash : AUDIT_CHAIN_GENESIS, AUDIT_HASH_HEX);
+    f->have_head = 1;
     return 0;
 }
 
-/* audit_open_fd - open the file for appending, create it with the configured mode */
+/*
+ * audit_open_fd - open the file for appending (no symbolic link: privsep_open),
+ * create it with the configured mode; refuse anything but a plain file
+ */
 static int
-audit_open_fd(audit_log *log, char *err, size_t errlen)
+audit_open_fd(audit_file *f, char *err, size_t errlen)
 {
-    struct stat st;
+    struct stat st = {0};
+    char why[512];
     int fd;
 
-    fd = open(log->file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, (mode_t)log->mode);
+    fd = privsep_open(f->file, O_WRONLY | O_APPEND | O_CREAT, (mode_t)f->mode, why, sizeof(why));
     if (fd < 0)
-        return util_errf(err, errlen, "cannot open audit log %s: %s", log->file, strerror(errno));
-    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 0)
-        (void)fchmod(fd, (mode_t)log->mode); /* umask must not widen or narrow it */
+        return util_errf(err, errlen, "cannot open audit log %s", why);
+    /* a device (/dev/full to test a full disk) cannot be planted without root */
+    if (fstat(fd, &st) < 0 || !(S_ISREG(st.st_mode) || S_ISCHR(st.st_mode)) ||
+        (S_ISREG(st.st_mode) && st.st_nlink != 1)) {
+        close(fd);
+        return util_errf(err, errlen, "audit log %s: %s", f->file,
+                         S_ISREG(st.st_mode) ? "has other hard links (refused)"
+                                             : "not a regular file (refused)");
+    }
+    if (S_ISREG(st.st_mode) && st.st_size == 0)
+        (void)fchmod(fd, (mode_t)f->mode); /* umask must not widen or narrow it */
     return fd;
 }
 
@@ -194,49 +217,105 @@ audit_cond_init(pthread_cond_t *c)
 static void *
 audit_syncer(void *arg)
 {
-    audit_log *log = arg;
+    audit_file *f = arg;
 
-    pthread_mutex_lock(&log->lock);
-    while (!log->stopping) {
+    pthread_mutex_lock(&f->lock);
+    while (!f->stopping) {
         struct timespec ts;
         uint64_t now;
 
         clock_gettime(CLOCK_MONOTONIC, &ts);
-        ts.tv_sec += log->fsync_interval_ms / 1000;
-        ts.tv_nsec += (log->fsync_interval_ms % 1000) * 1000000L;
+        ts.tv_sec += f->sync_interval_ms / 1000;
+        ts.tv_nsec += (f->sync_interval_ms % 1000) * 1000000L;
         if (ts.tv_nsec >= 1000000000L) {
             ts.tv_sec++;
             ts.tv_nsec -= 1000000000L;
         }
-        pthread_cond_timedwait(&log->wake, &log->lock, &ts);
+        pthread_cond_timedwait(&f->wake, &f->lock, &ts);
         now = util_now_ms();
-        if (log->dirty && now - log->last_sync_ms >= (uint64_t)log->fsync_interval_ms) {
-            log->dirty = 0;
-            log->last_sync_ms = now;
-            (void)fdatasync(log->fd);
+        if (f->dirty && now - f->last_sync_ms >= (uint64_t)f->sync_interval_ms) {
+            f->dirty = 0;
+            f->last_sync_ms = now;
+            (void)fdatasync(f->fd);
         }
     }
-    pthread_mutex_unlock(&log->lock);
+    pthread_mutex_unlock(&f->lock);
     return NULL;
 }
 
+/* audit_file_open - open and link the file (first writer of a file) */
+static audit_file *
+audit_file_open(const audit_conf *conf, const audit_key *chain_key, char *err, size_t errlen)
+{
+    audit_file *f = xcalloc(1, sizeof(*f));
+
+    pthread_mutex_init(&f->lock, NULL);
+    audit_cond_init(&f->wake);
+    f->file = xstrdup(conf->file);
+    f->mode = conf->mode ? conf->mode : 0640;
+    f->sync_interval_ms = conf->fsync_interval_ms > 0 ? conf->fsync_interval_ms : 1000;
+    f->refs = 1;
+    if ((f->fd = audit_open_fd(f, err, errlen)) < 0 ||
+        audit_link(f, chain_key, f->fd, err, errlen)) {
+        if (f->fd >= 0)
+            close(f->fd);
+        pthread_mutex_destroy(&f->lock);
+        pthread_cond_destroy(&f->wake);
+        free(f->file);
+        free(f);
+        return NULL;
+    }
+    f->last_sync_ms = util_now_ms();
+    return f;
+}
+
+/* audit_file_put - drop one writer's reference; the last one syncs and closes */
+static void
+audit_file_put(audit_file *f)
+{
+    int last;
+
+    if (f == NULL)
+        return;
+    pthread_mutex_lock(&audit_files_lock);
+    last = --f->refs == 0;
+    pthread_mutex_unlock(&audit_files_lock);
+    if (!last)
+        return;
+    if (f->syncer_running) {
+        pthread_mutex_lock(&f->lock);
+        f->stopping = 1;
+        pthread_cond_signal(&f->wake);
+        pthread_mutex_unlock(&f->lock);
+        pthread_join(f->syncer, NULL);
+    }
+    if (f->fd >= 0) {
+        if (f->dirty)
+            (void)fdatasync(f->fd);
+        close(f->fd);
+    }
+    pthread_mutex_destroy(&f->lock);
+    pthread_cond_destroy(&f->wake);
+    free(f->file);
+    free(f);
+}
+
 int
-audit_log_open(const audit_conf *conf, audit_log **log_r, char *err, size_t errlen)
+audit_log_open_shared(const audit_conf *conf, audit_log *same_file, audit_log **log_r, char *err,
+                      size_t errlen)
 {
     audit_log *log;
 
     *log_r = NULL;
     if (!conf->enabled)
         return 0;
+    if (same_file != NULL && strcmp(same_file->f->file, conf->file) != 0)
+        return util_errf(err, errlen, "audit log %s: cannot share the writer of %s", conf->file,
+                         same_file->f->file);
     json_object_seed(0); /* jansson seeds lazily, racily: do it before threads start */
     log = xcalloc(1, sizeof(*log));
-    pthread_mutex_init(&log->lock, NULL);
-    audit_cond_init(&log->wake);
-    log->fd = -1;
-    log->file = xstrdup(conf->file);
-    log->mode = conf->mode ? conf->mode : 0640;
     log->fsync = (audit_fsync)conf->fsync;
-    log->fsync_interval_ms = conf->fsync_interval_ms;
+    log->fsync_interval_ms = conf->fsync_interval_ms > 0 ? conf->fsync_interval_ms : 1000;
     log->on_error = (audit_on_error)conf->on_error;
     log->opts.rcpt_mode = (audit_rcpt_mode)conf->recipients;
     if (conf->recipients == AUDIT_RCPT_HASHED &&
@@ -247,9 +326,14 @@ audit_log_open(const audit_conf *conf, audit_log **log_r, char *err, size_t errl
         goto fail;
     log->opts.rcpt_key = log->rcpt_key;
     log->opts.chain_key = log->chain_key;
-    if ((log->fd = audit_open_fd(log, err, errlen)) < 0 || audit_link(log, log->fd, err, errlen))
+    if (same_file != NULL) {
+        pthread_mutex_lock(&audit_files_lock);
+        same_file->f->refs++;
+        pthread_mutex_unlock(&audit_files_lock);
+        log->f = same_file->f;
+    } else if ((log->f = audit_file_open(conf, log->chain_key, err, errlen)) == NULL) {
         goto fail;
-    log->last_sync_ms = util_now_ms();
+    }
     *log_r = log;
     return 0;
 fail:
@@ -258,71 +342,108 @@ fail:
 }
 
 int
+audit_log_open(const audit_conf *conf, audit_log **log_r, char *err, size_t errlen)
+{
+    return audit_log_open_shared(conf, NULL, log_r, err, errlen);
+}
+
+int
+audit_log_chown(audit_log *log, uid_t uid, gid_t gid, char *err, size_t errlen)
+{
+    struct stat st;
+    int rc = 0;
+
+    if (log == NULL)
+        return 0;
+    pthread_mutex_lock(&log->f->lock);
+    if (fstat(log->f->fd, &st) < 0) {
+        rc = util_errf(err, errlen, "audit log %s: fstat: %s", log->f->file, strerror(errno));
+    } else if (!S_ISREG(st.st_mode)) {
+        rc = 0; /* a device keeps its owner */
+    } else if (st.st_uid != 0 && st.st_uid != geteuid() && st.st_uid != uid) {
+        rc = util_errf(err, errlen,
+                       "audit log %s: owned by uid %lu, not by root or uid %lu (refused)",
+                       log->f->file, (unsigned long)st.st_uid,
+                       (unsigned long)(uid != (uid_t)-1 ? uid : geteuid()));
+    } else if ((uid != (uid_t)-1 && st.st_uid != uid) || (gid != (gid_t)-1 && st.st_gid != gid)) {
+        if (fchown(log->f->fd, uid, gid) < 0)
+            rc = util_errf(err, errlen, "audit log %s: fchown: %s", log->f->file, strerror(errno));
+    }
+    pthread_mutex_unlock(&log->f->lock);
+    return rc;
+}
+
+int
 audit_reopen(audit_log *log, char *err, size_t errlen)
 {
+    audit_file *f;
     int fd, rc = 0;
 
     if (log == NULL)
         return 0;
-    pthread_mutex_lock(&log->lock);
-    if ((fd = audit_open_fd(log, err, errlen)) < 0 || audit_link(log, fd, err, errlen) < 0) {
+    f = log->f;
+    pthread_mutex_lock(&f->lock);
+    if ((fd = audit_open_fd(f, err, errlen)) < 0 ||
+        audit_link(f, log->chain_key, fd, err, errlen) < 0) {
         if (fd >= 0)
             close(fd);
         rc = -1;
     } else {
-        if (log->dirty)
-            (void)fdatasync(log->fd);
-        close(log->fd);
-        log->fd = fd;
-        log->dirty = 0;
+        if (f->dirty)
+            (void)fdatasync(f->fd);
+        close(f->fd);
+        f->fd = fd;
+        f->dirty = 0;
     }
-    pthread_mutex_unlock(&log->lock);
+    pthread_mutex_unlock(&f->lock);
     return rc;
 }
 
-/* audit_sync - apply the fsync policy after a record; 0 or -1 (lock held) */
+/* audit_sync - apply this writer's fsync policy after a record; 0 or -1 (file lock held) */
 static int
 audit_sync(audit_log *log, char *err, size_t errlen)
 {
+    audit_file *f = log->f;
     uint64_t now;
 
     if (log->fsync == AUDIT_FSYNC_NEVER)
         return 0;
     now = util_now_ms();
-    log->dirty = 1;
+    f->dirty = 1;
+    f->sync_interval_ms = log->fsync_interval_ms;
     if (log->fsync == AUDIT_FSYNC_INTERVAL &&
-        now - log->last_sync_ms < (uint64_t)log->fsync_interval_ms) {
+        now - f->last_sync_ms < (uint64_t)log->fsync_interval_ms) {
         /* started with the first record, so that a fork after open loses no thread */
-        if (!log->syncer_running && pthread_create(&log->syncer, NULL, audit_syncer, log) == 0)
-            log->syncer_running = 1;
+        if (!f->syncer_running && pthread_create(&f->syncer, NULL, audit_syncer, f) == 0)
+            f->syncer_running = 1;
         return 0;
     }
-    log->last_sync_ms = now;
-    log->dirty = 0;
-    if (fdatasync(log->fd) < 0 && errno != EINVAL)
-        return util_errf(err, errlen, "audit log %s: fsync: %s", log->file, strerror(errno));
+    f->last_sync_ms = now;
+    f->dirty = 0;
+    if (fdatasync(f->fd) < 0 && errno != EINVAL)
+        return util_errf(err, errlen, "audit log %s: fsync: %s", f->file, strerror(errno));
     return 0;
 }
 
-/* audit_append - one write(2) of the whole line; undo a partial one (lock held) */
+/* audit_append - one write(2) of the whole line; undo a partial one (file lock held) */
 static int
-audit_append(audit_log *log, const char *line, size_t len, char *err, size_t errlen)
+audit_append(audit_file *f, const char *line, size_t len, char *err, size_t errlen)
 {
     ssize_t n;
     int e;
 
     do
-        n = write(log->fd, line, len);
+        n = write(f->fd, line, len);
     while (n < 0 && errno == EINTR);
     if (n == (ssize_t)len)
         return 0;
     e = n < 0 ? errno : ENOSPC;
     if (n > 0) {
-        off_t end = lseek(log->fd, 0, SEEK_END);
+        off_t end = lseek(f->fd, 0, SEEK_END);
         if (end >= n)
-            (void)ftruncate(log->fd, end - n);
+            (void)ftruncate(f->fd, end - n);
     }
-    return util_errf(err, errlen, "audit log %s: write: %s", log->file, strerror(e));
+    return util_errf(err, errlen, "audit log %s: write: %s", f->file, strerror(e));
 }
 
 int
@@ -330,25 +451,27 @@ audit_write_msg(audit_log *log, const audit_msg *msg, char *err, size_t errlen)
 {
     char hash[AUDIT_HASH_HEX], *line;
     size_t len, off;
+    audit_file *f;
     int rc = 0;
 
     if (log == NULL)
         return AUDIT_OK;
+    f = log->f;
     line = audit_record_build(msg, &log->opts, &len, &off);
     line = xrealloc(line, len + 1);
     line[len] = '\n';
-    pthread_mutex_lock(&log->lock);
-    memcpy(line + off, log->head, AUDIT_HASH_HEX - 1);
+    pthread_mutex_lock(&f->lock);
+    memcpy(line + off, f->head, AUDIT_HASH_HEX - 1);
     audit_chain_hash(log->chain_key, line, len, hash);
-    if (log->fd < 0)
-        rc = util_errf(err, errlen, "audit log %s: not open", log->file);
+    if (f->fd < 0)
+        rc = util_errf(err, errlen, "audit log %s: not open", f->file);
     else
-        rc = audit_append(log, line, len + 1, err, errlen);
+        rc = audit_append(f, line, len + 1, err, errlen);
     if (rc == 0) {
-        memcpy(log->head, hash, AUDIT_HASH_HEX);
+        memcpy(f->head, hash, AUDIT_HASH_HEX);
         rc = audit_sync(log, err, errlen);
     }
-    pthread_mutex_unlock(&log->lock);
+    pthread_mutex_unlock(&f->lock);
     free(line);
     if (rc == 0)
         return AUDIT_OK;
@@ -358,9 +481,9 @@ audit_write_msg(audit_log *log, const audit_msg *msg, char *err, size_t errlen)
 void
 audit_log_head(audit_log *log, char *out)
 {
-    pthread_mutex_lock(&log->lock);
-    memcpy(out, log->head, AUDIT_HASH_HEX);
-    pthread_mutex_unlock(&log->lock);
+    pthread_mutex_lock(&log->f->lock);
+    memcpy(out, log->f->head, AUDIT_HASH_HEX);
+    pthread_mutex_unlock(&log->f->lock);
 }
 
 audit_log *
@@ -368,23 +491,9 @@ audit_log_close(audit_log *log)
 {
     if (log == NULL)
         return NULL;
-    if (log->syncer_running) {
-        pthread_mutex_lock(&log->lock);
-        log->stopping = 1;
-        pthread_cond_signal(&log->wake);
-        pthread_mutex_unlock(&log->lock);
-        pthread_join(log->syncer, NULL);
-    }
-    if (log->fd >= 0) {
-        if (log->dirty)
-            (void)fdatasync(log->fd);
-        close(log->fd);
-    }
+    audit_file_put(log->f);
     audit_chain_key_free(log->rcpt_key);
     audit_chain_key_free(log->chain_key);
-    pthread_mutex_destroy(&log->lock);
-    pthread_cond_destroy(&log->wake);
-    free(log->file);
     free(log);
     return NULL;
 }

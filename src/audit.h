@@ -27,6 +27,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <libconfig.h>
+#include <sys/types.h>
 
 #include "audit_record.h"
 
@@ -70,11 +71,25 @@ void audit_conf_dump(FILE *fp, const audit_conf *conf);
 audit_conf *audit_conf_free(audit_conf *conf);
 
 /*
- * audit_log_open - open (create with file_mode) the log and read the key
- * files; *log_r is NULL when auditing is disabled.  0 or -1 with a reason.
- * The configuration is copied.
+ * audit_log_open - open (create with file_mode; a symbolic link or a file
+ * with other hard links is refused) the log and read the key files; *log_r is NULL when auditing is
+ * disabled.  0 or -1 with a reason. The configuration is copied.
  */
 int audit_log_open(const audit_conf *conf, audit_log **log_r, char *err, size_t errlen);
+/*
+ * audit_log_open_shared - a writer with conf's settings (keys read again)
+ * on the file and hash chain of same_file (a writer of a snapshot that
+ * names the same file; NULL: open the file): records of the new snapshot
+ * use its own settings, and the chain goes on unbroken across a reload.
+ */
+int audit_log_open_shared(const audit_conf *conf, audit_log *same_file, audit_log **log_r,
+                          char *err, size_t errlen);
+/*
+ * audit_log_chown - as root: check the open file's owner (root, us or uid:
+ * anything else is refused) and give it to uid:gid ((uid_t)-1: keep),
+ * through the descriptor
+ */
+int audit_log_chown(audit_log *log, uid_t uid, gid_t gid, char *err, size_t errlen);
 /* audit_reopen - reopen the file (after logrotate moved it); on failure the old fd stays */
 int audit_reopen(audit_log *log, char *err, size_t errlen);
 /* audit_write_msg - append one record; AUDIT_OK or AUDIT_FAIL_*; log NULL: AUDIT_OK */

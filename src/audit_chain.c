@@ -27,6 +27,7 @@
 #include <openssl/hmac.h>
 
 #include "audit_chain.h"
+#include "privsep.h"
 #include "util.h"
 
 #define AUDIT_KEY_MIN 16
@@ -53,9 +54,11 @@ audit_chain_key_load(const char *path, audit_key **key_r, char *err, size_t errl
     int fd;
 
     *key_r = NULL;
-    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    char why[512];
+
+    fd = privsep_open(path, O_RDONLY, 0, why, sizeof(why));
     if (fd < 0)
-        return util_errf(err, errlen, "key file %s: %s", path, strerror(errno));
+        return util_errf(err, errlen, "key file %s", why);
     if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
         close(fd);
         return util_errf(err, errlen, "key file %s: not a regular file", path);
@@ -142,9 +145,9 @@ audit_chain_tail(const char *path, const audit_key *key, char out[AUDIT_HASH_HEX
 
     if (unterminated_r != NULL)
         *unterminated_r = 0;
-    fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+    fd = privsep_open(path, O_RDONLY | O_NONBLOCK, 0, err, errlen);
     if (fd < 0)
-        return errno == ENOENT ? 0 : util_errf(err, errlen, "%s: %s", path, strerror(errno));
+        return errno == ENOENT ? 0 : -1;
     if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size == 0) {
         close(fd);
         return 0;

@@ -15,6 +15,8 @@
 #include "cfg.h"
 #include "util.h"
 
+static __thread const char *cfg_source_name;
+
 const char *
 cfg_where(const config_setting_t *s, char *buf, size_t len)
 {
@@ -29,9 +31,15 @@ cfg_where(const config_setting_t *s, char *buf, size_t len)
             break;
     }
     if (file == NULL)
-        file = "(config)";
+        file = cfg_source_name != NULL ? cfg_source_name : "(config)";
     snprintf(buf, len, "%s:%u", file, line);
     return buf;
+}
+
+void
+cfg_set_source(const char *path)
+{
+    cfg_source_name = path;
 }
 
 int

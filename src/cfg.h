@@ -44,6 +44,12 @@ typedef struct cfg_directive {
         NULL, CFG_BOOL, 0, NULL, 0, 0, 0, NULL                                                     \
     }
 
+/*
+ * cfg_set_source - the file name cfg_where() gives settings that carry none
+ * (a configuration parsed from text: conf_load reads it through a descriptor);
+ * per thread; NULL: "(config)"
+ */
+void cfg_set_source(const char *path);
 /* cfg_where - "file:line" of a setting (or of its nearest parent with a line) */
 const char *cfg_where(const config_setting_t *s, char *buf, size_t len);
 /* cfg_errf - format "file:line: reason" about setting s into err; returns -1 */

@@ -10,15 +10,19 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <openssl/evp.h>
 #include <pthread.h>
 #include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "conf.h"
 #include "conf_ext.h"
 #include "log.h"
+#include "privsep.h"
 #include "util.h"
 
 static const char *const conf_facilities[] = {"mail",   "daemon", "user",   "local0",
@@ -50,6 +54,8 @@ static const cfg_directive conf_log_tab[] = {
 
 static const char *const conf_groups[] = {"daemon", "log", "scope", CONF_EXT_GROUPS, NULL};
 
+#define CONF_MAX_SIZE (16UL * 1024 * 1024)
+
 static pthread_mutex_t conf_lock = PTHREAD_MUTEX_INITIALIZER;
 static sm_conf *conf_current;
 
@@ -59,30 +65,67 @@ conf_default_path(void)
     return SYSCONFDIR "/ses-milter/ses-milter.conf";
 }
 
-/* conf_version - short SHA-256 of the file, for logs and audit records */
+/* conf_version - short SHA-256 of the text, for logs and audit records */
 static void
-conf_version(const char *path, char out[17])
+conf_version(const char *text, size_t len, char out[17])
 {
-    unsigned char md[EVP_MAX_MD_SIZE], buf[8192];
+    unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int mdlen = 0;
     char hex[2 * EVP_MAX_MD_SIZE + 1];
-    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    FILE *fp = fopen(path, "rb");
-    size_t n;
 
     strcpy(out, "unknown");
-    if (fp != NULL && ctx != NULL && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) == 1) {
-        while ((n = fread(buf, 1, sizeof(buf), fp)) > 0)
-            EVP_DigestUpdate(ctx, buf, n);
-        if (EVP_DigestFinal_ex(ctx, md, &mdlen) == 1) {
-            util_hex(md, mdlen, hex);
-            memcpy(out, hex, 16);
-            out[16] = '\0';
-        }
+    if (EVP_Digest(text, len, md, &mdlen, EVP_sha256(), NULL) == 1) {
+        util_hex(md, mdlen, hex);
+        memcpy(out, hex, 16);
+        out[16] = '\0';
     }
-    if (fp != NULL)
-        fclose(fp);
-    EVP_MD_CTX_free(ctx);
+}
+
+/*
+ * conf_read_text - the whole file through privsep_open (no symbolic link,
+ * served by the privileged helper on a reload); NULL with a reason
+ */
+static char *
+conf_read_text(const char *path, size_t *len_r, char *err, size_t errlen)
+{
+    char why[512], *buf = NULL;
+    size_t len = 0, cap = 0;
+    struct stat st;
+    ssize_t n;
+    int fd;
+
+    if ((fd = privsep_open(path, O_RDONLY, 0, why, sizeof(why))) < 0) {
+        size_t skip = strncmp(why, path, strlen(path)) == 0 ? strlen(path) + 2 : 0;
+        util_errf(err, errlen, "%s: cannot read: %s", path, skip <= strlen(why) ? why + skip : why);
+        return NULL;
+    }
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        util_errf(err, errlen, "%s: cannot read: not a regular file", path);
+        return NULL;
+    }
+    for (;;) {
+        if (len + 4096 + 1 > cap)
+            buf = xrealloc(buf, cap = cap ? cap * 2 : 16384);
+        if (len > CONF_MAX_SIZE)
+            break;
+        n = read(fd, buf + len, cap - len - 1);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        len += (size_t)n;
+    }
+    close(fd);
+    if (n < 0 || len > CONF_MAX_SIZE) {
+        util_errf(err, errlen, "%s: cannot read: %s", path,
+                  n < 0 ? strerror(errno) : "larger than 16 MiB");
+        free(buf);
+        return NULL;
+    }
+    buf[len] = '\0';
+    *len_r = len;
+    return buf;
 }
 
 /* conf_check_daemon - values the table cannot check alone */
@@ -137,23 +180,31 @@ conf_load(const char *path, char *err, size_t errlen)
     config_t cf;
     sm_conf *c;
     const config_setting_t *root;
+    size_t len = 0;
+    char *text;
 
+    if ((text = conf_read_text(path, &len, err, errlen)) == NULL)
+        return NULL;
     config_init(&cf);
     config_set_options(&cf, CONFIG_OPTION_AUTOCONVERT);
-    if (config_read_file(&cf, path) != CONFIG_TRUE) {
-        if (config_error_type(&cf) == CONFIG_ERR_FILE_IO)
-            util_errf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
+    cfg_set_source(path);
+    if (strlen(text) != len || config_read_string(&cf, text) != CONFIG_TRUE) {
+        if (strlen(text) != len)
+            util_errf(err, errlen, "%s: contains a NUL byte", path);
         else
             util_errf(err, errlen, "%s:%d: %s",
                       config_error_file(&cf) ? config_error_file(&cf) : path,
                       config_error_line(&cf), config_error_text(&cf));
+        cfg_set_source(NULL);
         config_destroy(&cf);
+        free(text);
         return NULL;
     }
     c = xcalloc(1, sizeof(*c));
     c->refs = 1;
     c->path = xstrdup(path);
-    conf_version(path, c->version);
+    conf_version(text, len, c->version);
+    free(text);
     root = config_root_setting(&cf);
     if (conf_check_top(root, err, errlen) < 0 ||
         cfg_parse_table(config_setting_get_member(root, "daemon"), conf_daemon_tab, &c->daemon,
@@ -163,10 +214,12 @@ conf_load(const char *path, char *err, size_t errlen)
                         errlen) < 0 ||
         scope_conf_parse(config_setting_get_member(root, "scope"), &c->scope, err, errlen) < 0 ||
         conf_ext_parse(root, &c->ext, err, errlen) < 0) {
+        cfg_set_source(NULL);
         config_destroy(&cf);
         conf_free(c);
         return NULL;
     }
+    cfg_set_source(NULL);
     config_destroy(&cf);
     return c;
 }
@@ -187,8 +240,9 @@ conf_warnings(FILE *fp, const sm_conf *c)
     int n = 0;
 
     if (c->daemon.user != NULL && *c->daemon.user && getpwnam(c->daemon.user) == NULL) {
-        fprintf(fp, "warning: %s: daemon.user '%s' does not exist (create it, or ses-milter "
-                    "will refuse to start as root)\n",
+        fprintf(fp,
+                "warning: %s: daemon.user '%s' does not exist (create it, or ses-milter "
+                "will refuse to start as root)\n",
                 c->path, c->daemon.user);
         n++;
     }

@@ -15,7 +15,6 @@
  */
 #include "config.h"
 
-#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,11 +24,14 @@
 #include "log.h"
 #include "util.h"
 
-/* one audit writer per file, shared by the snapshots that name it */
+/*
+ * every snapshot has its own audit writer (its own settings); the writers
+ * of snapshots that name the same file share that file and its hash chain
+ * (audit_log_open_shared), so that a reload never puts two chains in one file
+ */
 struct conf_audit_ref {
     audit_log *log;
     char *file;
-    int refs;
     conf_audit_ref *next;
 };
 
@@ -246,29 +248,27 @@ conf_ext_warnings(FILE *fp, const sm_conf_ext *x, const char *path)
     return n;
 }
 
-/* conf_ext_audit_get - the shared writer for a file, opened on first use */
+/* conf_ext_audit_get - this snapshot's writer, on the file of a live one when there is one */
 static conf_audit_ref *
-conf_ext_audit_get(const audit_conf *ac, char *err, size_t errlen)
+conf_ext_audit_get(const audit_conf *ac, int *shared_r, char *err, size_t errlen)
 {
-    conf_audit_ref *r;
+    conf_audit_ref *r, *same;
+    audit_log *log = NULL;
 
     pthread_mutex_lock(&conf_ext_audit_lock);
-    for (r = conf_ext_audit_refs; r != NULL; r = r->next)
-        if (strcmp(r->file, ac->file) == 0)
+    for (same = conf_ext_audit_refs; same != NULL; same = same->next)
+        if (strcmp(same->file, ac->file) == 0)
             break;
-    if (r != NULL) {
-        r->refs++;
-    } else {
-        audit_log *log = NULL;
-        if (audit_log_open(ac, &log, err, errlen) == 0) {
-            r = xcalloc(1, sizeof(*r));
-            r->log = log;
-            r->file = xstrdup(ac->file);
-            r->refs = 1;
-            r->next = conf_ext_audit_refs;
-            conf_ext_audit_refs = r;
-        }
+    *shared_r = same != NULL;
+    if (audit_log_open_shared(ac, same != NULL ? same->log : NULL, &log, err, errlen) < 0) {
+        pthread_mutex_unlock(&conf_ext_audit_lock);
+        return NULL;
     }
+    r = xcalloc(1, sizeof(*r));
+    r->log = log;
+    r->file = xstrdup(ac->file);
+    r->next = conf_ext_audit_refs;
+    conf_ext_audit_refs = r;
     pthread_mutex_unlock(&conf_ext_audit_lock);
     return r;
 }
@@ -281,36 +281,46 @@ conf_ext_audit_put(conf_audit_ref *r)
     if (r == NULL)
         return;
     pthread_mutex_lock(&conf_ext_audit_lock);
-    if (--r->refs == 0) {
-        for (pp = &conf_ext_audit_refs; *pp != NULL; pp = &(*pp)->next)
-            if (*pp == r) {
-                *pp = r->next;
-                break;
-            }
-        audit_log_close(r->log);
-        free(r->file);
-        free(r);
-    }
+    for (pp = &conf_ext_audit_refs; *pp != NULL; pp = &(*pp)->next)
+        if (*pp == r) {
+            *pp = r->next;
+            break;
+        }
+    pthread_mutex_unlock(&conf_ext_audit_lock);
+    audit_log_close(r->log);
+    free(r->file);
+    free(r);
+}
+
+void
+conf_ext_audit_forget(void)
+{
+    pthread_mutex_lock(&conf_ext_audit_lock);
+    conf_ext_audit_refs = NULL;
     pthread_mutex_unlock(&conf_ext_audit_lock);
 }
 
 int
 conf_ext_prepare(sm_conf_ext *x, uid_t uid, gid_t gid, char *err, size_t errlen)
 {
+    int shared = 0;
+
     if (!x->audit->enabled || x->audit_ref != NULL)
         return 0;
     /* as root: key files may be readable by root only; the log then belongs to the
      * user ses-milter runs as, so that it can reopen it after logrotate */
-    if ((x->audit_ref = conf_ext_audit_get(x->audit, err, errlen)) == NULL)
+    if ((x->audit_ref = conf_ext_audit_get(x->audit, &shared, err, errlen)) == NULL)
         return -1;
-    if ((uid != (uid_t)-1 || gid != (gid_t)-1) && chown(x->audit->file, uid, gid) < 0)
-        return util_errf(err, errlen, "audit log %s: chown: %s", x->audit->file, strerror(errno));
+    if (!shared && (uid != (uid_t)-1 || gid != (gid_t)-1))
+        return audit_log_chown(x->audit_ref->log, uid, gid, err, errlen);
     return 0;
 }
 
 int
 conf_ext_start(sm_conf_ext *x, char *err, size_t errlen)
 {
+    int shared = 0;
+
     if (x->started)
         return 0;
     x->dns = dns_cache_new(&x->align->dns);
@@ -320,7 +330,7 @@ conf_ext_start(sm_conf_ext *x, char *err, size_t errlen)
             return -1;
     }
     if (x->audit->enabled && x->audit_ref == NULL &&
-        (x->audit_ref = conf_ext_audit_get(x->audit, err, errlen)) == NULL)
+        (x->audit_ref = conf_ext_audit_get(x->audit, &shared, err, errlen)) == NULL)
         return -1;
     if (x->chain != NULL && plugin_chain_start(x->chain, err, errlen) < 0)
         return -1;

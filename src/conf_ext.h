@@ -5,10 +5,11 @@
  * unsubscribe headers, audit trail) parses its own group; this module holds
  * the results of one configuration snapshot together, creates the engines
  * they need after the privilege drop (conf_ext_start), and frees them when
- * the snapshot goes.  The audit writer is shared by snapshots that name the
- * same file, so that a reload never puts two writers on one hash chain; the
- * identity cache by snapshots with the same identity sources and cache
- * settings, so that a reload keeps its answers.
+ * the snapshot goes.  Each snapshot has its own audit writer (its own
+ * settings); the writers of snapshots that name the same file share the
+ * file and its hash chain, so that a reload never forks the chain.  The
+ * identity cache is shared by snapshots with the same identity sources and
+ * cache settings, so that a reload keeps its answers.
  */
 #ifndef SM_CONF_EXT_H
 #define SM_CONF_EXT_H
@@ -49,7 +50,7 @@ typedef struct sm_conf_ext {
     unsub_conf *unsub;
     /* audit trail */
     audit_conf *audit;
-    conf_audit_ref *audit_ref; /* shared writer (conf_ext_start) */
+    conf_audit_ref *audit_ref; /* this snapshot's writer (conf_ext_prepare/start) */
     int started;
 } sm_conf_ext;
 
@@ -58,6 +59,8 @@ void conf_ext_dump(FILE *fp, const sm_conf_ext *x);
 int conf_ext_warnings(FILE *fp, const sm_conf_ext *x, const char *path);
 /* conf_ext_prepare - before the privilege drop: open files that need root (audit log) */
 int conf_ext_prepare(sm_conf_ext *x, uid_t uid, gid_t gid, char *err, size_t errlen);
+/* conf_ext_audit_forget - in a forked child: writers of the parent are not shared */
+void conf_ext_audit_forget(void);
 int conf_ext_start(sm_conf_ext *x, char *err, size_t errlen);
 sm_conf_ext *conf_ext_free(sm_conf_ext *x);
 /* conf_ext_reopen - reopen log files (SIGUSR1, logrotate) */

@@ -2,8 +2,10 @@
  * main.c - ses-milter: options, configuration, privileges, signals
  *
  * Purpose: start the milter.  As root it reads the configuration (and the
- * secrets it names), opens the socket and writes the PID file, then drops
- * to the configured user and group before any message is seen.
+ * secrets it names), opens the socket and writes the PID file, forks the
+ * privileged helper that opens files for reloads (privsep.h), then drops
+ * to the configured user and group before any message is seen.  A reload
+ * runs the start's loader, served by what the helper opened as root.
  *
  * Threads and signals: HUP, TERM, INT and USR1 are blocked in every
  * thread; libmilter runs in its own thread and the main thread waits for
@@ -38,6 +40,7 @@
 #include "conf_ext.h"
 #include "log.h"
 #include "milter.h"
+#include "privsep.h"
 #include "util.h"
 
 #define MAIN_EX_CONFIG 78
@@ -111,11 +114,7 @@ main_socket_perms(const daemon_conf *d, char *err, size_t errlen)
         return -1;
     if (d->socket_owner == NULL || !*d->socket_owner)
         uid = (uid_t)-1;
-    if ((uid != (uid_t)-1 || gid != (gid_t)-1) && chown(path, uid, gid) < 0)
-        return util_errf(err, errlen, "chown %s: %s", path, strerror(errno));
-    if (chmod(path, (mode_t)d->socket_mode) < 0)
-        return util_errf(err, errlen, "chmod %s: %s", path, strerror(errno));
-    return 0;
+    return privsep_socket_perms(path, uid, gid, d->socket_mode, err, errlen);
 }
 
 /* main_open_socket - libmilter's listening socket, before the privilege drop */
@@ -167,18 +166,87 @@ main_prepare(sm_conf *conf, char *err, size_t errlen)
     return conf_ext_prepare(conf->ext, uid, gid, err, errlen);
 }
 
+/*
+ * main_write_pid - as root: no symbolic link is followed and nothing but a
+ * plain file of root's (or ours) with no other link is written
+ */
 static int
 main_write_pid(const char *path, char *err, size_t errlen)
 {
-    FILE *fp;
+    struct stat st = {0};
+    char why[512], line[32];
+    int fd, n;
 
     if (path == NULL || !*path)
         return 0;
-    if ((fp = fopen(path, "w")) == NULL)
-        return util_errf(err, errlen, "cannot write PID file %s: %s", path, strerror(errno));
-    fprintf(fp, "%ld\n", (long)getpid());
-    fclose(fp);
+    if ((fd = privsep_open(path, O_WRONLY | O_CREAT, 0644, why, sizeof(why))) < 0)
+        return util_errf(err, errlen, "cannot write PID file %s", why);
+    if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1 ||
+        (st.st_uid != 0 && st.st_uid != geteuid())) {
+        close(fd);
+        return util_errf(err, errlen, "cannot write PID file %s: %s (refused)", path,
+                         !S_ISREG(st.st_mode) ? "not a regular file"
+                         : st.st_nlink != 1   ? "it has other hard links"
+                                              : "owned by another user");
+    }
+    n = snprintf(line, sizeof(line), "%ld\n", (long)getpid());
+    if (ftruncate(fd, 0) < 0 || write(fd, line, (size_t)n) != n) {
+        int e = errno;
+        close(fd);
+        return util_errf(err, errlen, "cannot write PID file %s: %s", path, strerror(e));
+    }
+    close(fd);
     return 0;
+}
+
+/* main_load_root - the start's loader as the privileged helper runs it: load, prepare, free */
+static int
+main_load_root(void *arg, char *err, size_t errlen)
+{
+    sm_conf *c;
+    int rc;
+
+    (void)arg;
+    /* a file the run user could edit would make us open, as root, what it names */
+    if (privsep_check_root_file(main_conf_path, err, errlen) < 0 ||
+        (c = conf_load(main_conf_path, err, errlen)) == NULL)
+        return -1;
+    rc = main_prepare(c, err, errlen);
+    conf_free(c);
+    return rc;
+}
+
+/*
+ * main_start_helper - as root with a user to become: the privileged helper
+ * that opens files for reloads (privsep.h); without root nothing is needed
+ */
+static int
+main_start_helper(const daemon_conf *d, char *err, size_t errlen)
+{
+    if (geteuid() != 0 || d->user == NULL || !*d->user)
+        return 0;
+    return privsep_helper_start(main_load_root, conf_ext_audit_forget, NULL, err, errlen);
+}
+
+/*
+ * main_reload_load - a reload loads exactly like a start: the helper runs
+ * the loader as root, then ours is served the files it opened
+ */
+static sm_conf *
+main_reload_load(char *err, size_t errlen)
+{
+    privsep_files *files = NULL;
+    sm_conf *c;
+
+    if (privsep_helper_running() && privsep_helper_fetch(&files, err, errlen) < 0)
+        return NULL;
+    privsep_serve(files);
+    c = conf_load(main_conf_path, err, errlen);
+    if (c != NULL && main_prepare(c, err, errlen) < 0)
+        c = conf_free(c);
+    privsep_serve(NULL);
+    privsep_files_free(files);
+    return c;
 }
 
 /* main_daemonize - fork; the parent waits for the child's "ready" byte */
@@ -284,7 +352,7 @@ static void
 main_reload(void)
 {
     char err[1024];
-    sm_conf *c = conf_load(main_conf_path, err, sizeof(err));
+    sm_conf *c = main_reload_load(err, sizeof(err));
 
     if (c == NULL) {
         log_msg(LOG_ERR, NULL, "reload refused: %s; the running configuration stays", err);
@@ -385,6 +453,7 @@ main_run(sm_conf *conf, int foreground)
     signal(SIGPIPE, SIG_IGN);
     if (main_write_pid(pid_file, err, sizeof(err)) < 0 ||
         main_prepare(conf, err, sizeof(err)) < 0 ||
+        main_start_helper(&conf->daemon, err, sizeof(err)) < 0 ||
         main_drop_privileges(&conf->daemon, err, sizeof(err)) < 0 ||
         conf_start(conf, err, sizeof(err)) < 0) {
         log_msg(LOG_ERR, NULL, "%s", err);
@@ -417,6 +486,7 @@ main_run(sm_conf *conf, int foreground)
         pthread_join(milter_tid, NULL);
     main_poke_reload(1);
     pthread_join(reload_tid, NULL);
+    privsep_helper_stop();
     conf_publish(NULL);
     if (*pid_file)
         unlink(pid_file);
@@ -433,6 +503,7 @@ main(int argc, char **argv)
     char err[1024];
     sm_conf *conf;
 
+    privsep_init();
     json_object_seed(0); /* jansson's hash seed, before any thread exists */
     main_conf_path = conf_default_path();
     while ((opt = getopt(argc, argv, "c:fnVh")) != -1) {

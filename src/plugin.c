@@ -6,8 +6,13 @@
  *
  * Security: plugin and instance names may only contain [A-Za-z0-9_.-]
  * and never "..", so a name cannot leave the plugin directory; the
- * directory and the file must be owned by root or the running user and
- * must not be writable by group or others (Postfix's dict_open rule).
+ * directory, every directory above it and the file must be owned by root
+ * or the user ses-milter started as (root for a daemon that dropped its
+ * privileges: a plugin of the run user is refused, at a reload too) and
+ * must not be writable by group or others (Postfix's dict_open rule; a
+ * parent may be a sticky directory of root's such as /tmp).  The file is
+ * opened without following a symbolic link, checked through its
+ * descriptor, and that descriptor is what is loaded.
  * A plugin's log text is sanitised before it reaches the log.
  *
  * Diagnostics: every refusal names the instance, the path and the reason;
@@ -17,6 +22,8 @@
 
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,12 +34,14 @@
 #include "identity.h"
 #include "log.h"
 #include "plugin.h"
+#include "privsep.h"
 #include "util.h"
 
 typedef struct plugin_module {
     char *path;
     void *handle;
     const sm_plugin *desc;
+    int fd; /* what was checked and loaded; open while loaded */
 } plugin_module;
 
 struct plugin_instance {
@@ -74,25 +83,73 @@ plugin_name_check(const char *name, char *err, size_t errlen)
     return 0;
 }
 
+/* plugin_stat_check - owner root or the starting user; writable by nobody else */
+static int
+plugin_stat_check(const struct stat *st, const char *path, int want_dir, char *err, size_t errlen)
+{
+    uid_t me = privsep_start_euid();
+
+    if (want_dir && !S_ISDIR(st->st_mode))
+        return util_errf(err, errlen, "%s: not a directory", path);
+    if (!want_dir && !S_ISREG(st->st_mode))
+        return util_errf(err, errlen, "%s: not a regular file", path);
+    if (st->st_uid != 0 && st->st_uid != me)
+        return util_errf(err, errlen, "%s: unsafe: owned by uid %lu, not by root or uid %lu", path,
+                         (unsigned long)st->st_uid, (unsigned long)me);
+    if (st->st_mode & (S_IWGRP | S_IWOTH))
+        return util_errf(err, errlen, "%s: unsafe: writable by %s (mode %04o)", path,
+                         (st->st_mode & S_IWOTH) ? "others" : "group",
+                         (unsigned)(st->st_mode & 07777));
+    return 0;
+}
+
+/*
+ * plugin_dir_check - the directory and every directory above it (symbolic
+ * links resolved first, so that what is checked is what the kernel walks):
+ * owned by root or the starting user, writable by nobody else; a parent
+ * writable by others passes only when it is root's and sticky (/tmp)
+ */
+static int
+plugin_dir_check(const char *dir, char *err, size_t errlen)
+{
+    char *real = realpath(dir, NULL), *p;
+    struct stat st;
+    int rc = 0;
+
+    if (real == NULL)
+        return util_errf(err, errlen, "%s: %s", dir, strerror(errno));
+    if (lstat(real, &st) < 0)
+        rc = util_errf(err, errlen, "%s: %s", dir, strerror(errno));
+    else
+        rc = plugin_stat_check(&st, dir, 1, err, errlen);
+    for (p = strrchr(real, '/'); rc == 0 && p != NULL; p = strrchr(real, '/')) {
+        int sticky_root;
+
+        *p = '\0';
+        if (lstat(*real ? real : "/", &st) < 0) {
+            rc = util_errf(err, errlen, "%s: %s", *real ? real : "/", strerror(errno));
+            break;
+        }
+        sticky_root = (st.st_mode & S_ISVTX) && st.st_uid == 0;
+        if (!sticky_root || !S_ISDIR(st.st_mode))
+            rc = plugin_stat_check(&st, *real ? real : "/", 1, err, errlen);
+        if (*real == '\0')
+            break;
+    }
+    free(real);
+    return rc;
+}
+
 int
 plugin_path_check(const char *path, int want_dir, char *err, size_t errlen)
 {
     struct stat st;
 
-    if (stat(path, &st) < 0)
+    if (want_dir)
+        return plugin_dir_check(path, err, errlen);
+    if (lstat(path, &st) < 0)
         return util_errf(err, errlen, "%s: %s", path, strerror(errno));
-    if (want_dir && !S_ISDIR(st.st_mode))
-        return util_errf(err, errlen, "%s: not a directory", path);
-    if (!want_dir && !S_ISREG(st.st_mode))
-        return util_errf(err, errlen, "%s: not a regular file", path);
-    if (st.st_uid != 0 && st.st_uid != geteuid())
-        return util_errf(err, errlen, "%s: unsafe: owned by uid %lu, not by root or uid %lu", path,
-                         (unsigned long)st.st_uid, (unsigned long)geteuid());
-    if (st.st_mode & (S_IWGRP | S_IWOTH))
-        return util_errf(err, errlen, "%s: unsafe: writable by %s (mode %04o)", path,
-                         (st.st_mode & S_IWOTH) ? "others" : "group",
-                         (unsigned)(st.st_mode & 07777));
-    return 0;
+    return plugin_stat_check(&st, path, 0, err, errlen);
 }
 
 /* ---- host services ---- */
@@ -248,20 +305,43 @@ plugin_host_cache_put(void *ctx, const char *identity, sm_id_kind kind, sm_id_an
     free(norm);
 }
 
+/* plugin_host_open_file - a file the plugin's configuration names, opened like the host's */
+static int
+plugin_host_open_file(void *ctx, const char *path, char *err, size_t errlen)
+{
+    (void)ctx;
+    return privsep_open(path, O_RDONLY, 0, err, errlen);
+}
+
 /* ---- loading ---- */
 
-/* plugin_module_open - dlopen DIR/NAME.so after the safety checks; check the descriptor */
+/*
+ * plugin_module_open - open DIR/NAME.so (no symbolic link, through
+ * privsep_open: served by the privileged helper on a reload), check the
+ * descriptor, load that very descriptor, check the plugin's descriptor.
+ * The file stays open while the module is loaded, so that no other module
+ * gets the same /proc/self/fd name (the dynamic loader matches names).
+ */
 static plugin_module *
 plugin_module_open(const char *dir, const char *name, char *err, size_t errlen)
 {
-    char *path = xasprintf("%s/%s.so", dir, name);
+    char *path = xasprintf("%s/%s.so", dir, name), proc[64];
+    struct stat st;
     void *h;
     const sm_plugin *d;
     plugin_module *m;
+    int fd;
 
-    if (plugin_path_check(path, 0, err, errlen) < 0)
+    if ((fd = privsep_open(path, O_RDONLY, 0, err, errlen)) < 0)
         goto fail;
-    if ((h = dlopen(path, RTLD_NOW | RTLD_LOCAL)) == NULL) {
+    if (fstat(fd, &st) < 0) {
+        util_errf(err, errlen, "%s: %s", path, strerror(errno));
+        goto fail;
+    }
+    if (plugin_stat_check(&st, path, 0, err, errlen) < 0)
+        goto fail;
+    snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+    if ((h = dlopen(proc, RTLD_NOW | RTLD_LOCAL)) == NULL) {
         util_errf(err, errlen, "%s: cannot load: %s", path, dlerror());
         goto fail;
     }
@@ -281,10 +361,13 @@ plugin_module_open(const char *dir, const char *name, char *err, size_t errlen)
         m->path = path;
         m->handle = h;
         m->desc = d;
+        m->fd = fd;
         return m;
     }
     dlclose(h);
 fail:
+    if (fd >= 0)
+        close(fd);
     free(path);
     return NULL;
 }
@@ -330,6 +413,7 @@ plugin_instance_new(const plugin_source *src, plugin_module *m, cache *c)
     inst->host.conf_bool = plugin_host_conf_bool;
     inst->host.conf_where = plugin_host_conf_where;
     inst->host.cache_put = plugin_host_cache_put;
+    inst->host.open_file = plugin_host_open_file;
     inst->host.instance_name = inst->name;
     return inst;
 }
@@ -468,6 +552,7 @@ plugin_chain_free(plugin_chain *chain)
     }
     for (size_t i = 0; i < chain->nmods; i++) {
         dlclose(chain->mods[i]->handle);
+        close(chain->mods[i]->fd);
         free(chain->mods[i]->path);
         free(chain->mods[i]);
     }

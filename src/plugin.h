@@ -41,7 +41,11 @@ typedef struct plugin_source {
 
 /* plugin_name_check - 0 when name is a safe plugin or instance name, else -1 and why */
 int plugin_name_check(const char *name, char *err, size_t errlen);
-/* plugin_path_check - 0 when path is owned by root or us and not group/other-writable */
+/*
+ * plugin_path_check - 0 when path (not a symbolic link) is owned by root or
+ * the user we started as and not group/other-writable; for a directory,
+ * every directory above it too (a sticky one of root's may be writable)
+ */
 int plugin_path_check(const char *path, int want_dir, char *err, size_t errlen);
 /*
  * plugin_chain_load - load and init every source in order; the cache may

@@ -28,6 +28,7 @@
 #include <openssl/hmac.h>
 
 #include "unsub_token.h"
+#include "privsep.h"
 #include "util.h"
 
 #define UNSUB_TOKEN_MAC_LEN 32
@@ -117,8 +118,10 @@ unsub_token_key_load(const char *path, unsigned char **key_r, size_t *keylen_r, 
 
     *key_r = NULL;
     *keylen_r = 0;
-    if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
-        return util_errf(err, errlen, "cannot open key file %s: %s", path, strerror(errno));
+    char why[512];
+
+    if ((fd = privsep_open(path, O_RDONLY, 0, why, sizeof(why))) < 0)
+        return util_errf(err, errlen, "cannot open key file %s", why);
     if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
         close(fd);
         return util_errf(err, errlen, "key file %s is not a regular file", path);

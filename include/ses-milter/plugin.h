@@ -17,7 +17,11 @@
  * Lifecycle of one instance (a plugin may be loaded as several instances,
  * e.g. SES in two regions):
  *   init()   reads its configuration block through host->conf_*; may run
- *            as root (to read secrets); must not start threads.
+ *            as root (to read secrets); must not start threads.  At a
+ *            reload it runs twice: first in the host's privileged helper,
+ *            as root, whose instance is closed at once (it only records the
+ *            files opened through host->open_file), then in the daemon,
+ *            served those files.  So init() reads, and changes nothing.
  *   start()  optional; after daemonising and dropping privileges: start
  *            background work (cache warm-up, credential refresh).
  *   lookup() called concurrently from many threads; must return by the
@@ -38,6 +42,11 @@ extern "C" {
 #endif
 
 #define SM_PLUGIN_ABI_VERSION 1
+/*
+ * minor versions add fields in the spare space, compatibly both ways:
+ *   1.1  sm_plugin_host.open_file (NULL on 1.0 hosts: open the file yourself)
+ */
+#define SM_PLUGIN_ABI_MINOR 1
 #define SM_PLUGIN_SYMBOL "ses_milter_plugin"
 
 /* lookup answers */
@@ -120,7 +129,17 @@ typedef struct sm_plugin_host {
                       const sm_id_attrs *attrs);
     /* instance name as configured (e.g. "ses-us-east-1") */
     const char *instance_name;
-    void *spare[8];
+    /*
+     * open_file (ABI 1.1; NULL on older hosts): open a file the instance's
+     * configuration names for reading, the way the host opens its own: no
+     * symbolic link followed, close-on-exec, and on a reload (which runs
+     * without root) the descriptor the host's privileged helper opened as
+     * root.  Use it in init() for secrets and lists readable by root only.
+     * Returns a descriptor the plugin closes, or -1 with "path: reason" in
+     * err and errno set (ENOENT: the file does not exist).
+     */
+    int (*open_file)(void *ctx, const char *path, char *err, size_t errlen);
+    void *spare[7];
 } sm_plugin_host;
 
 typedef struct sm_plugin {

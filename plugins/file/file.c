@@ -22,6 +22,9 @@
  * Answers: VERIFIED, NOT_VERIFIED, or UNKNOWN for an identity not listed;
  * never TEMPFAIL.
  *
+ * The list is read at init through the host's open_file (ABI 1.1), so a
+ * list readable by root only is read at a start and at every reload.
+ *
  * Reload: lookup() checks the file's inode, size and mtime at most once a
  * second; when they change, the file is re-read.  A bad file at init is an
  * error "path:line: reason"; a bad file on reload keeps the old list and
@@ -40,6 +43,7 @@
 #include <sys/stat.h>
 #include <syslog.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <ses-milter/plugin.h>
 
@@ -238,11 +242,34 @@ file_parse_line(file_list *l, char *raw, size_t rawlen, unsigned long lineno, ch
     return 0;
 }
 
-/* file_load - read the list; st_r gets the identity of what was read */
-static file_list *
-file_load(const char *path, struct stat *st_r, char *err, size_t errlen)
+/*
+ * file_open - the list for reading: through the host's open_file when
+ * given one (init: as root, or served by its privileged helper on a reload)
+ */
+static FILE *
+file_open(const char *path, const sm_plugin_host *host)
 {
-    FILE *fp = fopen(path, "r");
+    char why[256];
+    FILE *fp;
+    int fd;
+
+    if (host == NULL || host->open_file == NULL)
+        return fopen(path, "r");
+    if ((fd = host->open_file(host->ctx, path, why, sizeof(why))) < 0)
+        return NULL;
+    if ((fp = fdopen(fd, "r")) == NULL) {
+        int e = errno;
+        close(fd);
+        errno = e;
+    }
+    return fp;
+}
+
+/* file_load - read the list (host: see file_open); st_r gets the identity of what was read */
+static file_list *
+file_load(const char *path, const sm_plugin_host *host, struct stat *st_r, char *err, size_t errlen)
+{
+    FILE *fp = file_open(path, host);
     file_list *l;
     char *line = NULL, why[256];
     size_t cap = 0;
@@ -313,7 +340,7 @@ file_maybe_reload(file_inst *fi, const char *qid)
     fi->missing = 0;
     if (file_same(&st, &fi->seen))
         goto out;
-    l = file_load(fi->path, &st, err, sizeof(err));
+    l = file_load(fi->path, NULL, &st, err, sizeof(err));
     fi->seen = st;
     if (l == NULL) {
         fi->host->log(fi->host->ctx, LOG_ERR, qid, "%s (keeping the previous list)", err);
@@ -348,7 +375,7 @@ file_init(const sm_plugin_host *host, void **instance_r, char *err, size_t errle
         return file_errf(err, errlen, "%s: identity source %s: 'path' is required",
                          host->conf_where(host->ctx, NULL, where, sizeof(where)),
                          host->instance_name);
-    if ((l = file_load(path, &st, err, errlen)) == NULL)
+    if ((l = file_load(path, host, &st, err, errlen)) == NULL)
         return -1;
     if ((fi = calloc(1, sizeof(*fi))) == NULL || (fi->path = strdup(path)) == NULL)
         abort();

@@ -101,7 +101,8 @@ creds_try_static(creds *c, const char *which, char *err, size_t errlen)
             c->source = "env";
         return rc;
     }
-    rc = credsrc_file(c->opts.profile, &c->cur, &loose, path, sizeof(path), err, errlen);
+    rc = credsrc_file_via(c->opts.open_file, c->opts.open_arg, c->opts.profile, &c->cur, &loose,
+                          path, sizeof(path), err, errlen);
     if (rc == 0) {
         c->source = "file";
         if (loose)

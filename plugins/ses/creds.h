@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "http.h"
+#include "sesutil.h"
 
 typedef struct creds creds;
 
@@ -35,6 +36,9 @@ typedef struct creds_opts {
     http_client *http;         /* transport (not owned) */
     creds_log_fn log;
     void *log_arg;
+    /* opens the shared credentials and config files (NULL: open(2)); the host's open_file */
+    sesutil_open_fn open_file;
+    void *open_arg;
 } creds_opts;
 
 typedef struct creds_value {

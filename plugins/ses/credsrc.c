@@ -270,13 +270,14 @@ credsrc_home_path(const char *env, const char *rel)
 }
 
 static int
-credsrc_file_one(const char *path, const char *profile, int config_file, creds_value *out,
-                 char *err, size_t errlen)
+credsrc_file_one(sesutil_open_fn open_fn, void *open_arg, const char *path, const char *profile,
+                 int config_file, creds_value *out, char *err, size_t errlen)
 {
     char *text, *ak, *sk, *tok;
     int rc = 1;
 
-    if ((text = sesutil_read_file(path, CREDSRC_MAX_FILE, NULL, err, errlen)) == NULL)
+    if ((text = sesutil_read_file_via(open_fn, open_arg, path, CREDSRC_MAX_FILE, NULL, err,
+                                      errlen)) == NULL)
         return errno == ENOENT ? 1 : -1;
     ak = credsrc_ini_get(text, profile, config_file, "aws_access_key_id");
     sk = credsrc_ini_get(text, profile, config_file, "aws_secret_access_key");
@@ -302,6 +303,14 @@ int
 credsrc_file(const char *profile, creds_value *out, int *loose_r, char *path_r, size_t pathlen,
              char *err, size_t errlen)
 {
+    return credsrc_file_via(NULL, NULL, profile, out, loose_r, path_r, pathlen, err, errlen);
+}
+
+/* credsrc_file_via - the same, the files opened by open_fn (NULL: open(2)) */
+int
+credsrc_file_via(sesutil_open_fn open_fn, void *open_arg, const char *profile, creds_value *out,
+                 int *loose_r, char *path_r, size_t pathlen, char *err, size_t errlen)
+{
     char *cpath = credsrc_home_path("AWS_SHARED_CREDENTIALS_FILE", ".aws/credentials");
     char *fpath = credsrc_home_path("AWS_CONFIG_FILE", ".aws/config");
     struct stat st;
@@ -312,12 +321,12 @@ credsrc_file(const char *profile, creds_value *out, int *loose_r, char *path_r, 
     if (profile == NULL)
         profile = credsrc_getenv("AWS_PROFILE") != NULL ? getenv("AWS_PROFILE") : "default";
     sesutil_strlcpy(path_r, cpath, pathlen);
-    rc = credsrc_file_one(cpath, profile, 0, out, err, errlen);
+    rc = credsrc_file_one(open_fn, open_arg, cpath, profile, 0, out, err, errlen);
     if (rc == 0 && stat(cpath, &st) == 0 && (st.st_mode & 077) != 0)
         *loose_r = 1;
     if (rc == 1) {
         sesutil_strlcpy(path_r, fpath, pathlen);
-        rc = credsrc_file_one(fpath, profile, 1, out, err, errlen);
+        rc = credsrc_file_one(open_fn, open_arg, fpath, profile, 1, out, err, errlen);
         if (rc == 0 && stat(fpath, &st) == 0 && (st.st_mode & 077) != 0)
             *loose_r = 1;
     }

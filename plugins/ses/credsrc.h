@@ -30,6 +30,9 @@ int credsrc_web_identity(http_client *h, const char *sts_endpoint, int allow_htt
  */
 int credsrc_file(const char *profile, creds_value *out, int *loose_r, char *path_r, size_t pathlen,
                  char *err, size_t errlen);
+/* credsrc_file_via - the same, the files opened by open_fn (NULL: open(2)) */
+int credsrc_file_via(sesutil_open_fn open_fn, void *open_arg, const char *profile, creds_value *out,
+                     int *loose_r, char *path_r, size_t pathlen, char *err, size_t errlen);
 /* credsrc_container_configured - one of the container URI variables is set */
 int credsrc_container_configured(void);
 /* credsrc_container - container credentials endpoint (ECS, EKS Pod Identity) */

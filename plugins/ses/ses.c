@@ -148,6 +148,9 @@ ses_build(ses_instance *in, char *err, size_t errlen)
     co.http = in->http;
     co.log = ses_creds_log;
     co.log_arg = in;
+    /* ABI 1.1: credential files opened by the host (as root, or served on a reload) */
+    co.open_file = in->host.open_file;
+    co.open_arg = in->host.ctx;
     if ((in->creds = creds_new(&co, err, errlen)) == NULL)
         return -1;
     in->thr = throttle_new((double)s->rate, (unsigned)s->burst, 500, 30000);

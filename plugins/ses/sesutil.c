@@ -227,12 +227,23 @@ sesutil_parse_iso8601(const char *s)
 char *
 sesutil_read_file(const char *path, size_t max, size_t *len_r, char *err, size_t errlen)
 {
+    return sesutil_read_file_via(NULL, NULL, path, max, len_r, err, errlen);
+}
+
+/* sesutil_read_file_via - the same, the file opened by open_fn (NULL: open(2)) */
+char *
+sesutil_read_file_via(sesutil_open_fn open_fn, void *arg, const char *path, size_t max,
+                      size_t *len_r, char *err, size_t errlen)
+{
     sesutil_buf b = {0};
     char chunk[4096];
     ssize_t n;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd;
 
-    if (fd < 0) {
+    if (open_fn != NULL) {
+        if ((fd = open_fn(arg, path, err, errlen)) < 0)
+            return NULL; /* err says "path: reason", errno is kept */
+    } else if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
         int e = errno;
         sesutil_errf(err, errlen, "%s: %s", path, strerror(e));
         errno = e;

@@ -49,6 +49,11 @@ void sesutil_hex(const unsigned char *in, size_t len, char *out);
 int64_t sesutil_parse_iso8601(const char *s);
 /* sesutil_read_file - read a whole (small) file; NULL with err on failure */
 char *sesutil_read_file(const char *path, size_t max, size_t *len_r, char *err, size_t errlen);
+/* sesutil_open_fn - opens path for reading: a descriptor, or -1 with "path: reason" and errno */
+typedef int (*sesutil_open_fn)(void *arg, const char *path, char *err, size_t errlen);
+/* sesutil_read_file_via - the same, the file opened by open_fn (NULL: open(2)) */
+char *sesutil_read_file_via(sesutil_open_fn open_fn, void *arg, const char *path, size_t max,
+                            size_t *len_r, char *err, size_t errlen);
 
 /* sesutil_buf_add - append n bytes */
 void sesutil_buf_add(sesutil_buf *b, const void *p, size_t n);

@@ -198,6 +198,72 @@ test_full_disk_returns_the_configured_action(void **state)
     }
 }
 
+/* line_has - line n (1-based) of path contains needle */
+static int
+line_has(const char *path, int n, const char *needle)
+{
+    char *text = ta_read_file(path, NULL), *line = text, *nl;
+    int found = 0;
+
+    for (int i = 1; line != NULL && *line; i++, line = nl ? nl + 1 : NULL) {
+        nl = strchr(line, '\n');
+        if (nl != NULL)
+            *nl = '\0';
+        if (i == n) {
+            found = strstr(line, needle) != NULL;
+            break;
+        }
+    }
+    free(text);
+    return found;
+}
+
+/*
+ * a reload's writer on the same file: its records use its own settings while
+ * the old snapshot's in-flight records keep the old ones; one chain throughout
+ */
+static void
+test_reload_writer_uses_new_settings_on_the_same_chain(void **state)
+{
+    char *dir = ta_tmpdir(), *path = xasprintf("%s/audit.jsonl", dir), err[256] = "";
+    const char *files[] = {path};
+    audit_conf *old_c = ta_conf(path), *new_c = ta_conf(path), *other = ta_conf("/dev/full");
+    audit_log *old_log = NULL, *new_log = NULL, *a = NULL, *b = NULL;
+    audit_msg m = ta_msg_accepted();
+
+    (void)state;
+    old_c->recipients = AUDIT_RCPT_OMIT;
+    assert_int_equal(audit_log_open(old_c, &old_log, err, sizeof(err)), 0);
+    assert_int_equal(audit_write_msg(old_log, &m, err, sizeof(err)), AUDIT_OK);
+    assert_int_equal(audit_log_open_shared(new_c, old_log, &new_log, err, sizeof(err)), 0);
+    assert_int_equal(audit_write_msg(new_log, &m, err, sizeof(err)), AUDIT_OK);
+    assert_int_equal(audit_write_msg(old_log, &m, err, sizeof(err)), AUDIT_OK); /* in flight */
+    old_log = audit_log_close(old_log); /* the old snapshot goes: the file stays open */
+    assert_int_equal(audit_write_msg(new_log, &m, err, sizeof(err)), AUDIT_OK);
+    new_log = audit_log_close(new_log);
+    assert_int_equal(ta_count_lines(path), 4);
+    assert_false(line_has(path, 1, "carol@example.org"));
+    assert_true(line_has(path, 2, "carol@example.org"));
+    assert_false(line_has(path, 3, "carol@example.org"));
+    assert_true(line_has(path, 4, "carol@example.org"));
+    if (ta_verify(files, 1, NULL, err, sizeof(err)) != 0)
+        fail_msg("chain broken across the reload: %s", err);
+    /* on_error is the snapshot's too: one full disk, two answers */
+    other->on_error = AUDIT_ON_ERROR_TEMPFAIL;
+    assert_int_equal(audit_log_open(other, &a, err, sizeof(err)), 0);
+    other->on_error = AUDIT_ON_ERROR_CONTINUE;
+    assert_int_equal(audit_log_open_shared(other, a, &b, err, sizeof(err)), 0);
+    assert_int_equal(audit_write_msg(a, &m, err, sizeof(err)), AUDIT_FAIL_TEMPFAIL);
+    assert_int_equal(audit_write_msg(b, &m, err, sizeof(err)), AUDIT_FAIL_CONTINUE);
+    audit_log_close(a);
+    audit_log_close(b);
+    audit_conf_free(old_c);
+    audit_conf_free(new_c);
+    audit_conf_free(other);
+    free(path);
+    ta_rmdir(dir);
+}
+
 /* a write cut short (file size limit: the kernel writes part of the line) is undone */
 static void
 test_short_write_leaves_no_half_line(void **state)
@@ -393,6 +459,7 @@ main(void)
         cmocka_unit_test(test_concurrent_writers_give_whole_lines_and_an_intact_chain),
         cmocka_unit_test(test_rotation_and_restarts_keep_the_chain),
         cmocka_unit_test(test_full_disk_returns_the_configured_action),
+        cmocka_unit_test(test_reload_writer_uses_new_settings_on_the_same_chain),
         cmocka_unit_test(test_short_write_leaves_no_half_line),
         cmocka_unit_test(test_unwritable_log_fails_open_and_failed_reopen_keeps_old_file),
         cmocka_unit_test(test_crash_torn_last_line_is_kept_as_evidence),

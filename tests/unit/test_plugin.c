@@ -3,7 +3,8 @@
  *
  * Every test loads real modules from a private plugin directory (copies of
  * the built file.so, plugin_test.so and the deliberately bad builds):
- * unsafe ownership/permissions, wrong ABI version, short descriptor,
+ * unsafe ownership/permissions (of the file and every directory above it),
+ * symbolic links, a plugin of the run user after the drop, wrong ABI version, short descriptor,
  * missing symbol and path traversal must be refused with a reason; the
  * file plugin's format, bad lines, reload on change; identity_resolve's
  * most-specific-wins and the combine rules first/all.
@@ -30,6 +31,7 @@
 #include "log.h"
 #include "plugin.h"
 #include "plugin_dir.h"
+#include "privsep.h"
 #include "util.h"
 
 static char *pdir;
@@ -153,6 +155,83 @@ test_plugin_unsafe_ownership_and_permissions_refused(void **state)
         free(file);
         plugin_dir_remove(dir);
     }
+}
+
+static void
+test_plugin_symlinks_and_unsafe_parent_directories_refused(void **state)
+{
+    const struct {
+        const char *what;
+        const char *plant;  /* shell, $1 = the plugin directory */
+        const char *dir;    /* plugin_dir relative to the plugin directory, "" = itself */
+        const char *expect; /* NULL: loads */
+    } t[] = {
+        {"plugin file is a symbolic link",
+         "mv $1/plugin_test.so $1/real.so && ln -s real.so $1/plugin_test.so", "",
+         "plugin_test.so: is a symbolic link (refused)"},
+        {"plugin directory reached through a symbolic link (resolved, then checked)",
+         "mkdir $1/d && cp -p $1/plugin_test.so $1/d/ && ln -s d $1/l", "/l", NULL},
+        {"parent directory writable by others",
+         "mkdir -p $1/d && cp -p $1/plugin_test.so $1/d/ && chmod 777 $1", "/d",
+         ": unsafe: writable by others (mode 0777)"},
+        {"parent directory writable by group",
+         "mkdir -p $1/d && cp -p $1/plugin_test.so $1/d/ && chmod 775 $1", "/d",
+         ": unsafe: writable by group (mode 0775)"},
+        {"sticky parent of root's or ours (like /tmp) is fine",
+         "mkdir -p $1/d && cp -p $1/plugin_test.so $1/d/ && chmod 1777 $1", "/d",
+         geteuid() == 0 ? NULL : ": unsafe: writable by others"},
+    };
+    (void)state;
+    for (size_t i = 0; i < SM_ARRAY_LEN(t); i++) {
+        char *dir = plugin_dir_make(), err[512] = "";
+        char *cmd = xasprintf("sh -c '%s' sh %s", t[i].plant, dir),
+             *pd = xasprintf("%s%s", dir, t[i].dir);
+        plugin_chain *ch = NULL;
+        int rc;
+
+        assert_int_equal(system(cmd), 0);
+        rc = load(pd, "sources = ( { name = \"x\"; plugin = \"plugin_test\"; } );", NULL, &ch, err,
+                  sizeof(err));
+        if (t[i].expect == NULL && rc != 0)
+            fail_msg("%s: refused: %s", t[i].what, err);
+        if (t[i].expect != NULL && (rc != -1 || strstr(err, t[i].expect) == NULL))
+            fail_msg("%s: rc=%d err=\"%s\", expected \"%s\"", t[i].what, rc, err, t[i].expect);
+        plugin_chain_free(ch);
+        chmod(dir, 0755);
+        free(cmd);
+        free(pd);
+        cmd = xasprintf("rm -rf %s/d %s/l %s/real.so", dir, dir, dir);
+        assert_int_equal(system(cmd), 0);
+        free(cmd);
+        plugin_dir_remove(dir);
+    }
+}
+
+/* after the privilege drop (euid nobody, started as root) a plugin of nobody's is refused */
+static void
+test_plugin_of_the_run_user_refused_after_the_drop(void **state)
+{
+    char *dir, *file, err[512] = "";
+    plugin_chain *ch = NULL;
+    int rc;
+
+    (void)state;
+    if (geteuid() != 0)
+        skip();     /* needs root to become someone else and back */
+    privsep_init(); /* the daemon started as root */
+    dir = plugin_dir_make();
+    file = xasprintf("%s/plugin_test.so", dir);
+    assert_int_equal(chown(file, 65534, (gid_t)-1), 0);
+    assert_int_equal(seteuid(65534), 0);
+    rc = load(dir, "sources = ( { name = \"x\"; plugin = \"plugin_test\"; } );", NULL, &ch, err,
+              sizeof(err));
+    assert_int_equal(seteuid(0), 0);
+    if (rc != -1 ||
+        strstr(err, "plugin_test.so: unsafe: owned by uid 65534, not by root or uid 0") == NULL)
+        fail_msg("rc=%d err=\"%s\"", rc, err);
+    plugin_chain_free(ch);
+    free(file);
+    plugin_dir_remove(dir);
 }
 
 static void
@@ -562,6 +641,8 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_plugin_refusals_name_the_reason),
         cmocka_unit_test(test_plugin_unsafe_ownership_and_permissions_refused),
+        cmocka_unit_test(test_plugin_symlinks_and_unsafe_parent_directories_refused),
+        cmocka_unit_test(test_plugin_of_the_run_user_refused_after_the_drop),
         cmocka_unit_test(test_plugin_one_module_shared_by_instances),
         cmocka_unit_test(test_plugin_config_errors_carry_file_line),
         cmocka_unit_test(test_plugin_host_log_sanitised_and_cache_put_warms),
