@@ -511,6 +511,22 @@ cache_flush(cache *c)
 }
 
 void
+cache_revalidate(cache *c)
+{
+    uint64_t now = c->clock(c->clock_arg);
+
+    for (size_t i = 0; i < c->nsh; i++) {
+        cache_shard *s = &c->sh[i];
+
+        pthread_mutex_lock(&s->lock);
+        for (cache_entry *e = s->lru_head; e != NULL; e = e->lnext)
+            if (e->has_value && e->expires_ms > now)
+                e->expires_ms = now;
+        pthread_mutex_unlock(&s->lock);
+    }
+}
+
+void
 cache_get_stats(cache *c, cache_stats *out)
 {
     memset(out, 0, sizeof(*out));

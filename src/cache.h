@@ -82,6 +82,9 @@ sm_id_answer cache_lookup(cache *c, const char *instance, const char *identity, 
  */
 void cache_put(cache *c, const char *instance, const char *identity, sm_id_kind kind,
                sm_id_answer answer, const sm_id_attrs *attrs);
+/* cache_revalidate - every answer is asked again at its next lookup, and stays only as
+ * the stale-if-error fallback (within stale_max): what a reload does to a kept cache */
+void cache_revalidate(cache *c);
 /* cache_flush - drop every entry not in use (e.g. after a reload) */
 void cache_flush(cache *c);
 /* cache_get_stats - counters since cache_new */

@@ -133,6 +133,9 @@ conf_ext_cache_get(const gate_conf *gc)
         if (r->sig != NULL && strcmp(r->sig, sig) == 0)
             break;
     if (r != NULL && sig != NULL) {
+        /* a reload re-reads what the sources say (an edited identity list takes effect at
+         * once); the old answers stay only for a source that cannot answer now */
+        cache_revalidate(r->cache);
         r->refs++;
         free(sig);
     } else {

@@ -9,7 +9,8 @@
  * settings); the writers of snapshots that name the same file share the
  * file and its hash chain, so that a reload never forks the chain.  The
  * identity cache is shared by snapshots with the same identity sources and
- * cache settings, so that a reload keeps its answers.
+ * cache settings, so that a reload keeps its answers as the stale-if-error
+ * fallback (cache_revalidate: every source is asked again).
  */
 #ifndef SM_CONF_EXT_H
 #define SM_CONF_EXT_H

@@ -459,6 +459,42 @@ test_cache_large_bound_uses_shards_and_stays_bounded(void **state)
     cache_free(c);
 }
 
+/* a reload keeps the cache but asks every source again: the new answer wins when the
+ * source answers, the old one is served stale when it cannot */
+static void
+test_cache_revalidate_asks_again_and_keeps_stale_fallback(void **state)
+{
+    static const struct {
+        const char *what;
+        sm_id_answer now_says;
+        sm_id_answer want;
+        cache_origin origin;
+    } t[] = {
+        {"source changed its answer: the new one", SM_ID_NOT_VERIFIED, SM_ID_NOT_VERIFIED,
+         CACHE_MISS},
+        {"source answers the same: a fresh lookup", SM_ID_VERIFIED, SM_ID_VERIFIED, CACHE_MISS},
+        {"source fails: the old answer, stale", SM_ID_TEMPFAIL, SM_ID_VERIFIED, CACHE_STALE},
+    };
+
+    (void)state;
+    for (size_t i = 0; i < SM_ARRAY_LEN(t); i++) {
+        cache *c = new_cache(100);
+        stub s = {SM_ID_VERIFIED, 0, 0, 0};
+        cache_answer a;
+
+        assert_int_equal(ask(c, &s, "u@example.com", &a), SM_ID_VERIFIED);
+        assert_int_equal(ask(c, &s, "u@example.com", &a), SM_ID_VERIFIED);
+        assert_int_equal(a.origin, CACHE_HIT);
+        cache_revalidate(c);
+        s.answer = t[i].now_says;
+        print_message("%s\n", t[i].what);
+        assert_int_equal(ask(c, &s, "u@example.com", &a), t[i].want);
+        assert_int_equal(a.origin, t[i].origin);
+        assert_int_equal(s.calls, 2);
+        cache_free(c);
+    }
+}
+
 int
 main(void)
 {
@@ -473,6 +509,7 @@ main(void)
         cmocka_unit_test(test_cache_put_inserts_and_refreshes),
         cmocka_unit_test(test_cache_put_without_details_keeps_known_details),
         cmocka_unit_test(test_cache_stale_answer_carries_the_failure_reason),
+        cmocka_unit_test(test_cache_revalidate_asks_again_and_keeps_stale_fallback),
         cmocka_unit_test(test_cache_large_bound_uses_shards_and_stays_bounded),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
