@@ -27,7 +27,8 @@ typedef struct daemon_conf {
     char *user;             /* drop privileges to this user */
     char *group;            /* and this group (default: the user's) */
     char *pid_file;
-    long milter_timeout; /* seconds libmilter waits on the MTA */
+    long milter_timeout; /* seconds to wait on the MTA; idle connections are closed (milter_idle.c)
+                          */
     long backlog;
     long shutdown_timeout; /* seconds to let messages in flight finish on SIGTERM */
 } daemon_conf;

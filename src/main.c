@@ -14,7 +14,9 @@
  * A reload runs in a helper thread; a configuration that fails to load is
  * refused with its file:line reason and the running one keeps serving.
  * SIGTERM refuses new transactions (milter_drain) and lets messages in flight finish
- * (daemon.shutdown_timeout bounds the wait).
+ * (daemon.shutdown_timeout bounds the wait).  MTA connections that idle for
+ * daemon.milter_timeout are closed (milter_idle.c: libmilter's timeout only
+ * covers a command that has begun to arrive).
  */
 #include "config.h"
 
@@ -40,6 +42,7 @@
 #include "conf_ext.h"
 #include "log.h"
 #include "milter.h"
+#include "milter_idle.h"
 #include "milter_signals.h"
 #include "util.h"
 
@@ -128,6 +131,7 @@ main_open_socket(const daemon_conf *d, char *err, size_t errlen)
     if (smfi_setconn(d->socket) != MI_SUCCESS)
         return util_errf(err, errlen, "invalid socket '%s'", d->socket);
     smfi_settimeout((int)d->milter_timeout);
+    milter_idle_start(d->milter_timeout); /* libmilter's covers a command, not the wait for one */
     smfi_setbacklog((int)d->backlog);
     if (smfi_opensocket(1) != MI_SUCCESS)
         return util_errf(err, errlen, "cannot open socket %s: %s", d->socket,
