@@ -6,6 +6,16 @@
  * conf_ext.c.  Unknown top-level groups are refused with file:line.
  * Publishing swaps the current snapshot under a lock; readers take a
  * reference, so a snapshot is freed only when nobody uses it any more.
+ *
+ * Freeing a snapshot is slow (it joins the identity sources' threads,
+ * dlcloses plugins, frees the cache), and the last reference of an old
+ * snapshot is usually dropped by a mail thread at end of message, before
+ * libmilter sends the reply.  conf_release() therefore never frees: the
+ * last release hands the snapshot to the reaper thread (started by the
+ * first conf_publish), which frees it off the mail path.  conf_publish()
+ * frees the snapshot it replaces in the caller (the reload thread or main)
+ * when nobody holds it; conf_publish(NULL) at shutdown lets the reaper
+ * free what it holds and joins it, and later releases free in the caller.
  */
 #include "config.h"
 
@@ -58,6 +68,15 @@ static const char *const conf_groups[] = {"daemon", "log", "scope", CONF_EXT_GRO
 
 static pthread_mutex_t conf_lock = PTHREAD_MUTEX_INITIALIZER;
 static sm_conf *conf_current;
+
+/* the reaper: retired snapshots, freed by its own thread */
+enum { CONF_REAPER_NONE, CONF_REAPER_RUNNING, CONF_REAPER_STOPPING };
+static pthread_mutex_t conf_reap_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t conf_reap_cond = PTHREAD_COND_INITIALIZER;
+static sm_conf *conf_retired;
+static int conf_reaper_state;
+static unsigned long conf_reaped_count;
+static pthread_t conf_reaper_tid;
 
 const char *
 conf_default_path(void)
@@ -274,16 +293,120 @@ conf_free(sm_conf *c)
     return NULL;
 }
 
+/* conf_reaper - free retired snapshots until conf_publish(NULL) */
+static void *
+conf_reaper(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&conf_reap_lock);
+    for (;;) {
+        sm_conf *c = conf_retired;
+
+        if (c == NULL) {
+            if (conf_reaper_state == CONF_REAPER_STOPPING)
+                break;
+            pthread_cond_wait(&conf_reap_cond, &conf_reap_lock);
+            continue;
+        }
+        conf_retired = c->retired_next;
+        pthread_mutex_unlock(&conf_reap_lock);
+        conf_free(c);
+        pthread_mutex_lock(&conf_reap_lock);
+        conf_reaped_count++;
+    }
+    pthread_mutex_unlock(&conf_reap_lock);
+    return NULL;
+}
+
+/* conf_reaper_start - the reaper thread, once; inline freeing when it cannot start */
+static void
+conf_reaper_start(void)
+{
+    pthread_mutex_lock(&conf_reap_lock);
+    if (conf_reaper_state == CONF_REAPER_NONE) {
+        if (pthread_create(&conf_reaper_tid, NULL, conf_reaper, NULL) == 0)
+            conf_reaper_state = CONF_REAPER_RUNNING;
+        else
+            log_msg(LOG_WARNING, NULL,
+                    "cannot start the snapshot reaper: old snapshots are freed on mail threads");
+    }
+    pthread_mutex_unlock(&conf_reap_lock);
+}
+
+/* conf_reaper_stop - free what the reaper holds and join it */
+static void
+conf_reaper_stop(void)
+{
+    int running;
+
+    pthread_mutex_lock(&conf_reap_lock);
+    running = conf_reaper_state == CONF_REAPER_RUNNING;
+    if (running) {
+        conf_reaper_state = CONF_REAPER_STOPPING;
+        pthread_cond_signal(&conf_reap_cond);
+    }
+    pthread_mutex_unlock(&conf_reap_lock);
+    if (running)
+        pthread_join(conf_reaper_tid, NULL);
+    pthread_mutex_lock(&conf_reap_lock);
+    conf_reaper_state = CONF_REAPER_NONE;
+    pthread_mutex_unlock(&conf_reap_lock);
+}
+
+/* conf_retire - a snapshot nobody holds: to the reaper, or freed here without one */
+static void
+conf_retire(sm_conf *c)
+{
+    pthread_mutex_lock(&conf_reap_lock);
+    if (conf_reaper_state == CONF_REAPER_RUNNING) {
+        c->retired_next = conf_retired;
+        conf_retired = c;
+        pthread_cond_signal(&conf_reap_cond);
+        c = NULL;
+    }
+    pthread_mutex_unlock(&conf_reap_lock);
+    conf_free(c);
+}
+
+unsigned long
+conf_reaped(void)
+{
+    unsigned long n;
+
+    pthread_mutex_lock(&conf_reap_lock);
+    n = conf_reaped_count;
+    pthread_mutex_unlock(&conf_reap_lock);
+    return n;
+}
+
+/* conf_unref - drop a reference; 1 when it was the last */
+static int
+conf_unref(sm_conf *c)
+{
+    int last;
+
+    pthread_mutex_lock(&conf_lock);
+    last = --c->refs == 0;
+    pthread_mutex_unlock(&conf_lock);
+    return last;
+}
+
 void
 conf_publish(sm_conf *c)
 {
     sm_conf *old;
 
+    if (c != NULL)
+        conf_reaper_start();
     pthread_mutex_lock(&conf_lock);
     old = conf_current;
     conf_current = c;
     pthread_mutex_unlock(&conf_lock);
-    conf_release(old);
+    if (c == NULL)
+        conf_reaper_stop();
+    /* the publisher is no mail thread: an old snapshot nobody holds is freed here */
+    if (old != NULL && conf_unref(old))
+        conf_free(old);
 }
 
 sm_conf *
@@ -302,15 +425,8 @@ conf_acquire(void)
 sm_conf *
 conf_release(sm_conf *c)
 {
-    int last;
-
-    if (c == NULL)
-        return NULL;
-    pthread_mutex_lock(&conf_lock);
-    last = --c->refs == 0;
-    pthread_mutex_unlock(&conf_lock);
-    if (last)
-        conf_free(c);
+    if (c != NULL && conf_unref(c))
+        conf_retire(c);
     return NULL;
 }
 

@@ -7,7 +7,8 @@
  * swaps it in with conf_publish().  A message takes a reference for its
  * whole life (conf_acquire / conf_release), so a reload never changes the
  * rules half-way through a message, and the old snapshot (with its plugin
- * instances) is freed when its last message is done.
+ * instances) is freed when its last message is done: by the reaper thread,
+ * never by the mail thread that dropped the last reference.
  */
 #ifndef SM_CONF_H
 #define SM_CONF_H
@@ -26,7 +27,8 @@ typedef struct daemon_conf {
     char *user;             /* drop privileges to this user */
     char *group;            /* and this group (default: the user's) */
     char *pid_file;
-    long milter_timeout; /* seconds libmilter waits on the MTA */
+    long milter_timeout; /* seconds to wait on the MTA; idle connections are closed (milter_idle.c)
+                          */
     long backlog;
     long shutdown_timeout; /* seconds to let messages in flight finish on SIGTERM */
 } daemon_conf;
@@ -50,7 +52,8 @@ typedef struct sm_conf {
     daemon_conf daemon;
     log_conf log;
     scope_conf *scope;
-    struct sm_conf_ext *ext; /* the concerns' sections (conf_ext.c) */
+    struct sm_conf_ext *ext;      /* the concerns' sections (conf_ext.c) */
+    struct sm_conf *retired_next; /* the reaper's queue (conf.c) */
 } sm_conf;
 
 /* conf_load - read and validate a file; NULL with "file:line: reason" in err */
@@ -64,12 +67,15 @@ int conf_start(sm_conf *c, char *err, size_t errlen);
 /* conf_free - free a snapshot that was never published (or whose last reference went) */
 sm_conf *conf_free(sm_conf *c);
 
-/* conf_publish - make c the current snapshot; the previous one is released */
+/* conf_publish - make c the current snapshot; the previous one is released (freed by the
+ * caller when nobody holds it); NULL at shutdown also stops the reaper */
 void conf_publish(sm_conf *c);
 /* conf_acquire - the current snapshot, with a reference */
 sm_conf *conf_acquire(void);
-/* conf_release - drop a reference; returns NULL */
+/* conf_release - drop a reference; the last one hands the snapshot to the reaper; NULL */
 sm_conf *conf_release(sm_conf *c);
+/* conf_reaped - snapshots the reaper thread has freed so far */
+unsigned long conf_reaped(void);
 
 int conf_log_facility(const sm_conf *c);
 int conf_log_level(const sm_conf *c);

@@ -8,13 +8,17 @@
  * runs the start's loader, served by what the helper opened as root.
  *
  * Threads and signals: HUP, TERM, INT and USR1 are blocked in every
- * thread; libmilter runs in its own thread and the main thread waits for
- * signals with sigwait(), so that SIGHUP reloads the configuration instead
- * of stopping libmilter (whose own signal thread would treat it as a stop).
+ * thread; libmilter runs in its own thread and the main thread alone takes
+ * signals (sigwaitinfo in milter_signals.c, which also parks libmilter's
+ * own signal thread for good: it would treat HUP or TERM as a stop of
+ * libmilter alone), so SIGHUP reloads the configuration and SIGTERM stops
+ * the whole daemon, whatever thread the kernel would have picked.
  * A reload runs in a helper thread; a configuration that fails to load is
  * refused with its file:line reason and the running one keeps serving.
  * SIGTERM refuses new transactions (milter_drain) and lets messages in flight finish
- * (daemon.shutdown_timeout bounds the wait).
+ * (daemon.shutdown_timeout bounds the wait).  MTA connections that idle for
+ * daemon.milter_timeout are closed (milter_idle.c: libmilter's timeout only
+ * covers a command that has begun to arrive).
  */
 #include "config.h"
 
@@ -40,6 +44,8 @@
 #include "conf_ext.h"
 #include "log.h"
 #include "milter.h"
+#include "milter_idle.h"
+#include "milter_signals.h"
 #include "privsep.h"
 #include "util.h"
 
@@ -124,6 +130,7 @@ main_open_socket(const daemon_conf *d, char *err, size_t errlen)
     if (smfi_setconn(d->socket) != MI_SUCCESS)
         return util_errf(err, errlen, "invalid socket '%s'", d->socket);
     smfi_settimeout((int)d->milter_timeout);
+    milter_idle_start(d->milter_timeout); /* libmilter's covers a command, not the wait for one */
     smfi_setbacklog((int)d->backlog);
     if (smfi_opensocket(1) != MI_SUCCESS)
         return util_errf(err, errlen, "cannot open socket %s: %s", d->socket,
@@ -399,15 +406,28 @@ main_poke_reload(int stopping)
     pthread_mutex_unlock(&main_reload_lock);
 }
 
+/*
+ * main_check_signal_thread - libmilter's signal thread must be parked in our
+ * sigwait() (milter_signals.c), or a SIGHUP could stop libmilter
+ */
+static void
+main_check_signal_thread(void)
+{
+    for (int i = 0; i < 200 && !milter_signals_parked(); i++)
+        usleep(10000);
+    if (!milter_signals_parked())
+        log_msg(LOG_WARNING, NULL,
+                "libmilter's signal thread did not call sigwait(): a SIGHUP or SIGTERM may stop "
+                "libmilter alone");
+}
+
 /* main_wait_signals - the main thread's loop until TERM or INT */
 static void
 main_wait_signals(const sigset_t *set)
 {
     for (;;) {
-        int sig = 0;
+        int sig = milter_signals_wait(set);
 
-        if (sigwait(set, &sig) != 0)
-            continue;
         if (sig == SIGHUP) {
             main_poke_reload(0);
         } else if (sig == SIGUSR1) {
@@ -475,6 +495,7 @@ main_run(sm_conf *conf, int foreground)
             status = 1;
         close(ready);
     }
+    main_check_signal_thread();
     main_wait_signals(&set);
     milter_drain();
     for (long i = 0; i < grace * 20 && milter_in_flight() > 0; i++)

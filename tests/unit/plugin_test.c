@@ -8,7 +8,10 @@
  *     delay_ms = 0;                # sleep before answering (bounded by the deadline)
  *     fail_file = "/tmp/x/outage"; # while this file exists, every lookup tempfails
  *     warm = "a@b.example=verified";  # pushed with host->cache_put() in start()
- *     fail_init = false; }
+ *     fail_init = false;
+ *     close_wait_file = "/tmp/x/go"; }  # close() logs "test source closing", waits
+ *                                  # (at most 10 s) until this file exists, then
+ *                                  # logs "test source closed"
  * Answers are verified, not_verified, unknown, tempfail.  Identities are
  * compared exactly (the host normalises them).  plugin_test_calls() counts
  * lookups over all instances (tests read it with dlsym).
@@ -27,7 +30,7 @@
 
 typedef struct pt_inst {
     const sm_plugin_host *host;
-    char *answers, *fail_file, *warm;
+    char *answers, *fail_file, *warm, *close_wait_file;
     sm_id_answer def;
     long delay_ms;
 } pt_inst;
@@ -79,9 +82,9 @@ pt_find(const char *script, const char *identity)
 static int
 pt_init(const sm_plugin_host *host, void **instance_r, char *err, size_t errlen)
 {
-    static const char *const known[] = {"answers", "default",   "delay_ms", "fail_file",
-                                        "warm",    "fail_init", NULL};
-    const char *answers, *def, *fail_file, *warm;
+    static const char *const known[] = {"answers", "default",   "delay_ms",        "fail_file",
+                                        "warm",    "fail_init", "close_wait_file", NULL};
+    const char *answers, *def, *fail_file, *warm, *close_wait_file;
     long delay;
     int fail_init;
     pt_inst *pi;
@@ -91,6 +94,7 @@ pt_init(const sm_plugin_host *host, void **instance_r, char *err, size_t errlen)
         host->conf_string(host->ctx, "default", "unknown", &def, err, errlen) < 0 ||
         host->conf_string(host->ctx, "fail_file", "", &fail_file, err, errlen) < 0 ||
         host->conf_string(host->ctx, "warm", "", &warm, err, errlen) < 0 ||
+        host->conf_string(host->ctx, "close_wait_file", "", &close_wait_file, err, errlen) < 0 ||
         host->conf_int(host->ctx, "delay_ms", 0, 0, 60000, &delay, err, errlen) < 0 ||
         host->conf_bool(host->ctx, "fail_init", 0, &fail_init, err, errlen) < 0)
         return -1;
@@ -109,6 +113,7 @@ pt_init(const sm_plugin_host *host, void **instance_r, char *err, size_t errlen)
     pi->answers = strdup(answers);
     pi->fail_file = strdup(fail_file);
     pi->warm = strdup(warm);
+    pi->close_wait_file = strdup(close_wait_file);
     pi->def = pt_parse_answer(def, strlen(def));
     pi->delay_ms = delay;
     host->log(host->ctx, LOG_DEBUG, NULL, "test source ready\n(second line)");
@@ -179,6 +184,13 @@ pt_close(void *instance)
 {
     pt_inst *pi = instance;
 
+    if (*pi->close_wait_file) {
+        pi->host->log(pi->host->ctx, LOG_NOTICE, NULL, "test source closing");
+        for (int i = 0; i < 1000 && access(pi->close_wait_file, F_OK) != 0; i++)
+            usleep(10000);
+        pi->host->log(pi->host->ctx, LOG_NOTICE, NULL, "test source closed");
+    }
+    free(pi->close_wait_file);
     free(pi->answers);
     free(pi->fail_file);
     free(pi->warm);

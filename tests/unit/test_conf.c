@@ -292,6 +292,29 @@ test_conf_snapshots_share_identity_cache_only_with_same_sources(void **state)
     }
     snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
     assert_int_equal(system(cmd), 0);
+/* the last release (a mail thread at end of message) never frees: the reaper thread does */
+static void
+test_conf_last_release_hands_snapshot_to_reaper(void **state)
+{
+    char err[512];
+    const char *path = write_conf("log: { level = \"debug\"; };\n");
+    sm_conf *a = conf_load(path, err, sizeof(err)), *held;
+    unsigned long reaped = conf_reaped();
+    (void)state;
+    assert_non_null(a);
+    conf_publish(a);
+    held = conf_acquire();
+    conf_publish(conf_load(path, err, sizeof(err))); /* reload while a message holds a */
+    assert_int_equal(conf_reaped(), reaped);
+    assert_null(conf_release(held)); /* the last reference of a */
+    conf_publish(NULL);              /* joins the reaper once it freed a */
+    assert_int_equal(conf_reaped(), reaped + 1);
+    /* a snapshot replaced while nobody holds it is freed by the publisher, not reaped */
+    conf_publish(conf_load(path, err, sizeof(err)));
+    conf_publish(conf_load(path, err, sizeof(err)));
+    conf_publish(NULL);
+    assert_int_equal(conf_reaped(), reaped + 1);
+    unlink(path);
 }
 
 int
@@ -305,6 +328,7 @@ main(void)
         cmocka_unit_test(test_conf_plugin_errors_start_with_file_and_line),
         cmocka_unit_test(test_conf_defaults_when_file_is_empty),
         cmocka_unit_test(test_conf_snapshot_lives_until_last_release),
+        cmocka_unit_test(test_conf_last_release_hands_snapshot_to_reaper),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,234 @@
+/*
+ * milter_idle.c - close milter connections that idle longer than daemon.milter_timeout
+ *
+ * SYNOPSIS
+ *   milter_idle_start(conf->daemon.milter_timeout);   before smfi_main()
+ *
+ * DESCRIPTION
+ *   libmilter (Debian's build, with its pool of workers) times out a read
+ *   only once a command has begun to arrive: a connection that waits for
+ *   its next command, or never sends the first one (not even the option
+ *   negotiation, so no callback of ours ever sees it), sits in the pool
+ *   controller's poll() set, which looks for sessions older than the
+ *   timeout only every 600 s.  500 clients that never speak hold 500
+ *   descriptors and sessions that long.
+ *
+ *   libmilter calls accept() and poll() through its PLT (objdump -T
+ *   libmilter.so), so this file defines both (ELF symbol interposition, as
+ *   sigwait() in milter_signals.c and d2i_PUBKEY_bio() in dkim_pkey.c):
+ *
+ *   accept()  accepts as libc's would (accept4 without flags) and records
+ *             the new descriptor with its socket inode and the time: the
+ *             process accepts nothing but libmilter's MTA connections.
+ *   poll()    polls as libc's would (ppoll).  A recorded descriptor that
+ *             poll() reports readable is busy; the next time it is polled
+ *             again, it idles from that moment.  A recorded descriptor
+ *             polled while it has idled for the timeout is shut down
+ *             (shutdown(2), not close(2): the descriptor stays libmilter's,
+ *             it reads end of file, calls our close callback and closes it
+ *             the ordinary way).  A poll() that covers recorded descriptors
+ *             sleeps no longer than the next of their deadlines and goes on
+ *             waiting for the caller's own timeout, so the caller sees
+ *             poll()'s ordinary behaviour.
+ *
+ *   Only a descriptor that its caller is polling at that moment is ever
+ *   shut down, and only when it is still the socket that was accepted (the
+ *   same inode): a descriptor number libmilter closed and the process
+ *   reused (a curl socket, a file) is forgotten, never touched.  A
+ *   connection whose callback is running is not polled, so a slow message
+ *   is never cut.  Before milter_idle_start(), both functions only pass
+ *   through.
+ *
+ * DIAGNOSTICS
+ *   One notice per poll() that closed connections, with their count.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "log.h"
+#include "milter_idle.h"
+#include "util.h"
+
+#define MILTER_IDLE_MAX_FDS 65536 /* descriptors above are not watched */
+
+typedef struct milter_idle_slot {
+    ino_t ino;           /* the accepted socket; 0: not an MTA connection */
+    uint64_t idle_since; /* util_now_ms() */
+    int busy;            /* reported readable since it was last polled */
+} milter_idle_slot;
+
+static pthread_mutex_t milter_idle_lock = PTHREAD_MUTEX_INITIALIZER;
+static milter_idle_slot *milter_idle_slots;
+static int milter_idle_nslots;
+static uint64_t milter_idle_timeout_ms; /* 0: off */
+static unsigned long milter_idle_nclosed;
+
+void
+milter_idle_start(long timeout_s)
+{
+    struct rlimit rl;
+    int n = MILTER_IDLE_MAX_FDS;
+
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+        rl.rlim_cur < (rlim_t)n)
+        n = (int)rl.rlim_cur;
+    pthread_mutex_lock(&milter_idle_lock);
+    if (milter_idle_slots == NULL) {
+        milter_idle_slots = xcalloc((size_t)n, sizeof(*milter_idle_slots));
+        milter_idle_nslots = n;
+    }
+    milter_idle_timeout_ms = timeout_s > 0 ? (uint64_t)timeout_s * 1000u : 0;
+    pthread_mutex_unlock(&milter_idle_lock);
+}
+
+unsigned long
+milter_idle_closed(void)
+{
+    unsigned long n;
+
+    pthread_mutex_lock(&milter_idle_lock);
+    n = milter_idle_nclosed;
+    pthread_mutex_unlock(&milter_idle_lock);
+    return n;
+}
+
+/* milter_idle_slot_of - the slot of a watched descriptor, or NULL; under the lock */
+static milter_idle_slot *
+milter_idle_slot_of(int fd)
+{
+    if (milter_idle_timeout_ms == 0 || fd < 0 || fd >= milter_idle_nslots ||
+        milter_idle_slots[fd].ino == 0)
+        return NULL;
+    return &milter_idle_slots[fd];
+}
+
+/*
+ * milter_idle_sweep - before a poll: start idle periods, shut down what idled
+ * too long, forget reused descriptors; the next deadline (UINT64_MAX: none)
+ */
+static uint64_t
+milter_idle_sweep(const struct pollfd *fds, nfds_t n, uint64_t now, int *closed)
+{
+    uint64_t next = UINT64_MAX;
+
+    for (nfds_t i = 0; i < n; i++) {
+        milter_idle_slot *s = milter_idle_slot_of(fds[i].fd);
+        struct stat st;
+
+        if (s == NULL)
+            continue;
+        if (s->busy) {
+            s->busy = 0;
+            s->idle_since = now;
+        }
+        if (s->idle_since + milter_idle_timeout_ms > now) {
+            if (s->idle_since + milter_idle_timeout_ms < next)
+                next = s->idle_since + milter_idle_timeout_ms;
+            continue;
+        }
+        if (fstat(fds[i].fd, &st) == 0 && S_ISSOCK(st.st_mode) && st.st_ino == s->ino &&
+            shutdown(fds[i].fd, SHUT_RDWR) == 0)
+            (*closed)++;
+        s->ino = 0;
+    }
+    return next;
+}
+
+/* milter_idle_mark - after a poll: readable watched descriptors are busy */
+static void
+milter_idle_mark(const struct pollfd *fds, nfds_t n)
+{
+    for (nfds_t i = 0; i < n; i++) {
+        milter_idle_slot *s;
+
+        if (fds[i].revents != 0 && (s = milter_idle_slot_of(fds[i].fd)) != NULL)
+            s->busy = 1;
+    }
+}
+
+/* milter_idle_ppoll - libc's poll() by way of ppoll(), timeout in ms (< 0: for ever) */
+static int
+milter_idle_ppoll(struct pollfd *fds, nfds_t n, int64_t ms)
+{
+    struct timespec ts;
+
+    if (ms < 0)
+        return ppoll(fds, n, NULL, NULL);
+    ts.tv_sec = (time_t)(ms / 1000);
+    ts.tv_nsec = (long)(ms % 1000) * 1000000L;
+    return ppoll(fds, n, &ts, NULL);
+}
+
+/*
+ * accept - libc's, recording the MTA connection it returns (see DESCRIPTION)
+ */
+int
+accept(int fd, struct sockaddr *addr, socklen_t *addrlen)
+{
+    int c = accept4(fd, addr, addrlen, 0);
+    int saved = errno;
+    struct stat st;
+
+    if (c >= 0 && fstat(c, &st) == 0) {
+        pthread_mutex_lock(&milter_idle_lock);
+        if (milter_idle_timeout_ms > 0 && c < milter_idle_nslots) {
+            milter_idle_slots[c].ino = st.st_ino;
+            milter_idle_slots[c].idle_since = util_now_ms();
+            milter_idle_slots[c].busy = 0;
+        }
+        pthread_mutex_unlock(&milter_idle_lock);
+    }
+    errno = saved;
+    return c;
+}
+
+/*
+ * poll - libc's, bounded by the deadlines of the MTA connections it covers
+ * (see DESCRIPTION)
+ */
+int
+poll(struct pollfd *fds, nfds_t n, int timeout)
+{
+    uint64_t start = util_now_ms();
+    uint64_t until = timeout < 0 ? UINT64_MAX : start + (uint64_t)timeout;
+
+    for (;;) {
+        uint64_t now = util_now_ms(), next;
+        int closed = 0, r, saved;
+        int64_t wait;
+
+        pthread_mutex_lock(&milter_idle_lock);
+        next = milter_idle_timeout_ms > 0 ? milter_idle_sweep(fds, n, now, &closed) : UINT64_MAX;
+        if (closed > 0)
+            milter_idle_nclosed += (unsigned long)closed;
+        pthread_mutex_unlock(&milter_idle_lock);
+        if (closed > 0)
+            log_msg(LOG_NOTICE, NULL, "closed %d idle MTA connection%s (daemon.milter_timeout)",
+                    closed, closed == 1 ? "" : "s");
+        if (next > until)
+            next = until;
+        wait = next == UINT64_MAX ? -1 : next > now ? (int64_t)(next - now) : 0;
+        r = milter_idle_ppoll(fds, n, wait);
+        saved = errno;
+        if (r > 0 && milter_idle_timeout_ms > 0) {
+            pthread_mutex_lock(&milter_idle_lock);
+            milter_idle_mark(fds, n);
+            pthread_mutex_unlock(&milter_idle_lock);
+        }
+        /* a wake-up for a deadline of ours, before the caller's own timeout: again */
+        if (r == 0 && next < until && util_now_ms() < until)
+            continue;
+        errno = saved;
+        return r;
+    }
+}
