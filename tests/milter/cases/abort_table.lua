@@ -41,24 +41,27 @@ local function records()
   if not f then return out end
   for line in f:lines() do
     out[#out + 1] = { qid = line:match('"qid":"([^"]*)"'), action = line:match('"action":"([^"]*)"'),
-                      outcome = line:match('"outcome":"([^"]*)"'), scope = line:match('"scope":{[^}]*"reason":"([^"]*)"') }
+                      outcome = line:match('"outcome":"([^"]*)"'),
+                      env = line:match('"env_from":"([^"]*)"'), scope = line:match('"scope":{[^}]*"reason":"([^"]*)"') }
   end
   f:close()
   return out
 end
 
--- count(qid) - records of this queue id: total, aborted, completed, scopes seen
+-- count(qid) - records of this queue id: total, aborted, completed, scopes seen, and
+-- an envelope sender not in the bare form of a completed record ("a@b", not "<a@b>")
 local function count(qid)
-  local n, ab, done, sc = 0, 0, 0, {}
+  local n, ab, done, sc, badenv = 0, 0, 0, {}, nil
   for _, r in ipairs(records()) do
     if r.qid == qid then
       n = n + 1
+      if not r.env or r.env:find("[<>]") then badenv = tostring(r.env) end
       if r.action == "aborted" and r.outcome == "aborted" then ab = ab + 1 end
       if r.outcome == "completed" then done = done + 1 end
       sc[r.scope or "?"] = true
     end
   end
-  return n, ab, done, sc
+  return n, ab, done, sc, badenv
 end
 
 -- wait_records(want) - bounded wait until every qid in want has at least its count
@@ -179,7 +182,8 @@ local function row(name, sc, body, want, proves)
     wait_records(want)
     daemon_up()
     for qid, w in pairs(want) do
-      local n, ab, done, seen = count(qid)
+      local n, ab, done, seen, badenv = count(qid)
+      T.expect(not badenv, qid .. ": env_from recorded as " .. tostring(badenv) .. ", not as a bare address")
       T.expect(n == w.n and ab == (w.aborted or 0) and done == (w.completed or 0),
                string.format("%s: %d records (%d aborted, %d completed), want %d (%d aborted, %d completed)",
                              qid, n, ab, done, w.n, w.aborted or 0, w.completed or 0))
