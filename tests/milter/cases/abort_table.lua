@@ -6,6 +6,7 @@ local T = dofile(LIB)
 -- next message), by SMFIC_QUIT, or by the MTA closing the socket without a word,
 -- for each scope: inbound (outside client), internal network, authenticated
 -- ({auth_authen}), local submission (Postfix's non-SMTP "localhost", no address).
+-- ses-milter asks for no HELO (SMFIP_NOHELO), so "after-helo" is the MTA's view only.
 -- Each row proves: the daemon is still the same process and logged no crash, the next
 -- message is served, an outgoing transaction that reached MAIL FROM and did not end in
 -- end of message has exactly one aborted record (action=aborted outcome=aborted), one
@@ -257,6 +258,22 @@ for _, sc in ipairs(scopes) do
          [q3 .. "B"] = { n = sc.scope and 1 or 0, aborted = sc.scope and 1 or 0 } },
   sc.scope and "daemon up, the first message completed, the second aborted, one record each"
            or "daemon up, no record (inbound)")
+end
+
+-- before any client information: the MTA's connection closed before, or right after,
+-- option negotiation (no SMFIC_CONNECT): no record, the next message is served
+for _, neg in ipairs({ false, true }) do
+  id = id + 1
+  local q = string.format("AT%03d", id)
+  row(neg and "any/quit-after-negotiation" or "any/close-before-negotiation", scopes[2], function()
+    local c = mt.connect(SOCK, 40, 0.05)
+    T.expect(c ~= nil, "cannot connect to the milter")
+    if neg then
+      T.expect(mt.negotiate(c, nil, nil, nil) == nil, "negotiation failed")
+    end
+    mt.disconnect(c, neg)
+    mt.disconnect(next_message(scopes[2], q .. "N"), true)
+  end, { [q .. "N"] = { n = 1, completed = 1 } }, "daemon up, next served, no record")
 end
 
 -- last pass: nothing written twice after its row (at close, on a later message)
