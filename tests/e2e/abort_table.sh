@@ -160,9 +160,12 @@ row_local sendmail-killed-mid-body none l_kill_body
 row_local postdrop-refuses-oversized none l_oversize
 row_local cleanup-header-checks-reject aborted l_hdrcheck
 
-# every next message relayed (bounded wait for the last one, then all are checked)
-for _ in $(seq 100); do [ -n "$(captured "m$N-next")" ] && break; sleep 0.1; done
-sleep 0.5
+# every next message relayed: bounded wait until all of them reached smtp-sink
+for _ in $(seq 150); do
+    [ "$(cat "$W"/capture/* 2>/dev/null | grep -cx 'X-Marker: m[0-9]*-next')" -ge "$N" ] && break
+    sleep 0.2
+done
+sleep 0.3
 
 # the records of every row's sender and of its next message's sender, counted in one pass
 declare -A REC
