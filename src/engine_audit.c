@@ -115,16 +115,24 @@ engine_audit(sm_msg *m, msg_ext *e, int aborted)
     audit_spf spf;
     audit_dmarc dmarc;
     const char *advice[ALIGN_MAX_REASONS];
-    char ip[64], line[2048];
+    char ip[64], line[2048], err[256];
     sm_verdict *v = &m->verdict;
+    addr_mailbox env;
+    int env_null = 0;
 
     memset(&am, 0, sizeof(am));
+    memset(&env, 0, sizeof(env));
     am.queue_id = m->qid[0] ? m->qid : NULL;
     am.client_addr = msg_client_ip(m, ip, sizeof(ip));
     am.client_name = m->client_name;
     am.auth_user = m->auth_authen;
     am.scope = engine_audit_scope(m->scope);
     am.env_from = e->env_ok ? (e->env_null ? "" : e->env.address) : m->env_from;
+    /* a transaction that ended before end of message: MAIL FROM not parsed yet; record it
+     * in the same bare form as a completed one ("a@b", "" for <>), raw only if unparseable */
+    if (!e->env_ok && m->env_from != NULL &&
+        addr_parse_path(m->env_from, &env, &env_null, err, sizeof(err)) == ADDR_OK)
+        am.env_from = env_null ? "" : env.address;
     am.rcpts = (const char *const *)m->rcpts;
     am.n_rcpts = m->nrcpts;
     am.from = engine_first_from(e);
@@ -199,4 +207,5 @@ engine_audit(sm_msg *m, msg_ext *e, int aborted)
     }
     audit_summary_line(&am, line, sizeof(line));
     log_msg(LOG_INFO, NULL, "%s", line);
+    addr_mailbox_clear(&env);
 }
