@@ -28,6 +28,7 @@
 # SM_FAULT_SOAK=1 selects the long variants (make soak); FL_SOAK is 1 then.
 
 FL_SOAK=${SM_FAULT_SOAK:-0}
+[ -n "${SM_TB_KEEP:-}" ] && echo "work dir (kept): $W"
 FL_RESTARTS=0
 FL_CRASHES=0
 FL_CLIENT_PID=
