@@ -9,7 +9,8 @@
  *     fail_file = "/tmp/x/outage"; # while this file exists, every lookup tempfails
  *     warm = "a@b.example=verified";  # pushed with host->cache_put() in start()
  *     fail_init = false;
- *     close_wait_file = "/tmp/x/go"; }  # close() logs "test source closing", waits
+ *     close_wait_file = "/tmp/x/go"; }  # close() of a started instance logs
+ *                                  # "test source closing", waits
  *                                  # (at most 10 s) until this file exists, then
  *                                  # logs "test source closed"
  * Answers are verified, not_verified, unknown, tempfail.  Identities are
@@ -31,6 +32,7 @@
 typedef struct pt_inst {
     const sm_plugin_host *host;
     char *answers, *fail_file, *warm, *close_wait_file;
+    int started; /* start() ran: an instance the privileged helper loads never starts */
     sm_id_answer def;
     long delay_ms;
 } pt_inst;
@@ -128,6 +130,7 @@ pt_start(void *instance, char *err, size_t errlen)
     pt_inst *pi = instance;
     char *copy = strdup(pi->warm), *save = NULL;
 
+    pi->started = 1;
     (void)err;
     (void)errlen;
     for (char *t = strtok_r(copy, " ,", &save); t; t = strtok_r(NULL, " ,", &save)) {
@@ -184,7 +187,7 @@ pt_close(void *instance)
 {
     pt_inst *pi = instance;
 
-    if (*pi->close_wait_file) {
+    if (*pi->close_wait_file && pi->started) {
         pi->host->log(pi->host->ctx, LOG_NOTICE, NULL, "test source closing");
         for (int i = 0; i < 1000 && access(pi->close_wait_file, F_OK) != 0; i++)
             usleep(10000);

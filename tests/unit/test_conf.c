@@ -292,6 +292,8 @@ test_conf_snapshots_share_identity_cache_only_with_same_sources(void **state)
     }
     snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
     assert_int_equal(system(cmd), 0);
+}
+
 /* the last release (a mail thread at end of message) never frees: the reaper thread does */
 static void
 test_conf_last_release_hands_snapshot_to_reaper(void **state)
