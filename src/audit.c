@@ -319,8 +319,9 @@ audit_append(audit_log *log, const char *line, size_t len, char *err, size_t err
     e = n < 0 ? errno : ENOSPC;
     if (n > 0) {
         off_t end = lseek(log->fd, 0, SEEK_END);
-        if (end >= n)
-            (void)ftruncate(log->fd, end - n);
+        /* best effort: the write's error is the one reported either way */
+        if (end >= n && ftruncate(log->fd, end - n) < 0)
+            n = 0;
     }
     return util_errf(err, errlen, "audit log %s: write: %s", log->file, strerror(e));
 }
