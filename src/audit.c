@@ -440,8 +440,9 @@ audit_append(audit_file *f, const char *line, size_t len, char *err, size_t errl
     e = n < 0 ? errno : ENOSPC;
     if (n > 0) {
         off_t end = lseek(f->fd, 0, SEEK_END);
-        if (end >= n)
-            (void)ftruncate(f->fd, end - n);
+        /* best effort: the write's error is the one reported either way */
+        if (end >= n && ftruncate(f->fd, end - n) < 0)
+            n = 0;
     }
     return util_errf(err, errlen, "audit log %s: write: %s", f->file, strerror(e));
 }
