@@ -12,16 +12,7 @@ tb_enter_ns "$@"
 . "$SM_SRCDIR/tests/faults/lib.sh"
 
 if [ "$FL_SOAK" = 1 ]; then N=5000 KILLS=10; else N=300 KILLS=2; fi
-fl_identities "$W/identities" faults.example
-fl_milter_conf "$W/milter.conf" <<EOC
-scope: { internal_networks = [ "127.0.0.0/8" ]; };
-identity: { plugin_dir = "$W/plugins";
-  sources = ( { name = "local"; plugin = "file"; path = "$W/identities"; } ); };
-audit: { file = "$W/audit/audit.jsonl"; recipients = "plain"; fsync = "never"; };
-EOC
-fl_start "$W/milter.conf" || exit 1
-tb_start_postfix || exit 1
-fl_probe "before the faults" || exit 1
+fl_standard_bed || exit 1
 
 fl_client k9 "$N" 4 --from a@faults.example --from b@faults.example
 step=$((N / (KILLS + 1)))

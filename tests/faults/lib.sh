@@ -178,3 +178,19 @@ fl_milter_conf() {
     install -m 644 -o root -g root "$SM_BUILDDIR/plugins/ses/.libs/ses.so" "$W/plugins/" 2>/dev/null
     tb_milter_conf "$1"
 }
+
+# fl_standard_bed - the common set-up: identities for faults.example, internal-network
+# scope, the file source, a plain audit log; ses-milter and Postfix started, and the
+# first message proved to be served
+fl_standard_bed() {
+    fl_identities "$W/identities" faults.example
+    fl_milter_conf "$W/milter.conf" <<EOC
+scope: { internal_networks = [ "127.0.0.0/8" ]; };
+identity: { plugin_dir = "$W/plugins";
+  sources = ( { name = "local"; plugin = "file"; path = "$W/identities"; } ); };
+audit: { file = "$W/audit/audit.jsonl"; recipients = "plain"; fsync = "never"; };
+EOC
+    fl_start "$W/milter.conf" || return 1
+    tb_start_postfix || return 1
+    fl_probe "before the faults"
+}

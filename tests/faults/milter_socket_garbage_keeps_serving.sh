@@ -13,16 +13,7 @@ tb_enter_ns "$@"
 . "$SM_SRCDIR/tests/faults/lib.sh"
 if [ "$FL_SOAK" = 1 ]; then N=3000 ROUNDS=50; else N=200 ROUNDS=1; fi
 
-fl_identities "$W/identities" faults.example
-fl_milter_conf "$W/milter.conf" <<EOC
-scope: { internal_networks = [ "127.0.0.0/8" ]; };
-identity: { plugin_dir = "$W/plugins";
-  sources = ( { name = "local"; plugin = "file"; path = "$W/identities"; } ); };
-audit: { file = "$W/audit/audit.jsonl"; recipients = "plain"; fsync = "never"; };
-EOC
-fl_start "$W/milter.conf" || exit 1
-tb_start_postfix || exit 1
-fl_probe "before the faults" || exit 1
+fl_standard_bed || exit 1
 
 # paced so that the mail flows for as long as the garbage does
 fl_client garbage "$N" 2 --pause-ms 20 --from a@faults.example --from b@faults.example

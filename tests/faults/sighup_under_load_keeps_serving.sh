@@ -15,16 +15,7 @@ tb_enter_ns "$@"
 # still be a reload
 if [ "$FL_SOAK" = 1 ]; then N=10000 HUPS=200; else N=500 HUPS=40; fi
 BURST=${SM_FAULT_HUP_BURST:-2}
-fl_identities "$W/identities" faults.example
-fl_milter_conf "$W/milter.conf" <<EOC
-scope: { internal_networks = [ "127.0.0.0/8" ]; };
-identity: { plugin_dir = "$W/plugins";
-  sources = ( { name = "local"; plugin = "file"; path = "$W/identities"; } ); };
-audit: { file = "$W/audit/audit.jsonl"; recipients = "plain"; fsync = "never"; };
-EOC
-fl_start "$W/milter.conf" || exit 1
-tb_start_postfix || exit 1
-fl_probe "before the faults" || exit 1
+fl_standard_bed || exit 1
 
 fl_client hup "$N" 4 --from a@faults.example --from b@faults.example
 sock_ok() { timeout 2 python3 -c 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])' "$W/run/milter.sock" 2>/dev/null; }
