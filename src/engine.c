@@ -36,8 +36,9 @@
 #define ENGINE_OVERFLOW_WHY                                                                        \
     "message header over the limit of " ENGINE_XSTR(MSG_MAX_HEADERS) " fields or 256 KiB"
 
-int
-engine_msg_start(sm_msg *m)
+/* engine_begin - MAIL FROM: scope (probe: in scope whatever the client) and per-message state */
+static int
+engine_begin(sm_msg *m, int probe)
 {
     scope_client cl;
     sm_conf_ext *x;
@@ -53,10 +54,11 @@ engine_msg_start(sm_msg *m)
     cl.hostname = m->client_name;
     cl.auth_authen = m->auth_authen;
     cl.port = m->client_port;
-    m->scope = scope_decide(m->conf->scope, &cl);
+    m->scope = probe ? SCOPE_ALL : scope_decide(m->conf->scope, &cl);
     if (m->scope == SCOPE_EXTERNAL)
         return 0;
     m->ext = xcalloc(1, sizeof(*m->ext));
+    m->ext->probe = probe;
     m->ext->gate.decisive = -1;
     /* nothing parsed yet: a transaction that ends before end of message has no From */
     m->ext->from_status = GATE_FROM_NONE;
@@ -67,6 +69,18 @@ engine_msg_start(sm_msg *m)
             log_msg(LOG_WARNING, m->qid, "DKIM verification unavailable: %s", err);
     }
     return 0;
+}
+
+int
+engine_msg_start(sm_msg *m)
+{
+    return engine_begin(m, 0);
+}
+
+int
+engine_probe_start(sm_msg *m)
+{
+    return engine_begin(m, 1);
 }
 
 void
@@ -544,6 +558,8 @@ engine_eom(sm_msg *m)
     if (unsub_conf_n_rules(x->unsub) > 0 && v->action != VERDICT_REJECT &&
         v->action != VERDICT_TEMPFAIL)
         engine_unsub(m, e, x);
+    if (e->probe)
+        return; /* ses-milter -t: the decision only */
     engine_log_decisions(m, e, x);
     engine_audit(m, e, 0);
 }
@@ -551,7 +567,7 @@ engine_eom(sm_msg *m)
 void
 engine_abort(sm_msg *m)
 {
-    if (engine_outgoing(m) && m->env_from != NULL && m->ext != NULL)
+    if (engine_outgoing(m) && m->env_from != NULL && m->ext != NULL && !m->ext->probe)
         engine_audit(m, m->ext, 1);
 }
 

@@ -42,6 +42,7 @@
 
 #include "conf.h"
 #include "conf_ext.h"
+#include "engine_probe.h"
 #include "log.h"
 #include "milter.h"
 #include "milter_idle.h"
@@ -60,15 +61,46 @@ static void
 main_usage(FILE *fp)
 {
     fprintf(fp,
-            "usage: ses-milter [-f] [-n] [-c FILE]\n"
-            "  -c FILE  configuration file (default %s)\n"
-            "  -f       stay in the foreground and log to stderr\n"
-            "  -n       check the configuration, print the effective settings and exit\n"
-            "  -V       print the version and exit\n"
-            "  -h       this help\n"
+            "usage: ses-milter [-f] [-c FILE]\n"
+            "       ses-milter -n [-c FILE]\n"
+            "       ses-milter -t ADDRESS [-t ADDRESS ...] [-c FILE]\n"
+            "  -c FILE     configuration file (default %s)\n"
+            "  -f          stay in the foreground and log to stderr\n"
+            "  -n          check the configuration and what the start needs, print the\n"
+            "              effective settings and exit (0 good, 78 not)\n"
+            "  -t ADDRESS  what mail from ADDRESS would get: identity, source, verdict,\n"
+            "              reply, alignment prediction (exit 0 accepted, 1 refused,\n"
+            "              2 unknown; 1 wins over 2)\n"
+            "  -V          print the version and exit\n"
+            "  -h, --help  this help\n"
             "signals: HUP reloads the configuration, USR1 reopens the audit log,\n"
             "         TERM stops after the messages in flight\n",
             conf_default_path());
+}
+
+/*
+ * main_probe - ses-milter -t: the configured sources, cache and policy, as
+ * the daemon runs them (engine_probe.h); no socket, no PID file, no audit
+ * record (the trail is not opened), no privilege change
+ */
+static int
+main_probe(sm_conf *conf, char *const *addrs, size_t n)
+{
+    char err[1024];
+    int rc;
+
+    log_open("ses-milter", conf_log_facility(conf), 1);
+    log_set_level(LOG_WARNING);
+    conf->ext->audit->enabled = 0; /* this snapshot is ours alone: nothing is recorded */
+    if (conf_start(conf, err, sizeof(err)) < 0) {
+        fprintf(stderr, "ses-milter: %s\n", err);
+        conf_free(conf);
+        return MAIN_EX_CONFIG;
+    }
+    conf_publish(conf);
+    rc = engine_probe_run(addrs, n, stdout);
+    conf_publish(NULL);
+    return rc;
 }
 
 /* main_socket_path - the file system path of a unix socket spec, or NULL */
@@ -520,15 +552,22 @@ main_run(sm_conf *conf, int foreground)
 int
 main(int argc, char **argv)
 {
-    int opt, foreground = 0, check = 0;
-    char err[1024];
+    static const struct option longopts[] = {
+        {"help", no_argument, NULL, 'h'}, {"version", no_argument, NULL, 'V'}, {NULL, 0, NULL, 0}};
+    int opt, foreground = 0, check = 0, rc;
+    char err[1024], **probe = NULL;
+    size_t nprobe = 0;
     sm_conf *conf;
 
     privsep_init();
     json_object_seed(0); /* jansson's hash seed, before any thread exists */
     main_conf_path = conf_default_path();
-    while ((opt = getopt(argc, argv, "c:fnVh")) != -1) {
+    while ((opt = getopt_long(argc, argv, "c:fnt:Vh", longopts, NULL)) != -1) {
         switch (opt) {
+        case 't':
+            probe = xrealloc(probe, (nprobe + 1) * sizeof(*probe));
+            probe[nprobe++] = optarg;
+            break;
         case 'c':
             main_conf_path = optarg;
             break;
@@ -549,13 +588,19 @@ main(int argc, char **argv)
             return 64;
         }
     }
-    if (optind != argc) {
+    if (optind != argc || (check && nprobe > 0)) {
         main_usage(stderr);
         return 64;
     }
     if ((conf = conf_load(main_conf_path, err, sizeof(err))) == NULL) {
         fprintf(stderr, "ses-milter: %s\n", err);
+        free(probe);
         return MAIN_EX_CONFIG;
+    }
+    if (nprobe > 0) {
+        rc = main_probe(conf, probe, nprobe);
+        free(probe);
+        return rc;
     }
     if (check) {
         conf_dump(stdout, conf);
