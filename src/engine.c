@@ -504,7 +504,8 @@ engine_log_stale(sm_msg *m, msg_ext *e)
                 "identity gate: stale answer served because the source failed: %s", line);
 }
 
-/* engine_log_decisions - one line per refused identity and per alignment failure, and
+/* engine_log_decisions - one line per refused identity and per alignment failure that
+ * changed the message's fate (at debug for one it did not), and
  * one per malformed field the configuration chose to accept */
 static void
 engine_log_decisions(sm_msg *m, msg_ext *e, sm_conf_ext *x)
@@ -525,12 +526,18 @@ engine_log_decisions(sm_msg *m, msg_ext *e, sm_conf_ext *x)
         log_msg(e->gate.action == GATE_MONITOR ? LOG_NOTICE : LOG_INFO, m->qid,
                 "identity gate: %s%s", e->gate.reason,
                 e->gate.action == GATE_MONITOR ? " (monitor mode: accepted)" : "");
-    if (e->align_done && e->align.dmarc_result != ALIGN_DMARC_PASS)
-        for (size_t i = 0; i < e->align.nreasons; i++) {
+    /* mail the alignment checks let through logs its summary line only: the advice is in
+     * the audit record (and at debug here); a refusal, quarantine or tempfail says why */
+    if (e->align_done && e->align.dmarc_result != ALIGN_DMARC_PASS) {
+        int level = e->align.decision == ALIGN_ACCEPT || e->align.decision == ALIGN_TAG
+                        ? LOG_DEBUG
+                        : LOG_NOTICE;
+        for (size_t i = 0; i < e->align.nreasons && log_enabled(level); i++) {
             char text[ALIGN_REASON_LEN + 64];
-            log_msg(LOG_NOTICE, m->qid, "alignment: %s",
+            log_msg(level, m->qid, "alignment: %s",
                     log_sanitize(e->align.reasons[i], text, sizeof(text)));
         }
+    }
 }
 
 void
