@@ -295,7 +295,7 @@ main_daemonize(void)
     if (pid > 0) {
         char buf[1100];
         size_t n = 0;
-        ssize_t r;
+        ssize_t r = 0;
 
         close(fds[1]);
         while (n < sizeof(buf) - 1 && (r = read(fds[0], buf + n, sizeof(buf) - 1 - n)) != 0) {
