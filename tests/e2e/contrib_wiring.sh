@@ -63,7 +63,7 @@ if ! sa_skip "the unit passes systemd-analyze verify"; then
 fi
 tb_check "the unit starts ses-milter as root (no User=): the daemon drops privileges itself" \
     test -z "$(ukey User)"
-tb_check "the tmpfiles file is shipped next to the unit" test -f "$TMPFILES"
+tb_check "the tmpfiles file is shipped next to the unit" test -f "$TMPFILES" || exit 1
 
 # directories as systemd would create them: Runtime/LogsDirectory= (owner User=/Group=,
 # root when unset; mode *DirectoryMode=, default 0755), then the tmpfiles "d" lines
@@ -78,11 +78,20 @@ mkdirs() {
 mkdirs RuntimeDirectory "$R/run"
 mkdirs LogsDirectory "$R/var/log"
 mkdir -p "$PF_QUEUE" # Postfix's queue directory exists before ses-milter starts
-if [ -f "$TMPFILES" ]; then
-    relocate < "$TMPFILES" | while read -r type path mode user group _; do
+relocate < "$TMPFILES" > "$W/ses-milter.tmpfiles"
+if command -v systemd-tmpfiles >/dev/null; then # as ExecStartPre=+systemd-tmpfiles --create
+    out=$(systemd-tmpfiles --create "$W/ses-milter.tmpfiles" 2>&1)
+    tb_check "systemd-tmpfiles accepts the tmpfiles file" test $? = 0 -a -z "$out" || echo "$out"
+else
+    while read -r type path mode user group _; do
         [ "$type" = d ] && install -d -m "$mode" -o "$user" -g "$group" "$path"
-    done
+    done < "$W/ses-milter.tmpfiles"
 fi
+tb_check "the socket directory is ses-milter:postfix 0750, the audit directory ses-milter:adm 0750" \
+    test "$(stat -c '%U:%G %a' "$PF_QUEUE/ses-milter" "$R/var/log/ses-milter" 2>&1 | paste -sd,)" = \
+    "ses-milter:postfix 750,ses-milter:adm 750"
+tb_check "the PID directory is root's 0755 (systemd and logrotate trust the PID file)" \
+    test "$(stat -c '%U:%G %a' "$R/run/ses-milter" 2>&1)" = "root:root 755"
 
 # --- the sample configuration ----------------------------------------------
 CONF=$R/etc/ses-milter/ses-milter.conf
