@@ -22,8 +22,10 @@
 #   - logrotate with the shipped file, then its postrotate SIGUSR1: the next
 #     record goes to the new file, owned by the run user, the rotated file gets
 #     nothing more, and the chain verifies across both files;
-#   - every system call the daemon made (strace) is allowed by the unit's
-#     SystemCallFilter, and every socket family by RestrictAddressFamilies.
+#   - ExecReload's check and a SIGHUP reload work as the unit runs them;
+#   - every system call the daemon made (strace: start, mail, restart, SIGUSR1,
+#     SIGHUP, stop) is allowed by the unit's SystemCallFilter, and every socket
+#     family by RestrictAddressFamilies.
 . "$SM_SRCDIR/tests/lib/testbed.sh"
 tb_enter_ns "$@"
 for t in setpriv logrotate strace; do
@@ -218,7 +220,14 @@ tb_check "the new audit.jsonl is the run user's, mode 0640" \
 tb_check "no error reopening the audit log" bash -c "! grep -q 'audit log:' '$W/milter.log'"
 tb_check "the chain verifies across the rotated and the new file" \
     "$SM_BUILDDIR/ses-milter-audit" verify "$audit.1" "$audit"
-tb_check "ses-milter stops on SIGTERM after the rotation" stop_daemon
+# a reload (the unit's ExecReload: -n, then SIGHUP) goes through the privileged helper
+out=$($(ukey ExecReload | grep -m1 "ses-milter -n" | relocate) 2>&1)
+tb_check "ExecReload's check passes" test $? = 0 || echo "$out" | tail -3
+kill -HUP "$(cat "$pidf")"
+for _ in $(seq 100); do grep -q 'configuration .* reloaded' "$W/milter.log" && break; sleep 0.05; done
+tb_check "SIGHUP reloads the sample configuration as the unit runs it" \
+    grep -q 'configuration .* reloaded' "$W/milter.log"
+tb_check "ses-milter stops on SIGTERM after the rotation and the reload" stop_daemon
 
 # --- what the sandbox allows: system calls and socket families -------------------
 for _ in $(seq 100); do pgrep -f "strace -f -qq -o $W/strace" >/dev/null || break; sleep 0.05; done
