@@ -116,7 +116,7 @@ tb_check "ProtectHome leaves root's ~/.aws readable for the SES credential chain
 caps=$(ukey CapabilityBoundingSet | tr ' ' '\n' | sed -n 's/^CAP_\(.*\)/+\L\1/p' | paste -sd,)
 nnp=; [ "$(ukey NoNewPrivileges)" = yes ] && nnp=--no-new-privs
 start_daemon() { # as the unit's ExecStart, in the foreground for the log, under strace
-    rm -f "$W/run/daemon.pid"
+    rm -f "$pidf" "$sock" # so that only this start's socket and PID file count
     (umask "$(ukey UMask | grep . || echo 0022)"
      exec setpriv --bounding-set "-all,$caps" --inh-caps -all $nnp -- \
          strace -f -qq -o "$W/strace.$1" $(ukey ExecStart | relocate) -f) >> "$W/milter.log" 2>&1 &
@@ -198,8 +198,8 @@ tb_check "the master.cf snippet's service uses ses-milter's socket and no second
 tb_check "the audit log belongs to the run user" test "$(stat -c %U "$audit" 2>/dev/null)" = ses-milter
 tb_check "ses-milter stops on SIGTERM" stop_daemon
 start_daemon 2
-tb_check "a restart opens the run user's audit log again (socket back)" test -S "$sock" ||
-    tail -5 "$W/milter.log"
+tb_check "a restart opens the run user's audit log again (socket back, daemon up)" \
+    bash -c "test -S '$sock' && kill -0 \$(cat '$pidf')" || tail -5 "$W/milter.log"
 out=$(tb_swaks --from alice@example.com --to bob@example.org --h-From alice@example.com --body x)
 tb_check "after the restart a verified sender is accepted" queued "$out"
 
