@@ -14,7 +14,7 @@ echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-se
 BUILD="build-essential autoconf automake libtool pkg-config libmilter-dev libopendkim-dev
  libspf2-dev libssl-dev libcurl4-openssl-dev libconfig-dev libpsl-dev libidn2-dev
  libjansson-dev zlib1g-dev publicsuffix ca-certificates"
-RUN="postfix swaks iproute2 util-linux procps"
+RUN="postfix swaks iproute2 util-linux procps python3 opendkim opendkim-tools nsd logrotate strace"
 TEST="libcmocka-dev libyaml-dev miltertest opendkim opendkim-tools opendmarc nsd
  bind9-dnsutils spfquery openssl python3 clang libclang-rt-14-dev valgrind"
 case "${1:-all}" in

@@ -138,8 +138,15 @@ main_socket_perms(const daemon_conf *d, char *err, size_t errlen)
         return 0;
     if (main_lookup_ids(d->socket_owner, d->socket_group, &uid, &gid, err, errlen) < 0)
         return -1;
-    if (d->socket_owner == NULL || !*d->socket_owner)
+    if (d->socket_owner == NULL || !*d->socket_owner) {
+        gid_t user_gid;
+
+        /* "" = the user we become (daemon.user), who then may remove the socket */
         uid = (uid_t)-1;
+        if (geteuid() == 0 && d->user != NULL && *d->user &&
+            main_lookup_ids(d->user, NULL, &uid, &user_gid, err, errlen) < 0)
+            return -1;
+    }
     return privsep_socket_perms(path, uid, gid, d->socket_mode, err, errlen);
 }
 
