@@ -83,9 +83,11 @@ EOS
         -D"confPID_FILE=$S/run/sendmail.pid" -D"PROCMAIL_MAILER_PATH=$S/deliver" \
         -D"confSERVICE_SWITCH_FILE=$S/etc/service.switch" -D"confHOSTS_FILE=$S/etc/hosts" "$@" || return 1
     # Debian's MSP for "sendmail -t": relays over SMTP to 127.0.0.1:25, queue in clientmqueue
-    smb_m4 "$SMB_CFDIR/cf/submit.mc" "$S/submit.cf" -D"confRUN_AS_USER=root" \
+    # (Debian runs it as smmsp; "nobody" here, which owns the client queue)
+    chown nobody "$S/clientmqueue"
+    smb_m4 "$SMB_CFDIR/cf/submit.mc" "$S/submit.cf" -D"confRUN_AS_USER=nobody" \
         -D"MSP_QUEUE_DIR=$S/clientmqueue" -D"confDOMAIN_NAME=mx.testbed.example" \
-        -D"confPID_FILE=$S/run/sm-client.pid" -D"STATUS_FILE=$S/run/sm-client.st" || return 1
+        -D"confPID_FILE=$S/clientmqueue/sm-client.pid" || return 1
     sed -i -e "s|^#*O ServiceSwitchFile=.*|O ServiceSwitchFile=$S/etc/service.switch|" \
         -e "s|^#*O HostsFile=.*|O HostsFile=$S/etc/hosts|" "$S/submit.cf"
     cp "$S/sendmail.cf" "$S/submit.cf" "$W/"   # for a look after the test (SM_TB_KEEP=1)
