@@ -171,7 +171,7 @@ milter_envrcpt(SMFICTX *ctx, char **argv)
     if (m == NULL)
         return SMFIS_TEMPFAIL;
     if (engine_outgoing(m) && argv && argv[0])
-        msg_add_rcpt(m, argv[0]);
+        engine_rcpt(m, argv[0], smfi_getsymval(ctx, "{rcpt_mailer}"), smfi_getsymval(ctx, "j"));
     return milter_reply(m, SMFIP_NR_RCPT, SMFIS_CONTINUE);
 }
 

@@ -69,6 +69,7 @@ msg_reset(sm_msg *m)
         free(m->rcpts[i]);
     m->rcpts = util_free(m->rcpts);
     m->nrcpts = 0;
+    m->n_rcpt_local = 0;
     for (size_t i = 0; i < m->nhdrs; i++) {
         free(m->hdrs[i].name);
         free(m->hdrs[i].value);

@@ -76,6 +76,7 @@ typedef struct sm_msg {
     int smtputf8;   /* MAIL FROM carried SMTPUTF8: replies may be UTF-8 (RFC 6531) */
     char **rcpts;
     size_t nrcpts;
+    size_t n_rcpt_local; /* recipients the MTA delivers on this host ({rcpt_mailer}) */
     msg_header *hdrs;
     size_t nhdrs;
     size_t hdr_bytes;

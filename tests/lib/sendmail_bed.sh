@@ -69,7 +69,7 @@ smb_start_sendmail() { # smb_start_sendmail [extra m4 -D definitions for sendmai
     mount --bind "$S/etc/hosts" /etc/hosts || return 1
     printf 'mx.testbed.example\n' > "$S/etc/local-host-names"
     printf 'postmaster: root\nMAILER-DAEMON: postmaster\n' > "$S/etc/aliases"
-    # the local mailer: "procmail -Y -a $h -d $u" in sendmail.cf; one file per delivery
+    # the local mailer: "mail.local -d $u" in sendmail.cf; one file per delivery
     cat > "$S/deliver" <<EOS
 #!/bin/sh
 u=unknown; while [ \$# -gt 0 ]; do [ "\$1" = -d ] && u=\$2; shift; done
@@ -80,7 +80,7 @@ EOS
         -D"SES_MILTER_SOCKET=unix:$S/run/milter.sock" -D'SMART_HOST=[127.0.0.2]' \
         -D'RELAY_MAILER_ARGS=TCP $h 10027' -D"confDOMAIN_NAME=mx.testbed.example" \
         -D"MAIL_SETTINGS_DIR=$S/etc/" -D"QUEUE_DIR=$S/mqueue" -D"STATUS_FILE=$S/run/sendmail.st" \
-        -D"confPID_FILE=$S/run/sendmail.pid" -D"PROCMAIL_MAILER_PATH=$S/deliver" \
+        -D"confPID_FILE=$S/run/sendmail.pid" -D"SES_LOCAL_MAILER_PATH=$S/deliver" \
         -D"confSERVICE_SWITCH_FILE=$S/etc/service.switch" -D"confHOSTS_FILE=$S/etc/hosts" "$@" || return 1
     # Debian's MSP for "sendmail -t": relays over SMTP to 127.0.0.1:25, queue in clientmqueue
     # (Debian runs it as smmsp; "nobody" here, which owns the client queue)
