@@ -17,7 +17,7 @@ BUILD="build-essential autoconf automake libtool pkg-config libmilter-dev libope
 RUN="postfix swaks iproute2 util-linux procps"
 TEST="libcmocka-dev libyaml-dev miltertest opendkim opendkim-tools opendmarc nsd
  bind9-dnsutils spfquery openssl python3 clang libclang-rt-14-dev valgrind
- m4 liblockfile1 libwrap0"
+ m4 liblockfile1 libwrap0 sasl2-bin"
 case "${1:-all}" in
     run) PKGS="$BUILD $RUN libcmocka-dev libyaml-dev" ;;
     *) PKGS="$BUILD $RUN $TEST" ;;

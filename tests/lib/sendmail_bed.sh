@@ -21,6 +21,8 @@
 #   smb_submit_t FILE          "sendmail -t" through the MSP (submit.cf) relaying to 127.0.0.1:25
 #   smb_queue [DIR]            the qf files of the MTA's queue (or DIR)
 #   smb_wait_log REGEX         wait until the syslog has a line matching REGEX
+#   smb_sasl_user USER PASS    SMTP AUTH for sendmail: a private sasldb and Sendmail.conf
+#                              (tmpfs over /usr/lib/sasl2); call before smb_start_sendmail
 
 SMB_PREFIX=${SM_SENDMAIL_PREFIX:-/opt/ses-milter-test/sendmail}
 SMB_BIN=$SMB_PREFIX/usr/libexec/sendmail/sendmail
@@ -98,6 +100,15 @@ EOS
     "$SMB_BIN" -C "$S/sendmail.cf" -bD -L sm-mta > "$W/sendmail.out" 2>&1 & TB_PIDS+=($!)
     SMB_PID=$!
     tb_wait_port 25 && tb_wait_port 10027 || { cat "$W/sendmail.out" "$W/syslog"; return 1; }
+}
+
+smb_sasl_user() {
+    command -v saslpasswd2 >/dev/null || { echo "no saslpasswd2 (sasl2-bin)"; return 1; }
+    mkdir -p "$W/sasl"
+    mount -t tmpfs -o mode=755 sm-sasl /usr/lib/sasl2 || return 1
+    printf 'pwcheck_method: auxprop\nauxprop_plugin: sasldb\nsasldb_path: %s\nmech_list: CRAM-MD5 DIGEST-MD5\n' \
+        "$W/sasl/sasldb2" > /usr/lib/sasl2/Sendmail.conf
+    echo "$2" | saslpasswd2 -p -c -f "$W/sasl/sasldb2" -u mx.testbed.example "$1" || return 1
 }
 
 smb_swaks() { timeout 60 swaks --server 127.0.0.1 --port 25 --timeout 30 "$@" 2>&1; }
