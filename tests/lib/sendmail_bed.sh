@@ -18,7 +18,7 @@
 #   smb_start_sendmail [-D..]  syslog sink, sendmail.cf + submit.cf, aliases, the MTA, smtp-sink
 #   smb_swaks ARGS...          swaks against the MTA, bounded
 #   smb_bs ARGS...             swaks through "sendmail -bs" (SMTP on stdin, no client address)
-#   smb_submit_t FILE          "sendmail -t" through the MSP (submit.cf) relaying to 127.0.0.1:25
+#   smb_submit_t FILE [ARGS]   "sendmail -t" through the MSP (submit.cf) relaying to 127.0.0.1:25
 #   smb_queue [DIR]            the qf files of the MTA's queue (or DIR)
 #   smb_wait_log REGEX         wait until the syslog has a line matching REGEX
 #   smb_sasl_user USER PASS    SMTP AUTH for sendmail: a private sasldb and Sendmail.conf
@@ -115,7 +115,7 @@ smb_swaks() { timeout 60 swaks --server 127.0.0.1 --port 25 --timeout 30 "$@" 2>
 
 smb_bs() { timeout 60 swaks --pipe "$SMB_BIN -C $S/sendmail.cf -bs" --timeout 30 "$@" 2>&1; }
 
-smb_submit_t() { timeout 60 "$SMB_BIN" -C "$S/submit.cf" -t < "$1" 2>&1; }
+smb_submit_t() { local f=$1; shift; timeout 60 "$SMB_BIN" -C "$S/submit.cf" -t "$@" < "$f" 2>&1; }
 
 smb_queue() { ls "${1:-$S/mqueue}" 2>/dev/null | grep '^qf' ; }
 

@@ -9,7 +9,8 @@
 # internal-network for the loopback client and local-submission for
 # "sendmail -bs"; the unsubscribe headers ses-milter adds are in the relayed
 # message; a quarantined message waits in sendmail's quarantine (qf "q" line,
-# mailq -qQ) and is not relayed; every ses-milter line about a message starts
+# mailq -qQ) and is not relayed; "sendmail -t" (Debian's MSP) from a verified sender
+# is relayed; every ses-milter line about a message starts
 # with sendmail's queue id; with ses-milter stopped F=T answers 4xx and the
 # message stays with the client (swaks) or in the MSP's queue, not lost.
 . "$SM_SRCDIR/tests/lib/testbed.sh"
@@ -98,6 +99,12 @@ tb_check "sendmail -bs: scope local-submission" \
 out=$(smb_bs --from bob@example.com --to carol@example.org --h-From eve@unverified.example)
 tb_check "sendmail -bs, unverified: 550 5.7.1" \
     grep -q '^<\*\* 550 5.7.1 Sender identity <eve@unverified.example> is not verified' <<<"$out"
+
+# sendmail -t: Debian's MSP relays over SMTP from 127.0.0.1 (internal network)
+printf 'From: bob@example.com\nTo: carol@example.org\nSubject: t\nX-Marker: m-t\n\nbody\n' > "$W/msg-ok-t"
+smb_submit_t "$W/msg-ok-t" -f bob@example.com > "$W/submit-ok-t.out"
+for _ in $(seq 100); do [ -n "$(captured m-t)" ] && break; sleep 0.1; done
+tb_check "sendmail -t -f, verified: relayed through the MSP and the MTA" test -n "$(captured m-t)"
 
 # the queue id in every line ses-milter logs about a message
 n_bad=$(grep -Ev 'ses-milter\[[a-z]+\]: (ses-milter [0-9.]+ started|signal|stopped|log files)' "$W/milter.log" |
