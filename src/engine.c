@@ -91,10 +91,10 @@ engine_outgoing(const sm_msg *m)
 }
 
 void
-engine_rcpt(sm_msg *m, const char *rcpt, const char *mailer, const char *mta_name)
+engine_rcpt(sm_msg *m, const char *rcpt, const char *mailer)
 {
     msg_add_rcpt(m, rcpt);
-    if (scope_local_rcpt(m->conf->scope, m->rcpts[m->nrcpts - 1], mailer, mta_name))
+    if (scope_local_rcpt(m->conf->scope, m->rcpts[m->nrcpts - 1], mailer, m->mta_name))
         m->n_rcpt_local++;
 }
 
@@ -537,8 +537,9 @@ engine_system_mail(sm_msg *m, msg_ext *e)
 {
     const addr_mailbox *from =
         e->from_status == GATE_FROM_OK && e->from->n == 1 ? &e->from->v[0] : NULL;
-    scope_sysmail s = scope_system_mail(m->conf->scope, m->nrcpts, m->n_rcpt_local,
-                                        e->env_ok && e->env_null, from ? from->local : NULL);
+    scope_sysmail s =
+        scope_system_mail(m->conf->scope, m->nrcpts, m->n_rcpt_local, e->env_ok && e->env_null,
+                          from ? from->local : NULL, from ? from->domain : NULL, m->mta_name);
     char addr[512];
 
     if (s == SCOPE_SYS_NONE)

@@ -23,7 +23,7 @@
  * "j" (the MTA's name), the one macro every MTA defines.  The
  * end-of-header list is the one Postfix sends before every header field.
  * {rcpt_mailer} at RCPT tells mail for this host's own recipients (system
- * mail, scope.h), j where the MTA has no {rcpt_mailer} to give.
+ * mail, scope.h); j, asked for at connect, is the MTA's own name.
  */
 #include "config.h"
 
@@ -38,7 +38,7 @@ static const struct milter_proto_symlist {
     {SMFIM_CONNECT, "j"},
     {SMFIM_HELO, "j"},
     {SMFIM_ENVFROM, "i {auth_authen}"},
-    {SMFIM_ENVRCPT, "{rcpt_mailer} j"},
+    {SMFIM_ENVRCPT, "{rcpt_mailer}"},
     {SMFIM_DATA, "i"},
     {SMFIM_EOH, "j"},
     {SMFIM_EOM, "i"},

@@ -71,6 +71,7 @@ typedef struct sm_msg {
     sm_conf *conf;
     char qid[64];
     char *auth_authen;
+    char *mta_name; /* the MTA's own name (macro j), NULL when not given */
     scope_why scope;
     char *env_from; /* MAIL FROM argument as given, e.g. "<a@b>" */
     int smtputf8;   /* MAIL FROM carried SMTPUTF8: replies may be UTF-8 (RFC 6531) */

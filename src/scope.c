@@ -216,13 +216,14 @@ scope_local_rcpt(const scope_conf *c, const char *rcpt, const char *mailer, cons
 
 scope_sysmail
 scope_system_mail(const scope_conf *c, size_t n_rcpts, size_t n_local, int null_sender,
-                  const char *from_local)
+                  const char *from_local, const char *from_domain, const char *mta_name)
 {
     if (c->system_mail != SCOPE_SYSMAIL_ACCEPT)
         return SCOPE_SYS_NONE;
     if (n_rcpts > 0 && n_local == n_rcpts)
         return SCOPE_SYS_LOCAL;
-    if (null_sender && from_local != NULL && cfg_strlist_has(&c->bounce_senders, from_local))
+    if (null_sender && from_local != NULL && cfg_strlist_has(&c->bounce_senders, from_local) &&
+        from_domain != NULL && mta_name != NULL && strcasecmp(from_domain, mta_name) == 0)
         return SCOPE_SYS_BOUNCE;
     return SCOPE_SYS_NONE;
 }

@@ -14,9 +14,10 @@
  * on this host ({rcpt_mailer} in scope.local_mailers, default "local": cron
  * mail to root; where the MTA sends no {rcpt_mailer}, as Postfix's cleanup
  * for sendmail(1) mail, a recipient at the MTA's own name j or without a
- * domain), and an MTA bounce (MAIL FROM:<> with a From local part in
- * scope.bounce_senders, default "MAILER-DAEMON": refusing it makes the MTA
- * bounce the bounce, then give up).  "check" gates such mail like any other.
+ * domain), and an MTA bounce (MAIL FROM:<> from one From mailbox at the MTA's
+ * own name j whose local part is in scope.bounce_senders, default
+ * "MAILER-DAEMON": refusing it makes the MTA bounce the bounce, then give up).  "check" gates such
+ * mail like any other.
  */
 #ifndef SM_SCOPE_H
 #define SM_SCOPE_H
@@ -94,11 +95,13 @@ int scope_local_rcpt(const scope_conf *c, const char *rcpt, const char *mailer,
                      const char *mta_name);
 /*
  * scope_system_mail - whether a message is system mail: n_local of its n_rcpts
- * recipients are delivered on this host; null_sender and from_local (the single
- * From mailbox's local part, NULL when there is not exactly one) for a bounce
+ * recipients are delivered on this host; for a bounce, null_sender and the single
+ * From mailbox (from_local, from_domain; NULL when there is not exactly one) at
+ * mta_name (the MTA's j)
  */
 scope_sysmail scope_system_mail(const scope_conf *c, size_t n_rcpts, size_t n_local,
-                                int null_sender, const char *from_local);
+                                int null_sender, const char *from_local, const char *from_domain,
+                                const char *mta_name);
 /* scope_sysmail_name - why a message is system mail, for the log */
 const char *scope_sysmail_name(scope_sysmail s);
 

@@ -176,27 +176,31 @@ test_scope_system_mail_by_case(void **state)
         const char *conf;
         size_t n_rcpts, n_local;
         int null_sender;
-        const char *from_local;
+        const char *from_local, *from_domain;
         scope_sysmail want;
     } cases[] = {
-        {"scope: { };", 1, 1, 0, "root", SCOPE_SYS_LOCAL},
-        {"scope: { };", 2, 1, 0, "root", SCOPE_SYS_NONE}, /* one recipient is remote */
-        {"scope: { };", 0, 0, 0, "root", SCOPE_SYS_NONE},
-        {"scope: { };", 1, 0, 1, "MAILER-DAEMON", SCOPE_SYS_BOUNCE},
-        {"scope: { };", 1, 0, 1, "mailer-daemon", SCOPE_SYS_BOUNCE},
-        {"scope: { };", 1, 0, 0, "MAILER-DAEMON", SCOPE_SYS_NONE}, /* not the null sender */
-        {"scope: { };", 1, 0, 1, "eve", SCOPE_SYS_NONE},
-        {"scope: { };", 1, 0, 1, NULL, SCOPE_SYS_NONE}, /* no single From mailbox */
-        {"scope: { bounce_senders = [ \"postmaster\" ]; };", 1, 0, 1, "MAILER-DAEMON",
+        {"scope: { };", 1, 1, 0, "root", "mx.example", SCOPE_SYS_LOCAL},
+        {"scope: { };", 2, 1, 0, "root", "mx.example", SCOPE_SYS_NONE}, /* one is remote */
+        {"scope: { };", 0, 0, 0, "root", "mx.example", SCOPE_SYS_NONE},
+        {"scope: { };", 1, 0, 1, "MAILER-DAEMON", "mx.example", SCOPE_SYS_BOUNCE},
+        {"scope: { };", 1, 0, 1, "mailer-daemon", "MX.example", SCOPE_SYS_BOUNCE},
+        /* a MAILER-DAEMON of another host is not this MTA's bounce */
+        {"scope: { };", 1, 0, 1, "MAILER-DAEMON", "other.example", SCOPE_SYS_NONE},
+        {"scope: { };", 1, 0, 0, "MAILER-DAEMON", "mx.example", SCOPE_SYS_NONE}, /* not <> */
+        {"scope: { };", 1, 0, 1, "eve", "mx.example", SCOPE_SYS_NONE},
+        {"scope: { };", 1, 0, 1, NULL, NULL, SCOPE_SYS_NONE}, /* no single From mailbox */
+        {"scope: { bounce_senders = [ \"postmaster\" ]; };", 1, 0, 1, "MAILER-DAEMON", "mx.example",
          SCOPE_SYS_NONE},
-        {"scope: { system_mail = \"check\"; };", 1, 1, 0, "root", SCOPE_SYS_NONE},
-        {"scope: { system_mail = \"check\"; };", 1, 0, 1, "MAILER-DAEMON", SCOPE_SYS_NONE},
+        {"scope: { system_mail = \"check\"; };", 1, 1, 0, "root", "mx.example", SCOPE_SYS_NONE},
+        {"scope: { system_mail = \"check\"; };", 1, 0, 1, "MAILER-DAEMON", "mx.example",
+         SCOPE_SYS_NONE},
     };
     (void)state;
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         scope_conf *c = parse_scope(cases[i].conf);
         assert_int_equal(scope_system_mail(c, cases[i].n_rcpts, cases[i].n_local,
-                                           cases[i].null_sender, cases[i].from_local),
+                                           cases[i].null_sender, cases[i].from_local,
+                                           cases[i].from_domain, "mx.example"),
                          cases[i].want);
         scope_conf_free(c);
     }
