@@ -36,7 +36,8 @@ if [ "${1:-all}" != run ] && ! python3 -c 'import botocore' 2>/dev/null; then
 fi
 # Debian's sendmail-bin conflicts with Postfix (installing it removes Postfix):
 # the Sendmail test bed runs it from a private prefix, unpacked, not installed
-# (its libraries, m4, liblockfile1 and libwrap0, are installed above)
+# (what it needs besides, m4, liblockfile1, libwrap0 and sasl2-bin for the AUTH
+# test's saslpasswd2, is installed above)
 SENDMAIL_PREFIX=${SM_SENDMAIL_PREFIX:-/opt/ses-milter-test/sendmail}
 SENDMAIL_PKGS="sendmail-bin sendmail-base sendmail-cf"
 if [ "${1:-all}" != run ]; then
@@ -53,7 +54,8 @@ if [ "${1:-all}" != run ]; then
         rm -rf "$SENDMAIL_PREFIX.new"; mkdir -p "$SENDMAIL_PREFIX.new"
         for deb in "$dl"/*.deb; do dpkg-deb -x "$deb" "$SENDMAIL_PREFIX.new"; done
         echo "$want" > "$SENDMAIL_PREFIX.new/.version"
-        rm -rf "$SENDMAIL_PREFIX" "$dl"; mv "$SENDMAIL_PREFIX.new" "$SENDMAIL_PREFIX"
+        mkdir "$SENDMAIL_PREFIX.new/bed"   # the test bed mounts its private tmpfs here
+        rm -rf --one-file-system "$SENDMAIL_PREFIX" "$dl"; mv "$SENDMAIL_PREFIX.new" "$SENDMAIL_PREFIX"
     fi
 fi
 echo "deps.sh: all packages present"
