@@ -16,7 +16,8 @@ BUILD="build-essential autoconf automake libtool pkg-config libmilter-dev libope
  libjansson-dev zlib1g-dev publicsuffix ca-certificates"
 RUN="postfix swaks iproute2 util-linux procps python3 opendkim opendkim-tools nsd logrotate strace"
 TEST="libcmocka-dev libyaml-dev miltertest opendkim opendkim-tools opendmarc nsd
- bind9-dnsutils spfquery openssl python3 clang libclang-rt-14-dev valgrind"
+ bind9-dnsutils spfquery openssl python3 clang libclang-rt-14-dev valgrind
+ m4 liblockfile1 libwrap0 sasl2-bin"
 case "${1:-all}" in
     run) PKGS="$BUILD $RUN libcmocka-dev libyaml-dev" ;;
     *) PKGS="$BUILD $RUN $TEST" ;;
@@ -32,5 +33,29 @@ fi
 # the SES test endpoint checks signatures with botocore
 if [ "${1:-all}" != run ] && ! python3 -c 'import botocore' 2>/dev/null; then
     apt-get install -y -qq --no-install-recommends python3-botocore >/dev/null
+fi
+# Debian's sendmail-bin conflicts with Postfix (installing it removes Postfix):
+# the Sendmail test bed runs it from a private prefix, unpacked, not installed
+# (what it needs besides, m4, liblockfile1, libwrap0 and sasl2-bin for the AUTH
+# test's saslpasswd2, is installed above)
+SENDMAIL_PREFIX=${SM_SENDMAIL_PREFIX:-/opt/ses-milter-test/sendmail}
+SENDMAIL_PKGS="sendmail-bin sendmail-base sendmail-cf"
+if [ "${1:-all}" != run ]; then
+    want=$(apt-cache policy sendmail-bin | sed -n 's/^ *Candidate: //p')
+    if [ -z "$want" ] || [ "$want" = "(none)" ]; then
+        apt-get update -qq
+        want=$(apt-cache policy sendmail-bin | sed -n 's/^ *Candidate: //p')
+    fi
+    if [ "$(cat "$SENDMAIL_PREFIX/.version" 2>/dev/null)" != "$want" ]; then
+        dl=$(mktemp -d /tmp/sm-deps.XXXXXX)
+        chown _apt "$dl" 2>/dev/null || true   # apt downloads as its _apt user
+        # shellcheck disable=SC2086
+        (cd "$dl" && apt-get download -qq $SENDMAIL_PKGS)
+        rm -rf "$SENDMAIL_PREFIX.new"; mkdir -p "$SENDMAIL_PREFIX.new"
+        for deb in "$dl"/*.deb; do dpkg-deb -x "$deb" "$SENDMAIL_PREFIX.new"; done
+        echo "$want" > "$SENDMAIL_PREFIX.new/.version"
+        mkdir "$SENDMAIL_PREFIX.new/bed"   # the test bed mounts its private tmpfs here
+        rm -rf --one-file-system "$SENDMAIL_PREFIX" "$dl"; mv "$SENDMAIL_PREFIX.new" "$SENDMAIL_PREFIX"
+    fi
 fi
 echo "deps.sh: all packages present"

@@ -15,7 +15,8 @@
  * answer is a temporary error, never a refusal; a stale answer served
  * because the source failed is logged once per message.  The audit record is written before the
  * verdict is returned; one summary line per message is logged, keyed by queue id. Mail out of scope
- * is logged at debug level and passes untouched.
+ * is logged at debug level and passes untouched.  System mail (every recipient local, or
+ * the MTA's own bounce: scope.h) is accepted without any check, logged and audited.
  */
 #include "config.h"
 
@@ -101,6 +102,14 @@ int
 engine_outgoing(const sm_msg *m)
 {
     return m->scope != SCOPE_EXTERNAL;
+}
+
+void
+engine_rcpt(sm_msg *m, const char *rcpt, const char *mailer)
+{
+    msg_add_rcpt(m, rcpt);
+    if (scope_local_rcpt(m->conf->scope, m->rcpts[m->nrcpts - 1], mailer, m->mta_name))
+        m->n_rcpt_local++;
 }
 
 void
@@ -540,6 +549,30 @@ engine_log_decisions(sm_msg *m, msg_ext *e, sm_conf_ext *x)
     }
 }
 
+/*
+ * engine_system_mail - system mail (scope.h) passes without any check; returns 1 then.
+ * The MTA's own mail must never be refused: a refused bounce is bounced again, then lost.
+ */
+static int
+engine_system_mail(sm_msg *m, msg_ext *e)
+{
+    const addr_mailbox *from =
+        e->from_status == GATE_FROM_OK && e->from->n == 1 ? &e->from->v[0] : NULL;
+    scope_sysmail s =
+        scope_system_mail(m->conf->scope, m->nrcpts, m->n_rcpt_local, e->env_ok && e->env_null,
+                          from ? from->local : NULL, from ? from->domain : NULL, m->mta_name);
+    char addr[512];
+
+    if (s == SCOPE_SYS_NONE)
+        return 0;
+    log_msg(LOG_INFO, m->qid, "system mail: %s (%s), from=<%s>: accepted without the identity gate",
+            scope_sysmail_name(s),
+            s == SCOPE_SYS_LOCAL ? "scope.local_mailers" : "scope.bounce_senders",
+            log_sanitize(from ? from->address : "", addr, sizeof(addr)));
+    engine_audit(m, e, 0);
+    return 1;
+}
+
 void
 engine_eom(sm_msg *m)
 {
@@ -553,6 +586,8 @@ engine_eom(sm_msg *m)
     x = m->conf->ext;
     e->deadline_ms = engine_deadline(x);
     engine_parse_addresses(m, e);
+    if (engine_system_mail(m, e))
+        return;
     if (x->gate->present) {
         engine_gate(m, e, x);
         engine_gate_verdict(e, v);

@@ -138,7 +138,7 @@ static sfsistat
 milter_envfrom(SMFICTX *ctx, char **argv)
 {
     sm_msg *m = MILTER_MSG(ctx);
-    const char *auth;
+    const char *auth, *j;
 
     if (m == NULL)
         return SMFIS_TEMPFAIL;
@@ -153,6 +153,8 @@ milter_envfrom(SMFICTX *ctx, char **argv)
     milter_qid(ctx, m);
     auth = smfi_getsymval(ctx, "{auth_authen}");
     m->auth_authen = auth && *auth ? xstrdup(auth) : NULL;
+    j = smfi_getsymval(ctx, "j");
+    m->mta_name = j && *j ? xstrdup(j) : NULL;
     m->env_from = xstrdup(argv && argv[0] ? argv[0] : "");
     msg_set_mail_args(m, argv && argv[0] ? argv + 1 : NULL);
     if (engine_msg_start(m) < 0) {
@@ -171,7 +173,7 @@ milter_envrcpt(SMFICTX *ctx, char **argv)
     if (m == NULL)
         return SMFIS_TEMPFAIL;
     if (engine_outgoing(m) && argv && argv[0])
-        msg_add_rcpt(m, argv[0]);
+        engine_rcpt(m, argv[0], smfi_getsymval(ctx, "{rcpt_mailer}"));
     return milter_reply(m, SMFIP_NR_RCPT, SMFIS_CONTINUE);
 }
 

@@ -22,6 +22,8 @@
  * empty list as "my default list", so a stage that needs nothing asks for
  * "j" (the MTA's name), the one macro every MTA defines.  The
  * end-of-header list is the one Postfix sends before every header field.
+ * {rcpt_mailer} at RCPT tells mail for this host's own recipients (system
+ * mail, scope.h); j, asked for at connect, is the MTA's own name.
  */
 #include "config.h"
 
@@ -33,8 +35,12 @@ static const struct milter_proto_symlist {
     int stage;
     const char *names;
 } milter_proto_symlists[] = {
-    {SMFIM_CONNECT, "j"}, {SMFIM_HELO, "j"}, {SMFIM_ENVFROM, "i {auth_authen}"},
-    {SMFIM_ENVRCPT, "j"}, {SMFIM_DATA, "i"}, {SMFIM_EOH, "j"},
+    {SMFIM_CONNECT, "j"},
+    {SMFIM_HELO, "j"},
+    {SMFIM_ENVFROM, "i {auth_authen}"},
+    {SMFIM_ENVRCPT, "{rcpt_mailer}"},
+    {SMFIM_DATA, "i"},
+    {SMFIM_EOH, "j"},
     {SMFIM_EOM, "i"},
 };
 

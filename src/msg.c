@@ -64,11 +64,13 @@ msg_reset(sm_msg *m)
     m->conf = conf_release(m->conf);
     m->qid[0] = '\0';
     m->auth_authen = util_free(m->auth_authen);
+    m->mta_name = util_free(m->mta_name);
     m->env_from = util_free(m->env_from);
     for (size_t i = 0; i < m->nrcpts; i++)
         free(m->rcpts[i]);
     m->rcpts = util_free(m->rcpts);
     m->nrcpts = 0;
+    m->n_rcpt_local = 0;
     for (size_t i = 0; i < m->nhdrs; i++) {
         free(m->hdrs[i].name);
         free(m->hdrs[i].value);

@@ -71,11 +71,13 @@ typedef struct sm_msg {
     sm_conf *conf;
     char qid[64];
     char *auth_authen;
+    char *mta_name; /* the MTA's own name (macro j), NULL when not given */
     scope_why scope;
     char *env_from; /* MAIL FROM argument as given, e.g. "<a@b>" */
     int smtputf8;   /* MAIL FROM carried SMTPUTF8: replies may be UTF-8 (RFC 6531) */
     char **rcpts;
     size_t nrcpts;
+    size_t n_rcpt_local; /* recipients the MTA delivers on this host ({rcpt_mailer}) */
     msg_header *hdrs;
     size_t nhdrs;
     size_t hdr_bytes;

@@ -6,6 +6,7 @@
  * untouched).  The rules are checked in a fixed order: everything,
  * authenticated, internal network, local submission.  CIDR lists accept
  * IPv4 and IPv6; IPv4-mapped IPv6 client addresses match IPv4 entries.
+ * At end of message, whether outgoing mail is system mail (scope.h).
  */
 #include "config.h"
 
@@ -13,9 +14,12 @@
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "scope.h"
 #include "util.h"
+
+static const char *const scope_sysmail_names[] = {"accept", "check", NULL};
 
 static const cfg_directive scope_tab[] = {
     {"authenticated", CFG_BOOL, offsetof(scope_conf, authenticated), NULL, 1, 0, 0, NULL},
@@ -23,6 +27,11 @@ static const cfg_directive scope_tab[] = {
      0, 0, 0, NULL},
     {"local_submission", CFG_BOOL, offsetof(scope_conf, local_submission), NULL, 1, 0, 0, NULL},
     {"all_outgoing", CFG_BOOL, offsetof(scope_conf, everything), NULL, 0, 0, 0, NULL},
+    {"system_mail", CFG_ENUM, offsetof(scope_conf, system_mail), "accept", 0, 0, 0,
+     scope_sysmail_names},
+    {"local_mailers", CFG_STRLIST, offsetof(scope_conf, local_mailers), "local", 0, 0, 0, NULL},
+    {"bounce_senders", CFG_STRLIST, offsetof(scope_conf, bounce_senders), "MAILER-DAEMON", 0, 0, 0,
+     NULL},
     CFG_END,
 };
 
@@ -181,5 +190,53 @@ scope_why_name(scope_why w)
         return "all-outgoing";
     default:
         return "external";
+    }
+}
+
+int
+scope_local_mailer(const scope_conf *c, const char *mailer)
+{
+    return mailer != NULL && *mailer != '\0' && cfg_strlist_has(&c->local_mailers, mailer);
+}
+
+int
+scope_local_rcpt(const scope_conf *c, const char *rcpt, const char *mailer, const char *mta_name)
+{
+    const char *at;
+
+    if (mailer != NULL && *mailer != '\0')
+        return scope_local_mailer(c, mailer);
+    if (rcpt == NULL || *rcpt == '\0')
+        return 0;
+    at = strrchr(rcpt, '@');
+    if (at == NULL)
+        return 1;
+    return mta_name != NULL && *mta_name != '\0' && strcasecmp(at + 1, mta_name) == 0;
+}
+
+scope_sysmail
+scope_system_mail(const scope_conf *c, size_t n_rcpts, size_t n_local, int null_sender,
+                  const char *from_local, const char *from_domain, const char *mta_name)
+{
+    if (c->system_mail != SCOPE_SYSMAIL_ACCEPT)
+        return SCOPE_SYS_NONE;
+    if (n_rcpts > 0 && n_local == n_rcpts)
+        return SCOPE_SYS_LOCAL;
+    if (null_sender && from_local != NULL && cfg_strlist_has(&c->bounce_senders, from_local) &&
+        from_domain != NULL && mta_name != NULL && strcasecmp(from_domain, mta_name) == 0)
+        return SCOPE_SYS_BOUNCE;
+    return SCOPE_SYS_NONE;
+}
+
+const char *
+scope_sysmail_name(scope_sysmail s)
+{
+    switch (s) {
+    case SCOPE_SYS_LOCAL:
+        return "every recipient is delivered on this host";
+    case SCOPE_SYS_BOUNCE:
+        return "a bounce from the MTA";
+    default:
+        return "not system mail";
     }
 }

@@ -58,7 +58,7 @@ tb_cleanup() {
         echo "--- ses-milter log (last 40 lines)"; tail -40 "$W/milter.log" 2>/dev/null
         echo "--- postfix log (last 20 lines)"; tail -20 "$W/pf/maillog" 2>/dev/null
     fi
-    [ -z "${SM_TB_KEEP:-}" ] && rm -rf "$W"
+    [ -z "${SM_TB_KEEP:-}" ] && rm -rf --one-file-system "$W"
     exit "$rc"
 }
 

@@ -168,6 +168,70 @@ test_scope_conf_bad_network_names_line(void **state)
     config_destroy(&cf);
 }
 
+/* system mail: every recipient local, or an MTA bounce; "check" turns the rule off */
+static void
+test_scope_system_mail_by_case(void **state)
+{
+    static const struct {
+        const char *conf;
+        size_t n_rcpts, n_local;
+        int null_sender;
+        const char *from_local, *from_domain;
+        scope_sysmail want;
+    } cases[] = {
+        {"scope: { };", 1, 1, 0, "root", "mx.example", SCOPE_SYS_LOCAL},
+        {"scope: { };", 2, 1, 0, "root", "mx.example", SCOPE_SYS_NONE}, /* one is remote */
+        {"scope: { };", 0, 0, 0, "root", "mx.example", SCOPE_SYS_NONE},
+        {"scope: { };", 1, 0, 1, "MAILER-DAEMON", "mx.example", SCOPE_SYS_BOUNCE},
+        {"scope: { };", 1, 0, 1, "mailer-daemon", "MX.example", SCOPE_SYS_BOUNCE},
+        /* a MAILER-DAEMON of another host is not this MTA's bounce */
+        {"scope: { };", 1, 0, 1, "MAILER-DAEMON", "other.example", SCOPE_SYS_NONE},
+        {"scope: { };", 1, 0, 0, "MAILER-DAEMON", "mx.example", SCOPE_SYS_NONE}, /* not <> */
+        {"scope: { };", 1, 0, 1, "eve", "mx.example", SCOPE_SYS_NONE},
+        {"scope: { };", 1, 0, 1, NULL, NULL, SCOPE_SYS_NONE}, /* no single From mailbox */
+        {"scope: { bounce_senders = [ \"postmaster\" ]; };", 1, 0, 1, "MAILER-DAEMON", "mx.example",
+         SCOPE_SYS_NONE},
+        {"scope: { system_mail = \"check\"; };", 1, 1, 0, "root", "mx.example", SCOPE_SYS_NONE},
+        {"scope: { system_mail = \"check\"; };", 1, 0, 1, "MAILER-DAEMON", "mx.example",
+         SCOPE_SYS_NONE},
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        scope_conf *c = parse_scope(cases[i].conf);
+        assert_int_equal(scope_system_mail(c, cases[i].n_rcpts, cases[i].n_local,
+                                           cases[i].null_sender, cases[i].from_local,
+                                           cases[i].from_domain, "mx.example"),
+                         cases[i].want);
+        scope_conf_free(c);
+    }
+}
+
+/* local_mailers: the {rcpt_mailer} values that count, case-insensitive; none without a macro */
+static void
+test_scope_local_mailer_list(void **state)
+{
+    scope_conf *c = parse_scope("scope: { };");
+    scope_conf *d = parse_scope("scope: { local_mailers = [ \"local\", \"cyrus\" ]; };");
+
+    (void)state;
+    assert_true(scope_local_mailer(c, "local"));
+    assert_true(scope_local_mailer(c, "LOCAL"));
+    assert_false(scope_local_mailer(c, "relay"));
+    assert_false(scope_local_mailer(c, "smtp"));
+    assert_false(scope_local_mailer(c, NULL));
+    assert_false(scope_local_mailer(c, ""));
+    assert_true(scope_local_mailer(d, "cyrus"));
+    /* without {rcpt_mailer}: the MTA's own name, or no domain at all */
+    assert_true(scope_local_rcpt(c, "root@mx.example", NULL, "MX.example"));
+    assert_true(scope_local_rcpt(c, "root", NULL, NULL));
+    assert_false(scope_local_rcpt(c, "root@other.example", NULL, "mx.example"));
+    assert_false(scope_local_rcpt(c, "root@mx.example", NULL, NULL));
+    assert_false(scope_local_rcpt(c, "root@mx.example", "relay", "mx.example"));
+    assert_true(scope_local_rcpt(c, "x@anything.example", "local", "mx.example"));
+    scope_conf_free(c);
+    scope_conf_free(d);
+}
+
 int
 main(void)
 {
@@ -176,6 +240,8 @@ main(void)
         cmocka_unit_test(test_scope_cidr_match_v4_v6_and_mapped),
         cmocka_unit_test(test_scope_decide_by_rule),
         cmocka_unit_test(test_scope_conf_bad_network_names_line),
+        cmocka_unit_test(test_scope_system_mail_by_case),
+        cmocka_unit_test(test_scope_local_mailer_list),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
