@@ -28,7 +28,10 @@
 # SM_BENCH_PROFILE=1 (perf profile of ses-milter in part 1; SM_BENCH_PERF_OPTS, default -g),
 # SM_BENCH_MILTER (the ses-milter binary, default $SM_BUILDDIR/ses-milter),
 # SM_BENCH_MILTER_B (a second ses-milter binary: its direct and Postfix rows are added
-# at the end, measured in the same invocation, for an A/B comparison of a change).
+# at the end, measured in the same invocation, for an A/B comparison of a change; with
+# valgrind installed also the instructions per message of each under callgrind, which
+# machine load does not move: SM_BENCH_CG_COUNT messages, default 1000; the callgrind
+# files are kept in $SM_BUILDDIR/bench-callgrind/).
 : "${SM_SRCDIR:?}" "${SM_BUILDDIR:?}"
 . "$SM_SRCDIR/tests/lib/testbed.sh"
 tb_enter_ns "$@"
@@ -503,6 +506,65 @@ if [ -n "${SM_BENCH_MILTER_B:-}" ]; then
     fi
     MILTER_BIN=$BIN_A
     say ""
+    # instructions per message under callgrind: unlike msg/s and CPU time, not moved by what
+    # else the machine runs.  Two runs per binary, W and W + N messages (the cache warm after
+    # the first few); the difference of their totals over N is the per-message count, with the
+    # start and the stop taken out (every thread: libmilter, libc, OpenSSL, ours).
+    # (callgrind_control cannot be used: vgdb hangs on a process whose threads all block.)
+    if command -v valgrind >/dev/null; then
+        CG_COUNT=${SM_BENCH_CG_COUNT:-1000}
+        CG_WARM=50
+        mkdir -p "$W/cg"; chmod 1777 "$W/cg"
+        say "Instructions per message under callgrind (\`valgrind --tool=callgrind\`; a run of $CG_WARM messages and a run of $((CG_WARM + CG_COUNT)), 1 connection, the difference over $CG_COUNT; not moved by machine load):"
+        say ""
+        say "| binary | instructions/msg | of which in the ses-milter binary and its plugins |"
+        say "|---|---:|---:|"
+        # cg_run BIN TAG COUNT - total instructions and own instructions of one run ("TOTAL OWN")
+        cg_run() {
+            local bin=$1 tag=$2 n=$3 f t o
+            tb_stop_milter
+            rm -f "$W/run/milter.sock" "$W/cg/cg-$tag".*
+            valgrind --tool=callgrind --callgrind-out-file="$W/cg/cg-$tag.%p" \
+                "$bin" -f -c "$W/milter.conf" >> "$W/milter-cg-$tag.log" 2>&1 &
+            TB_MILTER_PID=$!; TB_PID_CG=$!
+            for _ in $(seq 600); do [ -S "$W/run/milter.sock" ] && break; sleep 0.1; done
+            # callgrind created its output file as root; the daemon writes it after the drop
+            chown nobody "$W/cg/cg-$tag.$TB_MILTER_PID" 2>/dev/null
+            [ -S "$W/run/milter.sock" ] || { echo "bench: ses-milter did not start under valgrind: $(tail -3 "$W/milter-cg-$tag.log")" >&2; echo "0 0"; return; }
+            "$LOAD" -q -n "$n" -c 1 -S "$SEED" -s "unix:$SES_SOCK" "$W/corpus" >/dev/null
+            # under valgrind the stop and callgrind's dump take longer than tb_stop_milter waits
+            kill "$TB_MILTER_PID"
+            for _ in $(seq 1200); do kill -0 "$TB_MILTER_PID" 2>/dev/null || break; sleep 0.1; done
+            kill -0 "$TB_MILTER_PID" 2>/dev/null && echo "bench: $tag did not stop under valgrind" >&2
+            wait "$TB_MILTER_PID" 2>/dev/null; TB_MILTER_PID=
+            f=$W/cg/cg-$tag.$TB_PID_CG; [ -s "$f" ] || f=
+            # kept for callgrind_annotate: $SM_BUILDDIR/bench-callgrind/callgrind.TAG
+            [ -n "$f" ] && mkdir -p "$SM_BUILDDIR/bench-callgrind" && cp "$f" "$SM_BUILDDIR/bench-callgrind/callgrind.$tag"
+            [ -n "$f" ] || { echo "bench: no callgrind output for $tag: $(tail -3 "$W/milter-cg-$tag.log")" >&2; echo "0 0"; return; }
+            t=$(sed -n 's/^totals: *//p; s/^summary: *//p' "$f" | head -1)
+            # by object: the daemon binary and the plugins are ours
+            o=$(callgrind_annotate --threshold=100 "$f" 2>/dev/null |
+                awk -v b="[$bin]" '$1 ~ /^[0-9,]+$/ && (index($0, b) || $0 ~ /plugins\/[a-z]+\.so\]$/) {gsub(",", "", $1); s += $1} END {printf "%d", s}')
+            echo "${t:-0} ${o:-0}"
+        }
+        declare -A CGI
+        for ab in A B; do
+            bin=$BIN_A; [ "$ab" = B ] && bin=$SM_BENCH_MILTER_B
+            read -r t1 o1 <<<"$(cg_run "$bin" "$ab-1" "$CG_WARM")"
+            read -r t2 o2 <<<"$(cg_run "$bin" "$ab-2" $((CG_WARM + CG_COUNT)))"
+            if [ "$t1" -gt 0 ] && [ "$t2" -gt "$t1" ]; then
+                CGI[$ab]=$(((t2 - t1) / CG_COUNT))
+                say "| $ab ($bin) | ${CGI[$ab]} | $(((o2 - o1) / CG_COUNT)) |"
+            else
+                say "| $ab ($bin) | (no callgrind counts: $t1 $t2) | |"
+            fi
+        done
+        if [ -n "${CGI[A]:-}" ] && [ -n "${CGI[B]:-}" ]; then
+            say ""
+            say "A / B instructions per message: $(awk -v a="${CGI[A]}" -v b="${CGI[B]}" 'BEGIN{printf "%.3f", (b>0?a/b:0)}')."
+        fi
+        say ""
+    fi
 fi
 
 # --- details: per-stage latency of the direct runs -----------------------------

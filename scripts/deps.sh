@@ -14,7 +14,7 @@ echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-se
 BUILD="build-essential autoconf automake libtool pkg-config libmilter-dev libopendkim-dev
  libspf2-dev libssl-dev libcurl4-openssl-dev libconfig-dev libpsl-dev libidn2-dev
  libjansson-dev zlib1g-dev publicsuffix ca-certificates"
-RUN="postfix swaks iproute2 util-linux procps"
+RUN="postfix swaks iproute2 util-linux procps python3 opendkim opendkim-tools nsd logrotate strace"
 # make check lints the manual pages (tests/build/man_pages_lint.sh)
 TEST_MAN="groff-base man-db mandoc"
 TEST="libcmocka-dev libyaml-dev miltertest opendkim opendkim-tools opendmarc nsd

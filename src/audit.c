@@ -531,10 +531,20 @@ audit_clean(const char *s, char *out, size_t len)
     return out;
 }
 
-/* audit_main_lookup - the From lookup if there is one, else the first */
+/*
+ * audit_main_lookup - the identity behind the verdict, by the gate's own rule
+ * (gate_verdict_of): the first not verified, else the first that could not be
+ * verified, else the From lookup, else the first
+ */
 static const audit_lookup *
 audit_main_lookup(const audit_msg *m)
 {
+    static const audit_answer order[] = {AUDIT_ANSWER_NOT_VERIFIED, AUDIT_ANSWER_TEMPFAIL};
+
+    for (size_t k = 0; k < SM_ARRAY_LEN(order); k++)
+        for (size_t i = 0; m->lookups != NULL && i < m->n_lookups; i++)
+            if (m->lookups[i].answer == order[k])
+                return &m->lookups[i];
     for (size_t i = 0; m->lookups != NULL && i < m->n_lookups; i++)
         if (m->lookups[i].role == AUDIT_ROLE_FROM)
             return &m->lookups[i];

@@ -264,12 +264,59 @@ audit_report_str(const json_t *obj, const char *key)
     return json_string_value(json_object_get(obj, key));
 }
 
-/* audit_report_domain - lower-cased domain of the From (else MAIL FROM) address */
+/*
+ * audit_report_pick - the lookup behind the verdict, by the gate's rule (as the
+ * summary line): the first not verified, else the first tempfail, else From, else
+ * the first; NULL when there is none
+ */
+static const json_t *
+audit_report_pick(const json_t *rec)
+{
+    static const char *const order[] = {"not_verified", "tempfail"};
+    const json_t *lookups = json_object_get(rec, "lookups"), *l;
+    size_t i;
+
+    for (size_t k = 0; k < SM_ARRAY_LEN(order); k++)
+        json_array_foreach(lookups, i, l)
+        {
+            const char *answer = audit_report_str(l, "answer");
+            if (answer != NULL && strcmp(answer, order[k]) == 0)
+                return l;
+        }
+    json_array_foreach(lookups, i, l)
+    {
+        const char *role = audit_report_str(l, "role");
+        if (role != NULL && strcmp(role, "from") == 0)
+            return l;
+    }
+    return json_array_get(lookups, 0);
+}
+
+/* audit_report_refused - the lookup a refusal names (not verified / tempfail), or NULL */
+static const json_t *
+audit_report_refused(const json_t *rec)
+{
+    const json_t *l = audit_report_pick(rec);
+    const char *answer = l != NULL ? audit_report_str(l, "answer") : NULL;
+
+    return answer != NULL &&
+                   (strcmp(answer, "not_verified") == 0 || strcmp(answer, "tempfail") == 0)
+               ? l
+               : NULL;
+}
+
+/*
+ * audit_report_domain - lower-cased domain of the From (else MAIL FROM) address; of
+ * the refused identity when the verdict names one that is not the From address
+ */
 static void
 audit_report_domain(const json_t *rec, char *out, size_t len)
 {
-    const char *a = audit_report_str(rec, "from"), *at;
+    const json_t *refused = audit_report_refused(rec);
+    const char *a = refused != NULL ? audit_report_str(refused, "identity") : NULL, *at;
 
+    if (a == NULL || strchr(a, '@') == NULL)
+        a = audit_report_str(rec, "from");
     if (a == NULL || strchr(a, '@') == NULL)
         a = audit_report_str(rec, "env_from");
     at = a ? strrchr(a, '@') : NULL;
@@ -277,23 +324,13 @@ audit_report_domain(const json_t *rec, char *out, size_t len)
     util_lower(out);
 }
 
-/* audit_report_identity - the identity that answered the From lookup (or the first) */
+/* audit_report_identity - the identity behind the verdict (audit_report_pick): what matched */
 static void
 audit_report_identity(const json_t *rec, char *out, size_t len)
 {
-    const json_t *lookups = json_object_get(rec, "lookups"), *l, *pick = NULL;
-    const char *id;
-    size_t i;
+    const json_t *pick = audit_report_pick(rec);
+    const char *id = pick ? audit_report_str(pick, "matched") : NULL;
 
-    json_array_foreach(lookups, i, l)
-    {
-        const char *role = audit_report_str(l, "role");
-        if (pick == NULL || (role && strcmp(role, "from") == 0 &&
-                             !(audit_report_str(pick, "role") &&
-                               strcmp(audit_report_str(pick, "role"), "from") == 0)))
-            pick = l;
-    }
-    id = pick ? audit_report_str(pick, "matched") : NULL;
     if (id == NULL && pick != NULL)
         id = audit_report_str(pick, "identity");
     util_strlcpy(out, id ? id : "(none)", len);

@@ -258,7 +258,9 @@ conf_warnings(FILE *fp, const sm_conf *c)
 {
     int n = 0;
 
-    if (c->daemon.user != NULL && *c->daemon.user && getpwnam(c->daemon.user) == NULL) {
+    /* as root it stops the start: an error of the start checks then (startcheck.c) */
+    if (geteuid() != 0 && c->daemon.user != NULL && *c->daemon.user &&
+        getpwnam(c->daemon.user) == NULL) {
         fprintf(fp,
                 "warning: %s: daemon.user '%s' does not exist (create it, or ses-milter "
                 "will refuse to start as root)\n",

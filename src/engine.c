@@ -36,8 +36,9 @@
 #define ENGINE_OVERFLOW_WHY                                                                        \
     "message header over the limit of " ENGINE_XSTR(MSG_MAX_HEADERS) " fields or 256 KiB"
 
-int
-engine_msg_start(sm_msg *m)
+/* engine_begin - MAIL FROM: scope (probe: in scope whatever the client) and per-message state */
+static int
+engine_begin(sm_msg *m, int probe)
 {
     scope_client cl;
     sm_conf_ext *x;
@@ -53,10 +54,11 @@ engine_msg_start(sm_msg *m)
     cl.hostname = m->client_name;
     cl.auth_authen = m->auth_authen;
     cl.port = m->client_port;
-    m->scope = scope_decide(m->conf->scope, &cl);
+    m->scope = probe ? SCOPE_ALL : scope_decide(m->conf->scope, &cl);
     if (m->scope == SCOPE_EXTERNAL)
         return 0;
     m->ext = xcalloc(1, sizeof(*m->ext));
+    m->ext->probe = probe;
     m->ext->gate.decisive = -1;
     /* nothing parsed yet: a transaction that ends before end of message has no From */
     m->ext->from_status = GATE_FROM_NONE;
@@ -67,6 +69,18 @@ engine_msg_start(sm_msg *m)
             log_msg(LOG_WARNING, m->qid, "DKIM verification unavailable: %s", err);
     }
     return 0;
+}
+
+int
+engine_msg_start(sm_msg *m)
+{
+    return engine_begin(m, 0);
+}
+
+int
+engine_probe_start(sm_msg *m)
+{
+    return engine_begin(m, 1);
 }
 
 void
@@ -490,7 +504,8 @@ engine_log_stale(sm_msg *m, msg_ext *e)
                 "identity gate: stale answer served because the source failed: %s", line);
 }
 
-/* engine_log_decisions - one line per refused identity and per alignment failure, and
+/* engine_log_decisions - one line per refused identity and per alignment failure that
+ * changed the message's fate (at debug for one it did not), and
  * one per malformed field the configuration chose to accept */
 static void
 engine_log_decisions(sm_msg *m, msg_ext *e, sm_conf_ext *x)
@@ -511,12 +526,18 @@ engine_log_decisions(sm_msg *m, msg_ext *e, sm_conf_ext *x)
         log_msg(e->gate.action == GATE_MONITOR ? LOG_NOTICE : LOG_INFO, m->qid,
                 "identity gate: %s%s", e->gate.reason,
                 e->gate.action == GATE_MONITOR ? " (monitor mode: accepted)" : "");
-    if (e->align_done && e->align.dmarc_result != ALIGN_DMARC_PASS)
-        for (size_t i = 0; i < e->align.nreasons; i++) {
+    /* mail the alignment checks let through logs its summary line only: the advice is in
+     * the audit record (and at debug here); a refusal, quarantine or tempfail says why */
+    if (e->align_done && e->align.dmarc_result != ALIGN_DMARC_PASS) {
+        int level = e->align.decision == ALIGN_ACCEPT || e->align.decision == ALIGN_TAG
+                        ? LOG_DEBUG
+                        : LOG_NOTICE;
+        for (size_t i = 0; i < e->align.nreasons && log_enabled(level); i++) {
             char text[ALIGN_REASON_LEN + 64];
-            log_msg(LOG_NOTICE, m->qid, "alignment: %s",
+            log_msg(level, m->qid, "alignment: %s",
                     log_sanitize(e->align.reasons[i], text, sizeof(text)));
         }
+    }
 }
 
 void
@@ -544,6 +565,8 @@ engine_eom(sm_msg *m)
     if (unsub_conf_n_rules(x->unsub) > 0 && v->action != VERDICT_REJECT &&
         v->action != VERDICT_TEMPFAIL)
         engine_unsub(m, e, x);
+    if (e->probe)
+        return; /* ses-milter -t: the decision only */
     engine_log_decisions(m, e, x);
     engine_audit(m, e, 0);
 }
@@ -551,7 +574,7 @@ engine_eom(sm_msg *m)
 void
 engine_abort(sm_msg *m)
 {
-    if (engine_outgoing(m) && m->env_from != NULL && m->ext != NULL)
+    if (engine_outgoing(m) && m->env_from != NULL && m->ext != NULL && !m->ext->probe)
         engine_audit(m, m->ext, 1);
 }
 

@@ -17,6 +17,12 @@
 
 /* engine_msg_start - MAIL FROM: returns 0, or -1 when no configuration is loaded */
 int engine_msg_start(sm_msg *m);
+/*
+ * engine_probe_start - ses-milter -t: MAIL FROM of a message that is in scope whatever
+ * its client; engine_eom then decides exactly as for a real message (m->verdict, the
+ * outcomes in m->ext) but writes no audit record and logs no line (engine_probe.h)
+ */
+int engine_probe_start(sm_msg *m);
 /* engine_pass_inbound - log (debug) that mail out of scope passes untouched */
 void engine_pass_inbound(sm_msg *m);
 /* engine_outgoing - whether the current message is in scope */

@@ -73,9 +73,8 @@ engine_audit_cache(cache_origin o)
     }
 }
 
-/* engine_audit_plugin - the plugin name behind an instance name */
-static const char *
-engine_audit_plugin(sm_conf_ext *x, const char *instance)
+const char *
+engine_plugin_of(sm_conf_ext *x, const char *instance)
 {
     for (size_t i = 0; x->chain != NULL && i < plugin_chain_count(x->chain); i++) {
         plugin_instance *pi = plugin_chain_get(x->chain, i);
@@ -144,7 +143,7 @@ engine_audit(sm_msg *m, msg_ext *e, int aborted)
         l->role = (audit_role)(e->gate.ids[i].role + 1);
         l->matched = r->matched[0] ? r->matched : NULL;
         l->instance = r->instance[0] ? r->instance : NULL;
-        l->source = r->instance[0] ? engine_audit_plugin(x, r->instance) : NULL;
+        l->source = r->instance[0] ? engine_plugin_of(x, r->instance) : NULL;
         l->answer = (audit_answer)r->answer;
         l->cache = engine_audit_cache(r->origin);
         l->age_s = r->origin == CACHE_NONE ? -1 : (long)(r->age_ms / 1000);

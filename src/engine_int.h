@@ -1,6 +1,6 @@
 /*
- * engine_int.h - the engine's per-message state, shared by engine.c and
- * engine_audit.c only
+ * engine_int.h - the engine's per-message state, shared by engine.c,
+ * engine_audit.c and engine_probe.c only
  */
 #ifndef SM_ENGINE_INT_H
 #define SM_ENGINE_INT_H
@@ -36,6 +36,7 @@ typedef struct msg_ext {
     int spf_done;
     unsub_result unsub;
     int unsub_done;
+    int probe; /* ses-milter -t (engine_probe_start): no audit record, no log line */
 } msg_ext;
 
 /* engine_first_from - the first From mailbox's address, or NULL when none was parsed */
@@ -46,6 +47,10 @@ engine_first_from(const msg_ext *e)
                ? e->from->v[0].address
                : NULL;
 }
+
+/* engine_plugin_of - the plugin name behind an identity source instance, NULL when none */
+struct sm_conf_ext;
+const char *engine_plugin_of(struct sm_conf_ext *x, const char *instance);
 
 /* engine_audit - write the audit record and log the summary line; may turn the
  * verdict into a tempfail when the audit log cannot be written */

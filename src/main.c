@@ -42,11 +42,13 @@
 
 #include "conf.h"
 #include "conf_ext.h"
+#include "engine_probe.h"
 #include "log.h"
 #include "milter.h"
 #include "milter_idle.h"
 #include "milter_signals.h"
 #include "privsep.h"
+#include "startcheck.h"
 #include "util.h"
 
 #define MAIN_EX_CONFIG 78
@@ -60,28 +62,46 @@ static void
 main_usage(FILE *fp)
 {
     fprintf(fp,
-            "usage: ses-milter [-f] [-n] [-c FILE]\n"
-            "  -c FILE  configuration file (default %s)\n"
-            "  -f       stay in the foreground and log to stderr\n"
-            "  -n       check the configuration, print the effective settings and exit\n"
-            "  -V       print the version and exit\n"
-            "  -h       this help\n"
+            "usage: ses-milter [-f] [-c FILE]\n"
+            "       ses-milter -n [-c FILE]\n"
+            "       ses-milter -t ADDRESS [-t ADDRESS ...] [-c FILE]\n"
+            "  -c FILE     configuration file (default %s)\n"
+            "  -f          stay in the foreground and log to stderr\n"
+            "  -n          check the configuration and what the start needs, print the\n"
+            "              effective settings and exit (0 good, 78 not)\n"
+            "  -t ADDRESS  what mail from ADDRESS would get: identity, source, verdict,\n"
+            "              reply, alignment prediction (exit 0 accepted, 1 refused,\n"
+            "              2 unknown; 1 wins over 2)\n"
+            "  -V          print the version and exit\n"
+            "  -h, --help  this help\n"
             "signals: HUP reloads the configuration, USR1 reopens the audit log,\n"
             "         TERM stops after the messages in flight\n",
             conf_default_path());
 }
 
-/* main_socket_path - the file system path of a unix socket spec, or NULL */
-static const char *
-main_socket_path(const char *spec)
+/*
+ * main_probe - ses-milter -t: the configured sources, cache and policy, as
+ * the daemon runs them (engine_probe.h); no socket, no PID file, no audit
+ * record (the trail is not opened), no privilege change
+ */
+static int
+main_probe(sm_conf *conf, char *const *addrs, size_t n)
 {
-    if (strncmp(spec, "unix:", 5) == 0)
-        return spec + 5;
-    if (strncmp(spec, "local:", 6) == 0)
-        return spec + 6;
-    if (spec[0] == '/')
-        return spec;
-    return NULL;
+    char err[1024];
+    int rc;
+
+    log_open("ses-milter", conf_log_facility(conf), 1);
+    log_set_level(LOG_WARNING);
+    conf->ext->audit->enabled = 0; /* this snapshot is ours alone: nothing is recorded */
+    if (conf_start(conf, err, sizeof(err)) < 0) {
+        fprintf(stderr, "ses-milter: %s\n", err);
+        conf_free(conf);
+        return MAIN_EX_CONFIG;
+    }
+    conf_publish(conf);
+    rc = engine_probe_run(addrs, n, stdout);
+    conf_publish(NULL);
+    return rc;
 }
 
 /* main_lookup_ids - resolve user and group names; 0 or -1 with err */
@@ -110,7 +130,7 @@ main_lookup_ids(const char *user, const char *group, uid_t *uid, gid_t *gid, cha
 static int
 main_socket_perms(const daemon_conf *d, char *err, size_t errlen)
 {
-    const char *path = main_socket_path(d->socket);
+    const char *path = startcheck_socket_path(d->socket);
     uid_t uid = (uid_t)-1;
     gid_t gid = (gid_t)-1;
 
@@ -118,8 +138,15 @@ main_socket_perms(const daemon_conf *d, char *err, size_t errlen)
         return 0;
     if (main_lookup_ids(d->socket_owner, d->socket_group, &uid, &gid, err, errlen) < 0)
         return -1;
-    if (d->socket_owner == NULL || !*d->socket_owner)
+    if (d->socket_owner == NULL || !*d->socket_owner) {
+        gid_t user_gid;
+
+        /* "" = the user we become (daemon.user), who then may remove the socket */
         uid = (uid_t)-1;
+        if (geteuid() == 0 && d->user != NULL && *d->user &&
+            main_lookup_ids(d->user, NULL, &uid, &user_gid, err, errlen) < 0)
+            return -1;
+    }
     return privsep_socket_perms(path, uid, gid, d->socket_mode, err, errlen);
 }
 
@@ -256,23 +283,40 @@ main_reload_load(char *err, size_t errlen)
     return c;
 }
 
-/* main_daemonize - fork; the parent waits for the child's "ready" byte */
+/*
+ * main_daemonize - fork; the parent stays until the child's start is over: a
+ * zero byte on the pipe says it started, anything else is the reason it did
+ * not (main_fail), which the parent prints on its standard error, so that a
+ * failed start is never reported in syslog only.  Returns the pipe's end.
+ */
 static int
 main_daemonize(void)
 {
     int fds[2];
     pid_t pid;
-    char c = 1;
 
     if (pipe(fds) < 0 || (pid = fork()) < 0) {
         perror("ses-milter: fork");
         exit(1);
     }
     if (pid > 0) {
+        char buf[1100];
+        size_t n = 0;
+        ssize_t r = 0;
+
         close(fds[1]);
-        if (read(fds[0], &c, 1) != 1 || c != 0)
-            _exit(1);
-        _exit(0);
+        while (n < sizeof(buf) - 1 && (r = read(fds[0], buf + n, sizeof(buf) - 1 - n)) != 0) {
+            if (r < 0 && errno == EINTR)
+                continue;
+            if (r < 0 || (n == 0 && buf[0] == '\0'))
+                break;
+            n += (size_t)r;
+        }
+        if (n == 0 && r > 0)
+            _exit(0); /* started */
+        buf[n] = '\0';
+        fprintf(stderr, "ses-milter: %s\n", n > 0 ? buf : "the daemon exited during its start");
+        _exit(1);
     }
     close(fds[0]);
     setsid();
@@ -290,6 +334,42 @@ main_daemonize(void)
 }
 
 /*
+ * main_remove_files - the unix socket and the PID file, at exit or after a failed start;
+ * a socket or file of ours only (a directory the run user may not write: the helper does)
+ */
+static void
+main_remove_files(const char *socket_spec, const char *pid_file)
+{
+    const char *sock = socket_spec != NULL ? startcheck_socket_path(socket_spec) : NULL;
+    struct stat st;
+
+    if (sock != NULL && lstat(sock, &st) == 0 && S_ISSOCK(st.st_mode))
+        (void)unlink(sock);
+    if (pid_file != NULL && *pid_file && lstat(pid_file, &st) == 0 && S_ISREG(st.st_mode))
+        (void)unlink(pid_file);
+}
+
+/*
+ * main_fail - a start that failed: the reason said once (in the foreground the
+ * log is standard error; a daemon's parent prints what the pipe says), what the
+ * start made (socket, PID file) removed.  Returns the exit status, 1.
+ */
+static int
+main_fail(int ready, int foreground, const char *err, const char *socket_spec, const char *pid_file)
+{
+    log_msg(LOG_ERR, NULL, "%s", err);
+    if (ready >= 0) {
+        if (write(ready, err, strlen(err)) < 0)
+            (void)0; /* the parent is gone: nobody to tell */
+        close(ready);
+    } else if (!foreground) {
+        fprintf(stderr, "ses-milter: %s\n", err);
+    }
+    main_remove_files(socket_spec, pid_file);
+    return 1;
+}
+
+/*
  * main_wake_listener - libmilter's accept loop holds its lock while it
  * polls (a timeout of several seconds), and smfi_stop() waits for that
  * lock; a connection to our own socket wakes the loop so that the stop
@@ -298,7 +378,7 @@ main_daemonize(void)
 static void
 main_wake_listener(const char *spec)
 {
-    const char *path = main_socket_path(spec);
+    const char *path = startcheck_socket_path(spec);
     struct sockaddr_un sun;
     int fd;
 
@@ -458,9 +538,9 @@ main_run(sm_conf *conf, int foreground)
     log_set_level(conf_log_level(conf));
     if (milter_register("ses-milter") < 0 ||
         main_open_socket(&conf->daemon, err, sizeof(err)) < 0) {
-        log_msg(LOG_ERR, NULL, "%s", err);
-        fprintf(stderr, "ses-milter: %s\n", err);
-        return 1;
+        status = main_fail(-1, foreground, err, NULL, NULL); /* the socket is not ours */
+        conf_free(conf);
+        goto out;
     }
     if (!foreground)
         ready = main_daemonize();
@@ -471,21 +551,25 @@ main_run(sm_conf *conf, int foreground)
     sigaddset(&set, SIGUSR1);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
-    if (main_write_pid(pid_file, err, sizeof(err)) < 0 ||
-        main_prepare(conf, err, sizeof(err)) < 0 ||
+    if (main_write_pid(pid_file, err, sizeof(err)) < 0) {
+        status = main_fail(ready, foreground, err, socket_spec, NULL);
+        conf_free(conf);
+        goto out;
+    }
+    privsep_helper_cleanup(startcheck_socket_path(socket_spec), pid_file);
+    if (main_prepare(conf, err, sizeof(err)) < 0 ||
         main_start_helper(&conf->daemon, err, sizeof(err)) < 0 ||
         main_drop_privileges(&conf->daemon, err, sizeof(err)) < 0 ||
         conf_start(conf, err, sizeof(err)) < 0) {
-        log_msg(LOG_ERR, NULL, "%s", err);
-        if (foreground)
-            fprintf(stderr, "ses-milter: %s\n", err);
-        return 1;
+        status = main_fail(ready, foreground, err, socket_spec, pid_file);
+        conf_free(conf);
+        goto out;
     }
     conf_publish(conf);
     if (pthread_create(&reload_tid, NULL, main_reload_thread, NULL) != 0 ||
         pthread_create(&milter_tid, NULL, main_milter_thread, NULL) != 0) {
-        log_msg(LOG_ERR, NULL, "cannot start threads");
-        return 1;
+        status = main_fail(ready, foreground, "cannot start threads", socket_spec, pid_file);
+        goto out;
     }
     log_msg(LOG_NOTICE, NULL, "%s started on %s (configuration %s, version %s)", PACKAGE_STRING,
             conf->daemon.socket, conf->path, conf->version);
@@ -507,28 +591,35 @@ main_run(sm_conf *conf, int foreground)
         pthread_join(milter_tid, NULL);
     main_poke_reload(1);
     pthread_join(reload_tid, NULL);
-    privsep_helper_stop();
     conf_publish(NULL);
-    if (*pid_file)
-        unlink(pid_file);
+    main_remove_files(socket_spec, pid_file);
+    privsep_helper_stop(); /* removes what the run user could not */
+    log_msg(LOG_NOTICE, NULL, "stopped");
+out:
     free(pid_file);
     free(socket_spec);
-    log_msg(LOG_NOTICE, NULL, "stopped");
     return status;
 }
 
 int
 main(int argc, char **argv)
 {
-    int opt, foreground = 0, check = 0;
-    char err[1024];
+    static const struct option longopts[] = {
+        {"help", no_argument, NULL, 'h'}, {"version", no_argument, NULL, 'V'}, {NULL, 0, NULL, 0}};
+    int opt, foreground = 0, check = 0, rc;
+    char err[1024], **probe = NULL;
+    size_t nprobe = 0;
     sm_conf *conf;
 
     privsep_init();
     json_object_seed(0); /* jansson's hash seed, before any thread exists */
     main_conf_path = conf_default_path();
-    while ((opt = getopt(argc, argv, "c:fnVh")) != -1) {
+    while ((opt = getopt_long(argc, argv, "c:fnt:Vh", longopts, NULL)) != -1) {
         switch (opt) {
+        case 't':
+            probe = xrealloc(probe, (nprobe + 1) * sizeof(*probe));
+            probe[nprobe++] = optarg;
+            break;
         case 'c':
             main_conf_path = optarg;
             break;
@@ -549,19 +640,32 @@ main(int argc, char **argv)
             return 64;
         }
     }
-    if (optind != argc) {
+    if (optind != argc || (check && nprobe > 0)) {
         main_usage(stderr);
         return 64;
     }
     if ((conf = conf_load(main_conf_path, err, sizeof(err))) == NULL) {
         fprintf(stderr, "ses-milter: %s\n", err);
+        free(probe);
         return MAIN_EX_CONFIG;
+    }
+    if (nprobe > 0) {
+        rc = main_probe(conf, probe, nprobe);
+        free(probe);
+        return rc;
     }
     if (check) {
         conf_dump(stdout, conf);
+        fflush(stdout);
+        rc = startcheck_run(conf, 1, stderr) > 0 ? MAIN_EX_CONFIG : 0;
         conf_warnings(stderr, conf);
         conf_free(conf);
-        return 0;
+        return rc;
+    }
+    /* the start stops where -n would, with the same words */
+    if (startcheck_run(conf, 0, stderr) > 0) {
+        conf_free(conf);
+        return MAIN_EX_CONFIG;
     }
     return main_run(conf, foreground);
 }

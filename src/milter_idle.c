@@ -46,7 +46,6 @@
 
 #include <errno.h>
 #include <poll.h>
-#include <pthread.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -61,17 +60,39 @@
 
 #define MILTER_IDLE_MAX_FDS 65536 /* descriptors above are not watched */
 
+/*
+ * A slot is written by accept() (the listener thread) and read and written by
+ * poll() (libmilter's pool controller), each field on its own with relaxed
+ * atomics: no lock on the mail path.  A torn view across fields (a new
+ * inode with an old time) is harmless: a descriptor is only shut down after
+ * fstat() shows it is still the recorded socket, and a wrong idle start
+ * only moves when a new connection counts as idle by one poll.
+ */
 typedef struct milter_idle_slot {
     ino_t ino;           /* the accepted socket; 0: not an MTA connection */
-    uint64_t idle_since; /* util_now_ms() */
+    uint64_t idle_since; /* milter_idle_now() */
     int busy;            /* reported readable since it was last polled */
 } milter_idle_slot;
 
-static pthread_mutex_t milter_idle_lock = PTHREAD_MUTEX_INITIALIZER;
+#define MILTER_IDLE_LOAD(p) __atomic_load_n((p), __ATOMIC_RELAXED)
+#define MILTER_IDLE_STORE(p, v) __atomic_store_n((p), (v), __ATOMIC_RELAXED)
+
+/* set once by milter_idle_start(), before libmilter's threads exist */
 static milter_idle_slot *milter_idle_slots;
 static int milter_idle_nslots;
-static uint64_t milter_idle_timeout_ms; /* 0: off */
-static unsigned long milter_idle_nclosed;
+static uint64_t milter_idle_timeout_ms;   /* 0: off; atomic */
+static unsigned long milter_idle_nclosed; /* atomic */
+
+/* milter_idle_now - a monotonic clock in ms, coarse (a tick): cheap on every poll() */
+static uint64_t
+milter_idle_now(void)
+{
+    struct timespec ts;
+
+    if (clock_gettime(CLOCK_MONOTONIC_COARSE, &ts) != 0)
+        return util_now_ms();
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
 
 void
 milter_idle_start(long timeout_s)
@@ -82,32 +103,25 @@ milter_idle_start(long timeout_s)
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
         rl.rlim_cur < (rlim_t)n)
         n = (int)rl.rlim_cur;
-    pthread_mutex_lock(&milter_idle_lock);
     if (milter_idle_slots == NULL) {
         milter_idle_slots = xcalloc((size_t)n, sizeof(*milter_idle_slots));
         milter_idle_nslots = n;
     }
-    milter_idle_timeout_ms = timeout_s > 0 ? (uint64_t)timeout_s * 1000u : 0;
-    pthread_mutex_unlock(&milter_idle_lock);
+    MILTER_IDLE_STORE(&milter_idle_timeout_ms,
+                      timeout_s > 0 ? (uint64_t)timeout_s * 1000u : (uint64_t)0);
 }
 
 unsigned long
 milter_idle_closed(void)
 {
-    unsigned long n;
-
-    pthread_mutex_lock(&milter_idle_lock);
-    n = milter_idle_nclosed;
-    pthread_mutex_unlock(&milter_idle_lock);
-    return n;
+    return MILTER_IDLE_LOAD(&milter_idle_nclosed);
 }
 
-/* milter_idle_slot_of - the slot of a watched descriptor, or NULL; under the lock */
+/* milter_idle_slot_of - the slot of a watched descriptor, or NULL */
 static milter_idle_slot *
 milter_idle_slot_of(int fd)
 {
-    if (milter_idle_timeout_ms == 0 || fd < 0 || fd >= milter_idle_nslots ||
-        milter_idle_slots[fd].ino == 0)
+    if (fd < 0 || fd >= milter_idle_nslots || MILTER_IDLE_LOAD(&milter_idle_slots[fd].ino) == 0)
         return NULL;
     return &milter_idle_slots[fd];
 }
@@ -117,29 +131,32 @@ milter_idle_slot_of(int fd)
  * too long, forget reused descriptors; the next deadline (UINT64_MAX: none)
  */
 static uint64_t
-milter_idle_sweep(const struct pollfd *fds, nfds_t n, uint64_t now, int *closed)
+milter_idle_sweep(const struct pollfd *fds, nfds_t n, uint64_t now, uint64_t timeout, int *closed)
 {
     uint64_t next = UINT64_MAX;
 
     for (nfds_t i = 0; i < n; i++) {
         milter_idle_slot *s = milter_idle_slot_of(fds[i].fd);
+        uint64_t since, due;
         struct stat st;
 
         if (s == NULL)
             continue;
-        if (s->busy) {
-            s->busy = 0;
-            s->idle_since = now;
+        if (MILTER_IDLE_LOAD(&s->busy)) {
+            MILTER_IDLE_STORE(&s->busy, 0);
+            MILTER_IDLE_STORE(&s->idle_since, now);
         }
-        if (s->idle_since + milter_idle_timeout_ms > now) {
-            if (s->idle_since + milter_idle_timeout_ms < next)
-                next = s->idle_since + milter_idle_timeout_ms;
+        since = MILTER_IDLE_LOAD(&s->idle_since);
+        due = since + timeout;
+        if (due > now) {
+            if (due < next)
+                next = due;
             continue;
         }
-        if (fstat(fds[i].fd, &st) == 0 && S_ISSOCK(st.st_mode) && st.st_ino == s->ino &&
-            shutdown(fds[i].fd, SHUT_RDWR) == 0)
+        if (fstat(fds[i].fd, &st) == 0 && S_ISSOCK(st.st_mode) &&
+            st.st_ino == MILTER_IDLE_LOAD(&s->ino) && shutdown(fds[i].fd, SHUT_RDWR) == 0)
             (*closed)++;
-        s->ino = 0;
+        MILTER_IDLE_STORE(&s->ino, (ino_t)0);
     }
     return next;
 }
@@ -152,7 +169,7 @@ milter_idle_mark(const struct pollfd *fds, nfds_t n)
         milter_idle_slot *s;
 
         if (fds[i].revents != 0 && (s = milter_idle_slot_of(fds[i].fd)) != NULL)
-            s->busy = 1;
+            MILTER_IDLE_STORE(&s->busy, 1);
     }
 }
 
@@ -179,14 +196,11 @@ accept(int fd, struct sockaddr *addr, socklen_t *addrlen)
     int saved = errno;
     struct stat st;
 
-    if (c >= 0 && fstat(c, &st) == 0) {
-        pthread_mutex_lock(&milter_idle_lock);
-        if (milter_idle_timeout_ms > 0 && c < milter_idle_nslots) {
-            milter_idle_slots[c].ino = st.st_ino;
-            milter_idle_slots[c].idle_since = util_now_ms();
-            milter_idle_slots[c].busy = 0;
-        }
-        pthread_mutex_unlock(&milter_idle_lock);
+    if (c >= 0 && MILTER_IDLE_LOAD(&milter_idle_timeout_ms) > 0 && c < milter_idle_nslots &&
+        fstat(c, &st) == 0) {
+        MILTER_IDLE_STORE(&milter_idle_slots[c].busy, 0);
+        MILTER_IDLE_STORE(&milter_idle_slots[c].idle_since, milter_idle_now());
+        MILTER_IDLE_STORE(&milter_idle_slots[c].ino, st.st_ino);
     }
     errno = saved;
     return c;
@@ -199,34 +213,33 @@ accept(int fd, struct sockaddr *addr, socklen_t *addrlen)
 int
 poll(struct pollfd *fds, nfds_t n, int timeout)
 {
-    uint64_t start = util_now_ms();
-    uint64_t until = timeout < 0 ? UINT64_MAX : start + (uint64_t)timeout;
+    uint64_t idle = MILTER_IDLE_LOAD(&milter_idle_timeout_ms);
+    uint64_t now, until;
 
+    if (idle == 0) /* before milter_idle_start(), or milter_timeout off */
+        return milter_idle_ppoll(fds, n, timeout);
+    now = milter_idle_now();
+    until = timeout < 0 ? UINT64_MAX : now + (uint64_t)timeout;
     for (;;) {
-        uint64_t now = util_now_ms(), next;
+        uint64_t next;
         int closed = 0, r, saved;
         int64_t wait;
 
-        pthread_mutex_lock(&milter_idle_lock);
-        next = milter_idle_timeout_ms > 0 ? milter_idle_sweep(fds, n, now, &closed) : UINT64_MAX;
-        if (closed > 0)
-            milter_idle_nclosed += (unsigned long)closed;
-        pthread_mutex_unlock(&milter_idle_lock);
-        if (closed > 0)
+        next = milter_idle_sweep(fds, n, now, idle, &closed);
+        if (closed > 0) {
+            __atomic_add_fetch(&milter_idle_nclosed, (unsigned long)closed, __ATOMIC_RELAXED);
             log_msg(LOG_NOTICE, NULL, "closed %d idle MTA connection%s (daemon.milter_timeout)",
                     closed, closed == 1 ? "" : "s");
+        }
         if (next > until)
             next = until;
         wait = next == UINT64_MAX ? -1 : next > now ? (int64_t)(next - now) : 0;
         r = milter_idle_ppoll(fds, n, wait);
         saved = errno;
-        if (r > 0 && milter_idle_timeout_ms > 0) {
-            pthread_mutex_lock(&milter_idle_lock);
+        if (r > 0)
             milter_idle_mark(fds, n);
-            pthread_mutex_unlock(&milter_idle_lock);
-        }
         /* a wake-up for a deadline of ours, before the caller's own timeout: again */
-        if (r == 0 && next < until && util_now_ms() < until)
+        if (r == 0 && next < until && (now = milter_idle_now()) < until)
             continue;
         errno = saved;
         return r;

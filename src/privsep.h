@@ -91,6 +91,13 @@ void privsep_serve(privsep_files *set);
  */
 int privsep_helper_start(privsep_loader load, void (*child_init)(void), void *arg, char *err,
                          size_t errlen);
+/*
+ * privsep_helper_cleanup - before privsep_helper_start: what the helper removes
+ * when the daemon is gone (stopped or died), because the run user may not: the
+ * unix socket (NULL: none) and the PID file ("" or NULL: none), the socket and
+ * the file only while the file still names the daemon's process
+ */
+void privsep_helper_cleanup(const char *socket_path, const char *pid_file);
 /* privsep_helper_running - 1 when a helper was started */
 int privsep_helper_running(void);
 /*

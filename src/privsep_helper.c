@@ -14,7 +14,11 @@
  * request but "R" is ignored.  The helper closes every inherited
  * descriptor but the socket and standard error, ignores HUP, TERM, INT and
  * USR1 (meant for the daemon, maybe sent to its process group) and exits
- * at end of file on the socket: when the daemon exits or stops it.
+ * at end of file on the socket: when the daemon exits or stops it.  Then it
+ * removes the daemon's unix socket and PID file (privsep_helper_cleanup),
+ * which sit in directories the run user may not write: the PID file only
+ * when it is a plain file naming the daemon, the socket only then (or when
+ * there is no PID file) and only when it is a socket; never through a link.
  */
 #include "config.h"
 
@@ -30,6 +34,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -52,6 +57,43 @@ typedef struct privsep_msg {
 
 static int privsep_helper_fd = -1;
 static pid_t privsep_helper_pid = -1;
+static char *privsep_cleanup_sock, *privsep_cleanup_pid;
+
+void
+privsep_helper_cleanup(const char *socket_path, const char *pid_file)
+{
+    free(privsep_cleanup_sock);
+    free(privsep_cleanup_pid);
+    privsep_cleanup_sock = socket_path != NULL ? xstrdup(socket_path) : NULL;
+    privsep_cleanup_pid = pid_file != NULL && *pid_file ? xstrdup(pid_file) : NULL;
+}
+
+/* privsep_helper_remove - in the helper, the daemon (pid) gone: its socket and PID file */
+static void
+privsep_helper_remove(pid_t daemon)
+{
+    struct stat st;
+    char buf[32];
+    int fd, ours = 1;
+    ssize_t n;
+
+    if (privsep_cleanup_pid != NULL) {
+        ours = 0;
+        fd = open(privsep_cleanup_pid, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+            (n = read(fd, buf, sizeof(buf) - 1)) > 0) {
+            buf[n] = '\0';
+            ours = strtol(buf, NULL, 10) == (long)daemon;
+        }
+        if (fd >= 0)
+            close(fd);
+        if (ours)
+            (void)unlink(privsep_cleanup_pid);
+    }
+    if (ours && privsep_cleanup_sock != NULL && lstat(privsep_cleanup_sock, &st) == 0 &&
+        S_ISSOCK(st.st_mode))
+        (void)unlink(privsep_cleanup_sock);
+}
 
 /* privsep_helper_send - one message, with fd attached when fd >= 0 */
 static int
@@ -125,6 +167,7 @@ privsep_helper_main(int sock, privsep_loader load, void (*child_init)(void), voi
     int sigs[] = {SIGHUP, SIGTERM, SIGINT, SIGUSR1, SIGPIPE};
     sigset_t set;
     char req;
+    pid_t daemon = getppid();
 
     for (size_t i = 0; i < SM_ARRAY_LEN(sigs); i++)
         signal(sigs[i], SIG_IGN);
@@ -141,8 +184,10 @@ privsep_helper_main(int sock, privsep_loader load, void (*child_init)(void), voi
         ssize_t n = recv(sock, &req, 1, 0);
         if (n < 0 && errno == EINTR)
             continue;
-        if (n <= 0)
+        if (n <= 0) {
+            privsep_helper_remove(daemon);
             _exit(0);
+        }
         if (req == 'R' && privsep_helper_serve_one(sock, load, arg) < 0)
             _exit(1);
     }

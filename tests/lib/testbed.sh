@@ -14,7 +14,8 @@
 #   tb_start_milter CONF    start ses-milter -f; waits for its socket
 #   tb_stop_milter          SIGTERM and wait
 #   tb_start_postfix        throwaway Postfix on 127.0.0.1:10025 (smtpd_milters = ses-milter)
-#                           + smtp-sink on 127.0.0.1:10027 capturing into $W/capture
+#                           + smtp-sink on 127.0.0.1:10027 capturing into $W/capture;
+#                           TB_PF_CHROOT=1: each service chrooted as in Debian's master.cf
 #   tb_wait_capture N       wait until N messages were captured
 
 set -uo pipefail
@@ -174,8 +175,14 @@ non_smtpd_milters = unix:$W/run/milter.sock
 milter_default_action = tempfail
 milter_protocol = 6
 EOC
-    local line
-    for line in "$@"; do echo "$line" >> "$P/main.cf"; done
+    local line name
+    for line in "$@"; do # a setting already made above is replaced, others are added
+        name=$(sed -n 's/^\([a-z0-9_]*\) *=.*/\1/p' <<<"$line")
+        if [ -n "$name" ] && grep -q "^$name =" "$P/main.cf"; then
+            grep -v "^$name =" "$P/main.cf" > "$P/main.cf.new" && mv "$P/main.cf.new" "$P/main.cf"
+        fi
+        echo "$line" >> "$P/main.cf"
+    done
     # TB_MASTER_EXTRA: more master.cf services (e.g. a second smtpd after a content_filter)
     cat > "$P/master.cf" <<'EOC'
 127.0.0.1:10025 inet n - n - - smtpd
@@ -201,10 +208,25 @@ scache    unix  - - n -  1 scache
 postlog   unix-dgram n - n - 1 postlogd
 EOC
     [ -n "${TB_MASTER_EXTRA:-}" ] && printf '%s\n' "$TB_MASTER_EXTRA" >> "$P/master.cf"
+    [ -n "${TB_PF_CHROOT:-}" ] && tb_postfix_chroot "$P/master.cf"
     smtp-sink -u postfix -d "$W/capture/%M%S." 127.0.0.1:10027 100 & TB_PIDS+=($!)
     postfix -c "$P" check </dev/null || { script -qc "postfix -c $P check" /dev/null; return 1; }
     postfix -c "$P" start </dev/null >/dev/null 2>&1 || { echo "postfix start failed"; return 1; }
     tb_wait_port 10025 && tb_wait_port 10027
+}
+
+# tb_postfix_chroot MASTER_CF - the chroot column of every service as Debian ships it
+# (/usr/share/postfix/master.cf.dist: smtpd, cleanup, pickup ... "y"; qmgr, local,
+# proxymap, postlog "n"); our 127.0.0.1:10025 smtpd takes the "smtp inet" line's
+tb_postfix_chroot() {
+    local dist=/usr/share/postfix/master.cf.dist
+    [ -r "$dist" ] || { echo "tb_postfix_chroot: no $dist"; return 1; }
+    awk 'NR == FNR { if ($0 !~ /^[#[:space:]]/ && NF >= 8) c[$1 " " $2] = $5; next }
+         /^[^#[:space:]]/ && NF >= 8 {
+             k = ($2 == "inet" && $NF == "smtpd") ? "smtp inet" : $1 " " $2
+             if (k in c) { $5 = c[k] }
+         }
+         { print }' "$dist" "$1" > "$1.new" && mv "$1.new" "$1"
 }
 
 # tb_zone NAME FILE - write a zone file header for NAME (SOA, NS, A) into FILE; append records after

@@ -172,4 +172,30 @@ function T.case(name, fn)
   mt.echo("PASS " .. name)
 end
 
+-- T.probe(addr[, conf]) -> { status =, reply =, verdict =, identity =, source =, alignment =,
+--   out = } : what "ses-milter -t ADDR" prints for the configuration the milter runs with
+function T.probe(addr, conf)
+  local cmd = string.format("'%s/ses-milter' -c '%s' -t '%s' 2>&1", os.getenv("SM_BUILDDIR"),
+                            conf or CONF, addr)
+  local p = assert(io.popen(cmd))
+  local out = p:read("a")
+  local _, _, status = p:close()
+  local res = { status = status, out = out }
+  for k, v in out:gmatch("\n  (%a+): +([^\n]*)") do
+    if res[k] == nil then res[k] = v end
+  end
+  return res
+end
+
+-- T.expect_probe_matches(c, r, p): the milter's reply r equals the reply "ses-milter -t" printed
+function T.expect_probe_matches(c, r, p, what)
+  local code, xcode, text = (p.reply or ""):match("^(%d%d%d) (%d%.%d+%.%d+) (.*)$")
+  if code then
+    T.expect_reply(c, r, code, xcode, text)
+  else
+    T.expect((p.reply or ""):match("^250 "), (what or "") .. ": -t printed no reply: " .. p.out)
+    T.expect_accept(r, what)
+  end
+end
+
 return T

@@ -280,6 +280,47 @@ test_summary_line_has_the_fixed_layout(void **state)
     }
 }
 
+/* a verified From and a refused envelope sender: the line names the refused one */
+static void
+test_summary_line_names_the_identity_behind_the_verdict(void **state)
+{
+    static const audit_lookup env_refused[] = {
+        {"alice@example.com", AUDIT_ROLE_FROM, "example.com", "file", "local",
+         AUDIT_ANSWER_VERIFIED, AUDIT_CACHE_HIT, 1},
+        {"bounce@unverified.example", AUDIT_ROLE_ENVELOPE, NULL, "file", "local",
+         AUDIT_ANSWER_NOT_VERIFIED, AUDIT_CACHE_MISS, 0},
+    };
+    static const audit_lookup sender_temp[] = {
+        {"alice@example.com", AUDIT_ROLE_FROM, "example.com", "file", "local",
+         AUDIT_ANSWER_VERIFIED, AUDIT_CACHE_HIT, 1},
+        {"helper@slow.example", AUDIT_ROLE_SENDER, NULL, "ses", "ses-us", AUDIT_ANSWER_TEMPFAIL,
+         AUDIT_CACHE_MISS, -1},
+        {"bounce@example.com", AUDIT_ROLE_ENVELOPE, "example.com", "file", "local",
+         AUDIT_ANSWER_VERIFIED, AUDIT_CACHE_HIT, 1},
+    };
+    static const struct {
+        const audit_lookup *l;
+        size_t n;
+        const char *want;
+    } cases[] = {
+        {env_refused, 2, " identity=bounce@unverified.example:not_verified "},
+        {sender_temp, 3, " identity=helper@slow.example:tempfail "},
+        {sender_temp, 1, " identity=alice@example.com:verified "},
+    };
+    char buf[1024];
+
+    (void)state;
+    for (size_t i = 0; i < SM_ARRAY_LEN(cases); i++) {
+        audit_msg m = ta_msg_refused();
+        m.from = "alice@example.com";
+        m.lookups = cases[i].l;
+        m.n_lookups = cases[i].n;
+        audit_summary_line(&m, buf, sizeof(buf));
+        if (strstr(buf, cases[i].want) == NULL)
+            fail_msg("case %zu: want \"%s\" in: %s", i, cases[i].want, buf);
+    }
+}
+
 static void
 test_summary_line_sanitises_and_never_overflows(void **state)
 {
@@ -390,6 +431,7 @@ main(void)
         cmocka_unit_test(test_record_with_invalid_utf8_and_controls_is_still_one_json_line),
         cmocka_unit_test(test_record_time_is_iso8601_utc_with_ms),
         cmocka_unit_test(test_summary_line_has_the_fixed_layout),
+        cmocka_unit_test(test_summary_line_names_the_identity_behind_the_verdict),
         cmocka_unit_test(test_summary_line_sanitises_and_never_overflows),
         cmocka_unit_test(test_conf_refuses_bad_settings_with_line),
         cmocka_unit_test(test_conf_defaults_and_dump),

@@ -279,6 +279,42 @@ test_report_counts_garbage_lines_as_invalid(void **state)
     ta_rmdir(dir);
 }
 
+/* a message refused for its envelope sender counts under that identity and its domain */
+static void
+test_report_counts_a_refusal_under_the_refused_identity(void **state)
+{
+    static const audit_lookup lk[] = {
+        {"alice@example.com", AUDIT_ROLE_FROM, "example.com", "file", "local",
+         AUDIT_ANSWER_VERIFIED, AUDIT_CACHE_HIT, 1},
+        {"bounce@unverified.example", AUDIT_ROLE_ENVELOPE, NULL, "file", "local",
+         AUDIT_ANSWER_NOT_VERIFIED, AUDIT_CACHE_MISS, 0},
+    };
+    char *dir = ta_tmpdir(), *file = xasprintf("%s/audit.jsonl", dir), *got, err[512];
+    audit_conf *c = ta_conf(file);
+    audit_log *log = NULL;
+    audit_msg m = ta_msg_refused();
+
+    (void)state;
+    m.from = "alice@example.com";
+    m.env_from = "bounce@unverified.example";
+    m.lookups = lk;
+    m.n_lookups = 2;
+    m.time_ms = TA_T0;
+    assert_int_equal(audit_log_open(c, &log, err, sizeof(err)), 0);
+    assert_int_equal(audit_write_msg(log, &m, err, sizeof(err)), AUDIT_OK);
+    audit_log_close(log);
+    got = report_of(file, NULL, NULL, AUDIT_REPORT_CSV);
+    if (strstr(got, "\nidentity,bounce@unverified.example,refused,1\n") == NULL ||
+        strstr(got, "\ndomain,unverified.example,refused,1\n") == NULL ||
+        strstr(got, "\ndomain,example.com,") != NULL ||
+        strstr(got, "\nidentity,example.com,") != NULL)
+        fail_msg("report:\n%s", got);
+    free(got);
+    audit_conf_free(c);
+    free(file);
+    ta_rmdir(dir);
+}
+
 int
 main(void)
 {
@@ -288,6 +324,7 @@ main(void)
         cmocka_unit_test(test_report_window_is_half_open),
         cmocka_unit_test(test_report_time_argument_forms),
         cmocka_unit_test(test_report_counts_garbage_lines_as_invalid),
+        cmocka_unit_test(test_report_counts_a_refusal_under_the_refused_identity),
     };
     if (getenv("SM_AUDIT_REGEN") != NULL)
         regen();
