@@ -7,9 +7,10 @@
 #     manual pages, the documents and the contrib files are installed;
 #   - no path of the default layout is left in the installed configuration: every one
 #     is under the prefix it was installed with;
+#   - the directories of its socket (in Postfix's queue directory), PID file and audit
+#     trail are made, the socket's and the trail's owned by the run user;
 #   - "ses-milter -n" on the installed configuration exits 0, and the daemon starts
-#     on it, opens its socket and stops on SIGTERM (as root in a private mount and
-#     network namespace, where /etc/passwd and /etc/group name the user ses-milter);
+#     on it, opens its socket and stops on SIGTERM;
 #   - a second "make install" keeps an edited configuration and identity list and
 #     the key, and says so; "make uninstall" keeps them too and removes the rest.
 #
@@ -17,20 +18,33 @@
 set -u
 BUILD=${SM_BUILDDIR:-.}
 
-# inside: the namespace half - ses-milter -n and a start on the installed configuration
-if [ "${1:-}" = --inside ]; then
-    P=$2 CONF=$3 T=$4
-    cp /etc/passwd "$T/passwd" && cp /etc/group "$T/group"
-    echo "ses-milter:x:64990:64990:ses-milter:/nonexistent:/usr/sbin/nologin" >> "$T/passwd"
-    echo "ses-milter:x:64990:" >> "$T/group"
-    mount --bind "$T/passwd" /etc/passwd && mount --bind "$T/group" /etc/group || exit 3
-    ip link set lo up 2>/dev/null
-    "$P/sbin/ses-milter" -n -c "$CONF" > "$T/n.out" 2> "$T/n.err"
-    echo "n=$?"
+# the whole test runs as root in a private mount and network namespace: /etc/passwd
+# and /etc/group name the user ses-milter there, and a tmpfs hides the real Postfix
+# queue directory, where the sample's socket directory is made
+if [ "${SM_INSTALL_INSIDE:-}" != 1 ]; then
+    [ "$(id -u)" = 0 ] || { echo "SKIP: needs root (a private namespace with the user ses-milter)"; exit 77; }
+    export SM_INSTALL_INSIDE=1
+    exec unshare --mount --net --fork -- bash "$(readlink -f "$0")" "$@"
+fi
+T=$(mktemp -d /tmp/sm-install.XXXXXX)
+chmod 755 "$T"
+trap 'rm -rf "$T"' EXIT
+cp /etc/passwd "$T/passwd" && cp /etc/group "$T/group"
+echo "ses-milter:x:64990:64990:ses-milter:/nonexistent:/usr/sbin/nologin" >> "$T/passwd"
+echo "ses-milter:x:64990:" >> "$T/group"
+mount --bind "$T/passwd" /etc/passwd && mount --bind "$T/group" /etc/group || exit 99
+spool=0
+if [ -d /var/spool/postfix ]; then
+    mount -t tmpfs -o mode=0755 tmpfs /var/spool/postfix && spool=1
+fi
+ip link set lo up 2>/dev/null
+
+# start CONF - ses-milter -f on CONF: "up=1" when its socket appeared, "stopped=STATUS"
+start() {
+    local sock pid up=0
     sock=$(sed -n 's/^daemon\.socket = "unix:\(.*\)";$/\1/p' "$T/n.out")
-    "$P/sbin/ses-milter" -f -c "$CONF" > "$T/run.log" 2>&1 &
+    "$P/sbin/ses-milter" -f -c "$1" > "$T/run.log" 2>&1 &
     pid=$!
-    up=0
     for _ in $(seq 200); do
         [ -n "$sock" ] && [ -S "$sock" ] && { up=1; break; }
         kill -0 $pid 2>/dev/null || break
@@ -39,11 +53,10 @@ if [ "${1:-}" = --inside ]; then
     echo "up=$up"
     kill -TERM $pid 2>/dev/null
     for _ in $(seq 200); do kill -0 $pid 2>/dev/null || break; sleep 0.05; done
-    kill -0 $pid 2>/dev/null && { kill -9 $pid; echo "stopped=no"; exit 0; }
+    if kill -0 $pid 2>/dev/null; then kill -9 $pid; echo "stopped=no"; return; fi
     wait $pid
     echo "stopped=$?"
-    exit 0
-fi
+}
 
 fails=0
 n=0
@@ -51,11 +64,6 @@ ok() { # ok RC NAME - one TAP line
     n=$((n + 1))
     if [ "$1" -eq 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fails=$((fails + 1)); fi
 }
-[ "$(id -u)" = 0 ] || { echo "SKIP: needs root (a private namespace with the user ses-milter)"; exit 77; }
-
-T=$(mktemp -d /tmp/sm-install.XXXXXX)
-chmod 755 "$T"
-trap 'rm -rf "$T"' EXIT
 P=$T/usr
 DIRS=(prefix="$P" sysconfdir="$T/etc" localstatedir="$T/var" runstatedir="$T/run")
 CONF=$T/etc/ses-milter/ses-milter.conf
@@ -87,10 +95,24 @@ for m in man8/ses-milter.8 man5/ses-milter.conf.5 man1/ses-milter-audit.1 man1/s
     ok $? "the installed $m is the page built with the configured directories"
 done
 
-res=$(unshare --mount --net --fork -- bash "$(readlink -f "$0")" --inside "$P" "$CONF" "$T")
-echo "$res" | grep -qx "n=0"
+[ $spool = 1 ] || echo "# no /var/spool/postfix: the sample's socket directory cannot be made"
+# dirof GROUP NAME - the directory of a path setting of the installed configuration
+dirof() {
+    local v
+    v=$(sed -n "/^$1: *{/,/^};/s/^ *$2 *= *\"\(unix:\)\{0,1\}\([^\"]*\)\";.*/\2/p" "$CONF" | head -1)
+    dirname "$v"
+}
+sockdir=$(dirof daemon socket)
+[ "$(stat -c '%U:%G %a' "$sockdir" 2>/dev/null)" = "ses-milter:postfix 750" ]
+ok $? "the socket's directory $sockdir is made, ses-milter:postfix 0750"
+[ "$(stat -c '%U %a' "$(dirof audit file)" 2>/dev/null)" = "ses-milter 750" ]
+ok $? "the audit trail's directory is made, owned by ses-milter, 0750"
+[ -d "$(dirof daemon pid_file)" ]
+ok $? "the PID file's directory is made"
+"$P/sbin/ses-milter" -n -c "$CONF" > "$T/n.out" 2> "$T/n.err"
 ok $? "ses-milter -n on the installed configuration exits 0"
 [ -s "$T/n.err" ] && sed 's/^/# -n: /' "$T/n.err"
+res=$(start "$CONF")
 echo "$res" | grep -qx "up=1"
 ok $? "ses-milter starts on the installed configuration and opens its socket"
 echo "$res" | grep -qx "stopped=0"
@@ -114,6 +136,8 @@ ok $? "make uninstall succeeds"
 [ -f "$CONF" ] && [ -f "$IDS" ] && [ -f "$KEY" ] && [ ! -e "$P/sbin/ses-milter" ] &&
     [ ! -e "$DOC/README.md" ] && [ ! -e "$DOC/contrib/postfix/main.cf.snippet" ]
 ok $? "make uninstall keeps the edited configuration and removes the rest"
+[ ! -e "$sockdir" ]
+ok $? "make uninstall removes the socket's directory it made"
 
 echo "1..$n"
 [ "$fails" -eq 0 ]
