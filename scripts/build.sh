@@ -13,7 +13,7 @@ if [ ! -d "$testdata" ]; then
     if [ -n "$origin" ] && [ -d "$origin/../shared/testdata" ]; then
         testdata=$(cd "$origin/../shared/testdata" && pwd)
     else
-        echo "build.sh: warning: no external test suites at $testdata (set SM_TESTDATA): their tests will fail" >&2
+        echo "build.sh: warning: no external test suites at $testdata (set SM_TESTDATA): their tests SKIP (and fail under SM_REQUIRE_TESTDATA=1, as in scripts/test.sh)" >&2
     fi
 fi
 "$SRC/configure" --enable-werror --with-testdata="$testdata" "$@" >configure.out 2>&1 ||

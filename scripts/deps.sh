@@ -15,12 +15,14 @@ BUILD="build-essential autoconf automake libtool pkg-config libmilter-dev libope
  libspf2-dev libssl-dev libcurl4-openssl-dev libconfig-dev libpsl-dev libidn2-dev
  libjansson-dev zlib1g-dev publicsuffix ca-certificates"
 RUN="postfix swaks iproute2 util-linux procps python3 opendkim opendkim-tools nsd logrotate strace"
+# make check lints the manual pages (tests/build/man_pages_lint.sh)
+TEST_MAN="groff-base man-db mandoc"
 TEST="libcmocka-dev libyaml-dev miltertest opendkim opendkim-tools opendmarc nsd
  bind9-dnsutils spfquery openssl python3 clang libclang-rt-14-dev valgrind
  m4 liblockfile1 libwrap0 sasl2-bin"
 case "${1:-all}" in
     run) PKGS="$BUILD $RUN libcmocka-dev libyaml-dev" ;;
-    *) PKGS="$BUILD $RUN $TEST" ;;
+    *) PKGS="$BUILD $RUN $TEST $TEST_MAN" ;;
 esac
 # dpkg-query exits 1 when it has never heard of a package: that is "missing", not an error
 missing=$(dpkg-query -W -f='${Package} ${Status}\n' $PKGS 2>/dev/null | awk '$4 != "installed" {print $1}' || true)

@@ -44,9 +44,9 @@
 
 #include "dkim.h"
 #include "dns.h"
+#include "testdata.h"
 #include "util.h"
 
-#define VDIR TESTDATA "/dkim"
 #define STALWART_TIME 1667843664L
 
 /* the verification time while non-zero (see above) */
@@ -373,7 +373,7 @@ static char *
 read_key_record(const char *file)
 {
     size_t len;
-    char *path = xasprintf("%s/dkimpy/%s", VDIR, file), *rec = slurp(path, &len);
+    char *path = xasprintf("%s/dkimpy/%s", testdata_file("dkim"), file), *rec = slurp(path, &len);
 
     rec[strcspn(rec, "\r\n")] = '\0';
     free(path);
@@ -414,8 +414,8 @@ test_dkim_vectors_rfc8463(void **state)
     keytab k = {0};
 
     (void)state;
-    keytab_load(&k, VDIR "/rfc8463/keys.txt");
-    verify_file("rfc8463/signed.eml", &k, 0, VDIR "/rfc8463/signed.eml", 0, want, 2);
+    keytab_load(&k, testdata_file("dkim/rfc8463/keys.txt"));
+    verify_file("rfc8463/signed.eml", &k, 0, testdata_file("dkim/rfc8463/signed.eml"), 0, want, 2);
     keytab_clear(&k);
 }
 
@@ -431,10 +431,13 @@ test_dkim_vectors_dkimpy_static(void **state)
     keytab k = {0};
 
     (void)state;
-    keytab_load(&k, VDIR "/dkimpy/keys.txt");
-    verify_file("dkimpy/rfc6376.signed.msg", &k, 0, VDIR "/dkimpy/rfc6376.signed.msg", 0, w1, 2);
-    verify_file("dkimpy/test2.message", &k, 0, VDIR "/dkimpy/test2.message", 0, w2, 1);
-    verify_file("dkimpy/ed25519test2.msg", &k, 0, VDIR "/dkimpy/ed25519test2.msg", 0, w3, 1);
+    keytab_load(&k, testdata_file("dkim/dkimpy/keys.txt"));
+    verify_file("dkimpy/rfc6376.signed.msg", &k, 0, testdata_file("dkim/dkimpy/rfc6376.signed.msg"),
+                0, w1, 2);
+    verify_file("dkimpy/test2.message", &k, 0, testdata_file("dkim/dkimpy/test2.message"), 0, w2,
+                1);
+    verify_file("dkimpy/ed25519test2.msg", &k, 0, testdata_file("dkim/dkimpy/ed25519test2.msg"), 0,
+                w3, 1);
     keytab_clear(&k);
 }
 
@@ -449,8 +452,10 @@ test_dkim_vectors_dkimpy_key_variants(void **state)
         {"badk.txt", 0},           {"test_bad.txt", DKIM_R_PERMERROR}, {"test_tlsrpt.txt", 0},
     };
     size_t len, clen, slen;
-    char *path = xasprintf("%s/dkimpy/test.message", VDIR), *raw = slurp(path, &len);
-    char *msg = to_crlf(raw, len, &clen), *key = slurp(VDIR "/dkimpy/test.private", &len);
+    char *path = xasprintf("%s/dkimpy/test.message", testdata_file("dkim")),
+         *raw = slurp(path, &len);
+    char *msg = to_crlf(raw, len, &clen),
+         *key = slurp(testdata_file("dkim/dkimpy/test.private"), &len);
     char *signed_msg =
         sign_message(key, "test", "example.com", DKIM_SIGN_RSASHA256, msg, clen, &slen);
 
@@ -485,12 +490,14 @@ test_dkim_vectors_dkimpy_ed25519_keys(void **state)
          "v=DKIM1; k=ed25519; p=11qYAYKxCrfVS/7TyWQHOg7hcvPapiMlrwIaaPcHURo="},
     };
     size_t len, clen, slen;
-    char *raw = slurp(VDIR "/dkimpy/ed25519test.msg", &len), *msg = to_crlf(raw, len, &clen);
+    char *raw = slurp(testdata_file("dkim/dkimpy/ed25519test.msg"), &len),
+         *msg = to_crlf(raw, len, &clen);
 
     (void)state;
     for (size_t i = 0; i < SM_ARRAY_LEN(cases); i++) {
         keytab k = {0};
-        char *kp = xasprintf("%s/dkimpy/%s", VDIR, cases[i].keyfile), *key = slurp(kp, &len);
+        char *kp = xasprintf("%s/dkimpy/%s", testdata_file("dkim"), cases[i].keyfile),
+             *key = slurp(kp, &len);
         char *rec = cases[i].rec ? xstrdup(cases[i].rec) : read_key_record("ed25519test.dns");
         char *name = xasprintf("%s._domainkey.%s", cases[i].sel, cases[i].dom), *sm, *what, *pem;
         expect_sig want = {cases[i].dom, cases[i].sel, "ed25519-sha256", DKIM_R_PASS};
@@ -547,9 +554,9 @@ test_dkim_vectors_stalwart(void **state)
     keytab k = {0};
 
     (void)state;
-    keytab_load(&k, VDIR "/stalwart-mail-auth/keys.txt");
+    keytab_load(&k, testdata_file("dkim/stalwart-mail-auth/keys.txt"));
     for (size_t i = 0; i < SM_ARRAY_LEN(msgs); i++) {
-        char *path = xasprintf("%s/stalwart-mail-auth/%s", VDIR, msgs[i].file);
+        char *path = xasprintf("%s/stalwart-mail-auth/%s", testdata_file("dkim"), msgs[i].file);
         char *what = xasprintf("stalwart-mail-auth/%s", msgs[i].file);
 
         verify_file(what, &k, msgs[i].when, path, 1, msgs[i].want, msgs[i].n);
@@ -580,5 +587,7 @@ main(void)
         cmocka_unit_test(test_dkim_vectors_score),
     };
 
+    if (!testdata_have("dkim"))
+        return testdata_exit(0);
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

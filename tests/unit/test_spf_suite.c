@@ -36,6 +36,7 @@
 #include <yaml.h>
 
 #include "spf.h"
+#include "testdata.h"
 #include "util.h"
 
 #ifndef SPF_SUITE_MIN_7208
@@ -366,7 +367,7 @@ test_spf_suite_rfc7208_score_does_not_regress(void **state)
 {
     suite_score sc;
     (void)state;
-    sc = run_suite("rfc7208", TESTDATA "/spf/openspf/rfc7208-tests.yml");
+    sc = run_suite("rfc7208", testdata_file("spf/openspf/rfc7208-tests.yml"));
     assert_int_equal(sc.total, 203);
     assert_true(sc.passed >= SPF_SUITE_MIN_7208);
 }
@@ -376,7 +377,7 @@ test_spf_suite_rfc4408_informational(void **state)
 {
     suite_score sc;
     (void)state;
-    sc = run_suite("rfc4408", TESTDATA "/spf/openspf/rfc4408-tests.yml");
+    sc = run_suite("rfc4408", testdata_file("spf/openspf/rfc4408-tests.yml"));
     if (sc.total == 0)
         skip();
     assert_int_equal(sc.total, 191); /* the whole file was read; the score is informational */
@@ -389,5 +390,7 @@ main(void)
         cmocka_unit_test(test_spf_suite_rfc7208_score_does_not_regress),
         cmocka_unit_test(test_spf_suite_rfc4408_informational),
     };
+    if (!testdata_have("spf/openspf"))
+        return testdata_exit(0);
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
