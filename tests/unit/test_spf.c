@@ -300,7 +300,7 @@ test_spf_ip_usable_refuses_loopback_and_junk(void **state)
         assert_int_equal(spf_ip_usable(usable[i].ip, err, sizeof(err)) == 0, usable[i].ok);
 }
 
-/* a context over a zone: entries "name|type|data"; type T = TXT, A, AAAA, MX, X = timeout */
+/* a context over a zone: entries "name|type|data"; type T = TXT, A, AAAA, MX, PTR, X = timeout */
 static spf_ctx *
 zone_ctx(const char *const *entries)
 {
@@ -328,6 +328,7 @@ zone_ctx_cached(const char *const *entries, int cached)
                                  strcmp(type, "T") == 0      ? ns_t_txt
                                  : strcmp(type, "A") == 0    ? ns_t_a
                                  : strcmp(type, "AAAA") == 0 ? ns_t_aaaa
+                                 : strcmp(type, "PTR") == 0  ? ns_t_ptr
                                                              : ns_t_mx,
                                  NETDB_SUCCESS, q + 1);
     }
@@ -489,6 +490,162 @@ test_spf_check_explanation_is_expanded(void **state)
     spf_ctx_free(ctx);
 }
 
+/*
+ * RFC 7208 7 macros in every domain-spec, checked by the DNS name queried:
+ * each row publishes "record" at example.com and an A record only at the
+ * correctly expanded name, so the check passes only when that name was
+ * asked (libspf2 alone drops the first character when a digit transformer
+ * is at least the number of parts, and refuses the ',' and '/' delimiters).
+ * Client 192.0.2.1 (PTR mail.example.com), HELO mail.example.org.
+ */
+static const struct {
+    const char *what, *ip, *sender, *record, *name;
+} macro_checks[] = {
+    {"s", "192.0.2.1", "strong-bad@example.com", "exists:%{s}.m.test",
+     "strong-bad@example.com.m.test"},
+    {"s1", "192.0.2.1", "strong-bad@example.com", "exists:%{s1}.m.test", "com.m.test"},
+    {"s2 = parts", "192.0.2.1", "strong-bad@example.com", "exists:%{s2}.m.test",
+     "strong-bad@example.com.m.test"},
+    {"l", "192.0.2.1", "strong-bad@example.com", "exists:%{l}.m.test", "strong-bad.m.test"},
+    {"l1 = parts", "192.0.2.1", "strong-bad@example.com", "exists:%{l1}.m.test",
+     "strong-bad.m.test"},
+    {"l-", "192.0.2.1", "strong-bad@example.com", "exists:%{l-}.m.test", "strong.bad.m.test"},
+    {"l1-", "192.0.2.1", "strong-bad@example.com", "exists:%{l1-}.m.test", "bad.m.test"},
+    {"l2- = parts", "192.0.2.1", "strong-bad@example.com", "exists:%{l2-}.m.test",
+     "strong.bad.m.test"},
+    {"l9- > parts", "192.0.2.1", "strong-bad@example.com", "exists:%{l9-}.m.test",
+     "strong.bad.m.test"},
+    {"lr-", "192.0.2.1", "strong-bad@example.com", "exists:%{lr-}.m.test", "bad.strong.m.test"},
+    {"l1r+-", "192.0.2.1", "strong-bad@example.com", "exists:%{l1r+-}.m.test", "strong.m.test"},
+    {"l2r+- = parts", "192.0.2.1", "strong+bad@example.com", "exists:%{l2r+-}.m.test",
+     "bad.strong.m.test"},
+    {"o", "192.0.2.1", "strong-bad@example.com", "exists:%{o}.m.test", "example.com.m.test"},
+    {"o1", "192.0.2.1", "strong-bad@example.com", "exists:%{o1}.m.test", "com.m.test"},
+    {"o2 = parts", "192.0.2.1", "strong-bad@example.com", "exists:%{o2}.m.test",
+     "example.com.m.test"},
+    {"or", "192.0.2.1", "strong-bad@example.com", "exists:%{or}.m.test", "com.example.m.test"},
+    {"d", "192.0.2.1", NULL, "exists:%{d}.m.test", "example.com.m.test"},
+    {"d1", "192.0.2.1", NULL, "exists:%{d1}.m.test", "com.m.test"},
+    {"d2 = parts", "192.0.2.1", NULL, "exists:%{d2}.m.test", "example.com.m.test"},
+    {"d3 > parts", "192.0.2.1", NULL, "exists:%{d3}.m.test", "example.com.m.test"},
+    {"dr", "192.0.2.1", NULL, "exists:%{dr}.m.test", "com.example.m.test"},
+    {"d1r", "192.0.2.1", NULL, "exists:%{d1r}.m.test", "example.m.test"},
+    {"d2r = parts", "192.0.2.1", NULL, "exists:%{d2r}.m.test", "com.example.m.test"},
+    {"i", "192.0.2.1", NULL, "exists:%{i}.m.test", "192.0.2.1.m.test"},
+    {"i1", "192.0.2.1", NULL, "exists:%{i1}.m.test", "1.m.test"},
+    {"i4 = parts", "192.0.2.1", NULL, "exists:%{i4}.m.test", "192.0.2.1.m.test"},
+    {"i5 > parts", "192.0.2.1", NULL, "exists:%{i5}.m.test", "192.0.2.1.m.test"},
+    {"ir", "192.0.2.1", NULL, "exists:%{ir}.m.test", "1.2.0.192.m.test"},
+    {"i2r", "192.0.2.1", NULL, "exists:%{i2r}.m.test", "0.192.m.test"},
+    {"i4r = parts", "192.0.2.1", NULL, "exists:%{i4r}.m.test", "1.2.0.192.m.test"},
+    {"i IPv6 nibbles", "2001:db8::cb01", NULL, "exists:%{i}.m.test",
+     "2.0.0.1.0.d.b.8.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.c.b.0.1.m.test"},
+    {"i8 IPv6", "2001:db8::cb01", NULL, "exists:%{i8}.m.test", "0.0.0.0.c.b.0.1.m.test"},
+    {"i32 IPv6 = parts", "2001:db8::cb01", NULL, "exists:%{i32}.m.test",
+     "2.0.0.1.0.d.b.8.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.c.b.0.1.m.test"},
+    {"i8r IPv6", "2001:db8::cb01", NULL, "exists:%{i8r}.m.test", "8.b.d.0.1.0.0.2.m.test"},
+    {"p", "192.0.2.1", NULL, "exists:%{p}.m.test", "mail.example.com.m.test"},
+    {"p2", "192.0.2.1", NULL, "exists:%{p2}.m.test", "example.com.m.test"},
+    {"p3 = parts", "192.0.2.1", NULL, "exists:%{p3}.m.test", "mail.example.com.m.test"},
+    {"h", "192.0.2.1", NULL, "exists:%{h}.m.test", "mail.example.org.m.test"},
+    {"h2", "192.0.2.1", NULL, "exists:%{h2}.m.test", "example.org.m.test"},
+    {"h3 = parts", "192.0.2.1", NULL, "exists:%{h3}.m.test", "mail.example.org.m.test"},
+    {"v IPv4", "192.0.2.1", NULL, "exists:%{v}.m.test", "in-addr.m.test"},
+    {"v1 = parts", "192.0.2.1", NULL, "exists:%{v1}.m.test", "in-addr.m.test"},
+    {"v1-", "192.0.2.1", NULL, "exists:%{v1-}.m.test", "addr.m.test"},
+    {"v IPv6", "2001:db8::cb01", NULL, "exists:%{v}.m.test", "ip6.m.test"},
+    {"delimiter .", "192.0.2.1", "x.y@example.com", "exists:%{l1.}.m.test", "y.m.test"},
+    {"delimiter -", "192.0.2.1", "x-y@example.com", "exists:%{lr-}.m.test", "y.x.m.test"},
+    {"delimiter +", "192.0.2.1", "x+y@example.com", "exists:%{lr+}.m.test", "y.x.m.test"},
+    {"delimiter ,", "192.0.2.1", "x,y@example.com", "exists:%{lr,}.m.test", "y.x.m.test"},
+    {"delimiter /", "192.0.2.1", "x/y@example.com", "exists:%{lr/}.m.test", "y.x.m.test"},
+    {"delimiter _", "192.0.2.1", "x_y@example.com", "exists:%{lr_}.m.test", "y.x.m.test"},
+    {"delimiter =", "192.0.2.1", "x=y@example.com", "exists:%{lr=}.m.test", "y.x.m.test"},
+    {"all delimiters", "192.0.2.1", "a.b-c+d,e/f_g=h@example.com", "exists:%{lr.-+,/_=}.m.test",
+     "h.g.f.e.d.c.b.a.m.test"},
+    {"all delimiters, 3", "192.0.2.1", "a.b-c+d,e/f_g=h@example.com", "exists:%{l3.-+,/_=}.m.test",
+     "f.g.h.m.test"},
+    {"upper case URL-escapes", "192.0.2.1", "x+y@example.com", "exists:%{L}.m.test",
+     "x%2By.m.test"},
+    {"upper case S escapes @", "192.0.2.1", "x@example.com", "exists:%{S}.m.test",
+     "x%40example.com.m.test"},
+    {"upper case with transformers", "192.0.2.1", NULL, "exists:%{D2R}.m.test",
+     "com.example.m.test"},
+    {"escapes %% %- in a name", "192.0.2.1", NULL, "exists:%{d2}.%%.%-.m.test",
+     "example.com.%.%20.m.test"},
+    {"include", "192.0.2.1", NULL, "include:%{i4}._inc.m.test", NULL},
+    {"a", "192.0.2.1", NULL, "a:%{d2}._a.m.test", NULL},
+    {"a/0", "192.0.2.1", NULL, "a:%{d2}._a.m.test/0", NULL},
+    {"a/24", "192.0.2.9", NULL, "a:%{d2}._a.m.test/24", NULL},
+    {"mx", "192.0.2.1", NULL, "mx:%{d2}._mx.m.test", NULL},
+    {"ptr", "192.0.2.1", NULL, "ptr:%{d2}", NULL},
+    {"redirect", "192.0.2.1", NULL, "redirect=%{i4}._r.m.test", NULL},
+};
+
+/* the zone of every macro row: the names each domain-spec row must reach */
+static const char *const macro_zone[] = {
+    "1.2.0.192.in-addr.arpa|PTR|mail.example.com",   "mail.example.com|A|192.0.2.1",
+    "192.0.2.1._inc.m.test|T|v=spf1 +all",           "example.com._a.m.test|A|192.0.2.1",
+    "example.com._mx.m.test|MX|10 mail.example.com", "192.0.2.1._r.m.test|T|v=spf1 +all",
+};
+
+static void
+test_spf_check_macros_expand_every_letter_and_transformer(void **state)
+{
+    int failed = 0;
+    (void)state;
+    for (size_t k = 0; k < SM_ARRAY_LEN(macro_checks); k++) {
+        const char *zone[SM_ARRAY_LEN(macro_zone) + 3];
+        char rec[300], a[300];
+        size_t n = 0;
+        spf_ctx *ctx;
+        spf_detail d;
+        spf_result r;
+        for (size_t i = 0; i < SM_ARRAY_LEN(macro_zone); i++)
+            zone[n++] = macro_zone[i];
+        snprintf(rec, sizeof(rec), "example.com|T|v=spf1 %s -all", macro_checks[k].record);
+        zone[n++] = rec;
+        if (macro_checks[k].name != NULL) {
+            snprintf(a, sizeof(a), "%s|A|127.0.0.2", macro_checks[k].name);
+            zone[n++] = a;
+        }
+        zone[n] = NULL;
+        ctx = zone_ctx(zone);
+        r = spf_check(ctx, macro_checks[k].ip, "example.com", macro_checks[k].sender,
+                      "mail.example.org", 0, &d);
+        if (r != SPF_R_PASS) {
+            print_error("%s: '%s' gave %s (%s), want pass via %s\n", macro_checks[k].what,
+                        macro_checks[k].record, spf_result_name(r), d.reason,
+                        macro_checks[k].name ? macro_checks[k].name : "its zone");
+            failed++;
+        }
+        spf_ctx_free(ctx);
+    }
+    assert_int_equal(failed, 0);
+}
+
+/* exp= is a domain-spec too: the explanation comes from the correctly expanded name */
+static void
+test_spf_check_exp_domain_spec_macros_are_expanded(void **state)
+{
+    static const char *const zone[] = {
+        "example.com|T|v=spf1 -all exp=%{d2}._e.%{i4}.m.test",
+        "example.com._e.192.0.2.1.m.test|T|%{c} via %{h2} at %{d2}, %{r} recv, t=%{t}",
+        NULL,
+    };
+    spf_ctx *ctx = zone_ctx(zone);
+    spf_detail d;
+    (void)state;
+    assert_int_equal(spf_check(ctx, "192.0.2.1", "example.com", NULL, "mail.example.org", 0, &d),
+                     SPF_R_FAIL);
+    if (strncmp(d.explanation, "192.0.2.1 via example.org at example.com, unknown recv, t=", 58) !=
+            0 ||
+        strspn(d.explanation + 58, "0123456789") != strlen(d.explanation + 58) ||
+        d.explanation[58] == '\0')
+        fail_msg("explanation '%s'", d.explanation);
+    spf_ctx_free(ctx);
+}
+
 static void
 test_spf_check_ips_returns_worst(void **state)
 {
@@ -588,6 +745,8 @@ main(void)
         cmocka_unit_test(test_spf_check_applies_adapter_checks),
         cmocka_unit_test(test_spf_check_malformed_names_count_as_void_lookups),
         cmocka_unit_test(test_spf_check_explanation_is_expanded),
+        cmocka_unit_test(test_spf_check_macros_expand_every_letter_and_transformer),
+        cmocka_unit_test(test_spf_check_exp_domain_spec_macros_are_expanded),
         cmocka_unit_test(test_spf_check_ips_returns_worst),
         cmocka_unit_test(test_spf_check_past_deadline_is_temperror),
         cmocka_unit_test(test_spf_check_shared_context_counts_per_thread),
