@@ -31,6 +31,13 @@
  *    libspf2 writes URL escapes and IPv6 nibbles in lower case and turns
  *    each literal space into '%') and libspf2 gets a quoted literal that its
  *    own expansion leaves unchanged.
+ *  - get_spf hook, macros: the domain-spec of every include, a, mx, ptr,
+ *    exists, redirect and exp is expanded here (spf_syntax_expand_terms:
+ *    libspf2 mangles a digit transformer that is at least the number of
+ *    parts, "%{d2}" of example.com giving "xample.com", and refuses the ','
+ *    and '/' delimiters), with d = the domain whose record this is; libspf2
+ *    then sees literal names.  A %{p} is resolved once, when its record is
+ *    fetched, by libspf2's own PTR validation; its lookups are not terms.
  *  - probe names: spf_syntax_rewrite turns a/0 and mx/0 into exists: on a
  *    name ending in SPF_SYNTAX_PROBE_*, answered here with 127.0.0.2 when the
  *    domain (or one of its MX hosts) has an address of the client family.
@@ -239,6 +246,62 @@ spf_dns_probe_match(const char *name, int *mx, ns_type *at)
     return -1;
 }
 
+/* the macro values of a check (RFC 7208 7.3) and the buffers they point into */
+typedef struct spf_dns_vals {
+    spf_syntax_vars v;
+    char ip[80], cip[INET6_ADDRSTRLEN], now[24];
+    char *sender;
+} spf_dns_vals;
+
+/*
+ * fill m from the request; d is the domain being evaluated.  p (a PTR
+ * lookup and its validation, by libspf2) only when want_p: its lookups are
+ * not terms (RFC 7208 4.6.4), so they pass the counting like an explanation's.
+ */
+static void
+spf_dns_vals_init(spf_dns_vals *m, spf_dns_req *rq, SPF_request_t *req, int want_p)
+{
+    memset(m, 0, sizeof(*m));
+    spf_syntax_ip_macros(req->client_ver,
+                         req->client_ver == AF_INET ? (const void *)&req->ipv4
+                                                    : (const void *)&req->ipv6,
+                         m->ip, sizeof(m->ip), m->cip, sizeof(m->cip));
+    snprintf(m->now, sizeof(m->now), "%ld", (long)time(NULL));
+    m->sender = xasprintf("%s@%s", req->env_from_lp ? req->env_from_lp : "postmaster",
+                          req->env_from_dp ? req->env_from_dp : "");
+    m->v.s = m->sender;
+    m->v.l = req->env_from_lp ? req->env_from_lp : "postmaster";
+    m->v.o = req->env_from_dp;
+    m->v.d = req->cur_dom;
+    m->v.i = m->ip;
+    m->v.c = m->cip;
+    m->v.h = req->helo_dom;
+    m->v.r = "unknown";
+    m->v.t = m->now;
+    m->v.v = req->client_ver == AF_INET ? "in-addr" : "ip6";
+    if (want_p) {
+        int was = rq != NULL ? rq->in_exp : 0;
+        if (rq != NULL)
+            rq->in_exp = 1;
+        m->v.p = SPF_request_get_client_dom(req);
+        if (rq != NULL)
+            rq->in_exp = was;
+    }
+}
+
+static void
+spf_dns_vals_free(spf_dns_vals *m)
+{
+    m->sender = util_free(m->sender);
+}
+
+/* whether a macro-string uses the p letter */
+static int
+spf_dns_uses_p(const char *s)
+{
+    return s != NULL && (strstr(s, "{p") != NULL || strstr(s, "{P") != NULL);
+}
+
 /*
  * expand an explanation ourselves (libspf2 writes URL escapes and IPv6
  * nibbles in lower case, and turns literal spaces into '%'), then quote the
@@ -248,41 +311,37 @@ spf_dns_probe_match(const char *name, int *mx, ns_type *at)
 static char *
 spf_dns_exp_expand(spf_dns_req *rq, const char *txt)
 {
-    SPF_request_t *req = rq->req;
-    spf_syntax_vars v;
-    char ip[80], cip[INET6_ADDRSTRLEN], now[24];
-    char *sender, *text, *out;
+    spf_dns_vals m;
+    char *text, *out;
 
-    memset(&v, 0, sizeof(v));
-    spf_syntax_ip_macros(req->client_ver,
-                         req->client_ver == AF_INET ? (const void *)&req->ipv4
-                                                    : (const void *)&req->ipv6,
-                         ip, sizeof(ip), cip, sizeof(cip));
-    snprintf(now, sizeof(now), "%ld", (long)time(NULL));
-    sender = xasprintf("%s@%s", req->env_from_lp ? req->env_from_lp : "postmaster",
-                       req->env_from_dp ? req->env_from_dp : "");
-    v.s = sender;
-    v.l = req->env_from_lp;
-    v.o = req->env_from_dp;
-    v.d = req->cur_dom;
-    v.i = ip;
-    v.c = cip;
-    v.h = req->helo_dom;
-    v.r = "unknown";
-    v.t = now;
-    v.v = req->client_ver == AF_INET ? "in-addr" : "ip6";
-    if (strstr(txt, "{p") != NULL || strstr(txt, "{P") != NULL) {
-        rq->in_exp = 1;
-        v.p = SPF_request_get_client_dom(req);
-        rq->in_exp = 0;
-    }
-    text = spf_syntax_expand(txt, strlen(txt), 1, &v);
-    free(sender);
+    spf_dns_vals_init(&m, rq, rq->req, spf_dns_uses_p(txt));
+    text = spf_syntax_expand(txt, strlen(txt), 1, &m.v);
+    spf_dns_vals_free(&m);
     if (text == NULL)
         return NULL;
     out = spf_syntax_quote(text);
     free(text);
     return out;
+}
+
+/*
+ * expand the domain-specs of a record fetched for req->cur_dom ourselves
+ * (spf_syntax_expand_terms: libspf2 mangles digit transformers); -1 when a
+ * macro is invalid (spf_syntax_parse has checked them, so never in practice)
+ */
+static int
+spf_dns_expand_terms(spf_dns_req *rq, SPF_request_t *req, spf_syntax_rec *parsed)
+{
+    spf_dns_vals m;
+    int want_p = 0, rc;
+
+    for (size_t i = 0; i < parsed->n; i++)
+        if (parsed->t[i].kind != SPF_TERM_UNKNOWN_MOD && spf_dns_uses_p(parsed->t[i].arg))
+            want_p = 1;
+    spf_dns_vals_init(&m, rq, req, want_p);
+    rc = spf_syntax_expand_terms(parsed, &m.v);
+    spf_dns_vals_free(&m);
+    return rc;
 }
 
 /* an exp= TXT fetch: NO_DATA unless exactly one valid explanation, which we expand */
@@ -481,6 +540,11 @@ spf_dns_layer_get_spf(SPF_server_t *server, SPF_request_t *req, SPF_response_t *
     }
     for (size_t i = 0; rq != NULL && i < parsed->n; i++)
         rq->ptr_mechs += parsed->t[i].kind == SPF_TERM_PTR;
+    if (spf_dns_expand_terms(rq, req, parsed) < 0) {
+        spf_syntax_free(parsed);
+        spf_dns_force(rq, SPF_R_PERMERROR, "invalid macro in the SPF record");
+        return SPF_response_add_error(resp, SPF_E_SYNTAX, "invalid macro");
+    }
     text = spf_syntax_rewrite(parsed, rq != NULL ? rq->af : req->client_ver);
     spf_syntax_free(parsed);
     e = SPF_record_compile(server, resp, recp, text);

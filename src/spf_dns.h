@@ -29,7 +29,7 @@ typedef struct spf_dns_req {
     long max_terms, max_voids;
     uint64_t deadline; /* absolute, util_now_ms(); 0 = none */
     /* filled while the check runs */
-    int in_exp; /* expanding an explanation: lookups are not counted */
+    int in_exp; /* expanding a macro (explanation, %{p}): lookups are not counted */
     int terms, voids, fetches;
     int ptr_mechs, ptr_counted; /* ptr mechanisms in the records fetched / PTR terms counted */
     int dns_error;

@@ -6,6 +6,14 @@
  * so malformed input gives a defined error and nothing else.  See
  * spf_syntax.h for why the rewriter exists (libspf2 refuses CIDR /0 and
  * some valid modifiers, and does not ignore a redirect next to "all").
+ *
+ * Macros: spf_syntax_expand() is the only macro expander whose result
+ * reaches DNS.  libspf2's own expansion drops the first character when a
+ * digit transformer is at least the number of parts ("%{d2}" of example.com
+ * gives "xample.com"), refuses the ',' and '/' delimiters and an upper-case
+ * 'R', and writes URL escapes and IPv6 nibbles in lower case; so
+ * spf_syntax_expand_terms() replaces every domain-spec by its expansion,
+ * quoted so that libspf2's expansion leaves it unchanged.
  */
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -681,4 +689,78 @@ spf_syntax_ip_macros(int af, const void *addr, char *i, size_t ilen, char *c, si
         i[o++] = hex[b[k] & 15];
         i[o++] = k == 15 ? '\0' : '.';
     }
+}
+
+/* drop labels on the left until at most 253 octets remain (RFC 7208 7.3) */
+static const char *
+spf_syntax_truncate(const char *name)
+{
+    size_t len = strlen(name);
+    const char *p = name;
+
+    if (len > 0 && name[len - 1] == '.')
+        len--; /* the trailing dot is not counted */
+    while (len > 253) {
+        const char *dot = memchr(p, '.', len);
+        if (dot == NULL)
+            break;
+        len -= (size_t)(dot + 1 - p);
+        p = dot + 1;
+    }
+    return p;
+}
+
+/* the mechanism or modifier name of a kind taking a domain-spec, and its separator */
+static const char *
+spf_syntax_spec_name(spf_syntax_kind k, char *sep)
+{
+    *sep = ':';
+    switch (k) {
+    case SPF_TERM_INCLUDE:
+        return "include";
+    case SPF_TERM_A:
+        return "a";
+    case SPF_TERM_MX:
+        return "mx";
+    case SPF_TERM_PTR:
+        return "ptr";
+    case SPF_TERM_EXISTS:
+        return "exists";
+    case SPF_TERM_REDIRECT:
+        *sep = '=';
+        return "redirect";
+    case SPF_TERM_EXP:
+        *sep = '=';
+        return "exp";
+    default:
+        return NULL;
+    }
+}
+
+/* spf_syntax_expand_terms - expand every domain-spec's macros into text libspf2 keeps */
+int
+spf_syntax_expand_terms(spf_syntax_rec *r, const spf_syntax_vars *v)
+{
+    for (size_t i = 0; i < r->n; i++) {
+        spf_syntax_term *t = &r->t[i];
+        char sep, c4[16] = "", c6[16] = "";
+        const char *name = spf_syntax_spec_name(t->kind, &sep);
+        char *out, *quoted;
+
+        if (name == NULL || t->arg == NULL || strchr(t->arg, '%') == NULL)
+            continue;
+        if ((out = spf_syntax_expand(t->arg, strlen(t->arg), 0, v)) == NULL)
+            return -1;
+        quoted = spf_syntax_quote(spf_syntax_truncate(out));
+        free(out);
+        if (t->cidr4 >= 0)
+            snprintf(c4, sizeof(c4), "/%d", t->cidr4);
+        if (t->cidr6 >= 0)
+            snprintf(c6, sizeof(c6), "//%d", t->cidr6);
+        free(t->text);
+        t->text = xasprintf("%s%c%s%s%s", name, sep, quoted, c4, c6);
+        free(t->arg);
+        t->arg = quoted;
+    }
+    return 0;
 }

@@ -85,6 +85,13 @@ typedef struct spf_syntax_vars {
  * macro-string.  is_exp allows c, r, t and literal spaces.
  */
 char *spf_syntax_expand(const char *s, size_t len, int is_exp, const spf_syntax_vars *v);
+/*
+ * spf_syntax_expand_terms - replace the domain-spec of every include, a, mx,
+ * ptr, exists, redirect and exp in r by its expansion (left-truncated to 253
+ * octets), quoted so that libspf2's own expansion leaves it unchanged; -1
+ * when one is not a valid macro-string.
+ */
+int spf_syntax_expand_terms(spf_syntax_rec *r, const spf_syntax_vars *v);
 /* spf_syntax_quote - a macro-string that expands to exactly text ('%' -> "%%", ' ' -> "%_") */
 char *spf_syntax_quote(const char *text);
 /* spf_syntax_ip_macros - "i" (dotted quad or 32 upper-case nibbles) and "c" values of addr */
