@@ -143,7 +143,8 @@ typedef struct align_result {
     dmarc_lookup dmarc;  /* record found where, policy, modes */
     int dmarc_published; /* a usable DMARC record covers the From domain */
     align_dmarc_result dmarc_result;
-    dmarc_policy receiver_policy; /* applied by the receiver: UNSPEC unless DMARC fails */
+    dmarc_policy receiver_policy;      /* applied by the receiver: UNSPEC unless DMARC fails */
+    dmarc_policy receiver_policy_rest; /* to the messages outside pct (RFC 7489 6.6.4) */
     int pct;
     int ses_would_reject; /* SES refuses the message (MAIL FROM not verified, REJECT_MESSAGE) */
     int key_tempfail;     /* the downstream signer's key could not be looked up */

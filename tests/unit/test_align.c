@@ -204,7 +204,7 @@ static const scenario scenarios[] = {
      "DMARC would pass"},
     {"subdomain_from_gets_sp_policy", "news.example.com", SES, ADDR_ONLY, NULL, NULL, NULL, NULL,
      ALIGN_SPF_NONE, ENF, 0, FAIL, 0, 0, "amazonses.com", DMARC_POLICY_QUARANTINE, 0, ALIGN_REJECT,
-     "p=quarantine to 100% of such mail, from _dmarc.example.com"},
+     "would apply sp=quarantine, from _dmarc.example.com"},
     {"p_none_failure_is_reported_as_monitoring_only", "pnone.example", SES, ADDR_ONLY, NULL, NULL,
      NULL, NULL, ALIGN_SPF_NONE, MON, 0, FAIL, 0, 0, "amazonses.com", DMARC_POLICY_NONE, 0,
      ALIGN_ACCEPT, "only report the failure"},
@@ -311,6 +311,111 @@ test_align_scenarios_table(void **state SM_UNUSED)
     printf("align scenarios: %zu/%zu\n", ok, SM_ARRAY_LEN(scenarios));
     dns_cache_free(c);
     assert_int_equal(ok, SM_ARRAY_LEN(scenarios));
+}
+
+/*
+ * pct (RFC 7489 6.6.4): a message outside pct gets the next lower policy.
+ * The predicted disposition: pct=100 the policy, pct=0 the next lower one,
+ * in between both, the stricter as receiver_policy (a receiver may apply it).
+ */
+static const char *pct_record; /* what _dmarc.pct.example answers */
+
+static dns_status
+pct_resolve(void *arg SM_UNUSED, const char *name, uint64_t deadline SM_UNUSED, dns_txt **txt_r,
+            uint32_t *ttl_r)
+{
+    *ttl_r = 0;
+    if (strcmp(name, "_dmarc.pct.example") != 0)
+        return DNS_NXDOMAIN;
+    *txt_r = dns_txt_new();
+    dns_txt_add(*txt_r, pct_record, strlen(pct_record));
+    return DNS_OK;
+}
+
+static void
+test_align_pct_sets_the_predicted_disposition(void **state SM_UNUSED)
+{
+    static const struct {
+        const char *record, *from;
+        dmarc_policy policy, rest; /* receiver_policy, receiver_policy_rest */
+        const char *text;          /* in the summary */
+    } rows[] = {
+        {"v=DMARC1; p=reject", "pct.example", DMARC_POLICY_REJECT, DMARC_POLICY_REJECT,
+         "the receiver would apply p=reject, from _dmarc.pct.example"},
+        {"v=DMARC1; p=reject; pct=100", "pct.example", DMARC_POLICY_REJECT, DMARC_POLICY_REJECT,
+         "would apply p=reject, from"},
+        {"v=DMARC1; p=reject; pct=0", "pct.example", DMARC_POLICY_QUARANTINE,
+         DMARC_POLICY_QUARANTINE, "would apply quarantine (p=reject with pct=0: the next lower"},
+        {"v=DMARC1; p=reject; pct=50", "pct.example", DMARC_POLICY_REJECT, DMARC_POLICY_QUARANTINE,
+         "would apply reject for 50% of messages, quarantine otherwise (p=reject; pct=50)"},
+        {"v=DMARC1; p=reject; pct=1", "pct.example", DMARC_POLICY_REJECT, DMARC_POLICY_QUARANTINE,
+         "reject for 1% of messages, quarantine otherwise"},
+        {"v=DMARC1; p=reject; pct=99", "pct.example", DMARC_POLICY_REJECT, DMARC_POLICY_QUARANTINE,
+         "reject for 99% of messages, quarantine otherwise"},
+        {"v=DMARC1; p=quarantine; pct=0", "pct.example", DMARC_POLICY_NONE, DMARC_POLICY_NONE,
+         "would apply none (p=quarantine with pct=0: the next lower"},
+        {"v=DMARC1; p=quarantine; pct=25", "pct.example", DMARC_POLICY_QUARANTINE,
+         DMARC_POLICY_NONE,
+         "quarantine for 25% of messages, none otherwise (p=quarantine; pct=25)"},
+        {"v=DMARC1; p=none; pct=0", "pct.example", DMARC_POLICY_NONE, DMARC_POLICY_NONE,
+         "would apply p=none, from"},
+        {"v=DMARC1; p=none; pct=50", "pct.example", DMARC_POLICY_NONE, DMARC_POLICY_NONE,
+         "would apply p=none, from"},
+        {"v=DMARC1; p=reject; sp=quarantine; pct=0", "sub.pct.example", DMARC_POLICY_NONE,
+         DMARC_POLICY_NONE, "would apply none (sp=quarantine with pct=0: the next lower"},
+        {"v=DMARC1; p=reject; sp=quarantine; pct=0", "pct.example", DMARC_POLICY_QUARANTINE,
+         DMARC_POLICY_QUARANTINE, "would apply quarantine (p=reject with pct=0"},
+        {"v=DMARC1; p=reject; sp=quarantine", "sub.pct.example", DMARC_POLICY_QUARANTINE,
+         DMARC_POLICY_QUARANTINE, "would apply sp=quarantine, from _dmarc.pct.example"},
+        {"v=DMARC1; p=reject; sp=none; pct=50", "sub.pct.example", DMARC_POLICY_NONE,
+         DMARC_POLICY_NONE, "would apply sp=none, from"},
+        {"v=DMARC1; p=quarantine; sp=reject; pct=10", "sub.pct.example", DMARC_POLICY_REJECT,
+         DMARC_POLICY_QUARANTINE,
+         "reject for 10% of messages, quarantine otherwise (sp=reject; pct=10)"},
+        {"v=DMARC1; p=quarantine; sp=reject; pct=10", "pct.example", DMARC_POLICY_QUARANTINE,
+         DMARC_POLICY_NONE,
+         "quarantine for 10% of messages, none otherwise (p=quarantine; pct=10)"},
+    };
+    int failed = 0;
+
+    for (size_t i = 0; i < SM_ARRAY_LEN(rows); i++) {
+        dns_cache *c = dns_cache_new(NULL);
+        align_result *r = xcalloc(1, sizeof(*r));
+        align_conf conf = {0};
+        align_facts f;
+
+        dns_cache_set_resolver(c, pct_resolve, NULL);
+        pct_record = rows[i].record;
+        conf.enabled = 1;
+        conf.relay = ALIGN_RELAY_DIRECT;
+        conf.action = ALIGN_ACTION_ENFORCE;
+        align_facts_init(&f, &conf);
+        f.from_domain = rows[i].from;
+        f.envelope_domain = "other.example";
+        f.spf_result = ALIGN_SPF_PASS;
+        align_check(&conf, c, &f, r);
+        if (r->dmarc_result != ALIGN_DMARC_FAIL || r->receiver_policy != rows[i].policy ||
+            r->receiver_policy_rest != rows[i].rest ||
+            strstr(r->reasons[0], rows[i].text) == NULL) {
+            print_error("\"%s\" for %s: dmarc=%s policy=%s rest=%s\n    summary: %s\n    want: "
+                        "%s/%s \"%s\"\n",
+                        rows[i].record, rows[i].from, align_dmarc_result_name(r->dmarc_result),
+                        dmarc_policy_name(r->receiver_policy),
+                        dmarc_policy_name(r->receiver_policy_rest), r->reasons[0],
+                        dmarc_policy_name(rows[i].policy), dmarc_policy_name(rows[i].rest),
+                        rows[i].text);
+            failed++;
+        }
+        /* enforce: a failure is refused whatever the disposition (the stricter one decides) */
+        if (r->decision != ALIGN_REJECT) {
+            print_error("\"%s\": decision %s under enforce\n", rows[i].record,
+                        align_decision_name(r->decision));
+            failed++;
+        }
+        free(r);
+        dns_cache_free(c);
+    }
+    assert_int_equal(failed, 0);
 }
 
 static void
@@ -605,6 +710,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_align_scenarios_table),
+        cmocka_unit_test(test_align_pct_sets_the_predicted_disposition),
         cmocka_unit_test(test_align_disabled_accepts_without_dns),
         cmocka_unit_test(test_align_many_existing_signatures_keep_room_for_ses),
         cmocka_unit_test(test_align_spf_domain_table),
