@@ -25,6 +25,13 @@
  * configured action (per-domain overrides first); TEMPERROR follows
  * temperror_action only when the action is quarantine or enforce.
  *
+ * pct (RFC 7489 6.6.4): the pct% of failing messages a receiver samples
+ * get the policy, the others the next lower one (reject -> quarantine ->
+ * none), so p=reject; pct=0 predicts quarantine.  With 0 < pct < 100 the
+ * summary names both ("reject for 50% of messages, quarantine otherwise")
+ * and receiver_policy is the stricter: a receiver may apply it to this very
+ * message, so an enforcement decision must count with it.
+ *
  * The "alignment" configuration section is parsed in align_conf.c; this
  * file applies it (align_action_for(), align_tag_header()).
  *
@@ -417,12 +424,15 @@ align_summary(const align_result *r, char *buf, size_t len)
                   r->dkim_aligned && r->spf_aligned ? " and " : "",
                   r->spf_aligned ? "aligned SPF" : "", dmarc_policy_name(d->policy), d->where);
         return;
-    case ALIGN_DMARC_FAIL:
+    case ALIGN_DMARC_FAIL: {
+        char disp[160];
+        dmarc_disposition(d, NULL, NULL, disp, sizeof(disp));
         align_fmt(buf, len,
                   "DMARC would fail for %s: no aligned DKIM signature and no aligned "
-                  "SPF; the receiver would apply p=%s to %d%% of such mail, from %s",
-                  r->from_domain, dmarc_policy_name(d->policy), d->pct, d->where);
+                  "SPF; the receiver would apply %s, from %s",
+                  r->from_domain, disp, d->where);
         return;
+    }
     case ALIGN_DMARC_TEMPERROR:
         if (r->ses_tempfail && d->status != DMARC_DISC_TEMPFAIL) {
             align_fmt(buf, len,
@@ -519,7 +529,12 @@ align_dmarc_verdict(const align_facts *f, align_result *r)
         r->dmarc_result = ALIGN_DMARC_TEMPERROR;
     else
         r->dmarc_result = ALIGN_DMARC_FAIL;
-    r->receiver_policy = r->dmarc_result == ALIGN_DMARC_FAIL ? d->policy : DMARC_POLICY_UNSPEC;
+    /* pct (RFC 7489 6.6.4): receiver_policy is the stricter of the two a receiver
+     * may apply to this very message (the pct% sampled get the policy, the rest the
+     * next lower one), so an enforcement decision counts with it */
+    r->receiver_policy = r->receiver_policy_rest = DMARC_POLICY_UNSPEC;
+    if (r->dmarc_result == ALIGN_DMARC_FAIL)
+        dmarc_disposition(d, &r->receiver_policy, &r->receiver_policy_rest, NULL, 0);
     if (r->dmarc_result == ALIGN_DMARC_FAIL && d->policy == DMARC_POLICY_NONE)
         align_reason(r, "the policy is p=none, so receivers only report the failure; fix "
                         "alignment before moving to quarantine or reject");
@@ -590,8 +605,9 @@ align_header_value(const align_result *r, char *buf, size_t len)
     snprintf(buf, len, "dmarc=%s", align_dmarc_result_name(r->dmarc_result));
     off = strlen(buf);
     if (r->dmarc_published && off < len)
-        off +=
-            (size_t)snprintf(buf + off, len - off, " (p=%s)", dmarc_policy_name(r->dmarc.policy));
+        off += (size_t)snprintf(buf + off, len - off,
+                                r->dmarc.pct < 100 ? " (p=%s; pct=%d)" : " (p=%s)",
+                                dmarc_policy_name(r->dmarc.policy), r->dmarc.pct);
     if (off < len)
         off += (size_t)snprintf(buf + off, len - off, " header.from=%s", r->from_domain);
     for (size_t i = 0; i < r->ndkim && off < len; i++)

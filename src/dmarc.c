@@ -69,6 +69,50 @@ dmarc_policy_name(dmarc_policy p)
     return "unknown";
 }
 
+/* dmarc_policy_lower - the next lower policy (RFC 7489 6.6.4): reject -> quarantine -> none */
+dmarc_policy
+dmarc_policy_lower(dmarc_policy p)
+{
+    return p == DMARC_POLICY_REJECT       ? DMARC_POLICY_QUARANTINE
+           : p == DMARC_POLICY_QUARANTINE ? DMARC_POLICY_NONE
+                                          : p;
+}
+
+/*
+ * dmarc_disposition - what a receiver does with failing mail under d's
+ * policy and pct (RFC 7489 6.6.4: a message outside pct gets the next lower
+ * policy).  *strict_r: the policy for the pct% sampled, *rest_r: for the
+ * others; pct=100 gives the policy twice, pct=0 the lower one twice.  text
+ * says it in words: "p=reject", "quarantine (p=reject with pct=0: ...)",
+ * "reject for 50% of messages, quarantine otherwise (p=reject; pct=50)".
+ * Any out-parameter may be NULL.
+ */
+void
+dmarc_disposition(const dmarc_lookup *d, dmarc_policy *strict_r, dmarc_policy *rest_r, char *text,
+                  size_t len)
+{
+    const char *tag = d->at_org && d->rec.sp != DMARC_POLICY_UNSPEC ? "sp" : "p";
+    dmarc_policy lower = dmarc_policy_lower(d->policy);
+    dmarc_policy strict = d->pct > 0 ? d->policy : lower;
+    dmarc_policy rest = d->pct < 100 ? lower : d->policy;
+
+    if (strict_r != NULL)
+        *strict_r = strict;
+    if (rest_r != NULL)
+        *rest_r = rest;
+    if (text == NULL || len == 0)
+        return;
+    if (strict == d->policy && rest == d->policy)
+        snprintf(text, len, "%s=%s", tag, dmarc_policy_name(d->policy));
+    else if (strict == rest)
+        snprintf(text, len, "%s (%s=%s with pct=0: the next lower policy, RFC 7489 6.6.4)",
+                 dmarc_policy_name(rest), tag, dmarc_policy_name(d->policy));
+    else
+        snprintf(text, len, "%s for %d%% of messages, %s otherwise (%s=%s; pct=%d)",
+                 dmarc_policy_name(strict), d->pct, dmarc_policy_name(rest), tag,
+                 dmarc_policy_name(d->policy), d->pct);
+}
+
 const char *
 dmarc_parse_status_name(dmarc_parse_status s)
 {

@@ -89,6 +89,15 @@ dmarc_disc_status dmarc_discover(dns_cache *c, const char *from_domain, uint64_t
 /* dmarc_aligned - 1 if the identifiers align: strict = equal, relaxed = same org domain */
 int dmarc_aligned(const char *a, const char *b, dmarc_align_mode mode);
 const char *dmarc_policy_name(dmarc_policy p);
+/* dmarc_policy_lower - the next lower policy (RFC 7489 6.6.4): reject -> quarantine -> none */
+dmarc_policy dmarc_policy_lower(dmarc_policy p);
+/*
+ * dmarc_disposition - the policy a receiver applies to failing mail inside
+ * pct (*strict_r) and outside it (*rest_r, the next lower policy), and a
+ * sentence for both; any out-parameter may be NULL
+ */
+void dmarc_disposition(const dmarc_lookup *d, dmarc_policy *strict_r, dmarc_policy *rest_r,
+                       char *text, size_t len);
 const char *dmarc_parse_status_name(dmarc_parse_status s);
 const char *dmarc_disc_status_name(dmarc_disc_status s);
 
