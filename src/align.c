@@ -32,6 +32,10 @@
  * and receiver_policy is the stricter: a receiver may apply it to this very
  * message, so an enforcement decision must count with it.
  *
+ * Several author domains in From (RFC 7489 6.6.1 lets the receiver pick):
+ * align_check_authors() predicts DMARC for each and keeps the strictest
+ * result, or refuses the message, as alignment.multiple_author_domains says.
+ *
  * The "alignment" configuration section is parsed in align_conf.c; this
  * file applies it (align_action_for(), align_tag_header()).
  *
@@ -593,6 +597,72 @@ align_check(const align_conf *conf, dns_cache *c, const align_facts *f, align_re
     align_summary(r, summary, sizeof(summary));
     util_strlcpy(r->reasons[0], summary, ALIGN_REASON_LEN);
     r->decision = align_decide(conf, r);
+    return r->decision;
+}
+
+/* how strict a result is: the decision, then the DMARC result, then the receiver's policy */
+static int
+align_strictness(const align_result *r)
+{
+    static const int decision[] = {[ALIGN_ACCEPT] = 0,
+                                   [ALIGN_TAG] = 1,
+                                   [ALIGN_TEMPFAIL] = 2,
+                                   [ALIGN_QUARANTINE] = 3,
+                                   [ALIGN_REJECT] = 4};
+    static const int dmarc[] = {[ALIGN_DMARC_PASS] = 0,
+                                [ALIGN_DMARC_NONE] = 1,
+                                [ALIGN_DMARC_TEMPERROR] = 2,
+                                [ALIGN_DMARC_FAIL] = 3};
+
+    return decision[r->decision] * 100 + dmarc[r->dmarc_result] * 10 + (int)r->receiver_policy;
+}
+
+/* align_check_authors - align_check for every author domain (see align.h) */
+align_decision
+align_check_authors(const align_conf *conf, dns_cache *c, const align_facts *f,
+                    const char *const *domains, size_t n, align_result *r)
+{
+    align_facts one = *f;
+    const char *distinct[16];
+    size_t nd = 0;
+    char list[ALIGN_REASON_LEN / 2] = "";
+    align_result *cur;
+
+    for (size_t i = 0; i < n && nd < SM_ARRAY_LEN(distinct); i++) {
+        size_t k = 0;
+        while (k < nd && strcasecmp(distinct[k], domains[i]) != 0)
+            k++;
+        if (k == nd)
+            distinct[nd++] = domains[i];
+    }
+    one.from_domain = nd > 0 ? distinct[0] : NULL;
+    if (nd <= 1 || (conf != NULL && !conf->enabled))
+        return align_check(conf, c, &one, r);
+    for (size_t k = 0; k < nd; k++)
+        snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s", k ? ", " : "",
+                 distinct[k]);
+    align_check(conf, c, &one, r);
+    if (conf != NULL && conf->multiple_authors == ALIGN_AUTHORS_REJECT) {
+        /* the first domain's prediction stays for the record; the refusal is the summary */
+        align_reason(r, "%s", r->reasons[0]);
+        snprintf(r->reasons[0], ALIGN_REASON_LEN,
+                 "The From header field names mailboxes in several domains (%s); "
+                 "such mail is refused here (alignment.multiple_author_domains = reject)",
+                 list);
+        return r->decision = ALIGN_REJECT;
+    }
+    cur = xcalloc(1, sizeof(*cur));
+    for (size_t k = 1; k < nd; k++) {
+        one.from_domain = distinct[k];
+        align_check(conf, c, &one, cur);
+        if (align_strictness(cur) > align_strictness(r))
+            *r = *cur;
+    }
+    free(cur);
+    align_reason(r,
+                 "the From header field names mailboxes in %zu domains (%s): DMARC was "
+                 "predicted for each, and the strictest result, for %s, decides",
+                 nd, list, r->from_domain);
     return r->decision;
 }
 

@@ -70,6 +70,12 @@ typedef enum align_decision {
     ALIGN_TEMPFAIL,   /* 4xx */
 } align_decision;
 
+/* a From header field with mailboxes in several domains (RFC 7489 6.6.1) */
+typedef enum align_authors {
+    ALIGN_AUTHORS_STRICTEST = 0, /* predict DMARC for each domain; the strictest result decides */
+    ALIGN_AUTHORS_REJECT,        /* refuse the message */
+} align_authors;
+
 typedef struct align_override {
     char *domain; /* normalised; matches itself and its subdomains */
     int action;   /* align_action */
@@ -83,6 +89,7 @@ typedef struct align_conf {
     int action;             /* align_action, default "monitor" */
     int temperror_action;   /* align_temperror_action, default "tempfail" */
     char *result_header;    /* "" = no result header */
+    int multiple_authors;   /* align_authors, default "strictest" */
     char *signer_domain;    /* downstream_signer.domain, NULL = none */
     char *signer_selector;  /* downstream_signer.selector */
     align_override *overrides;
@@ -181,6 +188,15 @@ const char *align_spf_domain(const align_facts *f);
  */
 align_decision align_check(const align_conf *conf, dns_cache *c, const align_facts *f,
                            align_result *r);
+/*
+ * align_check_authors - align_check for a From with mailboxes in domains[0..n)
+ * (f->from_domain is ignored).  One distinct domain: align_check.  Several:
+ * "strictest" predicts each and keeps the strictest result (decision, then
+ * DMARC result, then receiver policy), "reject" refuses (ALIGN_REJECT, the
+ * first domain's prediction kept for the record).  Returns r->decision.
+ */
+align_decision align_check_authors(const align_conf *conf, dns_cache *c, const align_facts *f,
+                                   const char *const *domains, size_t n, align_result *r);
 /* align_header_value - one-line summary for the result header (ASCII, no CR/LF) */
 char *align_header_value(const align_result *r, char *buf, size_t len);
 /* align_reasons_join - all reasons joined with "; " into buf */

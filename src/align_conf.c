@@ -8,7 +8,7 @@
  *
  * DESCRIPTION
  *   The flat settings (enabled, relay, egress_ips, action, temperror_action,
- *   result_header) and the dns { ... } group are cfg_directive tables; the
+ *   result_header, multiple_author_domains) and the dns { ... } group are cfg_directive tables; the
  *   downstream_signer group and the overrides list are parsed by hand on
  *   top of such tables.  Everything is validated here, once: egress_ips
  *   must be addresses SPF can be evaluated for (not loopback, not
@@ -35,6 +35,7 @@
 
 static const char *const align_conf_temperror_names[] = {"tempfail", "accept", NULL};
 static const char *const align_conf_relay_names[] = {"ses", "direct", NULL};
+static const char *const align_conf_authors_names[] = {"strictest", "reject", NULL};
 
 static const cfg_directive align_conf_tab[] = {
     {"enabled", CFG_BOOL, offsetof(align_conf, enabled), NULL, 1, 0, 0, NULL},
@@ -44,6 +45,8 @@ static const cfg_directive align_conf_tab[] = {
     {"temperror_action", CFG_ENUM, offsetof(align_conf, temperror_action), "tempfail", 0, 0, 0,
      align_conf_temperror_names},
     {"result_header", CFG_STR, offsetof(align_conf, result_header), "", 0, 0, 0, NULL},
+    {"multiple_author_domains", CFG_ENUM, offsetof(align_conf, multiple_authors), "strictest", 0, 0,
+     0, align_conf_authors_names},
     CFG_END,
 };
 

@@ -383,6 +383,8 @@ engine_align(sm_msg *m, msg_ext *e, sm_conf_ext *x)
     const sm_id_attrs *a = NULL;
     uint64_t deadline = e->deadline_ms;
     char why[sizeof(e->gate.ids[0].r.attrs.detail)];
+    const char *authors[ENGINE_MAX_FROM];
+    size_t nauthors = 0;
     int failed = 0;
 
     if (e->dkv != NULL && dkim_verify_eom(e->dkv, &e->sigs, &e->nsigs) == DKIM_VERIFY_ERROR)
@@ -414,7 +416,9 @@ engine_align(sm_msg *m, msg_ext *e, sm_conf_ext *x)
     f.ses_failed = a == NULL && failed ? why : NULL;
     f.deadline_ms = deadline;
     f.spf_result = engine_spf(e, x, align_spf_domain(&f), deadline);
-    align_check(x->align, x->dns, &f, &e->align);
+    for (size_t i = 0; i < e->from->n && i < SM_ARRAY_LEN(authors); i++)
+        authors[nauthors++] = e->from->v[i].domain;
+    align_check_authors(x->align, x->dns, &f, authors, nauthors, &e->align);
     e->align_done = 1;
 }
 
