@@ -418,6 +418,88 @@ test_align_pct_sets_the_predicted_disposition(void **state SM_UNUSED)
     assert_int_equal(failed, 0);
 }
 
+/* several author domains: the strictest prediction decides, or the message is refused */
+static void
+test_align_check_authors_strictest_or_reject(void **state SM_UNUSED)
+{
+    static const struct {
+        const char *domains[3];
+        int reject; /* alignment.multiple_author_domains = "reject" */
+        align_decision decision;
+        align_dmarc_result dmarc;
+        const char *from_domain, *reason;
+    } rows[] = {
+        {{"example.com", NULL}, 0, ALIGN_ACCEPT, ALIGN_DMARC_PASS, "example.com", "would pass"},
+        {{"example.com", "EXAMPLE.COM", NULL},
+         1,
+         ALIGN_ACCEPT,
+         ALIGN_DMARC_PASS,
+         "example.com",
+         "would pass"},
+        {{"example.com", "pnone.example", NULL},
+         0,
+         ALIGN_REJECT,
+         ALIGN_DMARC_FAIL,
+         "pnone.example",
+         "mailboxes in 2 domains (example.com, pnone.example): DMARC was predicted for each"},
+        {{"pnone.example", "example.com", NULL},
+         0,
+         ALIGN_REJECT,
+         ALIGN_DMARC_FAIL,
+         "pnone.example",
+         "the strictest result, for pnone.example, decides"},
+        {{"example.com", "nodmarc.example", "pnone.example"},
+         0,
+         ALIGN_REJECT,
+         ALIGN_DMARC_FAIL,
+         "pnone.example",
+         "mailboxes in 3 domains"},
+        {{"example.com", "nodmarc.example", NULL},
+         0,
+         ALIGN_ACCEPT,
+         ALIGN_DMARC_NONE,
+         "nodmarc.example",
+         "mailboxes in 2 domains"},
+        {{"example.com", "news.example.com", NULL},
+         1,
+         ALIGN_REJECT,
+         ALIGN_DMARC_PASS,
+         "example.com",
+         "names mailboxes in several domains (example.com, news.example.com)"},
+    };
+    dns_cache *c = dns_cache_new(NULL);
+    int failed = 0;
+
+    dns_cache_set_resolver(c, zone_resolve, NULL);
+    for (size_t i = 0; i < SM_ARRAY_LEN(rows); i++) {
+        align_result *r = xcalloc(1, sizeof(*r));
+        align_conf conf = {0};
+        align_facts f;
+        size_t n = 0;
+
+        while (n < 3 && rows[i].domains[n] != NULL)
+            n++;
+        conf.enabled = 1;
+        conf.relay = ALIGN_RELAY_DIRECT;
+        conf.action = ALIGN_ACTION_ENFORCE;
+        conf.multiple_authors = rows[i].reject ? ALIGN_AUTHORS_REJECT : ALIGN_AUTHORS_STRICTEST;
+        align_facts_init(&f, &conf);
+        f.envelope_domain = "example.com";
+        f.spf_result = ALIGN_SPF_PASS;
+        align_check_authors(&conf, c, &f, rows[i].domains, n, r);
+        if (r->decision != rows[i].decision || r->dmarc_result != rows[i].dmarc ||
+            strcmp(r->from_domain, rows[i].from_domain) != 0 || !has_reason(r, rows[i].reason)) {
+            print_error("row %zu: decision=%s dmarc=%s from=%s summary: %s\n", i,
+                        align_decision_name(r->decision), align_dmarc_result_name(r->dmarc_result),
+                        r->from_domain, r->reasons[0]);
+            failed++;
+        }
+        free(r);
+    }
+    dns_cache_free(c);
+    assert_int_equal(failed, 0);
+}
+
 static void
 test_align_disabled_accepts_without_dns(void **state SM_UNUSED)
 {
@@ -711,6 +793,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_align_scenarios_table),
         cmocka_unit_test(test_align_pct_sets_the_predicted_disposition),
+        cmocka_unit_test(test_align_check_authors_strictest_or_reject),
         cmocka_unit_test(test_align_disabled_accepts_without_dns),
         cmocka_unit_test(test_align_many_existing_signatures_keep_room_for_ses),
         cmocka_unit_test(test_align_spf_domain_table),
