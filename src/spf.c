@@ -1,15 +1,16 @@
 /*
  * spf.c - RFC 7208 SPF evaluation over libspf2, with the adapter checks
  *
- * libspf2 1.2.10 evaluates records, expands macros and walks include and
- * redirect.  Its measured defects (docs/SPF.md) are fixed around it:
+ * libspf2 1.2.10 evaluates records and walks include and redirect.  Its
+ * measured defects are fixed around it:
  *
  *  - spf_dns.c: an SPF_dns_server_t layer on top of libspf2's DNS stack
  *        adapter layer -> libspf2 cache layer -> libspf2 resolv layer
  *    that fetches, strictly checks (spf_syntax.c) and rewrites every record,
  *    counts the RFC 7208 lookup limits per check, truncates and checks
- *    query names, answers the a/0 and mx/0 probe names, and expands
- *    explanations itself;
+ *    query names, answers the a/0 and mx/0 probe names, and expands every
+ *    macro itself (domain-specs and explanations: libspf2 mangles digit
+ *    transformers);
  *  - here: the identity checks (malformed, single-label or [literal]
  *    domain gives none), ::ffff:a.b.c.d clients evaluated as IPv4, loopback
  *    clients refused (libspf2 passes all of 127.0.0.0/8 and ::1 before
