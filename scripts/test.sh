@@ -6,7 +6,9 @@
 #      (cmocka), external suites, miltertest scenarios and end-to-end tests
 #      with a real Postfix in a private namespace
 #   3. build again with AddressSanitizer + UBSan and run "make check" there
-#   4. run the libFuzzer targets for a bounded time (SM_FUZZ_SECONDS, default 60)
+#   4. build with ThreadSanitizer (clang) and run "make check-tsan": the
+#      multi-threaded tests (mk/tsan.am), a report fails its test
+#   5. run the libFuzzer targets for a bounded time (SM_FUZZ_SECONDS, default 60)
 # and print one closing line "N passed, N failed".
 set -uo pipefail
 SRC=$(cd "$(dirname "$0")/.." && pwd)
@@ -25,14 +27,14 @@ count() {
     pass=$((pass + ${p:-0})); fail=$((fail + ${f:-0} + ${e:-0} + ${xp:-0})); skip=$((skip + ${s:-0}))
 }
 
-run_suite() { # run_suite NAME BUILDDIR [configure options]
-    local name=$1 b=$2; shift 2
+run_suite() { # [SUITE_TARGET=check-...] run_suite NAME BUILDDIR [configure options]
+    local name=$1 b=$2 target=${SUITE_TARGET:-check} t0=$SECONDS; shift 2
     echo "=== $name: build"
     if ! bash "$SRC/scripts/build.sh" "$b" "$@"; then
         echo "=== $name: BUILD FAILED"; fail=$((fail + 1)); return
     fi
-    echo "=== $name: make check"
-    (cd "$b" && make -j2 check > "$OUT/$name-check.out" 2>&1)
+    echo "=== $name: make $target"
+    (cd "$b" && make -j2 "$target" > "$OUT/$name-check.out" 2>&1)
     if [ -f "$b/test-suite.log" ]; then
         grep -E '^(PASS|FAIL|ERROR|SKIP|XFAIL|XPASS):' "$OUT/$name-check.out" | sed "s/^/  $name: /"
         cp "$b/test-suite.log" "$OUT/$name-test-suite.log"
@@ -41,10 +43,14 @@ run_suite() { # run_suite NAME BUILDDIR [configure options]
     else
         tail -30 "$OUT/$name-check.out"; fail=$((fail + 1))
     fi
+    echo "=== $name: $((SECONDS - t0)) s (build and $target)"
 }
 
 run_suite default "$OUT/build"
 run_suite sanitizers "$OUT/build-asan" --enable-sanitizers
+# ThreadSanitizer over the multi-threaded tests only (TSAN_OPTIONS and the
+# suppressions of third-party code: mk/tsan.am, tests/tsan.supp)
+SUITE_TARGET=check-tsan run_suite tsan "$OUT/build-tsan" --enable-tsan CC=clang
 
 # fuzzing: bounded runs of every libFuzzer target
 secs=${SM_FUZZ_SECONDS:-60}
