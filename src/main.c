@@ -311,6 +311,9 @@ main_stop_milter(void)
 {
     pthread_t tid;
 
+    /* right after the start: libmilter's threads first (its pool would tear down under them) */
+    for (int i = 0; i < 100 && !milter_idle_libmilter_up(); i++)
+        usleep(10000);
     if (pthread_create(&tid, NULL, main_stop_thread, NULL) != 0)
         return 0;
     pthread_detach(tid);

@@ -56,6 +56,13 @@
  *   libmilter's threads still running (its exit handler destroyed a mutex
  *   that smfi_stop() held: ThreadSanitizer's report).
  *
+ *   libmilter's pool controller destroys its lock as soon as it sees the
+ *   stop, while the workers it has just started may not have taken that
+ *   lock yet.  milter_idle_libmilter_up() says when both the accept loop and
+ *   the pool controller have polled once (every thread started, the
+ *   controller past its first look at the stop flag and asleep in poll()),
+ *   so that a stop right after the start waits for that moment.
+ *
  * DIAGNOSTICS
  *   One notice per poll() that closed connections, with their count.
  */
@@ -96,6 +103,10 @@ static uint64_t milter_idle_timeout_ms; /* 0: off */
 static unsigned long milter_idle_nclosed;
 static int milter_idle_listen_fd = -1; /* listen(): libmilter's listening socket */
 static int milter_idle_wake_fd = -1;   /* eventfd: readable once a stop wants the loop awake */
+static int milter_idle_seen;           /* MILTER_IDLE_SEEN_*: libmilter's threads that polled */
+
+#define MILTER_IDLE_SEEN_LISTENER 1   /* the accept loop */
+#define MILTER_IDLE_SEEN_CONTROLLER 2 /* the pool controller (its event pipe first) */
 
 void
 milter_idle_start(long timeout_s)
@@ -213,6 +224,32 @@ milter_idle_covers_listener(const struct pollfd *fds, nfds_t n)
 }
 
 /*
+ * milter_idle_note - the first poll() of libmilter's accept loop (the listening
+ * socket) and of its pool controller (its event pipe first in the set)
+ */
+static void
+milter_idle_note(const struct pollfd *fds, nfds_t n)
+{
+    int seen = __atomic_load_n(&milter_idle_seen, __ATOMIC_ACQUIRE);
+    struct stat st;
+
+    if (n == 0 || seen == (MILTER_IDLE_SEEN_LISTENER | MILTER_IDLE_SEEN_CONTROLLER))
+        return;
+    if (!(seen & MILTER_IDLE_SEEN_LISTENER) && milter_idle_covers_listener(fds, n))
+        __atomic_or_fetch(&milter_idle_seen, MILTER_IDLE_SEEN_LISTENER, __ATOMIC_RELEASE);
+    else if (!(seen & MILTER_IDLE_SEEN_CONTROLLER) && fstat(fds[0].fd, &st) == 0 &&
+             S_ISFIFO(st.st_mode))
+        __atomic_or_fetch(&milter_idle_seen, MILTER_IDLE_SEEN_CONTROLLER, __ATOMIC_RELEASE);
+}
+
+int
+milter_idle_libmilter_up(void)
+{
+    return __atomic_load_n(&milter_idle_seen, __ATOMIC_ACQUIRE) ==
+           (MILTER_IDLE_SEEN_LISTENER | MILTER_IDLE_SEEN_CONTROLLER);
+}
+
+/*
  * milter_idle_ppoll_woken - ppoll() of the accept loop's set and the wake-up eventfd;
  * 0 with no revents once milter_idle_wake_listener() was called (the wake-up is consumed)
  */
@@ -250,6 +287,7 @@ milter_idle_ppoll(struct pollfd *fds, nfds_t n, int64_t ms)
     struct timespec ts, *tsp = NULL;
     int wake = __atomic_load_n(&milter_idle_wake_fd, __ATOMIC_ACQUIRE);
 
+    milter_idle_note(fds, n);
     if (ms >= 0) {
         ts.tv_sec = (time_t)(ms / 1000);
         ts.tv_nsec = (long)(ms % 1000) * 1000000L;

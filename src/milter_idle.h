@@ -15,5 +15,10 @@ unsigned long milter_idle_closed(void);
  * while smfi_stop() waits for that lock
  */
 void milter_idle_wake_listener(void);
+/*
+ * milter_idle_libmilter_up - 1 once libmilter's accept loop and pool controller both polled
+ * (its threads started); smfi_stop() before that races libmilter's own teardown
+ */
+int milter_idle_libmilter_up(void);
 
 #endif
