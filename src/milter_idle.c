@@ -64,7 +64,9 @@
  *   so that a stop right after the start waits for that moment.
  *
  * DIAGNOSTICS
- *   One notice per poll() that closed connections, with their count.
+ *   One notice per poll() that closed connections, with their count.  A
+ *   warning when the wake-up eventfd cannot be created, written or read
+ *   (a stop then waits for the accept loop's own timeout).
  */
 #include "config.h"
 
