@@ -8,7 +8,9 @@
 #   3. make distcheck in that build: the tarball is complete and passes make check
 #      out of tree (counted as one test)
 #   4. build again with AddressSanitizer + UBSan and run "make check" there
-#   5. run the libFuzzer targets for a bounded time (SM_FUZZ_SECONDS, default 60)
+#   5. build with ThreadSanitizer (clang) and run "make check-tsan": the
+#      multi-threaded tests (mk/tsan.am), a report fails its test
+#   6. run the libFuzzer targets for a bounded time (SM_FUZZ_SECONDS, default 60)
 # and print one closing line "N passed, N failed".
 set -uo pipefail
 SRC=$(cd "$(dirname "$0")/.." && pwd)
@@ -29,14 +31,14 @@ count() {
     pass=$((pass + ${p:-0})); fail=$((fail + ${f:-0} + ${e:-0} + ${xp:-0})); skip=$((skip + ${s:-0}))
 }
 
-run_suite() { # run_suite NAME BUILDDIR [configure options]
-    local name=$1 b=$2; shift 2
+run_suite() { # [SUITE_TARGET=check-...] run_suite NAME BUILDDIR [configure options]
+    local name=$1 b=$2 target=${SUITE_TARGET:-check} t0=$SECONDS; shift 2
     echo "=== $name: build"
     if ! bash "$SRC/scripts/build.sh" "$b" "$@"; then
         echo "=== $name: BUILD FAILED"; fail=$((fail + 1)); return
     fi
-    echo "=== $name: make check"
-    (cd "$b" && make -j2 check > "$OUT/$name-check.out" 2>&1)
+    echo "=== $name: make $target"
+    (cd "$b" && make -j2 "$target" > "$OUT/$name-check.out" 2>&1)
     if [ -f "$b/test-suite.log" ]; then
         grep -E '^(PASS|FAIL|ERROR|SKIP|XFAIL|XPASS):' "$OUT/$name-check.out" | sed "s/^/  $name: /"
         cp "$b/test-suite.log" "$OUT/$name-test-suite.log"
@@ -45,6 +47,7 @@ run_suite() { # run_suite NAME BUILDDIR [configure options]
     else
         tail -30 "$OUT/$name-check.out"; fail=$((fail + 1))
     fi
+    echo "=== $name: $((SECONDS - t0)) s (build and $target)"
 }
 
 run_suite default "$OUT/build"
@@ -64,6 +67,9 @@ else
     fail=$((fail + 1))
 fi
 run_suite sanitizers "$OUT/build-asan" --enable-sanitizers
+# ThreadSanitizer over the multi-threaded tests only (TSAN_OPTIONS and the
+# suppressions of third-party code: mk/tsan.am, tests/tsan.supp)
+SUITE_TARGET=check-tsan run_suite tsan "$OUT/build-tsan" --enable-tsan CC=clang
 
 # fuzzing: bounded runs of every libFuzzer target
 secs=${SM_FUZZ_SECONDS:-60}
