@@ -7,8 +7,8 @@
  * (seswarm_account), and all of them in turn as the pages of one
  * ListEmailIdentities walk (seswarm_list -> seswarm_page -> seswarm_put,
  * which pushes into the host cache); each body is also parsed as an AWS
- * error answer (http_parse_aws_error, with the x-amzn-ErrorType header
- * made from the body's first line), as IMDS/container credentials
+ * error answer (http_parse_aws_error; a body of several lines gives its
+ * first line as the x-amzn-ErrorType header), as IMDS/container credentials
  * (credsrc_parse_json) and as an STS answer (credsrc_parse_sts_xml), and
  * redacted (redact_text).
  *
@@ -19,7 +19,9 @@
  * libFuzzer records the input): every answer is one of the four the ABI
  * defines; attrs fields stay NUL-terminated and printable; what reaches
  * the host cache is a non-empty identity of the right kind with a
- * lower-case domain; redaction is idempotent.
+ * lower-case domain; redaction is idempotent; the walk counts as complete
+ * only when a well-formed page ends it (a malformed page is a failure, to
+ * be retried, not the end of the list).
  * Built only with ./configure --enable-fuzzing CC=clang (mk/fuzz.am).
  */
 #include "../../plugins/ses/ses.c"
@@ -30,6 +32,7 @@
 #include "credsrc.h"
 #include "redact.h"
 
+const char *__asan_default_options(void);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -176,6 +179,13 @@ sesapi_status_name(sesapi_status s)
 
 /* ---- the target ---- */
 
+/* __asan_default_options - a 16 MiB quarantine: see fuzz_audit_chain.c (1.5 times faster) */
+const char *
+__asan_default_options(void)
+{
+    return "quarantine_size_mb=16";
+}
+
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -220,11 +230,12 @@ fuzz_other_parsers(const char *body)
 {
     http_response hr;
     creds_value cv;
-    char err[256], *hdr = sesutil_strndup(body, strcspn(body, "\r\n")), *r1, *r2;
+    size_t eol = strcspn(body, "\r\n");
+    /* x-amzn-ErrorType: the first line of a body that has more than one, else none */
+    char err[256], *hdr = body[eol] != '\0' ? sesutil_strndup(body, eol) : NULL, *r1, *r2;
 
     memset(&hr, 0, sizeof(hr));
     http_parse_aws_error(hdr, body, &hr);
-    http_parse_aws_error(NULL, body, &hr);
     free(hr.error_code);
     free(hr.error_message);
     free(hdr);
@@ -237,6 +248,31 @@ fuzz_other_parsers(const char *body)
     fuzz_check(strcmp(r1, r2) == 0);
     free(r1);
     free(r2);
+}
+
+/*
+ * fuzz_list_expect - what seswarm_list must return for these pages: 0 when a page
+ * that is a JSON object ends the list (no NextToken, or not a string, or ""), -1
+ * when a page is malformed or the list goes on past the last answer
+ */
+static int
+fuzz_list_expect(void)
+{
+    for (size_t k = 0; k < fuzz_nbody; k++) {
+        json_t *root = json_loads(fuzz_body[k], 0, NULL), *next;
+        int more;
+
+        if (!json_is_object(root)) {
+            json_decref(root);
+            return -1;
+        }
+        next = json_object_get(root, "NextToken");
+        more = json_is_string(next) && *json_string_value(next) != '\0';
+        json_decref(root);
+        if (!more)
+            return 0;
+    }
+    return -1;
 }
 
 int
@@ -261,7 +297,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     fuzz_next = 0;
     fuzz_end = fuzz_nbody;
-    (void)seswarm_list(&fuzz_in);
+    fuzz_check(seswarm_list(&fuzz_in) == fuzz_list_expect());
     /* the failure log is rate-limited per kind: forget it, so each input logs alike */
     memset(fuzz_in.last_log_ms, 0, sizeof(fuzz_in.last_log_ms));
     free(buf);
