@@ -8,7 +8,9 @@
 #   3. make distcheck in that build: the tarball is complete and passes make check
 #      out of tree (counted as one test)
 #   4. build again with AddressSanitizer + UBSan and run "make check" there
-#   5. run the libFuzzer targets for a bounded time (SM_FUZZ_SECONDS, default 60)
+#   5. build with ThreadSanitizer (clang) and run "make check-tsan": the
+#      multi-threaded tests (mk/tsan.am), a report fails its test
+#   6. run the libFuzzer targets for a bounded time (SM_FUZZ_SECONDS, default 60)
 # and print one closing line "N passed, N failed".
 set -uo pipefail
 SRC=$(cd "$(dirname "$0")/.." && pwd)
@@ -29,14 +31,14 @@ count() {
     pass=$((pass + ${p:-0})); fail=$((fail + ${f:-0} + ${e:-0} + ${xp:-0})); skip=$((skip + ${s:-0}))
 }
 
-run_suite() { # run_suite NAME BUILDDIR [configure options]
-    local name=$1 b=$2; shift 2
+run_suite() { # [SUITE_TARGET=check-...] run_suite NAME BUILDDIR [configure options]
+    local name=$1 b=$2 target=${SUITE_TARGET:-check} t0=$SECONDS; shift 2
     echo "=== $name: build"
     if ! bash "$SRC/scripts/build.sh" "$b" "$@"; then
         echo "=== $name: BUILD FAILED"; fail=$((fail + 1)); return
     fi
-    echo "=== $name: make check"
-    (cd "$b" && make -j2 check > "$OUT/$name-check.out" 2>&1)
+    echo "=== $name: make $target"
+    (cd "$b" && make -j2 "$target" > "$OUT/$name-check.out" 2>&1)
     if [ -f "$b/test-suite.log" ]; then
         grep -E '^(PASS|FAIL|ERROR|SKIP|XFAIL|XPASS):' "$OUT/$name-check.out" | sed "s/^/  $name: /"
         cp "$b/test-suite.log" "$OUT/$name-test-suite.log"
@@ -45,6 +47,7 @@ run_suite() { # run_suite NAME BUILDDIR [configure options]
     else
         tail -30 "$OUT/$name-check.out"; fail=$((fail + 1))
     fi
+    echo "=== $name: $((SECONDS - t0)) s (build and $target)"
 }
 
 run_suite default "$OUT/build"
@@ -64,29 +67,25 @@ else
     fail=$((fail + 1))
 fi
 run_suite sanitizers "$OUT/build-asan" --enable-sanitizers
+# ThreadSanitizer over the multi-threaded tests only (TSAN_OPTIONS and the
+# suppressions of third-party code: mk/tsan.am, tests/tsan.supp)
+SUITE_TARGET=check-tsan run_suite tsan "$OUT/build-tsan" --enable-tsan CC=clang
 
-# fuzzing: bounded runs of every libFuzzer target
+# fuzzing: bounded runs of every libFuzzer target (tests/fuzz/fuzz_*), each with its
+# seeds and dictionary, through the same runner as long campaigns (scripts/fuzz-long.sh)
 secs=${SM_FUZZ_SECONDS:-60}
 echo "=== fuzz: build (clang, -fsanitize=fuzzer), ${secs}s per target"
 if bash "$SRC/scripts/build.sh" "$OUT/build-fuzz" --enable-fuzzing CC=clang >/dev/null; then
-    for t in "$OUT"/build-fuzz/tests/fuzz/fuzz_*; do
-        [ -x "$t" ] && [ -f "$t" ] || continue
-        n=$(basename "$t")
-        if [ "$n" = fuzz_addr ]; then
-            # seeded from the test-data mail corpus
-            run=(env SM_TESTDATA="$(sed -n "s/^SM_TESTDATA = //p" "$OUT/build-fuzz/Makefile")" sh "$SRC/tests/fuzz/run-fuzz.sh" "$secs" "$OUT/build-fuzz")
-        else
-            corpus="$OUT/fuzz-corpus-$n"; mkdir -p "$corpus"
-            dict=(); [ -f "$SRC/tests/fuzz/${n#fuzz_}.dict" ] && dict=(-dict="$SRC/tests/fuzz/${n#fuzz_}.dict")
-            run=("$t" "${dict[@]}" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 "$corpus")
-        fi
-        if timeout $((secs + 120)) "${run[@]}" > "$OUT/$n.log" 2>&1; then
-            echo "PASS: fuzz $n, ${secs}s ($(grep -o 'stat::number_of_executed_units: [0-9]*' "$OUT/$n.log" | tail -1))"
-            pass=$((pass + 1))
-        else
-            echo "FAIL: fuzz $n"; tail -40 "$OUT/$n.log"; fail=$((fail + 1))
-        fi
-    done
+    SM_FUZZ_BUILD="$OUT/build-fuzz" SM_FUZZ_OUT="$OUT/fuzz" bash "$SRC/scripts/fuzz-long.sh" "$secs" \
+        > "$OUT/fuzz.out" 2> "$OUT/fuzz.err"
+    while read -r t s execs rate crashed; do
+        case $crashed in
+        0) echo "PASS: fuzz $t, ${s}s ($execs executions, $rate/s)"; pass=$((pass + 1)) ;;
+        1) echo "FAIL: fuzz $t (log: $OUT/fuzz/${t#fuzz_}.log)"; fail=$((fail + 1)) ;;
+        esac
+    done < <(tail -n +2 "$OUT/fuzz.out")
+    cat "$OUT/fuzz.err"
+    [ -s "$OUT/fuzz.out" ] || { echo "FAIL: fuzz runner"; fail=$((fail + 1)); }
 else
     echo "FAIL: fuzz build"; tail -20 "$OUT/build-fuzz/make.out" 2>/dev/null; fail=$((fail + 1))
 fi

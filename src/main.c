@@ -37,7 +37,6 @@
 #include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/types.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "conf.h"
@@ -369,30 +368,6 @@ main_fail(int ready, int foreground, const char *err, const char *socket_spec, c
     return 1;
 }
 
-/*
- * main_wake_listener - libmilter's accept loop holds its lock while it
- * polls (a timeout of several seconds), and smfi_stop() waits for that
- * lock; a connection to our own socket wakes the loop so that the stop
- * takes effect at once.
- */
-static void
-main_wake_listener(const char *spec)
-{
-    const char *path = startcheck_socket_path(spec);
-    struct sockaddr_un sun;
-    int fd;
-
-    if (path == NULL || strlen(path) >= sizeof(sun.sun_path))
-        return;
-    memset(&sun, 0, sizeof(sun));
-    sun.sun_family = AF_UNIX;
-    strcpy(sun.sun_path, path);
-    if ((fd = socket(AF_UNIX, SOCK_STREAM, 0)) < 0)
-        return;
-    (void)connect(fd, (struct sockaddr *)&sun, sizeof(sun));
-    close(fd);
-}
-
 static volatile int main_stop_done;
 
 static void *
@@ -405,24 +380,32 @@ main_stop_thread(void *arg)
 }
 
 /*
- * main_stop_milter - smfi_stop() in a thread while we keep waking the
- * listener; returns 1 when libmilter stopped within a second.  No message
- * is in flight any more when this runs, so when libmilter is slow to
- * notice (an idle connection keeps its worker polling), we go on and exit.
+ * main_stop_milter - smfi_stop() in a thread while we keep waking libmilter's
+ * accept loop (it holds the lock smfi_stop() needs while it polls, 5 s at a
+ * time: milter_idle_wake_listener); returns 1 when libmilter stopped within
+ * a second.  No message is in flight any more when this runs; a libmilter
+ * that does not stop is reported, and the daemon exits all the same.
  */
 static int
-main_stop_milter(const char *socket_spec)
+main_stop_milter(void)
 {
     pthread_t tid;
 
+    /* right after the start: libmilter's threads first (its pool would tear down under them) */
+    for (int i = 0; i < 100 && !milter_idle_libmilter_up(); i++)
+        usleep(10000);
     if (pthread_create(&tid, NULL, main_stop_thread, NULL) != 0)
         return 0;
     pthread_detach(tid);
     for (int i = 0; i < 100 && !__atomic_load_n(&main_stop_done, __ATOMIC_SEQ_CST); i++) {
-        main_wake_listener(socket_spec);
+        milter_idle_wake_listener();
         usleep(10000);
     }
-    return __atomic_load_n(&main_stop_done, __ATOMIC_SEQ_CST);
+    if (__atomic_load_n(&main_stop_done, __ATOMIC_SEQ_CST))
+        return 1;
+    log_msg(LOG_WARNING, NULL,
+            "libmilter did not stop within 1 s: exiting with its threads running");
+    return 0;
 }
 
 static void *
@@ -536,6 +519,14 @@ main_run(sm_conf *conf, int foreground)
 
     log_open("ses-milter", conf_log_facility(conf), foreground);
     log_set_level(conf_log_level(conf));
+    /* blocked before the socket exists: a signal sent once it appears is ours to take */
+    sigemptyset(&set);
+    sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGUSR1);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
     if (milter_register("ses-milter") < 0 ||
         main_open_socket(&conf->daemon, err, sizeof(err)) < 0) {
         status = main_fail(-1, foreground, err, NULL, NULL); /* the socket is not ours */
@@ -544,13 +535,6 @@ main_run(sm_conf *conf, int foreground)
     }
     if (!foreground)
         ready = main_daemonize();
-    sigemptyset(&set);
-    sigaddset(&set, SIGHUP);
-    sigaddset(&set, SIGTERM);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGUSR1);
-    pthread_sigmask(SIG_BLOCK, &set, NULL);
-    signal(SIGPIPE, SIG_IGN);
     if (main_write_pid(pid_file, err, sizeof(err)) < 0) {
         status = main_fail(ready, foreground, err, socket_spec, NULL);
         conf_free(conf);
@@ -587,7 +571,7 @@ main_run(sm_conf *conf, int foreground)
     if (milter_in_flight() > 0)
         log_msg(LOG_WARNING, NULL, "%d messages still in flight after %lds: stopping anyway",
                 milter_in_flight(), grace);
-    if (main_stop_milter(socket_spec))
+    if (main_stop_milter())
         pthread_join(milter_tid, NULL);
     main_poke_reload(1);
     pthread_join(reload_tid, NULL);

@@ -1,8 +1,10 @@
 /*
- * milter_idle.c - close milter connections that idle longer than daemon.milter_timeout
+ * milter_idle.c - close milter connections that idle longer than daemon.milter_timeout;
+ * wake libmilter's accept loop for a stop
  *
  * SYNOPSIS
- *   milter_idle_start(conf->daemon.milter_timeout);   before smfi_main()
+ *   milter_idle_start(conf->daemon.milter_timeout);   before smfi_opensocket()
+ *   milter_idle_wake_listener();                      after smfi_stop() began
  *
  * DESCRIPTION
  *   libmilter (Debian's build, with its pool of workers) times out a read
@@ -13,10 +15,12 @@
  *   timeout only every 600 s.  500 clients that never speak hold 500
  *   descriptors and sessions that long.
  *
- *   libmilter calls accept() and poll() through its PLT (objdump -T
- *   libmilter.so), so this file defines both (ELF symbol interposition, as
- *   sigwait() in milter_signals.c and d2i_PUBKEY_bio() in dkim_pkey.c):
+ *   libmilter calls listen(), accept() and poll() through its PLT (objdump
+ *   -T libmilter.so), so this file defines them (ELF symbol interposition,
+ *   as sigwait() in milter_signals.c and d2i_PUBKEY_bio() in dkim_pkey.c):
  *
+ *   listen()  listens as libc's would (the system call) and records the
+ *             descriptor: the socket libmilter accepts MTA connections on.
  *   accept()  accepts as libc's would (accept4 without flags) and records
  *             the new descriptor with its socket inode and the time: the
  *             process accepts nothing but libmilter's MTA connections.
@@ -36,11 +40,33 @@
  *   same inode): a descriptor number libmilter closed and the process
  *   reused (a curl socket, a file) is forgotten, never touched.  A
  *   connection whose callback is running is not polled, so a slow message
- *   is never cut.  Before milter_idle_start(), both functions only pass
- *   through.
+ *   is never cut.  Before milter_idle_start(), accept() and poll() only
+ *   pass through.
+ *
+ *   The stop: libmilter's accept loop holds its listener lock while it
+ *   polls the listening socket (5 s at a time), and smfi_stop() needs that
+ *   lock to close the socket.  A connection to our own socket would wake
+ *   the loop, but the daemon, no longer root, may not connect to it (its
+ *   owner and mode are the MTA's), and an inet socket has no path.  A
+ *   poll() of the listening socket therefore also waits on an eventfd:
+ *   milter_idle_wake_listener() makes it readable, and that poll() returns
+ *   0 (nothing ready, as a timeout would), so the loop drops its lock and
+ *   sees the stop libmilter recorded.  Without the wake-up, smfi_stop()
+ *   took up to 5 s, and a daemon that gave up waiting exited with
+ *   libmilter's threads still running (its exit handler destroyed a mutex
+ *   that smfi_stop() held: ThreadSanitizer's report).
+ *
+ *   libmilter's pool controller destroys its lock as soon as it sees the
+ *   stop, while the workers it has just started may not have taken that
+ *   lock yet.  milter_idle_libmilter_up() says when both the accept loop and
+ *   the pool controller have polled once (every thread started, the
+ *   controller past its first look at the stop flag and asleep in poll()),
+ *   so that a stop right after the start waits for that moment.
  *
  * DIAGNOSTICS
- *   One notice per poll() that closed connections, with their count.
+ *   One notice per poll() that closed connections, with their count.  A
+ *   warning when the wake-up eventfd cannot be created, written or read
+ *   (a stop then waits for the accept loop's own timeout).
  */
 #include "config.h"
 
@@ -49,16 +75,21 @@
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/eventfd.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "milter_idle.h"
 #include "util.h"
 
 #define MILTER_IDLE_MAX_FDS 65536 /* descriptors above are not watched */
+#define MILTER_IDLE_WAKE_MAX 8    /* larger poll() sets are not libmilter's accept loop */
 
 /*
  * A slot is written by accept() (the listener thread) and read and written by
@@ -82,6 +113,12 @@ static milter_idle_slot *milter_idle_slots;
 static int milter_idle_nslots;
 static uint64_t milter_idle_timeout_ms;   /* 0: off; atomic */
 static unsigned long milter_idle_nclosed; /* atomic */
+static int milter_idle_listen_fd = -1;    /* listen(): libmilter's listening socket */
+static int milter_idle_wake_fd = -1;      /* eventfd: readable once a stop wants the loop awake */
+static int milter_idle_seen;              /* MILTER_IDLE_SEEN_*: libmilter's threads that polled */
+
+#define MILTER_IDLE_SEEN_LISTENER 1   /* the accept loop */
+#define MILTER_IDLE_SEEN_CONTROLLER 2 /* the pool controller (its event pipe first) */
 
 /* milter_idle_now - a monotonic clock in ms, coarse (a tick): cheap on every poll() */
 static uint64_t
@@ -109,6 +146,26 @@ milter_idle_start(long timeout_s)
     }
     MILTER_IDLE_STORE(&milter_idle_timeout_ms,
                       timeout_s > 0 ? (uint64_t)timeout_s * 1000u : (uint64_t)0);
+    if (__atomic_load_n(&milter_idle_wake_fd, __ATOMIC_ACQUIRE) < 0) {
+        int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+
+        if (fd < 0)
+            log_msg(LOG_WARNING, NULL,
+                    "eventfd: %s: a stop waits for libmilter's accept loop (up to 5 s)",
+                    strerror(errno));
+        __atomic_store_n(&milter_idle_wake_fd, fd, __ATOMIC_RELEASE);
+    }
+}
+
+void
+milter_idle_wake_listener(void)
+{
+    uint64_t one = 1;
+    int fd = __atomic_load_n(&milter_idle_wake_fd, __ATOMIC_ACQUIRE);
+
+    /* EAGAIN: the counter is at its maximum, the eventfd readable all the same */
+    if (fd >= 0 && write(fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+        log_msg(LOG_WARNING, NULL, "eventfd write: %s", strerror(errno));
 }
 
 unsigned long
@@ -173,17 +230,104 @@ milter_idle_mark(const struct pollfd *fds, nfds_t n)
     }
 }
 
-/* milter_idle_ppoll - libc's poll() by way of ppoll(), timeout in ms (< 0: for ever) */
+/* milter_idle_covers_listener - does a poll() set hold libmilter's listening socket? */
+static int
+milter_idle_covers_listener(const struct pollfd *fds, nfds_t n)
+{
+    int lfd = __atomic_load_n(&milter_idle_listen_fd, __ATOMIC_ACQUIRE);
+
+    for (nfds_t i = 0; lfd >= 0 && i < n; i++)
+        if (fds[i].fd == lfd)
+            return 1;
+    return 0;
+}
+
+/*
+ * milter_idle_note - the first poll() of libmilter's accept loop (the listening
+ * socket) and of its pool controller (its event pipe first in the set)
+ */
+static void
+milter_idle_note(const struct pollfd *fds, nfds_t n)
+{
+    int seen = __atomic_load_n(&milter_idle_seen, __ATOMIC_ACQUIRE);
+    struct stat st;
+
+    if (n == 0 || seen == (MILTER_IDLE_SEEN_LISTENER | MILTER_IDLE_SEEN_CONTROLLER))
+        return;
+    if (!(seen & MILTER_IDLE_SEEN_LISTENER) && milter_idle_covers_listener(fds, n))
+        __atomic_or_fetch(&milter_idle_seen, MILTER_IDLE_SEEN_LISTENER, __ATOMIC_RELEASE);
+    else if (!(seen & MILTER_IDLE_SEEN_CONTROLLER) && fstat(fds[0].fd, &st) == 0 &&
+             S_ISFIFO(st.st_mode))
+        __atomic_or_fetch(&milter_idle_seen, MILTER_IDLE_SEEN_CONTROLLER, __ATOMIC_RELEASE);
+}
+
+int
+milter_idle_libmilter_up(void)
+{
+    return __atomic_load_n(&milter_idle_seen, __ATOMIC_ACQUIRE) ==
+           (MILTER_IDLE_SEEN_LISTENER | MILTER_IDLE_SEEN_CONTROLLER);
+}
+
+/*
+ * milter_idle_ppoll_woken - ppoll() of the accept loop's set and the wake-up eventfd;
+ * 0 with no revents once milter_idle_wake_listener() was called (the wake-up is consumed)
+ */
+static int
+milter_idle_ppoll_woken(struct pollfd *fds, nfds_t n, const struct timespec *ts, int wake)
+{
+    struct pollfd all[MILTER_IDLE_WAKE_MAX + 1];
+    uint64_t count;
+    int r;
+
+    memcpy(all, fds, n * sizeof(*fds));
+    all[n].fd = wake;
+    all[n].events = POLLIN;
+    all[n].revents = 0;
+    r = ppoll(all, n + 1, ts, NULL);
+    if (r > 0 && all[n].revents != 0) {
+        if (read(wake, &count, sizeof(count)) < 0 && errno != EAGAIN)
+            log_msg(LOG_WARNING, NULL, "eventfd read: %s", strerror(errno));
+        for (nfds_t i = 0; i < n; i++)
+            fds[i].revents = 0;
+        return 0;
+    }
+    for (nfds_t i = 0; i < n; i++)
+        fds[i].revents = all[i].revents;
+    return r;
+}
+
+/*
+ * milter_idle_ppoll - libc's poll() by way of ppoll(), timeout in ms (< 0: for ever);
+ * a poll() of the listening socket also wakes for milter_idle_wake_listener()
+ */
 static int
 milter_idle_ppoll(struct pollfd *fds, nfds_t n, int64_t ms)
 {
-    struct timespec ts;
+    struct timespec ts, *tsp = NULL;
+    int wake = __atomic_load_n(&milter_idle_wake_fd, __ATOMIC_ACQUIRE);
 
-    if (ms < 0)
-        return ppoll(fds, n, NULL, NULL);
-    ts.tv_sec = (time_t)(ms / 1000);
-    ts.tv_nsec = (long)(ms % 1000) * 1000000L;
-    return ppoll(fds, n, &ts, NULL);
+    milter_idle_note(fds, n);
+    if (ms >= 0) {
+        ts.tv_sec = (time_t)(ms / 1000);
+        ts.tv_nsec = (long)(ms % 1000) * 1000000L;
+        tsp = &ts;
+    }
+    if (wake >= 0 && n <= MILTER_IDLE_WAKE_MAX && milter_idle_covers_listener(fds, n))
+        return milter_idle_ppoll_woken(fds, n, tsp, wake);
+    return ppoll(fds, n, tsp, NULL);
+}
+
+/*
+ * listen - the system call, recording the socket libmilter listens on (see DESCRIPTION)
+ */
+int
+listen(int fd, int backlog)
+{
+    int r = (int)syscall(SYS_listen, fd, backlog);
+
+    if (r == 0)
+        __atomic_store_n(&milter_idle_listen_fd, fd, __ATOMIC_RELEASE);
+    return r;
 }
 
 /*

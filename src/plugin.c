@@ -498,17 +498,35 @@ plugin_chain_add(plugin_chain *ch, const char *dir, const plugin_source *src, ca
     return 0;
 }
 
+/*
+ * plugin_dir_setting - for messages: the plugin_dir setting of the group the
+ * sources are listed in (identity.sources), else that group, else NULL
+ */
+static const config_setting_t *
+plugin_dir_setting(const plugin_source *src, size_t n)
+{
+    const config_setting_t *g =
+        n > 0 && src[0].setting != NULL ? config_setting_parent(src[0].setting) : NULL;
+    const config_setting_t *d;
+
+    if (g == NULL || (g = config_setting_parent(g)) == NULL)
+        return NULL;
+    d = config_setting_get_member(g, "plugin_dir");
+    return d != NULL ? d : g;
+}
+
 int
 plugin_chain_load(const char *dir, const plugin_source *src, size_t n, cache *c,
                   plugin_chain **chain_r, char *err, size_t errlen)
 {
     plugin_chain *ch;
+    char why[512];
 
     *chain_r = NULL;
     if (dir == NULL || *dir == '\0')
-        return util_errf(err, errlen, "no plugin directory");
-    if (n > 0 && plugin_path_check(dir, 1, err, errlen) < 0)
-        return -1;
+        return cfg_errf(err, errlen, plugin_dir_setting(src, n), "no plugin directory");
+    if (n > 0 && plugin_path_check(dir, 1, why, sizeof(why)) < 0)
+        return cfg_errf(err, errlen, plugin_dir_setting(src, n), "identity.plugin_dir: %s", why);
     ch = xcalloc(1, sizeof(*ch));
     for (size_t i = 0; i < n; i++) {
         if (plugin_chain_add(ch, dir, &src[i], c, err, errlen) < 0) {

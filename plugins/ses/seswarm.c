@@ -214,6 +214,12 @@ seswarm_page(ses_instance *in, const char *token, size_t *count)
     }
     root = json_loads(r.body, 0, NULL);
     sesapi_result_clear(&r);
+    if (!json_is_object(root)) {
+        /* not the end of the list: the walk is incomplete and is retried */
+        ses_log(in, LOG_ERR, NULL, "SES ListEmailIdentities: malformed JSON answer");
+        json_decref(root);
+        return NULL;
+    }
     items = json_object_get(root, "EmailIdentities");
     for (i = 0; json_is_array(items) && i < json_array_size(items); i++)
         *count += (size_t)seswarm_put(in, json_array_get(items, i));

@@ -10,7 +10,8 @@
 #   message under mail/, the address.json vectors (when python3 is there) and a few
 #   hand-written envelope paths.  New corpus entries go to BUILDDIR/tests/fuzz/
 #   addr-corpus, crashes to BUILDDIR/tests/fuzz/addr-crash-*.  Exit status is
-#   libFuzzer's: 0 when no crash was found.
+#   libFuzzer's: 0 when no crash was found.  With SM_FUZZ_SEEDS_ONLY set it only
+#   writes the seeds to BUILDDIR/tests/fuzz/addr-seeds (scripts/fuzz-long.sh).
 set -eu
 
 usage() {
@@ -91,6 +92,8 @@ for p in '<a@b.test>' '<>' '<@r1.test,@r2.test:a@b.test>' '<"x y"@b.test>' \
     printf '%s' "$p" >"$seeds/path-$i"
 done
 
+# scripts/fuzz-long.sh takes the seeds only
+[ -z "${SM_FUZZ_SEEDS_ONLY:-}" ] || exit 0
 echo "run-fuzz.sh: $(ls "$seeds" | wc -l) seeds, $secs s" >&2
 exec "$bin" -max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 -max_len=4096 \
     -dict="$here/addr.dict" -artifact_prefix="$out/addr-crash-" -print_final_stats=1 \

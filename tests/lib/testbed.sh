@@ -17,6 +17,9 @@
 #                           + smtp-sink on 127.0.0.1:10027 capturing into $W/capture;
 #                           TB_PF_CHROOT=1: each service chrooted as in Debian's master.cf
 #   tb_wait_capture N       wait until N messages were captured
+#
+# In a ThreadSanitizer build (scripts/test.sh, make check-tsan) a report in the daemon's
+# log (its stderr) fails the test at exit.
 
 set -uo pipefail
 : "${SM_BUILDDIR:?SM_BUILDDIR must name the build directory}"
@@ -54,6 +57,13 @@ tb_cleanup() {
         for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
         kill -9 "$p" 2>/dev/null
     done
+    # a ThreadSanitizer build: a report of the daemon (data race, lock misuse) fails the
+    # test, whatever the test itself concluded; the daemon's stderr is milter.log
+    if [ "$rc" != 77 ] && grep -q '^WARNING: ThreadSanitizer' "$W/milter.log" 2>/dev/null; then
+        echo "not ok - ThreadSanitizer reported $(grep -c '^WARNING: ThreadSanitizer' "$W/milter.log") warning(s) in ses-milter:"
+        sed -n '/^WARNING: ThreadSanitizer/,/^SUMMARY: ThreadSanitizer/p' "$W/milter.log" | head -150
+        rc=1
+    fi
     if [ "$rc" != 0 ] && [ -z "${SM_TB_KEEP:-}" ]; then
         echo "--- ses-milter log (last 40 lines)"; tail -40 "$W/milter.log" 2>/dev/null
         echo "--- postfix log (last 20 lines)"; tail -20 "$W/pf/maillog" 2>/dev/null

@@ -66,6 +66,10 @@ sestest_now_ms(void)
     return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
+static void host_log(void *ctx, int level, const char *qid, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* host_log - the host's log callback: keep each line for the checks below */
 static void
 host_log(void *ctx, int level, const char *qid, const char *fmt, ...)
 {

@@ -57,6 +57,10 @@ test_conf_errors_name_file_and_line(void **state)
         {"scope: { internal_networks = [ \"10.0.0.0/8\", 7 ]; };\n",
          ":1: ", "mismatched element type"},
         {"daemon = 5;\n", ":1: ", "must be a group"},
+        /* found by fuzz_config: a plugin directory that cannot be used named no line */
+        {"identity: {\n  plugin_dir = \"/nonexistent/plugins\";\n"
+         "  sources = ( { name = \"t\"; plugin = \"file\"; } );\n};\n",
+         ":2: ", "identity.plugin_dir: /nonexistent/plugins: No such file or directory"},
     };
     (void)state;
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {

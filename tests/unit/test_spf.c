@@ -76,8 +76,8 @@ static const char *const invalid_records[] = {
     "v=spf1 1foo=bar",            /* modifier name must start with ALPHA */
     "v=spf1 a:example.com\t-all", /* tab separator */
     "v=spf1 a:example.com\r-all", /* control character */
-    "v=spf1 \x80"
-    "a -all",                /* non-ASCII */
+    ("v=spf1 \x80"
+     "a -all"),              /* non-ASCII (split: \x80a would be one escape) */
     "v=spf1 -all foo=%",     /* bad macro in unknown modifier */
     "v=spf1 -all redirect=", /* empty redirect */
     "v=spf1 +",              /* qualifier alone */

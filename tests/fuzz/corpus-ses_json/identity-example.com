@@ -1,0 +1,1 @@
+{"IdentityType":"DOMAIN","VerifiedForSendingStatus":true,"VerificationStatus":"SUCCESS","DkimAttributes":{"SigningEnabled":true,"Status":"SUCCESS","SigningAttributesOrigin":"AWS_SES","Tokens":["a","b","c"]},"MailFromAttributes":{"MailFromDomain":"bounce.example.com","MailFromDomainStatus":"SUCCESS","BehaviorOnMxFailure":"USE_DEFAULT_VALUE"}}
