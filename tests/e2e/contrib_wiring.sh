@@ -174,7 +174,10 @@ tb_check "chrooted cleanup: a sendmail(1) submission passes ses-milter and is re
 tb_check "the sendmail(1) submission was gated as local-submission" \
     grep -q 'scope=local-submission' "$W/milter.log"
 smtpd_root() { # the root directory of the smtpd process that served 127.0.0.1:10025
-    local p; p=$(pgrep -f -n "smtpd -n 127.0.0.1:10025") && readlink "/proc/$p/root"
+    # (a child of this bed's master: other beds on the machine share the PID namespace)
+    local m p
+    m=$(tr -d ' ' < "$W/pf/spool/pid/master.pid" 2>/dev/null) || return 1
+    p=$(pgrep -P "$m" -f -n "smtpd -n 127.0.0.1:10025") && readlink "/proc/$p/root"
 }
 tb_check "the smtpd that served them ran chrooted in the queue directory" \
     test "$(smtpd_root)" = "$PF_QUEUE"
