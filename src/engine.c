@@ -13,8 +13,8 @@
  * from then (alignment.dns.timeout_ms when there is no identity gate);
  * the DNS timeout still bounds each DNS query.  The identity gate's
  * lookups end a quarter of it early (at most alignment.dns.timeout_ms)
- * when alignment follows, so that its lookups always have time.  A source that cannot
- * answer is a temporary error, never a refusal; a stale answer served
+ * when alignment follows, so that the alignment lookups always have time.
+ * A source that cannot answer is a temporary error, never a refusal; a stale answer served
  * because the source failed is logged once per message.  The audit record is written before the
  * verdict is returned; one summary line per message is logged, keyed by queue id. Mail out of scope
  * is logged at debug level and passes untouched.  System mail (every recipient local, or
