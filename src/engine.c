@@ -11,8 +11,10 @@
  * identity's DKIM / MAIL FROM details, SPF, DMARC) shares one absolute
  * deadline, computed once at end of message: identity.lookup_timeout_ms
  * from then (alignment.dns.timeout_ms when there is no identity gate);
- * the DNS timeout still bounds each DNS query.  A source that cannot
- * answer is a temporary error, never a refusal; a stale answer served
+ * the DNS timeout still bounds each DNS query.  The identity gate's
+ * lookups end a quarter of it early (at most alignment.dns.timeout_ms)
+ * when alignment follows, so that the alignment lookups always have time.
+ * A source that cannot answer is a temporary error, never a refusal; a stale answer served
  * because the source failed is logged once per message.  The audit record is written before the
  * verdict is returned; one summary line per message is logged, keyed by queue id. Mail out of scope
  * is logged at debug level and passes untouched.  System mail (every recipient local, or
@@ -223,6 +225,26 @@ engine_parse_addresses(sm_msg *m, msg_ext *e)
                                 sizeof(err)) == ADDR_OK;
 }
 
+/*
+ * engine_gate_deadline - the identity gate's part of the message deadline.  When the
+ * alignment prediction follows, its lookups (SES details, DMARC and SPF DNS queries) keep
+ * the last quarter of lookup_timeout_ms, at most alignment.dns.timeout_ms: a source that
+ * hangs until the deadline (its answer then served stale) would otherwise leave no time to
+ * ask again for a DNS record whose cached copy just expired, and a verified sender would
+ * get a DMARC temperror.
+ */
+static uint64_t
+engine_gate_deadline(const msg_ext *e, const sm_conf_ext *x)
+{
+    long ms = x->gate->lookup_timeout_ms, reserve = ms / 4;
+
+    if (!x->align->enabled)
+        return e->deadline_ms;
+    if (reserve > x->align->dns.timeout_ms)
+        reserve = x->align->dns.timeout_ms;
+    return e->deadline_ms - (uint64_t)(reserve > 0 ? reserve : 0);
+}
+
 /* engine_gate - the identity gate; fills e->gate */
 static void
 engine_gate(sm_msg *m, msg_ext *e, sm_conf_ext *x)
@@ -256,7 +278,7 @@ engine_gate(sm_msg *m, msg_ext *e, sm_conf_ext *x)
         in.envelope = &env;
     }
     in.queue_id = m->qid;
-    in.deadline_ms = e->deadline_ms;
+    in.deadline_ms = engine_gate_deadline(e, x);
     if (gate_check(x->gate, x->chain, x->idcache, &in, &e->gate, err, sizeof(err)) < 0) {
         log_msg(LOG_ERR, m->qid, "identity gate: %s", err);
         e->gate.verdict = GATE_TEMPFAIL;
