@@ -13,6 +13,12 @@
  * i.e. the newer of /usr/share/publicsuffix and libpsl's built-in copy.
  * Tests load a fixed file so that their score is reproducible.
  *
+ * A message asks for the same few names many times (relaxed alignment of
+ * each DKIM d= and the MAIL FROM domain with the From domain, policy
+ * discovery), and libpsl's lookup is a large part of a message's cost: each
+ * thread keeps its last ORGDOMAIN_MEMO answers, keyed by the normalised name
+ * and the list's generation (a new list forgets them).
+ *
  * Diagnostics: none; functions return -1 for names that are not domains.
  */
 #include "config.h"
@@ -30,6 +36,19 @@
 static psl_ctx_t *orgdomain_psl;
 static int orgdomain_psl_builtin; /* psl_builtin() must not be freed */
 static pthread_once_t orgdomain_once = PTHREAD_ONCE_INIT;
+static unsigned orgdomain_gen = 1; /* atomic; bumped when the list changes */
+
+#define ORGDOMAIN_MEMO 8 /* answers remembered per thread */
+
+typedef struct orgdomain_memo {
+    unsigned gen; /* 0: empty */
+    int ok;       /* psl_registrable_domain() gave a name */
+    char name[ORGDOMAIN_MAX];
+    char reg[ORGDOMAIN_MAX];
+} orgdomain_memo;
+
+static __thread orgdomain_memo orgdomain_memos[ORGDOMAIN_MEMO];
+static __thread unsigned orgdomain_memo_next;
 
 /* orgdomain_default - lazy default loader for pthread_once */
 static void
@@ -71,6 +90,7 @@ orgdomain_unload(void)
         psl_free(orgdomain_psl);
     orgdomain_psl = NULL;
     orgdomain_psl_builtin = 0;
+    __atomic_add_fetch(&orgdomain_gen, 1, __ATOMIC_RELAXED);
 }
 
 /* orgdomain_ctx - the loaded list (loading the default on first use) */
@@ -151,12 +171,26 @@ orgdomain_get(const char *name, char *out, size_t outlen)
     const psl_ctx_t *p = orgdomain_ctx();
     const char *reg;
 
+    unsigned gen = __atomic_load_n(&orgdomain_gen, __ATOMIC_RELAXED);
+    orgdomain_memo *m = NULL;
+
     if (p == NULL || orgdomain_normalize(name, norm, sizeof(norm)) < 0)
         return -1;
-    reg = psl_registrable_domain(p, norm);
-    if (reg == NULL || strlen(reg) >= outlen)
+    for (size_t i = 0; i < ORGDOMAIN_MEMO && m == NULL; i++)
+        if (orgdomain_memos[i].gen == gen && strcmp(orgdomain_memos[i].name, norm) == 0)
+            m = &orgdomain_memos[i];
+    if (m == NULL) {
+        m = &orgdomain_memos[orgdomain_memo_next++ % ORGDOMAIN_MEMO];
+        reg = psl_registrable_domain(p, norm);
+        m->gen = gen;
+        m->ok = reg != NULL && strlen(reg) < sizeof(m->reg);
+        memcpy(m->name, norm, strlen(norm) + 1);
+        if (m->ok)
+            memcpy(m->reg, reg, strlen(reg) + 1);
+    }
+    if (!m->ok || strlen(m->reg) >= outlen)
         return -1;
-    memmove(out, reg, strlen(reg) + 1);
+    memmove(out, m->reg, strlen(m->reg) + 1);
     return 0;
 }
 
