@@ -5,7 +5,9 @@ local T = dofile(LIB)
 -- sends on RSET, a refused last RCPT or a lost client; the connection then carries the
 -- next message), by SMFIC_QUIT, or by the MTA closing the socket without a word,
 -- for each scope: inbound (outside client), internal network, authenticated
--- ({auth_authen}), local submission (Postfix's non-SMTP "localhost", no address).
+-- ({auth_authen}), local submission (Postfix's non-SMTP "localhost", no address), and
+-- system mail (an internal client whose recipients the MTA delivers locally:
+-- {rcpt_mailer} "local", scope.system_mail = "accept").
 -- ses-milter asks for no HELO (SMFIP_NOHELO), so "after-helo" is the MTA's view only.
 -- Each row proves: the daemon is still the same process and logged no crash, the next
 -- message is served, an outgoing transaction that reached MAIL FROM and did not end in
@@ -22,6 +24,8 @@ local scopes = {
   { name = "authenticated", host = "client.example.net", ip = "198.51.100.7", auth = "alice",
     scope = "authenticated" },
   { name = "local", host = "localhost", ip = "unspec", scope = "local-submission" },
+  { name = "system-mail", host = "client.example.net", ip = "10.1.2.3", scope = "internal-network",
+    rcpt_mailer = "local" },
 }
 local points = { "connect", "helo", "mail", "rcpt1", "rcpt2", "data", "header", "eoh", "body", "eom" }
 local endings = { "abort", "quit", "close" }
@@ -124,10 +128,12 @@ local function go(c, sc, qid, upto)
       return cont(mt.getreply(c), "mail")
     end,
     function()
+      if sc.rcpt_mailer then mt.macro(c, SMFIC_RCPT, "{rcpt_mailer}", sc.rcpt_mailer) end
       T.expect(mt.rcptto(c, "<bob@example.org>") == nil, "rcpt 1 failed")
       return cont(mt.getreply(c), "rcpt 1")
     end,
     function()
+      if sc.rcpt_mailer then mt.macro(c, SMFIC_RCPT, "{rcpt_mailer}", sc.rcpt_mailer) end
       T.expect(mt.rcptto(c, "<carol@example.org>") == nil, "rcpt 2 failed")
       return cont(mt.getreply(c), "rcpt 2")
     end,
@@ -259,6 +265,22 @@ for _, sc in ipairs(scopes) do
   sc.scope and "daemon up, the first message completed, the second aborted, one record each"
            or "daemon up, no record (inbound)")
 end
+
+-- system mail ended after RCPT by RSET: the next transaction on the connection, an
+-- unverified sender to a remote recipient, is gated again (the local-recipient count
+-- does not carry over) and refused
+id = id + 1
+local qs = string.format("AT%03d", id)
+row("system-mail/abort-after-rcpt1-then-unverified-remote", scopes[5], function()
+  local c = connect(scopes[5])
+  go(c, scopes[5], qs, 4)
+  T.expect(mt.abort(c) == nil, "abort failed")
+  local _, r = T.send({ qid = qs .. "N", from = "<eve@unverified.example>", rcpts = { "<bob@example.org>" },
+                        headers = {{ "From", "eve@unverified.example" }} }, c)
+  T.expect_reply(c, r, "550", "5.7.1")
+  mt.disconnect(c, true)
+end, { [qs] = { n = 1, aborted = 1 }, [qs .. "N"] = { n = 1, completed = 1 } },
+"daemon up, the aborted system-mail transaction recorded, the next (remote, unverified) refused")
 
 -- before any client information: the MTA's connection closed before, or right after,
 -- option negotiation (no SMFIC_CONNECT): no record, the next message is served
