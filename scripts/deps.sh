@@ -13,13 +13,13 @@ export DEBIAN_FRONTEND=noninteractive
 echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
 BUILD="build-essential autoconf automake libtool pkg-config libmilter-dev libopendkim-dev
  libspf2-dev libssl-dev libcurl4-openssl-dev libconfig-dev libpsl-dev libidn2-dev
- libjansson-dev zlib1g-dev publicsuffix ca-certificates"
+ libjansson-dev zlib1g-dev publicsuffix ca-certificates libhiredis-dev libmicrohttpd-dev"
 RUN="postfix swaks iproute2 util-linux procps python3 opendkim opendkim-tools nsd logrotate strace"
 # make check lints the manual pages (tests/build/man_pages_lint.sh)
 TEST_MAN="groff-base man-db mandoc"
 TEST="libcmocka-dev libyaml-dev miltertest opendkim opendkim-tools opendmarc nsd
  bind9-dnsutils spfquery openssl python3 clang libclang-rt-14-dev valgrind
- m4 liblockfile1 libwrap0 sasl2-bin"
+ m4 liblockfile1 libwrap0 sasl2-bin redis-server prometheus curl"
 case "${1:-all}" in
     run) PKGS="$BUILD $RUN libcmocka-dev libyaml-dev" ;;
     *) PKGS="$BUILD $RUN $TEST $TEST_MAN" ;;
