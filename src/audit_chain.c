@@ -27,6 +27,7 @@
 #include <openssl/hmac.h>
 
 #include "audit_chain.h"
+#include "audit_record.h"
 #include "privsep.h"
 #include "util.h"
 
@@ -231,8 +232,10 @@ audit_chain_fields(const audit_verifier *v, const char *line, size_t len, char *
     jp = json_object_get(rec, "prev");
     ja = json_object_get(rec, "alg");
     alg = json_string_value(ja);
-    if (!json_is_object(rec) || json_integer_value(json_object_get(rec, "v")) != 1)
-        util_errf(reason, rlen, "not a version 1 audit record");
+    if (!json_is_object(rec) || json_integer_value(json_object_get(rec, "v")) < 1 ||
+        json_integer_value(json_object_get(rec, "v")) > AUDIT_SCHEMA_VERSION)
+        util_errf(reason, rlen, "not an audit record of schema version 1 to %d",
+                  AUDIT_SCHEMA_VERSION);
     else if (!json_is_string(jp) || !audit_chain_is_hex64(json_string_value(jp)))
         util_errf(reason, rlen, "no valid \"prev\" hash");
     else if (alg == NULL || (strcmp(alg, AUDIT_ALG_SHA256) && strcmp(alg, AUDIT_ALG_HMAC)))

@@ -1,9 +1,11 @@
 /*
- * audit_record.c - build one audit record (schema v1) and validate records
+ * audit_record.c - build one audit record (schema v2) and validate records
  *
  * Purpose: the only place that knows the record layout.  The builder and
  * the validator read the same field table, so the documented key order
- * (doc/audit-schema.md) is what is written and what is checked.
+ * (doc/audit-schema.md) is what is written and what is checked.  Each field
+ * names the schema version that added it: a record of an older version is
+ * checked against the keys it had then, so old logs still verify.
  *
  * Text from the message (addresses, reply text) is kept exactly when it is
  * valid UTF-8; other bytes become "\xNN" so that the record stays JSON.
@@ -30,6 +32,7 @@ static const char *const outcome_names[] = {"", "completed", "aborted", NULL};
 static const char *const role_names[] = {"", "from", "sender", "envelope", NULL};
 static const char *const answer_names[] = {"",        "verified", "not_verified",
                                            "unknown", "tempfail", NULL};
+static const char *const sysmail_names[] = {"", "local-recipients", "bounce", NULL};
 static const char *const cache_names[] = {"", "hit", "miss", "stale", NULL};
 static const char *const rcpt_mode_names[] = {"plain", "hashed", "omit", NULL};
 static const char *const alg_names[] = {AUDIT_ALG_SHA256, AUDIT_ALG_HMAC, NULL};
@@ -231,12 +234,16 @@ audit_record_unsub(const audit_msg *m)
 }
 
 static json_t *
-audit_record_scope(audit_scope s)
+audit_record_scope(audit_scope s, audit_sysmail sysmail)
 {
     json_t *out = s == AUDIT_SCOPE_NONE ? json_null() : json_boolean(s != AUDIT_SCOPE_EXTERNAL);
 
-    return json_pack("{s:o,s:o}", "outgoing", out, "reason",
-                     audit_record_enum(audit_scope_name(s)));
+    return json_pack(
+        "{s:o,s:o,s:o}", "outgoing", out, "reason", audit_record_enum(audit_scope_name(s)),
+        "system_mail",
+        audit_record_enum(sysmail >= 0 && (size_t)sysmail + 1 < SM_ARRAY_LEN(sysmail_names)
+                              ? sysmail_names[sysmail]
+                              : ""));
 }
 
 static json_t *
@@ -265,7 +272,7 @@ audit_record_json(const audit_msg *m, const audit_record_opts *o)
                         json_pack("{s:o,s:o}", "addr", audit_record_str(m->client_addr), "name",
                                   audit_record_str(m->client_name)));
     json_object_set_new(rec, "auth_user", audit_record_str(m->auth_user));
-    json_object_set_new(rec, "scope", audit_record_scope(m->scope));
+    json_object_set_new(rec, "scope", audit_record_scope(m->scope, m->system_mail));
     json_object_set_new(rec, "env_from", audit_record_str(m->env_from));
     json_object_set_new(rec, "rcpt_count", json_integer((json_int_t)m->n_rcpts));
     json_object_set_new(rec, "rcpt_mode", json_string(rcpt_mode_names[o->rcpt_mode]));
@@ -324,76 +331,79 @@ typedef struct audit_field {
     int nullable;
     const char *const *names;
     const struct audit_field *sub;
+    int since; /* schema version that added the key */
 } audit_field;
 
 #define AF_END                                                                                     \
     {                                                                                              \
-        NULL, AF_STR, 0, NULL, NULL                                                                \
+        NULL, AF_STR, 0, NULL, NULL, 0                                                             \
     }
 
 static const audit_field f_client[] = {
-    {"addr", AF_STR, 1, NULL, NULL}, {"name", AF_STR, 1, NULL, NULL}, AF_END};
-static const audit_field f_scope[] = {
-    {"outgoing", AF_BOOL, 1, NULL, NULL}, {"reason", AF_ENUM, 1, scope_names + 1, NULL}, AF_END};
-static const audit_field f_lookup[] = {{"identity", AF_STR, 1, NULL, NULL},
-                                       {"role", AF_ENUM, 1, role_names + 1, NULL},
-                                       {"matched", AF_STR, 1, NULL, NULL},
-                                       {"source", AF_STR, 1, NULL, NULL},
-                                       {"instance", AF_STR, 1, NULL, NULL},
-                                       {"answer", AF_ENUM, 1, answer_names + 1, NULL},
-                                       {"cache", AF_ENUM, 1, cache_names + 1, NULL},
-                                       {"age_s", AF_INT, 1, NULL, NULL},
+    {"addr", AF_STR, 1, NULL, NULL, 1}, {"name", AF_STR, 1, NULL, NULL, 1}, AF_END};
+static const audit_field f_scope[] = {{"outgoing", AF_BOOL, 1, NULL, NULL, 1},
+                                      {"reason", AF_ENUM, 1, scope_names + 1, NULL, 1},
+                                      {"system_mail", AF_ENUM, 1, sysmail_names + 1, NULL, 2},
+                                      AF_END};
+static const audit_field f_lookup[] = {{"identity", AF_STR, 1, NULL, NULL, 1},
+                                       {"role", AF_ENUM, 1, role_names + 1, NULL, 1},
+                                       {"matched", AF_STR, 1, NULL, NULL, 1},
+                                       {"source", AF_STR, 1, NULL, NULL, 1},
+                                       {"instance", AF_STR, 1, NULL, NULL, 1},
+                                       {"answer", AF_ENUM, 1, answer_names + 1, NULL, 1},
+                                       {"cache", AF_ENUM, 1, cache_names + 1, NULL, 1},
+                                       {"age_s", AF_INT, 1, NULL, NULL, 1},
                                        AF_END};
-static const audit_field f_dkim[] = {{"d", AF_STR, 1, NULL, NULL},
-                                     {"s", AF_STR, 1, NULL, NULL},
-                                     {"alg", AF_STR, 1, NULL, NULL},
-                                     {"result", AF_STR, 1, NULL, NULL},
+static const audit_field f_dkim[] = {{"d", AF_STR, 1, NULL, NULL, 1},
+                                     {"s", AF_STR, 1, NULL, NULL, 1},
+                                     {"alg", AF_STR, 1, NULL, NULL, 1},
+                                     {"result", AF_STR, 1, NULL, NULL, 1},
                                      AF_END};
-static const audit_field f_spf[] = {{"domain", AF_STR, 1, NULL, NULL},
-                                    {"ips", AF_ARR_STR, 0, NULL, NULL},
-                                    {"result", AF_STR, 1, NULL, NULL},
+static const audit_field f_spf[] = {{"domain", AF_STR, 1, NULL, NULL, 1},
+                                    {"ips", AF_ARR_STR, 0, NULL, NULL, 1},
+                                    {"result", AF_STR, 1, NULL, NULL, 1},
                                     AF_END};
-static const audit_field f_dmarc[] = {{"domain", AF_STR, 1, NULL, NULL},
-                                      {"p", AF_STR, 1, NULL, NULL},
-                                      {"result", AF_STR, 1, NULL, NULL},
-                                      {"aligned_dkim", AF_BOOL, 1, NULL, NULL},
-                                      {"aligned_spf", AF_BOOL, 1, NULL, NULL},
-                                      {"advice", AF_ARR_STR, 0, NULL, NULL},
+static const audit_field f_dmarc[] = {{"domain", AF_STR, 1, NULL, NULL, 1},
+                                      {"p", AF_STR, 1, NULL, NULL, 1},
+                                      {"result", AF_STR, 1, NULL, NULL, 1},
+                                      {"aligned_dkim", AF_BOOL, 1, NULL, NULL, 1},
+                                      {"aligned_spf", AF_BOOL, 1, NULL, NULL, 1},
+                                      {"advice", AF_ARR_STR, 0, NULL, NULL, 1},
                                       AF_END};
 static const audit_field f_header[] = {
-    {"name", AF_STR, 1, NULL, NULL}, {"value", AF_STR, 1, NULL, NULL}, AF_END};
-static const audit_field f_reply[] = {{"code", AF_INT, 1, NULL, NULL},
-                                      {"xcode", AF_STR, 1, NULL, NULL},
-                                      {"text", AF_STR, 1, NULL, NULL},
+    {"name", AF_STR, 1, NULL, NULL, 1}, {"value", AF_STR, 1, NULL, NULL, 1}, AF_END};
+static const audit_field f_reply[] = {{"code", AF_INT, 1, NULL, NULL, 1},
+                                      {"xcode", AF_STR, 1, NULL, NULL, 1},
+                                      {"text", AF_STR, 1, NULL, NULL, 1},
                                       AF_END};
-static const audit_field f_record[] = {{"v", AF_INT, 0, NULL, NULL},
-                                       {"alg", AF_ENUM, 0, alg_names, NULL},
-                                       {"prev", AF_HEX64, 0, NULL, NULL},
-                                       {"time", AF_TIME, 0, NULL, NULL},
-                                       {"qid", AF_STR, 1, NULL, NULL},
-                                       {"client", AF_OBJ, 0, NULL, f_client},
-                                       {"auth_user", AF_STR, 1, NULL, NULL},
-                                       {"scope", AF_OBJ, 0, NULL, f_scope},
-                                       {"env_from", AF_STR, 1, NULL, NULL},
-                                       {"rcpt_count", AF_INT, 0, NULL, NULL},
-                                       {"rcpt_mode", AF_ENUM, 0, rcpt_mode_names, NULL},
-                                       {"rcpts", AF_ARR_STR, 1, NULL, NULL},
-                                       {"from", AF_STR, 1, NULL, NULL},
-                                       {"sender", AF_STR, 1, NULL, NULL},
-                                       {"lookups", AF_ARR_OBJ, 0, NULL, f_lookup},
-                                       {"dkim", AF_ARR_OBJ, 0, NULL, f_dkim},
-                                       {"spf", AF_OBJ, 1, NULL, f_spf},
-                                       {"dmarc", AF_OBJ, 1, NULL, f_dmarc},
-                                       {"unsub", AF_ARR_OBJ, 0, NULL, f_header},
-                                       {"action", AF_ENUM, 1, action_names + 1, NULL},
-                                       {"reply", AF_OBJ, 1, NULL, f_reply},
-                                       {"config", AF_STR, 1, NULL, NULL},
-                                       {"version", AF_STR, 0, NULL, NULL},
-                                       {"outcome", AF_ENUM, 1, outcome_names + 1, NULL},
+static const audit_field f_record[] = {{"v", AF_INT, 0, NULL, NULL, 1},
+                                       {"alg", AF_ENUM, 0, alg_names, NULL, 1},
+                                       {"prev", AF_HEX64, 0, NULL, NULL, 1},
+                                       {"time", AF_TIME, 0, NULL, NULL, 1},
+                                       {"qid", AF_STR, 1, NULL, NULL, 1},
+                                       {"client", AF_OBJ, 0, NULL, f_client, 1},
+                                       {"auth_user", AF_STR, 1, NULL, NULL, 1},
+                                       {"scope", AF_OBJ, 0, NULL, f_scope, 1},
+                                       {"env_from", AF_STR, 1, NULL, NULL, 1},
+                                       {"rcpt_count", AF_INT, 0, NULL, NULL, 1},
+                                       {"rcpt_mode", AF_ENUM, 0, rcpt_mode_names, NULL, 1},
+                                       {"rcpts", AF_ARR_STR, 1, NULL, NULL, 1},
+                                       {"from", AF_STR, 1, NULL, NULL, 1},
+                                       {"sender", AF_STR, 1, NULL, NULL, 1},
+                                       {"lookups", AF_ARR_OBJ, 0, NULL, f_lookup, 1},
+                                       {"dkim", AF_ARR_OBJ, 0, NULL, f_dkim, 1},
+                                       {"spf", AF_OBJ, 1, NULL, f_spf, 1},
+                                       {"dmarc", AF_OBJ, 1, NULL, f_dmarc, 1},
+                                       {"unsub", AF_ARR_OBJ, 0, NULL, f_header, 1},
+                                       {"action", AF_ENUM, 1, action_names + 1, NULL, 1},
+                                       {"reply", AF_OBJ, 1, NULL, f_reply, 1},
+                                       {"config", AF_STR, 1, NULL, NULL, 1},
+                                       {"version", AF_STR, 0, NULL, NULL, 1},
+                                       {"outcome", AF_ENUM, 1, outcome_names + 1, NULL, 1},
                                        AF_END};
 
-static int audit_record_check_obj(const json_t *obj, const audit_field *tab, const char *path,
-                                  char *err, size_t errlen);
+static int audit_record_check_obj(const json_t *obj, const audit_field *tab, int ver,
+                                  const char *path, char *err, size_t errlen);
 
 /* audit_record_check_time - the exact timestamp layout the builder writes */
 static int
@@ -421,8 +431,8 @@ audit_record_check_enum(const char *s, const char *const *names)
 
 /* audit_record_check_value - one value against its field description */
 static int
-audit_record_check_value(const json_t *v, const audit_field *f, const char *path, char *err,
-                         size_t errlen)
+audit_record_check_value(const json_t *v, const audit_field *f, int ver, const char *path,
+                         char *err, size_t errlen)
 {
     const char *s = json_string_value(v);
     size_t i;
@@ -452,7 +462,7 @@ audit_record_check_value(const json_t *v, const audit_field *f, const char *path
                    ? 0
                    : util_errf(err, errlen, "%s: not YYYY-MM-DDTHH:MM:SS.mmmZ", path);
     case AF_OBJ:
-        return audit_record_check_obj(v, f->sub, path, err, errlen);
+        return audit_record_check_obj(v, f->sub, ver, path, err, errlen);
     case AF_ARR_STR:
     case AF_ARR_OBJ:
         if (!json_is_array(v))
@@ -463,7 +473,8 @@ audit_record_check_value(const json_t *v, const audit_field *f, const char *path
             snprintf(sub, sizeof(sub), "%.100s[%zu]", path, i);
             if (f->type == AF_ARR_STR && !json_is_string(e))
                 return util_errf(err, errlen, "%s: not a string", sub);
-            if (f->type == AF_ARR_OBJ && audit_record_check_obj(e, f->sub, sub, err, errlen) < 0)
+            if (f->type == AF_ARR_OBJ &&
+                audit_record_check_obj(e, f->sub, ver, sub, err, errlen) < 0)
                 return -1;
         }
         return 0;
@@ -471,12 +482,24 @@ audit_record_check_value(const json_t *v, const audit_field *f, const char *path
     return util_errf(err, errlen, "%s: internal error", path);
 }
 
-/* audit_record_check_obj - exactly the keys of tab, in its order, each well typed */
-static int
-audit_record_check_obj(const json_t *obj, const audit_field *tab, const char *path, char *err,
-                       size_t errlen)
+/* audit_record_field_next - f, or the next field of tab that schema version ver has */
+static const audit_field *
+audit_record_field_next(const audit_field *f, int ver)
 {
-    const audit_field *f = tab;
+    while (f->key != NULL && f->since > ver)
+        f++;
+    return f;
+}
+
+/*
+ * audit_record_check_obj - exactly the keys of tab that schema version ver
+ * has, in their order, each well typed
+ */
+static int
+audit_record_check_obj(const json_t *obj, const audit_field *tab, int ver, const char *path,
+                       char *err, size_t errlen)
+{
+    const audit_field *f = audit_record_field_next(tab, ver);
     const char *key;
     json_t *v;
 
@@ -492,9 +515,9 @@ audit_record_check_obj(const json_t *obj, const audit_field *tab, const char *pa
         if (strcmp(f->key, key) != 0)
             return util_errf(err, errlen, "%s: key out of order or unknown (expected \"%s\")", sub,
                              f->key);
-        if (audit_record_check_value(v, f, sub, err, errlen) < 0)
+        if (audit_record_check_value(v, f, ver, sub, err, errlen) < 0)
             return -1;
-        f++;
+        f = audit_record_field_next(f + 1, ver);
     }
     if (f->key != NULL)
         return util_errf(err, errlen, "%s%s%s: missing", path, *path ? "." : "", f->key);
@@ -504,10 +527,13 @@ audit_record_check_obj(const json_t *obj, const audit_field *tab, const char *pa
 int
 audit_record_validate(const json_t *rec, char *err, size_t errlen)
 {
-    if (audit_record_check_obj(rec, f_record, "", err, errlen) < 0)
+    json_t *jv = json_is_object(rec) ? json_object_get(rec, "v") : NULL;
+    json_int_t ver = json_is_integer(jv) ? json_integer_value(jv) : 0;
+
+    if (ver < 1 || ver > AUDIT_SCHEMA_VERSION)
+        return util_errf(err, errlen, "v: not a schema version from 1 to %d", AUDIT_SCHEMA_VERSION);
+    if (audit_record_check_obj(rec, f_record, (int)ver, "", err, errlen) < 0)
         return -1;
-    if (json_integer_value(json_object_get(rec, "v")) != AUDIT_SCHEMA_VERSION)
-        return util_errf(err, errlen, "v: not schema version %d", AUDIT_SCHEMA_VERSION);
     if ((size_t)json_integer_value(json_object_get(rec, "rcpt_count")) !=
             json_array_size(json_object_get(rec, "rcpts")) &&
         !json_is_null(json_object_get(rec, "rcpts")))

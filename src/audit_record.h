@@ -22,7 +22,12 @@
 
 #include "audit_chain.h"
 
-#define AUDIT_SCHEMA_VERSION 1
+/*
+ * schema versions: a record says which one it follows, and a verifier
+ * accepts every version from 1 to AUDIT_SCHEMA_VERSION, each against its
+ * own key set (doc/audit-schema.md lists what each version added)
+ */
+#define AUDIT_SCHEMA_VERSION 2
 
 /* enumerations: value 0 is "not known" and becomes JSON null */
 typedef enum audit_scope {
@@ -121,6 +126,13 @@ typedef struct audit_header {
     const char *name, *value;
 } audit_header;
 
+/* system mail (scope.h) passed without the gate; v2 "scope.system_mail" */
+typedef enum audit_sysmail {
+    AUDIT_SYSMAIL_NONE = 0,
+    AUDIT_SYSMAIL_LOCAL,  /* "local-recipients": every recipient is delivered on this host */
+    AUDIT_SYSMAIL_BOUNCE, /* "bounce": a bounce from the MTA itself */
+} audit_sysmail;
+
 typedef struct audit_msg {
     uint64_t time_ms; /* wall clock ms; 0: now */
     const char *queue_id;
@@ -128,6 +140,7 @@ typedef struct audit_msg {
     const char *client_name; /* reverse name as the MTA saw it */
     const char *auth_user;   /* SASL login */
     audit_scope scope;
+    audit_sysmail system_mail;
     const char *env_from; /* MAIL FROM, without <>; "" for the null sender */
     const char *const *rcpts;
     size_t n_rcpts;
@@ -166,7 +179,10 @@ char *audit_record_build(const audit_msg *m, const audit_record_opts *opts, size
                          size_t *prev_off_r);
 /* audit_record_json - the record as a jansson object (keys in schema order) */
 json_t *audit_record_json(const audit_msg *m, const audit_record_opts *opts);
-/* audit_record_validate - check a parsed record against schema v1; 0 or -1 with a reason */
+/*
+ * audit_record_validate - check a parsed record against the key set of the
+ * schema version it names (1 .. AUDIT_SCHEMA_VERSION); 0 or -1 with a reason
+ */
 int audit_record_validate(const json_t *rec, char *err, size_t errlen);
 /* audit_record_time - "YYYY-MM-DDTHH:MM:SS.mmmZ" for wall ms into buf (>= 25 bytes) */
 char *audit_record_time(uint64_t ms, char *buf, size_t len);

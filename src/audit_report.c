@@ -435,7 +435,9 @@ audit_report_line(audit_report *r, const char *line, size_t len)
 {
     json_t *rec = json_loadb(line, len, 0, NULL);
 
-    if (rec == NULL || !json_is_object(rec) || json_integer_value(json_object_get(rec, "v")) != 1)
+    json_int_t ver = json_is_object(rec) ? json_integer_value(json_object_get(rec, "v")) : 0;
+
+    if (rec == NULL || ver < 1 || ver > AUDIT_SCHEMA_VERSION)
         r->invalid++;
     else
         audit_report_add(r, rec);

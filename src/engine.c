@@ -591,6 +591,7 @@ engine_system_mail(sm_msg *m, msg_ext *e)
 
     if (s == SCOPE_SYS_NONE)
         return 0;
+    e->sysmail = (int)s;
     log_msg(LOG_INFO, m->qid, "system mail: %s (%s), from=<%s>: accepted without the identity gate",
             scope_sysmail_name(s),
             s == SCOPE_SYS_LOCAL ? "scope.local_mailers" : "scope.bounce_senders",

@@ -126,6 +126,9 @@ engine_audit(sm_msg *m, msg_ext *e, int aborted)
     am.client_name = m->client_name;
     am.auth_user = m->auth_authen;
     am.scope = engine_audit_scope(m->scope);
+    am.system_mail = e->sysmail == SCOPE_SYS_LOCAL    ? AUDIT_SYSMAIL_LOCAL
+                     : e->sysmail == SCOPE_SYS_BOUNCE ? AUDIT_SYSMAIL_BOUNCE
+                                                      : AUDIT_SYSMAIL_NONE;
     am.env_from = e->env_ok ? (e->env_null ? "" : e->env.address) : m->env_from;
     /* a transaction that ended before end of message: MAIL FROM not parsed yet; record it
      * in the same bare form as a completed one ("a@b", "" for <>), raw only if unparseable */

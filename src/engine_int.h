@@ -30,6 +30,7 @@ typedef struct msg_ext {
     /* outcomes */
     gate_result gate;
     int gate_done;
+    int sysmail; /* scope_sysmail of a message passed as system mail */
     align_result align;
     int align_done;
     spf_detail spf;

@@ -9,7 +9,7 @@
 . "$SM_SRCDIR/tests/lib/testbed.sh"
 tb_enter_ns "$@"
 
-mkdir -p "$W/plugins" "$W/pf/mail"; chmod 1777 "$W/pf/mail"
+mkdir -p "$W/plugins" "$W/pf/mail" "$W/audit"; chmod 1777 "$W/pf/mail"; chown nobody "$W/audit"
 install -m 644 "$SM_BUILDDIR/plugins/file/.libs/file.so" "$W/plugins/"
 printf 'example.com\n' > "$W/identities"
 conf() { # conf FILE [more scope settings]
@@ -19,6 +19,7 @@ identity: {
   plugin_dir = "$W/plugins";
   sources = ( { name = "local"; plugin = "file"; path = "$W/identities"; } );
 };
+audit: { file = "$W/audit/audit.jsonl"; recipients = "plain"; fsync = "never"; };
 EOC
 }
 conf "$W/milter.conf"
@@ -43,9 +44,26 @@ tb_check "cron mail from root to root: delivered to root's mailbox" wait_mailbox
 tb_check "cron mail: logged as system mail (every recipient local)" \
     grep -q 'system mail: every recipient is delivered on this host' "$W/milter.log"
 
+# record_sysmail RCPT - scope.system_mail of the last audit record whose recipients include RCPT
+record_sysmail() {
+    python3 - "$W/audit/audit.jsonl" "$1" <<'EOP'
+import json, sys
+last = None
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    if sys.argv[2] in (r.get("rcpts") or []):
+        last = r
+print("none" if last is None else "v%d %s" % (last["v"], last["scope"]["system_mail"]))
+EOP
+}
+tb_check "cron mail: its audit record says system mail, every recipient local (v2)" \
+    test "$(record_sysmail root@mx.testbed.example)" = "v2 local-recipients"
+
 submit "root@mx.testbed.example" carol@example.org m-root-out
 tb_check "root to the outside, unverified: refused by ses-milter" \
     wait_log 'milter-reject: END-OF-MESSAGE .*5.7.1 Sender identity <root@mx.testbed.example> is not verified' "$W/pf/maillog"
+tb_check "root to the outside: its audit record is not system mail (null)" \
+    test "$(record_sysmail carol@example.org)" = "v2 None"
 tb_check "root to the outside: its bounce reaches root's mailbox (not lost)" \
     wait_mailbox "Undelivered Mail Returned to Sender"
 

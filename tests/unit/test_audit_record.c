@@ -30,7 +30,7 @@ build(const audit_msg *m, const audit_record_opts *o)
     assert_int_equal(strlen(line), len);
     assert_null(strchr(line, '\n'));
     assert_memory_equal(line + off, AUDIT_CHAIN_GENESIS, 64);
-    assert_memory_equal(line, "{\"v\":1,\"alg\":\"", 14);
+    assert_memory_equal(line, "{\"v\":2,\"alg\":\"", 14);
     rec = json_loadb(line, len, JSON_REJECT_DUPLICATES, NULL);
     assert_non_null(rec);
     free(line);
@@ -131,7 +131,8 @@ test_schema_check_refuses_broken_records(void **state)
         const char *why;
     } cases[] = {
         {"qid", "17", "qid: not a string"},
-        {"v", "2", "v: not schema version"},
+        {"v", "3", "v: not a schema version from 1 to 2"},
+        {"v", "0", "v: not a schema version from 1 to 2"},
         {"prev", "\"abc\"", "prev: not 64 hex"},
         {"time", "\"2026-11-24 10:00:00\"", "time: not YYYY"},
         {"action", "\"maybe\"", "action: not an allowed value"},
@@ -164,6 +165,70 @@ test_schema_check_refuses_broken_records(void **state)
         json_t *rec = build(&m, &plain_opts);
         json_object_set_new(rec, "extra", json_true());
         assert_int_equal(audit_record_validate(rec, NULL, 0), -1);
+        json_decref(rec);
+    }
+}
+
+/*
+ * each record is checked against the key set of the version it names: a v1
+ * record (written before scope.system_mail existed) still validates, and
+ * neither version may carry the other's key set
+ */
+static void
+test_schema_version_decides_the_key_set(void **state)
+{
+    static const struct {
+        const char *name;
+        int v;           /* "v" written into the record */
+        int system_mail; /* keep scope.system_mail */
+        int valid;
+    } cases[] = {
+        {"v2 with system_mail", 2, 1, 1},
+        {"v1 without system_mail", 1, 0, 1},
+        {"v1 with a v2 key", 1, 1, 0},
+        {"v2 without its new key", 2, 0, 0},
+    };
+    (void)state;
+    for (size_t i = 0; i < SM_ARRAY_LEN(cases); i++) {
+        audit_msg m = ta_msg_accepted();
+        json_t *rec = build(&m, &plain_opts);
+        char err[256] = "";
+
+        json_object_set_new(rec, "v", json_integer(cases[i].v));
+        if (!cases[i].system_mail)
+            json_object_del(json_object_get(rec, "scope"), "system_mail");
+        if ((audit_record_validate(rec, err, sizeof(err)) == 0) != cases[i].valid)
+            fail_msg("%s: expected %s, got \"%s\"", cases[i].name,
+                     cases[i].valid ? "valid" : "refused", err);
+        json_decref(rec);
+    }
+}
+
+/* system mail passed without the gate says so, and why; other mail says null */
+static void
+test_record_marks_system_mail_and_why(void **state)
+{
+    static const struct {
+        audit_sysmail s;
+        const char *want; /* NULL: json null */
+    } cases[] = {
+        {AUDIT_SYSMAIL_NONE, NULL},
+        {AUDIT_SYSMAIL_LOCAL, "local-recipients"},
+        {AUDIT_SYSMAIL_BOUNCE, "bounce"},
+    };
+    (void)state;
+    for (size_t i = 0; i < SM_ARRAY_LEN(cases); i++) {
+        audit_msg m = ta_msg_accepted();
+        json_t *rec, *sm;
+
+        m.system_mail = cases[i].s;
+        rec = build(&m, &plain_opts);
+        sm = json_object_get(json_object_get(rec, "scope"), "system_mail");
+        if (cases[i].want == NULL)
+            assert_true(json_is_null(sm));
+        else
+            assert_string_equal(json_string_value(sm), cases[i].want);
+        assert_int_equal(audit_record_validate(rec, NULL, 0), 0);
         json_decref(rec);
     }
 }
@@ -426,6 +491,8 @@ main(void)
         cmocka_unit_test(test_record_accepted_carries_the_facts_given),
         cmocka_unit_test(test_record_aborted_leaves_unknowns_null),
         cmocka_unit_test(test_schema_check_refuses_broken_records),
+        cmocka_unit_test(test_schema_version_decides_the_key_set),
+        cmocka_unit_test(test_record_marks_system_mail_and_why),
         cmocka_unit_test(test_recipients_hashed_same_address_same_hash_under_one_key),
         cmocka_unit_test(test_recipients_omitted_keeps_the_count),
         cmocka_unit_test(test_record_with_invalid_utf8_and_controls_is_still_one_json_line),

@@ -267,7 +267,7 @@ test_report_time_argument_forms(void **state)
 static void
 test_report_counts_garbage_lines_as_invalid(void **state)
 {
-    static const char text[] = "not json\n{\"v\":2}\n[1,2]\n\n";
+    static const char text[] = "not json\n{\"v\":3}\n[1,2]\n\n";
     char *dir = ta_tmpdir(), *path = ta_write_file(dir, "bad.jsonl", text, sizeof(text) - 1, 0600);
     char *got = report_of(path, NULL, NULL, AUDIT_REPORT_JSON);
 
