@@ -322,6 +322,7 @@ static align_spf
 engine_spf(msg_ext *e, sm_conf_ext *x, const char *domain, uint64_t deadline)
 {
     const align_conf *ac = x->align;
+    const char *mail_from;
 
     if (domain == NULL || *domain == '\0')
         return ALIGN_SPF_NONE;
@@ -330,8 +331,13 @@ engine_spf(msg_ext *e, sm_conf_ext *x, const char *domain, uint64_t deadline)
          * MAIL FROM domains (amazonses.com, or a verified custom one) authorise */
         return ac->relay == ALIGN_RELAY_SES ? ALIGN_SPF_PASS : ALIGN_SPF_NONE;
     }
-    spf_check_ips(x->spf, (const char *const *)ac->egress_ips.v, ac->egress_ips.n, domain, NULL,
-                  NULL, deadline, &e->spf);
+    /* with the addresses declared the relay sends with the envelope sender itself as MAIL
+     * FROM: %{l} is its local part; for any other domain (a rewritten one) it is unknown,
+     * and check_host() uses "postmaster" (RFC 7208 4.3) */
+    mail_from =
+        e->env_ok && !e->env_null && strcasecmp(e->env.domain, domain) == 0 ? e->env.address : NULL;
+    spf_check_ips(x->spf, (const char *const *)ac->egress_ips.v, ac->egress_ips.n, domain,
+                  mail_from, NULL, deadline, &e->spf);
     e->spf_done = 1;
     return (align_spf)align_spf_parse(spf_result_name(e->spf.result));
 }
