@@ -585,6 +585,25 @@ out:
     return status;
 }
 
+/*
+ * main_abs_path - path made absolute against the current directory (no symbolic
+ * link resolved: the file is still opened by the name given), in a buffer that
+ * lives as long as the program; NULL when the directory cannot be named or the
+ * result is too long, and the path is then used as given
+ */
+static const char *
+main_abs_path(const char *path)
+{
+    static char buf[8192];
+    char cwd[4096];
+    int n;
+
+    if (getcwd(cwd, sizeof(cwd)) == NULL)
+        return NULL;
+    n = snprintf(buf, sizeof(buf), "%s/%s", strcmp(cwd, "/") == 0 ? "" : cwd, path);
+    return n > 0 && (size_t)n < sizeof(buf) ? buf : NULL;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -592,6 +611,7 @@ main(int argc, char **argv)
         {"help", no_argument, NULL, 'h'}, {"version", no_argument, NULL, 'V'}, {NULL, 0, NULL, 0}};
     int opt, foreground = 0, check = 0, rc;
     char err[1024], **probe = NULL;
+    const char *abs_path;
     size_t nprobe = 0;
     sm_conf *conf;
 
@@ -628,6 +648,9 @@ main(int argc, char **argv)
         main_usage(stderr);
         return 64;
     }
+    /* a reload reads the file again after the daemon moved to "/": keep it absolute */
+    if (main_conf_path[0] != '/' && (abs_path = main_abs_path(main_conf_path)) != NULL)
+        main_conf_path = abs_path;
     if ((conf = conf_load(main_conf_path, err, sizeof(err))) == NULL) {
         fprintf(stderr, "ses-milter: %s\n", err);
         free(probe);
