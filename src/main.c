@@ -417,12 +417,57 @@ main_milter_thread(void *arg)
     return NULL;
 }
 
+/*
+ * main_reload_daemon - the daemon settings a reload cannot change (the socket is
+ * open, privileges are dropped, libmilter took its timeout at the start): each
+ * that differs is logged with what happens; the idle-connection limit of
+ * milter_timeout does change (milter_idle.c), libmilter's per-command one waits
+ * for a restart
+ */
+static void
+main_reload_daemon(const daemon_conf *old, const daemon_conf *new)
+{
+    static const struct {
+        const char *name;
+        size_t off;
+    } strs[] = {
+        {"socket", offsetof(daemon_conf, socket)},
+        {"socket_owner", offsetof(daemon_conf, socket_owner)},
+        {"socket_group", offsetof(daemon_conf, socket_group)},
+        {"socket_mode", offsetof(daemon_conf, socket_mode_text)},
+        {"user", offsetof(daemon_conf, user)},
+        {"group", offsetof(daemon_conf, group)},
+        {"pid_file", offsetof(daemon_conf, pid_file)},
+    };
+
+    for (size_t i = 0; i < SM_ARRAY_LEN(strs); i++) {
+        const char *a = *(char *const *)((const char *)old + strs[i].off);
+        const char *b = *(char *const *)((const char *)new + strs[i].off);
+
+        if (strcmp(a ? a : "", b ? b : "") != 0)
+            log_msg(LOG_WARNING, NULL,
+                    "reload: daemon.%s changed; it takes effect at the next restart, the running "
+                    "daemon keeps the old value",
+                    strs[i].name);
+    }
+    if (old->backlog != new->backlog)
+        log_msg(LOG_WARNING, NULL,
+                "reload: daemon.backlog changed; it takes effect at the next restart");
+    if (old->milter_timeout != new->milter_timeout) {
+        milter_idle_start(new->milter_timeout);
+        log_msg(LOG_NOTICE, NULL,
+                "reload: daemon.milter_timeout %ld s: idle milter connections are closed after "
+                "it now; libmilter's wait for each command keeps %ld s until the next restart",
+                new->milter_timeout, old->milter_timeout);
+    }
+}
+
 /* main_reload - SIGHUP: a new snapshot, or the old one if the new one is broken */
 static void
 main_reload(void)
 {
     char err[1024];
-    sm_conf *c = main_reload_load(err, sizeof(err));
+    sm_conf *c = main_reload_load(err, sizeof(err)), *old;
 
     if (c == NULL) {
         log_msg(LOG_ERR, NULL, "reload refused: %s; the running configuration stays", err);
@@ -435,6 +480,11 @@ main_reload(void)
     }
     log_set_level(conf_log_level(c));
     log_msg(LOG_NOTICE, NULL, "configuration %s reloaded (version %s)", c->path, c->version);
+    old = conf_acquire();
+    if (old != NULL) {
+        main_reload_daemon(&old->daemon, &c->daemon);
+        conf_release(old);
+    }
     conf_publish(c);
 }
 
