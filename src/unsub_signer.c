@@ -20,6 +20,8 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -28,10 +30,12 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/types.h>
+#include <unistd.h>
 
 #include <opendkim/dkim.h>
 
 #include "cfg.h"
+#include "privsep.h"
 #include "unsub.h"
 #include "util.h"
 
@@ -52,10 +56,33 @@ unsub_signer_set(char **slot, const char *v)
 }
 
 /* unsub_signer_read - read one opendkim.conf (and its Includes) */
+/*
+ * unsub_signer_fopen - path for reading the way the daemon opens what its
+ * configuration names (privsep_open: no symbolic link followed, "-n" runs as
+ * root); NULL with "cannot read PATH: reason" in *why (caller frees)
+ */
+static FILE *
+unsub_signer_fopen(const char *path, char **why)
+{
+    char err[512];
+    FILE *fp;
+    int fd = privsep_open(path, O_RDONLY, 0, err, sizeof(err));
+
+    if (fd < 0) {
+        *why = xasprintf("cannot read %s", err);
+        return NULL;
+    }
+    if ((fp = fdopen(fd, "r")) == NULL) {
+        *why = xasprintf("cannot read %s: %s", path, strerror(errno));
+        close(fd);
+    }
+    return fp;
+}
+
 static void
 unsub_signer_read(unsub_signer *s, const char *path, int depth)
 {
-    char line[4096];
+    char line[4096], *why = NULL;
     FILE *fp;
 
     if (depth > UNSUB_SIGNER_DEPTH) {
@@ -63,9 +90,11 @@ unsub_signer_read(unsub_signer *s, const char *path, int depth)
             s->problem = xasprintf("Include nested deeper than %d levels", UNSUB_SIGNER_DEPTH);
         return;
     }
-    if ((fp = fopen(path, "r")) == NULL) {
+    if ((fp = unsub_signer_fopen(path, &why)) == NULL) {
         if (s->problem == NULL)
-            s->problem = xasprintf("cannot read %s", path);
+            s->problem = why;
+        else
+            free(why);
         return;
     }
     while (fgets(line, sizeof(line), fp) != NULL) {
@@ -120,11 +149,9 @@ unsub_signer_dataset(const char *val, cfg_strlist *l, char **why)
     if (strncasecmp(val, "file:", 5) == 0 || val[0] == '/') {
         const char *path = val[0] == '/' ? val : val + 5;
         char line[1024];
-        FILE *fp = fopen(path, "r");
-        if (fp == NULL) {
-            *why = xasprintf("cannot read dataset file %s", path);
+        FILE *fp = unsub_signer_fopen(path, why);
+        if (fp == NULL)
             return -1;
-        }
         while (fgets(line, sizeof(line), fp) != NULL) {
             size_t n = strcspn(line, "#");
             line[n] = '\0';

@@ -186,6 +186,11 @@ static const signer_case signer_cases[] = {
     {"unreadable dataset type", "SignHeaders refile:/etc/opendkim/signhdrs\n",
      "cannot read; make sure it signs", NULL},
     {"missing file", NULL, "cannot read", NULL},
+    /* -n runs as root: a symbolic link is not followed (it could point anywhere) */
+    {"include through a symbolic link refused", "Include @DIR@/link.conf\n",
+     "link.conf: is a symbolic link", NULL},
+    {"dataset through a symbolic link refused", "SignHeaders file:@DIR@/linkhdrs\n",
+     "linkhdrs: is a symbolic link", NULL},
 };
 
 static void
@@ -197,6 +202,13 @@ test_unsub_check_signer_table(void **state)
     free(write_file("signhdrs", "# headers\nFrom\nList-Unsubscribe\nList-Unsubscribe-Post x\n",
                     0644));
     free(write_file("included.conf", "SignHeaders *,+List-Unsubscribe-Post\n", 0644));
+    {
+        char a[128], b[128];
+        snprintf(a, sizeof(a), "%s/link.conf", tmpdir);
+        snprintf(b, sizeof(b), "%s/linkhdrs", tmpdir);
+        assert_int_equal(symlink("included.conf", a), 0);
+        assert_int_equal(symlink("signhdrs", b), 0);
+    }
     for (size_t i = 0; i < sizeof(signer_cases) / sizeof(signer_cases[0]); i++) {
         const signer_case *s = &signer_cases[i];
         char warn[1024], text[512], *path;
