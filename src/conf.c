@@ -26,6 +26,7 @@
 #include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -193,6 +194,33 @@ conf_check_top(const config_setting_t *root, char *err, size_t errlen)
     return 0;
 }
 
+/*
+ * conf_check_include - refuse libconfig's "@include": libconfig would open the
+ * named file itself, by path (a symbolic link followed, as root at the start)
+ * and, on a reload, without the privileged helper; 0 or -1 with file:line
+ */
+static int
+conf_check_include(const char *path, const char *text, char *err, size_t errlen)
+{
+    int line = 1;
+
+    for (const char *p = text; *p != '\0'; line++) {
+        const char *q = p + strspn(p, " \t");
+
+        if (strncasecmp(q, "@include", 8) == 0)
+            return util_errf(err, errlen,
+                             "%s:%d: @include is not supported: ses-milter opens its "
+                             "configuration without following symbolic links, which libconfig's "
+                             "include cannot do; put the settings in this file",
+                             path, line);
+        p = strchr(p, '\n');
+        if (p == NULL)
+            break;
+        p++;
+    }
+    return 0;
+}
+
 sm_conf *
 conf_load(const char *path, char *err, size_t errlen)
 {
@@ -204,6 +232,10 @@ conf_load(const char *path, char *err, size_t errlen)
 
     if ((text = conf_read_text(path, &len, err, errlen)) == NULL)
         return NULL;
+    if (conf_check_include(path, text, err, errlen) < 0) {
+        free(text);
+        return NULL;
+    }
     config_init(&cf);
     config_set_options(&cf, CONFIG_OPTION_AUTOCONVERT);
     cfg_set_source(path);
