@@ -356,6 +356,11 @@ plugin_module_open(const char *dir, const char *name, char *err, size_t errlen)
                   sizeof(sm_plugin));
     } else if (d->init == NULL || d->lookup == NULL || d->close == NULL) {
         util_errf(err, errlen, "%s: plugin lacks init, lookup or close", path);
+    } else if (d->name == NULL || strcmp(d->name, name) != 0) {
+        /* the file name is the plugin's name: a renamed copy would load a second,
+         * indistinguishable module under the same name in every log line and record */
+        util_errf(err, errlen, "%s: declares plugin name \"%.64s\", not \"%s\" (a renamed copy?)",
+                  path, d->name ? d->name : "", name);
     } else {
         m = xcalloc(1, sizeof(*m));
         m->path = path;

@@ -145,7 +145,7 @@ typedef struct sm_plugin_host {
 typedef struct sm_plugin {
     unsigned abi_version; /* SM_PLUGIN_ABI_VERSION */
     size_t size;          /* sizeof(sm_plugin) when the plugin was built */
-    const char *name;     /* e.g. "ses", "file" */
+    const char *name;     /* e.g. "ses", "file": the file name without ".so" (checked) */
     const char *version;  /* the plugin's own version */
     int (*init)(const sm_plugin_host *host, void **instance_r, char *err, size_t errlen);
     int (*start)(void *instance, char *err, size_t errlen); /* may be NULL */

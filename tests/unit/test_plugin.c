@@ -106,8 +106,14 @@ test_plugin_refusals_name_the_reason(void **state)
         {"absolute path", "/tmp/plugin_test", "contains '/' or '..'"},
         {"odd characters", "plug in", "may only contain"},
         {"empty name", "", "empty name"},
+        /* a copy under another file name declares the name of the original */
+        {"renamed copy", "plugin_twin", "plugin_twin.so: declares plugin name \"plugin_test\""},
     };
+    char *cp = xasprintf("cp -p %s/plugin_test.so %s/plugin_twin.so", pdir, pdir);
+
     (void)state;
+    assert_int_equal(system(cp), 0);
+    free(cp);
     for (size_t i = 0; i < SM_ARRAY_LEN(t); i++) {
         plugin_chain *ch;
         char err[512] = "",
