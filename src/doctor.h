@@ -112,6 +112,9 @@ typedef struct doctor_answer {
 
 /* doctor_dns_ask - one uncached query of type (ns_t_txt, ns_t_cname, ns_t_mx); status */
 dns_status doctor_dns_ask(doctor_ctx *ctx, const char *name, int type, doctor_answer *a);
+/* doctor_dns_parse - a response (wire format) to a query of type for qname into a; status */
+dns_status doctor_dns_parse(const unsigned char *msg, size_t len, const char *qname, int type,
+                            doctor_answer *a);
 /* doctor_answer_clear - free what an answer holds */
 void doctor_answer_clear(doctor_answer *a);
 

@@ -93,8 +93,7 @@ doctor_dns_rr(ns_msg *m, ns_rr rr, int type, doctor_answer *a)
     a->n++;
 }
 
-/* doctor_dns_parse - the response to a query of type for qname */
-static dns_status
+dns_status
 doctor_dns_parse(const unsigned char *msg, size_t len, const char *qname, int type,
                  doctor_answer *a)
 {
