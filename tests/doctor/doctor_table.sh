@@ -134,6 +134,32 @@ while read -r target want cfg; do
     fi
 done < "$D/cases"
 
+# the JSON documents parse, and say the exit status the command returned
+for j in "$W"/out/*.json; do
+    n=$(basename "$j" .json)
+    want=$(awk -v t="${n%-direct}" '$1 == t { print $2; exit }' "$D/cases")
+    tb_check "doctor $n: --json parses and its \"exit\" is $want" \
+        python3 -c "import json,sys; sys.exit(json.load(open('$j'))['exit'] != $want)"
+done
+
+# a source without describe() (the file plugin): the verification says what the list says;
+# --all lists its verified entries
+printf 'good.example\nalice@addronly.example\n!nope.example\n' > "$W/identities"
+chmod 644 "$W/identities"
+install -m 644 "$SM_BUILDDIR/plugins/file/.libs/file.so" "$W/plugins/"
+tb_milter_conf "$W/file.conf" <<EOC
+identity: { plugin_dir = "$W/plugins";
+  sources = ( { name = "local"; plugin = "file"; path = "$W/identities"; } ); };
+EOC
+out=$("$SM_BUILDDIR/ses-milter" doctor -c "$W/file.conf" --all); rc=$?
+tb_check "doctor --all with the file plugin: one block per verified entry" \
+    test "$(grep -c '^[a-z0-9.@-]*: identity ' <<<"$out")" = 2
+tb_check "doctor with the file plugin: the list's verdict on the verification line" \
+    grep -q '✓ verification *good.example is listed as verified by source local (file 1.0)' <<<"$out"
+tb_check "doctor with the file plugin: no SES state, so no DKIM or MAIL FROM lines for a domain" \
+    bash -c "! grep -q 'dkim-cname\|mail-from' <<<'$out'"
+tb_check "doctor --all with the file plugin: exit status 1 (addronly fails DKIM)" test "$rc" = 1
+
 # a throttled SES: the verification cannot be checked, exit 2 (wins over the failures)
 curl -s -X POST "http://127.0.0.1:$port/__mode?ses=429" > /dev/null
 out=$(doctor "$W/doctor.conf" good.example); rc=$?
