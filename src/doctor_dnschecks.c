@@ -324,12 +324,12 @@ doctor_checks_dmarc(doctor_ctx *ctx, doctor_report *r)
     } else {
         int warn = l.policy == DMARC_POLICY_NONE || l.rec.rua[0] == '\0';
         doctor_report_add(
-            r, "dmarc", warn ? DOCTOR_WARN : DOCTOR_PASS, "%s%s: p=%s%s adkim=%s aspf=%s%s%s%s%s",
-            l.where, l.at_org ? " (organisational domain)" : "", dmarc_policy_name(l.policy),
-            l.at_org && l.rec.sp ? " (sp=)" : "", l.adkim == DMARC_ALIGN_STRICT ? "s" : "r",
-            l.aspf == DMARC_ALIGN_STRICT ? "s" : "r",
+            r, "dmarc", warn ? DOCTOR_WARN : DOCTOR_PASS, "%s%s: %s=%s adkim=%s aspf=%s%s%s%s",
+            l.where, l.at_org ? " (organisational domain)" : "",
+            l.at_org && l.rec.sp != DMARC_POLICY_UNSPEC ? "sp" : "p", dmarc_policy_name(l.policy),
+            l.adkim == DMARC_ALIGN_STRICT ? "s" : "r", l.aspf == DMARC_ALIGN_STRICT ? "s" : "r",
             l.rec.rua[0] ? " rua=" : "; no rua=: you get no aggregate reports", l.rec.rua,
-            l.policy == DMARC_POLICY_NONE ? "; p=none: monitoring only" : "", "");
+            l.policy == DMARC_POLICY_NONE ? "; p=none: monitoring only" : "");
         doctor_dmarc_ses(r, &l);
     }
     if (doctor_dmarc_rfc9989_differs(ctx, r->domain, &l, text, sizeof(text)))

@@ -71,13 +71,16 @@ zone spflimit.example < <({ ses_ok spflimit.example e1 e2 e3 | grep -v '^@'
   echo '@ IN TXT "v=spf1 a mx a:a.spflimit.example a:b.spflimit.example a:c.spflimit.example a:d.spflimit.example a:e.spflimit.example a:f.spflimit.example a:g.spflimit.example a:h.spflimit.example include:amazonses.com -all"'
   for h in a b c d e f g h; do echo "$h IN A 192.0.2.10"; done; echo '@ IN A 192.0.2.10'; echo '@ IN MX 10 a'; })
 zone spfvoid.example < <({ ses_ok spfvoid.example f1 f2 f3 | grep -v '^@'; echo '@ IN TXT "v=spf1 a:x1.spfvoid.example a:x2.spfvoid.example a:x3.spfvoid.example include:amazonses.com -all"'; })
-# DMARC: none at all, underscore refused, domain appended twice, case changed, quoted, p=none without rua
+# DMARC: none at all, underscore refused, domain appended twice, case changed, quoted, p=none without
+# rua, strict alignment (SPF through SES can never align), two records
 zone nodmarc.example < <({ ses_ok nodmarc.example h1 h2 h3 | grep -v '^_dmarc'; })
 zone dmarcus.example < <({ ses_ok dmarcus.example i1 i2 i3 | grep -v '^_dmarc'; echo 'dmarc IN TXT "v=DMARC1; p=reject"'; })
 zone dmarctwice.example < <({ ses_ok dmarctwice.example j1 j2 j3 | grep -v '^_dmarc'; echo '_dmarc.dmarctwice.example IN TXT "v=DMARC1; p=reject"'; })
 zone dmarccase.example < <({ ses_ok dmarccase.example k1 k2 k3 | grep -v '^_dmarc'; echo '_dmarc IN TXT "v=dmarc1; p=reject"'; })
 zone dmarcquoted.example < <({ ses_ok dmarcquoted.example l1 l2 l3 | grep -v '^_dmarc'; echo '_dmarc IN TXT "\"v=DMARC1; p=reject\""'; })
 zone dmarcnone.example < <({ ses_ok dmarcnone.example o1 o2 o3 | grep -v '^_dmarc'; echo '_dmarc IN TXT "v=DMARC1; p=none"'; })
+zone dmarcstrict.example < <(ses_ok dmarcstrict.example q1 q2 q3 | sed 's/p=reject;/p=reject; adkim=s; aspf=s;/')
+zone dmarctwo.example < <({ ses_ok dmarctwo.example y1 y2 y3; echo '_dmarc IN TXT "v=DMARC1; p=none"'; })
 # BYODKIM: the key matches; quoted wrongly; split into two records
 zone byo.example < <({ ses_ok byo.example x x x | grep -v _domainkey; echo "sel1._domainkey IN TXT \"v=DKIM1; k=rsa; p=$B64\""; })
 zone byoquoted.example < <({ ses_ok byoquoted.example x x x | grep -v _domainkey; echo "sel1._domainkey IN TXT \"\\\"v=DKIM1; k=rsa; p=$B64\\\"\""; })

@@ -399,7 +399,8 @@ def doctor_identities():
     dom("mfregion.example", ["w1", "w2", "w3"], mf_status="TEMPORARY_FAILURE", behavior="REJECT_MESSAGE")
     for p, t in (("spftwo", "a"), ("spfquoted", "b"), ("spfsplit", "d"), ("spflimit", "e"),
                  ("spfvoid", "f"), ("nodmarc", "h"), ("dmarcus", "i"), ("dmarctwice", "j"),
-                 ("dmarccase", "k"), ("dmarcquoted", "l"), ("dmarcnone", "o")):
+                 ("dmarccase", "k"), ("dmarcquoted", "l"), ("dmarcnone", "o"),
+                 ("dmarcstrict", "q"), ("dmarctwo", "y")):
         dom(p + ".example", [t + "1", t + "2", t + "3"])
     dom("byo.example", ["sel1"], origin="EXTERNAL")
     dom("byoquoted.example", ["sel1"], origin="EXTERNAL", dkim="FAILED")
