@@ -113,7 +113,7 @@ EOC
 conf "$W/doctor.conf"
 conf "$W/direct.conf" direct 'egress_ips = [ "54.240.0.10" ];'
 doctor() { # doctor CONF ARGS... - stdout; $? the exit status
-    timeout 60 "$SM_BUILDDIR/ses-milter" doctor -c "$@" --dkim-key "$D/byodkim.pem" 2> "$W/doctor.err"
+    timeout 60 "$SM_BUILDDIR/ses-milter" doctor -c "$@" --dkim-key "$D/byodkim.pem" 2>> "$W/doctor.err"
 }
 
 mkdir -p "$W/out"
@@ -175,6 +175,7 @@ out=$(doctor "$W/doctor.conf" --all); rc=$?
 tb_check "doctor --all: one block per listed identity" \
     test "$(grep -c '^[a-z0-9.@-]*: ' <<<"$out")" = "$(python3 "$SM_SRCDIR/tests/ses/ses_endpoint.py" --doctor-count)"
 tb_check "doctor --all: exit status 1 (some domains fail)" test "$rc" = 1
+tb_check "doctor: nothing on its standard error (no sanitizer report, no error)" test ! -s "$W/doctor.err"
 tb_check "doctor: no secret on its output" bash -c "! grep -rq doctorSecretDoNotLog '$W/out' '$W/doctor.err'"
 tb_check "the endpoint saw only correctly signed requests" bash -c "! grep -q SignatureDoesNotMatch '$W/ses-endpoint.log'"
 tb_done
