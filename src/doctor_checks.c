@@ -4,7 +4,8 @@
  * Purpose: turn the identity's state at the source (doctor_ses.c) and the
  * DNS records SES needs into one line each:
  *   verification      VerificationStatus, VerificationInfo.ErrorType in words
- *   verification-txt  the legacy _amazonses TXT (only when one is published)
+ *   verification-txt  the legacy _amazonses TXT (only when one is published,
+ *                     at its name or where a mistake put it)
  *   dkim              DkimAttributes.Status and SigningEnabled
  *   dkim-cname-N      Easy DKIM: TOKEN._domainkey.D CNAME TOKEN.dkim.amazonses.com
  *   dkim-key          BYODKIM: the key record at SELECTOR._domainkey.D parses
@@ -120,6 +121,7 @@ doctor_check_verification(doctor_ctx *ctx, doctor_report *r)
 {
     const doctor_ses *s = &r->ses;
     doctor_answer a;
+    doctor_variant v;
     char name[300];
 
     if (s->identity[0] == '\0' && s->error[0])
@@ -149,7 +151,16 @@ doctor_check_verification(doctor_ctx *ctx, doctor_report *r)
                    : "legacy TXT at %s present (%zu value(s))",
             name, a.n);
         if (quoted)
-            doctor_check_fix(c, "%s. TXT \"%s\"", name, a.rr[0].txt);
+            doctor_check_fix(c, "%s. TXT \"%.*s\"", name,
+                             (int)strcspn(a.rr[0].txt + (a.rr[0].txt[0] == '"'), "\""),
+                             a.rr[0].txt + (a.rr[0].txt[0] == '"'));
+    } else if (a.status != DNS_TEMPFAIL &&
+               doctor_probe_find(ctx, "_amazonses", r->domain, NULL, ns_t_txt, NULL, NULL, &v)) {
+        doctor_check *c =
+            doctor_report_add(r, "verification-txt", DOCTOR_FAIL,
+                              "%s: no legacy TXT; found at %s: %s", name, v.name, v.why);
+        doctor_check_fix(c, "remove: %s. TXT", v.name);
+        doctor_check_fix(c, "%s. TXT (the same value)", name);
     }
     doctor_answer_clear(&a);
 }

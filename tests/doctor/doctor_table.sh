@@ -86,6 +86,11 @@ zone byo.example < <({ ses_ok byo.example x x x | grep -v _domainkey; echo "sel1
 zone byoquoted.example < <({ ses_ok byoquoted.example x x x | grep -v _domainkey; echo "sel1._domainkey IN TXT \"\\\"v=DKIM1; k=rsa; p=$B64\\\"\""; })
 zone byosplit.example < <({ ses_ok byosplit.example x x x | grep -v _domainkey; echo "sel1._domainkey IN TXT \"v=DKIM1; k=rsa; p=${B64:0:100}\""; echo "sel1._domainkey IN TXT \"${B64:100}\""; })
 # verification states: every ErrorType (their zones hold only a DMARC record)
+# the legacy verification TXT with the domain appended twice
+zone vf-legacy.example <<'EOF'
+_amazonses.vf-legacy.example IN TXT "pmBGN/7MjnfhTKUZ06Enqq1PeGUaOkw8lGhcfwefcHU="
+_dmarc IN TXT "v=DMARC1; p=none; rua=mailto:d@vf-legacy.example"
+EOF
 for d in vf-dns vf-host vf-type vf-value vf-service vf-pending vf-notstarted vf-paused addronly unknown; do
     zone "$d.example" < <(echo "_dmarc IN TXT \"v=DMARC1; p=none; rua=mailto:d@$d.example\"")
 done

@@ -411,6 +411,7 @@ def doctor_identities():
                                 ("vf-value", "FAILED", "INVALID_VALUE"),
                                 ("vf-service", "TEMPORARY_FAILURE", "SERVICE_ERROR"),
                                 ("vf-pending", "PENDING", None),
+                                ("vf-legacy", "PENDING", None),
                                 ("vf-notstarted", "NOT_STARTED", None)):
         dom(name + ".example", ["v1", "v2", "v3"], dkim=status, status=status, error=error,
             sending=False, mail_from=None)
