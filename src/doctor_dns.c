@@ -93,9 +93,9 @@ doctor_dns_rr(ns_msg *m, ns_rr rr, int type, doctor_answer *a)
     a->n++;
 }
 
-dns_status
-doctor_dns_parse(const unsigned char *msg, size_t len, const char *qname, int type,
-                 doctor_answer *a)
+/* doctor_dns_walk - the answer section's records of type for qname into a */
+static dns_status
+doctor_dns_walk(const unsigned char *msg, size_t len, const char *qname, int type, doctor_answer *a)
 {
     char owner[NS_MAXDNAME];
     int has_cname = 0, others = 0;
@@ -137,6 +137,26 @@ doctor_dns_parse(const unsigned char *msg, size_t len, const char *qname, int ty
     }
     a->beside_cname = has_cname && others;
     return a->n > 0 ? DNS_OK : DNS_NODATA;
+}
+
+dns_status
+doctor_dns_parse(const unsigned char *msg, size_t len, const char *qname, int type,
+                 doctor_answer *a)
+{
+    dns_status st = doctor_dns_walk(msg, len, qname, type, a);
+
+    if (st != DNS_OK) { /* a record that does not parse spoils those before it */
+        char cname[sizeof(a->cname)];
+        int beside = a->beside_cname;
+
+        util_strlcpy(cname, a->cname, sizeof(cname));
+        doctor_answer_clear(a);
+        if (st == DNS_NODATA) {
+            util_strlcpy(a->cname, cname, sizeof(a->cname));
+            a->beside_cname = beside;
+        }
+    }
+    return st;
 }
 
 dns_status
