@@ -191,7 +191,18 @@ doctor_check_cname(doctor_ctx *ctx, doctor_report *r, const char *dom, const cha
         doctor_report_add(r, id, DOCTOR_ERROR, "%s: the resolver did not answer", name);
     } else if (st == DNS_OK) {
         int how = doctor_probe_value(a.rr[0].target, want, dom);
-        if (how == DOCTOR_VALUE_SAME) {
+        doctor_answer o;
+        int beside = doctor_dns_ask(ctx, name, ns_t_txt, &o) != DNS_TEMPFAIL && o.beside_cname;
+
+        doctor_answer_clear(&o);
+        if (beside) {
+            c = doctor_report_add(r, id, DOCTOR_FAIL,
+                                  "%s: a CNAME beside other records at the same name (resolvers "
+                                  "may answer either): keep the CNAME alone",
+                                  name);
+            doctor_check_fix(c, "remove: the other records at %s.", name);
+            doctor_check_fix(c, "%s. CNAME %s.", name, want);
+        } else if (how == DOCTOR_VALUE_SAME) {
             doctor_report_add(r, id, DOCTOR_PASS, "%s CNAME %s", name, want);
         } else {
             c = doctor_report_add(
