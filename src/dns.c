@@ -608,26 +608,25 @@ dns_res_state(void)
 }
 
 /*
- * dns_res_resolve - the real resolver: one TXT query with res_nsend.
- * arg, when not NULL, is a struct sockaddr_in to ask instead of the
- * configured servers (the thread's state is restored afterwards).
+ * dns_res_send - one query of type for name with res_nsend on this thread's
+ * state; server, when not NULL, is asked instead of the configured servers
+ * (the thread's state is restored afterwards).  Returns the answer's length
+ * in answer[DNS_ANSWER_MAX], 0 for a name that is not a valid DNS name, -1
+ * when no answer came by the deadline.
  */
-static dns_status
-dns_res_resolve(void *arg, const char *name, uint64_t deadline_ms, dns_txt **txt_r, uint32_t *ttl_r)
+static int
+dns_res_send(const struct sockaddr_in *server, const char *name, int type, uint64_t deadline_ms,
+             unsigned char *answer)
 {
-    unsigned char query[NS_PACKETSZ], *answer;
-    const struct sockaddr_in *server = arg;
+    unsigned char query[NS_PACKETSZ];
     struct sockaddr_in saved_addr;
     res_state rs = dns_res_state();
     uint64_t now = util_now_ms();
     int qlen, alen, ns, saved_count = 0;
     long secs;
-    dns_status st;
 
-    *txt_r = NULL;
-    *ttl_r = 0;
     if (rs == NULL || now >= deadline_ms)
-        return DNS_TEMPFAIL;
+        return -1;
     memset(&saved_addr, 0, sizeof(saved_addr));
     if (server != NULL) {
         saved_addr = rs->nsaddr_list[0];
@@ -639,21 +638,68 @@ dns_res_resolve(void *arg, const char *name, uint64_t deadline_ms, dns_txt **txt
     secs = (long)((deadline_ms - now) / 1000) / ns;
     rs->retrans = secs > 0 ? (int)secs : 1;
     rs->retry = 1;
-    qlen =
-        res_nmkquery(rs, ns_o_query, name, ns_c_in, ns_t_txt, NULL, 0, NULL, query, sizeof(query));
-    answer = xmalloc(DNS_ANSWER_MAX);
-    alen = qlen > 0 ? res_nsend(rs, query, qlen, answer, DNS_ANSWER_MAX) : -1;
-    if (qlen <= 0)
-        st = DNS_NXDOMAIN; /* not a valid DNS name: it cannot exist */
-    else if (alen <= 0 || util_now_ms() > deadline_ms)
-        st = DNS_TEMPFAIL;
-    else
-        st = dns_parse_answer(answer, (size_t)(alen < DNS_ANSWER_MAX ? alen : DNS_ANSWER_MAX),
-                              txt_r, ttl_r);
-    free(answer);
+    qlen = res_nmkquery(rs, ns_o_query, name, ns_c_in, type, NULL, 0, NULL, query, sizeof(query));
+    alen = qlen > 0 ? res_nsend(rs, query, qlen, answer, DNS_ANSWER_MAX) : 0;
     if (server != NULL) {
         rs->nsaddr_list[0] = saved_addr;
         rs->nscount = saved_count;
     }
+    if (qlen <= 0)
+        return 0; /* not a valid DNS name: it cannot exist */
+    if (alen <= 0 || util_now_ms() > deadline_ms)
+        return -1;
+    return alen < DNS_ANSWER_MAX ? alen : DNS_ANSWER_MAX;
+}
+
+/*
+ * dns_res_resolve - the real resolver: one TXT query with res_nsend.
+ * arg, when not NULL, is a struct sockaddr_in to ask instead of the
+ * configured servers.
+ */
+static dns_status
+dns_res_resolve(void *arg, const char *name, uint64_t deadline_ms, dns_txt **txt_r, uint32_t *ttl_r)
+{
+    unsigned char *answer = xmalloc(DNS_ANSWER_MAX);
+    int alen;
+    dns_status st;
+
+    *txt_r = NULL;
+    *ttl_r = 0;
+    alen = dns_res_send(arg, name, ns_t_txt, deadline_ms, answer);
+    if (alen == 0)
+        st = DNS_NXDOMAIN;
+    else if (alen < 0)
+        st = DNS_TEMPFAIL;
+    else
+        st = dns_parse_answer(answer, (size_t)alen, txt_r, ttl_r);
+    free(answer);
     return st;
+}
+
+dns_status
+dns_query(dns_cache *c, const char *name, int type, uint64_t deadline_ms, unsigned char **msg_r,
+          size_t *len_r)
+{
+    struct sockaddr_in server;
+    int have_server, alen;
+    uint64_t limit = util_now_ms() + (uint64_t)c->opts.timeout_ms;
+    unsigned char *answer;
+
+    *msg_r = NULL;
+    *len_r = 0;
+    pthread_mutex_lock(&c->lock);
+    have_server = c->resolver == dns_res_resolve && c->resolver_arg != NULL;
+    server = c->server;
+    pthread_mutex_unlock(&c->lock);
+    if (deadline_ms != 0 && deadline_ms < limit)
+        limit = deadline_ms;
+    answer = xmalloc(DNS_ANSWER_MAX);
+    alen = dns_res_send(have_server ? &server : NULL, name, type, limit, answer);
+    if (alen <= 0) {
+        free(answer);
+        return alen == 0 ? DNS_NXDOMAIN : DNS_TEMPFAIL;
+    }
+    *msg_r = answer;
+    *len_r = (size_t)alen;
+    return DNS_OK;
 }

@@ -88,5 +88,15 @@ dns_txt *dns_txt_dup(const dns_txt *t);
  * none.  Malformed messages, SERVFAIL, REFUSED and the like: DNS_TEMPFAIL.
  */
 dns_status dns_parse_answer(const unsigned char *msg, size_t len, dns_txt **txt_r, uint32_t *ttl_r);
+/*
+ * dns_query - one uncached query of any type (ns_t_cname, ns_t_mx, ...)
+ * through the cache's resolver settings (dns_cache_set_server), for
+ * diagnostics ("ses-milter doctor"; the mail path uses dns_lookup_txt).
+ * DNS_OK: *msg_r is the response in wire format (the caller frees it),
+ * whatever its rcode; DNS_TEMPFAIL: no response by the deadline (0: the
+ * cache's timeout); DNS_NXDOMAIN: name is not a valid DNS name.
+ */
+dns_status dns_query(dns_cache *c, const char *name, int type, uint64_t deadline_ms,
+                     unsigned char **msg_r, size_t *len_r);
 
 #endif

@@ -41,6 +41,7 @@
 
 #include "conf.h"
 #include "conf_ext.h"
+#include "doctor.h"
 #include "engine_probe.h"
 #include "log.h"
 #include "milter.h"
@@ -64,6 +65,7 @@ main_usage(FILE *fp)
             "usage: ses-milter [-f] [-c FILE]\n"
             "       ses-milter -n [-c FILE]\n"
             "       ses-milter -t ADDRESS [-t ADDRESS ...] [-c FILE]\n"
+            "       ses-milter doctor [--json] [-c FILE] DOMAIN|ADDRESS ... | --all\n"
             "  -c FILE     configuration file (default %s)\n"
             "  -f          stay in the foreground and log to stderr\n"
             "  -n          check the configuration and what the start needs, print the\n"
@@ -668,6 +670,8 @@ main(int argc, char **argv)
     privsep_init();
     json_object_seed(0); /* jansson's hash seed, before any thread exists */
     main_conf_path = conf_default_path();
+    if (argc > 1 && strcmp(argv[1], "doctor") == 0) /* doctor.c: is a sending domain ready? */
+        return doctor_main(argc - 1, argv + 1);
     while ((opt = getopt_long(argc, argv, "c:fnt:Vh", longopts, NULL)) != -1) {
         switch (opt) {
         case 't':

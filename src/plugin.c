@@ -702,3 +702,73 @@ plugin_instance_lookup(plugin_instance *inst, cache *c, const char *identity, sm
     out->stored_wall_ms = util_wall_ms();
     return a;
 }
+
+/*
+ * plugin_instance_describe - ABI 1.2: the source's full state of one
+ * identity ("ses-milter doctor"), never cached; SM_ID_UNKNOWN with
+ * d->attrs.detail when the plugin has no describe()
+ */
+sm_id_answer
+plugin_instance_describe(plugin_instance *inst, const char *identity, sm_id_kind kind,
+                         uint64_t deadline_ms, sm_id_description *d)
+{
+    const sm_plugin_doctor *doc = inst->mod->desc->doctor;
+    sm_id_query q;
+    sm_id_answer a;
+
+    memset(d, 0, sizeof(*d));
+    d->size = sizeof(*d);
+    d->attrs.size = sizeof(d->attrs);
+    d->attrs.dkim_signing_enabled = SM_TRI_UNKNOWN;
+    d->verified_for_sending = SM_TRI_UNKNOWN;
+    memset(&q, 0, sizeof(q));
+    q.size = sizeof(q);
+    q.identity = identity;
+    q.kind = kind;
+    q.deadline_ms = deadline_ms;
+    q.queue_id = "doctor";
+    if (doc == NULL || doc->size < offsetof(sm_plugin_doctor, describe) + sizeof(doc->describe) ||
+        doc->describe == NULL) {
+        a = inst->mod->desc->lookup(inst->data, &q, &d->attrs);
+    } else {
+        a = doc->describe(inst->data, &q, d);
+    }
+    plugin_attrs_terminate(&d->attrs);
+    d->size = sizeof(*d);
+    d->verification_status[sizeof(d->verification_status) - 1] = '\0';
+    d->error_type[sizeof(d->error_type) - 1] = '\0';
+    d->last_checked[sizeof(d->last_checked) - 1] = '\0';
+    d->dkim_key_length[sizeof(d->dkim_key_length) - 1] = '\0';
+    if (d->n_dkim_tokens > SM_ID_DKIM_TOKENS_MAX)
+        d->n_dkim_tokens = SM_ID_DKIM_TOKENS_MAX;
+    for (size_t i = 0; i < d->n_dkim_tokens; i++)
+        d->dkim_tokens[i][sizeof(d->dkim_tokens[i]) - 1] = '\0';
+    if (a != SM_ID_VERIFIED && a != SM_ID_NOT_VERIFIED && a != SM_ID_UNKNOWN)
+        a = SM_ID_TEMPFAIL;
+    return a;
+}
+
+/* plugin_instance_can_describe - 1 when the plugin has ABI 1.2's describe() */
+int
+plugin_instance_can_describe(const plugin_instance *inst)
+{
+    const sm_plugin_doctor *doc = inst->mod->desc->doctor;
+
+    return doc != NULL &&
+           doc->size >= offsetof(sm_plugin_doctor, describe) + sizeof(doc->describe) &&
+           doc->describe != NULL;
+}
+
+/* plugin_instance_list - ABI 1.2: every identity the source knows; -1 with err when it cannot */
+int
+plugin_instance_list(plugin_instance *inst, uint64_t deadline_ms, sm_id_list_fn fn, void *arg,
+                     char *err, size_t errlen)
+{
+    const sm_plugin_doctor *doc = inst->mod->desc->doctor;
+
+    if (doc == NULL || doc->size < offsetof(sm_plugin_doctor, list) + sizeof(doc->list) ||
+        doc->list == NULL)
+        return util_errf(err, errlen, "source %s (plugin %s) cannot list its identities",
+                         inst->name, inst->plugin_label);
+    return doc->list(inst->data, deadline_ms, fn, arg, err, errlen);
+}

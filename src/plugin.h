@@ -77,5 +77,17 @@ const char *plugin_instance_plugin(const plugin_instance *inst);
 sm_id_answer plugin_instance_lookup(plugin_instance *inst, cache *c, const char *identity,
                                     sm_id_kind kind, uint64_t deadline_ms, const char *queue_id,
                                     cache_answer *out);
+/*
+ * plugin_instance_describe - ABI 1.2 (sm_plugin.doctor): the source's whole
+ * state of one identity for "ses-milter doctor", uncached; a plugin without
+ * describe() is asked through lookup() (only d->attrs is then filled)
+ */
+sm_id_answer plugin_instance_describe(plugin_instance *inst, const char *identity, sm_id_kind kind,
+                                      uint64_t deadline_ms, sm_id_description *d);
+/* plugin_instance_can_describe - 1 when the instance's plugin has describe() */
+int plugin_instance_can_describe(const plugin_instance *inst);
+/* plugin_instance_list - every identity the source knows (ABI 1.2 list()); 0, or -1 and why */
+int plugin_instance_list(plugin_instance *inst, uint64_t deadline_ms, sm_id_list_fn fn, void *arg,
+                         char *err, size_t errlen);
 
 #endif

@@ -45,8 +45,11 @@ extern "C" {
 /*
  * minor versions add fields in the spare space, compatibly both ways:
  *   1.1  sm_plugin_host.open_file (NULL on 1.0 hosts: open the file yourself)
+ *   1.2  sm_plugin.doctor (was spare[0]; NULL on 1.0/1.1 plugins): what
+ *        "ses-milter doctor" asks a source beyond lookup(): the identity's
+ *        full verification state (describe) and every identity it knows (list)
  */
-#define SM_PLUGIN_ABI_MINOR 1
+#define SM_PLUGIN_ABI_MINOR 2
 #define SM_PLUGIN_SYMBOL "ses_milter_plugin"
 
 /* lookup answers */
@@ -97,6 +100,42 @@ typedef struct sm_id_attrs {
     char detail[256];            /* why: a short human-readable reason */
     unsigned ttl;                /* seconds this answer may be cached; 0 = host default */
 } sm_id_attrs;
+
+/*
+ * ABI 1.2: what "ses-milter doctor" asks beyond lookup() (host-owned memory,
+ * fixed-size fields; "" means unknown).  attrs is filled as lookup() fills it.
+ */
+#define SM_ID_DKIM_TOKENS_MAX 8
+typedef struct sm_id_description {
+    size_t size;                  /* sizeof(sm_id_description) as the host built it */
+    sm_id_attrs attrs;            /* what lookup() gives (attrs.size set by the host) */
+    int verified_for_sending;     /* VerifiedForSendingStatus: 1, 0 or SM_TRI_UNKNOWN */
+    char verification_status[32]; /* PENDING, SUCCESS, FAILED, TEMPORARY_FAILURE, NOT_STARTED */
+    char error_type[48];          /* VerificationInfo.ErrorType: DNS_SERVER_ERROR, ... */
+    char last_checked[40];        /* VerificationInfo.LastCheckedTimestamp */
+    char dkim_key_length[32];     /* DkimAttributes.CurrentSigningKeyLength */
+    size_t n_dkim_tokens;         /* entries of dkim_tokens used */
+    char dkim_tokens[SM_ID_DKIM_TOKENS_MAX][128]; /* Easy DKIM tokens; BYODKIM: the selector */
+} sm_id_description;
+
+/* one identity a source knows (sm_plugin_doctor.list) */
+typedef void (*sm_id_list_fn)(void *arg, const char *identity, sm_id_type type);
+
+/*
+ * ABI 1.2: optional diagnostics for "ses-milter doctor" (never on the mail
+ * path).  Any member may be NULL; size is sizeof(sm_plugin_doctor) as the
+ * plugin was built.
+ *   describe() like lookup(), filling the whole description; bounded by
+ *              query->deadline_ms; not cached by the host.
+ *   list()     calls fn once per identity the source knows; 0, or -1 with
+ *              a reason in err (the list may then be partial).
+ */
+typedef struct sm_plugin_doctor {
+    size_t size;
+    sm_id_answer (*describe)(void *instance, const sm_id_query *query, sm_id_description *d);
+    int (*list)(void *instance, uint64_t deadline_ms, sm_id_list_fn fn, void *arg, char *err,
+                size_t errlen);
+} sm_plugin_doctor;
 
 /* services the host offers a plugin */
 typedef struct sm_plugin_host {
@@ -153,7 +192,9 @@ typedef struct sm_plugin {
     void (*close)(void *instance);
     /* optional: print effective settings for "ses-milter -n" (may be NULL) */
     void (*dump)(void *instance, void (*out)(void *arg, const char *line), void *arg);
-    void *spare[8];
+    /* ABI 1.2 (spare[0] before): diagnostics for "ses-milter doctor"; NULL: none */
+    const sm_plugin_doctor *doctor;
+    void *spare[7];
 } sm_plugin;
 
 #ifdef __cplusplus

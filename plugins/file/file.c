@@ -448,6 +448,31 @@ file_dump(void *instance, void (*out)(void *arg, const char *line), void *arg)
     out(arg, line);
 }
 
+/* file_list_ids - ABI 1.2 list() for "ses-milter doctor --all": the verified entries */
+static int
+file_list_ids(void *instance, uint64_t deadline_ms, sm_id_list_fn fn, void *arg, char *err,
+              size_t errlen)
+{
+    file_inst *fi = instance;
+
+    (void)deadline_ms;
+    (void)err;
+    (void)errlen;
+    pthread_rwlock_rdlock(&fi->lock);
+    for (size_t i = 0; i < fi->list->n; i++)
+        if (fi->list->v[i].verified)
+            fn(arg, fi->list->v[i].key + 1,
+               fi->list->v[i].key[0] == 'a' ? SM_IDTYPE_EMAIL_ADDRESS : SM_IDTYPE_DOMAIN);
+    pthread_rwlock_unlock(&fi->lock);
+    return 0;
+}
+
+static const sm_plugin_doctor file_doctor = {
+    .size = sizeof(sm_plugin_doctor),
+    .describe = NULL, /* lookup() says all a list knows */
+    .list = file_list_ids,
+};
+
 const sm_plugin ses_milter_plugin = {
     .abi_version = SM_PLUGIN_ABI_VERSION,
     .size = sizeof(sm_plugin),
@@ -458,4 +483,5 @@ const sm_plugin ses_milter_plugin = {
     .lookup = file_lookup,
     .close = file_close,
     .dump = file_dump,
+    .doctor = &file_doctor,
 };

@@ -296,17 +296,21 @@ ses_attrs_reset(ses_instance *in, sm_id_attrs *at, const char *identity)
     ses_copy(at->region, sizeof(at->region), in->set.region);
 }
 
-/* plugin lookup: GetEmailIdentity for exactly this identity */
-static sm_id_answer
-ses_lookup(void *instance, const sm_id_query *q, sm_id_attrs *attrs)
+/*
+ * ses_get - GetEmailIdentity for exactly this identity into attrs; when
+ * body_r is not NULL and SES answered, *body_r is the answer (the caller frees)
+ */
+sm_id_answer
+ses_get(ses_instance *in, const sm_id_query *q, sm_id_attrs *attrs, char **body_r)
 {
-    ses_instance *in = instance;
     sm_id_attrs scratch;
     sesapi_result r;
     sesutil_buf path = {0};
     sm_id_answer ans;
     const char *qid;
 
+    if (body_r != NULL)
+        *body_r = NULL;
     if (attrs == NULL || attrs->size < sizeof(sm_id_attrs)) {
         scratch.size = sizeof(scratch);
         attrs = &scratch;
@@ -325,6 +329,10 @@ ses_lookup(void *instance, const sm_id_query *q, sm_id_attrs *attrs)
     switch (r.status) {
     case SESAPI_OK:
         ans = ses_parse_identity(in, r.body, q->identity, attrs);
+        if (body_r != NULL) {
+            *body_r = r.body;
+            r.body = NULL;
+        }
         break;
     case SESAPI_NOT_FOUND:
         ses_copy(attrs->detail, sizeof(attrs->detail), "GetEmailIdentity: NotFoundException");
@@ -340,6 +348,13 @@ ses_lookup(void *instance, const sm_id_query *q, sm_id_attrs *attrs)
     }
     sesapi_result_clear(&r);
     return ans;
+}
+
+/* plugin lookup: GetEmailIdentity for exactly this identity */
+static sm_id_answer
+ses_lookup(void *instance, const sm_id_query *q, sm_id_attrs *attrs)
+{
+    return ses_get(instance, q, attrs, NULL);
 }
 
 static void
@@ -394,4 +409,5 @@ const sm_plugin ses_milter_plugin = {
     .lookup = ses_lookup,
     .close = ses_close,
     .dump = ses_dump,
+    .doctor = &ses_doctor, /* ABI 1.2, sesdoctor.c */
 };

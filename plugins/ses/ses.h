@@ -4,7 +4,8 @@
  * The instance owns its settings, the http client, the credential chain,
  * the rate limiter and the warm-up thread.  ses.c implements the plugin
  * ABI (init/start/lookup/close/dump); seswarm.c the background GetAccount
- * check and ListEmailIdentities warm-up.
+ * check and ListEmailIdentities warm-up; sesdoctor.c the diagnostics of
+ * "ses-milter doctor" (ABI 1.2).
  */
 #ifndef SES_SES_H
 #define SES_SES_H
@@ -50,6 +51,11 @@ void ses_log_failure(ses_instance *in, const sesapi_result *r, const char *api,
                      const char *permission, const char *qid);
 /* ses_copy - copy untrusted text into a fixed attrs field, control bytes replaced */
 void ses_copy(char *dst, size_t size, const char *src);
+
+/* ses_get - GetEmailIdentity into attrs; *body_r (if not NULL) the answer when SES gave one */
+sm_id_answer ses_get(ses_instance *in, const sm_id_query *q, sm_id_attrs *attrs, char **body_r);
+/* ses_doctor - ABI 1.2 diagnostics: describe (GetEmailIdentity whole), list (sesdoctor.c) */
+extern const sm_plugin_doctor ses_doctor;
 
 /* seswarm_start - start the GetAccount + ListEmailIdentities thread */
 int seswarm_start(ses_instance *in, char *err, size_t errlen);

@@ -18,7 +18,8 @@ Control (no signature needed):
                               C: ok | 500
   POST /__reset               clear the counters
 
-Usage: ses_endpoint.py --fixture F --port-file P [--tls-cert C --tls-key K]
+Usage: ses_endpoint.py --fixture F --port-file P [--tls-cert C --tls-key K] [--doctor]
+--doctor adds the GetEmailIdentity variants of "ses-milter doctor" (doctor_identities()).
 The port file is written (atomically) once the socket listens.
 Needs botocore (Debian: apt-get install python3-botocore).
 """
@@ -357,6 +358,71 @@ class Handler(BaseHTTPRequestHandler):
     do_POST = route
 
 
+# ---- "ses-milter doctor" fixtures (helper doctor; --doctor adds them) ------------------
+# GetEmailIdentity answers for every VerificationInfo.ErrorType, verification, DKIM and
+# MAIL FROM status that tests/doctor/doctor_table.sh checks against its nsd zones.
+def _doctor_domain(tokens, dkim="SUCCESS", origin="AWS_SES", mail_from="bounce", mf_status="SUCCESS",
+                   behavior="USE_DEFAULT_VALUE", status="SUCCESS", error=None, sending=True, domain=""):
+    item = {"IdentityType": "DOMAIN", "VerifiedForSendingStatus": sending,
+            "VerificationStatus": status,
+            "DkimAttributes": {"SigningEnabled": True, "Status": dkim, "Tokens": tokens,
+                               "SigningAttributesOrigin": origin,
+                               "CurrentSigningKeyLength": "RSA_2048_BIT"},
+            "MailFromAttributes": None}
+    if mail_from:
+        item["MailFromAttributes"] = {"MailFromDomain": "%s.%s" % (mail_from, domain),
+                                      "MailFromDomainStatus": mf_status,
+                                      "BehaviorOnMxFailure": behavior}
+    if error is not None:
+        item["VerificationInfo"] = {"ErrorType": error,
+                                    "LastCheckedTimestamp": "2026-12-01T10:00:00Z"}
+    return item
+
+
+def doctor_identities():
+    """The doctor's identities, by name (domains under .example, as the zones)."""
+    d = {}
+
+    def dom(name, tokens, **kw):
+        d[name] = _doctor_domain(tokens, domain=name, **kw)
+    dom("good.example", ["g1", "g2", "g3"])
+    dom("dkimbad.example", ["t1", "t2", "t3"], dkim="FAILED", status="FAILED", error="HOST_NOT_FOUND",
+        sending=False, mail_from=None)
+    dom("dkimtype.example", ["u1", "u2", "u3"], dkim="FAILED", status="FAILED", error="TYPE_NOT_FOUND",
+        sending=False, mail_from=None)
+    dom("dkimcase.example", ["sel1"], origin="EXTERNAL", dkim="FAILED")
+    dom("sub.par.example", ["p1", "p2", "p3"], dkim="PENDING", status="PENDING", mail_from=None)
+    dom("rev.example", ["r1", "r2", "r3"], dkim="TEMPORARY_FAILURE", status="SUCCESS", mail_from=None)
+    dom("mfcname.example", ["m1", "m2", "m3"], mf_status="FAILED", behavior="REJECT_MESSAGE")
+    dom("mfparent.example", ["n1", "n2", "n3"], mf_status="PENDING")
+    dom("mfsplit.example", ["s1", "s2", "s3"], mf_status="FAILED")
+    dom("mfregion.example", ["w1", "w2", "w3"], mf_status="TEMPORARY_FAILURE", behavior="REJECT_MESSAGE")
+    for p, t in (("spftwo", "a"), ("spfquoted", "b"), ("spfsplit", "d"), ("spflimit", "e"),
+                 ("spfvoid", "f"), ("nodmarc", "h"), ("dmarcus", "i"), ("dmarctwice", "j"),
+                 ("dmarccase", "k"), ("dmarcquoted", "l"), ("dmarcnone", "o"),
+                 ("dmarcstrict", "q"), ("dmarctwo", "y")):
+        dom(p + ".example", [t + "1", t + "2", t + "3"])
+    dom("byo.example", ["sel1"], origin="EXTERNAL")
+    dom("byoquoted.example", ["sel1"], origin="EXTERNAL", dkim="FAILED")
+    dom("byosplit.example", ["sel1"], origin="EXTERNAL", dkim="FAILED")
+    for name, status, error in (("vf-dns", "FAILED", "DNS_SERVER_ERROR"),
+                                ("vf-host", "FAILED", "HOST_NOT_FOUND"),
+                                ("vf-type", "FAILED", "TYPE_NOT_FOUND"),
+                                ("vf-value", "FAILED", "INVALID_VALUE"),
+                                ("vf-service", "TEMPORARY_FAILURE", "SERVICE_ERROR"),
+                                ("vf-pending", "PENDING", None),
+                                ("vf-legacy", "PENDING", None),
+                                ("vf-notstarted", "NOT_STARTED", None)):
+        dom(name + ".example", ["v1", "v2", "v3"], dkim=status, status=status, error=error,
+            sending=False, mail_from=None)
+    dom("vf-paused.example", ["v1", "v2", "v3"], sending=False, mail_from=None)
+    d["alice@addronly.example"] = {"IdentityType": "EMAIL_ADDRESS", "VerifiedForSendingStatus": True,
+                                   "VerificationStatus": "SUCCESS",
+                                   "DkimAttributes": {"SigningEnabled": False, "Status": "NOT_STARTED"}}
+    return d
+# ---- end of the doctor's fixtures --------------------------------------------------------
+
+
 class Server(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 128  # a burst of new connections must not see SYN drops
@@ -364,13 +430,23 @@ class Server(ThreadingHTTPServer):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--fixture", required=True)
-    ap.add_argument("--port-file", required=True)
+    ap.add_argument("--fixture")
+    ap.add_argument("--port-file")
+    ap.add_argument("--doctor", action="store_true", help="add the doctor's identities")
+    ap.add_argument("--doctor-count", action="store_true",
+                    help="print how many identities --doctor adds and exit")
     ap.add_argument("--tls-cert")
     ap.add_argument("--tls-key")
     a = ap.parse_args()
+    if a.doctor_count:
+        print(len(doctor_identities()))
+        return 0
+    if not a.fixture or not a.port_file:
+        ap.error("--fixture and --port-file are required")
     with open(a.fixture) as f:
         FIX.update(json.load(f))
+    if a.doctor:
+        FIX.setdefault("identities", {}).update(doctor_identities())
     for c in FIX.get("credentials", []):
         KEYS[c["access_key_id"]] = (c["secret_access_key"], c.get("session_token"), None)
     srv = Server(("127.0.0.1", 0), Handler)

@@ -714,6 +714,53 @@ test_ses_no_secret_in_any_log_line(void **state)
     print_message("%d log lines checked, no secret\n", sestest_nlines);
 }
 
+/* ---- ABI 1.2 (sm_plugin.doctor), for "ses-milter doctor" (helper doctor) ---- */
+static void
+doctor_list_count(void *arg, const char *identity, sm_id_type type)
+{
+    (void)identity;
+    (void)type;
+    (*(int *)arg)++;
+}
+
+static void
+test_ses_doctor_describe_keeps_tokens_and_list_walks_every_page(void **state)
+{
+    const sm_plugin_doctor *doc = sestest_plugin->doctor;
+    sm_id_query q = {sizeof(q), "example.com", SM_IDKIND_DOMAIN, 0, "QTEST"};
+    sm_id_description d;
+    char err[512] = "";
+    int listed = 0;
+    inst in;
+
+    (void)state;
+    assert_non_null(doc);
+    assert_true(doc->size >= sizeof(sm_plugin_doctor));
+    sestest_env_static();
+    assert_int_equal(sestest_inst_open(&in, 0,
+                                       BASE_CONF "warmup_interval = 0; rate = 100; burst = 20;",
+                                       sestest_port),
+                     0);
+    memset(&d, 0, sizeof(d));
+    d.size = sizeof(d);
+    d.attrs.size = sizeof(d.attrs);
+    q.deadline_ms = sestest_now_ms() + 3000;
+    assert_int_equal(doc->describe(in.pi, &q, &d), SM_ID_VERIFIED);
+    assert_int_equal(d.verified_for_sending, 1);
+    assert_string_equal(d.verification_status, "SUCCESS");
+    assert_int_equal(d.n_dkim_tokens, 3);
+    assert_string_equal(d.dkim_tokens[0], "a");
+    assert_string_equal(d.dkim_tokens[2], "c");
+    assert_string_equal(d.attrs.mail_from_domain, "bounce.example.com");
+    q.identity = "nobody@example.com";
+    q.kind = SM_IDKIND_ADDRESS;
+    assert_int_equal(doc->describe(in.pi, &q, &d), SM_ID_UNKNOWN);
+    assert_int_equal(
+        doc->list(in.pi, sestest_now_ms() + 5000, doctor_list_count, &listed, err, sizeof(err)), 0);
+    assert_int_equal(listed, FIXTURE_IDENTITIES);
+    sestest_inst_close(&in);
+}
+
 int
 main(void)
 {
@@ -751,6 +798,9 @@ main(void)
                                         sestest_teardown_test),
         cmocka_unit_test_setup_teardown(test_ses_dump_prints_effective_settings_without_secrets,
                                         sestest_setup_test, sestest_teardown_test),
+        cmocka_unit_test_setup_teardown(
+            test_ses_doctor_describe_keeps_tokens_and_list_walks_every_page, sestest_setup_test,
+            sestest_teardown_test),
         cmocka_unit_test_setup_teardown(test_ses_no_secret_in_any_log_line, sestest_setup_test,
                                         sestest_teardown_test),
     };
