@@ -160,6 +160,8 @@ typedef struct align_result {
     align_decision decision;
     size_t nreasons;
     char reasons[ALIGN_MAX_REASONS][ALIGN_REASON_LEN]; /* [0] is the summary */
+    unsigned advise; /* bit i: reasons[i] is advice to log whatever the decision (an SES
+                      * refusal, an SPF that does not align) */
 } align_result;
 
 /* align_conf_parse - parse the "alignment" group (NULL: defaults) into *out; 0 or -1 */
