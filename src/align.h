@@ -90,6 +90,7 @@ typedef struct align_conf {
     int temperror_action;   /* align_temperror_action, default "tempfail" */
     char *result_header;    /* "" = no result header */
     int multiple_authors;   /* align_authors, default "strictest" */
+    unsigned providers;     /* provider rule sets to check (align_provider.h bits), default all */
     char *signer_domain;    /* downstream_signer.domain, NULL = none */
     char *signer_selector;  /* downstream_signer.selector */
     align_override *overrides;

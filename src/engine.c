@@ -451,12 +451,16 @@ engine_align_verdict(msg_ext *e, sm_conf_ext *x, sm_verdict *v)
     char value[1024], text[512];
     align_result *r = &e->align;
 
-    /* a tag is the result header itself (align_tag_header): one header, not two */
-    if (x->align->result_header != NULL && *x->align->result_header && r->decision != ALIGN_TAG)
+    /* a tag is the result header itself (align_tag_header): one header, not two; the
+     * providers' verdicts are appended to it later (engine_providers) */
+    if (x->align->result_header != NULL && *x->align->result_header && r->decision != ALIGN_TAG) {
+        e->align_hdr = v->nadd + 1;
         verdict_add_header(v, x->align->result_header, align_header_value(r, value, sizeof(value)));
+    }
     log_sanitize(r->reasons[0], text, sizeof(text));
     switch (r->decision) {
     case ALIGN_TAG:
+        e->align_hdr = v->nadd + 1;
         verdict_add_header(v, align_tag_header(x->align),
                            align_header_value(r, value, sizeof(value)));
         break;
@@ -639,6 +643,8 @@ engine_eom(sm_msg *m)
     if (unsub_conf_n_rules(x->unsub) > 0 && v->action != VERDICT_REJECT &&
         v->action != VERDICT_TEMPFAIL)
         engine_unsub(m, e, x);
+    if (e->align_done)
+        engine_providers(m, e, x);
     if (e->probe)
         return; /* ses-milter -t: the decision only */
     engine_log_decisions(m, e, x);

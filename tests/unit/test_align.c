@@ -21,6 +21,7 @@
 #include <cmocka.h>
 
 #include "align.h"
+#include "align_provider.h"
 #include "orgdomain.h"
 #include "util.h"
 
@@ -676,6 +677,10 @@ test_align_conf_defaults(void **state SM_UNUSED)
     assert_int_equal(c->dns.timeout_ms, 3000);
     assert_int_equal(c->dns.max_entries, 10000);
     assert_string_equal(align_tag_header(c), ALIGN_TAG_HEADER_DEFAULT);
+    assert_int_equal(c->providers, ALIGN_PROVIDER_ALL); /* every provider's rules by default */
+    assert_null(align_conf_free(c));
+    assert_int_equal(conf_from("alignment = {\n providers = [ ];\n};", &c, err, sizeof(err)), 0);
+    assert_int_equal(c->providers, 0); /* an empty list checks none */
     assert_null(align_conf_free(c));
 }
 
@@ -692,6 +697,7 @@ test_align_conf_full_section_and_overrides(void **state SM_UNUSED)
         "                { domain = \"news.example.com\"; action = \"monitor\"; } );\n"
         "  result_header = \"X-Alignment\";\n"
         "  dns = { timeout_ms = 1500; max_entries = 50; };\n"
+        "  providers = [ \"outlook\", \"Gmail\" ];\n"
         "};\n";
     align_conf *c = NULL;
     char err[256] = "", *buf = NULL;
@@ -720,6 +726,8 @@ test_align_conf_full_section_and_overrides(void **state SM_UNUSED)
     assert_non_null(strstr(buf, "alignment.downstream_signer.selector = \"s2026\";"));
     assert_non_null(strstr(buf, "action = \"enforce\""));
     assert_non_null(strstr(buf, "alignment.dns.timeout_ms = 1500;"));
+    assert_int_equal(c->providers, (1u << ALIGN_PROVIDER_GMAIL) | (1u << ALIGN_PROVIDER_OUTLOOK));
+    assert_non_null(strstr(buf, "alignment.providers = [ \"gmail\", \"outlook\" ];"));
     free(buf);
     align_conf_free(c);
 }
@@ -762,6 +770,9 @@ test_align_conf_errors_name_file_and_line(void **state SM_UNUSED)
         {"alignment = {\n dns = { retries = 2; };\n};", "unknown setting 'alignment.dns.retries'"},
         {"alignment = {\n colour = \"blue\";\n};", ":2: unknown setting 'alignment.colour'"},
         {"alignment = {\n enabled = \"yes\";\n};", "must be true or false"},
+        {"alignment = {\n providers = [ \"gmail\",\n \"hotmail\" ];\n};",
+         ":3: 'alignment.providers': \"hotmail\" is not a provider (gmail, yahoo, outlook)"},
+        {"alignment = {\n providers = \"gmail\";\n};", ":2: 'alignment.providers' must be a list"},
     };
 
     for (size_t i = 0; i < SM_ARRAY_LEN(cases); i++) {
