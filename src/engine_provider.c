@@ -8,9 +8,9 @@
  * will carry (its own minus those the unsubscribe rules remove, plus
  * those they add).  The verdicts go into the result header ("providers="
  * appended to the value engine_align_verdict() added), the summary line
- * and the audit record (engine_audit.c), and one advice line per provider
- * whose rules the message fails (notice) or that cannot be predicted now
- * (info).  No decision changes: the configured alignment action decides.
+ * and the audit record (engine_audit.c), and one advice line naming each
+ * provider whose rules the message fails (notice) or that cannot be
+ * predicted now (info).  No decision changes: the configured alignment action decides.
  */
 #include "config.h"
 
@@ -77,6 +77,31 @@ engine_provider_header(sm_msg *m, const msg_ext *e)
     v->add[e->align_hdr - 1].value = value;
 }
 
+/* engine_provider_log - one line for the providers whose rules the message fails (notice)
+ * or that cannot be predicted now (info): "providers: Gmail ...: why. Outlook.com ...: why" */
+static void
+engine_provider_log(sm_msg *m, const msg_ext *e)
+{
+    char line[2048], one[1024], clean[2200];
+    size_t off = 0;
+    int level = LOG_INFO;
+
+    line[0] = '\0';
+    for (size_t i = 0; i < e->providers.n && off + 1 < sizeof(line); i++) {
+        const align_provider_verdict *pv = &e->providers.v[i];
+
+        if (pv->result == ALIGN_PROVIDER_PASS)
+            continue;
+        if (pv->result == ALIGN_PROVIDER_FAIL)
+            level = LOG_NOTICE;
+        align_provider_advice(pv, &e->pfacts, one, sizeof(one));
+        snprintf(line + off, sizeof(line) - off, "%s%s", off ? ". " : "", one);
+        off += strlen(line + off);
+    }
+    if (off > 0)
+        log_msg(level, m->qid, "providers: %s", log_sanitize(line, clean, sizeof(clean)));
+}
+
 void
 engine_providers(sm_msg *m, msg_ext *e, sm_conf_ext *x)
 {
@@ -92,14 +117,5 @@ engine_providers(sm_msg *m, msg_ext *e, sm_conf_ext *x)
     engine_provider_header(m, e);
     if (e->probe)
         return; /* ses-milter -t: the decision only */
-    for (size_t i = 0; i < e->providers.n; i++) {
-        const align_provider_verdict *pv = &e->providers.v[i];
-        char text[1024], clean[1100];
-
-        if (pv->result == ALIGN_PROVIDER_PASS)
-            continue;
-        align_provider_advice(pv, &e->pfacts, text, sizeof(text));
-        log_msg(pv->result == ALIGN_PROVIDER_FAIL ? LOG_NOTICE : LOG_INFO, m->qid, "providers: %s",
-                log_sanitize(text, clean, sizeof(clean)));
-    }
+    engine_provider_log(m, e);
 }
