@@ -484,8 +484,8 @@ align_summary(const align_result *r, char *buf, size_t len)
 
 /*
  * align_summary_ses_refusal - SES refuses the message before any receiver sees it:
- * that is the summary (and the reply under enforce); the DMARC prediction, which
- * would apply once SES sends again, follows as advice
+ * that is the summary (and the reply under enforce); the DMARC prediction for the
+ * identity as it is set up now follows as advice
  */
 static void
 align_summary_ses_refusal(const sm_id_attrs *a, align_result *r, const char *dmarc_summary)
@@ -495,7 +495,7 @@ align_summary_ses_refusal(const sm_id_attrs *a, align_result *r, const char *dma
               "(MailFromDomainStatus %s, BehaviorOnMxFailure REJECT_MESSAGE)",
               a->mail_from_domain, a->mail_from_status[0] ? a->mail_from_status : "unknown");
     r->advise |= 1u;
-    align_reason(r, "once SES sends it: %s", dmarc_summary);
+    align_reason(r, "were SES to send it as set up now: %s", dmarc_summary);
 }
 
 /* align_decide - the decision from the DMARC result and the configured actions */

@@ -566,9 +566,8 @@ engine_log_advice(sm_msg *m, const align_result *r)
     }
 }
 
-/* engine_log_decisions - one line per refused identity and per alignment failure that
- * changed the message's fate (at debug for one it did not), and
- * one per malformed field the configuration chose to accept */
+/* engine_log_decisions - one line per refused identity, the alignment reasons
+ * (engine_log_advice), and one per malformed field the configuration chose to accept */
 static void
 engine_log_decisions(sm_msg *m, msg_ext *e, sm_conf_ext *x)
 {

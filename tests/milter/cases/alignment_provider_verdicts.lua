@@ -90,3 +90,11 @@ T.case("audit_records_with_provider_verdicts_meet_the_schema", function()
   local p = assert(io.popen(cmd)); local out = p:read("a"); local ok = p:close()
   T.expect(ok, "ses-milter-audit verify --schema: " .. out)
 end)
+
+T.case("probe_prints_the_provider_verdicts_and_their_advice", function()
+  local p = T.probe("a@nodmarc.example")
+  T.expect(p.providers == "gmail:fail(dmarc-record),yahoo:fail(dmarc-record),outlook:fail(dmarc-record)",
+           "ses-milter -t providers: " .. tostring(p.providers) .. "\n" .. p.out)
+  T.expect(p.out:find("advice:    Outlook.com (sender rules since May 2025) would refuse the " ..
+                      "message (550 5.7.515)", 1, true), "no provider advice in:\n" .. p.out)
+end)
