@@ -290,10 +290,22 @@ align_provider_advice(const align_provider_verdict *v, const align_provider_fact
         snprintf(buf, len, "%s: the message meets its sender rules", d->label);
         return buf;
     }
-    if (v->result == ALIGN_PROVIDER_UNKNOWN)
-        snprintf(one, sizeof(one),
-                 "%s (sender rules since %s): cannot be predicted now: ", d->label, d->since);
-    else if (d->reply != NULL)
+    if (v->result == ALIGN_PROVIDER_UNKNOWN) {
+        snprintf(one, sizeof(one), "%s (sender rules since %s): whether the message meets ",
+                 d->label, d->since);
+        align_provider_put(buf, len, &off, one);
+        for (int r = 0; r < ALIGN_RULE_N; r++)
+            if (bits & RULE(r)) {
+                align_provider_put(buf, len, &off, first ? "" : "+");
+                align_provider_put(buf, len, &off, align_provider_rules[r].name);
+                first = 0;
+            }
+        align_provider_put(buf, len, &off,
+                           " cannot be predicted (a temporary failure, or SPF without "
+                           "alignment.egress_ips)");
+        return buf;
+    }
+    if (d->reply != NULL)
         snprintf(one, sizeof(one),
                  "%s (sender rules since %s) would refuse the message (%s): ", d->label, d->since,
                  d->reply);

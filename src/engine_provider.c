@@ -109,6 +109,10 @@ engine_providers(sm_msg *m, msg_ext *e, sm_conf_ext *x)
     size_t n = 0;
 
     align_provider_facts_of(&e->align, &e->pfacts);
+    /* direct delivery without alignment.egress_ips evaluates no SPF: unknown, not failed */
+    if (x->align->relay == ALIGN_RELAY_DIRECT && x->align->egress_ips.n == 0 &&
+        e->align.spf_result == ALIGN_SPF_NONE)
+        e->pfacts.spf_pass = -1;
     h = engine_provider_fields(m, e, &n);
     align_provider_mail(h, n, e->unsub_done && e->unsub.rule != NULL, m->nrcpts, &e->pfacts);
     free(h);

@@ -237,6 +237,17 @@ test_align_provider_advice_names_provider_reply_and_rules(void **state SM_UNUSED
     printf("%s\n", buf);
     assert_non_null(strstr(buf, "Gmail (sender rules since February 2024) would junk or refuse"));
     assert_non_null(strstr(buf, "lacks one-click unsubscribe"));
+    f.spf_pass = -1; /* unknown, and dmarc-record fails: still a failure */
+    align_provider_check(1u << ALIGN_PROVIDER_OUTLOOK, &f, &v);
+    assert_int_equal(v.v[0].result, ALIGN_PROVIDER_FAIL);
+    f.dmarc_record = 1; /* now only unknown: the advice names the rule that cannot be told */
+    align_provider_check(1u << ALIGN_PROVIDER_OUTLOOK, &f, &v);
+    assert_int_equal(v.v[0].result, ALIGN_PROVIDER_UNKNOWN);
+    align_provider_advice(&v.v[0], &f, buf, sizeof(buf));
+    printf("%s\n", buf);
+    assert_string_equal(buf, "Outlook.com (sender rules since May 2025): whether the message "
+                             "meets spf-pass cannot be predicted (a temporary failure, or SPF "
+                             "without alignment.egress_ips)");
     assert_int_equal(align_provider_parse("Outlook"), ALIGN_PROVIDER_OUTLOOK);
     assert_int_equal(align_provider_parse("hotmail"), -1);
     assert_string_equal(align_provider_reply(ALIGN_PROVIDER_OUTLOOK), "550 5.7.515");
