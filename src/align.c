@@ -212,6 +212,19 @@ static void SM_PRINTF(2, 3) align_reason(align_result *r, const char *fmt, ...)
     va_end(ap);
 }
 
+/* align_advise - append a reason that is logged whatever the decision (r->advise) */
+static void SM_PRINTF(2, 3) align_advise(align_result *r, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (r->nreasons >= ALIGN_MAX_REASONS)
+        return;
+    r->advise |= 1u << r->nreasons;
+    va_start(ap, fmt);
+    vsnprintf(r->reasons[r->nreasons++], ALIGN_REASON_LEN, fmt, ap);
+    va_end(ap);
+}
+
 /* align_add_dkim - add a predicted signature; returns it, or NULL when the table is full */
 static align_dkim_pred *
 align_add_dkim(align_result *r, const char *domain, const char *selector, align_dkim_origin o,
@@ -368,7 +381,7 @@ align_spf_predict(const align_facts *f, align_result *r)
         !align_ses_mail_from_ok(a)) {
         if (align_is(a->mail_from_behavior, "REJECT_MESSAGE")) {
             r->ses_would_reject = 1;
-            align_reason(r,
+            align_advise(r,
                          "SES would refuse the message (MailFromDomainNotVerified): the "
                          "custom MAIL FROM domain %s has status %s and the behaviour on MX "
                          "failure is REJECT_MESSAGE; publish its MX record "
@@ -376,7 +389,7 @@ align_spf_predict(const align_facts *f, align_result *r)
                          a->mail_from_domain,
                          a->mail_from_status[0] ? a->mail_from_status : "unknown");
         } else {
-            align_reason(r,
+            align_advise(r,
                          "the custom MAIL FROM domain %s has status %s, so SES uses a "
                          "MAIL FROM under amazonses.com and SPF does not align; publish "
                          "its MX record (feedback-smtp.REGION.amazonses.com)",
@@ -469,6 +482,22 @@ align_summary(const align_result *r, char *buf, size_t len)
                   r->from_domain, d->detail);
 }
 
+/*
+ * align_summary_ses_refusal - SES refuses the message before any receiver sees it:
+ * that is the summary (and the reply under enforce); the DMARC prediction for the
+ * identity as it is set up now follows as advice
+ */
+static void
+align_summary_ses_refusal(const sm_id_attrs *a, align_result *r, const char *dmarc_summary)
+{
+    align_fmt(r->reasons[0], ALIGN_REASON_LEN,
+              "SES would refuse the message: the MAIL FROM domain %s is not verified "
+              "(MailFromDomainStatus %s, BehaviorOnMxFailure REJECT_MESSAGE)",
+              a->mail_from_domain, a->mail_from_status[0] ? a->mail_from_status : "unknown");
+    r->advise |= 1u;
+    align_reason(r, "were SES to send it as set up now: %s", dmarc_summary);
+}
+
 /* align_decide - the decision from the DMARC result and the configured actions */
 static align_decision
 align_decide(const align_conf *conf, align_result *r)
@@ -488,7 +517,7 @@ align_decide(const align_conf *conf, align_result *r)
     return r->action == ALIGN_ACTION_TAG ? ALIGN_TAG : ALIGN_ACCEPT;
 }
 
-/* align_spf_advice - why SPF does not align, when DMARC does not pass */
+/* align_spf_advice - why SPF does not align (advice whatever the DMARC result) */
 static void
 align_spf_advice(const align_facts *f, align_result *r)
 {
@@ -498,17 +527,17 @@ align_spf_advice(const align_facts *f, align_result *r)
         return;
     if (strcmp(r->spf_domain, ALIGN_SES_DOMAIN) == 0) {
         if (a == NULL || a->mail_from_domain[0] == '\0')
-            align_reason(r,
+            align_advise(r,
                          "SPF is evaluated for amazonses.com, which does not align with %s; "
                          "a custom MAIL FROM domain such as bounce.%s would align SPF",
                          r->from_domain, r->from_domain);
     } else if (dmarc_aligned(r->spf_domain, r->from_domain, DMARC_ALIGN_RELAXED)) {
-        align_reason(r,
+        align_advise(r,
                      "SPF passes for %s, but aspf=s requires the envelope sender domain to "
                      "be exactly %s",
                      r->spf_domain, r->from_domain);
     } else {
-        align_reason(r,
+        align_advise(r,
                      "SPF is evaluated for %s, which does not align with %s; use an "
                      "envelope sender address in %s",
                      r->spf_domain, r->from_domain, r->from_domain);
@@ -542,8 +571,7 @@ align_dmarc_verdict(const align_facts *f, align_result *r)
     if (r->dmarc_result == ALIGN_DMARC_FAIL && d->policy == DMARC_POLICY_NONE)
         align_reason(r, "the policy is p=none, so receivers only report the failure; fix "
                         "alignment before moving to quarantine or reject");
-    if (r->dmarc_result != ALIGN_DMARC_PASS && r->dmarc_result != ALIGN_DMARC_NONE)
-        align_spf_advice(f, r);
+    align_spf_advice(f, r); /* whatever the result: every SPF that does not align is advised */
 }
 
 /* align_check - predict alignment and DMARC, then decide; returns r->decision */
@@ -595,7 +623,10 @@ align_check(const align_conf *conf, dns_cache *c, const align_facts *f, align_re
     r->dmarc_published = r->dmarc.status == DMARC_DISC_FOUND;
     align_dmarc_verdict(f, r);
     align_summary(r, summary, sizeof(summary));
-    util_strlcpy(r->reasons[0], summary, ALIGN_REASON_LEN);
+    if (r->ses_would_reject)
+        align_summary_ses_refusal(f->ses, r, summary);
+    else
+        util_strlcpy(r->reasons[0], summary, ALIGN_REASON_LEN);
     r->decision = align_decide(conf, r);
     return r->decision;
 }

@@ -90,6 +90,7 @@ typedef struct align_conf {
     int temperror_action;   /* align_temperror_action, default "tempfail" */
     char *result_header;    /* "" = no result header */
     int multiple_authors;   /* align_authors, default "strictest" */
+    unsigned providers;     /* provider rule sets to check (align_provider.h bits), default all */
     char *signer_domain;    /* downstream_signer.domain, NULL = none */
     char *signer_selector;  /* downstream_signer.selector */
     align_override *overrides;
@@ -160,6 +161,8 @@ typedef struct align_result {
     align_decision decision;
     size_t nreasons;
     char reasons[ALIGN_MAX_REASONS][ALIGN_REASON_LEN]; /* [0] is the summary */
+    unsigned advise; /* bit i: reasons[i] is advice to log whatever the decision (an SES
+                      * refusal, an SPF that does not align) */
 } align_result;
 
 /* align_conf_parse - parse the "alignment" group (NULL: defaults) into *out; 0 or -1 */

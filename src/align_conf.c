@@ -9,7 +9,8 @@
  * DESCRIPTION
  *   The flat settings (enabled, relay, egress_ips, action, temperror_action,
  *   result_header, multiple_author_domains) and the dns { ... } group are cfg_directive tables; the
- *   downstream_signer group and the overrides list are parsed by hand on
+ *   downstream_signer group, the overrides list and the providers list (names of
+ *   align_provider.c's rule sets, all when absent) are parsed by hand on
  *   top of such tables.  Everything is validated here, once: egress_ips
  *   must be addresses SPF can be evaluated for (not loopback, not
  *   unspecified: spf_ip_usable()), the signer's domain and override
@@ -29,6 +30,7 @@
 #include <string.h>
 
 #include "align_int.h"
+#include "align_provider.h"
 #include "orgdomain.h"
 #include "spf.h"
 #include "util.h"
@@ -50,7 +52,8 @@ static const cfg_directive align_conf_tab[] = {
     CFG_END,
 };
 
-static const char *const align_conf_extra[] = {"downstream_signer", "overrides", "dns", NULL};
+static const char *const align_conf_extra[] = {"downstream_signer", "overrides", "dns", "providers",
+                                               NULL};
 
 typedef struct align_signer_conf {
     char *domain, *selector;
@@ -215,6 +218,37 @@ align_conf_overrides(const config_setting_t *group, align_conf *c, char *err, si
     return 0;
 }
 
+/* align_conf_providers - providers = [ "gmail", "yahoo", "outlook" ]: the rule sets checked
+ * (absent: all; [ ]: none) */
+static int
+align_conf_providers(const config_setting_t *group, align_conf *c, char *err, size_t errlen)
+{
+    const config_setting_t *s = group ? config_setting_get_member(group, "providers") : NULL;
+    int n;
+
+    c->providers = ALIGN_PROVIDER_ALL;
+    if (s == NULL)
+        return 0;
+    if (config_setting_type(s) != CONFIG_TYPE_ARRAY && config_setting_type(s) != CONFIG_TYPE_LIST)
+        return cfg_errf(err, errlen, s,
+                        "'alignment.providers' must be a list of names [ \"gmail\", ... ]");
+    c->providers = 0;
+    n = config_setting_length(s);
+    for (int i = 0; i < n; i++) {
+        const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
+        const char *name = config_setting_get_string(e);
+        int id = align_provider_parse(name);
+
+        if (id < 0)
+            return cfg_errf(err, errlen, e,
+                            "'alignment.providers': \"%s\" is not a provider (gmail, yahoo, "
+                            "outlook)",
+                            name ? name : "(not a string)");
+        c->providers |= 1u << id;
+    }
+    return 0;
+}
+
 /* align_conf_parse - the "alignment" group into a new align_conf; NULL group: defaults */
 int
 align_conf_parse(const config_setting_t *group, align_conf **out, char *err, size_t errlen)
@@ -226,8 +260,10 @@ align_conf_parse(const config_setting_t *group, align_conf **out, char *err, siz
     *out = NULL;
     rc = cfg_parse_table(group, align_conf_tab, c, align_conf_extra, err, errlen);
     cfg_defaults(align_conf_dns_tab, &dc);
+    c->providers = ALIGN_PROVIDER_ALL;
     if (rc == 0 && group != NULL) {
         if (align_conf_ips(group, c, err, errlen) < 0 ||
+            align_conf_providers(group, c, err, errlen) < 0 ||
             align_conf_signer(group, c, err, errlen) < 0 ||
             align_conf_overrides(group, c, err, errlen) < 0 ||
             cfg_parse_table(config_setting_get_member(group, "dns"), align_conf_dns_tab, &dc, NULL,
@@ -269,6 +305,11 @@ align_conf_dump(FILE *fp, const align_conf *c)
     for (size_t i = 0; i < c->n_overrides; i++)
         fprintf(fp, "alignment.overrides[%zu] = { domain = \"%s\"; action = \"%s\"; };\n", i,
                 c->overrides[i].domain, align_action_name(c->overrides[i].action));
+    fprintf(fp, "alignment.providers = [");
+    for (int i = 0, n = 0; i < ALIGN_PROVIDER_N; i++)
+        if (c->providers & (1u << i))
+            fprintf(fp, "%s \"%s\"", n++ ? "," : "", align_provider_name((align_provider_id)i));
+    fprintf(fp, " ];\n");
     cfg_dump_table(fp, "alignment.dns", align_conf_dns_tab, &dc);
 }
 

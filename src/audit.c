@@ -551,6 +551,25 @@ audit_main_lookup(const audit_msg *m)
     return m->lookups != NULL && m->n_lookups > 0 ? &m->lookups[0] : NULL;
 }
 
+/* audit_summary_providers - " providers=gmail:pass,outlook:fail(spf-pass+aligned)", "-" */
+static void
+audit_summary_providers(const audit_msg *m, char *buf, size_t len, size_t *off)
+{
+    char a[64];
+
+    audit_put(buf, len, off, " providers=%s", m->providers && m->n_providers ? "" : "-");
+    for (size_t i = 0; m->providers != NULL && i < m->n_providers; i++) {
+        const audit_provider *p = &m->providers[i];
+        audit_put(buf, len, off, "%s%s:", i ? "," : "", audit_clean(p->name, a, sizeof(a)));
+        audit_put(buf, len, off, "%s", audit_clean(p->result, a, sizeof(a)));
+        for (size_t k = 0; p->failed != NULL && k < p->n_failed; k++)
+            audit_put(buf, len, off, "%s%s", k ? "+" : "(",
+                      audit_clean(p->failed[k], a, sizeof(a)));
+        if (p->failed != NULL && p->n_failed > 0)
+            audit_put(buf, len, off, ")");
+    }
+}
+
 void
 audit_summary_line(const audit_msg *m, char *buf, size_t len)
 {
@@ -578,6 +597,7 @@ audit_summary_line(const audit_msg *m, char *buf, size_t len)
         audit_put(buf, len, &off, " identity=-");
     audit_put(buf, len, &off, " dmarc=%s",
               m->dmarc ? audit_clean(m->dmarc->result, a, sizeof(a)) : "-");
+    audit_summary_providers(m, buf, len, &off);
     if (m->reply_code != 0 || m->reply_text != NULL)
         audit_put(buf, len, &off, " reply=\"%d %s%s%s\"", m->reply_code,
                   m->reply_xcode ? audit_clean(m->reply_xcode, a, sizeof(a)) : "",

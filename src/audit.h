@@ -104,7 +104,7 @@ audit_log *audit_log_close(audit_log *log);
  * layout beginning with the queue id, e.g.
  *   QID: action=reject outcome=completed scope=authenticated from=<a@b>
  *   env_from=<a@b> rcpts=2 identity=a@b:not_verified dmarc=fail
- *   reply="550 5.7.1 ..."
+ *   providers=gmail:pass,outlook:fail(spf-pass) reply="550 5.7.1 ..."
  * Untrusted text is sanitised; log it with log_msg(level, NULL, "%s", buf).
  */
 void audit_summary_line(const audit_msg *msg, char *buf, size_t len);

@@ -36,6 +36,8 @@ static const char *const sysmail_names[] = {"", "local-recipients", "bounce", NU
 static const char *const cache_names[] = {"", "hit", "miss", "stale", NULL};
 static const char *const rcpt_mode_names[] = {"plain", "hashed", "omit", NULL};
 static const char *const alg_names[] = {AUDIT_ALG_SHA256, AUDIT_ALG_HMAC, NULL};
+/* a provider verdict (v2 addition; align_provider_result_name) */
+static const char *const provider_result_names[] = {"pass", "fail", "unknown", NULL};
 
 /* audit_record_name - names[i] if i is in range, else "" */
 static const char *
@@ -233,6 +235,24 @@ audit_record_unsub(const audit_msg *m)
     return a;
 }
 
+/* audit_record_providers - the provider verdicts, null when not evaluated */
+static json_t *
+audit_record_providers(const audit_msg *m)
+{
+    json_t *a;
+
+    if (m->providers == NULL)
+        return json_null();
+    a = json_array();
+    for (size_t i = 0; i < m->n_providers; i++) {
+        const audit_provider *p = &m->providers[i];
+        json_array_append_new(a, json_pack("{s:o,s:o,s:o}", "name", audit_record_str(p->name),
+                                           "result", audit_record_str(p->result), "failed",
+                                           audit_record_strs(p->failed, p->n_failed)));
+    }
+    return a;
+}
+
 static json_t *
 audit_record_scope(audit_scope s, audit_sysmail sysmail)
 {
@@ -284,6 +304,7 @@ audit_record_json(const audit_msg *m, const audit_record_opts *o)
     json_object_set_new(rec, "spf", audit_record_spf(m->spf));
     json_object_set_new(rec, "dmarc", audit_record_dmarc(m->dmarc));
     json_object_set_new(rec, "unsub", audit_record_unsub(m));
+    json_object_set_new(rec, "providers", audit_record_providers(m));
     json_object_set_new(rec, "action", audit_record_enum(audit_action_name(m->action)));
     json_object_set_new(rec, "reply", audit_record_reply(m));
     json_object_set_new(rec, "config", audit_record_str(m->config_version));
@@ -372,6 +393,10 @@ static const audit_field f_dmarc[] = {{"domain", AF_STR, 1, NULL, NULL, 1},
                                       AF_END};
 static const audit_field f_header[] = {
     {"name", AF_STR, 1, NULL, NULL, 1}, {"value", AF_STR, 1, NULL, NULL, 1}, AF_END};
+static const audit_field f_provider[] = {{"name", AF_STR, 0, NULL, NULL, 1},
+                                         {"result", AF_ENUM, 0, provider_result_names, NULL, 1},
+                                         {"failed", AF_ARR_STR, 0, NULL, NULL, 1},
+                                         AF_END};
 static const audit_field f_reply[] = {{"code", AF_INT, 1, NULL, NULL, 1},
                                       {"xcode", AF_STR, 1, NULL, NULL, 1},
                                       {"text", AF_STR, 1, NULL, NULL, 1},
@@ -395,6 +420,7 @@ static const audit_field f_record[] = {{"v", AF_INT, 0, NULL, NULL, 1},
                                        {"spf", AF_OBJ, 1, NULL, f_spf, 1},
                                        {"dmarc", AF_OBJ, 1, NULL, f_dmarc, 1},
                                        {"unsub", AF_ARR_OBJ, 0, NULL, f_header, 1},
+                                       {"providers", AF_ARR_OBJ, 1, NULL, f_provider, 2},
                                        {"action", AF_ENUM, 1, action_names + 1, NULL, 1},
                                        {"reply", AF_OBJ, 1, NULL, f_reply, 1},
                                        {"config", AF_STR, 1, NULL, NULL, 1},

@@ -122,6 +122,14 @@ typedef struct audit_dmarc {
     size_t n_advice;
 } audit_dmarc;
 
+/* one mailbox provider's verdict on the message (v2 addition) */
+typedef struct audit_provider {
+    const char *name;          /* gmail, yahoo, outlook */
+    const char *result;        /* pass, fail, unknown */
+    const char *const *failed; /* rules that fail (for "unknown": could not be predicted) */
+    size_t n_failed;
+} audit_provider;
+
 typedef struct audit_header {
     const char *name, *value;
 } audit_header;
@@ -154,6 +162,8 @@ typedef struct audit_msg {
     const audit_dmarc *dmarc;  /* NULL: not evaluated */
     const audit_header *unsub; /* unsubscribe headers added */
     size_t n_unsub;
+    const audit_provider *providers; /* NULL: not evaluated (v2 addition) */
+    size_t n_providers;
     audit_action action;
     int reply_code;          /* 0: no reply sent by us */
     const char *reply_xcode; /* "5.7.1" */

@@ -457,12 +457,16 @@ engine_align_verdict(msg_ext *e, sm_conf_ext *x, sm_verdict *v)
     char value[1024], text[512];
     align_result *r = &e->align;
 
-    /* a tag is the result header itself (align_tag_header): one header, not two */
-    if (x->align->result_header != NULL && *x->align->result_header && r->decision != ALIGN_TAG)
+    /* a tag is the result header itself (align_tag_header): one header, not two; the
+     * providers' verdicts are appended to it later (engine_providers) */
+    if (x->align->result_header != NULL && *x->align->result_header && r->decision != ALIGN_TAG) {
+        e->align_hdr = v->nadd + 1;
         verdict_add_header(v, x->align->result_header, align_header_value(r, value, sizeof(value)));
+    }
     log_sanitize(r->reasons[0], text, sizeof(text));
     switch (r->decision) {
     case ALIGN_TAG:
+        e->align_hdr = v->nadd + 1;
         verdict_add_header(v, align_tag_header(x->align),
                            align_header_value(r, value, sizeof(value)));
         break;
@@ -545,9 +549,31 @@ engine_log_stale(sm_msg *m, msg_ext *e)
                 "identity gate: stale answer served because the source failed: %s", line);
 }
 
-/* engine_log_decisions - one line per refused identity and per alignment failure that
- * changed the message's fate (at debug for one it did not), and
- * one per malformed field the configuration chose to accept */
+/*
+ * engine_log_advice - the alignment reasons, one line each.  A refusal, quarantine or
+ * tempfail says why (notice); mail let through logs at debug what is in its audit record,
+ * except the advice that must be seen whatever the decision (align_result.advise): an
+ * SES refusal (notice: the late bounce) and an SPF that does not align (info).
+ */
+static void
+engine_log_advice(sm_msg *m, const align_result *r)
+{
+    int fate = r->decision != ALIGN_ACCEPT && r->decision != ALIGN_TAG;
+    int advice = r->ses_would_reject ? LOG_NOTICE : LOG_INFO;
+
+    if (r->dmarc_result == ALIGN_DMARC_PASS && !r->ses_would_reject && r->advise == 0)
+        return;
+    for (size_t i = 0; i < r->nreasons; i++) {
+        char text[ALIGN_REASON_LEN + 64];
+        int level = fate ? LOG_NOTICE : (r->advise & (1u << i)) ? advice : LOG_DEBUG;
+        if (log_enabled(level))
+            log_msg(level, m->qid, "alignment: %s",
+                    log_sanitize(r->reasons[i], text, sizeof(text)));
+    }
+}
+
+/* engine_log_decisions - one line per refused identity, the alignment reasons
+ * (engine_log_advice), and one per malformed field the configuration chose to accept */
 static void
 engine_log_decisions(sm_msg *m, msg_ext *e, sm_conf_ext *x)
 {
@@ -567,18 +593,8 @@ engine_log_decisions(sm_msg *m, msg_ext *e, sm_conf_ext *x)
         log_msg(e->gate.action == GATE_MONITOR ? LOG_NOTICE : LOG_INFO, m->qid,
                 "identity gate: %s%s", e->gate.reason,
                 e->gate.action == GATE_MONITOR ? " (monitor mode: accepted)" : "");
-    /* mail the alignment checks let through logs its summary line only: the advice is in
-     * the audit record (and at debug here); a refusal, quarantine or tempfail says why */
-    if (e->align_done && e->align.dmarc_result != ALIGN_DMARC_PASS) {
-        int level = e->align.decision == ALIGN_ACCEPT || e->align.decision == ALIGN_TAG
-                        ? LOG_DEBUG
-                        : LOG_NOTICE;
-        for (size_t i = 0; i < e->align.nreasons && log_enabled(level); i++) {
-            char text[ALIGN_REASON_LEN + 64];
-            log_msg(level, m->qid, "alignment: %s",
-                    log_sanitize(e->align.reasons[i], text, sizeof(text)));
-        }
-    }
+    if (e->align_done)
+        engine_log_advice(m, &e->align);
 }
 
 /*
@@ -633,6 +649,8 @@ engine_eom(sm_msg *m)
     if (unsub_conf_n_rules(x->unsub) > 0 && v->action != VERDICT_REJECT &&
         v->action != VERDICT_TEMPFAIL)
         engine_unsub(m, e, x);
+    if (e->align_done)
+        engine_providers(m, e, x);
     if (e->probe)
         return; /* ses-milter -t: the decision only */
     engine_log_decisions(m, e, x);

@@ -84,6 +84,27 @@ engine_plugin_of(sm_conf_ext *x, const char *instance)
     return NULL;
 }
 
+/* engine_audit_providers - the mailbox providers' verdicts (v2 addition) into am */
+static void
+engine_audit_providers(const msg_ext *e, audit_provider *prov, const char *failed[][ALIGN_RULE_N],
+                       audit_msg *am)
+{
+    for (size_t i = 0; i < e->providers.n; i++) {
+        const align_provider_verdict *pv = &e->providers.v[i];
+        unsigned bits = pv->failed ? pv->failed : pv->unknown;
+
+        prov[i].name = align_provider_name(pv->id);
+        prov[i].result = align_provider_result_name(pv->result);
+        prov[i].failed = failed[i];
+        prov[i].n_failed = 0;
+        for (int r = 0; r < ALIGN_RULE_N; r++)
+            if (bits & (1u << r))
+                failed[i][prov[i].n_failed++] = align_provider_rule_name((align_provider_rule_id)r);
+    }
+    am->providers = prov;
+    am->n_providers = e->providers.n;
+}
+
 /* engine_audit_write - the record itself; returns AUDIT_OK or the failure action */
 static int
 engine_audit_write(sm_msg *m, msg_ext *e, audit_msg *am, sm_conf_ext *x)
@@ -114,6 +135,8 @@ engine_audit(sm_msg *m, msg_ext *e, int aborted)
     audit_spf spf;
     audit_dmarc dmarc;
     const char *advice[ALIGN_MAX_REASONS];
+    audit_provider prov[ALIGN_PROVIDER_N];
+    const char *prov_failed[ALIGN_PROVIDER_N][ALIGN_RULE_N];
     char ip[64], line[2048], err[256];
     sm_verdict *v = &m->verdict;
     addr_mailbox env;
@@ -192,6 +215,8 @@ engine_audit(sm_msg *m, msg_ext *e, int aborted)
         uh[am.n_unsub++].value = e->unsub.add[i].value;
     }
     am.unsub = uh;
+    if (e->providers_done)
+        engine_audit_providers(e, prov, prov_failed, &am);
     am.action = engine_audit_action(m, e, aborted);
     am.outcome = aborted ? AUDIT_OUTCOME_ABORTED : AUDIT_OUTCOME_COMPLETED;
     am.config_version = m->conf->version;

@@ -1,12 +1,13 @@
 /*
  * engine_int.h - the engine's per-message state, shared by engine.c,
- * engine_audit.c and engine_probe.c only
+ * engine_audit.c, engine_probe.c and engine_provider.c only
  */
 #ifndef SM_ENGINE_INT_H
 #define SM_ENGINE_INT_H
 
 #include "addr.h"
 #include "align.h"
+#include "align_provider.h"
 #include "dkim.h"
 #include "gate.h"
 #include "msg.h"
@@ -33,6 +34,10 @@ typedef struct msg_ext {
     int sysmail; /* scope_sysmail of a message passed as system mail */
     align_result align;
     int align_done;
+    size_t align_hdr; /* 1 + index in the verdict's added fields of the result header; 0: none */
+    align_provider_facts pfacts;
+    align_provider_verdicts providers; /* the mailbox providers' verdicts (engine_provider.c) */
+    int providers_done;
     spf_detail spf;
     int spf_done;
     unsub_result unsub;
@@ -52,6 +57,10 @@ engine_first_from(const msg_ext *e)
 /* engine_plugin_of - the plugin name behind an identity source instance, NULL when none */
 struct sm_conf_ext;
 const char *engine_plugin_of(struct sm_conf_ext *x, const char *instance);
+
+/* engine_providers - the mailbox providers' verdicts on the message as it will leave (after
+ * the unsubscribe headers), added to the result header and logged as advice */
+void engine_providers(sm_msg *m, msg_ext *e, struct sm_conf_ext *x);
 
 /* engine_audit - write the audit record and log the summary line; may turn the
  * verdict into a tempfail when the audit log cannot be written */

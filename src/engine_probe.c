@@ -123,7 +123,7 @@ engine_probe_reply(FILE *fp, const sm_verdict *v)
                 log_sanitize(v->add[i].value, text, sizeof(text)));
 }
 
-/* engine_probe_align - the alignment prediction and its advice lines */
+/* engine_probe_align - the alignment prediction, the providers' verdicts and the advice lines */
 static void
 engine_probe_align(FILE *fp, const sm_conf_ext *x, const msg_ext *e)
 {
@@ -145,6 +145,13 @@ engine_probe_align(FILE *fp, const sm_conf_ext *x, const msg_ext *e)
             align_spf_name(r->spf_result), align_decision_name(r->decision));
     for (size_t i = 0; i < r->nreasons; i++)
         fprintf(fp, "  advice:    %s\n", log_sanitize(r->reasons[i], text, sizeof(text)));
+    if (!e->providers_done || e->providers.n == 0)
+        return;
+    fprintf(fp, "  providers: %s\n", align_provider_summary(&e->providers, text, sizeof(text)));
+    for (size_t i = 0; i < e->providers.n; i++)
+        if (e->providers.v[i].result != ALIGN_PROVIDER_PASS)
+            fprintf(fp, "  advice:    %s\n",
+                    align_provider_advice(&e->providers.v[i], &e->pfacts, text, sizeof(text)));
 }
 
 /* engine_probe_one - one address through the engine; its exit status */

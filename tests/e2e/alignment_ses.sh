@@ -94,6 +94,16 @@ tb_check "Easy DKIM domain: DKIM d=dkim.example aligned" grep -q 'dkim=dkim.exam
 tb_check "custom MAIL FROM: DMARC predicted to pass" grep -q 'dmarc=pass' <<<"$(hdr "$c")"
 tb_check "custom MAIL FROM: DKIM d=full.example aligned" grep -q 'dkim=full.example:aligned' <<<"$(hdr "$c")"
 tb_check "custom MAIL FROM: SPF domain bounce.full.example aligned" grep -q 'spf=bounce.full.example:pass:aligned' <<<"$(hdr "$c")"
+# the mailbox providers' verdicts (alignment.providers: all by default) in the header and the
+# summary line: the address identity aligns nothing; Easy DKIM meets every provider's rules
+tb_check "address identity: the header says every provider fails its aligned rule" \
+    grep -q 'providers=gmail:fail(aligned),yahoo:fail(aligned),outlook:fail(aligned)' <<<"$(hdr "$a")"
+tb_check "address identity: the summary line carries the provider verdicts" \
+    grep -Eq 'from=<alice@addr\.example>.* providers=gmail:fail\(aligned\),yahoo:fail\(aligned\),outlook:fail\(aligned\) ' "$W/milter.log"
+tb_check "address identity: the advice names Outlook.com's 550 5.7.515" \
+    grep -Eq 'providers: .*Outlook\.com .*would refuse the message \(550 5\.7\.515\): neither SPF nor DKIM aligns with the From domain addr\.example' "$W/milter.log"
+tb_check "Easy DKIM domain: the header says every provider passes" \
+    grep -q 'providers=gmail:pass,yahoo:pass,outlook:pass' <<<"$(hdr "$b")"
 tb_check "the endpoint saw only correctly signed requests" bash -c "! grep -q SignatureDoesNotMatch '$W/ses-endpoint.log'"
 tb_check "no secret in the milter's log" bash -c "! grep -q e2eSecretKeyDoNotLog '$W/milter.log'"
 tb_done

@@ -21,6 +21,7 @@
 #include <cmocka.h>
 
 #include "align.h"
+#include "align_provider.h"
 #include "orgdomain.h"
 #include "util.h"
 
@@ -676,6 +677,10 @@ test_align_conf_defaults(void **state SM_UNUSED)
     assert_int_equal(c->dns.timeout_ms, 3000);
     assert_int_equal(c->dns.max_entries, 10000);
     assert_string_equal(align_tag_header(c), ALIGN_TAG_HEADER_DEFAULT);
+    assert_int_equal(c->providers, ALIGN_PROVIDER_ALL); /* every provider's rules by default */
+    assert_null(align_conf_free(c));
+    assert_int_equal(conf_from("alignment = {\n providers = [ ];\n};", &c, err, sizeof(err)), 0);
+    assert_int_equal(c->providers, 0); /* an empty list checks none */
     assert_null(align_conf_free(c));
 }
 
@@ -692,6 +697,7 @@ test_align_conf_full_section_and_overrides(void **state SM_UNUSED)
         "                { domain = \"news.example.com\"; action = \"monitor\"; } );\n"
         "  result_header = \"X-Alignment\";\n"
         "  dns = { timeout_ms = 1500; max_entries = 50; };\n"
+        "  providers = [ \"outlook\", \"Gmail\" ];\n"
         "};\n";
     align_conf *c = NULL;
     char err[256] = "", *buf = NULL;
@@ -720,6 +726,8 @@ test_align_conf_full_section_and_overrides(void **state SM_UNUSED)
     assert_non_null(strstr(buf, "alignment.downstream_signer.selector = \"s2026\";"));
     assert_non_null(strstr(buf, "action = \"enforce\""));
     assert_non_null(strstr(buf, "alignment.dns.timeout_ms = 1500;"));
+    assert_int_equal(c->providers, (1u << ALIGN_PROVIDER_GMAIL) | (1u << ALIGN_PROVIDER_OUTLOOK));
+    assert_non_null(strstr(buf, "alignment.providers = [ \"gmail\", \"outlook\" ];"));
     free(buf);
     align_conf_free(c);
 }
@@ -762,6 +770,9 @@ test_align_conf_errors_name_file_and_line(void **state SM_UNUSED)
         {"alignment = {\n dns = { retries = 2; };\n};", "unknown setting 'alignment.dns.retries'"},
         {"alignment = {\n colour = \"blue\";\n};", ":2: unknown setting 'alignment.colour'"},
         {"alignment = {\n enabled = \"yes\";\n};", "must be true or false"},
+        {"alignment = {\n providers = [ \"gmail\",\n \"hotmail\" ];\n};",
+         ":3: 'alignment.providers': \"hotmail\" is not a provider (gmail, yahoo, outlook)"},
+        {"alignment = {\n providers = \"gmail\";\n};", ":2: 'alignment.providers' must be a list"},
     };
 
     for (size_t i = 0; i < SM_ARRAY_LEN(cases); i++) {
@@ -787,11 +798,75 @@ teardown(void **state SM_UNUSED)
     return 0;
 }
 
+/*
+ * An SES refusal (custom MAIL FROM FAILED + REJECT_MESSAGE) is the summary even when
+ * Easy DKIM would make DMARC pass, and it and every SPF that does not align are
+ * advice to log whatever the decision (align_result.advise)
+ */
+static void
+test_align_ses_refusal_is_the_summary_and_advice(void **state SM_UNUSED)
+{
+    static const struct {
+        const char *name;
+        const char *mf_status, *mf_behavior; /* "" = no custom MAIL FROM */
+        align_action action;
+        align_decision decision;
+        const char *summary; /* prefix of reasons[0] */
+        const char *advice;  /* substring of an advice reason */
+    } t[] = {
+        {"reject_message_enforce_names_refusal", "FAILED", "REJECT_MESSAGE", ENF, ALIGN_REJECT,
+         "SES would refuse the message: the MAIL FROM domain bounce.example.com is not verified",
+         "SES would refuse the message (MailFromDomainNotVerified)"},
+        {"reject_message_monitor_advises_refusal", "FAILED", "REJECT_MESSAGE", MON, ALIGN_ACCEPT,
+         "SES would refuse the message",
+         "SES would refuse the message (MailFromDomainNotVerified)"},
+        {"use_default_value_advises_unaligned_spf", "FAILED", "USE_DEFAULT_VALUE", ENF,
+         ALIGN_ACCEPT, "DMARC would pass for example.com via aligned DKIM",
+         "so SES uses a MAIL FROM under amazonses.com and SPF does not align"},
+        {"no_custom_mail_from_advises_unaligned_spf", "", "", ENF, ALIGN_ACCEPT,
+         "DMARC would pass for example.com via aligned DKIM",
+         "SPF is evaluated for amazonses.com, which does not align"},
+    };
+    dns_cache *c = dns_cache_new(NULL);
+
+    dns_cache_set_resolver(c, zone_resolve, NULL);
+    for (size_t i = 0; i < SM_ARRAY_LEN(t); i++) {
+        align_conf conf = {0};
+        align_facts f;
+        sm_id_attrs a;
+        align_result *r = xcalloc(1, sizeof(*r));
+        int advised = 0, good;
+
+        conf.enabled = 1;
+        conf.action = (int)t[i].action;
+        align_facts_init(&f, &conf);
+        f.from_domain = "example.com";
+        ses_attrs(DOM_DKIM, "example.com", &a);
+        if (*t[i].mf_status) {
+            util_strlcpy(a.mail_from_domain, "bounce.example.com", sizeof(a.mail_from_domain));
+            util_strlcpy(a.mail_from_status, t[i].mf_status, sizeof(a.mail_from_status));
+            util_strlcpy(a.mail_from_behavior, t[i].mf_behavior, sizeof(a.mail_from_behavior));
+        }
+        f.ses = &a;
+        align_check(&conf, c, &f, r);
+        for (size_t k = 0; k < r->nreasons; k++)
+            if ((r->advise & (1u << k)) && strstr(r->reasons[k], t[i].advice) != NULL)
+                advised = 1;
+        good = r->decision == t[i].decision &&
+               strncmp(r->reasons[0], t[i].summary, strlen(t[i].summary)) == 0 && advised;
+        printf("%s %s: %s\n", good ? "ok  " : "FAIL", t[i].name, r->reasons[0]);
+        assert_true(good);
+        free(r);
+    }
+    dns_cache_free(c);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_align_scenarios_table),
+        cmocka_unit_test(test_align_ses_refusal_is_the_summary_and_advice),
         cmocka_unit_test(test_align_pct_sets_the_predicted_disposition),
         cmocka_unit_test(test_align_check_authors_strictest_or_reject),
         cmocka_unit_test(test_align_disabled_accepts_without_dns),

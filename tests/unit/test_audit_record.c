@@ -174,6 +174,9 @@ test_schema_check_refuses_broken_records(void **state)
  * record (written before scope.system_mail existed) still validates, and
  * neither version may carry the other's key set
  */
+/* the top-level keys schema v2 added (besides scope.system_mail) */
+static const char *const v2_keys[] = {"providers"};
+
 static void
 test_schema_version_decides_the_key_set(void **state)
 {
@@ -197,6 +200,10 @@ test_schema_version_decides_the_key_set(void **state)
         json_object_set_new(rec, "v", json_integer(cases[i].v));
         if (!cases[i].system_mail)
             json_object_del(json_object_get(rec, "scope"), "system_mail");
+        /* the other keys v2 added go when the case is about v1 */
+        if (cases[i].v == 1)
+            for (size_t k = 0; k < SM_ARRAY_LEN(v2_keys); k++)
+                json_object_del(rec, v2_keys[k]);
         if ((audit_record_validate(rec, err, sizeof(err)) == 0) != cases[i].valid)
             fail_msg("%s: expected %s, got \"%s\"", cases[i].name,
                      cases[i].valid ? "valid" : "refused", err);
@@ -327,13 +334,13 @@ test_summary_line_has_the_fixed_layout(void **state)
     } cases[] = {
         {ta_msg_refused, "5DeF3g4Hi: action=reject outcome=completed scope=internal-network "
                          "from=<mallory@evil.test> env_from=<mallory@evil.test> rcpts=1 "
-                         "identity=mallory@evil.test:not_verified dmarc=fail "
+                         "identity=mallory@evil.test:not_verified dmarc=fail providers=- "
                          "reply=\"550 5.7.1 Sender identity mallory@evil.test is not verified\""},
         {ta_msg_accepted, "4AbC1x2Yz: action=accept outcome=completed scope=authenticated "
                           "from=<alice@example.com> env_from=<bounce@mail.example.com> rcpts=2 "
-                          "identity=alice@example.com:verified dmarc=pass reply=-"},
+                          "identity=alice@example.com:verified dmarc=pass providers=- reply=-"},
         {ta_msg_aborted, "NOQUEUE: action=aborted outcome=aborted scope=external from=- "
-                         "env_from=- rcpts=0 identity=- dmarc=- reply=-"},
+                         "env_from=- rcpts=0 identity=- dmarc=- providers=- reply=-"},
     };
     char buf[1024];
 
@@ -343,6 +350,60 @@ test_summary_line_has_the_fixed_layout(void **state)
         audit_summary_line(&m, buf, sizeof(buf));
         assert_string_equal(buf, cases[i].want);
     }
+}
+
+/* v2 addition: the providers' verdicts, in the record just before "action" and in the line */
+static void
+test_record_and_line_carry_provider_verdicts(void **state)
+{
+    static const char *const none[] = {NULL};
+    static const char *const outlook_failed[] = {"spf-pass", "aligned"};
+    const audit_provider prov[] = {{"gmail", "pass", none, 0},
+                                   {"outlook", "fail", outlook_failed, 2}};
+    audit_msg m = ta_msg_accepted();
+    json_t *rec, *p1;
+    char err[256] = "", buf[1024];
+    const char *key = NULL, *prev = NULL;
+    json_t *v;
+
+    (void)state;
+    m.providers = prov;
+    m.n_providers = 2;
+    rec = build(&m, &plain_opts);
+    if (audit_record_validate(rec, err, sizeof(err)) != 0)
+        fail_msg("%s", err);
+    json_object_foreach(rec, key, v)
+    {
+        if (strcmp(key, "action") == 0)
+            break;
+        prev = key;
+    }
+    assert_string_equal(prev, "providers");
+    p1 = json_array_get(json_object_get(rec, "providers"), 1);
+    assert_string_equal(str(p1, "name"), "outlook");
+    assert_string_equal(str(p1, "result"), "fail");
+    assert_string_equal(json_string_value(json_array_get(json_object_get(p1, "failed"), 1)),
+                        "aligned");
+    json_decref(rec);
+    audit_summary_line(&m, buf, sizeof(buf));
+    assert_non_null(strstr(buf, " dmarc=pass providers=gmail:pass,outlook:fail(spf-pass+aligned) "
+                                "reply=-"));
+    /* not evaluated: null, and "-" in the line */
+    m.providers = NULL;
+    m.n_providers = 0;
+    rec = build(&m, &plain_opts);
+    assert_true(json_is_null(json_object_get(rec, "providers")));
+    assert_int_equal(audit_record_validate(rec, err, sizeof(err)), 0);
+    json_decref(rec);
+    /* a result outside pass / fail / unknown does not validate */
+    m.providers = prov;
+    m.n_providers = 1;
+    rec = build(&m, &plain_opts);
+    json_object_set_new(json_array_get(json_object_get(rec, "providers"), 0), "result",
+                        json_string("maybe"));
+    assert_int_equal(audit_record_validate(rec, err, sizeof(err)), -1);
+    assert_non_null(strstr(err, "providers[0].result"));
+    json_decref(rec);
 }
 
 /* a verified From and a refused envelope sender: the line names the refused one */
@@ -498,6 +559,7 @@ main(void)
         cmocka_unit_test(test_record_with_invalid_utf8_and_controls_is_still_one_json_line),
         cmocka_unit_test(test_record_time_is_iso8601_utc_with_ms),
         cmocka_unit_test(test_summary_line_has_the_fixed_layout),
+        cmocka_unit_test(test_record_and_line_carry_provider_verdicts),
         cmocka_unit_test(test_summary_line_names_the_identity_behind_the_verdict),
         cmocka_unit_test(test_summary_line_sanitises_and_never_overflows),
         cmocka_unit_test(test_conf_refuses_bad_settings_with_line),

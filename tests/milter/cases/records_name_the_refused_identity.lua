@@ -1,6 +1,7 @@
 -- records_name_the_refused_identity.lua - the summary line and the audit report name the
 -- identity behind the verdict (an unverified envelope sender, not the verified From), and
--- accepted mail logs one line at info and above (the alignment details go to debug)
+-- accepted mail logs at info and above its summary and only the advice that must be seen (the
+-- SPF that does not align, the providers whose rules it fails); the other details go to debug
 local T = dofile(LIB)
 local AUDIT = WORK .. "/audit/audit.jsonl"
 -- lines about qid at a level other than debug
@@ -12,14 +13,18 @@ local function loud_lines(qid)
   f:close()
   return n
 end
-T.case("accepted_mail_logs_one_line", function()
+T.case("accepted_mail_logs_the_summary_and_only_the_advice_that_must_be_seen", function()
   local c, r = T.send{ ip = "10.0.0.5", qid = "ACC1", from = "<bob@example.com>",
                        headers = {{ "From", "bob@example.com" }, { "Subject", "hello" }} }
   T.expect_accept(r, "verified, DMARC would fail (tagged)"); mt.disconnect(c)
   T.expect(T.log_line("ACC1: action=", "action=tag"), "no summary line for ACC1")
   T.expect(T.log_has("ACC1: alignment: ", true), "the alignment details are not logged at debug")
+  T.expect(T.log_line("[info]: ACC1: alignment: ", "SPF is evaluated for amazonses.com"),
+           "ACC1: the unaligned SPF is not advised at info")
+  T.expect(T.log_line("[notice]: ACC1: providers: ", "Outlook.com"),
+           "ACC1: no line naming the providers whose rules the message fails")
   local n = loud_lines("ACC1")
-  T.expect(n == 1, "ACC1: " .. n .. " lines at info or above, want 1 (the summary)")
+  T.expect(n == 3, "ACC1: " .. n .. " lines at info or above, want 3 (summary, SPF, providers)")
 end)
 T.case("summary_line_names_the_refused_envelope_sender", function()
   local c, r = T.send{ ip = "10.0.0.5", qid = "ENV1", from = "<bounce@unverified.example>",
