@@ -230,6 +230,48 @@ audit_record_unsub(const audit_msg *m)
     return a;
 }
 
+/* v2: the suppression checks, recipients written as rcpt_mode says; null when none */
+static json_t *
+audit_record_suppression(const audit_msg *m, const audit_record_opts *o)
+{
+    json_t *a;
+
+    if (m->suppression == NULL || m->n_suppression == 0)
+        return json_null();
+    a = json_array();
+    for (size_t i = 0; i < m->n_suppression; i++) {
+        const audit_suppression *c = &m->suppression[i];
+        json_t *r = o->rcpt_mode == AUDIT_RCPT_PLAIN ? audit_record_str(c->rcpt)
+                    : o->rcpt_mode == AUDIT_RCPT_HASHED && o->rcpt_key != NULL
+                        ? audit_record_rcpt_hash(o->rcpt_key, c->rcpt ? c->rcpt : "")
+                        : json_null();
+        json_array_append_new(
+            a,
+            json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "rcpt", r, "instance",
+                      audit_record_str(c->instance), "region", audit_record_str(c->region),
+                      "answer", audit_record_str(c->answer), "reason", audit_record_str(c->reason),
+                      "cache", audit_record_str(c->cache), "action", audit_record_str(c->action)));
+    }
+    return a;
+}
+
+/* v2: the X-SES-* header rule; null when none applied */
+static json_t *
+audit_record_ses_headers(const audit_msg *m)
+{
+    json_t *a;
+
+    if (m->ses_rule == NULL)
+        return json_null();
+    a = json_array();
+    for (size_t i = 0; m->ses_headers != NULL && i < m->n_ses_headers; i++)
+        json_array_append_new(a, json_pack("{s:o,s:o,s:o}", "name",
+                                           audit_record_str(m->ses_headers[i].name), "value",
+                                           audit_record_str(m->ses_headers[i].value), "act",
+                                           audit_record_str(m->ses_headers[i].act)));
+    return json_pack("{s:o,s:o}", "rule", audit_record_str(m->ses_rule), "headers", a);
+}
+
 static json_t *
 audit_record_scope(audit_scope s)
 {
@@ -277,6 +319,9 @@ audit_record_json(const audit_msg *m, const audit_record_opts *o)
     json_object_set_new(rec, "spf", audit_record_spf(m->spf));
     json_object_set_new(rec, "dmarc", audit_record_dmarc(m->dmarc));
     json_object_set_new(rec, "unsub", audit_record_unsub(m));
+    json_object_set_new(rec, "suppression", audit_record_suppression(m, o));
+    json_object_set_new(rec, "ses_headers", audit_record_ses_headers(m));
+    json_object_set_new(rec, "refused_region", audit_record_str(m->refused_region));
     json_object_set_new(rec, "action", audit_record_enum(audit_action_name(m->action)));
     json_object_set_new(rec, "reply", audit_record_reply(m));
     json_object_set_new(rec, "config", audit_record_str(m->config_version));
@@ -362,6 +407,23 @@ static const audit_field f_dmarc[] = {{"domain", AF_STR, 1, NULL, NULL},
                                       AF_END};
 static const audit_field f_header[] = {
     {"name", AF_STR, 1, NULL, NULL}, {"value", AF_STR, 1, NULL, NULL}, AF_END};
+static const char *const supp_answer_names[] = {"clear", "suppressed", "tempfail", NULL};
+static const char *const supp_action_names[] = {"refused", "logged", "accepted", "tempfail", NULL};
+static const char *const ses_act_names[] = {"added", "kept", "replaced", NULL};
+static const audit_field f_suppression[] = {{"rcpt", AF_STR, 1, NULL, NULL},
+                                            {"instance", AF_STR, 1, NULL, NULL},
+                                            {"region", AF_STR, 1, NULL, NULL},
+                                            {"answer", AF_ENUM, 0, supp_answer_names, NULL},
+                                            {"reason", AF_STR, 1, NULL, NULL},
+                                            {"cache", AF_STR, 1, NULL, NULL},
+                                            {"action", AF_ENUM, 0, supp_action_names, NULL},
+                                            AF_END};
+static const audit_field f_ses_header[] = {{"name", AF_STR, 0, NULL, NULL},
+                                           {"value", AF_STR, 1, NULL, NULL},
+                                           {"act", AF_ENUM, 0, ses_act_names, NULL},
+                                           AF_END};
+static const audit_field f_ses_headers[] = {
+    {"rule", AF_STR, 0, NULL, NULL}, {"headers", AF_ARR_OBJ, 0, NULL, f_ses_header}, AF_END};
 static const audit_field f_reply[] = {{"code", AF_INT, 1, NULL, NULL},
                                       {"xcode", AF_STR, 1, NULL, NULL},
                                       {"text", AF_STR, 1, NULL, NULL},
@@ -385,6 +447,9 @@ static const audit_field f_record[] = {{"v", AF_INT, 0, NULL, NULL},
                                        {"spf", AF_OBJ, 1, NULL, f_spf},
                                        {"dmarc", AF_OBJ, 1, NULL, f_dmarc},
                                        {"unsub", AF_ARR_OBJ, 0, NULL, f_header},
+                                       {"suppression", AF_ARR_OBJ, 1, NULL, f_suppression},
+                                       {"ses_headers", AF_OBJ, 1, NULL, f_ses_headers},
+                                       {"refused_region", AF_STR, 1, NULL, NULL},
                                        {"action", AF_ENUM, 1, action_names + 1, NULL},
                                        {"reply", AF_OBJ, 1, NULL, f_reply},
                                        {"config", AF_STR, 1, NULL, NULL},

@@ -188,7 +188,8 @@ conf_ext_parse(const config_setting_t *root, sm_conf_ext **out, char *err, size_
                         err, errlen) < 0 ||
         unsub_conf_parse(config_setting_get_member(root, "unsubscribe"), &x->unsub, err, errlen) <
             0 ||
-        audit_conf_parse(config_setting_get_member(root, "audit"), &x->audit, err, errlen) < 0)
+        audit_conf_parse(config_setting_get_member(root, "audit"), &x->audit, err, errlen) < 0 ||
+        sesrules_conf_parse(config_setting_get_member(root, "ses"), &x->ses, err, errlen) < 0)
         return -1;
     /* a concern whose group is absent is off (the identity gate says so itself) */
     if (config_setting_get_member(root, "alignment") == NULL)
@@ -217,6 +218,7 @@ conf_ext_dump(FILE *fp, const sm_conf_ext *x)
     cfg_dump_table(fp, "spf", conf_ext_spf_tab, &x->spfo);
     unsub_conf_dump(fp, x->unsub);
     audit_conf_dump(fp, x->audit);
+    sesrules_conf_dump(fp, x->ses);
 }
 
 int
@@ -370,6 +372,7 @@ conf_ext_free(sm_conf_ext *x)
     x->dns = dns_cache_free(x->dns);
     x->align = align_conf_free(x->align);
     x->unsub = unsub_conf_free(x->unsub);
+    x->ses = sesrules_conf_free(x->ses);
     conf_ext_audit_put(x->audit_ref);
     x->audit = audit_conf_free(x->audit);
     free(x);

@@ -30,6 +30,7 @@
 #include "conf_ext.h"
 #include "engine.h"
 #include "engine_int.h"
+#include "engine_suppress.h"
 #include "log.h"
 #include "util.h"
 
@@ -106,12 +107,27 @@ engine_outgoing(const sm_msg *m)
     return m->scope != SCOPE_EXTERNAL;
 }
 
-void
-engine_rcpt(sm_msg *m, const char *rcpt, const char *mailer)
+int
+engine_rcpt_wants_reply(void)
 {
+    sm_conf *c = conf_acquire();
+    int want = engine_suppress_wanted(c);
+
+    conf_release(c);
+    return want;
+}
+
+int
+engine_rcpt(sm_msg *m, const char *rcpt, const char *mailer, engine_reply *reply)
+{
+    int r = engine_suppress_rcpt(m, rcpt, mailer, reply);
+
+    if (r != ENGINE_RCPT_CONTINUE)
+        return r; /* not a recipient of this message */
     msg_add_rcpt(m, rcpt);
     if (scope_local_rcpt(m->conf->scope, m->rcpts[m->nrcpts - 1], mailer, m->mta_name))
         m->n_rcpt_local++;
+    return ENGINE_RCPT_CONTINUE;
 }
 
 void
@@ -515,6 +531,31 @@ engine_unsub(sm_msg *m, msg_ext *e, sm_conf_ext *x)
         verdict_add_header(&m->verdict, e->unsub.add[i].name, e->unsub.add[i].value);
 }
 
+/* engine_sesheaders - the X-SES-* header rule of the message (sesheaders.h); fills e->sesh */
+static void
+engine_sesheaders(sm_msg *m, msg_ext *e, sm_conf_ext *x)
+{
+    sesheaders_hdr *hs = xcalloc(m->nhdrs + 1, sizeof(*hs));
+    const char *sender = engine_first_from(e);
+    sesheaders_result *r = &e->sesh;
+
+    if (sender == NULL && e->env_ok && !e->env_null)
+        sender = e->env.address;
+    for (size_t i = 0; i < m->nhdrs; i++)
+        hs[i] = (sesheaders_hdr){m->hdrs[i].name, m->hdrs[i].value};
+    sesheaders_decide(x->ses->headers, sender, hs, m->nhdrs, r);
+    free(hs);
+    e->sesh_done = r->rule != NULL;
+    for (size_t i = 0; i < r->n_items; i++) {
+        const sesheaders_item *it = &r->items[i];
+        if (it->act == SESHEADERS_KEPT)
+            continue;
+        for (size_t k = it->n_removed; k > 0; k--) /* from the last, so indexes hold */
+            verdict_del_header(&m->verdict, it->field, (int)k);
+        verdict_add_header(&m->verdict, it->field, it->value);
+    }
+}
+
 /* engine_log_stale - one line for the answers served stale because their source failed */
 static void
 engine_log_stale(sm_msg *m, msg_ext *e)
@@ -623,6 +664,9 @@ engine_eom(sm_msg *m)
         engine_align(m, e, x);
         engine_align_verdict(e, x, v);
     }
+    if (x->ses->headers->n_rules > 0 && v->action != VERDICT_REJECT &&
+        v->action != VERDICT_TEMPFAIL)
+        engine_sesheaders(m, e, x);
     if (unsub_conf_n_rules(x->unsub) > 0 && v->action != VERDICT_REJECT &&
         v->action != VERDICT_TEMPFAIL)
         engine_unsub(m, e, x);
@@ -652,6 +696,7 @@ engine_msg_free(sm_msg *m)
     addr_mailbox_clear(&e->env);
     gate_result_clear(&e->gate);
     unsub_result_clear(&e->unsub);
+    engine_suppress_free(e);
     free(e);
     m->ext = NULL;
 }

@@ -77,5 +77,12 @@ const char *plugin_instance_plugin(const plugin_instance *inst);
 sm_id_answer plugin_instance_lookup(plugin_instance *inst, cache *c, const char *identity,
                                     sm_id_kind kind, uint64_t deadline_ms, const char *queue_id,
                                     cache_answer *out);
+/*
+ * plugin_instance_suppressed - ABI 1.2: whether the source's suppression list holds
+ * recipient (exact address); SM_SUPP_UNKNOWN when the plugin has no such check
+ */
+sm_supp_answer plugin_instance_suppressed(plugin_instance *inst, const char *recipient,
+                                          uint64_t deadline_ms, const char *queue_id,
+                                          sm_supp_attrs *attrs);
 
 #endif

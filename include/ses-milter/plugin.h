@@ -45,8 +45,9 @@ extern "C" {
 /*
  * minor versions add fields in the spare space, compatibly both ways:
  *   1.1  sm_plugin_host.open_file (NULL on 1.0 hosts: open the file yourself)
+ *   1.2  sm_plugin.suppressed (spare[2]; NULL in older plugins: no suppression list)
  */
-#define SM_PLUGIN_ABI_MINOR 1
+#define SM_PLUGIN_ABI_MINOR 2
 #define SM_PLUGIN_SYMBOL "ses_milter_plugin"
 
 /* lookup answers */
@@ -97,6 +98,38 @@ typedef struct sm_id_attrs {
     char detail[256];            /* why: a short human-readable reason */
     unsigned ttl;                /* seconds this answer may be cached; 0 = host default */
 } sm_id_attrs;
+
+/*
+ * ABI 1.2: the suppression-list check of one recipient.  The host asks at
+ * RCPT time, from any thread, by the absolute deadline; the plugin answers
+ * from its own cache or asks its service (SES: GetSuppressedDestination,
+ * exact address as given, 404 = not suppressed).
+ */
+typedef enum sm_supp_answer {
+    SM_SUPP_CLEAR = 1,      /* the address is not on the suppression list */
+    SM_SUPP_SUPPRESSED = 2, /* it is: attrs.reason says why */
+    SM_SUPP_UNKNOWN = 3,    /* no list here (not enabled in this instance): no opinion */
+    SM_SUPP_TEMPFAIL = 4,   /* could not answer now (network, throttling, deadline) */
+} sm_supp_answer;
+
+typedef struct sm_supp_query {
+    size_t size;           /* sizeof(sm_supp_query) as the host built it */
+    const char *recipient; /* local@domain, domain lower-case A-labels, local part as given */
+    uint64_t deadline_ms;  /* absolute, CLOCK_MONOTONIC milliseconds */
+    const char *queue_id;  /* for log lines; may be "" */
+} sm_supp_query;
+
+typedef struct sm_supp_attrs {
+    size_t size;          /* sizeof(sm_supp_attrs) as the host built it */
+    char reason[16];      /* BOUNCE or COMPLAINT when suppressed, else "" */
+    char last_update[40]; /* LastUpdateTime as the service gave it, "" unknown */
+    char region[32];      /* region of the list that answered */
+    char origin[16];      /* "hit", "miss", "shared", "warm" (bulk list), "" */
+    char detail[256];     /* why: a short human-readable reason */
+} sm_supp_attrs;
+
+typedef sm_supp_answer (*sm_supp_fn)(void *instance, const sm_supp_query *query,
+                                     sm_supp_attrs *attrs);
 
 /* services the host offers a plugin */
 typedef struct sm_plugin_host {
@@ -153,7 +186,10 @@ typedef struct sm_plugin {
     void (*close)(void *instance);
     /* optional: print effective settings for "ses-milter -n" (may be NULL) */
     void (*dump)(void *instance, void (*out)(void *arg, const char *line), void *arg);
-    void *spare[8];
+    void *spare_lo[2]; /* spare[0], spare[1]: other 1.2 entries */
+    /* ABI 1.2, spare[2]: suppression-list check of a recipient (NULL: none) */
+    sm_supp_fn suppressed;
+    void *spare[5];
 } sm_plugin;
 
 #ifdef __cplusplus

@@ -27,6 +27,7 @@
 
 #include "redact.h"
 #include "ses.h"
+#include "sessupp.h"
 
 #define SES_LOG_EVERY_MS 60000u
 
@@ -157,6 +158,8 @@ ses_build(ses_instance *in, char *err, size_t errlen)
     in->api.http = in->http;
     in->api.creds = in->creds;
     in->api.thr = in->thr;
+    if (s->suppression)
+        in->supp = sessupp_new(in);
     return 0;
 }
 
@@ -196,7 +199,9 @@ ses_start(void *instance, char *err, size_t errlen)
     ses_log(in, LOG_INFO, NULL, "endpoint %s, region %s, credentials from %s, rate %ld/s burst %ld",
             in->api.endpoint, in->set.region, creds_source_name(in->creds), in->set.rate,
             in->set.burst);
-    return seswarm_start(in, err, errlen);
+    if (seswarm_start(in, err, errlen) < 0)
+        return -1;
+    return sessupp_start(in->supp, err, errlen);
 }
 
 static const char *
@@ -347,6 +352,7 @@ ses_free(ses_instance *in)
 {
     ses_settings *s = &in->set;
 
+    in->supp = sessupp_free(in->supp);
     sesapi_clear(&in->api);
     in->creds = creds_free(in->creds);
     in->thr = throttle_free(in->thr);
@@ -394,4 +400,5 @@ const sm_plugin ses_milter_plugin = {
     .lookup = ses_lookup,
     .close = ses_close,
     .dump = ses_dump,
+    .suppressed = sessupp_check, /* ABI 1.2; UNKNOWN when suppression = false */
 };
