@@ -174,6 +174,19 @@ sessupp_jstr(json_t *o, const char *name)
     return json_is_string(v) ? json_string_value(v) : NULL;
 }
 
+/* LastUpdateTime: REST-JSON timestamps are epoch seconds (a number); a string is kept */
+static const char *
+sessupp_jtime(json_t *o, const char *name, char *buf, size_t len)
+{
+    json_t *v = json_object_get(o, name);
+
+    if (json_is_number(v)) {
+        snprintf(buf, len, "%.0f", json_number_value(v));
+        return buf;
+    }
+    return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
 /* wait on cond until deadline_ms (CLOCK_MONOTONIC); under the lock */
 static void
 sessupp_wait(sessupp *s, uint64_t deadline_ms)
@@ -205,7 +218,8 @@ sessupp_fetch(ses_instance *in, const char *addr, uint64_t deadline_ms, const ch
             ans = SM_SUPP_TEMPFAIL;
         } else {
             ses_copy(reason, rlen, why);
-            ses_copy(last, llen, sessupp_jstr(sd, "LastUpdateTime"));
+            char t[40];
+            ses_copy(last, llen, sessupp_jtime(sd, "LastUpdateTime", t, sizeof(t)));
             snprintf(detail, dlen, "GetSuppressedDestination: Reason=%s", reason);
             ans = SM_SUPP_SUPPRESSED;
         }
@@ -350,7 +364,9 @@ sessupp_put(sessupp *s, json_t *item)
     if (e == NULL)
         e = sessupp_insert(s, addr, now);
     if (e != NULL) {
-        sessupp_store(s, e, SESSUPP_SUPPRESSED, why, sessupp_jstr(item, "LastUpdateTime"), now);
+        char t[40];
+        sessupp_store(s, e, SESSUPP_SUPPRESSED, why,
+                      sessupp_jtime(item, "LastUpdateTime", t, sizeof(t)), now);
         ok = 1;
     }
     pthread_cond_broadcast(&s->cond);

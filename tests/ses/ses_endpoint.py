@@ -2,7 +2,11 @@
 """ses_endpoint.py - an SESv2 test endpoint on 127.0.0.1 that checks SigV4 with botocore.
 
 Serves GetEmailIdentity, ListEmailIdentities (paged) and GetAccount from a
-JSON fixture.  Every SES request's signature is recomputed independently
+JSON fixture; GetSuppressedDestination (404 when not suppressed),
+ListSuppressedDestinations (paged, fixture["suppression_page"] per page) and
+ListResourceTenants from its "suppressed" and "tenants" (sessupp block).
+fixture["regions"] lists the regions whose signatures it accepts (default:
+fixture["region"]).  Every SES request's signature is recomputed independently
 with botocore.auth.SigV4Auth on a botocore.awsrequest.AWSRequest rebuilt
 from the received method, path, query, signed headers and body; a mismatch
 is answered 403 SignatureDoesNotMatch with the canonical request and the
@@ -176,7 +180,7 @@ class Handler(BaseHTTPRequestHandler):
             record("BadSignature")
             self.aws_error(403, "SignatureDoesNotMatch", mismatch_message(creq, sts))
             return False
-        if region != FIX.get("region", "us-east-1"):
+        if region not in (FIX.get("regions") or [FIX.get("region", "us-east-1")]):
             record("BadSignature")
             self.aws_error(403, "SignatureDoesNotMatch", "wrong region in scope")
             return False
@@ -219,6 +223,8 @@ class Handler(BaseHTTPRequestHandler):
         if self.injected():
             return
         prefix = "/v2/email/identities/"
+        if self.sessupp(u, body):
+            return
         if u.path.startswith(prefix):
             record("GetEmailIdentity")
             ident = urllib.parse.unquote(u.path[len(prefix):])
@@ -259,6 +265,66 @@ class Handler(BaseHTTPRequestHandler):
         if start + size < len(names):
             res["NextToken"] = "tok/+= %d" % (start + size)
         self.send(200, res)
+
+    # ---- sessupp: suppression list, tenants (helper sessupp, issue 15) --------
+    # fixture["suppressed"]: {address: {"Reason": "BOUNCE"|"COMPLAINT", "LastUpdateTime": epoch}}
+    # fixture["tenants"]: {tenant name: [resource ARN, ...]}
+    def sessupp(self, u, body):
+        """The suppression and tenant APIs; True when the request was one of them."""
+        prefix = "/v2/email/suppression/addresses"
+        supp = FIX.get("suppressed", {})
+        if u.path.startswith(prefix + "/"):
+            record("GetSuppressedDestination")
+            addr = urllib.parse.unquote(u.path[len(prefix) + 1:])
+            item = supp.get(addr)  # SES matches the exact address
+            if item is None:
+                self.aws_error(404, "NotFoundException",
+                               "Email address %s does not exist on your suppression list." % addr)
+            else:
+                self.send(200, {"SuppressedDestination": {
+                    "EmailAddress": addr, "Reason": item["Reason"],
+                    "LastUpdateTime": item.get("LastUpdateTime", 1764700000),
+                    "Attributes": {"MessageId": "test", "FeedbackId": "test"}}})
+            return True
+        if u.path == prefix:
+            record("ListSuppressedDestinations")
+            q = urllib.parse.parse_qs(u.query, keep_blank_values=True)
+            names = sorted(supp)
+            size = int(q.get("PageSize", ["1000"])[0])
+            if size < 1 or size > 1000:
+                self.aws_error(400, "BadRequestException", "PageSize out of range")
+                return True
+            size = min(size, int(FIX.get("suppression_page", 1000)))  # short pages force paging
+            tok = q.get("NextToken", [""])[0]
+            if tok and not tok.startswith("supp/+= "):
+                self.aws_error(400, "BadRequestException", "malformed NextToken")
+                return True
+            start = int(tok[len("supp/+= "):]) if tok else 0
+            out = [{"EmailAddress": n, "Reason": supp[n]["Reason"],
+                    "LastUpdateTime": supp[n].get("LastUpdateTime", 1764700000)}
+                   for n in names[start:start + size]]
+            res = {"SuppressedDestinationSummaries": out}
+            if start + size < len(names):
+                res["NextToken"] = "supp/+= %d" % (start + size)
+            self.send(200, res)
+            return True
+        if u.path == "/v2/email/resources/tenants/list" and self.command == "POST":
+            record("ListResourceTenants")
+            try:
+                req = json.loads(body or b"{}")
+            except ValueError:
+                self.aws_error(400, "BadRequestException", "malformed JSON")
+                return True
+            arn = req.get("ResourceArn")
+            if not arn:
+                self.aws_error(400, "BadRequestException", "ResourceArn is required")
+                return True
+            out = [{"TenantName": t, "TenantId": "tn-%s" % t, "ResourceArn": arn,
+                    "AssociatedTimestamp": 1764700000}
+                   for t, arns in sorted(FIX.get("tenants", {}).items()) if arn in arns]
+            self.send(200, {"ResourceTenants": out})
+            return True
+        return False
 
     # ---- credential services ----------------------------------------------
     def creds_json(self, kind):
