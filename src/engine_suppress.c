@@ -2,7 +2,7 @@
  * engine_suppress.c - recipients on an SES suppression list, at RCPT time
  *
  * Purpose: ask every identity source that has a suppression list (plugin
- * ABI 1.2, sm_plugin.suppressed) about each recipient of outgoing mail
+ * ABI 1.2, sm_plugin.ask, SM_ASK_SUPPRESSED) about each recipient of outgoing mail
  * that leaves this host, exact address (domain lower-cased, local part as
  * given, as SES matches), and apply ses.suppression.action: "refuse"
  * refuses that recipient with the 5.1.1 reply_text naming the reason
@@ -86,8 +86,8 @@ engine_suppress_reply(engine_reply *r, const char *code, const char *expanded)
 
 /* engine_suppress_note - one check for the audit record (bounded) */
 static void
-engine_suppress_note(msg_ext *e, const char *rcpt, const char *instance, sm_supp_answer a,
-                     const sm_supp_attrs *at, const char *action)
+engine_suppress_note(msg_ext *e, const char *rcpt, const char *instance, sm_ask_answer a,
+                     const sm_ask_attrs *at, const char *action)
 {
     engine_supp_rec *r;
 
@@ -99,7 +99,7 @@ engine_suppress_note(msg_ext *e, const char *rcpt, const char *instance, sm_supp
     r->rcpt = xstrdup(rcpt);
     util_strlcpy(r->instance, instance, sizeof(r->instance));
     util_strlcpy(r->region, at->region, sizeof(r->region));
-    r->answer = a == SM_SUPP_SUPPRESSED ? "suppressed" : a == SM_SUPP_CLEAR ? "clear" : "tempfail";
+    r->answer = a == SM_ASK_YES ? "suppressed" : a == SM_ASK_NO ? "clear" : "tempfail";
     util_strlcpy(r->reason, at->reason, sizeof(r->reason));
     util_strlcpy(r->cache, at->origin, sizeof(r->cache));
     r->action = action;
@@ -145,20 +145,20 @@ engine_suppress_rcpt(sm_msg *m, const char *rcpt, const char *mailer, engine_rep
     for (size_t i = 0; i < plugin_chain_count(x->chain) && ret == ENGINE_RCPT_CONTINUE; i++) {
         plugin_instance *pi = plugin_chain_get(x->chain, i);
         const char *name = plugin_instance_name(pi);
-        sm_supp_attrs at;
-        sm_supp_answer a = plugin_instance_suppressed(pi, addr, deadline, m->qid, &at);
+        sm_ask_attrs at;
+        sm_ask_answer a = plugin_instance_ask(pi, SM_ASK_SUPPRESSED, addr, NULL, deadline, m->qid, &at);
 
-        if (a == SM_SUPP_UNKNOWN)
+        if (a == SM_ASK_UNKNOWN)
             continue;
-        if (a == SM_SUPP_CLEAR) {
+        if (a == SM_ASK_NO) {
             engine_suppress_note(m->ext, addr, name, a, &at, "accepted");
-        } else if (a == SM_SUPP_SUPPRESSED && sc->supp_action == SESRULES_SUPP_LOG) {
+        } else if (a == SM_ASK_YES && sc->supp_action == SESRULES_SUPP_LOG) {
             engine_suppress_note(m->ext, addr, name, a, &at, "logged");
             log_msg(LOG_NOTICE, m->qid,
                     "suppression list: <%s> is suppressed (%s) in %s region %s: accepted "
                     "(ses.suppression.action = log)",
                     safe, at.reason, name, at.region);
-        } else if (a == SM_SUPP_SUPPRESSED) {
+        } else if (a == SM_ASK_YES) {
             engine_suppress_note(m->ext, addr, name, a, &at, "refused");
             engine_suppress_expand(sc->supp_reject_text, addr, at.reason, at.region, text,
                                    sizeof(text));

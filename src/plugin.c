@@ -698,26 +698,28 @@ plugin_instance_lookup(plugin_instance *inst, cache *c, const char *identity, sm
     return a;
 }
 
-sm_supp_answer
-plugin_instance_suppressed(plugin_instance *inst, const char *recipient, uint64_t deadline_ms,
-                           const char *queue_id, sm_supp_attrs *attrs)
+sm_ask_answer
+plugin_instance_ask(plugin_instance *inst, sm_ask_question question, const char *subject,
+                    const char *tenant, uint64_t deadline_ms, const char *queue_id,
+                    sm_ask_attrs *attrs)
 {
     const sm_plugin *d = inst->mod->desc;
-    sm_supp_query q = {sizeof(q), recipient, deadline_ms, queue_id != NULL ? queue_id : ""};
-    sm_supp_answer a;
+    sm_ask_query q = {sizeof(q), question, subject, tenant, deadline_ms,
+                      queue_id != NULL ? queue_id : ""};
+    sm_ask_answer a;
 
     memset(attrs, 0, sizeof(*attrs));
     attrs->size = sizeof(*attrs);
-    /* 1.0 and 1.1 descriptors have zeroed spare fields: no check */
-    if (d->suppressed == NULL || !inst->started)
-        return SM_SUPP_UNKNOWN;
-    a = d->suppressed(inst->data, &q, attrs);
+    /* 1.0 and 1.1 descriptors have zeroed spare fields: no questions */
+    if (d->ask == NULL || !inst->started)
+        return SM_ASK_UNKNOWN;
+    a = d->ask(inst->data, &q, attrs);
     attrs->reason[sizeof(attrs->reason) - 1] = '\0';
     attrs->last_update[sizeof(attrs->last_update) - 1] = '\0';
     attrs->region[sizeof(attrs->region) - 1] = '\0';
     attrs->origin[sizeof(attrs->origin) - 1] = '\0';
     attrs->detail[sizeof(attrs->detail) - 1] = '\0';
-    if (a != SM_SUPP_CLEAR && a != SM_SUPP_SUPPRESSED && a != SM_SUPP_UNKNOWN)
-        a = SM_SUPP_TEMPFAIL;
+    if (a != SM_ASK_YES && a != SM_ASK_NO && a != SM_ASK_UNKNOWN)
+        a = SM_ASK_TEMPFAIL;
     return a;
 }

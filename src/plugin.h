@@ -78,11 +78,11 @@ sm_id_answer plugin_instance_lookup(plugin_instance *inst, cache *c, const char 
                                     sm_id_kind kind, uint64_t deadline_ms, const char *queue_id,
                                     cache_answer *out);
 /*
- * plugin_instance_suppressed - ABI 1.2: whether the source's suppression list holds
- * recipient (exact address); SM_SUPP_UNKNOWN when the plugin has no such check
+ * plugin_instance_ask - ABI 1.2: a question about the source's account (suppression
+ * list, tenant resources: ses-milter/plugin.h); SM_ASK_UNKNOWN when the plugin has none
  */
-sm_supp_answer plugin_instance_suppressed(plugin_instance *inst, const char *recipient,
-                                          uint64_t deadline_ms, const char *queue_id,
-                                          sm_supp_attrs *attrs);
+sm_ask_answer plugin_instance_ask(plugin_instance *inst, sm_ask_question question,
+                                  const char *subject, const char *tenant, uint64_t deadline_ms,
+                                  const char *queue_id, sm_ask_attrs *attrs);
 
 #endif

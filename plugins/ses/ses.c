@@ -28,6 +28,7 @@
 #include "redact.h"
 #include "ses.h"
 #include "sessupp.h"
+#include "sestenant.h"
 
 #define SES_LOG_EVERY_MS 60000u
 
@@ -160,6 +161,8 @@ ses_build(ses_instance *in, char *err, size_t errlen)
     in->api.thr = in->thr;
     if (s->suppression)
         in->supp = sessupp_new(in);
+    if (s->tenants)
+        in->tenants = sestenant_new(in);
     return 0;
 }
 
@@ -347,12 +350,37 @@ ses_lookup(void *instance, const sm_id_query *q, sm_id_attrs *attrs)
     return ans;
 }
 
+/* plugin ask (ABI 1.2): the suppression list and tenant resources */
+static sm_ask_answer
+ses_ask(void *instance, const sm_ask_query *q, sm_ask_attrs *attrs)
+{
+    ses_instance *in = instance;
+    sm_ask_attrs scratch;
+
+    if (attrs == NULL || attrs->size < sizeof(*attrs))
+        attrs = &scratch;
+    memset(attrs, 0, sizeof(*attrs));
+    attrs->size = sizeof(*attrs);
+    ses_copy(attrs->region, sizeof(attrs->region), in->set.region);
+    if (q == NULL || q->size < sizeof(*q))
+        return SM_ASK_UNKNOWN;
+    switch (q->question) {
+    case SM_ASK_SUPPRESSED:
+        return sessupp_check(in, q, attrs);
+    case SM_ASK_TENANT_IDENTITY:
+        return sestenant_check(in, q, attrs);
+    default:
+        return SM_ASK_UNKNOWN;
+    }
+}
+
 static void
 ses_free(ses_instance *in)
 {
     ses_settings *s = &in->set;
 
     in->supp = sessupp_free(in->supp);
+    in->tenants = sestenant_free(in->tenants);
     sesapi_clear(&in->api);
     in->creds = creds_free(in->creds);
     in->thr = throttle_free(in->thr);
@@ -400,5 +428,5 @@ const sm_plugin ses_milter_plugin = {
     .lookup = ses_lookup,
     .close = ses_close,
     .dump = ses_dump,
-    .suppressed = sessupp_check, /* ABI 1.2; UNKNOWN when suppression = false */
+    .ask = ses_ask, /* ABI 1.2 */
 };

@@ -57,6 +57,9 @@ static const sesconf_directive sesconf_table[] = {
      7 * 86400},
     {"suppression_max_entries", SESCONF_INT, SF(suppression_max_entries), NULL, 100000, 16,
      10000000},
+    /* tenant resources (sestenant.c) */
+    {"tenants", SESCONF_BOOL, SF(tenants), NULL, 0, 0, 1},
+    {"tenant_ttl", SESCONF_INT, SF(tenant_ttl), NULL, 300, 1, 30 * 86400},
 };
 #define SESCONF_N (sizeof(sesconf_table) / sizeof(sesconf_table[0]))
 

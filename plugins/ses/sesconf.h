@@ -20,6 +20,9 @@ typedef struct ses_settings {
     /* suppression list (sessupp.c) */
     int suppression;
     long suppressed_ttl, not_suppressed_ttl, suppression_warmup_interval, suppression_max_entries;
+    /* tenant resources (sestenant.c) */
+    int tenants;
+    long tenant_ttl;
 } ses_settings;
 
 /* sesconf_read - fill s from the instance block; -1 with "file:line: reason" in err */

@@ -197,13 +197,13 @@ sessupp_wait(sessupp *s, uint64_t deadline_ms)
 }
 
 /* GetSuppressedDestination for one address, outside the lock */
-static sm_supp_answer
+static sm_ask_answer
 sessupp_fetch(ses_instance *in, const char *addr, uint64_t deadline_ms, const char *qid,
               char *reason, size_t rlen, char *last, size_t llen, char *detail, size_t dlen)
 {
     sesutil_buf path = {0};
     sesapi_result r;
-    sm_supp_answer ans;
+    sm_ask_answer ans;
 
     sesutil_buf_puts(&path, "/v2/email/suppression/addresses/");
     sesutil_uri_encode(&path, addr, strlen(addr), 0);
@@ -215,23 +215,23 @@ sessupp_fetch(ses_instance *in, const char *addr, uint64_t deadline_ms, const ch
         const char *why = json_is_object(sd) ? sessupp_jstr(sd, "Reason") : NULL;
         if (why == NULL) {
             snprintf(detail, dlen, "GetSuppressedDestination: malformed answer");
-            ans = SM_SUPP_TEMPFAIL;
+            ans = SM_ASK_TEMPFAIL;
         } else {
             ses_copy(reason, rlen, why);
             char t[40];
             ses_copy(last, llen, sessupp_jtime(sd, "LastUpdateTime", t, sizeof(t)));
             snprintf(detail, dlen, "GetSuppressedDestination: Reason=%s", reason);
-            ans = SM_SUPP_SUPPRESSED;
+            ans = SM_ASK_YES;
         }
         json_decref(root);
     } else if (r.status == SESAPI_NOT_FOUND) {
         snprintf(detail, dlen, "GetSuppressedDestination: NotFoundException");
-        ans = SM_SUPP_CLEAR;
+        ans = SM_ASK_NO;
     } else {
         snprintf(detail, dlen, "GetSuppressedDestination: %s%s%.64s", sesapi_status_name(r.status),
                  r.code ? " " : "", r.code ? r.code : "");
         ses_log_failure(in, &r, "GetSuppressedDestination", "ses:GetSuppressedDestination", qid);
-        ans = SM_SUPP_TEMPFAIL;
+        ans = SM_ASK_TEMPFAIL;
     }
     ses_copy(detail, dlen, detail);
     sesapi_result_clear(&r);
@@ -239,8 +239,8 @@ sessupp_fetch(ses_instance *in, const char *addr, uint64_t deadline_ms, const ch
 }
 
 /* fill attrs from a stored entry */
-static sm_supp_answer
-sessupp_answer(const sessupp_entry *e, const char *origin, sm_supp_attrs *a)
+static sm_ask_answer
+sessupp_answer(const sessupp_entry *e, const char *origin, sm_ask_attrs *a)
 {
     ses_copy(a->origin, sizeof(a->origin), origin);
     ses_copy(a->reason, sizeof(a->reason), e->reason);
@@ -248,37 +248,31 @@ sessupp_answer(const sessupp_entry *e, const char *origin, sm_supp_attrs *a)
     snprintf(a->detail, sizeof(a->detail), "suppression list (%s)%s%s", origin,
              e->state == SESSUPP_SUPPRESSED ? ": Reason=" : ": not suppressed",
              e->state == SESSUPP_SUPPRESSED ? e->reason : "");
-    return e->state == SESSUPP_SUPPRESSED ? SM_SUPP_SUPPRESSED : SM_SUPP_CLEAR;
+    return e->state == SESSUPP_SUPPRESSED ? SM_ASK_YES : SM_ASK_NO;
 }
 
-/* sessupp_check - the table, or one call single-flight */
-sm_supp_answer
-sessupp_check(void *instance, const sm_supp_query *q, sm_supp_attrs *attrs)
+/* sessupp_check - the table, or one call single-flight; attrs reset by the caller (ses_ask) */
+sm_ask_answer
+sessupp_check(void *instance, const sm_ask_query *q, sm_ask_attrs *attrs)
 {
     ses_instance *in = instance;
     sessupp *s = in->supp;
-    sm_supp_attrs scratch;
     sessupp_entry *e;
     char reason[16] = "", last[40] = "", detail[256] = "";
-    sm_supp_answer ans;
+    sm_ask_answer ans;
     uint64_t now = sesutil_now_ms();
     const char *qid;
 
-    if (attrs == NULL || attrs->size < sizeof(*attrs))
-        attrs = &scratch;
-    memset(attrs, 0, sizeof(*attrs));
-    attrs->size = sizeof(*attrs);
-    ses_copy(attrs->region, sizeof(attrs->region), in->set.region);
-    if (s == NULL || q == NULL || q->size < sizeof(*q) || q->recipient == NULL ||
-        *q->recipient == '\0' || strlen(q->recipient) > 320 || strchr(q->recipient, '@') == NULL) {
+    if (s == NULL || q == NULL || q->size < sizeof(*q) || q->subject == NULL ||
+        *q->subject == '\0' || strlen(q->subject) > 320 || strchr(q->subject, '@') == NULL) {
         ses_copy(attrs->detail, sizeof(attrs->detail),
                  s == NULL ? "suppression list not enabled" : "malformed recipient");
-        return s == NULL ? SM_SUPP_UNKNOWN : SM_SUPP_CLEAR;
+        return s == NULL ? SM_ASK_UNKNOWN : SM_ASK_NO;
     }
     qid = q->queue_id != NULL ? q->queue_id : "";
     pthread_mutex_lock(&s->lock);
     for (;;) {
-        e = sessupp_find(s, q->recipient);
+        e = sessupp_find(s, q->subject);
         if (e != NULL && e->state != SESSUPP_INFLIGHT && e->expires_ms > now) {
             ans = sessupp_answer(e, "hit", attrs);
             pthread_mutex_unlock(&s->lock);
@@ -290,7 +284,7 @@ sessupp_check(void *instance, const sm_supp_query *q, sm_supp_attrs *attrs)
             ses_copy(attrs->origin, sizeof(attrs->origin), "warm");
             ses_copy(attrs->detail, sizeof(attrs->detail),
                      "not in ListSuppressedDestinations (complete walk)");
-            return SM_SUPP_CLEAR;
+            return SM_ASK_NO;
         }
         if (e == NULL || e->state != SESSUPP_INFLIGHT)
             break;
@@ -299,11 +293,11 @@ sessupp_check(void *instance, const sm_supp_query *q, sm_supp_attrs *attrs)
             pthread_mutex_unlock(&s->lock);
             ses_copy(attrs->detail, sizeof(attrs->detail),
                      "deadline passed waiting for the same lookup");
-            return SM_SUPP_TEMPFAIL;
+            return SM_ASK_TEMPFAIL;
         }
         sessupp_wait(s, q->deadline_ms);
         now = sesutil_now_ms();
-        e = sessupp_find(s, q->recipient);
+        e = sessupp_find(s, q->subject);
         if (e != NULL && e->state != SESSUPP_INFLIGHT && e->expires_ms > now) {
             ans = sessupp_answer(e, "shared", attrs);
             pthread_mutex_unlock(&s->lock);
@@ -311,20 +305,20 @@ sessupp_check(void *instance, const sm_supp_query *q, sm_supp_attrs *attrs)
         }
     }
     if (e == NULL)
-        e = sessupp_insert(s, q->recipient, now);
+        e = sessupp_insert(s, q->subject, now);
     else
         e->state = SESSUPP_INFLIGHT; /* expired: ask again */
     pthread_mutex_unlock(&s->lock);
 
-    ans = sessupp_fetch(in, q->recipient, q->deadline_ms, qid, reason, sizeof(reason), last,
+    ans = sessupp_fetch(in, q->subject, q->deadline_ms, qid, reason, sizeof(reason), last,
                         sizeof(last), detail, sizeof(detail));
 
     pthread_mutex_lock(&s->lock);
     if (e != NULL) {
-        if (ans == SM_SUPP_TEMPFAIL)
+        if (ans == SM_ASK_TEMPFAIL)
             sessupp_remove(s, e);
         else
-            sessupp_store(s, e, ans == SM_SUPP_SUPPRESSED ? SESSUPP_SUPPRESSED : SESSUPP_CLEAR,
+            sessupp_store(s, e, ans == SM_ASK_YES ? SESSUPP_SUPPRESSED : SESSUPP_CLEAR,
                           reason, last, sesutil_now_ms());
     }
     pthread_cond_broadcast(&s->cond);

@@ -2,7 +2,7 @@
  * sessupp.h - the SES account-level suppression list of one instance
  *
  * sessupp_check() answers "is this recipient on the suppression list?"
- * (ABI 1.2, sm_plugin.suppressed) from a bounded table with its own TTLs
+ * (ABI 1.2, sm_plugin.ask: SM_ASK_SUPPRESSED) from a bounded table with its own TTLs
  * (suppressed_ttl, not_suppressed_ttl) and single-flight (one
  * GetSuppressedDestination per address in flight; other threads wait for
  * its answer or their deadline).  Matching is SES's: the exact address.
@@ -26,7 +26,7 @@ sessupp *sessupp_new(struct ses_instance *in);
 int sessupp_start(sessupp *s, char *err, size_t errlen);
 /* sessupp_free - stop the thread, free the table; returns NULL */
 sessupp *sessupp_free(sessupp *s);
-/* sessupp_check - the plugin's sm_plugin.suppressed entry (instance is the ses_instance) */
-sm_supp_answer sessupp_check(void *instance, const sm_supp_query *q, sm_supp_attrs *attrs);
+/* sessupp_check - SM_ASK_SUPPRESSED (instance is the ses_instance; attrs reset, region set) */
+sm_ask_answer sessupp_check(void *instance, const sm_ask_query *q, sm_ask_attrs *attrs);
 
 #endif
