@@ -269,7 +269,15 @@ audit_record_ses_headers(const audit_msg *m)
                                            audit_record_str(m->ses_headers[i].name), "value",
                                            audit_record_str(m->ses_headers[i].value), "act",
                                            audit_record_str(m->ses_headers[i].act)));
-    return json_pack("{s:o,s:o}", "rule", audit_record_str(m->ses_rule), "headers", a);
+    return json_pack("{s:o,s:o,s:o}", "rule", audit_record_str(m->ses_rule), "headers", a, "tenant",
+                     m->ses_tenant == NULL
+                         ? json_null()
+                         : json_pack("{s:o,s:o,s:o,s:o,s:o}", "tenant",
+                                     audit_record_str(m->ses_tenant->tenant), "identity",
+                                     audit_record_str(m->ses_tenant->identity), "instance",
+                                     audit_record_str(m->ses_tenant->instance), "region",
+                                     audit_record_str(m->ses_tenant->region), "answer",
+                                     audit_record_str(m->ses_tenant->answer)));
 }
 
 static json_t *

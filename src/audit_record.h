@@ -138,6 +138,12 @@ typedef struct audit_ses_header {
     const char *act; /* added, kept, replaced */
 } audit_ses_header;
 
+/* v2: the tenant check of the X-SES-* rule */
+typedef struct audit_tenant {
+    const char *tenant, *identity, *instance, *region;
+    const char *answer; /* associated, not_associated, unchecked, tempfail */
+} audit_tenant;
+
 typedef struct audit_msg {
     uint64_t time_ms; /* wall clock ms; 0: now */
     const char *queue_id;
@@ -164,7 +170,8 @@ typedef struct audit_msg {
     const char *ses_rule; /* name (or "#N") of the X-SES-* rule that applied; NULL: none */
     const audit_ses_header *ses_headers;
     size_t n_ses_headers;
-    const char *refused_region; /* SES region whose answer refused the mail, NULL: none */
+    const audit_tenant *ses_tenant; /* NULL: no tenant check */
+    const char *refused_region;     /* SES region whose answer refused the mail, NULL: none */
     audit_action action;
     int reply_code;          /* 0: no reply sent by us */
     const char *reply_xcode; /* "5.7.1" */

@@ -172,6 +172,20 @@ conf_ext_cache_put(conf_cache_ref *r)
     pthread_mutex_unlock(&conf_ext_cache_lock);
 }
 
+/* conf_ext_ses_sources - the "ses" rules name configured identity sources only */
+static int
+conf_ext_ses_sources(const sm_conf_ext *x, char *err, size_t errlen)
+{
+    const char **names = xcalloc(x->gate->n_sources + 1, sizeof(*names));
+    int rc;
+
+    for (size_t i = 0; i < x->gate->n_sources; i++)
+        names[i] = x->gate->sources[i].name;
+    rc = sesheaders_check_sources(x->ses->headers, names, x->gate->n_sources, err, errlen);
+    free(names);
+    return rc;
+}
+
 int
 conf_ext_parse(const config_setting_t *root, sm_conf_ext **out, char *err, size_t errlen)
 {
@@ -205,6 +219,8 @@ conf_ext_parse(const config_setting_t *root, sm_conf_ext **out, char *err, size_
         for (size_t i = 0; i < x->gate->n_sources; i++)
             x->gate->sources[i].setting = NULL;
     }
+    if (conf_ext_ses_sources(x, err, errlen) < 0)
+        return -1;
     return 0;
 }
 

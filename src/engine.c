@@ -30,6 +30,7 @@
 #include "conf_ext.h"
 #include "engine.h"
 #include "engine_int.h"
+#include "engine_ses.h"
 #include "engine_suppress.h"
 #include "log.h"
 #include "util.h"
@@ -295,6 +296,7 @@ engine_gate(sm_msg *m, msg_ext *e, sm_conf_ext *x)
     }
     in.queue_id = m->qid;
     in.deadline_ms = engine_gate_deadline(e, x);
+    in.source = engine_ses_source(e);
     if (gate_check(x->gate, x->chain, x->idcache, &in, &e->gate, err, sizeof(err)) < 0) {
         log_msg(LOG_ERR, m->qid, "identity gate: %s", err);
         e->gate.verdict = GATE_TEMPFAIL;
@@ -531,31 +533,6 @@ engine_unsub(sm_msg *m, msg_ext *e, sm_conf_ext *x)
         verdict_add_header(&m->verdict, e->unsub.add[i].name, e->unsub.add[i].value);
 }
 
-/* engine_sesheaders - the X-SES-* header rule of the message (sesheaders.h); fills e->sesh */
-static void
-engine_sesheaders(sm_msg *m, msg_ext *e, sm_conf_ext *x)
-{
-    sesheaders_hdr *hs = xcalloc(m->nhdrs + 1, sizeof(*hs));
-    const char *sender = engine_first_from(e);
-    sesheaders_result *r = &e->sesh;
-
-    if (sender == NULL && e->env_ok && !e->env_null)
-        sender = e->env.address;
-    for (size_t i = 0; i < m->nhdrs; i++)
-        hs[i] = (sesheaders_hdr){m->hdrs[i].name, m->hdrs[i].value};
-    sesheaders_decide(x->ses->headers, sender, hs, m->nhdrs, r);
-    free(hs);
-    e->sesh_done = r->rule != NULL;
-    for (size_t i = 0; i < r->n_items; i++) {
-        const sesheaders_item *it = &r->items[i];
-        if (it->act == SESHEADERS_KEPT)
-            continue;
-        for (size_t k = it->n_removed; k > 0; k--) /* from the last, so indexes hold */
-            verdict_del_header(&m->verdict, it->field, (int)k);
-        verdict_add_header(&m->verdict, it->field, it->value);
-    }
-}
-
 /* engine_log_stale - one line for the answers served stale because their source failed */
 static void
 engine_log_stale(sm_msg *m, msg_ext *e)
@@ -655,18 +632,17 @@ engine_eom(sm_msg *m)
     engine_parse_addresses(m, e);
     if (engine_system_mail(m, e))
         return;
+    engine_ses_rule(m, e, x); /* X-SES-* rule: may name the source the gate asks */
     if (x->gate->present) {
         engine_gate(m, e, x);
         engine_gate_verdict(e, v);
     }
+    engine_ses_apply(m, e, x); /* the rule's tenant check and headers */
     if (x->align->enabled && e->from_status == GATE_FROM_OK && e->from->n > 0 &&
         v->action != VERDICT_REJECT && v->action != VERDICT_TEMPFAIL) {
         engine_align(m, e, x);
         engine_align_verdict(e, x, v);
     }
-    if (x->ses->headers->n_rules > 0 && v->action != VERDICT_REJECT &&
-        v->action != VERDICT_TEMPFAIL)
-        engine_sesheaders(m, e, x);
     if (unsub_conf_n_rules(x->unsub) > 0 && v->action != VERDICT_REJECT &&
         v->action != VERDICT_TEMPFAIL)
         engine_unsub(m, e, x);

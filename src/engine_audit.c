@@ -88,7 +88,7 @@ engine_plugin_of(sm_conf_ext *x, const char *instance)
 /* engine_audit_ses - v2: suppression checks, X-SES-* headers, the region that refused */
 static void
 engine_audit_ses(const msg_ext *e, audit_msg *am, audit_suppression **sp_r, audit_ses_header *sh,
-                 char *rule, size_t rulelen)
+                 audit_tenant *tn, char *rule, size_t rulelen)
 {
     audit_suppression *sp = e->n_supp ? xcalloc(e->n_supp, sizeof(*sp)) : NULL;
 
@@ -124,6 +124,11 @@ engine_audit_ses(const msg_ext *e, audit_msg *am, audit_suppression **sp_r, audi
                                    sesheaders_act_name(e->sesh.items[i].act)};
     am->ses_headers = sh;
     am->n_ses_headers = e->sesh.n_items;
+    if (e->tenant.done) {
+        *tn = (audit_tenant){e->tenant.tenant, e->tenant.identity, e->tenant.instance,
+                             e->tenant.region[0] ? e->tenant.region : NULL, e->tenant.answer};
+        am->ses_tenant = tn;
+    }
 }
 
 /* engine_audit_write - the record itself; returns AUDIT_OK or the failure action */
@@ -155,6 +160,7 @@ engine_audit(sm_msg *m, msg_ext *e, int aborted)
     audit_header uh[8];
     audit_suppression *sp = NULL;
     audit_ses_header sh[SESHEADERS_N_FIELDS];
+    audit_tenant tn;
     char rule[32];
     audit_spf spf;
     audit_dmarc dmarc;
@@ -234,7 +240,7 @@ engine_audit(sm_msg *m, msg_ext *e, int aborted)
         uh[am.n_unsub++].value = e->unsub.add[i].value;
     }
     am.unsub = uh;
-    engine_audit_ses(e, &am, &sp, sh, rule, sizeof(rule));
+    engine_audit_ses(e, &am, &sp, sh, &tn, rule, sizeof(rule));
     am.action = engine_audit_action(m, e, aborted);
     am.outcome = aborted ? AUDIT_OUTCOME_ABORTED : AUDIT_OUTCOME_COMPLETED;
     am.config_version = m->conf->version;

@@ -25,6 +25,16 @@ typedef struct engine_supp_rec {
     const char *action; /* refused, logged, accepted, tempfail */
 } engine_supp_rec;
 
+/* the tenant check of the X-SES-* rule (engine_ses.c) */
+typedef struct engine_tenant_rec {
+    int done;
+    char tenant[128];
+    char identity[256]; /* the verified From identity asked about */
+    char instance[64];
+    char region[32];
+    const char *answer; /* associated, not_associated, unchecked, tempfail */
+} engine_tenant_rec;
+
 typedef struct msg_ext {
     dkim_verify *dkv; /* streaming verifier (NULL when alignment is off) */
     int dkim_nosig;   /* no DKIM-Signature: body not needed */
@@ -53,6 +63,7 @@ typedef struct msg_ext {
     size_t n_supp;
     sesheaders_result sesh;
     int sesh_done;
+    engine_tenant_rec tenant;
     char refused_region[32]; /* the SES region whose answer refused the message */
     int probe;               /* ses-milter -t (engine_probe_start): no audit record, no log line */
 } msg_ext;

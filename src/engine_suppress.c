@@ -146,7 +146,8 @@ engine_suppress_rcpt(sm_msg *m, const char *rcpt, const char *mailer, engine_rep
         plugin_instance *pi = plugin_chain_get(x->chain, i);
         const char *name = plugin_instance_name(pi);
         sm_ask_attrs at;
-        sm_ask_answer a = plugin_instance_ask(pi, SM_ASK_SUPPRESSED, addr, NULL, deadline, m->qid, &at);
+        sm_ask_answer a =
+            plugin_instance_ask(pi, SM_ASK_SUPPRESSED, addr, NULL, deadline, m->qid, &at);
 
         if (a == SM_ASK_UNKNOWN)
             continue;

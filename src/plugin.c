@@ -704,8 +704,8 @@ plugin_instance_ask(plugin_instance *inst, sm_ask_question question, const char 
                     sm_ask_attrs *attrs)
 {
     const sm_plugin *d = inst->mod->desc;
-    sm_ask_query q = {sizeof(q), question, subject, tenant, deadline_ms,
-                      queue_id != NULL ? queue_id : ""};
+    sm_ask_query q = {sizeof(q), question,    subject,
+                      tenant,    deadline_ms, queue_id != NULL ? queue_id : ""};
     sm_ask_answer a;
 
     memset(attrs, 0, sizeof(*attrs));

@@ -44,6 +44,8 @@ static const cfg_directive sesheaders_rule_tab[] = {
     {"from_arn", CFG_STR, RF(value[4]), NULL, 0, 0, 0, NULL},
     {"return_path_arn", CFG_STR, RF(value[5]), NULL, 0, 0, 0, NULL},
     {"existing", CFG_ENUM, RF(existing), "keep", 0, 0, 0, sesheaders_existing_names},
+    {"identity_source", CFG_STR, RF(identity_source), NULL, 0, 0, 0, NULL},
+    {"check_tenant", CFG_BOOL, RF(check_tenant), NULL, 1, 0, 0, NULL},
     CFG_END,
 };
 
@@ -221,6 +223,24 @@ sesheaders_conf_parse(const config_setting_t *list, sesheaders_conf **out, char 
         if (cfg_parse_table(g, sesheaders_rule_tab, r, NULL, err, errlen) < 0 ||
             sesheaders_check_rule(g, r, err, errlen) < 0)
             return -1;
+    }
+    return 0;
+}
+
+int
+sesheaders_check_sources(const sesheaders_conf *c, const char *const *names, size_t n, char *err,
+                         size_t errlen)
+{
+    for (size_t i = 0; c != NULL && i < c->n_rules; i++) {
+        const char *want = c->rules[i].identity_source;
+        size_t k = 0;
+        while (want != NULL && k < n && strcmp(names[k], want) != 0)
+            k++;
+        if (want != NULL && k == n)
+            return util_errf(err, errlen,
+                             "ses.rules[%zu]: identity_source \"%s\" is not one of "
+                             "identity.sources",
+                             i, want);
     }
     return 0;
 }

@@ -15,6 +15,12 @@
  * 50 tags, "name=value" pairs separated by commas), ARNs
  * "arn:PARTITION:ses:REGION:ACCOUNT:identity/NAME".
  *
+ * Sending authorization: identity_source names the one identity source
+ * (an SES instance with credentials and region able to see the owning
+ * account) the gate asks about a sender the rule covers.  Tenants: with
+ * check_tenant (default), the gate's deciding identity must be one of the
+ * tenant's resources (the engine asks that source, sm_plugin.ask).
+ *
  * No libmilter, no logging: sesheaders_decide() says what to add, remove
  * or keep; the engine applies it to the verdict before the unsubscribe
  * headers (added at the top, so both come before any DKIM signature a
@@ -41,6 +47,8 @@ typedef struct sesheaders_rule {
     cfg_strlist header_values;        /* trigger values (case-insensitive); empty: any value */
     char *value[SESHEADERS_N_FIELDS]; /* per sesheaders_field_names[], NULL: not set */
     int existing;                     /* sesheaders_existing */
+    char *identity_source; /* sending authorization: the only source the gate asks, NULL: all */
+    int check_tenant;      /* with a tenant: the sender identity must be the tenant's */
 } sesheaders_rule;
 
 typedef struct sesheaders_conf {
@@ -87,6 +95,9 @@ int sesheaders_arn_check(const char *arn, char *why, size_t whylen);
 /* sesheaders_sender_match - whether pattern (domain or address) covers sender */
 int sesheaders_sender_match(const char *pattern, const char *sender);
 
+/* sesheaders_check_sources - every identity_source names one of the n sources */
+int sesheaders_check_sources(const sesheaders_conf *c, const char *const *names, size_t n,
+                             char *err, size_t errlen);
 /* sesheaders_conf_parse - the "ses.rules" list (NULL: no rules); *out is the caller's */
 int sesheaders_conf_parse(const config_setting_t *list, sesheaders_conf **out, char *err,
                           size_t errlen);

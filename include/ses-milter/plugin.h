@@ -144,8 +144,7 @@ typedef struct sm_ask_attrs {
     char detail[256];     /* why: a short human-readable reason */
 } sm_ask_attrs;
 
-typedef sm_ask_answer (*sm_ask_fn)(void *instance, const sm_ask_query *query,
-                                   sm_ask_attrs *attrs);
+typedef sm_ask_answer (*sm_ask_fn)(void *instance, const sm_ask_query *query, sm_ask_attrs *attrs);
 
 /* services the host offers a plugin */
 typedef struct sm_plugin_host {

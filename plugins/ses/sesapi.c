@@ -175,8 +175,8 @@ out:
 
 /* sesapi_request - credentials, rate limit, sign, send, classify */
 static void
-sesapi_request(sesapi *a, const char *method, const char *path, const char *query,
-               const char *body, uint64_t deadline_ms, sesapi_result *r)
+sesapi_request(sesapi *a, const char *method, const char *path, const char *query, const char *body,
+               uint64_t deadline_ms, sesapi_result *r)
 {
     creds_value cv;
 

@@ -318,8 +318,8 @@ sessupp_check(void *instance, const sm_ask_query *q, sm_ask_attrs *attrs)
         if (ans == SM_ASK_TEMPFAIL)
             sessupp_remove(s, e);
         else
-            sessupp_store(s, e, ans == SM_ASK_YES ? SESSUPP_SUPPRESSED : SESSUPP_CLEAR,
-                          reason, last, sesutil_now_ms());
+            sessupp_store(s, e, ans == SM_ASK_YES ? SESSUPP_SUPPRESSED : SESSUPP_CLEAR, reason,
+                          last, sesutil_now_ms());
     }
     pthread_cond_broadcast(&s->cond);
     pthread_mutex_unlock(&s->lock);

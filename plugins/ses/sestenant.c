@@ -110,8 +110,8 @@ static char *
 sestenant_page(ses_instance *in, sestenant_entry *e, const char *token, uint64_t deadline_ms,
                sesapi_status *st, char *detail, size_t dlen)
 {
-    json_t *req = json_pack("{s:s,s:{s:s},s:i}", "TenantName", e->tenant, "Filter",
-                            "RESOURCE_TYPE", "EMAIL_IDENTITY", "PageSize", 100);
+    json_t *req = json_pack("{s:s,s:{s:s},s:i}", "TenantName", e->tenant, "Filter", "RESOURCE_TYPE",
+                            "EMAIL_IDENTITY", "PageSize", 100);
     json_t *root, *items, *next;
     char *body, *ret;
     sesapi_result r;
@@ -192,8 +192,8 @@ sestenant_answer(const sestenant_entry *e, const char *identity, const char *ori
             return SM_ASK_YES;
         }
     snprintf(a->detail, sizeof(a->detail),
-             "identity %.128s is not among the %zu identities of tenant %.64s", identity,
-             e->n_ids, e->tenant);
+             "identity %.128s is not among the %zu identities of tenant %.64s", identity, e->n_ids,
+             e->tenant);
     return SM_ASK_NO;
 }
 

@@ -6,7 +6,9 @@ JSON fixture; GetSuppressedDestination (404 when not suppressed),
 ListSuppressedDestinations (paged, fixture["suppression_page"] per page) and
 ListResourceTenants from its "suppressed" and "tenants" (sessupp block).
 fixture["regions"] lists the regions whose signatures it accepts (default:
-fixture["region"]).  Every SES request's signature is recomputed independently
+fixture["region"]); credentials with an "account" see the identities of
+fixture["accounts"][ACCOUNT] (per region under "regions"), for cross-account
+sending authorization.  Every SES request's signature is recomputed independently
 with botocore.auth.SigV4Auth on a botocore.awsrequest.AWSRequest rebuilt
 from the received method, path, query, signed headers and body; a mismatch
 is answered 403 SignatureDoesNotMatch with the canonical request and the
@@ -46,6 +48,7 @@ STATS = {"counts": {}, "times": {}}
 MODE = {"ses": "ok", "creds": "ok"}
 FIX = {}
 KEYS = {}  # access key id -> (secret, token or None, expiration epoch or None)
+ACCOUNTS = {}  # sessupp: access key id -> account id (credentials with "account")
 ISSUED = [0]
 
 
@@ -184,6 +187,8 @@ class Handler(BaseHTTPRequestHandler):
             record("BadSignature")
             self.aws_error(403, "SignatureDoesNotMatch", "wrong region in scope")
             return False
+        self.account = ACCOUNTS.get(ak)  # sessupp: the account these credentials belong to
+        self.region = region
         return True
 
     def injected(self):
@@ -228,7 +233,9 @@ class Handler(BaseHTTPRequestHandler):
         if u.path.startswith(prefix):
             record("GetEmailIdentity")
             ident = urllib.parse.unquote(u.path[len(prefix):])
-            item = FIX.get("identities", {}).get(ident)
+            item = self.identities().get(ident)
+            if getattr(self, "account", None):  # sessupp: which account and region were asked
+                record("GetEmailIdentity:%s:%s" % (self.account, self.region))
             if item is None:
                 self.aws_error(404, "NotFoundException", "Email identity %s does not exist." % ident)
             else:
@@ -242,8 +249,18 @@ class Handler(BaseHTTPRequestHandler):
         else:
             self.aws_error(404, "UnknownOperationException", "no such API")
 
+    def identities(self):
+        """sessupp: the identities of the signing account/region: fixture["accounts"][ACCOUNT]
+        ["identities"] (or [ACCOUNT]["regions"][REGION]["identities"]), else fixture["identities"]"""
+        acct = FIX.get("accounts", {}).get(getattr(self, "account", None) or "")
+        if acct is None:
+            return FIX.get("identities", {})
+        per_region = acct.get("regions", {}).get(getattr(self, "region", ""), None)
+        return (per_region or acct).get("identities", {})
+
     def list_identities(self, q):
-        names = sorted(FIX.get("identities", {}))
+        ids = self.identities()
+        names = sorted(ids)
         size = int(q.get("PageSize", ["1000"])[0])
         if size < 1 or size > 1000:
             self.aws_error(400, "BadRequestException", "PageSize out of range")
@@ -257,7 +274,7 @@ class Handler(BaseHTTPRequestHandler):
             start = int(tok[len("tok/+= "):])
         out = []
         for name in names[start:start + size]:
-            item = FIX["identities"][name]
+            item = ids[name]
             out.append({"IdentityName": name, "IdentityType": item.get("IdentityType"),
                         "SendingEnabled": bool(item.get("VerifiedForSendingStatus")),
                         "VerificationStatus": item.get("VerificationStatus")})
@@ -306,6 +323,32 @@ class Handler(BaseHTTPRequestHandler):
             res = {"SuppressedDestinationSummaries": out}
             if start + size < len(names):
                 res["NextToken"] = "supp/+= %d" % (start + size)
+            self.send(200, res)
+            return True
+        if u.path == "/v2/email/tenants/resources/list" and self.command == "POST":
+            record("ListTenantResources")
+            try:
+                req = json.loads(body or b"{}")
+            except ValueError:
+                self.aws_error(400, "BadRequestException", "malformed JSON")
+                return True
+            name = req.get("TenantName")
+            tenants = FIX.get("tenants", {})
+            if not name:
+                self.aws_error(400, "BadRequestException", "TenantName is required")
+                return True
+            if name not in tenants:
+                self.aws_error(404, "NotFoundException", "Tenant %s does not exist." % name)
+                return True
+            want = (req.get("Filter") or {}).get("RESOURCE_TYPE")
+            items = [{"ResourceType": "EMAIL_IDENTITY" if ":identity/" in a else "CONFIGURATION_SET",
+                      "ResourceArn": a} for a in tenants[name]]
+            items = [i for i in items if want is None or i["ResourceType"] == want]
+            size = int(req.get("PageSize") or 100)
+            start = int(req.get("NextToken") or 0)
+            res = {"TenantResources": items[start:start + size]}
+            if start + size < len(items):
+                res["NextToken"] = str(start + size)
             self.send(200, res)
             return True
         if u.path == "/v2/email/resources/tenants/list" and self.command == "POST":
@@ -439,6 +482,8 @@ def main():
         FIX.update(json.load(f))
     for c in FIX.get("credentials", []):
         KEYS[c["access_key_id"]] = (c["secret_access_key"], c.get("session_token"), None)
+        if c.get("account"):
+            ACCOUNTS[c["access_key_id"]] = c["account"]
     srv = Server(("127.0.0.1", 0), Handler)
     if a.tls_cert:
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
