@@ -38,7 +38,9 @@ static const cfg_directive sesrules_supp_tab[] = {
 };
 
 static const char *const sesrules_top_extra[] = {"suppression", "rules", NULL};
-static const cfg_directive sesrules_top_tab[] = {CFG_END};
+static const cfg_directive sesrules_top_tab[] = {
+    CFG_END,
+};
 
 /* sesrules_text_ok - "D.D.D text" with the wanted class digit */
 static int
