@@ -32,6 +32,9 @@
 
 #define ENGINE_SUPPRESS_MAX_RECORDS 1000
 
+/* said once per process: ses.suppression is on but no source keeps a suppression list */
+static int engine_suppress_none_said;
+
 /* engine_suppress_wanted - whether this configuration asks at RCPT (the reply is needed) */
 int
 engine_suppress_wanted(const sm_conf *c)
@@ -130,7 +133,7 @@ engine_suppress_rcpt(sm_msg *m, const char *rcpt, const char *mailer, engine_rep
     const sesrules_conf *sc = x->ses;
     char *addr, text[600], safe[400];
     uint64_t deadline;
-    int ret = ENGINE_RCPT_CONTINUE;
+    int ret = ENGINE_RCPT_CONTINUE, asked = 0;
 
     if (!engine_suppress_wanted(m->conf) || m->ext == NULL)
         return ENGINE_RCPT_CONTINUE;
@@ -151,6 +154,7 @@ engine_suppress_rcpt(sm_msg *m, const char *rcpt, const char *mailer, engine_rep
 
         if (a == SM_ASK_UNKNOWN)
             continue;
+        asked = 1;
         if (a == SM_ASK_NO) {
             engine_suppress_note(m->ext, addr, name, a, &at, "accepted");
         } else if (a == SM_ASK_YES && sc->supp_action == SESRULES_SUPP_LOG) {
@@ -186,6 +190,10 @@ engine_suppress_rcpt(sm_msg *m, const char *rcpt, const char *mailer, engine_rep
                     safe, name, at.region, at.detail);
         }
     }
+    if (!asked && !__atomic_exchange_n(&engine_suppress_none_said, 1, __ATOMIC_RELAXED))
+        log_msg(LOG_WARNING, m->qid,
+                "ses.suppression is on, but no identity source keeps a suppression list "
+                "(set suppression = true in an SES source's block): recipients are not checked");
     free(addr);
     return ret;
 }
