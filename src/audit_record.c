@@ -430,8 +430,18 @@ static const audit_field f_ses_header[] = {{"name", AF_STR, 0, NULL, NULL},
                                            {"value", AF_STR, 1, NULL, NULL},
                                            {"act", AF_ENUM, 0, ses_act_names, NULL},
                                            AF_END};
-static const audit_field f_ses_headers[] = {
-    {"rule", AF_STR, 0, NULL, NULL}, {"headers", AF_ARR_OBJ, 0, NULL, f_ses_header}, AF_END};
+static const char *const tenant_answer_names[] = {"associated", "not_associated", "unchecked",
+                                                  "tempfail", NULL};
+static const audit_field f_ses_tenant[] = {{"tenant", AF_STR, 0, NULL, NULL},
+                                           {"identity", AF_STR, 1, NULL, NULL},
+                                           {"instance", AF_STR, 1, NULL, NULL},
+                                           {"region", AF_STR, 1, NULL, NULL},
+                                           {"answer", AF_ENUM, 0, tenant_answer_names, NULL},
+                                           AF_END};
+static const audit_field f_ses_headers[] = {{"rule", AF_STR, 0, NULL, NULL},
+                                            {"headers", AF_ARR_OBJ, 0, NULL, f_ses_header},
+                                            {"tenant", AF_OBJ, 1, NULL, f_ses_tenant},
+                                            AF_END};
 static const audit_field f_reply[] = {{"code", AF_INT, 1, NULL, NULL},
                                       {"xcode", AF_STR, 1, NULL, NULL},
                                       {"text", AF_STR, 1, NULL, NULL},

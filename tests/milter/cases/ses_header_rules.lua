@@ -87,3 +87,10 @@ T.case("ses_rules_no_matching_rule_adds_nothing", function()
   mt.disconnect(c)
   T.expect(audit_line("HDR7"):find('"ses_headers":null', 1, true), "ses_headers not null")
 end)
+
+T.case("audit_records_verify_against_the_schema", function()
+  local p = assert(io.popen(string.format("'%s/ses-milter-audit' verify --schema '%s' 2>&1; echo rc=$?",
+                                          os.getenv("SM_BUILDDIR"), AUDIT)))
+  local out = p:read("a"); p:close()
+  T.expect(out:find("rc=0", 1, true), "ses-milter-audit verify --schema: " .. out)
+end)

@@ -112,3 +112,10 @@ T.case("ses_suppression_every_recipient_refused_records_an_aborted_transaction",
   T.expect(rec ~= nil and rec:find('"action":"refused"', 1, true) and
            rec:find('"outcome":"aborted"', 1, true), "aborted record: " .. tostring(rec))
 end)
+
+T.case("audit_records_verify_against_the_schema", function()
+  local p = assert(io.popen(string.format("'%s/ses-milter-audit' verify --schema '%s' 2>&1; echo rc=$?",
+                                          os.getenv("SM_BUILDDIR"), AUDIT)))
+  local out = p:read("a"); p:close()
+  T.expect(out:find("rc=0", 1, true), "ses-milter-audit verify --schema: " .. out)
+end)

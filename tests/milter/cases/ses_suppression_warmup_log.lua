@@ -42,3 +42,10 @@ T.case("ses_suppression_after_warmup_no_call_per_recipient_and_log_action_accept
                     '"answer":"clear","reason":null,"cache":"warm","action":"accepted"', 1, true),
            "new1@ not answered from the walk")
 end)
+
+T.case("audit_records_verify_against_the_schema", function()
+  local p = assert(io.popen(string.format("'%s/ses-milter-audit' verify --schema '%s' 2>&1; echo rc=$?",
+                                          os.getenv("SM_BUILDDIR"), AUDIT)))
+  local out = p:read("a"); p:close()
+  T.expect(out:find("rc=0", 1, true), "ses-milter-audit verify --schema: " .. out)
+end)

@@ -79,3 +79,10 @@ T.case("ses_authorization_only_the_named_source_counts_and_the_reply_names_its_r
   mt.disconnect(c)
   T.expect(audit_line("AUTH2"):find('"refused_region":"us-west-2"', 1, true), "region not recorded")
 end)
+
+T.case("audit_records_verify_against_the_schema", function()
+  local p = assert(io.popen(string.format("'%s/ses-milter-audit' verify --schema '%s' 2>&1; echo rc=$?",
+                                          os.getenv("SM_BUILDDIR"), AUDIT)))
+  local out = p:read("a"); p:close()
+  T.expect(out:find("rc=0", 1, true), "ses-milter-audit verify --schema: " .. out)
+end)
