@@ -146,11 +146,14 @@ sesheaders_arn_check(const char *arn, char *why, size_t whylen)
 int
 sesheaders_sender_match(const char *pattern, const char *sender)
 {
-    const char *at = strrchr(sender, '@'), *dom = at != NULL ? at + 1 : sender;
-    size_t pl = strlen(pattern), dl = strlen(dom);
+    const char *at, *dom;
+    size_t pl = strlen(pattern), dl;
 
     if (sender == NULL || *sender == '\0')
         return 0;
+    at = strrchr(sender, '@');
+    dom = at != NULL ? at + 1 : sender;
+    dl = strlen(dom);
     if (strchr(pattern, '@') != NULL) {
         const char *pat = strrchr(pattern, '@');
         /* local part exact (SES: case-sensitive), domain case-insensitive */
