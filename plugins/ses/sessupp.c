@@ -19,6 +19,12 @@
  * that reached its end makes "absent from the list" an answer (origin
  * "warm") until it is older than not_suppressed_ttl.  All calls go
  * through the instance's sesapi, so they share its rate limit and backoff.
+ *
+ * Reload: a new instance started while a running one has the same name,
+ * endpoint, region and suppression settings takes over its table and the
+ * time of its last complete walk (the host starts the new configuration
+ * before it closes the old one), so that a SIGHUP costs no walk: the next
+ * one comes suppression_warmup_interval after the predecessor's.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -63,8 +69,12 @@ struct sessupp {
     uint64_t walked_ms; /* end of the last complete list walk, 0: none */
     uint64_t walk_start_ms;
     pthread_t thread;
-    int running, stop;
+    int started, running, stop;
+    struct sessupp *next_running; /* sessupp_running list, for a successor at a reload */
 };
+
+static pthread_mutex_t sessupp_reg_lock = PTHREAD_MUTEX_INITIALIZER;
+static sessupp *sessupp_running;
 
 static uint32_t
 sessupp_hash(const char *s)
@@ -444,29 +454,117 @@ sessupp_walk(sessupp *s)
     return 0;
 }
 
+/* sleep until 'until' (CLOCK_MONOTONIC ms) unless stopped */
+static void
+sessupp_sleep_until(sessupp *s, uint64_t until)
+{
+    pthread_mutex_lock(&s->lock);
+    while (!s->stop && sesutil_now_ms() < until)
+        sessupp_wait(s, until);
+    pthread_mutex_unlock(&s->lock);
+}
+
 static void *
 sessupp_thread(void *arg)
 {
     sessupp *s = arg;
-    uint64_t interval_ms = (uint64_t)s->in->set.suppression_warmup_interval * 1000u;
+    uint64_t interval_ms = (uint64_t)s->in->set.suppression_warmup_interval * 1000u, walked;
 
+    pthread_mutex_lock(&s->lock);
+    walked = s->walked_ms;
+    pthread_mutex_unlock(&s->lock);
+    if (walked != 0 && walked + interval_ms > sesutil_now_ms()) {
+        ses_log(s->in, LOG_INFO, NULL,
+                "suppression warm-up: took over the running instance's table; next walk in %llu s",
+                (unsigned long long)((walked + interval_ms - sesutil_now_ms() + 999) / 1000));
+        sessupp_sleep_until(s, walked + interval_ms);
+    }
     while (!sessupp_stopping(s)) {
         uint64_t pause = sessupp_walk(s) == 0 ? interval_ms : 30000u;
-        uint64_t until = sesutil_now_ms() + pause;
-
-        pthread_mutex_lock(&s->lock);
-        while (!s->stop && sesutil_now_ms() < until)
-            sessupp_wait(s, until);
-        pthread_mutex_unlock(&s->lock);
+        sessupp_sleep_until(s, sesutil_now_ms() + pause);
     }
     return NULL;
+}
+
+static int
+sessupp_streq(const char *a, const char *b)
+{
+    return strcmp(a != NULL ? a : "", b != NULL ? b : "") == 0;
+}
+
+/* sessupp_same - o is a predecessor of s: the same list, kept the same way */
+static int
+sessupp_same(const sessupp *s, const sessupp *o)
+{
+    const ses_instance *a = s->in, *b = o->in;
+
+    return sessupp_streq(a->name, b->name) && sessupp_streq(a->api.endpoint, b->api.endpoint) &&
+           sessupp_streq(a->set.region, b->set.region) &&
+           sessupp_streq(creds_source_name(a->creds), creds_source_name(b->creds)) &&
+           sessupp_streq(a->set.profile, b->set.profile) &&
+           a->set.suppressed_ttl == b->set.suppressed_ttl &&
+           a->set.not_suppressed_ttl == b->set.not_suppressed_ttl &&
+           a->set.suppression_warmup_interval == b->set.suppression_warmup_interval &&
+           a->set.suppression_max_entries == b->set.suppression_max_entries;
+}
+
+/* sessupp_adopt - take over a running predecessor's answers, then join the running list */
+static void
+sessupp_adopt(sessupp *s)
+{
+    pthread_mutex_lock(&sessupp_reg_lock);
+    for (sessupp *o = sessupp_running; o != NULL; o = o->next_running) {
+        if (o == s || !sessupp_same(s, o))
+            continue;
+        pthread_mutex_lock(&o->lock);
+        pthread_mutex_lock(&s->lock);
+        for (size_t b = 0; b < SESSUPP_BUCKETS; b++) {
+            sessupp_entry **pp = &o->bucket[b];
+            while (*pp != NULL) {
+                sessupp_entry *e = *pp;
+                if (e->state == SESSUPP_INFLIGHT) { /* its asker still owns it */
+                    pp = &e->next;
+                    continue;
+                }
+                *pp = e->next;
+                o->n--;
+                e->next = s->bucket[b]; /* same hash, same bucket */
+                s->bucket[b] = e;
+                s->n++;
+            }
+        }
+        s->walked_ms = o->walked_ms;
+        pthread_mutex_unlock(&s->lock);
+        pthread_mutex_unlock(&o->lock);
+        break;
+    }
+    s->next_running = sessupp_running;
+    sessupp_running = s;
+    pthread_mutex_unlock(&sessupp_reg_lock);
+}
+
+/* sessupp_leave - off the running list */
+static void
+sessupp_leave(sessupp *s)
+{
+    pthread_mutex_lock(&sessupp_reg_lock);
+    for (sessupp **pp = &sessupp_running; *pp != NULL; pp = &(*pp)->next_running)
+        if (*pp == s) {
+            *pp = s->next_running;
+            break;
+        }
+    pthread_mutex_unlock(&sessupp_reg_lock);
 }
 
 /* sessupp_start - the warm-up thread */
 int
 sessupp_start(sessupp *s, char *err, size_t errlen)
 {
-    if (s == NULL || s->running || s->in->set.suppression_warmup_interval == 0)
+    if (s == NULL || s->started)
+        return 0;
+    s->started = 1;
+    sessupp_adopt(s);
+    if (s->in->set.suppression_warmup_interval == 0)
         return 0;
     if (pthread_create(&s->thread, NULL, sessupp_thread, s) != 0)
         return sesutil_errf(err, errlen, "ses: cannot start the suppression warm-up thread");
@@ -480,6 +578,8 @@ sessupp_free(sessupp *s)
 {
     if (s == NULL)
         return NULL;
+    if (s->started)
+        sessupp_leave(s);
     if (s->running) {
         pthread_mutex_lock(&s->lock);
         s->stop = 1;

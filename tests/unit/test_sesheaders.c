@@ -134,6 +134,7 @@ test_sesheaders_sender_match_domain_subdomain_and_exact_address(void **state)
         {"news@example.com", "news@sub.example.com", 0},
         {"news@example.com", "xnews@example.com", 0},
         {"example.com", "", 0},
+        {"example.com", NULL, 0},
     };
 
     (void)state;

@@ -43,6 +43,26 @@ T.case("ses_suppression_after_warmup_no_call_per_recipient_and_log_action_accept
            "new1@ not answered from the walk")
 end)
 
+T.case("ses_suppression_reload_takes_over_the_table_without_a_walk", function()
+  T.signal("HUP")
+  for _ = 1, 100 do
+    if T.log_count("reloaded (version", true) >= 1 then break end
+    mt.sleep(0.05)
+  end
+  T.expect(wait_log("suppression warm-up: took over the running instance's table", 10),
+           "the new instance did not take over the table")
+  local c, r = T.send{ ip = "10.0.0.5", from = "<news@example.com>", qid = "WARM2",
+                       rcpts = { "<b3@example.org>", "<new3@example.org>" },
+                       headers = {{ "From", "news@example.com" }} }
+  T.expect_accept(r, "after the reload"); mt.disconnect(c)
+  T.expect(T.log_line("WARM2: suppression list: <b3@example.org> is suppressed (BOUNCE)", "accepted"),
+           "b3@ not known after the reload")
+  T.expect(stats("ListSuppressedDestinations") == 3, "the reload walked the list again: " ..
+           stats("ListSuppressedDestinations") .. " pages")
+  T.expect(stats("GetSuppressedDestination") == 0, "the reload lost the walk: " ..
+           stats("GetSuppressedDestination") .. " calls")
+end)
+
 T.case("audit_records_verify_against_the_schema", function()
   local p = assert(io.popen(string.format("'%s/ses-milter-audit' verify --schema '%s' 2>&1; echo rc=$?",
                                           os.getenv("SM_BUILDDIR"), AUDIT)))
