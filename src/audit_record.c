@@ -371,6 +371,9 @@ typedef enum {
     AF_ARR_OBJ, /* array of objects with sub fields */
 } audit_ftype;
 
+/* nullable: 0 no, 1 yes; AF_V2: a v2 addition, nullable and absent from v1 records */
+#define AF_V2 2
+
 typedef struct audit_field {
     const char *key;
     audit_ftype type;
@@ -465,9 +468,9 @@ static const audit_field f_record[] = {{"v", AF_INT, 0, NULL, NULL},
                                        {"spf", AF_OBJ, 1, NULL, f_spf},
                                        {"dmarc", AF_OBJ, 1, NULL, f_dmarc},
                                        {"unsub", AF_ARR_OBJ, 0, NULL, f_header},
-                                       {"suppression", AF_ARR_OBJ, 1, NULL, f_suppression},
-                                       {"ses_headers", AF_OBJ, 1, NULL, f_ses_headers},
-                                       {"refused_region", AF_STR, 1, NULL, NULL},
+                                       {"suppression", AF_ARR_OBJ, AF_V2, NULL, f_suppression},
+                                       {"ses_headers", AF_OBJ, AF_V2, NULL, f_ses_headers},
+                                       {"refused_region", AF_STR, AF_V2, NULL, NULL},
                                        {"action", AF_ENUM, 1, action_names + 1, NULL},
                                        {"reply", AF_OBJ, 1, NULL, f_reply},
                                        {"config", AF_STR, 1, NULL, NULL},
@@ -570,6 +573,8 @@ audit_record_check_obj(const json_t *obj, const audit_field *tab, const char *pa
         char sub[160];
 
         snprintf(sub, sizeof(sub), "%.100s%s%.50s", path, *path ? "." : "", key);
+        while (f->key != NULL && f->nullable == AF_V2 && strcmp(f->key, key) != 0)
+            f++; /* a record written before the v2 additions */
         if (f->key == NULL)
             return util_errf(err, errlen, "%s: unknown key", sub);
         if (strcmp(f->key, key) != 0)
@@ -579,6 +584,8 @@ audit_record_check_obj(const json_t *obj, const audit_field *tab, const char *pa
             return -1;
         f++;
     }
+    while (f->key != NULL && f->nullable == AF_V2)
+        f++;
     if (f->key != NULL)
         return util_errf(err, errlen, "%s%s%s: missing", path, *path ? "." : "", f->key);
     return 0;

@@ -43,7 +43,9 @@ typedef struct engine_reply {
 
 /*
  * engine_rcpt - a recipient of outgoing mail, with the MTA's {rcpt_mailer} (may be
- * NULL); returns an engine_rcpt_result, with *reply set when it is not CONTINUE
+ * NULL); returns an engine_rcpt_result, with *reply set when it is not CONTINUE.
+ * reply NULL: the MTA does not wait for this reply (negotiated before a reload turned
+ * a check on), so nothing is refused: always CONTINUE.
  */
 int engine_rcpt(sm_msg *m, const char *rcpt, const char *mailer, engine_reply *reply);
 /* engine_rcpt_wants_reply - whether the current configuration may refuse at RCPT (the MTA

@@ -157,12 +157,13 @@ engine_suppress_rcpt(sm_msg *m, const char *rcpt, const char *mailer, engine_rep
         asked = 1;
         if (a == SM_ASK_NO) {
             engine_suppress_note(m->ext, addr, name, a, &at, "accepted");
-        } else if (a == SM_ASK_YES && sc->supp_action == SESRULES_SUPP_LOG) {
+        } else if (a == SM_ASK_YES && (sc->supp_action == SESRULES_SUPP_LOG || reply == NULL)) {
             engine_suppress_note(m->ext, addr, name, a, &at, "logged");
             log_msg(LOG_NOTICE, m->qid,
-                    "suppression list: <%s> is suppressed (%s) in %s region %s: accepted "
-                    "(ses.suppression.action = log)",
-                    safe, at.reason, name, at.region);
+                    "suppression list: <%s> is suppressed (%s) in %s region %s: accepted (%s)",
+                    safe, at.reason, name, at.region,
+                    reply == NULL ? "the MTA does not wait for the RCPT reply on this connection"
+                                  : "ses.suppression.action = log");
         } else if (a == SM_ASK_YES) {
             engine_suppress_note(m->ext, addr, name, a, &at, "refused");
             engine_suppress_expand(sc->supp_reject_text, addr, at.reason, at.region, text,
@@ -173,7 +174,7 @@ engine_suppress_rcpt(sm_msg *m, const char *rcpt, const char *mailer, engine_rep
                     "refused",
                     safe, at.reason, name, at.region);
             ret = ENGINE_RCPT_REJECT;
-        } else if (sc->supp_on_tempfail) {
+        } else if (sc->supp_on_tempfail && reply != NULL) {
             engine_suppress_note(m->ext, addr, name, a, &at, "tempfail");
             engine_suppress_expand(sc->supp_tempfail_text, addr, "", at.region, text, sizeof(text));
             engine_suppress_reply(reply, "451", text);

@@ -180,8 +180,9 @@ milter_envrcpt(SMFICTX *ctx, char **argv)
     if (m == NULL)
         return SMFIS_TEMPFAIL;
     if (engine_outgoing(m) && argv && argv[0])
-        r = engine_rcpt(m, argv[0], smfi_getsymval(ctx, "{rcpt_mailer}"), &rep);
-    if (r != ENGINE_RCPT_CONTINUE && !(m->noreply & SMFIP_NR_RCPT)) {
+        r = engine_rcpt(m, argv[0], smfi_getsymval(ctx, "{rcpt_mailer}"),
+                        (m->noreply & SMFIP_NR_RCPT) ? NULL : &rep);
+    if (r != ENGINE_RCPT_CONTINUE) {
         char *text = milter_reply_text(rep.text);
         smfi_setreply(ctx, rep.code, rep.xcode, text);
         free(text);
