@@ -32,6 +32,9 @@ TABLES = {
     ("src/unsub_conf.c", "unsub_conf_rule_tab"): "unsubscribe.rules",
     ("src/audit.c", "audit_directives"): "audit",
     ("plugins/ses/sesconf.c", "sesconf_table"): "identity.sources.ses",
+    ("src/sesrules.c", "sesrules_top_tab"): "ses",
+    ("src/sesrules.c", "sesrules_supp_tab"): "ses.suppression",
+    ("src/sesheaders.c", "sesheaders_rule_tab"): "ses.rules",
 }
 # lists of names allowed in a group and parsed by the table's owner: (file, array) -> group
 EXTRAS = {
@@ -39,6 +42,7 @@ EXTRAS = {
     ("src/align_conf.c", "align_conf_extra"): "alignment",
     ("src/unsub_conf.c", "unsub_conf_extra"): "unsubscribe",
     ("plugins/file/file.c", "known"): "identity.sources.file",
+    ("src/sesrules.c", "sesrules_top_extra"): "ses",
 }
 # settings read by hand: (file, function) -> group; the names are the string
 # arguments of config_setting_lookup_*(e, "NAME", ...) and strcmp(s, "NAME")

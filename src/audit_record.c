@@ -235,6 +235,56 @@ audit_record_unsub(const audit_msg *m)
     return a;
 }
 
+/* v2: the suppression checks, recipients written as rcpt_mode says; null when none */
+static json_t *
+audit_record_suppression(const audit_msg *m, const audit_record_opts *o)
+{
+    json_t *a;
+
+    if (m->suppression == NULL || m->n_suppression == 0)
+        return json_null();
+    a = json_array();
+    for (size_t i = 0; i < m->n_suppression; i++) {
+        const audit_suppression *c = &m->suppression[i];
+        json_t *r = o->rcpt_mode == AUDIT_RCPT_PLAIN ? audit_record_str(c->rcpt)
+                    : o->rcpt_mode == AUDIT_RCPT_HASHED && o->rcpt_key != NULL
+                        ? audit_record_rcpt_hash(o->rcpt_key, c->rcpt ? c->rcpt : "")
+                        : json_null();
+        json_array_append_new(
+            a,
+            json_pack("{s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "rcpt", r, "instance",
+                      audit_record_str(c->instance), "region", audit_record_str(c->region),
+                      "answer", audit_record_str(c->answer), "reason", audit_record_str(c->reason),
+                      "cache", audit_record_str(c->cache), "action", audit_record_str(c->action)));
+    }
+    return a;
+}
+
+/* v2: the X-SES-* header rule; null when none applied */
+static json_t *
+audit_record_ses_headers(const audit_msg *m)
+{
+    json_t *a;
+
+    if (m->ses_rule == NULL)
+        return json_null();
+    a = json_array();
+    for (size_t i = 0; m->ses_headers != NULL && i < m->n_ses_headers; i++)
+        json_array_append_new(a, json_pack("{s:o,s:o,s:o}", "name",
+                                           audit_record_str(m->ses_headers[i].name), "value",
+                                           audit_record_str(m->ses_headers[i].value), "act",
+                                           audit_record_str(m->ses_headers[i].act)));
+    return json_pack("{s:o,s:o,s:o}", "rule", audit_record_str(m->ses_rule), "headers", a, "tenant",
+                     m->ses_tenant == NULL
+                         ? json_null()
+                         : json_pack("{s:o,s:o,s:o,s:o,s:o}", "tenant",
+                                     audit_record_str(m->ses_tenant->tenant), "identity",
+                                     audit_record_str(m->ses_tenant->identity), "instance",
+                                     audit_record_str(m->ses_tenant->instance), "region",
+                                     audit_record_str(m->ses_tenant->region), "answer",
+                                     audit_record_str(m->ses_tenant->answer)));
+}
+
 /* audit_record_providers - the provider verdicts, null when not evaluated */
 static json_t *
 audit_record_providers(const audit_msg *m)
@@ -305,6 +355,9 @@ audit_record_json(const audit_msg *m, const audit_record_opts *o)
     json_object_set_new(rec, "dmarc", audit_record_dmarc(m->dmarc));
     json_object_set_new(rec, "unsub", audit_record_unsub(m));
     json_object_set_new(rec, "providers", audit_record_providers(m));
+    json_object_set_new(rec, "suppression", audit_record_suppression(m, o));
+    json_object_set_new(rec, "ses_headers", audit_record_ses_headers(m));
+    json_object_set_new(rec, "refused_region", audit_record_str(m->refused_region));
     json_object_set_new(rec, "action", audit_record_enum(audit_action_name(m->action)));
     json_object_set_new(rec, "reply", audit_record_reply(m));
     json_object_set_new(rec, "config", audit_record_str(m->config_version));
@@ -397,6 +450,33 @@ static const audit_field f_provider[] = {{"name", AF_STR, 0, NULL, NULL, 1},
                                          {"result", AF_ENUM, 0, provider_result_names, NULL, 1},
                                          {"failed", AF_ARR_STR, 0, NULL, NULL, 1},
                                          AF_END};
+static const char *const supp_answer_names[] = {"clear", "suppressed", "tempfail", NULL};
+static const char *const supp_action_names[] = {"refused", "logged", "accepted", "tempfail", NULL};
+static const char *const ses_act_names[] = {"added", "kept", "replaced", NULL};
+static const audit_field f_suppression[] = {{"rcpt", AF_STR, 1, NULL, NULL, 1},
+                                            {"instance", AF_STR, 1, NULL, NULL, 1},
+                                            {"region", AF_STR, 1, NULL, NULL, 1},
+                                            {"answer", AF_ENUM, 0, supp_answer_names, NULL, 1},
+                                            {"reason", AF_STR, 1, NULL, NULL, 1},
+                                            {"cache", AF_STR, 1, NULL, NULL, 1},
+                                            {"action", AF_ENUM, 0, supp_action_names, NULL, 1},
+                                            AF_END};
+static const audit_field f_ses_header[] = {{"name", AF_STR, 0, NULL, NULL, 1},
+                                           {"value", AF_STR, 1, NULL, NULL, 1},
+                                           {"act", AF_ENUM, 0, ses_act_names, NULL, 1},
+                                           AF_END};
+static const char *const tenant_answer_names[] = {"associated", "not_associated", "unchecked",
+                                                  "tempfail", NULL};
+static const audit_field f_ses_tenant[] = {{"tenant", AF_STR, 0, NULL, NULL, 1},
+                                           {"identity", AF_STR, 1, NULL, NULL, 1},
+                                           {"instance", AF_STR, 1, NULL, NULL, 1},
+                                           {"region", AF_STR, 1, NULL, NULL, 1},
+                                           {"answer", AF_ENUM, 0, tenant_answer_names, NULL, 1},
+                                           AF_END};
+static const audit_field f_ses_headers[] = {{"rule", AF_STR, 0, NULL, NULL, 1},
+                                            {"headers", AF_ARR_OBJ, 0, NULL, f_ses_header, 1},
+                                            {"tenant", AF_OBJ, 1, NULL, f_ses_tenant, 1},
+                                            AF_END};
 static const audit_field f_reply[] = {{"code", AF_INT, 1, NULL, NULL, 1},
                                       {"xcode", AF_STR, 1, NULL, NULL, 1},
                                       {"text", AF_STR, 1, NULL, NULL, 1},
@@ -421,6 +501,9 @@ static const audit_field f_record[] = {{"v", AF_INT, 0, NULL, NULL, 1},
                                        {"dmarc", AF_OBJ, 1, NULL, f_dmarc, 1},
                                        {"unsub", AF_ARR_OBJ, 0, NULL, f_header, 1},
                                        {"providers", AF_ARR_OBJ, 1, NULL, f_provider, 2},
+                                       {"suppression", AF_ARR_OBJ, 1, NULL, f_suppression, 2},
+                                       {"ses_headers", AF_OBJ, 1, NULL, f_ses_headers, 2},
+                                       {"refused_region", AF_STR, 1, NULL, NULL, 2},
                                        {"action", AF_ENUM, 1, action_names + 1, NULL, 1},
                                        {"reply", AF_OBJ, 1, NULL, f_reply, 1},
                                        {"config", AF_STR, 1, NULL, NULL, 1},

@@ -140,6 +140,28 @@ typedef enum audit_sysmail {
     AUDIT_SYSMAIL_LOCAL,  /* "local-recipients": every recipient is delivered on this host */
     AUDIT_SYSMAIL_BOUNCE, /* "bounce": a bounce from the MTA itself */
 } audit_sysmail;
+/* v2: one recipient checked against a suppression list at RCPT time */
+typedef struct audit_suppression {
+    const char *rcpt;     /* written as the record's rcpt_mode says */
+    const char *instance; /* identity source instance that answered */
+    const char *region;   /* its SES region */
+    const char *answer;   /* clear, suppressed, tempfail */
+    const char *reason;   /* BOUNCE, COMPLAINT; NULL when not suppressed */
+    const char *cache;    /* hit, miss, shared, warm; NULL: unknown */
+    const char *action;   /* refused, logged, accepted, tempfail */
+} audit_suppression;
+
+/* v2: an X-SES-* header a rule added, kept or replaced */
+typedef struct audit_ses_header {
+    const char *name, *value;
+    const char *act; /* added, kept, replaced */
+} audit_ses_header;
+
+/* v2: the tenant check of the X-SES-* rule */
+typedef struct audit_tenant {
+    const char *tenant, *identity, *instance, *region;
+    const char *answer; /* associated, not_associated, unchecked, tempfail */
+} audit_tenant;
 
 typedef struct audit_msg {
     uint64_t time_ms; /* wall clock ms; 0: now */
@@ -164,6 +186,14 @@ typedef struct audit_msg {
     size_t n_unsub;
     const audit_provider *providers; /* NULL: not evaluated (v2 addition) */
     size_t n_providers;
+    /* v2 additions (doc/audit-schema.md) */
+    const audit_suppression *suppression; /* NULL and 0: no recipient checked */
+    size_t n_suppression;
+    const char *ses_rule; /* name (or "#N") of the X-SES-* rule that applied; NULL: none */
+    const audit_ses_header *ses_headers;
+    size_t n_ses_headers;
+    const audit_tenant *ses_tenant; /* NULL: no tenant check */
+    const char *refused_region;     /* SES region whose answer refused the mail, NULL: none */
     audit_action action;
     int reply_code;          /* 0: no reply sent by us */
     const char *reply_xcode; /* "5.7.1" */

@@ -172,6 +172,20 @@ conf_ext_cache_put(conf_cache_ref *r)
     pthread_mutex_unlock(&conf_ext_cache_lock);
 }
 
+/* conf_ext_ses_sources - the "ses" rules name configured identity sources only */
+static int
+conf_ext_ses_sources(const sm_conf_ext *x, char *err, size_t errlen)
+{
+    const char **names = xcalloc(x->gate->n_sources + 1, sizeof(*names));
+    int rc;
+
+    for (size_t i = 0; i < x->gate->n_sources; i++)
+        names[i] = x->gate->sources[i].name;
+    rc = sesheaders_check_sources(x->ses->headers, names, x->gate->n_sources, err, errlen);
+    free(names);
+    return rc;
+}
+
 int
 conf_ext_parse(const config_setting_t *root, sm_conf_ext **out, char *err, size_t errlen)
 {
@@ -188,7 +202,8 @@ conf_ext_parse(const config_setting_t *root, sm_conf_ext **out, char *err, size_
                         err, errlen) < 0 ||
         unsub_conf_parse(config_setting_get_member(root, "unsubscribe"), &x->unsub, err, errlen) <
             0 ||
-        audit_conf_parse(config_setting_get_member(root, "audit"), &x->audit, err, errlen) < 0)
+        audit_conf_parse(config_setting_get_member(root, "audit"), &x->audit, err, errlen) < 0 ||
+        sesrules_conf_parse(config_setting_get_member(root, "ses"), &x->ses, err, errlen) < 0)
         return -1;
     /* a concern whose group is absent is off (the identity gate says so itself) */
     if (config_setting_get_member(root, "alignment") == NULL)
@@ -204,6 +219,8 @@ conf_ext_parse(const config_setting_t *root, sm_conf_ext **out, char *err, size_
         for (size_t i = 0; i < x->gate->n_sources; i++)
             x->gate->sources[i].setting = NULL;
     }
+    if (conf_ext_ses_sources(x, err, errlen) < 0)
+        return -1;
     return 0;
 }
 
@@ -217,6 +234,7 @@ conf_ext_dump(FILE *fp, const sm_conf_ext *x)
     cfg_dump_table(fp, "spf", conf_ext_spf_tab, &x->spfo);
     unsub_conf_dump(fp, x->unsub);
     audit_conf_dump(fp, x->audit);
+    sesrules_conf_dump(fp, x->ses);
 }
 
 int
@@ -370,6 +388,7 @@ conf_ext_free(sm_conf_ext *x)
     x->dns = dns_cache_free(x->dns);
     x->align = align_conf_free(x->align);
     x->unsub = unsub_conf_free(x->unsub);
+    x->ses = sesrules_conf_free(x->ses);
     conf_ext_audit_put(x->audit_ref);
     x->audit = audit_conf_free(x->audit);
     free(x);

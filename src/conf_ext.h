@@ -26,10 +26,11 @@
 #include "dns.h"
 #include "gate.h"
 #include "plugin.h"
+#include "sesrules.h"
 #include "spf.h"
 #include "unsub.h"
 
-#define CONF_EXT_GROUPS "identity", "alignment", "dkim", "spf", "unsubscribe", "audit"
+#define CONF_EXT_GROUPS "identity", "alignment", "dkim", "spf", "unsubscribe", "audit", "ses"
 
 typedef struct conf_audit_ref conf_audit_ref;
 typedef struct conf_cache_ref conf_cache_ref;
@@ -52,6 +53,8 @@ typedef struct sm_conf_ext {
     /* audit trail */
     audit_conf *audit;
     conf_audit_ref *audit_ref; /* this snapshot's writer (conf_ext_prepare/start) */
+    /* SES: suppression list and X-SES-* header rules ("ses" group) */
+    sesrules_conf *ses;
     int started;
 } sm_conf_ext;
 

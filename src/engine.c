@@ -30,6 +30,8 @@
 #include "conf_ext.h"
 #include "engine.h"
 #include "engine_int.h"
+#include "engine_ses.h"
+#include "engine_suppress.h"
 #include "log.h"
 #include "util.h"
 
@@ -106,12 +108,27 @@ engine_outgoing(const sm_msg *m)
     return m->scope != SCOPE_EXTERNAL;
 }
 
-void
-engine_rcpt(sm_msg *m, const char *rcpt, const char *mailer)
+int
+engine_rcpt_wants_reply(void)
 {
+    sm_conf *c = conf_acquire();
+    int want = engine_suppress_wanted(c);
+
+    conf_release(c);
+    return want;
+}
+
+int
+engine_rcpt(sm_msg *m, const char *rcpt, const char *mailer, engine_reply *reply)
+{
+    int r = engine_suppress_rcpt(m, rcpt, mailer, reply);
+
+    if (r != ENGINE_RCPT_CONTINUE)
+        return r; /* not a recipient of this message */
     msg_add_rcpt(m, rcpt);
     if (scope_local_rcpt(m->conf->scope, m->rcpts[m->nrcpts - 1], mailer, m->mta_name))
         m->n_rcpt_local++;
+    return ENGINE_RCPT_CONTINUE;
 }
 
 void
@@ -279,6 +296,7 @@ engine_gate(sm_msg *m, msg_ext *e, sm_conf_ext *x)
     }
     in.queue_id = m->qid;
     in.deadline_ms = engine_gate_deadline(e, x);
+    in.source = engine_ses_source(e);
     if (gate_check(x->gate, x->chain, x->idcache, &in, &e->gate, err, sizeof(err)) < 0) {
         log_msg(LOG_ERR, m->qid, "identity gate: %s", err);
         e->gate.verdict = GATE_TEMPFAIL;
@@ -637,10 +655,12 @@ engine_eom(sm_msg *m)
     engine_parse_addresses(m, e);
     if (engine_system_mail(m, e))
         return;
+    engine_ses_rule(m, e, x); /* X-SES-* rule: may name the source the gate asks */
     if (x->gate->present) {
         engine_gate(m, e, x);
         engine_gate_verdict(e, v);
     }
+    engine_ses_apply(m, e, x); /* the rule's tenant check and headers */
     if (x->align->enabled && e->from_status == GATE_FROM_OK && e->from->n > 0 &&
         v->action != VERDICT_REJECT && v->action != VERDICT_TEMPFAIL) {
         engine_align(m, e, x);
@@ -677,6 +697,7 @@ engine_msg_free(sm_msg *m)
     addr_mailbox_clear(&e->env);
     gate_result_clear(&e->gate);
     unsub_result_clear(&e->unsub);
+    engine_suppress_free(e);
     free(e);
     m->ext = NULL;
 }

@@ -27,8 +27,30 @@ int engine_probe_start(sm_msg *m);
 void engine_pass_inbound(sm_msg *m);
 /* engine_outgoing - whether the current message is in scope */
 int engine_outgoing(const sm_msg *m);
-/* engine_rcpt - a recipient of outgoing mail, with the MTA's {rcpt_mailer} (may be NULL) */
-void engine_rcpt(sm_msg *m, const char *rcpt, const char *mailer);
+/* what engine_rcpt says about a recipient */
+typedef enum engine_rcpt_result {
+    ENGINE_RCPT_CONTINUE = 0, /* accepted */
+    ENGINE_RCPT_REJECT,       /* refuse this recipient: 5xx reply */
+    ENGINE_RCPT_TEMPFAIL,     /* refuse it for now: 4xx reply */
+} engine_rcpt_result;
+
+/* the reply for a refused recipient */
+typedef struct engine_reply {
+    char code[4];   /* "550" */
+    char xcode[8];  /* "5.1.1" */
+    char text[512]; /* printable ASCII, no CR/LF */
+} engine_reply;
+
+/*
+ * engine_rcpt - a recipient of outgoing mail, with the MTA's {rcpt_mailer} (may be
+ * NULL); returns an engine_rcpt_result, with *reply set when it is not CONTINUE.
+ * reply NULL: the MTA does not wait for this reply (negotiated before a reload turned
+ * a check on), so nothing is refused: always CONTINUE.
+ */
+int engine_rcpt(sm_msg *m, const char *rcpt, const char *mailer, engine_reply *reply);
+/* engine_rcpt_wants_reply - whether the current configuration may refuse at RCPT (the MTA
+ * must then wait for the RCPT reply) */
+int engine_rcpt_wants_reply(void);
 void engine_header(sm_msg *m, const char *name, const char *value);
 /* engine_eoh - returns 1 when the engine wants the body */
 int engine_eoh(sm_msg *m);

@@ -9,6 +9,7 @@
  */
 #include "config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -105,6 +106,52 @@ engine_audit_providers(const msg_ext *e, audit_provider *prov, const char *faile
     am->n_providers = e->providers.n;
 }
 
+/* engine_audit_ses - v2: suppression checks, X-SES-* headers, the region that refused */
+static void
+engine_audit_ses(const msg_ext *e, audit_msg *am, audit_suppression **sp_r, audit_ses_header *sh,
+                 audit_tenant *tn, char *rule, size_t rulelen)
+{
+    audit_suppression *sp = e->n_supp ? xcalloc(e->n_supp, sizeof(*sp)) : NULL;
+
+    for (size_t i = 0; i < e->n_supp; i++) {
+        const engine_supp_rec *r = &e->supp[i];
+        sp[i] = (audit_suppression){r->rcpt,
+                                    r->instance,
+                                    r->region[0] ? r->region : NULL,
+                                    r->answer,
+                                    r->reason[0] ? r->reason : NULL,
+                                    r->cache[0] ? r->cache : NULL,
+                                    r->action};
+        if (strcmp(r->action, "refused") == 0 && e->refused_region[0] == '\0')
+            am->refused_region = sp[i].region;
+    }
+    am->suppression = sp;
+    am->n_suppression = e->n_supp;
+    *sp_r = sp;
+    if (e->refused_region[0])
+        am->refused_region = e->refused_region;
+    if (e->gate_done && e->gate.verdict == GATE_NOT_VERIFIED && e->gate.decisive >= 0 &&
+        am->refused_region == NULL && e->gate.ids[e->gate.decisive].r.attrs.region[0])
+        am->refused_region = e->gate.ids[e->gate.decisive].r.attrs.region;
+    if (!e->sesh_done)
+        return;
+    if (e->sesh.rule->name != NULL)
+        util_strlcpy(rule, e->sesh.rule->name, rulelen);
+    else
+        snprintf(rule, rulelen, "#%zu", e->sesh.rule_index + 1);
+    am->ses_rule = rule;
+    for (size_t i = 0; i < e->sesh.n_items; i++)
+        sh[i] = (audit_ses_header){e->sesh.items[i].field, e->sesh.items[i].value,
+                                   sesheaders_act_name(e->sesh.items[i].act)};
+    am->ses_headers = sh;
+    am->n_ses_headers = e->sesh.n_items;
+    if (e->tenant.done) {
+        *tn = (audit_tenant){e->tenant.tenant, e->tenant.identity, e->tenant.instance,
+                             e->tenant.region[0] ? e->tenant.region : NULL, e->tenant.answer};
+        am->ses_tenant = tn;
+    }
+}
+
 /* engine_audit_write - the record itself; returns AUDIT_OK or the failure action */
 static int
 engine_audit_write(sm_msg *m, msg_ext *e, audit_msg *am, sm_conf_ext *x)
@@ -132,6 +179,10 @@ engine_audit(sm_msg *m, msg_ext *e, int aborted)
     audit_lookup lk[32];
     audit_dkim dk[ALIGN_MAX_DKIM * 2];
     audit_header uh[8];
+    audit_suppression *sp = NULL;
+    audit_ses_header sh[SESHEADERS_N_FIELDS];
+    audit_tenant tn;
+    char rule[32];
     audit_spf spf;
     audit_dmarc dmarc;
     const char *advice[ALIGN_MAX_REASONS];
@@ -217,6 +268,7 @@ engine_audit(sm_msg *m, msg_ext *e, int aborted)
     am.unsub = uh;
     if (e->providers_done)
         engine_audit_providers(e, prov, prov_failed, &am);
+    engine_audit_ses(e, &am, &sp, sh, &tn, rule, sizeof(rule));
     am.action = engine_audit_action(m, e, aborted);
     am.outcome = aborted ? AUDIT_OUTCOME_ABORTED : AUDIT_OUTCOME_COMPLETED;
     am.config_version = m->conf->version;
@@ -235,4 +287,5 @@ engine_audit(sm_msg *m, msg_ext *e, int aborted)
     audit_summary_line(&am, line, sizeof(line));
     log_msg(LOG_INFO, NULL, "%s", line);
     addr_mailbox_clear(&env);
+    free(sp);
 }

@@ -11,8 +11,30 @@
 #include "dkim.h"
 #include "gate.h"
 #include "msg.h"
+#include "sesheaders.h"
 #include "spf.h"
 #include "unsub.h"
+
+/* one suppression-list check at RCPT time (engine_suppress.c) */
+typedef struct engine_supp_rec {
+    char *rcpt;
+    char instance[64];
+    char region[32];
+    const char *answer; /* clear, suppressed, tempfail */
+    char reason[16];
+    char cache[16];
+    const char *action; /* refused, logged, accepted, tempfail */
+} engine_supp_rec;
+
+/* the tenant check of the X-SES-* rule (engine_ses.c) */
+typedef struct engine_tenant_rec {
+    int done;
+    char tenant[128];
+    char identity[256]; /* the verified From identity asked about */
+    char instance[64];
+    char region[32];
+    const char *answer; /* associated, not_associated, unchecked, tempfail */
+} engine_tenant_rec;
 
 typedef struct msg_ext {
     dkim_verify *dkv; /* streaming verifier (NULL when alignment is off) */
@@ -42,7 +64,14 @@ typedef struct msg_ext {
     int spf_done;
     unsub_result unsub;
     int unsub_done;
-    int probe; /* ses-milter -t (engine_probe_start): no audit record, no log line */
+    /* SES: suppression checks (engine_suppress.c), X-SES-* header rules (sesheaders.c) */
+    engine_supp_rec *supp;
+    size_t n_supp;
+    sesheaders_result sesh;
+    int sesh_done;
+    engine_tenant_rec tenant;
+    char refused_region[32]; /* the SES region whose answer refused the message */
+    int probe;               /* ses-milter -t (engine_probe_start): no audit record, no log line */
 } msg_ext;
 
 /* engine_first_from - the first From mailbox's address, or NULL when none was parsed */

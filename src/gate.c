@@ -145,10 +145,12 @@ gate_text_check(const char *t, char *why, size_t whylen)
             p += 10;
         else if (strncmp(p, "%{role}", 7) == 0)
             p += 6;
+        else if (strncmp(p, "%{region}", 9) == 0) /* kept by gate_expand, set by gate_region */
+            p += 8;
         else
             return util_errf(why, whylen,
                              "unknown macro at \"%.12s\" (known: %%{identity}, "
-                             "%%{role}, %%%%)",
+                             "%%{role}, %%{region}, %%%%)",
                              p);
     }
     return 0;
@@ -483,6 +485,37 @@ gate_reply(gate_result *res, int temp, const char *tmpl, const char *identity, c
     gate_expand(tmpl, identity, role, utf8, res->smtp_text, sizeof(res->smtp_text));
 }
 
+/*
+ * gate_region - the region whose source refused (SES: "failed the check in region R"):
+ * %{region} in the reply is replaced, else " in SES region R" is appended (reply and
+ * reason); nothing when the source names no region
+ */
+static void
+gate_region(gate_result *res, const char *region)
+{
+    char *p, tail[64], safe[40];
+    size_t i;
+
+    if (region == NULL || *region == '\0')
+        return;
+    for (i = 0; region[i] && i + 1 < sizeof(safe); i++)
+        safe[i] =
+            (unsigned char)region[i] > 0x20 && (unsigned char)region[i] < 0x7f ? region[i] : '?';
+    safe[i] = '\0';
+    snprintf(tail, sizeof(tail), " in SES region %s", safe);
+    if (strlen(res->reason) + strlen(tail) < sizeof(res->reason))
+        strcat(res->reason, tail);
+    if (res->smtp_code[0] == '\0')
+        return;
+    if ((p = strstr(res->smtp_text, "%{region}")) != NULL) {
+        char rest[sizeof(res->smtp_text)];
+        util_strlcpy(rest, p + 9, sizeof(rest));
+        snprintf(p, sizeof(res->smtp_text) - (size_t)(p - res->smtp_text), "%s%s", safe, rest);
+    } else if (strlen(res->smtp_text) + strlen(tail) < sizeof(res->smtp_text)) {
+        strcat(res->smtp_text, tail);
+    }
+}
+
 /* gate_tag - the header to add when tagging */
 static void
 gate_tag(const gate_conf *gc, gate_result *res, const char *identity, const char *role, int utf8)
@@ -559,9 +592,10 @@ gate_add(const gate_conf *gc, plugin_chain *chain, cache *c, const gate_input *i
     r = &res->ids[res->n_ids++];
     memset(r, 0, sizeof(*r));
     r->role = role;
-    if (identity_resolve(chain, c, (identity_combine)gc->combine, mb->local ? mb->local : "",
-                         mb->domain ? mb->domain : "", gc->label_separator[0], deadline,
-                         in->queue_id, &r->r, why, sizeof(why)) < 0) {
+    if (identity_resolve_in(chain, in->source, c, (identity_combine)gc->combine,
+                            mb->local ? mb->local : "", mb->domain ? mb->domain : "",
+                            gc->label_separator[0], deadline, in->queue_id, &r->r, why,
+                            sizeof(why)) < 0) {
         r->invalid = 1;
         r->r.answer = SM_ID_NOT_VERIFIED;
         r->r.attrs.size = sizeof(r->r.attrs);
@@ -638,6 +672,7 @@ gate_policy(const gate_conf *gc, const gate_input *in, gate_result *res)
         res->action = GATE_TAG;
         gate_tag(gc, res, d->r.address, role, in->utf8);
     }
+    gate_region(res, d->r.attrs.region);
 }
 
 /*

@@ -123,7 +123,8 @@ typedef struct gate_input {
     gate_from_status sender_status; /* MULTIPLE / UNPARSEABLE: a malformed Sender */
     const char *sender_field;       /* the malformed Sender field's text, for the record */
     const char *hdr_overflow;       /* why the header was not kept whole; NULL: it was */
-    int utf8; /* the client negotiated SMTPUTF8: replies and headers may carry UTF-8 */
+    int utf8;           /* the client negotiated SMTPUTF8: replies and headers may carry UTF-8 */
+    const char *source; /* ask only this identity source (sending authorization); NULL: all */
 } gate_input;
 
 typedef enum gate_role { GATE_ROLE_FROM = 0, GATE_ROLE_SENDER, GATE_ROLE_ENVELOPE } gate_role;

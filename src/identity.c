@@ -291,8 +291,11 @@ identity_resolve_one(plugin_instance *inst, cache *c, const identity_cand *v, si
     for (size_t i = 0; i < n; i++) {
         sm_id_answer a =
             plugin_instance_lookup(inst, c, v[i].identity, v[i].kind, deadline_ms, qid, &ca);
-        if (a == SM_ID_UNKNOWN)
+        if (a == SM_ID_UNKNOWN) {
+            /* nobody decided: the region the source asked in still names where it refused */
+            util_strlcpy(res->attrs.region, ca.attrs.region, sizeof(res->attrs.region));
             continue;
+        }
         identity_record(res, a, a == SM_ID_TEMPFAIL ? "" : v[i].identity,
                         plugin_instance_name(inst), &ca);
         if (a == SM_ID_TEMPFAIL)
@@ -320,6 +323,15 @@ identity_resolve(plugin_chain *chain, cache *c, identity_combine combine, const 
                  const char *domain, char sep, uint64_t deadline_ms, const char *queue_id,
                  identity_result *res, char *err, size_t errlen)
 {
+    return identity_resolve_in(chain, NULL, c, combine, local, domain, sep, deadline_ms, queue_id,
+                               res, err, errlen);
+}
+
+int
+identity_resolve_in(plugin_chain *chain, const char *only, cache *c, identity_combine combine,
+                    const char *local, const char *domain, char sep, uint64_t deadline_ms,
+                    const char *queue_id, identity_result *res, char *err, size_t errlen)
+{
     identity_cand *v;
     size_t n, ni = chain != NULL ? plugin_chain_count(chain) : 0;
     identity_result first, tmp;
@@ -334,14 +346,23 @@ identity_resolve(plugin_chain *chain, cache *c, identity_combine combine, const 
         plugin_instance *inst = plugin_chain_get(chain, i);
         sm_id_answer a;
 
+        if (only != NULL && strcmp(plugin_instance_name(inst), only) != 0)
+            continue;
         memset(&tmp, 0, sizeof(tmp));
         util_strlcpy(tmp.address, res->address, sizeof(tmp.address));
         a = identity_resolve_one(inst, c, v, n, deadline_ms, queue_id, &tmp);
-        if (a == SM_ID_UNKNOWN)
+        if (a == SM_ID_UNKNOWN) {
+            char region[sizeof(tmp.attrs.region)];
+            util_strlcpy(region, tmp.attrs.region, sizeof(region));
             identity_unknown(&tmp, plugin_instance_name(inst));
+            util_strlcpy(tmp.attrs.region, region, sizeof(tmp.attrs.region));
+        }
         if (combine == IDENTITY_COMBINE_FIRST) {
-            if (a == SM_ID_UNKNOWN)
+            if (a == SM_ID_UNKNOWN) {
+                if (res->attrs.region[0] == '\0') /* the first region that did not know it */
+                    util_strlcpy(res->attrs.region, tmp.attrs.region, sizeof(res->attrs.region));
                 continue;
+            }
             *res = tmp; /* decisive, or TEMPFAIL before any decisive answer */
             break;
         }

@@ -73,6 +73,15 @@ char *identity_registrable(const char *domain);
 int identity_resolve(struct plugin_chain *chain, cache *c, identity_combine combine,
                      const char *local, const char *domain, char sep, uint64_t deadline_ms,
                      const char *queue_id, identity_result *res, char *err, size_t errlen);
+/*
+ * identity_resolve_in - the same over one named instance only (only == NULL: every
+ * instance): a sending-authorization rule names the source that can see the owning
+ * account and region (sesheaders.h identity_source)
+ */
+int identity_resolve_in(struct plugin_chain *chain, const char *only, cache *c,
+                        identity_combine combine, const char *local, const char *domain, char sep,
+                        uint64_t deadline_ms, const char *queue_id, identity_result *res, char *err,
+                        size_t errlen);
 /* identity_answer_name - "verified", "not-verified", "unknown", "tempfail" */
 const char *identity_answer_name(sm_id_answer a);
 

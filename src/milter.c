@@ -108,6 +108,9 @@ milter_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long
     (void)f2;
     (void)f3;
     milter_proto_negotiate(ctx, f0, f1, pf0, pf1);
+    /* recipients may be refused (suppression list): the MTA waits for the RCPT reply */
+    if (engine_rcpt_wants_reply())
+        *pf1 &= ~(unsigned long)SMFIP_NR_RCPT;
     m->noreply = *pf1 & MILTER_PROTO_NR_STEPS;
     m->leadspc = (*pf1 & SMFIP_HDR_LEADSPC) != 0;
     m->can_skip = (*pf1 & SMFIP_SKIP) != 0;
@@ -165,15 +168,26 @@ milter_envfrom(SMFICTX *ctx, char **argv)
     return SMFIS_CONTINUE;
 }
 
+static char *milter_reply_text(const char *text);
+
 static sfsistat
 milter_envrcpt(SMFICTX *ctx, char **argv)
 {
     sm_msg *m = MILTER_MSG(ctx);
+    engine_reply rep;
+    int r = ENGINE_RCPT_CONTINUE;
 
     if (m == NULL)
         return SMFIS_TEMPFAIL;
     if (engine_outgoing(m) && argv && argv[0])
-        engine_rcpt(m, argv[0], smfi_getsymval(ctx, "{rcpt_mailer}"));
+        r = engine_rcpt(m, argv[0], smfi_getsymval(ctx, "{rcpt_mailer}"),
+                        (m->noreply & SMFIP_NR_RCPT) ? NULL : &rep);
+    if (r != ENGINE_RCPT_CONTINUE) {
+        char *text = milter_reply_text(rep.text);
+        smfi_setreply(ctx, rep.code, rep.xcode, text);
+        free(text);
+        return r == ENGINE_RCPT_REJECT ? SMFIS_REJECT : SMFIS_TEMPFAIL;
+    }
     return milter_reply(m, SMFIP_NR_RCPT, SMFIS_CONTINUE);
 }
 

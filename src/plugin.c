@@ -772,3 +772,30 @@ plugin_instance_list(plugin_instance *inst, uint64_t deadline_ms, sm_id_list_fn 
                          inst->name, inst->plugin_label);
     return doc->list(inst->data, deadline_ms, fn, arg, err, errlen);
 }
+
+/* plugin_instance_ask - ABI 1.2: a question about the source's account (plugin.h) */
+sm_ask_answer
+plugin_instance_ask(plugin_instance *inst, sm_ask_question question, const char *subject,
+                    const char *tenant, uint64_t deadline_ms, const char *queue_id,
+                    sm_ask_attrs *attrs)
+{
+    const sm_plugin *d = inst->mod->desc;
+    sm_ask_query q = {sizeof(q), question,    subject,
+                      tenant,    deadline_ms, queue_id != NULL ? queue_id : ""};
+    sm_ask_answer a;
+
+    memset(attrs, 0, sizeof(*attrs));
+    attrs->size = sizeof(*attrs);
+    /* 1.0 and 1.1 descriptors have zeroed spare fields: no questions */
+    if (d->ask == NULL || !inst->started)
+        return SM_ASK_UNKNOWN;
+    a = d->ask(inst->data, &q, attrs);
+    attrs->reason[sizeof(attrs->reason) - 1] = '\0';
+    attrs->last_update[sizeof(attrs->last_update) - 1] = '\0';
+    attrs->region[sizeof(attrs->region) - 1] = '\0';
+    attrs->origin[sizeof(attrs->origin) - 1] = '\0';
+    attrs->detail[sizeof(attrs->detail) - 1] = '\0';
+    if (a != SM_ASK_YES && a != SM_ASK_NO && a != SM_ASK_UNKNOWN)
+        a = SM_ASK_TEMPFAIL;
+    return a;
+}

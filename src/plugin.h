@@ -89,5 +89,12 @@ int plugin_instance_can_describe(const plugin_instance *inst);
 /* plugin_instance_list - every identity the source knows (ABI 1.2 list()); 0, or -1 and why */
 int plugin_instance_list(plugin_instance *inst, uint64_t deadline_ms, sm_id_list_fn fn, void *arg,
                          char *err, size_t errlen);
+/*
+ * plugin_instance_ask - ABI 1.2: a question about the source's account (suppression
+ * list, tenant resources: ses-milter/plugin.h); SM_ASK_UNKNOWN when the plugin has none
+ */
+sm_ask_answer plugin_instance_ask(plugin_instance *inst, sm_ask_question question,
+                                  const char *subject, const char *tenant, uint64_t deadline_ms,
+                                  const char *queue_id, sm_ask_attrs *attrs);
 
 #endif

@@ -47,7 +47,8 @@ extern "C" {
  *   1.1  sm_plugin_host.open_file (NULL on 1.0 hosts: open the file yourself)
  *   1.2  sm_plugin.doctor (was spare[0]; NULL on 1.0/1.1 plugins): what
  *        "ses-milter doctor" asks a source beyond lookup(): the identity's
- *        full verification state (describe) and every identity it knows (list)
+ *        full verification state (describe) and every identity it knows (list);
+ *        sm_plugin.ask (spare[2]; NULL in older plugins: no account questions)
  */
 #define SM_PLUGIN_ABI_MINOR 2
 #define SM_PLUGIN_SYMBOL "ses_milter_plugin"
@@ -137,6 +138,53 @@ typedef struct sm_plugin_doctor {
                 size_t errlen);
 } sm_plugin_doctor;
 
+/*
+ * ABI 1.2: questions about the SES account beyond "may this identity send",
+ * through one entry (sm_plugin.ask).  The host asks from any thread, by the
+ * absolute deadline; the plugin answers from its own cache or asks its
+ * service, and answers SM_ASK_UNKNOWN for a question it does not handle.
+ *   SM_ASK_SUPPRESSED        subject = a recipient (local@domain, domain
+ *                            lower-case, local part as given): is it on the
+ *                            account's suppression list?  SES: exact address,
+ *                            GetSuppressedDestination, 404 = no.  YES fills
+ *                            attrs.reason (BOUNCE | COMPLAINT).
+ *   SM_ASK_TENANT_IDENTITY   subject = an identity (address or domain, as the
+ *                            identity gate matched it), tenant = a tenant
+ *                            name: is the identity one of the tenant's
+ *                            resources?  SES: ListTenantResources.
+ */
+typedef enum sm_ask_question {
+    SM_ASK_SUPPRESSED = 1,
+    SM_ASK_TENANT_IDENTITY = 2,
+} sm_ask_question;
+
+typedef enum sm_ask_answer {
+    SM_ASK_YES = 1,      /* suppressed / associated */
+    SM_ASK_NO = 2,       /* not suppressed / not associated */
+    SM_ASK_UNKNOWN = 3,  /* not handled here (e.g. not enabled in this instance) */
+    SM_ASK_TEMPFAIL = 4, /* could not answer now (network, throttling, deadline) */
+} sm_ask_answer;
+
+typedef struct sm_ask_query {
+    size_t size; /* sizeof(sm_ask_query) as the host built it */
+    sm_ask_question question;
+    const char *subject;  /* recipient or identity, per question */
+    const char *tenant;   /* SM_ASK_TENANT_IDENTITY: the tenant name; else NULL */
+    uint64_t deadline_ms; /* absolute, CLOCK_MONOTONIC milliseconds */
+    const char *queue_id; /* for log lines; may be "" */
+} sm_ask_query;
+
+typedef struct sm_ask_attrs {
+    size_t size;          /* sizeof(sm_ask_attrs) as the host built it */
+    char reason[16];      /* SM_ASK_SUPPRESSED, YES: BOUNCE or COMPLAINT */
+    char last_update[40]; /* when the service last changed the answer, "" unknown */
+    char region[32];      /* region of the account that answered */
+    char origin[16];      /* "hit", "miss", "shared", "warm" (bulk list), "" */
+    char detail[256];     /* why: a short human-readable reason */
+} sm_ask_attrs;
+
+typedef sm_ask_answer (*sm_ask_fn)(void *instance, const sm_ask_query *query, sm_ask_attrs *attrs);
+
 /* services the host offers a plugin */
 typedef struct sm_plugin_host {
     unsigned abi_version;
@@ -194,7 +242,10 @@ typedef struct sm_plugin {
     void (*dump)(void *instance, void (*out)(void *arg, const char *line), void *arg);
     /* ABI 1.2 (spare[0] before): diagnostics for "ses-milter doctor"; NULL: none */
     const sm_plugin_doctor *doctor;
-    void *spare[7];
+    void *spare_lo[1]; /* spare[1]: another 1.2 entry */
+    /* ABI 1.2, spare[2]: questions about the account: suppression list, tenants (NULL: none) */
+    sm_ask_fn ask;
+    void *spare[5];
 } sm_plugin;
 
 #ifdef __cplusplus

@@ -27,6 +27,8 @@
 
 #include "redact.h"
 #include "ses.h"
+#include "sessupp.h"
+#include "sestenant.h"
 
 #define SES_LOG_EVERY_MS 60000u
 
@@ -157,6 +159,10 @@ ses_build(ses_instance *in, char *err, size_t errlen)
     in->api.http = in->http;
     in->api.creds = in->creds;
     in->api.thr = in->thr;
+    if (s->suppression)
+        in->supp = sessupp_new(in);
+    if (s->tenants)
+        in->tenants = sestenant_new(in);
     return 0;
 }
 
@@ -196,7 +202,9 @@ ses_start(void *instance, char *err, size_t errlen)
     ses_log(in, LOG_INFO, NULL, "endpoint %s, region %s, credentials from %s, rate %ld/s burst %ld",
             in->api.endpoint, in->set.region, creds_source_name(in->creds), in->set.rate,
             in->set.burst);
-    return seswarm_start(in, err, errlen);
+    if (seswarm_start(in, err, errlen) < 0)
+        return -1;
+    return sessupp_start(in->supp, err, errlen);
 }
 
 static const char *
@@ -357,11 +365,37 @@ ses_lookup(void *instance, const sm_id_query *q, sm_id_attrs *attrs)
     return ses_get(instance, q, attrs, NULL);
 }
 
+/* plugin ask (ABI 1.2): the suppression list and tenant resources */
+static sm_ask_answer
+ses_ask(void *instance, const sm_ask_query *q, sm_ask_attrs *attrs)
+{
+    ses_instance *in = instance;
+    sm_ask_attrs scratch;
+
+    if (attrs == NULL || attrs->size < sizeof(*attrs))
+        attrs = &scratch;
+    memset(attrs, 0, sizeof(*attrs));
+    attrs->size = sizeof(*attrs);
+    ses_copy(attrs->region, sizeof(attrs->region), in->set.region);
+    if (q == NULL || q->size < sizeof(*q))
+        return SM_ASK_UNKNOWN;
+    switch (q->question) {
+    case SM_ASK_SUPPRESSED:
+        return sessupp_check(in, q, attrs);
+    case SM_ASK_TENANT_IDENTITY:
+        return sestenant_check(in, q, attrs);
+    default:
+        return SM_ASK_UNKNOWN;
+    }
+}
+
 static void
 ses_free(ses_instance *in)
 {
     ses_settings *s = &in->set;
 
+    in->supp = sessupp_free(in->supp);
+    in->tenants = sestenant_free(in->tenants);
     sesapi_clear(&in->api);
     in->creds = creds_free(in->creds);
     in->thr = throttle_free(in->thr);
@@ -410,4 +444,5 @@ const sm_plugin ses_milter_plugin = {
     .close = ses_close,
     .dump = ses_dump,
     .doctor = &ses_doctor, /* ABI 1.2, sesdoctor.c */
+    .ask = ses_ask,        /* ABI 1.2 */
 };

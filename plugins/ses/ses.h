@@ -5,7 +5,8 @@
  * the rate limiter and the warm-up thread.  ses.c implements the plugin
  * ABI (init/start/lookup/close/dump); seswarm.c the background GetAccount
  * check and ListEmailIdentities warm-up; sesdoctor.c the diagnostics of
- * "ses-milter doctor" (ABI 1.2).
+ * "ses-milter doctor" (ABI 1.2); sessupp.c the suppression list;
+ * sestenant.c tenant resources.
  */
 #ifndef SES_SES_H
 #define SES_SES_H
@@ -30,6 +31,8 @@ typedef struct ses_instance {
     creds *creds;
     throttle *thr;
     sesapi api;
+    struct sessupp *supp;      /* suppression list (sessupp.c), NULL when off */
+    struct sestenant *tenants; /* tenant resources (sestenant.c), NULL when off */
     /* warm-up thread */
     pthread_t warm_thread;
     pthread_mutex_t lock;

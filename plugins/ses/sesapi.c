@@ -109,13 +109,14 @@ sesapi_classify(long status, const char *code)
 
 /* sign and send; r->status set on every path */
 static void
-sesapi_send(sesapi *a, const creds_value *cv, const char *path, const char *query,
-            uint64_t deadline_ms, sesapi_result *r)
+sesapi_send(sesapi *a, const creds_value *cv, const char *method, const char *path,
+            const char *query, const char *body, uint64_t deadline_ms, sesapi_result *r)
 {
     char date[20], err[256];
     char *hhost = sesutil_asprintf("Host: %s", a->host), *hdate, *hauth = NULL, *htok = NULL;
     char *url;
-    const char *hdrs[5];
+    const char *hdrs[6];
+    size_t blen = body != NULL ? strlen(body) : 0;
     sigv4_header sh[3];
     sigv4_request req;
     sigv4_signature sig;
@@ -129,7 +130,7 @@ sesapi_send(sesapi *a, const creds_value *cv, const char *path, const char *quer
     sh[1] = (sigv4_header){"X-Amz-Date", date};
     if (cv->session_token != NULL)
         sh[nh++] = (sigv4_header){"X-Amz-Security-Token", cv->session_token};
-    req = (sigv4_request){"GET", path, query, sh, nh, NULL, 0};
+    req = (sigv4_request){method, path, query, sh, nh, body, blen};
     url = sesutil_asprintf("%s%s%s%s", a->endpoint, path, query && *query ? "?" : "",
                            query ? query : "");
     if (sigv4_sign(&req, &key, a->region, "ses", date, 1, &sig, err, sizeof(err)) < 0) {
@@ -144,8 +145,11 @@ sesapi_send(sesapi *a, const creds_value *cv, const char *path, const char *quer
     hdrs[n++] = hauth;
     if (cv->session_token != NULL)
         hdrs[n++] = htok = sesutil_asprintf("X-Amz-Security-Token: %s", cv->session_token);
+    if (body != NULL)
+        hdrs[n++] = "Content-Type: application/json";
     hdrs[n] = NULL;
-    if (http_request(a->http, &(http_req){"GET", url, hdrs, NULL, 0, deadline_ms, a->allow_http},
+    if (http_request(a->http,
+                     &(http_req){method, url, hdrs, body, blen, deadline_ms, a->allow_http},
                      &hr) < 0) {
         r->status = SESAPI_UNREACHABLE;
         snprintf(r->detail, sizeof(r->detail), "%s", hr.transport);
@@ -169,9 +173,10 @@ out:
     free(url);
 }
 
-/* sesapi_call - credentials, rate limit, sign, send, classify */
-void
-sesapi_call(sesapi *a, const char *path, const char *query, uint64_t deadline_ms, sesapi_result *r)
+/* sesapi_request - credentials, rate limit, sign, send, classify */
+static void
+sesapi_request(sesapi *a, const char *method, const char *path, const char *query, const char *body,
+               uint64_t deadline_ms, sesapi_result *r)
 {
     creds_value cv;
 
@@ -189,12 +194,27 @@ sesapi_call(sesapi *a, const char *path, const char *query, uint64_t deadline_ms
         creds_value_clear(&cv);
         return;
     }
-    sesapi_send(a, &cv, path, query, deadline_ms, r);
+    sesapi_send(a, &cv, method, path, query, body, deadline_ms, r);
     creds_value_clear(&cv);
     if (r->status == SESAPI_THROTTLED)
         r->backoff_ms = throttle_backoff(a->thr);
     else if (r->status != SESAPI_UNREACHABLE)
         throttle_success(a->thr);
+}
+
+/* sesapi_call - a GET */
+void
+sesapi_call(sesapi *a, const char *path, const char *query, uint64_t deadline_ms, sesapi_result *r)
+{
+    sesapi_request(a, "GET", path, query, NULL, deadline_ms, r);
+}
+
+/* sesapi_post - a POST with a JSON body (ListTenantResources and other list calls) */
+void
+sesapi_post(sesapi *a, const char *path, const char *json_body, uint64_t deadline_ms,
+            sesapi_result *r)
+{
+    sesapi_request(a, "POST", path, NULL, json_body, deadline_ms, r);
 }
 
 /* sesapi_result_clear - free */

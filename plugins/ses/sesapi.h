@@ -63,6 +63,9 @@ void sesapi_clear(sesapi *a);
 /* sesapi_call - GET path?query (both already encoded) by the deadline */
 void sesapi_call(sesapi *a, const char *path, const char *query, uint64_t deadline_ms,
                  sesapi_result *r);
+/* sesapi_post - POST path with a JSON body by the deadline (same rate limit and signing) */
+void sesapi_post(sesapi *a, const char *path, const char *json_body, uint64_t deadline_ms,
+                 sesapi_result *r);
 /* sesapi_result_clear - free the result's strings */
 void sesapi_result_clear(sesapi_result *r);
 /* sesapi_explain - a log line for a failed call of api needing IAM action 'permission' */

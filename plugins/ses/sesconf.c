@@ -49,6 +49,17 @@ static const sesconf_directive sesconf_table[] = {
     {"sts_endpoint", SESCONF_STR, SF(sts_endpoint), NULL, 0, 0, 0},
     {"verified_ttl", SESCONF_INT, SF(verified_ttl), NULL, 0, 0, 30 * 86400},
     {"not_verified_ttl", SESCONF_INT, SF(not_verified_ttl), NULL, 0, 0, 30 * 86400},
+    /* suppression list (sessupp.c) */
+    {"suppression", SESCONF_BOOL, SF(suppression), NULL, 0, 0, 1},
+    {"suppressed_ttl", SESCONF_INT, SF(suppressed_ttl), NULL, 3600, 1, 30 * 86400},
+    {"not_suppressed_ttl", SESCONF_INT, SF(not_suppressed_ttl), NULL, 600, 1, 30 * 86400},
+    {"suppression_warmup_interval", SESCONF_INT, SF(suppression_warmup_interval), NULL, 0, 0,
+     7 * 86400},
+    {"suppression_max_entries", SESCONF_INT, SF(suppression_max_entries), NULL, 100000, 16,
+     10000000},
+    /* tenant resources (sestenant.c) */
+    {"tenants", SESCONF_BOOL, SF(tenants), NULL, 0, 0, 1},
+    {"tenant_ttl", SESCONF_INT, SF(tenant_ttl), NULL, 300, 1, 30 * 86400},
 };
 #define SESCONF_N (sizeof(sesconf_table) / sizeof(sesconf_table[0]))
 

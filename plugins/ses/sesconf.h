@@ -17,6 +17,12 @@ typedef struct ses_settings {
     int insecure_http;
     long connect_timeout_ms, timeout_ms, rate, burst, warmup_interval, warmup_page_size;
     long refresh_margin, verified_ttl, not_verified_ttl;
+    /* suppression list (sessupp.c) */
+    int suppression;
+    long suppressed_ttl, not_suppressed_ttl, suppression_warmup_interval, suppression_max_entries;
+    /* tenant resources (sestenant.c) */
+    int tenants;
+    long tenant_ttl;
 } ses_settings;
 
 /* sesconf_read - fill s from the instance block; -1 with "file:line: reason" in err */

@@ -29,13 +29,15 @@ if [ -f "${case_file%.lua}.ses.json" ]; then
     for _ in $(seq 100); do [ -s "$W/run/ses.port" ] && break; sleep 0.1; done
     SES_PORT=$(cat "$W/run/ses.port" 2>/dev/null) || { echo "SES endpoint did not start"; exit 1; }
     unset AWS_SESSION_TOKEN AWS_PROFILE AWS_ENDPOINT_URL AWS_ENDPOINT_URL_SESV2
-    # the milter's AWS_* variables: the fixture's "milter_env", else its first credentials
+    # the milter's AWS_* variables: the fixture's "milter_env" (@SRCDIR@ replaced), else its
+    # first credentials
     while IFS= read -r kv; do export "$kv"; done < <(python3 -c 'import json,sys
 f = json.load(open(sys.argv[1])); c = f["credentials"][0]
 env = f.get("milter_env") or {"AWS_ACCESS_KEY_ID": c["access_key_id"],
                               "AWS_SECRET_ACCESS_KEY": c["secret_access_key"]}
-print("\n".join("%s=%s" % kv for kv in env.items() if kv[0].startswith("AWS_")))' \
-        "${case_file%.lua}.ses.json")
+print("\n".join("%s=%s" % (k, v.replace("@SRCDIR@", sys.argv[2])) for k, v in env.items()
+                if k.startswith("AWS_")))' \
+        "${case_file%.lua}.ses.json" "$SM_SRCDIR")
 fi
 # a private plugin directory with safe permissions (root-owned, not group/other-writable)
 mkdir -p "$W/plugins" "$W/audit"

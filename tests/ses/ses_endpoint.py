@@ -2,7 +2,13 @@
 """ses_endpoint.py - an SESv2 test endpoint on 127.0.0.1 that checks SigV4 with botocore.
 
 Serves GetEmailIdentity, ListEmailIdentities (paged) and GetAccount from a
-JSON fixture.  Every SES request's signature is recomputed independently
+JSON fixture; GetSuppressedDestination (404 when not suppressed),
+ListSuppressedDestinations (paged, fixture["suppression_page"] per page) and
+ListResourceTenants from its "suppressed" and "tenants" (sessupp block).
+fixture["regions"] lists the regions whose signatures it accepts (default:
+fixture["region"]); credentials with an "account" see the identities of
+fixture["accounts"][ACCOUNT] (per region under "regions"), for cross-account
+sending authorization.  Every SES request's signature is recomputed independently
 with botocore.auth.SigV4Auth on a botocore.awsrequest.AWSRequest rebuilt
 from the received method, path, query, signed headers and body; a mismatch
 is answered 403 SignatureDoesNotMatch with the canonical request and the
@@ -43,6 +49,7 @@ STATS = {"counts": {}, "times": {}}
 MODE = {"ses": "ok", "creds": "ok"}
 FIX = {}
 KEYS = {}  # access key id -> (secret, token or None, expiration epoch or None)
+ACCOUNTS = {}  # sessupp: access key id -> account id (credentials with "account")
 ISSUED = [0]
 
 
@@ -177,10 +184,12 @@ class Handler(BaseHTTPRequestHandler):
             record("BadSignature")
             self.aws_error(403, "SignatureDoesNotMatch", mismatch_message(creq, sts))
             return False
-        if region != FIX.get("region", "us-east-1"):
+        if region not in (FIX.get("regions") or [FIX.get("region", "us-east-1")]):
             record("BadSignature")
             self.aws_error(403, "SignatureDoesNotMatch", "wrong region in scope")
             return False
+        self.account = ACCOUNTS.get(ak)  # sessupp: the account these credentials belong to
+        self.region = region
         return True
 
     def injected(self):
@@ -220,10 +229,14 @@ class Handler(BaseHTTPRequestHandler):
         if self.injected():
             return
         prefix = "/v2/email/identities/"
+        if self.sessupp(u, body):
+            return
         if u.path.startswith(prefix):
             record("GetEmailIdentity")
             ident = urllib.parse.unquote(u.path[len(prefix):])
-            item = FIX.get("identities", {}).get(ident)
+            item = self.identities().get(ident)
+            if getattr(self, "account", None):  # sessupp: which account and region were asked
+                record("GetEmailIdentity:%s:%s" % (self.account, self.region))
             if item is None:
                 self.aws_error(404, "NotFoundException", "Email identity %s does not exist." % ident)
             else:
@@ -237,8 +250,18 @@ class Handler(BaseHTTPRequestHandler):
         else:
             self.aws_error(404, "UnknownOperationException", "no such API")
 
+    def identities(self):
+        """sessupp: the identities of the signing account/region: fixture["accounts"][ACCOUNT]
+        ["identities"] (or [ACCOUNT]["regions"][REGION]["identities"]), else fixture["identities"]"""
+        acct = FIX.get("accounts", {}).get(getattr(self, "account", None) or "")
+        if acct is None:
+            return FIX.get("identities", {})
+        per_region = acct.get("regions", {}).get(getattr(self, "region", ""), None)
+        return (per_region or acct).get("identities", {})
+
     def list_identities(self, q):
-        names = sorted(FIX.get("identities", {}))
+        ids = self.identities()
+        names = sorted(ids)
         size = int(q.get("PageSize", ["1000"])[0])
         if size < 1 or size > 1000:
             self.aws_error(400, "BadRequestException", "PageSize out of range")
@@ -252,7 +275,7 @@ class Handler(BaseHTTPRequestHandler):
             start = int(tok[len("tok/+= "):])
         out = []
         for name in names[start:start + size]:
-            item = FIX["identities"][name]
+            item = ids[name]
             out.append({"IdentityName": name, "IdentityType": item.get("IdentityType"),
                         "SendingEnabled": bool(item.get("VerifiedForSendingStatus")),
                         "VerificationStatus": item.get("VerificationStatus")})
@@ -260,6 +283,92 @@ class Handler(BaseHTTPRequestHandler):
         if start + size < len(names):
             res["NextToken"] = "tok/+= %d" % (start + size)
         self.send(200, res)
+
+    # ---- sessupp: suppression list, tenants (helper sessupp, issue 15) --------
+    # fixture["suppressed"]: {address: {"Reason": "BOUNCE"|"COMPLAINT", "LastUpdateTime": epoch}}
+    # fixture["tenants"]: {tenant name: [resource ARN, ...]}
+    def sessupp(self, u, body):
+        """The suppression and tenant APIs; True when the request was one of them."""
+        prefix = "/v2/email/suppression/addresses"
+        supp = FIX.get("suppressed", {})
+        if u.path.startswith(prefix + "/"):
+            record("GetSuppressedDestination")
+            addr = urllib.parse.unquote(u.path[len(prefix) + 1:])
+            item = supp.get(addr)  # SES matches the exact address
+            if item is None:
+                self.aws_error(404, "NotFoundException",
+                               "Email address %s does not exist on your suppression list." % addr)
+            else:
+                self.send(200, {"SuppressedDestination": {
+                    "EmailAddress": addr, "Reason": item["Reason"],
+                    "LastUpdateTime": item.get("LastUpdateTime", 1764700000),
+                    "Attributes": {"MessageId": "test", "FeedbackId": "test"}}})
+            return True
+        if u.path == prefix:
+            record("ListSuppressedDestinations")
+            q = urllib.parse.parse_qs(u.query, keep_blank_values=True)
+            names = sorted(supp)
+            size = int(q.get("PageSize", ["1000"])[0])
+            if size < 1 or size > 1000:
+                self.aws_error(400, "BadRequestException", "PageSize out of range")
+                return True
+            size = min(size, int(FIX.get("suppression_page", 1000)))  # short pages force paging
+            tok = q.get("NextToken", [""])[0]
+            if tok and not tok.startswith("supp/+= "):
+                self.aws_error(400, "BadRequestException", "malformed NextToken")
+                return True
+            start = int(tok[len("supp/+= "):]) if tok else 0
+            out = [{"EmailAddress": n, "Reason": supp[n]["Reason"],
+                    "LastUpdateTime": supp[n].get("LastUpdateTime", 1764700000)}
+                   for n in names[start:start + size]]
+            res = {"SuppressedDestinationSummaries": out}
+            if start + size < len(names):
+                res["NextToken"] = "supp/+= %d" % (start + size)
+            self.send(200, res)
+            return True
+        if u.path == "/v2/email/tenants/resources/list" and self.command == "POST":
+            record("ListTenantResources")
+            try:
+                req = json.loads(body or b"{}")
+            except ValueError:
+                self.aws_error(400, "BadRequestException", "malformed JSON")
+                return True
+            name = req.get("TenantName")
+            tenants = FIX.get("tenants", {})
+            if not name:
+                self.aws_error(400, "BadRequestException", "TenantName is required")
+                return True
+            if name not in tenants:
+                self.aws_error(404, "NotFoundException", "Tenant %s does not exist." % name)
+                return True
+            want = (req.get("Filter") or {}).get("RESOURCE_TYPE")
+            items = [{"ResourceType": "EMAIL_IDENTITY" if ":identity/" in a else "CONFIGURATION_SET",
+                      "ResourceArn": a} for a in tenants[name]]
+            items = [i for i in items if want is None or i["ResourceType"] == want]
+            size = int(req.get("PageSize") or 100)
+            start = int(req.get("NextToken") or 0)
+            res = {"TenantResources": items[start:start + size]}
+            if start + size < len(items):
+                res["NextToken"] = str(start + size)
+            self.send(200, res)
+            return True
+        if u.path == "/v2/email/resources/tenants/list" and self.command == "POST":
+            record("ListResourceTenants")
+            try:
+                req = json.loads(body or b"{}")
+            except ValueError:
+                self.aws_error(400, "BadRequestException", "malformed JSON")
+                return True
+            arn = req.get("ResourceArn")
+            if not arn:
+                self.aws_error(400, "BadRequestException", "ResourceArn is required")
+                return True
+            out = [{"TenantName": t, "TenantId": "tn-%s" % t, "ResourceArn": arn,
+                    "AssociatedTimestamp": 1764700000}
+                   for t, arns in sorted(FIX.get("tenants", {}).items()) if arn in arns]
+            self.send(200, {"ResourceTenants": out})
+            return True
+        return False
 
     # ---- credential services ----------------------------------------------
     def creds_json(self, kind):
@@ -449,6 +558,8 @@ def main():
         FIX.setdefault("identities", {}).update(doctor_identities())
     for c in FIX.get("credentials", []):
         KEYS[c["access_key_id"]] = (c["secret_access_key"], c.get("session_token"), None)
+        if c.get("account"):
+            ACCOUNTS[c["access_key_id"]] = c["account"]
     srv = Server(("127.0.0.1", 0), Handler)
     if a.tls_cert:
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)

@@ -53,6 +53,7 @@ static inst *cur_inst; /* closed by the per-test teardown if a test failed midwa
 static void *dl;
 char sestest_tmpdir[256];
 static char fixture[300];
+const char *sestest_fixture; /* a test program's own fixture; NULL: fixture_json */
 static pid_t ep_pid;
 int sestest_port;
 
@@ -533,7 +534,7 @@ sestest_setup_group(void **state)
     {
         FILE *fp = fopen(fixture, "w");
         assert_non_null(fp);
-        fputs(fixture_json, fp);
+        fputs(sestest_fixture != NULL ? sestest_fixture : fixture_json, fp);
         fclose(fp);
     }
     curl_global_init(CURL_GLOBAL_DEFAULT);

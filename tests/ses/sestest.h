@@ -47,6 +47,8 @@ typedef struct inst {
     "region = \"us-east-1\"; endpoint = \"http://127.0.0.1:%d\"; insecure_http = true; "
 
 extern const sm_plugin *sestest_plugin;
+/* sestest_fixture - set before sestest_setup_group for another fixture (NULL: the default) */
+extern const char *sestest_fixture;
 extern char *sestest_log_lines[MAX_LINES];
 extern int sestest_nlines;
 extern pthread_mutex_t sestest_put_lock;
