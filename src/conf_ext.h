@@ -25,11 +25,12 @@
 #include "dkim.h"
 #include "dns.h"
 #include "gate.h"
+#include "metrics.h"
 #include "plugin.h"
 #include "spf.h"
 #include "unsub.h"
 
-#define CONF_EXT_GROUPS "identity", "alignment", "dkim", "spf", "unsubscribe", "audit"
+#define CONF_EXT_GROUPS "identity", "alignment", "dkim", "spf", "unsubscribe", "audit", "metrics"
 
 typedef struct conf_audit_ref conf_audit_ref;
 typedef struct conf_cache_ref conf_cache_ref;
@@ -52,6 +53,8 @@ typedef struct sm_conf_ext {
     /* audit trail */
     audit_conf *audit;
     conf_audit_ref *audit_ref; /* this snapshot's writer (conf_ext_prepare/start) */
+    /* the /metrics endpoint (served by main.c through metrics_http.h) */
+    metrics_conf *metrics;
     int started;
 } sm_conf_ext;
 

@@ -36,7 +36,8 @@ typedef struct msg_ext {
     int spf_done;
     unsub_result unsub;
     int unsub_done;
-    int probe; /* ses-milter -t (engine_probe_start): no audit record, no log line */
+    int probe;       /* ses-milter -t (engine_probe_start): no audit record, no log line */
+    int system_mail; /* accepted as system mail (engine_system_mail), for the metrics */
 } msg_ext;
 
 /* engine_first_from - the first From mailbox's address, or NULL when none was parsed */

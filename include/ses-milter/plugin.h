@@ -45,8 +45,9 @@ extern "C" {
 /*
  * minor versions add fields in the spare space, compatibly both ways:
  *   1.1  sm_plugin_host.open_file (NULL on 1.0 hosts: open the file yourself)
+ *   1.2  sm_plugin_host.metric (was spare[1]; NULL on older hosts: report nothing)
  */
-#define SM_PLUGIN_ABI_MINOR 1
+#define SM_PLUGIN_ABI_MINOR 2
 #define SM_PLUGIN_SYMBOL "ses_milter_plugin"
 
 /* lookup answers */
@@ -98,6 +99,17 @@ typedef struct sm_id_attrs {
     unsigned ttl;                /* seconds this answer may be cached; 0 = host default */
 } sm_id_attrs;
 
+/*
+ * ABI 1.2: what a plugin reports through sm_plugin_host.metric, per call of
+ * its service's API (operation: the API's own name, e.g. "GetEmailIdentity";
+ * names the host does not know are counted as "other")
+ */
+typedef enum sm_metric_event {
+    SM_METRIC_API_CALL = 1,      /* a request was sent */
+    SM_METRIC_API_THROTTLED = 2, /* the service answered "too many requests" */
+    SM_METRIC_API_ERROR = 3,     /* the call failed otherwise (not "not found") */
+} sm_metric_event;
+
 /* services the host offers a plugin */
 typedef struct sm_plugin_host {
     unsigned abi_version;
@@ -139,7 +151,13 @@ typedef struct sm_plugin_host {
      * err and errno set (ENOENT: the file does not exist).
      */
     int (*open_file)(void *ctx, const char *path, char *err, size_t errlen);
-    void *spare[7];
+    void *spare0; /* ABI 1.2: the shared-state service (Redis) */
+    /*
+     * metric (ABI 1.2; NULL on older hosts): count an API call, throttle or
+     * error for the host's metrics.  Safe from any thread, never blocks.
+     */
+    void (*metric)(void *ctx, sm_metric_event event, const char *operation);
+    void *spare[5];
 } sm_plugin_host;
 
 typedef struct sm_plugin {

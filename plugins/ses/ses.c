@@ -157,6 +157,8 @@ ses_build(ses_instance *in, char *err, size_t errlen)
     in->api.http = in->http;
     in->api.creds = in->creds;
     in->api.thr = in->thr;
+    in->api.report = in->host.metric; /* ABI 1.2; NULL from an older host */
+    in->api.report_arg = in->host.ctx;
     return 0;
 }
 
