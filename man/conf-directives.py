@@ -30,6 +30,7 @@ TABLES = {
     ("src/conf_ext.c", "conf_ext_spf_tab"): "spf",
     ("src/unsub_conf.c", "unsub_conf_top_tab"): "unsubscribe",
     ("src/unsub_conf.c", "unsub_conf_rule_tab"): "unsubscribe.rules",
+    ("src/metrics.c", "metrics_conf_tab"): "metrics",
     ("src/audit.c", "audit_directives"): "audit",
     ("plugins/ses/sesconf.c", "sesconf_table"): "identity.sources.ses",
 }

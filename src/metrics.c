@@ -4,8 +4,10 @@
  * Purpose: count what the daemon does for Prometheus.  Each family has up
  * to three label dimensions; each dimension's values are a fixed table
  * (scopes, actions, reasons, answers, cache results, stages, operations) or
- * the instance slots (metrics_instance_slot: names registered when a source
- * is loaded, at most METRICS_MAX_INSTANCES, then "other").  A family's cells
+ * the source slots (metrics_instance_slot: a source's configured name and its
+ * plugin, registered when the source is loaded, at most METRICS_MAX_INSTANCES,
+ * then "other"; labelled source and plugin, never "instance", which is the
+ * scraped target's label in Prometheus).  A family's cells
  * sit in one static array of 64-bit counters, one cell per label
  * combination (a histogram: one per bucket, the +Inf bucket and the sum in
  * nanoseconds); the mail path adds with a relaxed atomic and takes no lock.
@@ -39,7 +41,9 @@ typedef enum metrics_type { METRICS_COUNTER, METRICS_HISTOGRAM } metrics_type;
 
 typedef struct metrics_dim {
     const char *label;
-    const char *const *values; /* NULL: the instance slots (labels source and instance) */
+    /* NULL: the source slots, labels source (its configured name) and plugin; not "instance",
+     * which Prometheus gives the scraped target */
+    const char *const *values;
     size_t n;
 } metrics_dim;
 
@@ -117,7 +121,7 @@ static const metrics_dim metrics_dim_stage = METRICS_DIM("stage", metrics_stages
 static const metrics_dim metrics_dim_op = METRICS_DIM("operation", metrics_ops);
 static const metrics_dim metrics_dim_audit = METRICS_DIM("result", metrics_results);
 static const metrics_dim metrics_dim_reload = METRICS_DIM("result", metrics_reload_results);
-static const metrics_dim metrics_dim_instance = {"instance", NULL, METRICS_MAX_INSTANCES + 1};
+static const metrics_dim metrics_dim_instance = {"source", NULL, METRICS_MAX_INSTANCES + 1};
 
 /* upper bounds in seconds: a cache hit is microseconds, an SES call tens of milliseconds */
 static const double metrics_buckets[METRICS_NBUCKETS] = {
@@ -131,8 +135,8 @@ static metrics_family metrics_families[METRICS_F_MAX] = {
                             3,
                             0},
     [METRICS_F_GATE_ANSWERS] = {"ses_milter_gate_answers_total",
-                                "Identity gate answers by source instance, answer and how the "
-                                "cache served them.",
+                                "Identity gate answers by source, answer and how the cache "
+                                "served them.",
                                 METRICS_COUNTER,
                                 {&metrics_dim_instance, &metrics_dim_answer, &metrics_dim_cache},
                                 3,
@@ -442,9 +446,9 @@ metrics_labels(FILE *fp, const metrics_family *f, size_t combo, unsigned nslots)
         }
         (void)nslots;
         fputs("source=\"", fp);
-        metrics_escape(fp, metrics_slot_plugin[idx[d]]);
-        fputs("\",instance=\"", fp);
         metrics_escape(fp, metrics_slot_name[idx[d]]);
+        fputs("\",plugin=\"", fp);
+        metrics_escape(fp, metrics_slot_plugin[idx[d]]);
         fputc('"', fp);
     }
 }

@@ -5,7 +5,7 @@
 # A table of messages (accepted, accepted from the cache, refused, unsubscribe
 # headers added, tempfailed by an SES 500 and by an SES 429), then curl scrapes
 # /metrics.  Proves: each message is counted once under its scope, action and
-# reason; the gate's answers by source, instance and cache result; the SES API
+# reason; the gate's answers by source, plugin and cache result; the SES API
 # calls, throttles and errors by operation equal what the endpoint saw; audit
 # records written; the stage histograms count every message; build info and
 # start time are there; promtool check metrics accepts the whole text; a path
@@ -101,7 +101,7 @@ expect "ses_milter_messages_total{$s,action=\"accept\",reason=\"passed\"}" 3
 expect "ses_milter_messages_total{$s,action=\"reject\",reason=\"identity_not_verified\"}" 1
 expect "ses_milter_messages_total{$s,action=\"tempfail\",reason=\"identity_tempfail\"}" 2
 tb_check "no other message series" test "$(grep -c '^ses_milter_messages_total{' "$M")" = 3
-i='source="ses",instance="ses-us"'
+i='source="ses-us",plugin="ses"'
 # each message asks for the From address first, then its domains (SES's identity chain);
 # the warm-up (ListEmailIdentities) put verified.example and pending.example in the cache:
 #   bob (1st)  address: unknown, miss        verified.example: verified, hit
