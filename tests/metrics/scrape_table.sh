@@ -3,7 +3,7 @@
 #
 # swaks -> Postfix :10025 [ses-milter, SES plugin -> test SES endpoint] -> smtp-sink.
 # A table of messages (accepted, accepted from the cache, refused, unsubscribe
-# headers added, tempfailed by an SES 500 and by an SES 429), then curl scrapes
+# headers added, tempfailed by an SES 500 and by an SES 429, inbound), then curl scrapes
 # /metrics.  Proves: each message is counted once under its scope, action and
 # reason; the gate's answers by source, plugin and cache result; the SES API
 # calls, throttles and errors by operation equal what the endpoint saw; audit
@@ -41,7 +41,7 @@ export AWS_ACCESS_KEY_ID=AKIDMETRICS AWS_SECRET_ACCESS_KEY=metricsSecretDoNotLog
 unset AWS_SESSION_TOKEN AWS_PROFILE AWS_ENDPOINT_URL AWS_ENDPOINT_URL_SESV2
 "$SM_BUILDDIR/ses-milter-token" genkey "$W/unsub.key" >/dev/null || exit 1
 tb_milter_conf "$W/milter.conf" <<EOC
-scope: { internal_networks = [ "127.0.0.0/8" ]; };
+scope: { internal_networks = [ "127.0.0.1/32" ]; };   # 127.0.0.2 is outside: inbound
 identity: {
   plugin_dir = "$W/plugins";
   sources = ( { name = "ses-us"; plugin = "ses"; region = "us-east-1";
@@ -80,7 +80,11 @@ amy@down.example            500  <\*\* 451 4
 ann@busy.example            429  <\*\* 451 4
 EOT
 mode ok
-tb_wait_capture 3
+out=$(tb_swaks --local-interface 127.0.0.2 --from x@elsewhere.example --to reader@example.org \
+    --h-From x@elsewhere.example --header "X-Marker: m-inbound" --body inbound)
+tb_check "inbound mail (client 127.0.0.2, outside scope.internal_networks) passes" \
+    grep -q '250 2.0.0 Ok: queued' <<<"$out"
+tb_wait_capture 4
 f=$(grep -l "X-Marker: m-news@news.verified.example" "$W"/capture/* | head -1)
 tb_check "the news message carries List-Unsubscribe" grep -q '^List-Unsubscribe: <https://verified.example/unsubscribe/' "$f"
 
@@ -100,7 +104,8 @@ s='scope="internal_network"'
 expect "ses_milter_messages_total{$s,action=\"accept\",reason=\"passed\"}" 3
 expect "ses_milter_messages_total{$s,action=\"reject\",reason=\"identity_not_verified\"}" 1
 expect "ses_milter_messages_total{$s,action=\"tempfail\",reason=\"identity_tempfail\"}" 2
-tb_check "no other message series" test "$(grep -c '^ses_milter_messages_total{' "$M")" = 3
+expect "ses_milter_messages_total{scope=\"external\",action=\"accept\",reason=\"out_of_scope\"}" 1
+tb_check "no other message series" test "$(grep -c '^ses_milter_messages_total{' "$M")" = 4
 i='source="ses-us",plugin="ses"'
 # each message asks for the From address first, then its domains (SES's identity chain);
 # the warm-up (ListEmailIdentities) put verified.example and pending.example in the cache:
@@ -136,7 +141,7 @@ tb_check "process_start_time_seconds is the daemon's start (within a minute)" \
     awk -v now="$(date +%s)" '$1 == "process_start_time_seconds" { ok = now - $2 < 60 && now - $2 >= 0 } END { exit !ok }' "$M"
 tb_check "source lookups timed: one per SES call" test \
     "$(val "ses_milter_source_lookup_duration_seconds_count{$i}")" = "$(val "ses_milter_ses_api_calls_total{operation=\"GetEmailIdentity\"}")"
-tb_check "no label names a recipient or a sender" bash -c "! grep -Eq 'example\\.(org|com)|verified\\.example' '$M'"
+tb_check "no label names a recipient or a sender" bash -c "! grep -Eq 'example\\.(org|com)|(verified|elsewhere)\\.example' '$M'"
 tb_check "another path: 404" test "$(curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:9465/)" = 404
 tb_check "POST /metrics: 405" test "$(curl -s -o /dev/null -w '%{http_code}' -X POST http://127.0.0.1:9465/metrics)" = 405
 tb_stop_milter
