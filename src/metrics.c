@@ -172,18 +172,20 @@ static metrics_family metrics_families[METRICS_F_MAX] = {
                               {&metrics_dim_op},
                               1,
                               0},
-    [METRICS_F_DNS_QUERIES] = {"ses_milter_dns_queries_total",
-                               "DNS TXT queries sent (DKIM keys, DMARC records).",
-                               METRICS_COUNTER,
-                               {NULL},
-                               0,
-                               0},
-    [METRICS_F_DNS_ERRORS] = {"ses_milter_dns_errors_total",
-                              "DNS TXT queries that failed temporarily.",
-                              METRICS_COUNTER,
-                              {NULL},
-                              0,
-                              0},
+    [METRICS_F_DNS_QUERIES] =
+        {"ses_milter_dns_queries_total",
+         "DNS TXT lookups the cache could not answer (DKIM keys, DMARC records).",
+         METRICS_COUNTER,
+         {NULL},
+         0,
+         0},
+    [METRICS_F_DNS_ERRORS] =
+        {"ses_milter_dns_errors_total",
+         "DNS TXT lookups that failed temporarily (timeout, SERVFAIL, deadline).",
+         METRICS_COUNTER,
+         {NULL},
+         0,
+         0},
     [METRICS_F_DNS_CACHE_HITS] = {"ses_milter_dns_cache_hits_total",
                                   "DNS TXT lookups answered by the cache.",
                                   METRICS_COUNTER,
@@ -429,7 +431,7 @@ metrics_escape(FILE *fp, const char *s)
 
 /* metrics_labels - "{a="x",b="y"" of one combination (no closing brace), or nothing */
 static void
-metrics_labels(FILE *fp, const metrics_family *f, size_t combo, unsigned nslots)
+metrics_labels(FILE *fp, const metrics_family *f, size_t combo)
 {
     size_t idx[3] = {0, 0, 0}, rest = combo;
 
@@ -444,7 +446,6 @@ metrics_labels(FILE *fp, const metrics_family *f, size_t combo, unsigned nslots)
             fprintf(fp, "%s=\"%s\"", dim->label, dim->values[idx[d]]);
             continue;
         }
-        (void)nslots;
         fputs("source=\"", fp);
         metrics_escape(fp, metrics_slot_name[idx[d]]);
         fputs("\",plugin=\"", fp);
@@ -479,7 +480,7 @@ metrics_render_counter(FILE *fp, const metrics_family *f, unsigned nslots)
         if ((v == 0 && !all) || !metrics_slot_used(f, c, nslots))
             continue;
         fputs(f->name, fp);
-        metrics_labels(fp, f, c, nslots);
+        metrics_labels(fp, f, c);
         fprintf(fp, "%s %llu\n", f->ndims > 0 ? "}" : "", (unsigned long long)v);
     }
 }
@@ -504,7 +505,7 @@ metrics_render_histogram(FILE *fp, const metrics_family *f, unsigned nslots)
         for (size_t b = 0; b <= METRICS_NBUCKETS; b++) {
             cum += v[b];
             fprintf(fp, "%s_bucket", name);
-            metrics_labels(fp, f, c, nslots);
+            metrics_labels(fp, f, c);
             if (b < METRICS_NBUCKETS)
                 fprintf(fp, "%sle=\"%g\"} %llu\n", f->ndims ? "," : "{", metrics_buckets[b],
                         (unsigned long long)cum);
@@ -512,10 +513,10 @@ metrics_render_histogram(FILE *fp, const metrics_family *f, unsigned nslots)
                 fprintf(fp, "%sle=\"+Inf\"} %llu\n", f->ndims ? "," : "{", (unsigned long long)cum);
         }
         fprintf(fp, "%s_sum", name);
-        metrics_labels(fp, f, c, nslots);
+        metrics_labels(fp, f, c);
         fprintf(fp, "%s %.9f\n", f->ndims ? "}" : "", (double)v[METRICS_NBUCKETS + 1] / 1e9);
         fprintf(fp, "%s_count", name);
-        metrics_labels(fp, f, c, nslots);
+        metrics_labels(fp, f, c);
         fprintf(fp, "%s %llu\n", f->ndims ? "}" : "", (unsigned long long)cum);
     }
 }
