@@ -30,6 +30,7 @@ TABLES = {
     ("src/conf_ext.c", "conf_ext_spf_tab"): "spf",
     ("src/unsub_conf.c", "unsub_conf_top_tab"): "unsubscribe",
     ("src/unsub_conf.c", "unsub_conf_rule_tab"): "unsubscribe.rules",
+    ("src/metrics.c", "metrics_conf_tab"): "metrics",
     ("src/audit.c", "audit_directives"): "audit",
     ("plugins/ses/sesconf.c", "sesconf_table"): "identity.sources.ses",
     ("src/sesrules.c", "sesrules_top_tab"): "ses",
@@ -122,7 +123,8 @@ def main():
     conf = open(os.path.join(src, "src/conf.c")).read()
     m = re.search(r"conf_groups\[\]\s*=\s*\{(.*?)\};", conf, re.S)
     ext = open(os.path.join(src, "src/conf_ext.h")).read()
-    e = re.search(r"#define\s+CONF_EXT_GROUPS\s+(.*)", ext)
+    # the definition may continue over lines ending in a backslash
+    e = re.search(r"#define\s+CONF_EXT_GROUPS\s+((?:.*\\\n)*.*)", ext)
     if m is None or e is None:
         die("src/conf.c conf_groups or src/conf_ext.h CONF_EXT_GROUPS not found")
     found.update((".", n) for n in re.findall(r'"(\w+)"', m.group(1) + e.group(1)))

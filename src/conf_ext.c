@@ -203,7 +203,9 @@ conf_ext_parse(const config_setting_t *root, sm_conf_ext **out, char *err, size_
         unsub_conf_parse(config_setting_get_member(root, "unsubscribe"), &x->unsub, err, errlen) <
             0 ||
         audit_conf_parse(config_setting_get_member(root, "audit"), &x->audit, err, errlen) < 0 ||
-        sesrules_conf_parse(config_setting_get_member(root, "ses"), &x->ses, err, errlen) < 0)
+        sesrules_conf_parse(config_setting_get_member(root, "ses"), &x->ses, err, errlen) < 0 ||
+        metrics_conf_parse(config_setting_get_member(root, "metrics"), &x->metrics, err, errlen) <
+            0)
         return -1;
     /* a concern whose group is absent is off (the identity gate says so itself) */
     if (config_setting_get_member(root, "alignment") == NULL)
@@ -235,6 +237,7 @@ conf_ext_dump(FILE *fp, const sm_conf_ext *x)
     unsub_conf_dump(fp, x->unsub);
     audit_conf_dump(fp, x->audit);
     sesrules_conf_dump(fp, x->ses);
+    metrics_conf_dump(fp, x->metrics);
 }
 
 int
@@ -391,6 +394,7 @@ conf_ext_free(sm_conf_ext *x)
     x->ses = sesrules_conf_free(x->ses);
     conf_ext_audit_put(x->audit_ref);
     x->audit = audit_conf_free(x->audit);
+    x->metrics = metrics_conf_free(x->metrics);
     free(x);
     return NULL;
 }

@@ -25,12 +25,14 @@
 #include "dkim.h"
 #include "dns.h"
 #include "gate.h"
+#include "metrics.h"
 #include "plugin.h"
 #include "sesrules.h"
 #include "spf.h"
 #include "unsub.h"
 
-#define CONF_EXT_GROUPS "identity", "alignment", "dkim", "spf", "unsubscribe", "audit", "ses"
+#define CONF_EXT_GROUPS                                                                            \
+    "identity", "alignment", "dkim", "spf", "unsubscribe", "audit", "ses", "metrics"
 
 typedef struct conf_audit_ref conf_audit_ref;
 typedef struct conf_cache_ref conf_cache_ref;
@@ -55,6 +57,8 @@ typedef struct sm_conf_ext {
     conf_audit_ref *audit_ref; /* this snapshot's writer (conf_ext_prepare/start) */
     /* SES: suppression list and X-SES-* header rules ("ses" group) */
     sesrules_conf *ses;
+    /* the /metrics endpoint (served by main.c through metrics_http.h) */
+    metrics_conf *metrics;
     int started;
 } sm_conf_ext;
 

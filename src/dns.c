@@ -32,6 +32,7 @@
 #include <strings.h>
 
 #include "dns.h"
+#include "metrics.h"
 #include "util.h"
 
 #define DNS_ANSWER_MAX 65536
@@ -413,6 +414,7 @@ dns_lookup_txt(dns_cache *c, const char *name, uint64_t deadline_ms, dns_txt **t
         dns_to_front(c, e);
         c->stats.hits++;
         pthread_mutex_unlock(&c->lock);
+        metrics_dns(1, 0);
         return st;
     }
     c->stats.misses++;
@@ -436,6 +438,7 @@ dns_lookup_txt(dns_cache *c, const char *name, uint64_t deadline_ms, dns_txt **t
         }
     }
 
+    metrics_dns(0, st == DNS_TEMPFAIL);
     pthread_mutex_lock(&c->lock);
     if (st == DNS_TEMPFAIL) {
         c->stats.tempfails++;

@@ -93,6 +93,7 @@ engine_pass_inbound(sm_msg *m)
 {
     char ip[64], host[256], env[512];
 
+    metrics_message(AUDIT_SCOPE_EXTERNAL, AUDIT_ACTION_ACCEPT, METRICS_REASON_OUT_OF_SCOPE);
     if (!log_enabled(LOG_DEBUG))
         return;
     log_msg(LOG_DEBUG, m->qid,
@@ -534,6 +535,8 @@ engine_unsub(sm_msg *m, msg_ext *e, sm_conf_ext *x)
         return;
     }
     e->unsub_done = 1;
+    if (e->unsub.n_add > 0 && !e->probe)
+        metrics_unsub_added();
     for (size_t i = 0; i < e->unsub.n_notes; i++)
         log_msg(LOG_NOTICE, m->qid, "unsubscribe: %s", e->unsub.notes[i]);
     for (size_t i = 0; i < e->unsub.n_remove; i++)
@@ -646,6 +649,7 @@ engine_eom(sm_msg *m)
     sm_conf_ext *x;
     msg_ext *e = m->ext;
     sm_verdict *v = &m->verdict;
+    uint64_t t_eom = metrics_clock(), t0;
 
     verdict_set(v, VERDICT_ACCEPT, NULL, NULL, NULL);
     if (!engine_outgoing(m))
@@ -657,24 +661,32 @@ engine_eom(sm_msg *m)
         return;
     engine_ses_rule(m, e, x); /* X-SES-* rule: may name the source the gate asks */
     if (x->gate->present) {
+        t0 = metrics_clock();
         engine_gate(m, e, x);
         engine_gate_verdict(e, v);
+        metrics_stage_time(METRICS_STAGE_GATE, t0);
     }
     engine_ses_apply(m, e, x); /* the rule's tenant check and headers */
     if (x->align->enabled && e->from_status == GATE_FROM_OK && e->from->n > 0 &&
         v->action != VERDICT_REJECT && v->action != VERDICT_TEMPFAIL) {
+        t0 = metrics_clock();
         engine_align(m, e, x);
         engine_align_verdict(e, x, v);
+        metrics_stage_time(METRICS_STAGE_ALIGNMENT, t0);
     }
     if (unsub_conf_n_rules(x->unsub) > 0 && v->action != VERDICT_REJECT &&
-        v->action != VERDICT_TEMPFAIL)
+        v->action != VERDICT_TEMPFAIL) {
+        t0 = metrics_clock();
         engine_unsub(m, e, x);
+        metrics_stage_time(METRICS_STAGE_UNSUBSCRIBE, t0);
+    }
     if (e->align_done)
         engine_providers(m, e, x);
     if (e->probe)
         return; /* ses-milter -t: the decision only */
     engine_log_decisions(m, e, x);
     engine_audit(m, e, 0);
+    metrics_stage_time(METRICS_STAGE_END_OF_MESSAGE, t_eom);
 }
 
 void

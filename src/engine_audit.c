@@ -6,6 +6,7 @@
  * line that begins with the queue id.  A record that cannot be written is
  * logged loudly once and, when audit.on_error is "tempfail", turns the
  * verdict into 451 4.3.0 so that no message leaves without its record.
+ * The message is counted here too (metrics.h), with the reason behind its action.
  */
 #include "config.h"
 
@@ -152,6 +153,30 @@ engine_audit_ses(const msg_ext *e, audit_msg *am, audit_suppression **sp_r, audi
     }
 }
 
+/* engine_metrics_reason - the concern behind a message's action, for ses_milter_messages_total */
+static metrics_reason
+engine_metrics_reason(const msg_ext *e, int aborted, int audit_failed)
+{
+    if (aborted)
+        return METRICS_REASON_ABORTED;
+    if (audit_failed)
+        return METRICS_REASON_AUDIT_UNAVAILABLE;
+    if (e->sysmail != 0)
+        return METRICS_REASON_SYSTEM_MAIL;
+    if (e->gate_done && e->gate.verdict == GATE_NOT_VERIFIED)
+        return METRICS_REASON_IDENTITY_NOT_VERIFIED;
+    if (e->gate_done && e->gate.verdict == GATE_TEMPFAIL)
+        return METRICS_REASON_IDENTITY_TEMPFAIL;
+    if (e->gate_done && e->gate.verdict == GATE_MALFORMED)
+        return METRICS_REASON_IDENTITY_MALFORMED;
+    if (e->align_done && e->align.dmarc_result == ALIGN_DMARC_TEMPERROR)
+        return METRICS_REASON_ALIGNMENT_TEMPFAIL;
+    if (e->align_done && e->align.dmarc_result != ALIGN_DMARC_PASS &&
+        e->align.decision != ALIGN_ACCEPT)
+        return METRICS_REASON_ALIGNMENT_FAIL;
+    return METRICS_REASON_PASSED;
+}
+
 /* engine_audit_write - the record itself; returns AUDIT_OK or the failure action */
 static int
 engine_audit_write(sm_msg *m, msg_ext *e, audit_msg *am, sm_conf_ext *x)
@@ -163,6 +188,7 @@ engine_audit_write(sm_msg *m, msg_ext *e, audit_msg *am, sm_conf_ext *x)
     if (log == NULL)
         return AUDIT_OK;
     rc = audit_write_msg(log, am, err, sizeof(err));
+    metrics_audit_record(rc == AUDIT_OK);
     if (rc != AUDIT_OK)
         log_msg(LOG_ERR, m->qid, "audit record not written: %s%s", err,
                 rc == AUDIT_FAIL_TEMPFAIL ? " (audit.on_error = tempfail: message refused for now)"
@@ -191,7 +217,8 @@ engine_audit(sm_msg *m, msg_ext *e, int aborted)
     char ip[64], line[2048], err[256];
     sm_verdict *v = &m->verdict;
     addr_mailbox env;
-    int env_null = 0;
+    int env_null = 0, audit_failed = 0;
+    uint64_t t0;
 
     memset(&am, 0, sizeof(am));
     memset(&env, 0, sizeof(env));
@@ -277,13 +304,17 @@ engine_audit(sm_msg *m, msg_ext *e, int aborted)
         am.reply_xcode = v->xcode;
         am.reply_text = v->text;
     }
+    t0 = metrics_clock();
     if (engine_audit_write(m, e, &am, x) == AUDIT_FAIL_TEMPFAIL && !aborted) {
+        audit_failed = 1;
         verdict_set(v, VERDICT_TEMPFAIL, "451", "4.3.0", "Audit log unavailable; try again later");
         am.action = AUDIT_ACTION_TEMPFAIL;
         am.reply_code = 451;
         am.reply_xcode = v->xcode;
         am.reply_text = v->text;
     }
+    metrics_stage_time(METRICS_STAGE_AUDIT, t0);
+    metrics_message(am.scope, am.action, engine_metrics_reason(e, aborted, audit_failed));
     audit_summary_line(&am, line, sizeof(line));
     log_msg(LOG_INFO, NULL, "%s", line);
     addr_mailbox_clear(&env);

@@ -53,7 +53,7 @@ typedef struct msg_ext {
     /* outcomes */
     gate_result gate;
     int gate_done;
-    int sysmail; /* scope_sysmail of a message passed as system mail */
+    int sysmail; /* scope_sysmail of a message passed as system mail (audit, metrics) */
     align_result align;
     int align_done;
     size_t align_hdr; /* 1 + index in the verdict's added fields of the result header; 0: none */

@@ -19,6 +19,9 @@
  * (daemon.shutdown_timeout bounds the wait).  MTA connections that idle for
  * daemon.milter_timeout are closed (milter_idle.c: libmilter's timeout only
  * covers a command that has begun to arrive).
+ * The /metrics endpoint (metrics_http.h) is bound as root beside the milter
+ * socket, served from after the privilege drop, follows metrics.listen at a
+ * reload and stops after libmilter.
  */
 #include "config.h"
 
@@ -44,6 +47,7 @@
 #include "doctor.h"
 #include "engine_probe.h"
 #include "log.h"
+#include "metrics_http.h"
 #include "milter.h"
 #include "milter_idle.h"
 #include "milter_signals.h"
@@ -473,10 +477,12 @@ main_reload(void)
 
     if (c == NULL) {
         log_msg(LOG_ERR, NULL, "reload refused: %s; the running configuration stays", err);
+        metrics_reload(0);
         return;
     }
     if (conf_start(c, err, sizeof(err)) < 0) {
         log_msg(LOG_ERR, NULL, "reload refused: %s; the running configuration stays", err);
+        metrics_reload(0);
         conf_free(c);
         return;
     }
@@ -487,6 +493,8 @@ main_reload(void)
         main_reload_daemon(&old->daemon, &c->daemon);
         conf_release(old);
     }
+    metrics_http_reload(c->ext->metrics);
+    metrics_reload(1);
     conf_publish(c);
 }
 
@@ -595,9 +603,11 @@ main_run(sm_conf *conf, int foreground)
     privsep_helper_cleanup(startcheck_socket_path(socket_spec), pid_file);
     if (main_prepare(conf, err, sizeof(err)) < 0 ||
         main_start_helper(&conf->daemon, err, sizeof(err)) < 0 ||
+        metrics_http_bind(conf->ext->metrics, err, sizeof(err)) < 0 ||
         main_drop_privileges(&conf->daemon, err, sizeof(err)) < 0 ||
-        conf_start(conf, err, sizeof(err)) < 0) {
+        conf_start(conf, err, sizeof(err)) < 0 || metrics_http_start(err, sizeof(err)) < 0) {
         status = main_fail(ready, foreground, err, socket_spec, pid_file);
+        metrics_http_stop();
         conf_free(conf);
         goto out;
     }
@@ -627,6 +637,7 @@ main_run(sm_conf *conf, int foreground)
         pthread_join(milter_tid, NULL);
     main_poke_reload(1);
     pthread_join(reload_tid, NULL);
+    metrics_http_stop();
     conf_publish(NULL);
     main_remove_files(socket_spec, pid_file);
     privsep_helper_stop(); /* removes what the run user could not */

@@ -33,6 +33,7 @@
 #include "cfg.h"
 #include "identity.h"
 #include "log.h"
+#include "metrics.h"
 #include "plugin.h"
 #include "privsep.h"
 #include "util.h"
@@ -52,6 +53,7 @@ struct plugin_instance {
     sm_plugin_host host;
     const config_setting_t *setting; /* only during init */
     cache *cache;
+    int metrics_slot; /* metrics_instance_slot() of name and plugin */
     int started;
 };
 
@@ -313,6 +315,14 @@ plugin_host_open_file(void *ctx, const char *path, char *err, size_t errlen)
     return privsep_open(path, O_RDONLY, 0, err, errlen);
 }
 
+/* plugin_host_metric - ABI 1.2: an API call, throttle or error the plugin reports */
+static void
+plugin_host_metric(void *ctx, sm_metric_event event, const char *operation)
+{
+    (void)ctx;
+    metrics_api((int)event, operation);
+}
+
 /* ---- loading ---- */
 
 /*
@@ -419,7 +429,9 @@ plugin_instance_new(const plugin_source *src, plugin_module *m, cache *c)
     inst->host.conf_where = plugin_host_conf_where;
     inst->host.cache_put = plugin_host_cache_put;
     inst->host.open_file = plugin_host_open_file;
+    inst->host.metric = plugin_host_metric;
     inst->host.instance_name = inst->name;
+    inst->metrics_slot = metrics_instance_slot(inst->name, src->plugin);
     return inst;
 }
 
@@ -670,6 +682,7 @@ plugin_fetch(void *arg, const char *identity, sm_id_kind kind, uint64_t deadline
     plugin_fetch_arg *fa = arg;
     sm_id_query q;
     sm_id_answer a;
+    uint64_t t0;
 
     memset(&q, 0, sizeof(q));
     q.size = sizeof(q);
@@ -677,7 +690,9 @@ plugin_fetch(void *arg, const char *identity, sm_id_kind kind, uint64_t deadline
     q.kind = kind;
     q.deadline_ms = deadline_ms;
     q.queue_id = fa->queue_id != NULL ? fa->queue_id : "";
+    t0 = metrics_clock();
     a = fa->inst->mod->desc->lookup(fa->inst->data, &q, attrs);
+    metrics_lookup_time(fa->inst->metrics_slot, t0);
     plugin_attrs_terminate(attrs);
     return a;
 }
@@ -689,8 +704,11 @@ plugin_instance_lookup(plugin_instance *inst, cache *c, const char *identity, sm
     plugin_fetch_arg fa = {inst, queue_id};
     sm_id_answer a;
 
-    if (c != NULL)
-        return cache_lookup(c, inst->name, identity, kind, deadline_ms, plugin_fetch, &fa, out);
+    if (c != NULL) {
+        a = cache_lookup(c, inst->name, identity, kind, deadline_ms, plugin_fetch, &fa, out);
+        metrics_gate_answer(inst->metrics_slot, a, out->origin);
+        return a;
+    }
     memset(out, 0, sizeof(*out));
     out->attrs.size = sizeof(out->attrs);
     out->attrs.dkim_signing_enabled = SM_TRI_UNKNOWN;
@@ -700,6 +718,7 @@ plugin_instance_lookup(plugin_instance *inst, cache *c, const char *identity, sm
     out->answer = a;
     out->origin = CACHE_MISS;
     out->stored_wall_ms = util_wall_ms();
+    metrics_gate_answer(inst->metrics_slot, a, out->origin);
     return a;
 }
 

@@ -49,6 +49,7 @@ extern "C" {
  *        "ses-milter doctor" asks a source beyond lookup(): the identity's
  *        full verification state (describe) and every identity it knows (list);
  *        sm_plugin.ask (spare[2]; NULL in older plugins: no account questions)
+ *        sm_plugin_host.metric (was spare[1]; NULL on older hosts: report nothing)
  */
 #define SM_PLUGIN_ABI_MINOR 2
 #define SM_PLUGIN_SYMBOL "ses_milter_plugin"
@@ -185,6 +186,17 @@ typedef struct sm_ask_attrs {
 
 typedef sm_ask_answer (*sm_ask_fn)(void *instance, const sm_ask_query *query, sm_ask_attrs *attrs);
 
+/*
+ * ABI 1.2: what a plugin reports through sm_plugin_host.metric, per call of
+ * its service's API (operation: the API's own name, e.g. "GetEmailIdentity";
+ * names the host does not know are counted as "other")
+ */
+typedef enum sm_metric_event {
+    SM_METRIC_API_CALL = 1,      /* a request was sent */
+    SM_METRIC_API_THROTTLED = 2, /* the service answered "too many requests" */
+    SM_METRIC_API_ERROR = 3,     /* the call failed otherwise (not "not found") */
+} sm_metric_event;
+
 /* services the host offers a plugin */
 typedef struct sm_plugin_host {
     unsigned abi_version;
@@ -226,7 +238,13 @@ typedef struct sm_plugin_host {
      * err and errno set (ENOENT: the file does not exist).
      */
     int (*open_file)(void *ctx, const char *path, char *err, size_t errlen);
-    void *spare[7];
+    void *spare0; /* ABI 1.2: the shared-state service (Redis) */
+    /*
+     * metric (ABI 1.2; NULL on older hosts): count an API call, throttle or
+     * error for the host's metrics.  Safe from any thread, never blocks.
+     */
+    void (*metric)(void *ctx, sm_metric_event event, const char *operation);
+    void *spare[5];
 } sm_plugin_host;
 
 typedef struct sm_plugin {

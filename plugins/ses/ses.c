@@ -163,6 +163,8 @@ ses_build(ses_instance *in, char *err, size_t errlen)
         in->supp = sessupp_new(in);
     if (s->tenants)
         in->tenants = sestenant_new(in);
+    in->api.report = in->host.metric; /* ABI 1.2; NULL from an older host */
+    in->api.report_arg = in->host.ctx;
     return 0;
 }
 

@@ -173,6 +173,45 @@ out:
     free(url);
 }
 
+/* sesapi_operation - the SESv2 operation of a path, for the host's metrics */
+static const char *
+sesapi_operation(const char *path)
+{
+    static const struct {
+        const char *prefix;
+        const char *op;
+    } tab[] = {
+        {"/v2/email/identities/", "GetEmailIdentity"},
+        {"/v2/email/identities", "ListEmailIdentities"},
+        {"/v2/email/account", "GetAccount"},
+        {"/v2/email/suppression/addresses/", "GetSuppressedDestination"},
+        {"/v2/email/suppression/addresses", "ListSuppressedDestinations"},
+        {"/v2/email/tenants/resources/list", "ListTenantResources"},
+    };
+
+    for (size_t i = 0; i < sizeof(tab) / sizeof(tab[0]); i++)
+        if (strncmp(path, tab[i].prefix, strlen(tab[i].prefix)) == 0)
+            return tab[i].op;
+    return "other";
+}
+
+/* sesapi_report - the call's outcome to the host's metrics */
+static void
+sesapi_report(const sesapi *a, const char *path, const sesapi_result *r, int sent)
+{
+    const char *op;
+
+    if (a->report == NULL)
+        return;
+    op = sesapi_operation(path);
+    if (sent)
+        a->report(a->report_arg, SM_METRIC_API_CALL, op);
+    if (r->status == SESAPI_THROTTLED)
+        a->report(a->report_arg, SM_METRIC_API_THROTTLED, op);
+    else if (r->status != SESAPI_OK && r->status != SESAPI_NOT_FOUND)
+        a->report(a->report_arg, SM_METRIC_API_ERROR, op);
+}
+
 /* sesapi_request - credentials, rate limit, sign, send, classify */
 static void
 sesapi_request(sesapi *a, const char *method, const char *path, const char *query, const char *body,
@@ -183,6 +222,7 @@ sesapi_request(sesapi *a, const char *method, const char *path, const char *quer
     memset(r, 0, sizeof(*r));
     if (creds_get(a->creds, &cv, r->detail, sizeof(r->detail)) < 0) {
         r->status = SESAPI_NO_CREDS;
+        sesapi_report(a, path, r, 0);
         return;
     }
     if (throttle_acquire(a->thr, deadline_ms, a->reserve_ms) < 0) {
@@ -192,10 +232,12 @@ sesapi_request(sesapi *a, const char *method, const char *path, const char *quer
                                                 : "client-side rate limit: no slot before the "
                                                   "deadline");
         creds_value_clear(&cv);
+        sesapi_report(a, path, r, 0);
         return;
     }
     sesapi_send(a, &cv, method, path, query, body, deadline_ms, r);
     creds_value_clear(&cv);
+    sesapi_report(a, path, r, 1);
     if (r->status == SESAPI_THROTTLED)
         r->backoff_ms = throttle_backoff(a->thr);
     else if (r->status != SESAPI_UNREACHABLE)

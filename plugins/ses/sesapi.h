@@ -6,13 +6,16 @@
  * is classified (found, not found, throttled, denied, bad credentials,
  * clock skew, server error, unreachable ...) and sesapi_explain() turns a
  * failure into one clear log line naming the API's IAM permission, the
- * endpoint URL or the clock, as the case may be.
+ * endpoint URL or the clock, as the case may be.  Each call is reported to
+ * the host's metrics (sesapi.report) under its SESv2 operation name.
  */
 #ifndef SES_SESAPI_H
 #define SES_SESAPI_H
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include <ses-milter/plugin.h>
 
 #include "creds.h"
 #include "http.h"
@@ -43,6 +46,9 @@ typedef struct sesapi {
     http_client *http;   /* not owned */
     creds *creds;        /* not owned */
     throttle *thr;       /* not owned */
+    /* the host's metrics (sm_plugin_host.metric, ABI 1.2); NULL: not reported */
+    void (*report)(void *arg, sm_metric_event event, const char *operation);
+    void *report_arg;
 } sesapi;
 
 typedef struct sesapi_result {
