@@ -231,6 +231,15 @@ audit_record_unsub(const audit_msg *m)
 }
 
 static json_t *
+audit_record_unsubscribed(const audit_unsubscribed *u)
+{
+    if (u == NULL)
+        return json_null();
+    return json_pack("{s:o,s:o,s:I}", "list_id", audit_record_str(u->list_id), "store_action",
+                     audit_record_str(u->store_action), "rcpt_count", (json_int_t)u->rcpt_count);
+}
+
+static json_t *
 audit_record_scope(audit_scope s)
 {
     json_t *out = s == AUDIT_SCOPE_NONE ? json_null() : json_boolean(s != AUDIT_SCOPE_EXTERNAL);
@@ -277,6 +286,7 @@ audit_record_json(const audit_msg *m, const audit_record_opts *o)
     json_object_set_new(rec, "spf", audit_record_spf(m->spf));
     json_object_set_new(rec, "dmarc", audit_record_dmarc(m->dmarc));
     json_object_set_new(rec, "unsub", audit_record_unsub(m));
+    json_object_set_new(rec, "unsubscribed", audit_record_unsubscribed(m->unsubscribed));
     json_object_set_new(rec, "action", audit_record_enum(audit_action_name(m->action)));
     json_object_set_new(rec, "reply", audit_record_reply(m));
     json_object_set_new(rec, "config", audit_record_str(m->config_version));
@@ -362,6 +372,11 @@ static const audit_field f_dmarc[] = {{"domain", AF_STR, 1, NULL, NULL},
                                       AF_END};
 static const audit_field f_header[] = {
     {"name", AF_STR, 1, NULL, NULL}, {"value", AF_STR, 1, NULL, NULL}, AF_END};
+static const char *const store_action_names[] = {"drop", "reject", "tag", "tempfail", NULL};
+static const audit_field f_unsubscribed[] = {{"list_id", AF_STR, 0, NULL, NULL},
+                                             {"store_action", AF_ENUM, 0, store_action_names, NULL},
+                                             {"rcpt_count", AF_INT, 0, NULL, NULL},
+                                             AF_END};
 static const audit_field f_reply[] = {{"code", AF_INT, 1, NULL, NULL},
                                       {"xcode", AF_STR, 1, NULL, NULL},
                                       {"text", AF_STR, 1, NULL, NULL},
@@ -385,6 +400,7 @@ static const audit_field f_record[] = {{"v", AF_INT, 0, NULL, NULL},
                                        {"spf", AF_OBJ, 1, NULL, f_spf},
                                        {"dmarc", AF_OBJ, 1, NULL, f_dmarc},
                                        {"unsub", AF_ARR_OBJ, 0, NULL, f_header},
+                                       {"unsubscribed", AF_OBJ, 1, NULL, f_unsubscribed},
                                        {"action", AF_ENUM, 1, action_names + 1, NULL},
                                        {"reply", AF_OBJ, 1, NULL, f_reply},
                                        {"config", AF_STR, 1, NULL, NULL},

@@ -626,6 +626,7 @@ engine_eom(sm_msg *m)
     if (unsub_conf_n_rules(x->unsub) > 0 && v->action != VERDICT_REJECT &&
         v->action != VERDICT_TEMPFAIL)
         engine_unsub(m, e, x);
+    unsub_honour(x->unsub, m, e->unsub.list_id, &e->optout);
     if (e->probe)
         return; /* ses-milter -t: the decision only */
     engine_log_decisions(m, e, x);
@@ -651,6 +652,7 @@ engine_msg_free(sm_msg *m)
     e->sender = addr_list_free(e->sender);
     addr_mailbox_clear(&e->env);
     gate_result_clear(&e->gate);
+    unsub_honour_clear(&e->optout);
     unsub_result_clear(&e->unsub);
     free(e);
     m->ext = NULL;

@@ -113,6 +113,7 @@ engine_audit(sm_msg *m, msg_ext *e, int aborted)
     audit_header uh[8];
     audit_spf spf;
     audit_dmarc dmarc;
+    audit_unsubscribed optout;
     const char *advice[ALIGN_MAX_REASONS];
     char ip[64], line[2048], err[256];
     sm_verdict *v = &m->verdict;
@@ -189,6 +190,13 @@ engine_audit(sm_msg *m, msg_ext *e, int aborted)
         uh[am.n_unsub++].value = e->unsub.add[i].value;
     }
     am.unsub = uh;
+    if (!aborted && e->optout.done && (e->optout.n_rcpts > 0 || e->optout.unavailable)) {
+        optout.list_id = e->optout.list_id;
+        optout.store_action =
+            e->optout.unavailable ? "tempfail" : unsub_honour_action_name(e->optout.action);
+        optout.rcpt_count = e->optout.n_rcpts;
+        am.unsubscribed = &optout;
+    }
     am.action = engine_audit_action(m, e, aborted);
     am.outcome = aborted ? AUDIT_OUTCOME_ABORTED : AUDIT_OUTCOME_COMPLETED;
     am.config_version = m->conf->version;

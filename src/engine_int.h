@@ -12,6 +12,7 @@
 #include "msg.h"
 #include "spf.h"
 #include "unsub.h"
+#include "unsub_honour.h"
 
 typedef struct msg_ext {
     dkim_verify *dkv; /* streaming verifier (NULL when alignment is off) */
@@ -36,6 +37,7 @@ typedef struct msg_ext {
     int spf_done;
     unsub_result unsub;
     int unsub_done;
+    unsub_honour_result optout; /* the unsubscribe store's answer (unsub_honour.h) */
     int probe; /* ses-milter -t (engine_probe_start): no audit record, no log line */
 } msg_ext;
 

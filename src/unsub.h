@@ -100,6 +100,8 @@ typedef struct unsub_endpoint {
     const char *user;
 } unsub_endpoint;
 
+/* unsub_conf_store - the milter's reader of the store (NULL when no store_file) */
+struct unsub_store *unsub_conf_store(const unsub_conf *c);
 /* unsub_conf_store_file - the store of unsubscribed recipients, NULL when none */
 const char *unsub_conf_store_file(const unsub_conf *c);
 /* unsub_conf_store_action - store_action, and store_tag_header / store_refresh_ms */

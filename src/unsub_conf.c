@@ -23,6 +23,7 @@
 #include "cfg.h"
 #include "unsub.h"
 #include "unsub_int.h"
+#include "unsub_store.h"
 #include "unsub_tmpl.h"
 #include "unsub_token.h"
 #include "util.h"
@@ -94,6 +95,7 @@ unsub_conf_free(unsub_conf *c)
     for (size_t i = 0; i < c->n_rules; i++)
         unsub_conf_rule_clear(&c->rules[i]);
     free(c->rules);
+    unsub_store_free(c->store);
     if (c->key != NULL) {
         OPENSSL_cleanse(c->key, c->keylen);
         free(c->key);
@@ -274,6 +276,12 @@ unsub_conf_parse(const config_setting_t *group, unsub_conf **out, char *err, siz
                  "'store_file' must be an absolute path");
         goto fail;
     }
+    if (c->store_file != NULL &&
+        (c->store = unsub_store_file_open(c->store_file, UNSUB_STORE_READER, c->store_refresh_ms,
+                                          why, sizeof(why))) == NULL) {
+        cfg_errf(err, errlen, config_setting_get_member(group, "store_file"), "%s", why);
+        goto fail;
+    }
     if (c->store_tag_header == NULL || !unsub_conf_name_ok(c->store_tag_header)) {
         cfg_errf(err, errlen, group, "'store_tag_header' is not a header field name");
         goto fail;
@@ -322,6 +330,12 @@ long
 unsub_conf_token_ttl(const unsub_conf *c)
 {
     return c ? c->token_ttl : 0;
+}
+
+unsub_store *
+unsub_conf_store(const unsub_conf *c)
+{
+    return c ? c->store : NULL;
 }
 
 const char *

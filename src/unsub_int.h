@@ -51,6 +51,7 @@ struct unsub_conf {
     char *endpoint_tls_cert_file, *endpoint_tls_key_file;
     long endpoint_max_body;
     char *endpoint_user;
+    struct unsub_store *store; /* the milter's reader of store_file (unsub_store.h), or NULL */
 };
 
 #endif
