@@ -42,7 +42,7 @@ EOC
 milter_conf drop
 tb_start_milter "$W/milter.conf" || exit 1
 tb_start_postfix || exit 1
-"$D" -c "$W/milter.conf" > "$W/unsubd.log" 2>&1 & TB_PIDS+=($!)
+"$D" -c "$W/milter.conf" > "$W/unsubd.log" 2>&1 & UPID=$!; TB_PIDS+=($UPID)
 tb_wait_port 8058 || { cat "$W/unsubd.log"; exit 1; }
 
 body_of() { grep -l "X-Marker: $1\$" "$W"/capture/* 2>/dev/null | head -1; }
@@ -116,4 +116,11 @@ tb_check "a store that became a symbolic link defers the list's mail (451)" grep
 tb_check "and the log says the store cannot be read" grep -q 'unsubscribe store .* cannot be read' "$W/milter.log"
 out=$(tb_swaks --from someone@other.example.net --to carol@example.org --header "X-Marker: s2" --body x)
 tb_check "mail of no list still flows" grep -q '250 2.0.0 Ok: queued' <<<"$out"
+
+# both daemons stop cleanly (in a sanitizer build: no report, no leak)
+tb_stop_milter
+tb_check "ses-milter stops with exit 0" test "${TB_MILTER_RC:-1}" = 0
+kill "$UPID"; wait "$UPID"; rc=$?
+tb_check "ses-milter-unsubscribe stops with exit 0" test "$rc" = 0
+tb_check "no sanitizer report in either log" bash -c "! grep -q 'Sanitizer' '$W/milter.log' '$W/unsubd.log'"
 tb_done

@@ -36,7 +36,7 @@ unsubscribe = {
 EOC
 }
 conf "$W/u.conf" "$W/store" 8058
-"$D" -c "$W/u.conf" > "$W/unsubd.log" 2>&1 & TB_PIDS+=($!)
+"$D" -c "$W/u.conf" > "$W/unsubd.log" 2>&1 & UPID=$!; TB_PIDS+=($UPID)
 tb_wait_port 8058 || { cat "$W/unsubd.log"; exit 1; }
 
 now=$(date +%s)
@@ -116,4 +116,8 @@ conf "$W/u4.conf" "$W/gw" 8061
 out=$(timeout 10 "$D" -c "$W/u4.conf" 2>&1); rc=$?
 tb_check "a group-writable store is refused (exit 1)" test "$rc" = 1
 tb_check "and says chmod 640" grep -q 'chmod 640' <<<"$out"
+# stop: SIGTERM ends it with exit 0 (and, in a sanitizer build, no report: a leak fails it)
+kill "$UPID"; wait "$UPID"; rc=$?
+tb_check "SIGTERM stops it with exit 0" test "$rc" = 0
+tb_check "no sanitizer report in its log" bash -c "! grep -q 'Sanitizer' '$W/unsubd.log'"
 tb_done
