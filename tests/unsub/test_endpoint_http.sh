@@ -9,7 +9,8 @@
 # are 405; an oversized body 413; a missing or wrong body 400; another media type
 # 415.  And the store: created mode 0640, one line per pair; a store that is a
 # symbolic link, one writable by group, or one another writer holds is refused at
-# start.
+# start.  With endpoint_tls_* it speaks HTTPS itself (a POST over TLS recorded).
+# It stops on SIGTERM with exit 0 (sanitizer builds: with no report).
 . "$SM_SRCDIR/tests/lib/testbed.sh"
 tb_enter_ns "$@"
 
@@ -19,10 +20,11 @@ D="$SM_BUILDDIR/ses-milter-unsubscribe"
 "$TOK" genkey "$W/unsub.key" >/dev/null || exit 1
 "$TOK" genkey "$W/other.key" >/dev/null || exit 1
 
-# conf FILE STORE PORT - an unsubscribe section for the endpoint
+# conf FILE STORE PORT [EXTRA] - an unsubscribe section for the endpoint
 conf() {
     cat > "$1" <<EOC
 unsubscribe = {
+  ${4:-}
   token_key_file = "$W/unsub.key";
   token_ttl = 3600;
   store_file = "$2";
@@ -116,6 +118,23 @@ conf "$W/u4.conf" "$W/gw" 8061
 out=$(timeout 10 "$D" -c "$W/u4.conf" 2>&1); rc=$?
 tb_check "a group-writable store is refused (exit 1)" test "$rc" = 1
 tb_check "and says chmod 640" grep -q 'chmod 640' <<<"$out"
+# HTTPS without a proxy: endpoint_tls_cert_file / endpoint_tls_key_file (libmicrohttpd with TLS)
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 \
+    -keyout "$W/tls.key" -out "$W/tls.pem" >/dev/null 2>&1 || exit 1
+conf "$W/tls.conf" "$W/store-tls" 8443 "endpoint_tls_cert_file = \"$W/tls.pem\"; endpoint_tls_key_file = \"$W/tls.key\";"
+"$D" -c "$W/tls.conf" > "$W/unsubd-tls.log" 2>&1 & TPID=$!; TB_PIDS+=($TPID)
+if tb_wait_port 8443; then
+    code=$(curl -s -m 10 --cacert "$W/tls.pem" -o /dev/null -w '%{http_code}' -d List-Unsubscribe=One-Click \
+        "https://127.0.0.1:8443/unsubscribe/$page")
+    tb_check "HTTPS: a one-click POST is 200 over TLS" test "$code" = 200
+    tb_check "HTTPS: and recorded in its store" grep -qP '\tnews\tfrank@example.org$' "$W/store-tls"
+    code=$(curl -s -m 10 -o /dev/null -w '%{http_code}' "http://127.0.0.1:8443/unsubscribe/$page")
+    tb_check "HTTPS: plain HTTP to the TLS port gets no answer" test "$code" = 000
+    kill "$TPID"; wait "$TPID"
+else
+    tb_nok "HTTPS: the TLS endpoint did not start: $(cat "$W/unsubd-tls.log")"
+fi
+
 # stop: SIGTERM ends it with exit 0 (and, in a sanitizer build, no report: a leak fails it)
 kill "$UPID"; wait "$UPID"; rc=$?
 tb_check "SIGTERM stops it with exit 0" test "$rc" = 0
