@@ -135,6 +135,20 @@ else
     tb_nok "HTTPS: the TLS endpoint did not start: $(cat "$W/unsubd-tls.log")"
 fi
 
+# endpoint_user: started as root, it becomes that user and still writes the store it opened
+install -m 640 /dev/null "$W/store-drop"
+conf "$W/drop.conf" "$W/store-drop" 8062 'endpoint_user = "nobody";'
+"$D" -c "$W/drop.conf" > "$W/unsubd-drop.log" 2>&1 & DPID=$!; TB_PIDS+=($DPID)
+if tb_wait_port 8062; then
+    tb_check "endpoint_user: the process runs as nobody" test "$(awk '/^Uid:/ {print $2 $3 $4 $5}' /proc/$DPID/status)" = "$(id -u nobody)$(id -u nobody)$(id -u nobody)$(id -u nobody)"
+    code=$(curl -s -m 10 -o /dev/null -w '%{http_code}' -d List-Unsubscribe=One-Click "http://127.0.0.1:8062/unsubscribe/$page")
+    tb_check "endpoint_user: a POST is still recorded (root's store, through the open descriptor)" \
+        bash -c "test '$code' = 200 && grep -q frank@example.org '$W/store-drop'"
+    kill "$DPID"; wait "$DPID"
+else
+    tb_nok "endpoint_user: the endpoint did not start: $(cat "$W/unsubd-drop.log")"
+fi
+
 # stop: SIGTERM ends it with exit 0 (and, in a sanitizer build, no report: a leak fails it)
 kill "$UPID"; wait "$UPID"; rc=$?
 tb_check "SIGTERM stops it with exit 0" test "$rc" = 0
