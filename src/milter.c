@@ -260,9 +260,12 @@ milter_apply(SMFICTX *ctx, sm_msg *m)
 {
     const sm_verdict *v = &m->verdict;
 
-    for (size_t i = 0; i < v->ndelrcpt; i++)
+    for (size_t i = 0; i < v->ndelrcpt; i++) {
+        char addr[512];
         if (smfi_delrcpt(ctx, v->delrcpt[i]) != MI_SUCCESS)
-            log_msg(LOG_WARNING, m->qid, "could not remove recipient %s", v->delrcpt[i]);
+            log_msg(LOG_WARNING, m->qid, "could not remove recipient <%s>",
+                    log_sanitize(v->delrcpt[i], addr, sizeof(addr)));
+    }
 
     for (size_t i = 0; i < v->ndel; i++)
         if (smfi_chgheader(ctx, v->del[i].name, v->del[i].index, NULL) != MI_SUCCESS)
