@@ -10,7 +10,8 @@
 # 415.  And the store: created mode 0640, one line per pair; a store that is a
 # symbolic link, one writable by group, or one another writer holds is refused at
 # start.  With endpoint_tls_* it speaks HTTPS itself (a POST over TLS recorded).
-# It stops on SIGTERM with exit 0 (sanitizer builds: with no report).
+# It stops on SIGTERM with exit 0 (sanitizer builds: with no report).  The shipped
+# systemd unit passes systemd-analyze verify.
 . "$SM_SRCDIR/tests/lib/testbed.sh"
 tb_enter_ns "$@"
 
@@ -147,6 +148,18 @@ if tb_wait_port 8062; then
     kill "$DPID"; wait "$DPID"
 else
     tb_nok "endpoint_user: the endpoint did not start: $(cat "$W/unsubd-drop.log")"
+fi
+
+# the shipped unit (its ExecStart moved to this build) passes systemd-analyze verify
+if command -v systemd-analyze >/dev/null; then
+    mkdir -p "$W/units"
+    sed "s#/usr/local/sbin/ses-milter-unsubscribe#$D#" "$SM_SRCDIR/contrib/systemd/ses-milter-unsubscribe.service" \
+        > "$W/units/ses-milter-unsubscribe.service"
+    out=$(systemd-analyze verify "$W/units/ses-milter-unsubscribe.service" 2>&1)
+    tb_check "contrib/systemd/ses-milter-unsubscribe.service passes systemd-analyze verify" test -z "$out"
+    [ -z "$out" ] || echo "# $out"
+else
+    tb_ok "systemd unit # SKIP systemd-analyze missing"
 fi
 
 # stop: SIGTERM ends it with exit 0 (and, in a sanitizer build, no report: a leak fails it)
