@@ -231,8 +231,7 @@ unsubd_http_body(struct MHD_Connection *con, unsubd_req *r)
 
 /* unsubd_http_record - a verified one-click POST: store the pair, answer 200 (or 503) */
 static enum MHD_Result
-unsubd_http_record(struct MHD_Connection *con, unsubd_ctx *c, const unsubd_req *r,
-                   const unsub_token_info *info)
+unsubd_http_record(struct MHD_Connection *con, unsubd_ctx *c, const unsub_token_info *info)
 {
     char err[512], rc[UNSUB_TOKEN_FIELD_MAX * 4], l[UNSUB_TOKEN_FIELD_MAX * 4];
     int already = 0;
@@ -247,7 +246,6 @@ unsubd_http_record(struct MHD_Connection *con, unsubd_ctx *c, const unsubd_req *
             already ? "already unsubscribed:" : "unsubscribed",
             log_sanitize(info->recipient, rc, sizeof(rc)),
             log_sanitize(info->list_id, l, sizeof(l)));
-    (void)r;
     return unsubd_http_send(con, MHD_HTTP_OK, "text/plain; charset=utf-8",
                             already ? "Already unsubscribed.\n" : "Unsubscribed.\n");
 }
@@ -324,7 +322,7 @@ unsubd_http_finish(struct MHD_Connection *con, unsubd_ctx *c, unsubd_req *r, int
                                      ? "unsupported Content-Type"
                                      : "body lacks List-Unsubscribe=One-Click");
     } else {
-        res = unsubd_http_record(con, c, r, &info);
+        res = unsubd_http_record(con, c, &info);
     }
     unsub_token_info_clear(&info);
     return res;
