@@ -303,6 +303,16 @@ audit_record_providers(const audit_msg *m)
     return a;
 }
 
+/* v2: the unsubscribe store's answer for the list; null when none */
+static json_t *
+audit_record_unsubscribed(const audit_unsubscribed *u)
+{
+    if (u == NULL)
+        return json_null();
+    return json_pack("{s:o,s:o,s:I}", "list_id", audit_record_str(u->list_id), "store_action",
+                     audit_record_str(u->store_action), "rcpt_count", (json_int_t)u->rcpt_count);
+}
+
 static json_t *
 audit_record_scope(audit_scope s, audit_sysmail sysmail)
 {
@@ -358,6 +368,7 @@ audit_record_json(const audit_msg *m, const audit_record_opts *o)
     json_object_set_new(rec, "suppression", audit_record_suppression(m, o));
     json_object_set_new(rec, "ses_headers", audit_record_ses_headers(m));
     json_object_set_new(rec, "refused_region", audit_record_str(m->refused_region));
+    json_object_set_new(rec, "unsubscribed", audit_record_unsubscribed(m->unsubscribed));
     json_object_set_new(rec, "action", audit_record_enum(audit_action_name(m->action)));
     json_object_set_new(rec, "reply", audit_record_reply(m));
     json_object_set_new(rec, "config", audit_record_str(m->config_version));
@@ -477,6 +488,12 @@ static const audit_field f_ses_headers[] = {{"rule", AF_STR, 0, NULL, NULL, 1},
                                             {"headers", AF_ARR_OBJ, 0, NULL, f_ses_header, 1},
                                             {"tenant", AF_OBJ, 1, NULL, f_ses_tenant, 1},
                                             AF_END};
+static const char *const store_action_names[] = {"drop", "reject", "tag", "tempfail", NULL};
+static const audit_field f_unsubscribed[] = {
+    {"list_id", AF_STR, 0, NULL, NULL, 1},
+    {"store_action", AF_ENUM, 0, store_action_names, NULL, 1},
+    {"rcpt_count", AF_INT, 0, NULL, NULL, 1},
+    AF_END};
 static const audit_field f_reply[] = {{"code", AF_INT, 1, NULL, NULL, 1},
                                       {"xcode", AF_STR, 1, NULL, NULL, 1},
                                       {"text", AF_STR, 1, NULL, NULL, 1},
@@ -504,6 +521,7 @@ static const audit_field f_record[] = {{"v", AF_INT, 0, NULL, NULL, 1},
                                        {"suppression", AF_ARR_OBJ, 1, NULL, f_suppression, 2},
                                        {"ses_headers", AF_OBJ, 1, NULL, f_ses_headers, 2},
                                        {"refused_region", AF_STR, 1, NULL, NULL, 2},
+                                       {"unsubscribed", AF_OBJ, 1, NULL, f_unsubscribed, 2},
                                        {"action", AF_ENUM, 1, action_names + 1, NULL, 1},
                                        {"reply", AF_OBJ, 1, NULL, f_reply, 1},
                                        {"config", AF_STR, 1, NULL, NULL, 1},

@@ -163,6 +163,13 @@ typedef struct audit_tenant {
     const char *answer; /* associated, not_associated, unchecked, tempfail */
 } audit_tenant;
 
+/* v2: the unsubscribe store's answer for the message's list (unsub_honour.h) */
+typedef struct audit_unsubscribed {
+    const char *list_id;
+    const char *store_action; /* drop, reject, tag, or tempfail (the store could not tell) */
+    size_t rcpt_count;        /* recipients found in the store for that list */
+} audit_unsubscribed;
+
 typedef struct audit_msg {
     uint64_t time_ms; /* wall clock ms; 0: now */
     const char *queue_id;
@@ -194,6 +201,7 @@ typedef struct audit_msg {
     size_t n_ses_headers;
     const audit_tenant *ses_tenant; /* NULL: no tenant check */
     const char *refused_region;     /* SES region whose answer refused the mail, NULL: none */
+    const audit_unsubscribed *unsubscribed; /* v2; NULL: no store, or nobody unsubscribed */
     audit_action action;
     int reply_code;          /* 0: no reply sent by us */
     const char *reply_xcode; /* "5.7.1" */

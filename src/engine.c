@@ -6,8 +6,10 @@
  * FROM against the identity sources), then the alignment checks (DKIM
  * verified while the message streamed, SPF of the domain the receiver will
  * see, DMARC policy) unless the gate already refused, then the unsubscribe
- * headers.  The strictest outcome wins: reject, then tempfail, then
- * quarantine, then tag.  Every lookup of one message (the gate's, the SES
+ * headers and the unsubscribe store's answer for the message's list
+ * (unsub_honour.c: drop, refuse or tag recipients who unsubscribed).
+ * The strictest outcome wins: reject, then tempfail, then quarantine, then
+ * tag.  Every lookup of one message (the gate's, the SES
  * identity's DKIM / MAIL FROM details, SPF, DMARC) shares one absolute
  * deadline, computed once at end of message: identity.lookup_timeout_ms
  * from then (alignment.dns.timeout_ms when there is no identity gate);
@@ -682,6 +684,7 @@ engine_eom(sm_msg *m)
     }
     if (e->align_done)
         engine_providers(m, e, x);
+    unsub_honour(x->unsub, m, e->unsub.list_id, &e->optout);
     if (e->probe)
         return; /* ses-milter -t: the decision only */
     engine_log_decisions(m, e, x);
@@ -708,6 +711,7 @@ engine_msg_free(sm_msg *m)
     e->sender = addr_list_free(e->sender);
     addr_mailbox_clear(&e->env);
     gate_result_clear(&e->gate);
+    unsub_honour_clear(&e->optout);
     unsub_result_clear(&e->unsub);
     engine_suppress_free(e);
     free(e);

@@ -211,6 +211,7 @@ engine_audit(sm_msg *m, msg_ext *e, int aborted)
     char rule[32];
     audit_spf spf;
     audit_dmarc dmarc;
+    audit_unsubscribed optout;
     const char *advice[ALIGN_MAX_REASONS];
     audit_provider prov[ALIGN_PROVIDER_N];
     const char *prov_failed[ALIGN_PROVIDER_N][ALIGN_RULE_N];
@@ -296,6 +297,13 @@ engine_audit(sm_msg *m, msg_ext *e, int aborted)
     if (e->providers_done)
         engine_audit_providers(e, prov, prov_failed, &am);
     engine_audit_ses(e, &am, &sp, sh, &tn, rule, sizeof(rule));
+    if (!aborted && e->optout.done && (e->optout.n_rcpts > 0 || e->optout.unavailable)) {
+        optout.list_id = e->optout.list_id;
+        optout.store_action =
+            e->optout.unavailable ? "tempfail" : unsub_honour_action_name(e->optout.action);
+        optout.rcpt_count = e->optout.n_rcpts;
+        am.unsubscribed = &optout;
+    }
     am.action = engine_audit_action(m, e, aborted);
     am.outcome = aborted ? AUDIT_OUTCOME_ABORTED : AUDIT_OUTCOME_COMPLETED;
     am.config_version = m->conf->version;

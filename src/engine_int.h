@@ -14,6 +14,7 @@
 #include "sesheaders.h"
 #include "spf.h"
 #include "unsub.h"
+#include "unsub_honour.h"
 
 /* one suppression-list check at RCPT time (engine_suppress.c) */
 typedef struct engine_supp_rec {
@@ -64,6 +65,7 @@ typedef struct msg_ext {
     int spf_done;
     unsub_result unsub;
     int unsub_done;
+    unsub_honour_result optout; /* the unsubscribe store's answer (unsub_honour.h) */
     /* SES: suppression checks (engine_suppress.c), X-SES-* header rules (sesheaders.c) */
     engine_supp_rec *supp;
     size_t n_supp;

@@ -268,11 +268,18 @@ milter_reply_text(const char *text)
     return out;
 }
 
-/* milter_apply - carry out the verdict's header changes */
+/* milter_apply - carry out the verdict's recipient and header changes */
 static void
 milter_apply(SMFICTX *ctx, sm_msg *m)
 {
     const sm_verdict *v = &m->verdict;
+
+    for (size_t i = 0; i < v->ndelrcpt; i++) {
+        char addr[512];
+        if (smfi_delrcpt(ctx, v->delrcpt[i]) != MI_SUCCESS)
+            log_msg(LOG_WARNING, m->qid, "could not remove recipient <%s>",
+                    log_sanitize(v->delrcpt[i], addr, sizeof(addr)));
+    }
 
     for (size_t i = 0; i < v->ndel; i++)
         if (smfi_chgheader(ctx, v->del[i].name, v->del[i].index, NULL) != MI_SUCCESS)
@@ -353,7 +360,7 @@ milter_register(const char *name)
     memset(&desc, 0, sizeof(desc));
     desc.xxfi_name = (char *)name;
     desc.xxfi_version = SMFI_VERSION;
-    desc.xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE;
+    desc.xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE | SMFIF_DELRCPT;
     desc.xxfi_connect = milter_connect;
     desc.xxfi_envfrom = milter_envfrom;
     desc.xxfi_envrcpt = milter_envrcpt;

@@ -48,7 +48,8 @@ void
 milter_proto_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long *pf0,
                        unsigned long *pf1)
 {
-    *pf0 = f0 & (SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE | SMFIF_SETSYMLIST);
+    *pf0 =
+        f0 & (SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE | SMFIF_DELRCPT | SMFIF_SETSYMLIST);
     *pf1 = f1 & (SMFIP_HDR_LEADSPC | SMFIP_SKIP | SMFIP_NOUNKNOWN | SMFIP_NOHELO |
                  MILTER_PROTO_NR_STEPS);
     if (*pf1 & SMFIP_NR_BODY)

@@ -54,6 +54,9 @@ verdict_clear(sm_verdict *v)
     for (size_t i = 0; i < v->ndel; i++)
         free(v->del[i].name);
     free(v->del);
+    for (size_t i = 0; i < v->ndelrcpt; i++)
+        free(v->delrcpt[i]);
+    free(v->delrcpt);
     memset(v, 0, sizeof(*v));
 }
 
@@ -206,6 +209,13 @@ verdict_del_header(sm_verdict *v, const char *name, int index)
     v->del[v->ndel].name = xstrdup(name);
     v->del[v->ndel].index = index;
     v->ndel++;
+}
+
+void
+verdict_del_rcpt(sm_verdict *v, const char *rcpt)
+{
+    v->delrcpt = xrealloc(v->delrcpt, (v->ndelrcpt + 1) * sizeof(char *));
+    v->delrcpt[v->ndelrcpt++] = xstrdup(rcpt);
 }
 
 const char *

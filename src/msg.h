@@ -54,6 +54,8 @@ typedef struct sm_verdict {
     size_t nadd;
     verdict_hdr_del *del;
     size_t ndel;
+    char **delrcpt; /* recipients to remove (smfi_delrcpt), as given at RCPT TO */
+    size_t ndelrcpt;
 } sm_verdict;
 
 typedef struct sm_msg {
@@ -116,6 +118,7 @@ void verdict_set(sm_verdict *v, verdict_action a, const char *code, const char *
                  const char *text);
 void verdict_add_header(sm_verdict *v, const char *name, const char *value);
 void verdict_del_header(sm_verdict *v, const char *name, int index);
+void verdict_del_rcpt(sm_verdict *v, const char *rcpt);
 void verdict_clear(sm_verdict *v);
 const char *verdict_action_name(verdict_action a);
 

@@ -166,6 +166,20 @@ startcheck_as_user(uid_t uid, gid_t gid, const char *path, int how)
     return WIFEXITED(status) && WEXITSTATUS(status) <= 1 ? WEXITSTATUS(status) == 0 : -1;
 }
 
+/* startcheck_unsub_store - the unsubscribe store is read by the run user, at every refresh */
+static void
+startcheck_unsub_store(startcheck *sc, const sm_conf *c, uid_t uid, gid_t gid)
+{
+    const char *store = unsub_conf_store_file(c->ext->unsub);
+    char where[512];
+
+    if (store != NULL && access(store, F_OK) == 0 && startcheck_as_user(uid, gid, store, R_OK) == 0)
+        startcheck_say(sc, 0, startcheck_where(sc, "unsubscribe.store_file", where, sizeof(where)),
+                       "%s is not readable by user %s: mail of every unsubscribe rule would be "
+                       "deferred (451)",
+                       store, c->daemon.user);
+}
+
 /* startcheck_run_user - warnings about what the run user will open itself */
 static void
 startcheck_run_user(startcheck *sc, const sm_conf *c)
@@ -197,6 +211,7 @@ startcheck_run_user(startcheck *sc, const sm_conf *c)
                            "and a reload (SIGHUP), but edits are not seen in between",
                            path, c->daemon.user);
     }
+    startcheck_unsub_store(sc, c, pw->pw_uid, gid);
     if (c->ext->audit->enabled && c->ext->audit->file != NULL) {
         char *dir = xstrdup(c->ext->audit->file), *slash = strrchr(dir, '/');
         if (slash != NULL && slash != dir) {

@@ -37,7 +37,7 @@
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
-#include "unsub_tmpl.h"
+#include "unsub_post.h"
 #include "unsub_token.h"
 #include "util.h"
 
@@ -223,61 +223,6 @@ token_tool_check(const token_tool_opts *o, const char *token)
     return 0;
 }
 
-/* token_tool_body_ok - the form body holds the pair List-Unsubscribe=One-Click */
-static int
-token_tool_body_ok(const char *body)
-{
-    const char *p = body;
-    size_t n = strlen(body);
-
-    while (n > 0 && (body[n - 1] == '\r' || body[n - 1] == '\n'))
-        n--;
-    while (p < body + n) {
-        size_t k = strcspn(p, "&");
-        char *pair;
-        int ok;
-        if (p + k > body + n)
-            k = (size_t)(body + n - p);
-        pair = unsub_tmpl_pctdec(p, k, 1);
-        ok = pair != NULL && strcmp(pair, "List-Unsubscribe=One-Click") == 0;
-        free(pair);
-        if (ok)
-            return 1;
-        p += k + 1;
-    }
-    return 0;
-}
-
-/* token_tool_find - the first query value or path segment shaped like a token (new string) */
-static char *
-token_tool_find(const char *url)
-{
-    const char *path = strchr(url + 8, '/'), *q;
-    size_t end = strcspn(url, "#");
-
-    if (path == NULL || (size_t)(path - url) > end)
-        return NULL;
-    q = memchr(url, '?', end);
-    for (const char *p = q ? q + 1 : NULL; p != NULL && p < url + end;) {
-        size_t k = strcspn(p, "&#");
-        const char *eq = memchr(p, '=', k);
-        char *v = eq ? unsub_tmpl_pctdec(eq + 1, k - (size_t)(eq + 1 - p), 1) : NULL;
-        if (v != NULL && unsub_token_looks_like(v, strlen(v)))
-            return v;
-        free(v);
-        p += k + 1;
-    }
-    for (const char *p = path + 1; p < (q ? q : url + end);) {
-        size_t k = strcspn(p, "/?#");
-        char *v = unsub_tmpl_pctdec(p, k, 0);
-        if (v != NULL && unsub_token_looks_like(v, strlen(v)))
-            return v;
-        free(v);
-        p += k + 1;
-    }
-    return NULL;
-}
-
 /* token_tool_post - check an RFC 8058 one-click POST */
 static int
 token_tool_post(const token_tool_opts *o, const char *url, const char *body)
@@ -289,11 +234,11 @@ token_tool_post(const token_tool_opts *o, const char *url, const char *body)
         printf("malformed: URL is not https (RFC 8058 requires an https URI)\n");
         return 1;
     }
-    if (!token_tool_body_ok(body)) {
+    if (!unsub_post_form_ok(body, strlen(body))) {
         printf("malformed: POST body lacks List-Unsubscribe=One-Click (RFC 8058 section 3.2)\n");
         return 1;
     }
-    if ((tok = token_tool_find(url)) == NULL) {
+    if ((tok = unsub_post_find_token(strchr(url + 8, '/'))) == NULL) {
         printf("malformed: no token in the URL's query or path\n");
         return 1;
     }

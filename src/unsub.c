@@ -258,6 +258,7 @@ unsub_result_clear(unsub_result *res)
     free(res->add);
     free(res->remove);
     free(res->notes);
+    free(res->list_id);
     memset(res, 0, sizeof(*res));
 }
 
@@ -370,22 +371,15 @@ static int
 unsub_fill(const unsub_conf *c, const unsub_rule *r, const unsub_msg *m, const char *sender,
            int personal, unsub_vals *v, unsub_result *res)
 {
-    unsub_tmpl_vars tv;
     char why[256];
 
-    memset(&tv, 0, sizeof(tv));
     v->sender = unsub_addr(sender);
     v->domain = unsub_domain(v->sender);
     v->message_id = unsub_msgid(m->message_id);
     v->recipient = personal ? unsub_addr(m->rcpts[0]) : NULL;
-    tv.sender = v->sender;
-    tv.sender_domain = v->domain;
-    if (r->list_id_t == NULL) {
-        v->list_id = xstrdup(r->name);
-    } else if ((v->list_id = unsub_tmpl_expand(r->list_id_t, &tv, why, sizeof(why))) == NULL) {
-        unsub_note(res, "rule '%s': cannot build the list id: %s; nothing added", r->name, why);
-        return -1;
-    }
+    if (res->list_id == NULL)
+        return -1; /* unsub_decide noted why */
+    v->list_id = xstrdup(res->list_id);
     if (personal && c->key != NULL) {
         v->token = unsub_token_create(c->key, c->keylen, v->recipient, v->list_id, m->now, why,
                                       sizeof(why));
@@ -459,6 +453,25 @@ unsub_new_headers(const unsub_conf *c, const unsub_rule *r, const unsub_msg *m, 
     unsub_vals_free(&v);
 }
 
+/* unsub_rule_list_id - the list id of a message the rule matched (new string), NULL + note */
+static char *
+unsub_rule_list_id(const unsub_rule *r, const char *sender, unsub_result *res)
+{
+    unsub_tmpl_vars tv;
+    char why[256], *addr, *dom, *id;
+
+    if (r->list_id_t == NULL)
+        return xstrdup(r->name);
+    memset(&tv, 0, sizeof(tv));
+    tv.sender = addr = unsub_addr(sender);
+    tv.sender_domain = dom = unsub_domain(addr);
+    if ((id = unsub_tmpl_expand(r->list_id_t, &tv, why, sizeof(why))) == NULL)
+        unsub_note(res, "rule '%s': cannot build the list id: %s; nothing added", r->name, why);
+    free(addr);
+    free(dom);
+    return id;
+}
+
 int
 unsub_decide(const unsub_conf *c, const unsub_msg *m, unsub_result *res, char *err, size_t errlen)
 {
@@ -488,6 +501,7 @@ unsub_decide(const unsub_conf *c, const unsub_msg *m, unsub_result *res, char *e
     r = unsub_rule_match(c, m, from, env, &sender);
     if (r != NULL) {
         res->rule = r->name;
+        res->list_id = unsub_rule_list_id(r, sender, res);
         if (r->remove_trigger)
             unsub_remove_all(res, m, r->header);
         if (s.ses == 0 || !unsub_ses(c, m, res)) {

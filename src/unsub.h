@@ -63,6 +63,7 @@ typedef struct unsub_remove {
 
 typedef struct unsub_result {
     const char *rule; /* name of the matching rule (owned by the conf), NULL if none */
+    char *list_id;    /* the message's list id when a rule matched (owned), else NULL */
     unsub_add *add;   /* List-Unsubscribe first, then List-Unsubscribe-Post */
     size_t n_add;
     unsub_remove *remove; /* highest index first within a name */
@@ -83,6 +84,35 @@ size_t unsub_conf_n_rules(const unsub_conf *c);
 const char *unsub_conf_opendkim(const unsub_conf *c);
 /* unsub_conf_token_ttl - token_ttl in seconds (0 = tokens never expire) */
 long unsub_conf_token_ttl(const unsub_conf *c);
+
+/* what the milter does with mail of a list to a recipient in the store (store_action) */
+typedef enum unsub_store_action {
+    UNSUB_STORE_DROP = 0, /* remove that recipient (the message is discarded when none is left) */
+    UNSUB_STORE_REJECT,   /* refuse the message (550 5.7.1) */
+    UNSUB_STORE_TAG,      /* deliver, with store_tag_header added */
+} unsub_store_action;
+
+/* the settings of ses-milter-unsubscribe (endpoint_*) */
+typedef struct unsub_endpoint {
+    const char *listen; /* "ADDRESS:PORT" ("[v6]:PORT") */
+    const char *tls_cert_file, *tls_key_file;
+    size_t max_body;
+    const char *user;
+} unsub_endpoint;
+
+/* unsub_conf_store - the milter's reader of the store (NULL when no store_file) */
+struct unsub_store *unsub_conf_store(const unsub_conf *c);
+/* unsub_conf_store_file - the store of unsubscribed recipients, NULL when none */
+const char *unsub_conf_store_file(const unsub_conf *c);
+/* unsub_conf_store_action - store_action, and store_tag_header / store_refresh_ms */
+unsub_store_action unsub_conf_store_action(const unsub_conf *c, const char **tag_header_r,
+                                           long *refresh_ms_r);
+/* unsub_conf_key - the token key (NULL when no token_key_file) */
+const unsigned char *unsub_conf_key(const unsub_conf *c, size_t *len_r);
+/* unsub_conf_endpoint - the endpoint_* settings (strings owned by the conf) */
+void unsub_conf_endpoint(const unsub_conf *c, unsub_endpoint *ep);
+/* unsub_conf_list_known - a rule can make this list id (a sender-made list id: any) */
+int unsub_conf_list_known(const unsub_conf *c, const char *list_id);
 
 /* unsub_header_wanted - whether the milter must pass this header to unsub_decide() */
 int unsub_header_wanted(const unsub_conf *c, const char *name);

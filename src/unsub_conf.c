@@ -23,6 +23,7 @@
 #include "cfg.h"
 #include "unsub.h"
 #include "unsub_int.h"
+#include "unsub_store.h"
 #include "unsub_tmpl.h"
 #include "unsub_token.h"
 #include "util.h"
@@ -30,6 +31,7 @@
 static const char *const unsub_conf_ses_names[] = {"keep-ses", "add-anyway", "remove-ses-header",
                                                    NULL};
 static const char *const unsub_conf_src_names[] = {"either", "envelope", "from", NULL};
+static const char *const unsub_conf_action_names[] = {"drop", "reject", "tag", NULL};
 static const char *const unsub_conf_extra[] = {"rules", NULL};
 
 static const cfg_directive unsub_conf_top_tab[] = {
@@ -38,6 +40,22 @@ static const cfg_directive unsub_conf_top_tab[] = {
     {"ses_list_management", CFG_ENUM, offsetof(unsub_conf, ses_mode), "keep-ses", 0, 0, 0,
      unsub_conf_ses_names},
     {"opendkim_conf", CFG_STR, offsetof(unsub_conf, opendkim_conf), NULL, 0, 0, 0, NULL},
+    {"store_file", CFG_STR, offsetof(unsub_conf, store_file), NULL, 0, 0, 0, NULL},
+    {"store_action", CFG_ENUM, offsetof(unsub_conf, store_action), "drop", 0, 0, 0,
+     unsub_conf_action_names},
+    {"store_tag_header", CFG_STR, offsetof(unsub_conf, store_tag_header),
+     "X-SES-Milter-Unsubscribed", 0, 0, 0, NULL},
+    {"store_refresh_ms", CFG_INT, offsetof(unsub_conf, store_refresh_ms), NULL, 1000, 0, 3600000,
+     NULL},
+    {"endpoint_listen", CFG_STR, offsetof(unsub_conf, endpoint_listen), "127.0.0.1:8058", 0, 0, 0,
+     NULL},
+    {"endpoint_tls_cert_file", CFG_STR, offsetof(unsub_conf, endpoint_tls_cert_file), NULL, 0, 0, 0,
+     NULL},
+    {"endpoint_tls_key_file", CFG_STR, offsetof(unsub_conf, endpoint_tls_key_file), NULL, 0, 0, 0,
+     NULL},
+    {"endpoint_max_body", CFG_INT, offsetof(unsub_conf, endpoint_max_body), NULL, 4096, 64, 1048576,
+     NULL},
+    {"endpoint_user", CFG_STR, offsetof(unsub_conf, endpoint_user), NULL, 0, 0, 0, NULL},
     CFG_END,
 };
 
@@ -77,6 +95,7 @@ unsub_conf_free(unsub_conf *c)
     for (size_t i = 0; i < c->n_rules; i++)
         unsub_conf_rule_clear(&c->rules[i]);
     free(c->rules);
+    unsub_store_free(c->store);
     if (c->key != NULL) {
         OPENSSL_cleanse(c->key, c->keylen);
         free(c->key);
@@ -252,6 +271,26 @@ unsub_conf_parse(const config_setting_t *group, unsub_conf **out, char *err, siz
         rules = config_setting_get_member(group, "rules");
     if (rules != NULL && unsub_conf_rules(c, rules, err, errlen) < 0)
         goto fail;
+    if (c->store_file != NULL && *c->store_file != '/') {
+        cfg_errf(err, errlen, config_setting_get_member(group, "store_file"),
+                 "'store_file' must be an absolute path");
+        goto fail;
+    }
+    if (c->store_file != NULL &&
+        (c->store = unsub_store_file_open(c->store_file, UNSUB_STORE_READER, c->store_refresh_ms,
+                                          why, sizeof(why))) == NULL) {
+        cfg_errf(err, errlen, config_setting_get_member(group, "store_file"), "%s", why);
+        goto fail;
+    }
+    if (c->store_tag_header == NULL || !unsub_conf_name_ok(c->store_tag_header)) {
+        cfg_errf(err, errlen, group, "'store_tag_header' is not a header field name");
+        goto fail;
+    }
+    if ((c->endpoint_tls_cert_file == NULL) != (c->endpoint_tls_key_file == NULL)) {
+        cfg_errf(err, errlen, group,
+                 "'endpoint_tls_cert_file' and 'endpoint_tls_key_file' go together");
+        goto fail;
+    }
     *out = c;
     return 0;
 fail:
@@ -291,4 +330,59 @@ long
 unsub_conf_token_ttl(const unsub_conf *c)
 {
     return c ? c->token_ttl : 0;
+}
+
+unsub_store *
+unsub_conf_store(const unsub_conf *c)
+{
+    return c ? c->store : NULL;
+}
+
+const char *
+unsub_conf_store_file(const unsub_conf *c)
+{
+    return c ? c->store_file : NULL;
+}
+
+unsub_store_action
+unsub_conf_store_action(const unsub_conf *c, const char **tag_header_r, long *refresh_ms_r)
+{
+    if (tag_header_r != NULL)
+        *tag_header_r = c ? c->store_tag_header : NULL;
+    if (refresh_ms_r != NULL)
+        *refresh_ms_r = c ? c->store_refresh_ms : 0;
+    return c ? (unsub_store_action)c->store_action : UNSUB_STORE_DROP;
+}
+
+const unsigned char *
+unsub_conf_key(const unsub_conf *c, size_t *len_r)
+{
+    *len_r = c ? c->keylen : 0;
+    return c ? c->key : NULL;
+}
+
+void
+unsub_conf_endpoint(const unsub_conf *c, unsub_endpoint *ep)
+{
+    memset(ep, 0, sizeof(*ep));
+    if (c == NULL)
+        return;
+    ep->listen = c->endpoint_listen;
+    ep->tls_cert_file = c->endpoint_tls_cert_file;
+    ep->tls_key_file = c->endpoint_tls_key_file;
+    ep->max_body = (size_t)c->endpoint_max_body;
+    ep->user = c->endpoint_user;
+}
+
+int
+unsub_conf_list_known(const unsub_conf *c, const char *list_id)
+{
+    for (size_t i = 0; c != NULL && i < c->n_rules; i++) {
+        const unsub_rule *r = &c->rules[i];
+        if (r->list_id_t != NULL && unsub_tmpl_uses(r->list_id_t) != 0)
+            return 1; /* a list id made from the sender: any may be ours */
+        if (strcmp(r->list_id_t != NULL ? unsub_tmpl_text(r->list_id_t) : r->name, list_id) == 0)
+            return 1;
+    }
+    return 0;
 }

@@ -41,6 +41,17 @@ struct unsub_conf {
     size_t keylen;
     unsub_rule *rules;
     size_t n_rules;
+    /* the store of unsubscribed recipients (unsub_store.h) and what the milter does */
+    char *store_file;
+    int store_action; /* unsub_store_action */
+    char *store_tag_header;
+    long store_refresh_ms;
+    /* ses-milter-unsubscribe */
+    char *endpoint_listen;
+    char *endpoint_tls_cert_file, *endpoint_tls_key_file;
+    long endpoint_max_body;
+    char *endpoint_user;
+    struct unsub_store *store; /* the milter's reader of store_file (unsub_store.h), or NULL */
 };
 
 #endif

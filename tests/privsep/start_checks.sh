@@ -41,6 +41,7 @@ cases=(
 "unsub_key_missing|rm $W/unsub.key|78|ses-milter: $C:$L_UNSUB: cannot open key file $W/unsub.key: $NOENT|78|ses-milter: $C:$L_UNSUB: cannot open key file $W/unsub.key: $NOENT"
 "pid_file_of_another_user_after_fork|echo 1 > $W/run/milter.pid; chown nobody $W/run/milter.pid|0||1|ses-milter: cannot write PID file $W/run/milter.pid: owned by another user (refused)"
 "identities_unreadable_by_run_user_warns|chmod 600 $W/ids.txt|0|warning: $C:$L_ID: $W/ids.txt is not readable by user nobody: the list is read as root at a start and a reload (SIGHUP), but edits are not seen in between|0|"
+"unsub_store_unreadable_by_run_user_warns|set_conf 's#^unsubscribe: { #unsubscribe: { store_file = \"$W/store\"; #'; install -m 600 /dev/null $W/store|0|warning: $C:$L_UNSUB: $W/store is not readable by user nobody: mail of every unsubscribe rule would be deferred (451)|0|"
 "fine|true|0||0|"
 )
 rc=0
