@@ -45,8 +45,9 @@ extern "C" {
 /*
  * minor versions add fields in the spare space, compatibly both ways:
  *   1.1  sm_plugin_host.open_file (NULL on 1.0 hosts: open the file yourself)
+ *   1.2  sm_plugin_host.budget_take, in spare[0] (NULL on older hosts: no fleet budget)
  */
-#define SM_PLUGIN_ABI_MINOR 1
+#define SM_PLUGIN_ABI_MINOR 2
 #define SM_PLUGIN_SYMBOL "ses_milter_plugin"
 
 /* lookup answers */
@@ -139,7 +140,18 @@ typedef struct sm_plugin_host {
      * err and errno set (ENOENT: the file does not exist).
      */
     int (*open_file)(void *ctx, const char *path, char *err, size_t errlen);
-    void *spare[7];
+    /*
+     * budget_take (ABI 1.2, the first spare pointer of 1.1; NULL on older
+     * hosts): one request from the API budget the fleet's hosts share
+     * through their state backend, per_second requests in each second of
+     * bucket.  Returns 1 when granted, 0 when this second's budget is spent
+     * (*wait_ms_r: until the next second), -1 when there is no shared
+     * budget now (no backend, or it cannot answer before deadline_ms): the
+     * plugin's own limit alone decides.  Safe from any thread after start().
+     */
+    int (*budget_take)(void *ctx, const char *bucket, unsigned per_second, uint64_t deadline_ms,
+                       unsigned *wait_ms_r);
+    void *spare[6];
 } sm_plugin_host;
 
 typedef struct sm_plugin {
