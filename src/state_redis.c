@@ -47,6 +47,7 @@
 typedef struct state_slot {
     pthread_mutex_t lock;
     redisContext *c;
+    int fresh; /* connected for this operation: a failure is not a stale connection */
 } state_slot;
 
 struct state {
@@ -262,10 +263,13 @@ state_redis_acquire(state *st, uint64_t deadline_ms)
         if (pthread_mutex_timedlock(&s->lock, &ts) != 0)
             return NULL; /* every connection busy: no opinion, not a failure of Redis */
     }
-    if (s->c == NULL && (s->c = state_redis_connect(st, tmo, why, sizeof(why))) == NULL) {
-        pthread_mutex_unlock(&s->lock);
-        state_redis_fail(st, why);
-        return NULL;
+    if (s->c == NULL) {
+        if ((s->c = state_redis_connect(st, tmo, why, sizeof(why))) == NULL) {
+            pthread_mutex_unlock(&s->lock);
+            state_redis_fail(st, why);
+            return NULL;
+        }
+        s->fresh = 1;
     }
     redisSetTimeout(s->c, state_redis_tv(tmo));
     return s;
@@ -369,43 +373,89 @@ state_redis_decode(const char *v, size_t len, sm_id_answer *answer_r, sm_id_attr
     return 0;
 }
 
+/*
+ * state_redis_exec - send n formatted commands in one round trip and read
+ * their n replies (the caller frees them); 0, or -1 (the failure went to the
+ * health state).  A connection Redis closed since its last use (a restart
+ * closes every pooled one) is replaced at once and the commands sent again.
+ */
+static int
+state_redis_exec(state *st, uint64_t deadline_ms, char *const *cmd, const int *len, size_t n,
+                 redisReply **rep)
+{
+    for (int attempt = 0;; attempt++) {
+        state_slot *s;
+        int ok = 1, e = 0, fresh;
+        const char *why = NULL;
+        size_t got = 0;
+
+        if (st == NULL || (s = state_redis_acquire(st, deadline_ms)) == NULL)
+            return -1;
+        fresh = s->fresh;
+        for (size_t i = 0; i < n; i++)
+            redisAppendFormattedCommand(s->c, cmd[i], (size_t)len[i]);
+        for (; got < n; got++) {
+            rep[got] = NULL;
+            if (redisGetReply(s->c, (void **)&rep[got]) != REDIS_OK || rep[got] == NULL) {
+                e = errno;
+                ok = 0;
+                break;
+            }
+            if (rep[got]->type == REDIS_REPLY_ERROR && ok) {
+                ok = 0;
+                why = rep[got]->str;
+            }
+        }
+        if (!ok && why == NULL && !fresh && attempt < (int)st->nslots &&
+            (s->c->err == REDIS_ERR_EOF ||
+             (s->c->err == REDIS_ERR_IO && e != EAGAIN && e != EWOULDBLOCK))) {
+            for (size_t i = 0; i < got; i++)
+                freeReplyObject(rep[i]);
+            redisFree(s->c); /* closed by Redis since its last use: again, on a new one */
+            s->c = NULL;
+            pthread_mutex_unlock(&s->lock);
+            continue;
+        }
+        s->fresh = 0;
+        state_redis_release(st, s, !ok, why);
+        if (ok)
+            return 0;
+        for (size_t i = 0; i < got && i < n; i++)
+            if (rep[i] != NULL)
+                freeReplyObject(rep[i]);
+        return -1;
+    }
+}
+
 state_result
 state_id_get(state *st, const char *instance, const char *identity, sm_id_kind kind,
              uint64_t deadline_ms, sm_id_answer *answer_r, sm_id_attrs *attrs_r, uint64_t *ttl_ms_r)
 {
-    state_slot *s;
-    redisReply *get = NULL, *pttl = NULL;
-    char *key;
+    redisReply *rep[2];
+    char *cmd[2], *key;
+    int len[2];
     state_result res = STATE_ERROR;
-    int failed = 1;
 
-    if (st == NULL || (s = state_redis_acquire(st, deadline_ms)) == NULL)
+    if (st == NULL)
         return STATE_ERROR;
     key = state_redis_key(st, "id", instance, identity, kind);
-    redisAppendCommand(s->c, "GET %s", key);
-    redisAppendCommand(s->c, "PTTL %s", key);
-    if (redisGetReply(s->c, (void **)&get) == REDIS_OK &&
-        redisGetReply(s->c, (void **)&pttl) == REDIS_OK && get != NULL && pttl != NULL) {
-        failed = 0;
-        if (get->type == REDIS_REPLY_NIL) {
-            res = STATE_NOT_FOUND;
-        } else if (get->type == REDIS_REPLY_STRING && pttl->type == REDIS_REPLY_INTEGER &&
-                   pttl->integer > 0 &&
-                   state_redis_decode(get->str, get->len, answer_r, attrs_r) == 0) {
-            *ttl_ms_r = (uint64_t)pttl->integer;
+    len[0] = redisFormatCommand(&cmd[0], "GET %s", key);
+    len[1] = redisFormatCommand(&cmd[1], "PTTL %s", key);
+    if (len[0] > 0 && len[1] > 0 && state_redis_exec(st, deadline_ms, cmd, len, 2, rep) == 0) {
+        if (rep[0]->type == REDIS_REPLY_STRING && rep[1]->type == REDIS_REPLY_INTEGER &&
+            rep[1]->integer > 0 &&
+            state_redis_decode(rep[0]->str, rep[0]->len, answer_r, attrs_r) == 0) {
+            *ttl_ms_r = (uint64_t)rep[1]->integer;
             res = STATE_FOUND;
-        } else if (get->type == REDIS_REPLY_ERROR) {
-            failed = 1;
         } else {
-            res = STATE_NOT_FOUND; /* another version's value, or expiring now */
+            res = STATE_NOT_FOUND; /* none, another version's value, or expiring now */
         }
+        freeReplyObject(rep[0]);
+        freeReplyObject(rep[1]);
     }
-    state_redis_release(st, s, failed,
-                        failed && get != NULL && get->type == REDIS_REPLY_ERROR ? get->str : NULL);
-    if (get != NULL)
-        freeReplyObject(get);
-    if (pttl != NULL)
-        freeReplyObject(pttl);
+    for (int i = 0; i < 2; i++)
+        if (len[i] > 0)
+            redisFreeCommand(cmd[i]);
     free(key);
     return res;
 }
@@ -414,22 +464,21 @@ state_id_get(state *st, const char *instance, const char *identity, sm_id_kind k
 static redisReply *
 state_redis_command(state *st, uint64_t deadline_ms, const char *fmt, ...)
 {
-    state_slot *s;
-    redisReply *r;
+    redisReply *r = NULL;
+    char *cmd = NULL;
     va_list ap;
-    int failed;
+    int len;
 
-    if (st == NULL || (s = state_redis_acquire(st, deadline_ms)) == NULL)
+    if (st == NULL)
         return NULL;
     va_start(ap, fmt);
-    r = redisvCommand(s->c, fmt, ap);
+    len = redisvFormatCommand(&cmd, fmt, ap);
     va_end(ap);
-    failed = r == NULL || r->type == REDIS_REPLY_ERROR;
-    state_redis_release(st, s, failed, r != NULL && failed ? r->str : NULL);
-    if (failed && r != NULL) {
-        freeReplyObject(r);
+    if (len <= 0)
+        return NULL;
+    if (state_redis_exec(st, deadline_ms, &cmd, &len, 1, &r) < 0)
         r = NULL;
-    }
+    redisFreeCommand(cmd);
     return r;
 }
 
