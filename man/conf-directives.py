@@ -31,6 +31,7 @@ TABLES = {
     ("src/unsub_conf.c", "unsub_conf_top_tab"): "unsubscribe",
     ("src/unsub_conf.c", "unsub_conf_rule_tab"): "unsubscribe.rules",
     ("src/audit.c", "audit_directives"): "audit",
+    ("src/state_conf.c", "state_conf_tab"): "state",
     ("plugins/ses/sesconf.c", "sesconf_table"): "identity.sources.ses",
 }
 # lists of names allowed in a group and parsed by the table's owner: (file, array) -> group
