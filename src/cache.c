@@ -69,7 +69,7 @@ struct cache {
     size_t nsh;
     cache_clock_fn clock;
     void *clock_arg;
-    state *state; /* not owned */
+    sm_state *state; /* not owned */
 };
 
 #define CACHE_SHARD_THRESHOLD 4096 /* below this bound: one shard, exact LRU */
@@ -148,12 +148,12 @@ cache_free(cache *c)
 }
 
 void
-cache_set_state(cache *c, state *st)
+cache_set_state(cache *c, sm_state *st)
 {
     c->state = st;
 }
 
-state *
+sm_state *
 cache_state(const cache *c)
 {
     return c->state;
@@ -358,7 +358,7 @@ static sm_id_answer
 cache_fetch_source(cache *c, const char *instance, const char *identity, sm_id_kind kind,
                    uint64_t deadline_ms, cache_fetch_fn fetch, void *arg, sm_id_attrs *attrs)
 {
-    state *st = c->state;
+    sm_state *st = c->state;
     sm_id_answer a = SM_ID_TEMPFAIL;
     uint64_t ttl_ms = 0, now = util_now_ms(), wait_until, pause = 5;
     state_result r, lk = STATE_ERROR;

@@ -77,9 +77,9 @@ cache *cache_new(const cache_opts *opts);
 cache *cache_free(cache *c);
 /* cache_set_state - the fleet's shared state behind the table (NULL: none); before use only;
  * the caller keeps st alive as long as the cache */
-void cache_set_state(cache *c, state *st);
+void cache_set_state(cache *c, sm_state *st);
 /* cache_state - the shared state set with cache_set_state, or NULL */
-state *cache_state(const cache *c);
+sm_state *cache_state(const cache *c);
 /* cache_set_clock - replace the TTL clock (default util_now_ms); before use only */
 void cache_set_clock(cache *c, cache_clock_fn fn, void *arg);
 /*

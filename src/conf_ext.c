@@ -41,8 +41,8 @@ static conf_audit_ref *conf_ext_audit_refs;
 /* one identity cache per identity-source configuration, shared by the snapshots that have it */
 struct conf_cache_ref {
     cache *cache;
-    state *state; /* the backend behind the cache, NULL: none */
-    char *sig;    /* conf_ext_cache_sig() of the configuration it serves */
+    sm_state *state; /* the backend behind the cache, NULL: none */
+    char *sig;       /* conf_ext_cache_sig() of the configuration it serves */
     int refs;
     conf_cache_ref *next;
 };

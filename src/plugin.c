@@ -311,7 +311,7 @@ plugin_host_budget_take(void *ctx, const char *bucket, unsigned per_second, uint
                         unsigned *wait_ms_r)
 {
     plugin_instance *inst = ctx;
-    state *st = inst->cache != NULL ? cache_state(inst->cache) : NULL;
+    sm_state *st = inst->cache != NULL ? cache_state(inst->cache) : NULL;
 
     if (st == NULL || bucket == NULL || wait_ms_r == NULL)
         return -1;

@@ -29,7 +29,7 @@
 
 #include <ses-milter/plugin.h>
 
-typedef struct state state;
+typedef struct sm_state sm_state;
 
 /* the "state" group */
 typedef struct state_conf {
@@ -61,16 +61,16 @@ void state_conf_sig(FILE *fp, const state_conf *sc);
 state_conf *state_conf_free(state_conf *sc);
 
 /* state_new - a backend for sc (NULL when sc has none); connects lazily */
-state *state_new(const state_conf *sc);
+sm_state *state_new(const state_conf *sc);
 /* state_free - close every connection; returns NULL */
-state *state_free(state *st);
+sm_state *state_free(sm_state *st);
 
 /* state_id_get - a shared identity answer with its attributes and remaining TTL */
-state_result state_id_get(state *st, const char *instance, const char *identity, sm_id_kind kind,
+state_result state_id_get(sm_state *st, const char *instance, const char *identity, sm_id_kind kind,
                           uint64_t deadline_ms, sm_id_answer *answer_r, sm_id_attrs *attrs_r,
                           uint64_t *ttl_ms_r);
 /* state_id_put - share an answer (not TEMPFAIL) for ttl_ms; failures only change the state */
-void state_id_put(state *st, const char *instance, const char *identity, sm_id_kind kind,
+void state_id_put(sm_state *st, const char *instance, const char *identity, sm_id_kind kind,
                   sm_id_answer answer, const sm_id_attrs *attrs, uint64_t ttl_ms,
                   uint64_t deadline_ms);
 /*
@@ -79,9 +79,9 @@ void state_id_put(state *st, const char *instance, const char *identity, sm_id_k
  * another host does, STATE_ERROR = no backend.  state_id_unlock releases a
  * lock this host holds (not one that expired and was taken by another).
  */
-state_result state_id_lock(state *st, const char *instance, const char *identity, sm_id_kind kind,
-                           uint64_t hold_ms, uint64_t deadline_ms);
-void state_id_unlock(state *st, const char *instance, const char *identity, sm_id_kind kind,
+state_result state_id_lock(sm_state *st, const char *instance, const char *identity,
+                           sm_id_kind kind, uint64_t hold_ms, uint64_t deadline_ms);
+void state_id_unlock(sm_state *st, const char *instance, const char *identity, sm_id_kind kind,
                      uint64_t deadline_ms);
 /*
  * state_budget_take - one request from the fleet's budget of per_second
@@ -89,7 +89,7 @@ void state_id_unlock(state *st, const char *instance, const char *identity, sm_i
  * STATE_FOUND = granted, STATE_NOT_FOUND = spent (*wait_ms_r: until the
  * next second), STATE_ERROR = no backend (the caller's local limit only).
  */
-state_result state_budget_take(state *st, const char *bucket, unsigned per_second,
+state_result state_budget_take(sm_state *st, const char *bucket, unsigned per_second,
                                uint64_t deadline_ms, unsigned *wait_ms_r);
 /* state_backend_available - this build has the named backend (and TLS when tls) */
 int state_backend_available(const char *backend, int tls, char *why, size_t whylen);

@@ -19,20 +19,20 @@ state_backend_available(const char *backend, int tls SM_UNUSED, char *why, size_
                      backend);
 }
 
-state *
+sm_state *
 state_new(const state_conf *sc SM_UNUSED)
 {
     return NULL;
 }
 
-state *
-state_free(state *st SM_UNUSED)
+sm_state *
+state_free(sm_state *st SM_UNUSED)
 {
     return NULL;
 }
 
 state_result
-state_id_get(state *st SM_UNUSED, const char *instance SM_UNUSED, const char *identity SM_UNUSED,
+state_id_get(sm_state *st SM_UNUSED, const char *instance SM_UNUSED, const char *identity SM_UNUSED,
              sm_id_kind kind SM_UNUSED, uint64_t deadline_ms SM_UNUSED,
              sm_id_answer *answer_r SM_UNUSED, sm_id_attrs *attrs_r SM_UNUSED,
              uint64_t *ttl_ms_r SM_UNUSED)
@@ -41,7 +41,7 @@ state_id_get(state *st SM_UNUSED, const char *instance SM_UNUSED, const char *id
 }
 
 void
-state_id_put(state *st SM_UNUSED, const char *instance SM_UNUSED, const char *identity SM_UNUSED,
+state_id_put(sm_state *st SM_UNUSED, const char *instance SM_UNUSED, const char *identity SM_UNUSED,
              sm_id_kind kind SM_UNUSED, sm_id_answer answer SM_UNUSED,
              const sm_id_attrs *attrs SM_UNUSED, uint64_t ttl_ms SM_UNUSED,
              uint64_t deadline_ms SM_UNUSED)
@@ -49,21 +49,24 @@ state_id_put(state *st SM_UNUSED, const char *instance SM_UNUSED, const char *id
 }
 
 state_result
-state_id_lock(state *st SM_UNUSED, const char *instance SM_UNUSED, const char *identity SM_UNUSED,
-              sm_id_kind kind SM_UNUSED, uint64_t hold_ms SM_UNUSED, uint64_t deadline_ms SM_UNUSED)
+state_id_lock(sm_state *st SM_UNUSED, const char *instance SM_UNUSED,
+              const char *identity SM_UNUSED, sm_id_kind kind SM_UNUSED, uint64_t hold_ms SM_UNUSED,
+              uint64_t deadline_ms SM_UNUSED)
 {
     return STATE_ERROR;
 }
 
 void
-state_id_unlock(state *st SM_UNUSED, const char *instance SM_UNUSED, const char *identity SM_UNUSED,
-                sm_id_kind kind SM_UNUSED, uint64_t deadline_ms SM_UNUSED)
+state_id_unlock(sm_state *st SM_UNUSED, const char *instance SM_UNUSED,
+                const char *identity SM_UNUSED, sm_id_kind kind SM_UNUSED,
+                uint64_t deadline_ms SM_UNUSED)
 {
 }
 
 state_result
-state_budget_take(state *st SM_UNUSED, const char *bucket SM_UNUSED, unsigned per_second SM_UNUSED,
-                  uint64_t deadline_ms SM_UNUSED, unsigned *wait_ms_r SM_UNUSED)
+state_budget_take(sm_state *st SM_UNUSED, const char *bucket SM_UNUSED,
+                  unsigned per_second SM_UNUSED, uint64_t deadline_ms SM_UNUSED,
+                  unsigned *wait_ms_r SM_UNUSED)
 {
     return STATE_ERROR;
 }

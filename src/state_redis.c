@@ -50,7 +50,7 @@ typedef struct state_slot {
     int fresh; /* connected for this operation: a failure is not a stale connection */
 } state_slot;
 
-struct state {
+struct sm_state {
     char *host; /* NULL for a unix socket */
     int port;
     char *path;
@@ -91,10 +91,10 @@ state_backend_available(const char *backend, int tls, char *why, size_t whylen)
     return 0;
 }
 
-state *
+sm_state *
 state_new(const state_conf *sc)
 {
-    state *st;
+    sm_state *st;
 
     if (sc == NULL || !sc->present)
         return NULL;
@@ -126,8 +126,8 @@ state_new(const state_conf *sc)
     return st;
 }
 
-state *
-state_free(state *st)
+sm_state *
+state_free(sm_state *st)
 {
     if (st == NULL)
         return NULL;
@@ -153,7 +153,7 @@ state_free(state *st)
 
 /* state_redis_fail - an operation failed: down (logged once), back off */
 static void
-state_redis_fail(state *st, const char *why)
+state_redis_fail(sm_state *st, const char *why)
 {
     pthread_mutex_lock(&st->health);
     if (!st->down)
@@ -171,7 +171,7 @@ state_redis_fail(state *st, const char *why)
 
 /* state_redis_ok - an operation succeeded: back (logged once) */
 static void
-state_redis_ok(state *st)
+state_redis_ok(sm_state *st)
 {
     pthread_mutex_lock(&st->health);
     if (st->down)
@@ -194,7 +194,7 @@ state_redis_tv(uint64_t ms)
 
 /* state_redis_connect - a new connection, authenticated; NULL with why */
 static redisContext *
-state_redis_connect(state *st, uint64_t tmo, char *why, size_t whylen)
+state_redis_connect(sm_state *st, uint64_t tmo, char *why, size_t whylen)
 {
     redisContext *c = st->path != NULL
                           ? redisConnectUnixWithTimeout(st->path, state_redis_tv(tmo))
@@ -233,7 +233,7 @@ state_redis_connect(state *st, uint64_t tmo, char *why, size_t whylen)
 
 /* state_redis_acquire - a connected slot for an operation until deadline; NULL: STATE_ERROR */
 static state_slot *
-state_redis_acquire(state *st, uint64_t deadline_ms)
+state_redis_acquire(sm_state *st, uint64_t deadline_ms)
 {
     uint64_t now = util_now_ms(), tmo;
     unsigned start;
@@ -277,7 +277,7 @@ state_redis_acquire(state *st, uint64_t deadline_ms)
 
 /* state_redis_release - after an operation: ok, or close the connection and mark down */
 static void
-state_redis_release(state *st, state_slot *s, int failed, const char *why)
+state_redis_release(sm_state *st, state_slot *s, int failed, const char *why)
 {
     char buf[256];
 
@@ -295,7 +295,7 @@ state_redis_release(state *st, state_slot *s, int failed, const char *why)
 
 /* state_redis_key - PREFIX:v1:WHAT:INSTANCE:a|d:IDENTITY (allocated) */
 static char *
-state_redis_key(const state *st, const char *what, const char *instance, const char *identity,
+state_redis_key(const sm_state *st, const char *what, const char *instance, const char *identity,
                 sm_id_kind kind)
 {
     return xasprintf("%s:v1:%s:%s:%c:%s", st->prefix, what, instance,
@@ -380,7 +380,7 @@ state_redis_decode(const char *v, size_t len, sm_id_answer *answer_r, sm_id_attr
  * closes every pooled one) is replaced at once and the commands sent again.
  */
 static int
-state_redis_exec(state *st, uint64_t deadline_ms, char *const *cmd, const int *len, size_t n,
+state_redis_exec(sm_state *st, uint64_t deadline_ms, char *const *cmd, const int *len, size_t n,
                  redisReply **rep)
 {
     for (int attempt = 0;; attempt++) {
@@ -428,7 +428,7 @@ state_redis_exec(state *st, uint64_t deadline_ms, char *const *cmd, const int *l
 }
 
 state_result
-state_id_get(state *st, const char *instance, const char *identity, sm_id_kind kind,
+state_id_get(sm_state *st, const char *instance, const char *identity, sm_id_kind kind,
              uint64_t deadline_ms, sm_id_answer *answer_r, sm_id_attrs *attrs_r, uint64_t *ttl_ms_r)
 {
     redisReply *rep[2];
@@ -462,7 +462,7 @@ state_id_get(state *st, const char *instance, const char *identity, sm_id_kind k
 
 /* state_redis_command - one command; its reply, or NULL (the failure went to the health state) */
 static redisReply *
-state_redis_command(state *st, uint64_t deadline_ms, const char *fmt, ...)
+state_redis_command(sm_state *st, uint64_t deadline_ms, const char *fmt, ...)
 {
     redisReply *r = NULL;
     char *cmd = NULL;
@@ -483,7 +483,7 @@ state_redis_command(state *st, uint64_t deadline_ms, const char *fmt, ...)
 }
 
 void
-state_id_put(state *st, const char *instance, const char *identity, sm_id_kind kind,
+state_id_put(sm_state *st, const char *instance, const char *identity, sm_id_kind kind,
              sm_id_answer answer, const sm_id_attrs *attrs, uint64_t ttl_ms, uint64_t deadline_ms)
 {
     char val[2048], *key;
@@ -514,7 +514,7 @@ state_redis_lock_token(char *buf, size_t len)
 }
 
 state_result
-state_id_lock(state *st, const char *instance, const char *identity, sm_id_kind kind,
+state_id_lock(sm_state *st, const char *instance, const char *identity, sm_id_kind kind,
               uint64_t hold_ms, uint64_t deadline_ms)
 {
     char tok[192], *key;
@@ -536,7 +536,7 @@ state_id_lock(state *st, const char *instance, const char *identity, sm_id_kind 
 }
 
 void
-state_id_unlock(state *st, const char *instance, const char *identity, sm_id_kind kind,
+state_id_unlock(sm_state *st, const char *instance, const char *identity, sm_id_kind kind,
                 uint64_t deadline_ms)
 {
     char tok[192], *key;
@@ -553,7 +553,7 @@ state_id_unlock(state *st, const char *instance, const char *identity, sm_id_kin
 }
 
 state_result
-state_budget_take(state *st, const char *bucket, unsigned per_second, uint64_t deadline_ms,
+state_budget_take(sm_state *st, const char *bucket, unsigned per_second, uint64_t deadline_ms,
                   unsigned *wait_ms_r)
 {
     char *key;

@@ -266,6 +266,7 @@ sestest_inst_open(inst *in, int start, const char *fmt, ...)
                                 host_put,
                                 "ses-test",
                                 NULL, /* open_file: a 1.0 host */
+                                NULL, /* budget_take: no fleet budget */
                                 {0}};
     rc = sestest_plugin->init(&in->th.h, &in->pi, in->err, sizeof(in->err));
     if (rc == 0 && start)
