@@ -5,6 +5,7 @@
 # Each host runs the SES plugin against tests/ses/ses_endpoint.py (which counts the API
 # calls); tests/bench/milter_load drives each host over the milter protocol.  Proves:
 #   - an answer host A got from SES (positive and negative) serves host B: B makes 0 calls;
+#   - two hosts asking at once for a new sender while SES is slow: SES asked once per identity;
 #   - the answers are under PREFIX:v1:id:INSTANCE:KIND:IDENTITY with their TTL;
 #   - AUTH with a Redis 6 ACL user (the README's minimal ACL) works; a wrong password is "down", mail still checked;
 #   - Redis killed mid-load: every message relayed or tempfailed, none lost, none unchecked
@@ -112,6 +113,20 @@ tb_check "the attributes are shared (DKIM of verified.example)" \
     grep -q 'SUCCESS	AWS_SES' <<<"$("${RCLI[@]}" GET 'ses-milter:v1:id:ses-us:d:verified.example')"
 tb_check "the API budget of both hosts is one counter in Redis" \
     test -n "$("${RCLI[@]}" --scan --pattern 'ses-milter:v1:budget:ses-us:*' | head -1)"
+
+# --- 1b. single flight across hosts: both ask for a new sender at once, SES is slow --------
+corpus "$W/n1" someone@new1.example; corpus "$W/n2" someone@new2.example
+reset; drive a "$W/n1" 1 1 >/dev/null; alone=$(stats GetEmailIdentity)
+curl -s -X POST "http://127.0.0.1:$port/__mode?ses=slow:600" >/dev/null
+reset
+drive a "$W/n2" 1 1 > "$W/sa" & da=$!
+drive b "$W/n2" 1 1 > "$W/sb" & db=$!
+wait "$da" "$db"
+curl -s -X POST "http://127.0.0.1:$port/__mode?ses=ok" >/dev/null
+tb_check "single flight: two hosts asking at once make the calls of one ($alone)" \
+    test "$(stats GetEmailIdentity)" = "$alone"
+tb_check "single flight: both hosts answered (refused: unknown sender)" \
+    test "$(field reject "$(cat "$W/sa")")/$(field reject "$(cat "$W/sb")")" = 1/1
 
 # --- 2. a wrong password: "down" with the reason, mail still checked by SES ----------
 reset
