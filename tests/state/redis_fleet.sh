@@ -6,6 +6,7 @@
 # calls); tests/bench/milter_load drives each host over the milter protocol.  Proves:
 #   - an answer host A got from SES (positive and negative) serves host B: B makes 0 calls;
 #   - two hosts asking at once for a new sender while SES is slow: SES asked once per identity;
+#   - a reload keeps the state backend working (its password file served by the helper);
 #   - the answers are under PREFIX:v1:id:INSTANCE:KIND:IDENTITY with their TTL;
 #   - AUTH with a Redis 6 ACL user (the README's minimal ACL) works; a wrong password is "down", mail still checked;
 #   - Redis killed mid-load: every message relayed or tempfailed, none lost, none unchecked
@@ -127,6 +128,15 @@ tb_check "single flight: two hosts asking at once make the calls of one ($alone)
     test "$(stats GetEmailIdentity)" = "$alone"
 tb_check "single flight: both hosts answered (refused: unknown sender)" \
     test "$(field reject "$(cat "$W/sa")")/$(field reject "$(cat "$W/sb")")" = 1/1
+
+# --- 1c. a reload (SIGHUP, unprivileged daemon): the password file is served by the helper -
+kill -HUP "$PID_b"
+for _ in $(seq 100); do grep -q 'reloaded\|reload refused' "$W/b.log" && break; sleep 0.05; done
+tb_check "reload with a root-only password file: reloaded" grep -q 'configuration .* reloaded' "$W/b.log"
+corpus "$W/n3" carol@verified.example
+reset; r1c=$(drive b "$W/n3" 1 1)
+tb_check "after the reload host B still reads host A's answers (0 SES calls)" \
+    test "$(field accept "$r1c")/$(stats GetEmailIdentity)" = 1/0
 
 # --- 2. a wrong password: "down" with the reason, mail still checked by SES ----------
 reset
