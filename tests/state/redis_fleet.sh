@@ -158,6 +158,7 @@ sleep 0.5
 tb_stop_redis -9
 wait "$lv" "$lu"
 rv=$(cat "$W/rv"); ru=$(cat "$W/ru")
+echo "# verified: $rv"; echo "# unknown:  $ru"
 tb_check "Redis killed mid-load: 600 verified messages, each accepted or tempfailed, none lost" \
     test "$(field msgs "$rv")/$(( $(field accept "$rv") + $(field tempfail "$rv") ))/$(field errors "$rv")" = "600/600/0"
 tb_check "Redis killed mid-load: 600 unknown-sender messages, each refused or tempfailed, none accepted" \
