@@ -32,6 +32,7 @@ TABLES = {
     ("src/unsub_conf.c", "unsub_conf_rule_tab"): "unsubscribe.rules",
     ("src/metrics.c", "metrics_conf_tab"): "metrics",
     ("src/audit.c", "audit_directives"): "audit",
+    ("src/state_conf.c", "state_conf_tab"): "state",
     ("plugins/ses/sesconf.c", "sesconf_table"): "identity.sources.ses",
     ("src/sesrules.c", "sesrules_top_tab"): "ses",
     ("src/sesrules.c", "sesrules_supp_tab"): "ses.suppression",

@@ -14,6 +14,9 @@
 #      connections under a paced load (half of the saturated rate);
 #   3. ses-milter with the identity cache missing every time (positive_ttl = 0),
 #      and with the SES plugin against tests/ses/ses_endpoint.py (cache TTL 0);
+#   3c. the shared state on Redis (redis-server on loopback) next to the in-process cache:
+#      warm in-process cache without and with Redis behind it, an in-process cache of one entry asking
+#      the file plugin, the same with Redis in front of the plugin (a Redis read per lookup);
 #   4. memory: VmRSS of ses-milter after warm-up and after SM_BENCH_RSS_COUNT messages;
 #   5. Postfix end to end: smtp-source -> Postfix -> smtp-sink with no milter,
 #      with ses-milter, with opendkim + opendmarc.
@@ -24,7 +27,7 @@
 # full run), SM_BENCH_PF_COUNT (messages per Postfix run, default 2000),
 # SM_BENCH_PF_SESSIONS (smtp-source sessions, default 8), SM_BENCH_PF_ROUNDS (interleaved
 # rounds of the Postfix runs, default 3; medians reported), SM_BENCH_SEED (1),
-# SM_BENCH_SKIP (space-separated parts to skip: direct scaling miss ses rss postfix),
+# SM_BENCH_SKIP (space-separated parts to skip: direct scaling miss ses redis rss postfix),
 # SM_BENCH_PROFILE=1 (perf profile of ses-milter in part 1; SM_BENCH_PERF_OPTS, default -g),
 # SM_BENCH_MILTER (the ses-milter binary, default $SM_BUILDDIR/ses-milter),
 # SM_BENCH_MILTER_B (a second ses-milter binary: its direct and Postfix rows are added
@@ -150,8 +153,9 @@ identity: {
   plugin_dir = "$W/plugins";
   sources = ( $sources );
   action = "enforce";
-  cache: { positive_ttl = $2; negative_ttl = $2; };
+  cache: { positive_ttl = $2; negative_ttl = $2; ${BENCH_CACHE_EXTRA:-} };
 };
+${BENCH_STATE:-}
 alignment: {
   relay = "direct";
   egress_ips = [ "192.0.2.25" ];
@@ -363,6 +367,36 @@ EOJ
     fi
 fi
 
+# --- 3c. shared state on Redis next to the in-process cache ----------------------------
+if ! skip redis && command -v redis-server >/dev/null && grep -q '^S\["HAVE_HIREDIS_TRUE"\]=""' "$SM_BUILDDIR/config.status"; then
+    tb_start_redis 6391 || die "redis-server"
+    say "## 3c. Shared state on Redis (redis-server $(redis-server --version | sed -n 's/.*v=\([^ ]*\).*/\1/p') on 127.0.0.1, TCP), $CONNS connections, ${SECS} s per row"
+    say ""
+    say "$HDR"; say "$SEP"
+    row "warm in-process cache, no Redis" "$(drive ses-warm "$SES_SOCK" "$TB_MILTER_PID" -d "$SECS")"
+    BENCH_STATE='state: { backend = "redis"; address = "127.0.0.1:6391"; timeout_ms = 100; };'
+    ses_start 300 || die "ses-milter"
+    row "warm in-process cache, Redis behind it (a hit never touches Redis)" "$(drive ses-redis-hit "$SES_SOCK" "$TB_MILTER_PID" -d "$SECS")"
+    BENCH_STATE='' BENCH_CACHE_EXTRA='max_entries = 1;'
+    ses_start 300 || die "ses-milter"
+    row "in-process cache of 1 entry, no Redis (the file plugin answers)" "$(drive ses-lru1 "$SES_SOCK" "$TB_MILTER_PID" -d "$SECS")"
+    BENCH_STATE='state: { backend = "redis"; address = "127.0.0.1:6391"; timeout_ms = 100; };'
+    ses_start 300 || die "ses-milter"
+    row "in-process cache of 1 entry, Redis in front of the plugin (a Redis read per lookup)" "$(drive ses-redis-lru1 "$SES_SOCK" "$TB_MILTER_PID" -d "$SECS")"
+    if [ -s "$W/ses.port" ] && [ -f "$W/plugins/ses.so" ]; then # 3b's SES endpoint
+        export AWS_ACCESS_KEY_ID=AKIABENCHBENCHBENCH1 AWS_SECRET_ACCESS_KEY=benchbenchbenchbenchbenchbenchbenchbench
+        if ses_start 300 "{ name = \"ses\"; plugin = \"ses\"; region = \"us-east-1\"; endpoint = \"http://127.0.0.1:$(cat "$W/ses.port")\"; insecure_http = true; credentials_source = \"env\"; rate = 10000; burst = 10000; warmup_interval = 0; }"; then
+            row "SES plugin, in-process cache of 1 entry, Redis in front of SES (another host's answers)" "$(drive ses-redis-ses "$SES_SOCK" "$TB_MILTER_PID" -d "$SECS")"
+        fi
+        unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY
+    fi
+    say "Redis: $(redis-cli -p 6391 INFO stats | sed -n 's/^\(total_commands_processed:[0-9]*\).*/\1/p'), $(redis-cli -p 6391 DBSIZE) keys"
+    BENCH_STATE='' BENCH_CACHE_EXTRA=''
+    ses_start 300 || die "ses-milter"
+    tb_stop_redis
+    say ""
+fi
+
 # --- 4. memory after many messages -------------------------------------------------
 if ! skip rss; then
     say "## 4. ses-milter memory: VmRSS after warm-up and then every $((RSS_COUNT / 5)) messages ($RSS_COUNT in all, $CONNS connections)"
@@ -571,7 +605,7 @@ fi
 {
     echo "## Details: per-stage latency (ms) of the direct runs"
     echo ""
-    for l in ses-milter opendkim opendmarc opendmarc-rrl null-milter ses-c64 ses-paced ses-miss ses-plugin; do
+    for l in ses-milter opendkim opendmarc opendmarc-rrl null-milter ses-c64 ses-paced ses-miss ses-plugin ses-redis-hit ses-lru1 ses-redis-lru1 ses-redis-ses; do
         [ -s "$W/load-$l.out" ] || continue
         echo '```'; grep -v '^RESULT' "$W/load-$l.out"; echo '```'
     done

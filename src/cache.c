@@ -18,6 +18,10 @@
  * to stale_max seconds after they were stored, so that a refresh never
  * forces the details to be asked for again.
  *
+ * With a shared state backend (cache_fetch_source) a miss reads the
+ * fleet's answer first; the local table's TTL of such an answer is what is
+ * left of the shared one, so no host serves it longer than the fleet.
+ *
  * Diagnostics: none; counters are read with cache_get_stats().
  */
 #include "config.h"
@@ -65,6 +69,7 @@ struct cache {
     size_t nsh;
     cache_clock_fn clock;
     void *clock_arg;
+    sm_state *state; /* not owned */
 };
 
 #define CACHE_SHARD_THRESHOLD 4096 /* below this bound: one shard, exact LRU */
@@ -140,6 +145,18 @@ cache_free(cache *c)
     free(c->sh);
     free(c);
     return NULL;
+}
+
+void
+cache_set_state(cache *c, sm_state *st)
+{
+    c->state = st;
+}
+
+sm_state *
+cache_state(const cache *c)
+{
+    return c->state;
 }
 
 void
@@ -309,6 +326,74 @@ cache_details_copy(sm_id_attrs *dst, const sm_id_attrs *src)
     memcpy(dst->mail_from_behavior, src->mail_from_behavior, sizeof(dst->mail_from_behavior));
 }
 
+/* cache_ttl - seconds answer a with attrs lives */
+static uint64_t
+cache_ttl(const cache *c, sm_id_answer a, const sm_id_attrs *attrs)
+{
+    return attrs->ttl != 0       ? attrs->ttl
+           : a == SM_ID_VERIFIED ? (uint64_t)c->o.positive_ttl
+                                 : (uint64_t)c->o.negative_ttl;
+}
+
+/* cache_pause - sleep ms milliseconds */
+static void
+cache_pause(uint64_t ms)
+{
+    struct timespec ts;
+
+    ts.tv_sec = (time_t)(ms / 1000u);
+    ts.tv_nsec = (long)(ms % 1000u) * 1000000L;
+    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+        ;
+}
+
+/*
+ * cache_fetch_source - the answer of the fleet's shared state, or of the
+ * source: with a backend, one host per identity asks its source (a lock in
+ * the backend) and shares the answer; the others wait for it no longer
+ * than half of their time left, then ask themselves.  A backend that cannot
+ * answer (down, slow) leaves the source to answer at once.
+ */
+static sm_id_answer
+cache_fetch_source(cache *c, const char *instance, const char *identity, sm_id_kind kind,
+                   uint64_t deadline_ms, cache_fetch_fn fetch, void *arg, sm_id_attrs *attrs)
+{
+    sm_state *st = c->state;
+    sm_id_answer a = SM_ID_TEMPFAIL;
+    uint64_t ttl_ms = 0, now = util_now_ms(), wait_until, pause = 5;
+    state_result r, lk = STATE_ERROR;
+
+    if (st == NULL || fetch == NULL)
+        return fetch != NULL ? fetch(arg, identity, kind, deadline_ms, attrs) : SM_ID_TEMPFAIL;
+    wait_until = deadline_ms > now ? now + (deadline_ms - now) / 2 : now;
+    r = state_id_get(st, instance, identity, kind, deadline_ms, &a, attrs, &ttl_ms);
+    while (r == STATE_NOT_FOUND) {
+        now = util_now_ms();
+        lk = state_id_lock(st, instance, identity, kind, deadline_ms > now ? deadline_ms - now : 1,
+                           deadline_ms);
+        if (lk != STATE_NOT_FOUND || now + pause >= wait_until)
+            break;          /* this host asks (or no backend, or waited long enough) */
+        cache_pause(pause); /* another host asks: wait for its answer */
+        pause = pause * 2 < 50 ? pause * 2 : 50;
+        r = state_id_get(st, instance, identity, kind, deadline_ms, &a, attrs, &ttl_ms);
+    }
+    if (lk == STATE_FOUND && pause > 5) /* the other host may have shared it just before */
+        r = state_id_get(st, instance, identity, kind, deadline_ms, &a, attrs, &ttl_ms);
+    if (r == STATE_FOUND) {
+        if (lk == STATE_FOUND)
+            state_id_unlock(st, instance, identity, kind, deadline_ms);
+        attrs->ttl = (unsigned)((ttl_ms + 999) / 1000);
+        return a;
+    }
+    a = fetch(arg, identity, kind, deadline_ms, attrs);
+    if (a == SM_ID_VERIFIED || a == SM_ID_NOT_VERIFIED || a == SM_ID_UNKNOWN)
+        state_id_put(st, instance, identity, kind, a, attrs, cache_ttl(c, a, attrs) * 1000u,
+                     deadline_ms);
+    if (lk == STATE_FOUND)
+        state_id_unlock(st, instance, identity, kind, deadline_ms);
+    return a;
+}
+
 /*
  * cache_store - record an answer in e at time now.  merge: an answer without
  * details (a bulk warm-up) keeps the details e holds for the same answer, as
@@ -328,9 +413,7 @@ cache_store(cache *c, cache_entry *e, sm_id_answer a, const sm_id_attrs *attrs, 
         e->details_ms = now;
     else if (keep)
         cache_details_copy(&e->attrs, &old);
-    ttl = e->attrs.ttl != 0     ? e->attrs.ttl
-          : a == SM_ID_VERIFIED ? (uint64_t)c->o.positive_ttl
-                                : (uint64_t)c->o.negative_ttl;
+    ttl = cache_ttl(c, a, &e->attrs);
     e->has_value = 1;
     e->answer = a;
     e->stored_ms = now;
@@ -395,8 +478,9 @@ cache_wait(cache *c, cache_shard *s, cache_entry *e, uint64_t deadline_ms, cache
 
 /* cache_fetch - this thread asks the source for e (shard lock held, dropped meanwhile) */
 static void
-cache_fetch(cache *c, cache_shard *s, cache_entry *e, const char *identity, sm_id_kind kind,
-            uint64_t deadline_ms, cache_fetch_fn fetch, void *arg, cache_answer *out)
+cache_fetch(cache *c, cache_shard *s, cache_entry *e, const char *instance, const char *identity,
+            sm_id_kind kind, uint64_t deadline_ms, cache_fetch_fn fetch, void *arg,
+            cache_answer *out)
 {
     sm_id_attrs attrs;
     sm_id_answer a;
@@ -409,7 +493,7 @@ cache_fetch(cache *c, cache_shard *s, cache_entry *e, const char *identity, sm_i
     memset(&attrs, 0, sizeof(attrs));
     attrs.size = sizeof(attrs);
     attrs.dkim_signing_enabled = SM_TRI_UNKNOWN;
-    a = fetch != NULL ? fetch(arg, identity, kind, deadline_ms, &attrs) : SM_ID_TEMPFAIL;
+    a = cache_fetch_source(c, instance, identity, kind, deadline_ms, fetch, arg, &attrs);
     if (a != SM_ID_VERIFIED && a != SM_ID_NOT_VERIFIED && a != SM_ID_UNKNOWN)
         a = SM_ID_TEMPFAIL;
 
@@ -456,7 +540,7 @@ cache_lookup(cache *c, const char *instance, const char *identity, sm_id_kind ki
             e = cache_create(s, key, len, hash);
         else
             cache_touch(s, e);
-        cache_fetch(c, s, e, identity, kind, deadline_ms, fetch, arg, out);
+        cache_fetch(c, s, e, instance, identity, kind, deadline_ms, fetch, arg, out);
     }
     cache_evict(s);
     pthread_mutex_unlock(&s->lock);

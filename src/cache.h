@@ -12,6 +12,13 @@
  * waiter's deadline passes) and an expired answer younger than stale_max
  * seconds exists, that answer is returned marked CACHE_STALE.
  *
+ * Shared state (state.h, optional): on a miss the fleet's answer is read
+ * from the backend before the source is asked; one host per identity asks
+ * (a lock in the backend) while the others wait for its answer, no longer
+ * than half of their time left, then ask themselves; every answer this host
+ * gets from its source is shared with its TTL.  A hit never touches the
+ * backend, and a backend that cannot answer leaves the source to answer.
+ *
  * Thread safety: every function may be called from any thread; the table
  * is split into shards, each with its own mutex.
  */
@@ -22,6 +29,8 @@
 #include <stdint.h>
 
 #include <ses-milter/plugin.h>
+
+#include "state.h"
 
 typedef struct cache cache;
 
@@ -66,6 +75,11 @@ void cache_opts_default(cache_opts *o);
 cache *cache_new(const cache_opts *opts);
 /* cache_free - free the table (no lookup may be running); returns NULL */
 cache *cache_free(cache *c);
+/* cache_set_state - the fleet's shared state behind the table (NULL: none); before use only;
+ * the caller keeps st alive as long as the cache */
+void cache_set_state(cache *c, sm_state *st);
+/* cache_state - the shared state set with cache_set_state, or NULL */
+sm_state *cache_state(const cache *c);
 /* cache_set_clock - replace the TTL clock (default util_now_ms); before use only */
 void cache_set_clock(cache *c, cache_clock_fn fn, void *arg);
 /*

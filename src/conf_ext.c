@@ -41,7 +41,8 @@ static conf_audit_ref *conf_ext_audit_refs;
 /* one identity cache per identity-source configuration, shared by the snapshots that have it */
 struct conf_cache_ref {
     cache *cache;
-    char *sig; /* conf_ext_cache_sig() of the configuration it serves */
+    sm_state *state; /* the backend behind the cache, NULL: none */
+    char *sig;       /* conf_ext_cache_sig() of the configuration it serves */
     int refs;
     conf_cache_ref *next;
 };
@@ -95,7 +96,7 @@ conf_ext_sig_setting(FILE *fp, const config_setting_t *s)
 
 /* conf_ext_cache_sig - what the identity cache's answers depend on, as text (allocated) */
 static char *
-conf_ext_cache_sig(const gate_conf *gc)
+conf_ext_cache_sig(const gate_conf *gc, const state_conf *sc)
 {
     char *buf = NULL;
     size_t len = 0;
@@ -114,6 +115,7 @@ conf_ext_cache_sig(const gate_conf *gc)
             conf_ext_sig_setting(fp, ps->setting);
         fputc('\n', fp);
     }
+    state_conf_sig(fp, sc);
     if (fclose(fp) != 0) {
         free(buf);
         return NULL;
@@ -123,9 +125,9 @@ conf_ext_cache_sig(const gate_conf *gc)
 
 /* conf_ext_cache_get - the cache of a live snapshot with the same sources, else a new one */
 static conf_cache_ref *
-conf_ext_cache_get(const gate_conf *gc)
+conf_ext_cache_get(const gate_conf *gc, const state_conf *sc)
 {
-    char *sig = conf_ext_cache_sig(gc);
+    char *sig = conf_ext_cache_sig(gc, sc);
     conf_cache_ref *r = NULL;
 
     pthread_mutex_lock(&conf_ext_cache_lock);
@@ -141,6 +143,8 @@ conf_ext_cache_get(const gate_conf *gc)
     } else {
         r = xcalloc(1, sizeof(*r));
         r->cache = cache_new(&gc->cache);
+        r->state = state_new(sc);
+        cache_set_state(r->cache, r->state);
         r->sig = sig;
         r->refs = 1;
         r->next = conf_ext_cache_refs;
@@ -166,6 +170,7 @@ conf_ext_cache_put(conf_cache_ref *r)
                 break;
             }
         cache_free(r->cache);
+        r->state = state_free(r->state);
         free(r->sig);
         free(r);
     }
@@ -205,7 +210,8 @@ conf_ext_parse(const config_setting_t *root, sm_conf_ext **out, char *err, size_
         audit_conf_parse(config_setting_get_member(root, "audit"), &x->audit, err, errlen) < 0 ||
         sesrules_conf_parse(config_setting_get_member(root, "ses"), &x->ses, err, errlen) < 0 ||
         metrics_conf_parse(config_setting_get_member(root, "metrics"), &x->metrics, err, errlen) <
-            0)
+            0 ||
+        state_conf_parse(config_setting_get_member(root, "state"), &x->state, err, errlen) < 0)
         return -1;
     /* a concern whose group is absent is off (the identity gate says so itself) */
     if (config_setting_get_member(root, "alignment") == NULL)
@@ -213,7 +219,7 @@ conf_ext_parse(const config_setting_t *root, sm_conf_ext **out, char *err, size_
     if (config_setting_get_member(root, "audit") == NULL)
         x->audit->enabled = 0;
     if (x->gate->present) {
-        x->cache_ref = conf_ext_cache_get(x->gate);
+        x->cache_ref = conf_ext_cache_get(x->gate, x->state);
         x->idcache = x->cache_ref->cache;
         if (gate_chain_load(x->gate, x->idcache, &x->chain, err, errlen) < 0)
             return -1;
@@ -238,6 +244,7 @@ conf_ext_dump(FILE *fp, const sm_conf_ext *x)
     audit_conf_dump(fp, x->audit);
     sesrules_conf_dump(fp, x->ses);
     metrics_conf_dump(fp, x->metrics);
+    state_conf_dump(fp, x->state);
 }
 
 int
@@ -386,6 +393,7 @@ conf_ext_free(sm_conf_ext *x)
     conf_ext_cache_put(x->cache_ref); /* after the chain: its threads may still put */
     x->idcache = NULL;
     x->gate = gate_conf_free(x->gate);
+    x->state = state_conf_free(x->state);
     x->spf = spf_ctx_free(x->spf);
     x->dkim = dkim_engine_free(x->dkim);
     x->dns = dns_cache_free(x->dns);

@@ -29,10 +29,11 @@
 #include "plugin.h"
 #include "sesrules.h"
 #include "spf.h"
+#include "state.h"
 #include "unsub.h"
 
 #define CONF_EXT_GROUPS                                                                            \
-    "identity", "alignment", "dkim", "spf", "unsubscribe", "audit", "ses", "metrics"
+    "identity", "alignment", "dkim", "spf", "unsubscribe", "audit", "ses", "metrics", "state"
 
 typedef struct conf_audit_ref conf_audit_ref;
 typedef struct conf_cache_ref conf_cache_ref;
@@ -43,6 +44,7 @@ typedef struct sm_conf_ext {
     cache *idcache;            /* identity cache of this snapshot (owned through cache_ref) */
     conf_cache_ref *cache_ref; /* shared with snapshots of the same sources and cache settings */
     plugin_chain *chain;       /* identity sources */
+    state_conf *state;         /* the fleet's shared state ("state" group), behind the cache */
     /* alignment checks */
     align_conf *align;
     dkim_opts dkimo;

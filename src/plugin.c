@@ -307,6 +307,27 @@ plugin_host_cache_put(void *ctx, const char *identity, sm_id_kind kind, sm_id_an
     free(norm);
 }
 
+/* plugin_host_budget_take - one request from the fleet's shared API budget (ABI 1.2) */
+static int
+plugin_host_budget_take(void *ctx, const char *bucket, unsigned per_second, uint64_t deadline_ms,
+                        unsigned *wait_ms_r)
+{
+    plugin_instance *inst = ctx;
+    sm_state *st = inst->cache != NULL ? cache_state(inst->cache) : NULL;
+
+    if (st == NULL || bucket == NULL || wait_ms_r == NULL)
+        return -1;
+    switch (state_budget_take(st, bucket, per_second, deadline_ms, wait_ms_r)) {
+    case STATE_FOUND:
+        return 1;
+    case STATE_NOT_FOUND:
+        return 0;
+    case STATE_ERROR:
+        break;
+    }
+    return -1;
+}
+
 /* plugin_host_open_file - a file the plugin's configuration names, opened like the host's */
 static int
 plugin_host_open_file(void *ctx, const char *path, char *err, size_t errlen)
@@ -430,6 +451,7 @@ plugin_instance_new(const plugin_source *src, plugin_module *m, cache *c)
     inst->host.cache_put = plugin_host_cache_put;
     inst->host.open_file = plugin_host_open_file;
     inst->host.metric = plugin_host_metric;
+    inst->host.budget_take = plugin_host_budget_take;
     inst->host.instance_name = inst->name;
     inst->metrics_slot = metrics_instance_slot(inst->name, src->plugin);
     return inst;

@@ -48,8 +48,10 @@ extern "C" {
  *   1.2  sm_plugin.doctor (was spare[0]; NULL on 1.0/1.1 plugins): what
  *        "ses-milter doctor" asks a source beyond lookup(): the identity's
  *        full verification state (describe) and every identity it knows (list);
- *        sm_plugin.ask (spare[2]; NULL in older plugins: no account questions)
- *        sm_plugin_host.metric (was spare[1]; NULL on older hosts: report nothing)
+ *        sm_plugin.ask (spare[2]; NULL in older plugins: no account questions);
+ *        sm_plugin_host.budget_take (was spare[0]; NULL on older hosts: no fleet
+ *        budget) and sm_plugin_host.metric (was spare[1]; NULL on older hosts:
+ *        report nothing)
  */
 #define SM_PLUGIN_ABI_MINOR 2
 #define SM_PLUGIN_SYMBOL "ses_milter_plugin"
@@ -238,7 +240,17 @@ typedef struct sm_plugin_host {
      * err and errno set (ENOENT: the file does not exist).
      */
     int (*open_file)(void *ctx, const char *path, char *err, size_t errlen);
-    void *spare0; /* ABI 1.2: the shared-state service (Redis) */
+    /*
+     * budget_take (ABI 1.2, the first spare pointer of 1.1; NULL on older
+     * hosts): one request from the API budget the fleet's hosts share
+     * through their state backend, per_second requests in each second of
+     * bucket.  Returns 1 when granted, 0 when this second's budget is spent
+     * (*wait_ms_r: until the next second), -1 when there is no shared
+     * budget now (no backend, or it cannot answer before deadline_ms): the
+     * plugin's own limit alone decides.  Safe from any thread after start().
+     */
+    int (*budget_take)(void *ctx, const char *bucket, unsigned per_second, uint64_t deadline_ms,
+                       unsigned *wait_ms_r);
     /*
      * metric (ABI 1.2; NULL on older hosts): count an API call, throttle or
      * error for the host's metrics.  Safe from any thread, never blocks.

@@ -156,6 +156,10 @@ ses_build(ses_instance *in, char *err, size_t errlen)
     if ((in->creds = creds_new(&co, err, errlen)) == NULL)
         return -1;
     in->thr = throttle_new((double)s->rate, (unsigned)s->burst, 500, 30000);
+    /* ABI 1.2: the fleet's hosts share one budget per instance name through the host */
+    if (in->host.budget_take != NULL)
+        throttle_set_shared(in->thr, in->host.budget_take, in->host.ctx, in->name,
+                            (unsigned)(s->rate > 0 ? s->rate : 1));
     in->api.http = in->http;
     in->api.creds = in->creds;
     in->api.thr = in->thr;

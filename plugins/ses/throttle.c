@@ -6,7 +6,9 @@
  * one "theoretical arrival time" (tat) under a mutex: a request at time t
  * conforms when t >= tat - (burst-1)*interval; admitting it moves tat on
  * by one interval.  Waiters sleep outside the lock until their reserved
- * slot, so the sleep is bounded by their own deadline.
+ * slot, so the sleep is bounded by their own deadline.  With a shared
+ * (fleet) budget, the admitted request then takes one from it too
+ * (throttle_shared), waiting for a second with room within its deadline.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -27,6 +29,10 @@ struct throttle {
     uint64_t backoff_until;
     unsigned level, base_ms, max_ms;
     unsigned seed;
+    throttle_shared_fn shared; /* NULL: the local limit only */
+    void *shared_arg;
+    char *bucket;
+    unsigned per_second;
 };
 
 /* throttle_new - an empty history: the first 'burst' requests go at once */
@@ -50,9 +56,22 @@ throttle_free(throttle *t)
 {
     if (t != NULL) {
         pthread_mutex_destroy(&t->lock);
+        free(t->bucket);
         free(t);
     }
     return NULL;
+}
+
+/* throttle_set_shared - the fleet's budget on top of the local one */
+void
+throttle_set_shared(throttle *t, throttle_shared_fn fn, void *arg, const char *bucket,
+                    unsigned per_second)
+{
+    t->shared = fn;
+    t->shared_arg = arg;
+    free(t->bucket);
+    t->bucket = sesutil_strdup(bucket);
+    t->per_second = per_second > 0 ? per_second : 1;
 }
 
 static void
@@ -67,6 +86,22 @@ throttle_sleep_until(uint64_t when_ms)
     ts.tv_nsec = (long)((when_ms - now) % 1000) * 1000000L;
     while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
         ;
+}
+
+/* throttle_shared - one request of the fleet's budget by latest (0), or give up (-1) */
+static int
+throttle_shared(throttle *t, uint64_t latest)
+{
+    unsigned wait = 0;
+
+    for (int i = 0; t->shared != NULL && i < 64; i++) {
+        if (t->shared(t->shared_arg, t->bucket, t->per_second, latest, &wait) != 0)
+            return 0; /* granted, or no shared budget now: the local limit decides */
+        if (sesutil_now_ms() + wait > latest)
+            return -1;
+        throttle_sleep_until(sesutil_now_ms() + wait);
+    }
+    return t->shared != NULL ? -1 : 0;
 }
 
 /* throttle_acquire - reserve a slot or give up */
@@ -93,7 +128,7 @@ throttle_acquire(throttle *t, uint64_t deadline_ms, unsigned reserve_ms)
     t->tat_ms = (slot > tat ? slot : tat) + t->interval_ms;
     pthread_mutex_unlock(&t->lock);
     throttle_sleep_until((uint64_t)slot);
-    return 0;
+    return throttle_shared(t, latest);
 }
 
 /* throttle_backoff - exponential, with "equal jitter" (half fixed, half random) */

@@ -7,6 +7,11 @@
  * without reserving (the lookup then answers TEMPFAIL).  On throttling
  * answers from SES the whole instance backs off exponentially with
  * jitter; a success resets the backoff.
+ *
+ * Fleet budget (optional, throttle_set_shared): after the local slot, the
+ * request also takes one from a budget the fleet's hosts share (the host's
+ * state backend, ABI 1.2 budget_take); a spent second waits for the next
+ * one within the deadline; no shared budget leaves the local limit alone.
  */
 #ifndef SES_THROTTLE_H
 #define SES_THROTTLE_H
@@ -25,6 +30,12 @@ throttle *throttle_free(throttle *t);
  * caller may send, -1 when it gave up (deadline) without waiting in vain.
  */
 int throttle_acquire(throttle *t, uint64_t deadline_ms, unsigned reserve_ms);
+/* the host's budget_take (plugin.h): 1 granted, 0 spent (wait *wait_ms_r), -1 none */
+typedef int (*throttle_shared_fn)(void *arg, const char *bucket, unsigned per_second,
+                                  uint64_t deadline_ms, unsigned *wait_ms_r);
+/* throttle_set_shared - take every request also from bucket's shared budget; before use */
+void throttle_set_shared(throttle *t, throttle_shared_fn fn, void *arg, const char *bucket,
+                         unsigned per_second);
 /* throttle_backoff - a throttling answer arrived: back off; returns the pause in ms */
 unsigned throttle_backoff(throttle *t);
 /* throttle_success - an answer that was not throttled: reset the backoff */

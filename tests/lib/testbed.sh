@@ -17,6 +17,10 @@
 #                           + smtp-sink on 127.0.0.1:10027 capturing into $W/capture;
 #                           TB_PF_CHROOT=1: each service chrooted as in Debian's master.cf
 #   tb_wait_capture N       wait until N messages were captured
+#   tb_start_redis PORT [redis.conf lines...]
+#                           redis-server on 127.0.0.1:PORT, its own dir and config under
+#                           $W/redis-PORT, no persistence; PID in TB_REDIS_PID (stopped at exit)
+#   tb_stop_redis [-9]      stop the last redis-server started, by its PID, and wait
 #
 # In a ThreadSanitizer build (scripts/test.sh, make check-tsan) a report in the daemon's
 # log (its stderr) fails the test at exit.
@@ -107,6 +111,24 @@ EOC
     done
     nsd -d -c "$conf" > "$W/run/nsd.log" 2>&1 & TB_PIDS+=($!)
     tb_wait_port 53 udp
+}
+
+tb_start_redis() { # tb_start_redis PORT [redis.conf lines...]
+    local port=$1 d=$W/redis-$1; shift
+    mkdir -p "$d"
+    { printf 'port %s\nbind 127.0.0.1\ndir %s\nsave ""\nappendonly no\n' "$port" "$d"
+      printf 'logfile %s/redis.log\ndaemonize no\n' "$d"
+      for l in "$@"; do printf '%s\n' "$l"; done; } > "$d/redis.conf"
+    redis-server "$d/redis.conf" > "$d/stdout.log" 2>&1 & TB_REDIS_PID=$!; TB_PIDS+=($!)
+    tb_wait_port "$port"
+}
+
+tb_stop_redis() { # tb_stop_redis [-9]
+    [ -n "${TB_REDIS_PID:-}" ] || return 0
+    kill ${1:-} "$TB_REDIS_PID" 2>/dev/null
+    for _ in $(seq 100); do kill -0 "$TB_REDIS_PID" 2>/dev/null || break; sleep 0.05; done
+    wait "$TB_REDIS_PID" 2>/dev/null
+    TB_REDIS_PID=
 }
 
 tb_milter_conf() { # tb_milter_conf FILE < sections

@@ -268,7 +268,7 @@ sestest_inst_open(inst *in, int start, const char *fmt, ...)
                                 "ses-test",
                                 NULL, /* open_file: a 1.0 host */
                                 NULL,
-                                NULL, /* spare0, metric (1.2): none */
+                                NULL, /* budget_take, metric (1.2): none */
                                 {0}};
     rc = sestest_plugin->init(&in->th.h, &in->pi, in->err, sizeof(in->err));
     if (rc == 0 && start)

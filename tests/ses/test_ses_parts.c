@@ -341,6 +341,61 @@ test_throttle_burst_spacing_and_deadline(void **state)
     assert_null(t);
 }
 
+/* a scripted fleet budget: answers[i] for the i-th call, then the last one */
+typedef struct fleet_budget {
+    int answers[4];
+    int n, calls;
+    unsigned per_second;
+    char bucket[32];
+} fleet_budget;
+
+static int
+fleet_budget_take(void *arg, const char *bucket, unsigned per_second, uint64_t deadline_ms,
+                  unsigned *wait_ms_r)
+{
+    fleet_budget *f = arg;
+    int i = f->calls < f->n ? f->calls : f->n - 1;
+
+    (void)deadline_ms;
+    f->calls++;
+    f->per_second = per_second;
+    snprintf(f->bucket, sizeof(f->bucket), "%s", bucket);
+    *wait_ms_r = 20;
+    return f->answers[i];
+}
+
+/* the fleet's budget: granted goes, spent waits for the next second, none is the local limit */
+static void
+test_throttle_fleet_budget_table(void **state)
+{
+    static const struct {
+        const char *name;
+        int answers[4], n;
+        unsigned deadline_ms;
+        int want, want_calls;
+    } rows[] = {
+        {"granted at once", {1}, 1, 1000, 0, 1},
+        {"spent, granted the next second", {0, 0, 1}, 3, 1000, 0, 3},
+        {"spent until after the deadline: give up", {0}, 1, 30, -1, 2},
+        {"no shared budget (backend down): the local limit decides", {-1}, 1, 1000, 0, 1},
+    };
+
+    (void)state;
+    for (size_t r = 0; r < sizeof(rows) / sizeof(rows[0]); r++) {
+        throttle *t = throttle_new(100.0, 10, 100, 1000);
+        fleet_budget f = {.n = rows[r].n};
+
+        memcpy(f.answers, rows[r].answers, sizeof(f.answers));
+        throttle_set_shared(t, fleet_budget_take, &f, "ses-us", 7);
+        print_message("# %s\n", rows[r].name);
+        assert_int_equal(throttle_acquire(t, now_ms() + rows[r].deadline_ms, 0), rows[r].want);
+        assert_int_equal(f.calls, rows[r].want_calls);
+        assert_int_equal(f.per_second, 7);
+        assert_string_equal(f.bucket, "ses-us");
+        t = throttle_free(t);
+    }
+}
+
 int
 main(void)
 {
@@ -353,6 +408,7 @@ main(void)
         cmocka_unit_test(test_sesutil_iso8601_table),
         cmocka_unit_test(test_credsrc_file_profiles),
         cmocka_unit_test(test_throttle_burst_spacing_and_deadline),
+        cmocka_unit_test(test_throttle_fleet_budget_table),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,97 @@
+/*
+ * state.h - the shared state backend of a fleet of ses-milter hosts
+ *
+ * Purpose: identity answers and the SES API budget shared by every
+ * ses-milter of a fleet, through an optional backend (Redis: state_redis.c;
+ * a build without hiredis refuses the setting: state_none.c).  The
+ * in-process identity cache (cache.c) stays in front and knows only this
+ * interface.
+ *
+ * Lookups report found / not found / error distinctly.  An error (the
+ * backend down, slow, restarted, or the deadline too close) is never an
+ * answer: the caller asks its sources itself.  Each operation is bounded by
+ * the configured timeout_ms and by the caller's deadline; after a failure
+ * the backend is left alone for a backoff (100 ms doubling up to 5 s) and
+ * the change of state is logged once ("down" / "back").
+ *
+ * Keys are PREFIX:v1:id:INSTANCE:KIND:IDENTITY (answers, expiring with their
+ * TTL), PREFIX:v1:lock:... (one host asking the sources, single-flight
+ * across hosts) and PREFIX:v1:budget:BUCKET:SECOND (API budget counters).
+ *
+ * Thread safety: every function may be called from any thread.
+ */
+#ifndef SM_STATE_H
+#define SM_STATE_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include <libconfig.h>
+
+#include <ses-milter/plugin.h>
+
+typedef struct sm_state sm_state;
+
+/* the "state" group */
+typedef struct state_conf {
+    int present;         /* a state group exists */
+    char *backend;       /* "redis" */
+    char *address;       /* host:port, [v6]:port or unix:/path */
+    char *user;          /* Redis 6 ACL user, NULL: AUTH with the password only */
+    char *password_file; /* NULL: no AUTH */
+    int tls;             /* TLS to Redis (builds with hiredis_ssl only) */
+    char *prefix;        /* key namespace, default "ses-milter" */
+    long timeout_ms;     /* per operation, default 100 */
+    long pool;           /* connections, default 8 */
+    char *password;      /* read from password_file at parse time */
+} state_conf;
+
+typedef enum state_result {
+    STATE_FOUND = 0,
+    STATE_NOT_FOUND = 1,
+    STATE_ERROR = 2, /* backend unavailable: ask the sources */
+} state_result;
+
+/* state_conf_parse - the state group (NULL: no backend); 0, or -1 with "file:line: reason" */
+int state_conf_parse(const config_setting_t *group, state_conf **out, char *err, size_t errlen);
+/* state_conf_dump - effective settings for "ses-milter -n" (the password never) */
+void state_conf_dump(FILE *fp, const state_conf *sc);
+/* state_conf_sig - the settings as one line (for the cache signature), password excluded */
+void state_conf_sig(FILE *fp, const state_conf *sc);
+/* state_conf_free - returns NULL */
+state_conf *state_conf_free(state_conf *sc);
+
+/* state_new - a backend for sc (NULL when sc has none); connects lazily */
+sm_state *state_new(const state_conf *sc);
+/* state_free - close every connection; returns NULL */
+sm_state *state_free(sm_state *st);
+
+/* state_id_get - a shared identity answer with its attributes and remaining TTL */
+state_result state_id_get(sm_state *st, const char *instance, const char *identity, sm_id_kind kind,
+                          uint64_t deadline_ms, sm_id_answer *answer_r, sm_id_attrs *attrs_r,
+                          uint64_t *ttl_ms_r);
+/* state_id_put - share an answer (not TEMPFAIL) for ttl_ms; failures only change the state */
+void state_id_put(sm_state *st, const char *instance, const char *identity, sm_id_kind kind,
+                  sm_id_answer answer, const sm_id_attrs *attrs, uint64_t ttl_ms,
+                  uint64_t deadline_ms);
+/*
+ * state_id_lock - try to become the one host asking the sources for this
+ * identity for hold_ms: STATE_FOUND = this host holds it, STATE_NOT_FOUND =
+ * another host does, STATE_ERROR = no backend.  state_id_unlock releases a
+ * lock this host holds (not one that expired and was taken by another).
+ */
+state_result state_id_lock(sm_state *st, const char *instance, const char *identity,
+                           sm_id_kind kind, uint64_t hold_ms, uint64_t deadline_ms);
+void state_id_unlock(sm_state *st, const char *instance, const char *identity, sm_id_kind kind,
+                     uint64_t deadline_ms);
+/*
+ * state_budget_take - one request from the fleet's budget of per_second
+ * requests in the current second of bucket (the backend's clock):
+ * STATE_FOUND = granted, STATE_NOT_FOUND = spent (*wait_ms_r: until the
+ * next second), STATE_ERROR = no backend (the caller's local limit only).
+ */
+state_result state_budget_take(sm_state *st, const char *bucket, unsigned per_second,
+                               uint64_t deadline_ms, unsigned *wait_ms_r);
+/* state_backend_available - this build has the named backend (and TLS when tls) */
+int state_backend_available(const char *backend, int tls, char *why, size_t whylen);
+
+#endif
