@@ -573,6 +573,14 @@ engine_log_decisions(sm_msg *m, msg_ext *e, sm_conf_ext *x)
                     log_sanitize(e->align.reasons[i], text, sizeof(text)));
         }
     }
+    /* RFC 7489 and RFC 9989 receivers disagree: said once at notice, whatever the verdict */
+    if (e->align_done && e->align.other.differ && e->align.nreasons > 1 &&
+        !(e->align.dmarc_result != ALIGN_DMARC_PASS && e->align.decision != ALIGN_ACCEPT &&
+          e->align.decision != ALIGN_TAG)) {
+        char text[ALIGN_REASON_LEN + 64];
+        log_msg(LOG_NOTICE, m->qid, "alignment: %s",
+                log_sanitize(e->align.reasons[1], text, sizeof(text)));
+    }
 }
 
 /*
