@@ -158,8 +158,9 @@ typedef struct align_dkim_pred {
 /* the RFC 9989 Organizational Domain of one name, found by the tree walk */
 typedef struct align_walked {
     char name[256];
-    char org[256];
-    int tempfail; /* the walk could not finish */
+    char org[256];    /* after a failure: the choice below it */
+    char failed[256]; /* the walk could not finish: the name whose query failed, else "" */
+    int tempfail;
 } align_walked;
 
 #define ALIGN_MAX_WALKED (ALIGN_MAX_DKIM + 3)

@@ -13,8 +13,11 @@
  * the tree walk (orgdomain_walk.c).  align_bis_walk() walks, once per
  * prediction, every name the prediction compares with the From domain (the
  * DKIM domains, the SPF domain) and keeps the answers in the result;
- * align_aligned() then only reads them.  Names that share no last label with
- * the From domain cannot have its Organizational Domain and are not walked.
+ * align_aligned() then only reads them.  Names that share fewer than two
+ * last labels with the From domain cannot have its Organizational Domain
+ * (never a bare TLD) and are not walked.  Two walks that failed at the same
+ * name above the names' common suffix still align when their choices below
+ * the failure agree: what lies above is the same for both.
  * Every query goes through the DNS cache with the message deadline: a name
  * costs at most eight queries, and the upper steps are shared and cached.
  *
@@ -38,11 +41,28 @@ align_method_name(align_method m)
     return (unsigned)m < 3 ? align_method_names[m] : "unknown";
 }
 
-/* align_bis_same_tld - whether two normalised names end in the same label */
-static int
-align_bis_same_tld(const char *a, const char *b)
+/* align_bis_common - the number of trailing labels two normalised names share */
+static size_t
+align_bis_common(const char *a, const char *b)
 {
-    return strcmp(orgdomain_walk_suffix(a, 1), orgdomain_walk_suffix(b, 1)) == 0;
+    size_t n = 0, max = orgdomain_walk_labels(a);
+
+    if (orgdomain_walk_labels(b) < max)
+        max = orgdomain_walk_labels(b);
+    while (n < max && strcmp(orgdomain_walk_suffix(a, n + 1), orgdomain_walk_suffix(b, n + 1)) == 0)
+        n++;
+    return n;
+}
+
+/*
+ * align_bis_comparable - whether two names can share an Organizational Domain: it is a
+ * common suffix of both, and never a bare top-level domain (a TLD's DMARC record is a
+ * public suffix domain's, psd=y: RFC 9989 section 4.10.2 takes the name below it)
+ */
+static int
+align_bis_comparable(const char *a, const char *b)
+{
+    return align_bis_common(a, b) >= 2;
 }
 
 /* align_bis_find - the walked entry of a normalised name, or NULL */
@@ -64,14 +84,15 @@ align_bis_add(dns_cache *c, const align_facts *f, align_result *r, const char *n
     align_walked *a;
 
     if (name == NULL || orgdomain_normalize(name, norm, sizeof(norm)) < 0 ||
-        !align_bis_same_tld(norm, r->from_domain) || align_bis_find(r, norm) != NULL ||
-        r->nwalked >= ALIGN_MAX_WALKED)
+        (strcmp(norm, r->from_domain) != 0 && !align_bis_comparable(norm, r->from_domain)) ||
+        align_bis_find(r, norm) != NULL || r->nwalked >= ALIGN_MAX_WALKED)
         return;
     a = &r->walked[r->nwalked++];
     util_strlcpy(a->name, norm, sizeof(a->name));
     orgdomain_walk_run(c, norm, f->deadline_ms, &w);
     a->tempfail = w.status != ORGDOMAIN_WALK_OK;
     util_strlcpy(a->org, w.org, sizeof(a->org));
+    util_strlcpy(a->failed, w.failed, sizeof(a->failed));
     orgdomain_walk_clear(&w);
 }
 
@@ -107,15 +128,20 @@ align_aligned(align_result *r, const char *domain, dmarc_align_mode mode)
         return dmarc_aligned(domain, r->from_domain, DMARC_ALIGN_STRICT);
     if (strcmp(norm, r->from_domain) == 0)
         return 1;
-    if (!align_bis_same_tld(norm, r->from_domain))
+    if (!align_bis_comparable(norm, r->from_domain))
         return 0;
     a = align_bis_find(r, norm);
     b = align_bis_find(r, r->from_domain);
-    if (a == NULL || b == NULL || a->tempfail || b->tempfail) {
-        r->walk_tempfail = 1;
-        return 0;
-    }
-    return strcmp(a->org, b->org) == 0;
+    if (a != NULL && b != NULL && !a->tempfail && !b->tempfail)
+        return strcmp(a->org, b->org) == 0;
+    /* both walks failed at the same name above their common suffix: whatever lies
+     * above it is the same for both, so equal choices below it align either way */
+    if (a != NULL && b != NULL && a->tempfail && b->tempfail && strcmp(a->failed, b->failed) == 0 &&
+        orgdomain_walk_labels(a->failed) < align_bis_common(norm, r->from_domain) &&
+        strcmp(a->org, b->org) == 0)
+        return 1;
+    r->walk_tempfail = 1;
+    return 0;
 }
 
 /* align_bis_insert - put text in as reasons[1] (the advice right after the summary) */

@@ -141,6 +141,12 @@ orgdomain_walk_run(dns_cache *c, const char *name, uint64_t deadline_ms, orgdoma
         if (orgdomain_walk_ask(c, target, deadline_ms, s) < 0) {
             util_errf(w->detail, sizeof(w->detail), "temporary DNS failure looking up _dmarc.%s",
                       target);
+            util_strlcpy(w->failed, target, sizeof(w->failed));
+            free(s->record);
+            w->nsteps--; /* the choice below the failure, for callers that can use it */
+            orgdomain_walk_choose(w);
+            w->nsteps++;
+            w->org_step = w->psd_step = -1;
             return w->status = ORGDOMAIN_WALK_TEMPFAIL;
         }
         if (s->record != NULL && s->psd != DMARC_PSD_U)

@@ -40,10 +40,12 @@ typedef struct orgdomain_walk_step {
 
 typedef struct orgdomain_walk {
     orgdomain_walk_status status;
-    char start[ORGDOMAIN_MAX]; /* normalised */
-    char org[ORGDOMAIN_MAX];   /* the Organizational Domain, when OK */
-    int org_step;              /* the step whose record is the org domain's, -1: none */
-    int psd_step;              /* the psd=y step that decided the org domain, -1: none */
+    char start[ORGDOMAIN_MAX];  /* normalised */
+    char org[ORGDOMAIN_MAX];    /* the Organizational Domain when OK; after a TEMPFAIL the
+                                 * choice over the steps below the failure */
+    char failed[ORGDOMAIN_MAX]; /* TEMPFAIL: the name whose _dmarc query failed */
+    int org_step;               /* the step whose record is the org domain's, -1: none */
+    int psd_step;               /* the psd=y step that decided the org domain, -1: none */
     size_t nsteps;
     orgdomain_walk_step step[ORGDOMAIN_WALK_MAX];
     char detail[300]; /* why, when not OK */

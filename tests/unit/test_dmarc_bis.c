@@ -371,6 +371,48 @@ test_dmarc_bis_align_single_method_keeps_pct(void **state SM_UNUSED)
     }
 }
 
+/* RFC 9989 relaxed alignment when the walks cannot reach the top (_dmarc.tmp fails) */
+static void
+test_dmarc_bis_align_walk_failures_table(void **state SM_UNUSED)
+{
+    static const struct {
+        const char *from, *d;
+        align_dmarc_result result;
+    } cases[] = {
+        /* both walks fail at _dmarc.tmp, above their common suffix own.tmp, and agree
+         * below it: whatever _dmarc.tmp says, they align */
+        {"own.tmp", "mail.own.tmp", ALIGN_DMARC_PASS},
+        /* only the TLD in common: never one Organizational Domain, no walk needed */
+        {"own.tmp", "other.tmp", ALIGN_DMARC_FAIL},
+        /* the From domain's policy is inherited and _dmarc.tmp fails: unknown */
+        {"sub.own.tmp", "own.tmp", ALIGN_DMARC_TEMPERROR},
+    };
+    static const char conf_text[] =
+        "alignment: { relay = \"direct\"; dmarc: { method = \"rfc9989\"; }; };";
+
+    for (size_t i = 0; i < SM_ARRAY_LEN(cases); i++) {
+        align_dkim_sig sig = {cases[i].d, "s1", 1};
+        dns_cache *c = zone_cache();
+        align_conf *conf = NULL;
+        align_result *r = xcalloc(1, sizeof(*r));
+        align_facts f;
+
+        conf_from(conf_text, &conf);
+        align_facts_init(&f, conf);
+        f.from_domain = cases[i].from;
+        f.envelope_domain = "";
+        f.sigs = &sig;
+        f.nsigs = 1;
+        align_check(conf, c, &f, r);
+        if (r->dmarc_result != cases[i].result)
+            fail_msg("case %zu %s d=%s: %s (%s)", i, cases[i].from, cases[i].d,
+                     align_dmarc_result_name(r->dmarc_result), r->reasons[0]);
+        free(r);
+        align_conf_free(conf);
+        dns_cache_free(c);
+    }
+}
+
 static int
 setup(void **state SM_UNUSED)
 {
@@ -394,6 +436,7 @@ main(void)
         cmocka_unit_test(test_dmarc_bis_parse_tags_by_method),
         cmocka_unit_test(test_dmarc_bis_align_methods_disagree_table),
         cmocka_unit_test(test_dmarc_bis_align_single_method_keeps_pct),
+        cmocka_unit_test(test_dmarc_bis_align_walk_failures_table),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
