@@ -16,7 +16,10 @@
  *     makes SES refuse the message.
  * A downstream signer's key is looked up at selector._domainkey.domain
  * through the DNS cache: unpublished or revoked keys mean a failing
- * signature.  The policy comes from dmarc_discover().  DMARC passes when
+ * signature.  The policy comes from dmarc_discover() (RFC 7489) or
+ * dmarc_bis_discover() (RFC 9989), and relaxed alignment from align_aligned()
+ * (align_bis.c), as align_check_method() is told; align_check() there runs
+ * one or both as alignment.dmarc says.  DMARC passes when
  * one identifier that will verify aligns (RFC 7489 section 3.1).  When the
  * SES identity's settings are unknown because the source could not answer
  * (facts.ses_failed), nothing aligned is a TEMPERROR, not a FAIL.

@@ -12,6 +12,11 @@
  * keyword values compare case-insensitively (ABNF literals); the version
  * value "DMARC1" is case-sensitive (%x44.4d.41.52.43.31).
  *
+ * Under RFC 9989 (dmarc_record_parse_method) pct, rf and ri are unknown
+ * tags, and psd (y/n/u), np (as sp) and t (y/n) are read; under RFC 7489 the
+ * latter three are unknown tags.  Policy discovery by RFC 9989 is in
+ * dmarc_bis.c.
+ *
  * Known difference from OpenDMARC: OpenDMARC reads only the first letter
  * of p=/sp= and so accepts "p=n"; RFC 7489 defines only none, quarantine
  * and reject, so this parser refuses "p=n" (DMARC_PARSE_BAD_VALUE).

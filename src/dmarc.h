@@ -6,7 +6,10 @@
  * record at _dmarc.<From domain>, else at _dmarc.<Organizational Domain>,
  * with sp= applying when the record came from the organisational domain
  * and the From domain is below it.  dmarc_aligned() compares identifiers
- * in relaxed or strict mode.
+ * in relaxed or strict mode.  RFC 9989 (DMARCbis): dmarc_record_parse_method()
+ * reads psd=, np= and t= and ignores pct, rf and ri; dmarc_bis_discover()
+ * (dmarc_bis.c) discovers by the DNS tree walk (orgdomain_walk.h), and
+ * dmarc_bis_compare() runs both discoveries for one domain.
  */
 #ifndef SM_DMARC_H
 #define SM_DMARC_H
