@@ -15,15 +15,15 @@
  * one sentence, how they differ: the call behind "ses-milter doctor"'s
  * DMARC line and the alignment advice.
  *
- * Known simplification: "does not exist" is an NXDOMAIN answer for the
- * Author Domain (its TXT query, through the cache).  RFC 9989 also counts
- * a name with no A, AAAA and MX records (NODATA for all three) as
- * non-existent; such a name is treated as existing here (sp= applies).
+ * "Does not exist" is RFC 9989's definition (section 3.2): NXDOMAIN or
+ * NODATA for A, AAAA and MX (dns_lookup_has(), cached), asked only when an
+ * inherited record has np=.
  *
  * Diagnostics: none; the lookup's detail says why.
  */
 #include "config.h"
 
+#include <arpa/nameser.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -31,16 +31,26 @@
 #include "orgdomain_walk.h"
 #include "util.h"
 
-/* dmarc_bis_exists - 1 the name exists, 0 NXDOMAIN, -1 temporary failure */
+/*
+ * dmarc_bis_exists - RFC 9989 section 3.2: a domain does not exist when A, AAAA
+ * and MX all answer NXDOMAIN or NODATA; 1 exists, 0 does not, -1 temporary failure
+ */
 static int
 dmarc_bis_exists(dns_cache *c, const char *name, uint64_t deadline_ms)
 {
+    static const int types[] = {ns_t_a, ns_t_aaaa, ns_t_mx};
     char err[256];
-    dns_txt *txt = NULL;
-    dns_status st = dns_lookup_txt(c, name, deadline_ms, &txt, err, sizeof(err));
+    int temp = 0;
 
-    dns_txt_free(txt);
-    return st == DNS_TEMPFAIL ? -1 : st == DNS_NXDOMAIN ? 0 : 1;
+    for (size_t i = 0; i < SM_ARRAY_LEN(types); i++) {
+        dns_status st = dns_lookup_has(c, name, types[i], deadline_ms, err, sizeof(err));
+        if (st == DNS_OK)
+            return 1;
+        if (st == DNS_NXDOMAIN)
+            return temp ? -1 : 0; /* no records of any type */
+        temp |= st == DNS_TEMPFAIL;
+    }
+    return temp ? -1 : 0;
 }
 
 /* dmarc_bis_apply - parse the chosen step's record and set the policy; returns the status */

@@ -5,7 +5,8 @@
  * "NODATA" and "TEMPFAIL" entries answer so): the walk's queries in order
  * (the 8-label limit), psd=y public suffix domains (at a TLD and in a
  * private registry), psd=n stopping the walk, np= for non-existent
- * subdomains (NXDOMAIN) against existing ones (NODATA), t=y, several
+ * subdomains (NXDOMAIN, or NODATA for A, AAAA and MX) against existing ones
+ * (an A or MX record), t=y, several
  * records at one name, a record RFC 7489 refuses but RFC 9989 reads (pct),
  * RFC 7489's pct still applied, and records whose Organizational Domain
  * differs between the Public Suffix List and the walk.  Then the alignment
@@ -21,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/nameser.h>
 #include <cmocka.h>
 #include <libconfig.h>
 
@@ -48,6 +50,7 @@ static const struct zone_rr {
     /* np=: gone.np.example does not exist (NXDOMAIN), www.np.example does (NODATA) */
     {"_dmarc.np.example", DNS_OK, {"v=DMARC1; p=quarantine; sp=none; np=reject", NULL}},
     {"www.np.example", DNS_NODATA, {NULL, NULL}},
+    {"txt.np.example", DNS_OK, {"v=spf1 -all", NULL}}, /* TXT only: no A, AAAA, MX */
     {"_dmarc.testing.example", DNS_OK, {"v=DMARC1; p=reject; t=y", NULL}},
     {"_dmarc.pct.example", DNS_OK, {"v=DMARC1; p=reject; pct=0", NULL}},
     {"_dmarc.badpct.example", DNS_OK, {"v=DMARC1; p=reject; pct=1000", NULL}},
@@ -78,6 +81,29 @@ zone_resolve(void *arg SM_UNUSED, const char *name, uint64_t deadline SM_UNUSED,
     return DNS_NXDOMAIN;
 }
 
+/* A, AAAA and MX answers for the np= cases; any other name: NXDOMAIN */
+static const struct has_rr {
+    const char *name;
+    int qtype;
+    dns_status st;
+} has_zone[] = {
+    {"www.np.example", ns_t_a, DNS_OK},       {"mx.np.example", ns_t_a, DNS_NODATA},
+    {"mx.np.example", ns_t_aaaa, DNS_NODATA}, {"mx.np.example", ns_t_mx, DNS_OK},
+    {"txt.np.example", ns_t_a, DNS_NODATA},   {"txt.np.example", ns_t_aaaa, DNS_NODATA},
+    {"txt.np.example", ns_t_mx, DNS_NODATA},
+};
+
+static dns_status
+has_resolve(void *arg SM_UNUSED, const char *name, int qtype, uint64_t deadline SM_UNUSED,
+            uint32_t *ttl_r)
+{
+    *ttl_r = 300;
+    for (size_t i = 0; i < SM_ARRAY_LEN(has_zone); i++)
+        if (strcmp(has_zone[i].name, name) == 0 && has_zone[i].qtype == qtype)
+            return has_zone[i].st;
+    return DNS_NXDOMAIN;
+}
+
 /* a fresh cache over the table (so that the resolver sees every query) */
 static dns_cache *
 zone_cache(void)
@@ -85,6 +111,7 @@ zone_cache(void)
     dns_cache *c = dns_cache_new(NULL);
 
     dns_cache_set_resolver(c, zone_resolve, NULL);
+    dns_cache_set_has_resolver(c, has_resolve, NULL);
     asked[0] = '\0';
     return c;
 }
@@ -184,7 +211,14 @@ test_dmarc_bis_discovery_both_methods_table(void **state SM_UNUSED)
         /* np=: a non-existent subdomain (NXDOMAIN) gets np=reject under RFC 9989 ... */
         {"gone.np.example", DMARC_DISC_FOUND, DMARC_DISC_FOUND, "_dmarc.np.example",
          "_dmarc.np.example", DMARC_POLICY_NONE, DMARC_POLICY_REJECT, "np.example", 1},
-        /* ... an existing one (NODATA) sp=none both ways */
+        /* ... and so does one that exists with TXT records only (NODATA for A, AAAA and
+         * MX: RFC 9989 section 3.2) ... */
+        {"txt.np.example", DMARC_DISC_FOUND, DMARC_DISC_FOUND, "_dmarc.np.example",
+         "_dmarc.np.example", DMARC_POLICY_NONE, DMARC_POLICY_REJECT, "np.example", 1},
+        /* ... one with an MX record exists: sp=none both ways */
+        {"mx.np.example", DMARC_DISC_FOUND, DMARC_DISC_FOUND, "_dmarc.np.example",
+         "_dmarc.np.example", DMARC_POLICY_NONE, DMARC_POLICY_NONE, "np.example", 0},
+        /* ... as does one with an A record */
         {"www.np.example", DMARC_DISC_FOUND, DMARC_DISC_FOUND, "_dmarc.np.example",
          "_dmarc.np.example", DMARC_POLICY_NONE, DMARC_POLICY_NONE, "np.example", 0},
         /* t=y: RFC 9989 receivers apply the next lower policy; RFC 7489 ignores t= */

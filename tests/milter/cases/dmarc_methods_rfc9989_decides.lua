@@ -13,3 +13,14 @@ T.case("rfc9989_verdict_refuses_and_names_the_rfc7489_verdict", function()
            "the disagreement is not in the log")
   T.expect(T.log_line("DM2: alignment:", "follows rfc9989"), "the advice does not say which decided")
 end)
+T.case("np_applies_to_non_existent_author_domains", function()
+  for qid, dom in pairs({ DM3 = "gone.registry.example", DM4 = "notes.registry.example" }) do
+    local c, r = T.send{ ip = "10.0.0.5", qid = qid, from = "<bounce@other.registry.example>",
+                         headers = {{ "From", "a@" .. dom }} }
+    T.expect_reply(c, r, "550", "5.7.1"); mt.disconnect(c)
+    T.expect(T.log_line(qid .. ": alignment:", "the receiver would apply np=quarantine"),
+             dom .. ": np= does not apply to a domain without A, AAAA and MX records")
+  end
+  T.expect(T.log_line("DM2: alignment:", "the receiver would apply p=reject"),
+           "shop.registry.example has an A record: p= applies")
+end)
