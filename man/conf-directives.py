@@ -26,6 +26,7 @@ TABLES = {
     ("src/align_conf.c", "align_conf_signer_tab"): "alignment.downstream_signer",
     ("src/align_conf.c", "align_conf_override_tab"): "alignment.overrides",
     ("src/align_conf.c", "align_conf_dns_tab"): "alignment.dns",
+    ("src/align_conf.c", "align_conf_dmarc_tab"): "alignment.dmarc",
     ("src/dkim.c", "dkim_cfg_directives"): "dkim",
     ("src/conf_ext.c", "conf_ext_spf_tab"): "spf",
     ("src/unsub_conf.c", "unsub_conf_top_tab"): "unsubscribe",

@@ -16,7 +16,10 @@
  *     makes SES refuse the message.
  * A downstream signer's key is looked up at selector._domainkey.domain
  * through the DNS cache: unpublished or revoked keys mean a failing
- * signature.  The policy comes from dmarc_discover().  DMARC passes when
+ * signature.  The policy comes from dmarc_discover() (RFC 7489) or
+ * dmarc_bis_discover() (RFC 9989), and relaxed alignment from align_aligned()
+ * (align_bis.c), as align_check_method() is told; align_check() there runs
+ * one or both as alignment.dmarc says.  DMARC passes when
  * one identifier that will verify aligns (RFC 7489 section 3.1).  When the
  * SES identity's settings are unknown because the source could not answer
  * (facts.ses_failed), nothing aligned is a TEMPERROR, not a FAIL.
@@ -242,7 +245,7 @@ align_add_dkim(align_result *r, const char *domain, const char *selector, align_
     util_strlcpy(p->selector, selector ? selector : "", sizeof(p->selector));
     p->origin = o;
     p->pass = pass;
-    p->aligned = pass && dmarc_aligned(p->domain, r->from_domain, r->dmarc.adkim);
+    p->aligned = pass && align_aligned(r, p->domain, r->dmarc.adkim);
     if (p->aligned)
         r->dkim_aligned = 1;
     return p;
@@ -407,10 +410,9 @@ align_spf_predict(const align_facts *f, align_result *r)
         r->spf_result = ALIGN_SPF_PASS; /* SES's own MAIL FROM always passes */
     if (r->spf_domain[0] == '\0')
         return;
-    r->spf_aligned = r->spf_result == ALIGN_SPF_PASS &&
-                     dmarc_aligned(r->spf_domain, r->from_domain, r->dmarc.aspf);
-    if (dmarc_aligned(r->spf_domain, r->from_domain, r->dmarc.aspf) &&
-        r->spf_result != ALIGN_SPF_PASS)
+    r->spf_aligned =
+        r->spf_result == ALIGN_SPF_PASS && align_aligned(r, r->spf_domain, r->dmarc.aspf);
+    if (align_aligned(r, r->spf_domain, r->dmarc.aspf) && r->spf_result != ALIGN_SPF_PASS)
         align_reason(r, "SPF for %s would be %s, so SPF does not count for DMARC%s", r->spf_domain,
                      align_spf_name(r->spf_result),
                      f->relay == ALIGN_RELAY_SES
@@ -531,7 +533,7 @@ align_spf_advice(const align_facts *f, align_result *r)
                          "SPF is evaluated for amazonses.com, which does not align with %s; "
                          "a custom MAIL FROM domain such as bounce.%s would align SPF",
                          r->from_domain, r->from_domain);
-    } else if (dmarc_aligned(r->spf_domain, r->from_domain, DMARC_ALIGN_RELAXED)) {
+    } else if (align_aligned(r, r->spf_domain, DMARC_ALIGN_RELAXED)) {
         align_advise(r,
                      "SPF passes for %s, but aspf=s requires the envelope sender domain to "
                      "be exactly %s",
@@ -558,7 +560,8 @@ align_dmarc_verdict(const align_facts *f, align_result *r)
         r->dmarc_result = ALIGN_DMARC_NONE;
     else if (aligned)
         r->dmarc_result = ALIGN_DMARC_PASS;
-    else if (r->key_tempfail || r->ses_tempfail || r->spf_result == ALIGN_SPF_TEMPERROR)
+    else if (r->key_tempfail || r->ses_tempfail || r->walk_tempfail ||
+             r->spf_result == ALIGN_SPF_TEMPERROR)
         r->dmarc_result = ALIGN_DMARC_TEMPERROR;
     else
         r->dmarc_result = ALIGN_DMARC_FAIL;
@@ -574,13 +577,15 @@ align_dmarc_verdict(const align_facts *f, align_result *r)
     align_spf_advice(f, r); /* whatever the result: every SPF that does not align is advised */
 }
 
-/* align_check - predict alignment and DMARC, then decide; returns r->decision */
+/* align_check_method - predict alignment and DMARC by one specification, then decide */
 align_decision
-align_check(const align_conf *conf, dns_cache *c, const align_facts *f, align_result *r)
+align_check_method(const align_conf *conf, dns_cache *c, const align_facts *f, align_result *r,
+                   dmarc_method method)
 {
     char summary[ALIGN_REASON_LEN];
 
     memset(r, 0, sizeof(*r));
+    r->method = method;
     r->nreasons = 1; /* [0] is the summary, written last */
     if (conf != NULL && !conf->enabled) {
         util_strlcpy(r->from_domain, f->from_domain ? f->from_domain : "", sizeof(r->from_domain));
@@ -594,6 +599,9 @@ align_check(const align_conf *conf, dns_cache *c, const align_facts *f, align_re
     } else if (c == NULL) {
         r->dmarc.status = DMARC_DISC_TEMPFAIL;
         util_strlcpy(r->dmarc.detail, "no DNS cache", sizeof(r->dmarc.detail));
+    } else if (method == DMARC_RFC9989) {
+        dmarc_bis_discover(c, r->from_domain, f->deadline_ms, &r->dmarc);
+        align_bis_walk(c, f, r);
     } else {
         dmarc_discover(c, r->from_domain, f->deadline_ms, &r->dmarc);
     }
@@ -610,7 +618,7 @@ align_check(const align_conf *conf, dns_cache *c, const align_facts *f, align_re
             p = align_add_dkim(r, f->sigs[i].domain, f->sigs[i].selector, ALIGN_DKIM_EXISTING,
                                f->sigs[i].pass != 0);
         else if (f->sigs[i].pass && f->sigs[i].domain != NULL &&
-                 dmarc_aligned(f->sigs[i].domain, r->from_domain, r->dmarc.adkim))
+                 align_aligned(r, f->sigs[i].domain, r->dmarc.adkim))
             r->dkim_aligned = 1;
         if (p != NULL && p->pass && !p->aligned)
             align_reason(r, "the existing DKIM signature d=%s does not %salign with %s", p->domain,
@@ -632,7 +640,7 @@ align_check(const align_conf *conf, dns_cache *c, const align_facts *f, align_re
 }
 
 /* how strict a result is: the decision, then the DMARC result, then the receiver's policy */
-static int
+int
 align_strictness(const align_result *r)
 {
     static const int decision[] = {[ALIGN_ACCEPT] = 0,
@@ -717,8 +725,12 @@ align_header_value(const align_result *r, char *buf, size_t len)
                                 : r->dkim[i].pass  ? "unaligned"
                                                    : "fail");
     if (off < len)
-        snprintf(buf + off, len - off, " spf=%s:%s:%s", r->spf_domain[0] ? r->spf_domain : "-",
-                 align_spf_name(r->spf_result), r->spf_aligned ? "aligned" : "unaligned");
+        off += (size_t)snprintf(
+            buf + off, len - off, " spf=%s:%s:%s", r->spf_domain[0] ? r->spf_domain : "-",
+            align_spf_name(r->spf_result), r->spf_aligned ? "aligned" : "unaligned");
+    if (r->other.differ && off < len) /* the specifications disagree: which decided, the other */
+        snprintf(buf + off, len - off, " method=%s %s=%s", dmarc_method_name(r->method),
+                 dmarc_method_name(r->other.method), align_dmarc_result_name(r->other.result));
     for (char *p = buf; *p; p++)
         if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
             *p = '?';

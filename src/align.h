@@ -76,6 +76,20 @@ typedef enum align_authors {
     ALIGN_AUTHORS_REJECT,        /* refuse the message */
 } align_authors;
 
+/* alignment.dmarc.method: which specification(s) the prediction follows */
+typedef enum align_method {
+    ALIGN_METHOD_RFC7489 = 0, /* Public Suffix List, pct */
+    ALIGN_METHOD_RFC9989,     /* DNS tree walk, psd, np, t */
+    ALIGN_METHOD_BOTH,        /* both; alignment.dmarc.deciding chooses the verdict */
+} align_method;
+
+/* alignment.dmarc.deciding: with both methods, whose verdict decides */
+typedef enum align_deciding {
+    ALIGN_DECIDING_RFC7489 = 0,
+    ALIGN_DECIDING_RFC9989,
+    ALIGN_DECIDING_STRICTEST, /* the stricter of the two */
+} align_deciding;
+
 typedef struct align_override {
     char *domain; /* normalised; matches itself and its subdomains */
     int action;   /* align_action */
@@ -95,7 +109,9 @@ typedef struct align_conf {
     char *signer_selector;  /* downstream_signer.selector */
     align_override *overrides;
     size_t n_overrides;
-    dns_opts dns; /* from alignment.dns { ... } */
+    dns_opts dns;       /* from alignment.dns { ... } */
+    int dmarc_method;   /* align_method, alignment.dmarc.method, default "both" */
+    int dmarc_deciding; /* align_deciding, alignment.dmarc.deciding, default "rfc7489" */
 } align_conf;
 
 #define ALIGN_TAG_HEADER_DEFAULT "X-SES-Milter-Alignment"
@@ -140,7 +156,28 @@ typedef struct align_dkim_pred {
     int aligned; /* pass and aligned with the From domain */
 } align_dkim_pred;
 
+/* the RFC 9989 Organizational Domain of one name, found by the tree walk */
+typedef struct align_walked {
+    char name[256];
+    char org[256];    /* after a failure: the choice below it */
+    char failed[256]; /* the walk could not finish: the name whose query failed, else "" */
+    int tempfail;
+} align_walked;
+
+#define ALIGN_MAX_WALKED (ALIGN_MAX_DKIM + 3)
+
+/* with alignment.dmarc.method = "both": the verdict of the method that did not decide */
+typedef struct align_other {
+    int evaluated;       /* both methods ran */
+    dmarc_method method; /* the other one */
+    align_dmarc_result result;
+    dmarc_policy receiver_policy;
+    align_decision decision;
+    int differ; /* result, receiver policy or decision differ */
+} align_other;
+
 typedef struct align_result {
+    dmarc_method method; /* the specification this prediction follows */
     char from_domain[256];
     size_t ndkim;
     align_dkim_pred dkim[ALIGN_MAX_DKIM];
@@ -161,8 +198,12 @@ typedef struct align_result {
     align_decision decision;
     size_t nreasons;
     char reasons[ALIGN_MAX_REASONS][ALIGN_REASON_LEN]; /* [0] is the summary */
-    unsigned advise; /* bit i: reasons[i] is advice to log whatever the decision (an SES
-                      * refusal, an SPF that does not align) */
+    unsigned advise;   /* bit i: reasons[i] is advice to log whatever the decision (an SES
+                        * refusal, an SPF that does not align) */
+    int walk_tempfail; /* RFC 9989: an Organizational Domain could not be walked */
+    size_t nwalked;
+    align_walked walked[ALIGN_MAX_WALKED]; /* RFC 9989 org domains of the names compared */
+    align_other other;
 } align_result;
 
 /* align_conf_parse - parse the "alignment" group (NULL: defaults) into *out; 0 or -1 */
@@ -200,6 +241,12 @@ align_decision align_check(const align_conf *conf, dns_cache *c, const align_fac
  */
 align_decision align_check_authors(const align_conf *conf, dns_cache *c, const align_facts *f,
                                    const char *const *domains, size_t n, align_result *r);
+/*
+ * align_dmarc_compare - both policy discoveries for a domain (dmarc_bis_compare())
+ * through the alignment DNS cache: for "ses-milter doctor"; returns out->differ
+ */
+int align_dmarc_compare(dns_cache *c, const char *domain, uint64_t deadline_ms, dmarc_compare *out);
+const char *align_method_name(align_method m);
 /* align_header_value - one-line summary for the result header (ASCII, no CR/LF) */
 char *align_header_value(const align_result *r, char *buf, size_t len);
 /* align_reasons_join - all reasons joined with "; " into buf */

@@ -52,8 +52,24 @@ static const cfg_directive align_conf_tab[] = {
     CFG_END,
 };
 
-static const char *const align_conf_extra[] = {"downstream_signer", "overrides", "dns", "providers",
-                                               NULL};
+static const char *const align_conf_extra[] = {"downstream_signer", "overrides", "dns",
+                                               "providers",         "dmarc",     NULL};
+
+static const char *const align_conf_method_names[] = {"rfc7489", "rfc9989", "both", NULL};
+static const char *const align_conf_deciding_names[] = {"rfc7489", "rfc9989", "strictest", NULL};
+
+typedef struct align_dmarc_conf {
+    int method, deciding;
+} align_dmarc_conf;
+
+/* alignment.dmarc { method; deciding; }: RFC 7489, RFC 9989 or both (align_bis.c) */
+static const cfg_directive align_conf_dmarc_tab[] = {
+    {"method", CFG_ENUM, offsetof(align_dmarc_conf, method), "both", 0, 0, 0,
+     align_conf_method_names},
+    {"deciding", CFG_ENUM, offsetof(align_dmarc_conf, deciding), "rfc7489", 0, 0, 0,
+     align_conf_deciding_names},
+    CFG_END,
+};
 
 typedef struct align_signer_conf {
     char *domain, *selector;
@@ -255,19 +271,23 @@ align_conf_parse(const config_setting_t *group, align_conf **out, char *err, siz
 {
     align_conf *c = xcalloc(1, sizeof(*c));
     align_dns_conf dc;
+    align_dmarc_conf mc;
     int rc;
 
     *out = NULL;
     rc = cfg_parse_table(group, align_conf_tab, c, align_conf_extra, err, errlen);
     cfg_defaults(align_conf_dns_tab, &dc);
     c->providers = ALIGN_PROVIDER_ALL;
+    cfg_defaults(align_conf_dmarc_tab, &mc);
     if (rc == 0 && group != NULL) {
         if (align_conf_ips(group, c, err, errlen) < 0 ||
             align_conf_providers(group, c, err, errlen) < 0 ||
             align_conf_signer(group, c, err, errlen) < 0 ||
             align_conf_overrides(group, c, err, errlen) < 0 ||
             cfg_parse_table(config_setting_get_member(group, "dns"), align_conf_dns_tab, &dc, NULL,
-                            err, errlen) < 0)
+                            err, errlen) < 0 ||
+            cfg_parse_table(config_setting_get_member(group, "dmarc"), align_conf_dmarc_tab, &mc,
+                            NULL, err, errlen) < 0)
             rc = -1;
         else if (*c->result_header && !align_conf_header_name_ok(c->result_header))
             rc = cfg_errf(err, errlen, config_setting_get_member(group, "result_header"),
@@ -286,6 +306,8 @@ align_conf_parse(const config_setting_t *group, align_conf **out, char *err, siz
     c->dns.min_ttl = dc.min_ttl;
     c->dns.max_ttl = dc.max_ttl;
     c->dns.neg_ttl = dc.neg_ttl;
+    c->dmarc_method = mc.method;
+    c->dmarc_deciding = mc.deciding;
     *out = c;
     return 0;
 }
@@ -296,6 +318,7 @@ align_conf_dump(FILE *fp, const align_conf *c)
 {
     align_dns_conf dc = {c->dns.timeout_ms, c->dns.max_entries, c->dns.min_ttl, c->dns.max_ttl,
                          c->dns.neg_ttl};
+    align_dmarc_conf mc = {c->dmarc_method, c->dmarc_deciding};
 
     cfg_dump_table(fp, "alignment", align_conf_tab, c);
     if (c->signer_domain != NULL) {
@@ -311,6 +334,7 @@ align_conf_dump(FILE *fp, const align_conf *c)
             fprintf(fp, "%s \"%s\"", n++ ? "," : "", align_provider_name((align_provider_id)i));
     fprintf(fp, " ];\n");
     cfg_dump_table(fp, "alignment.dns", align_conf_dns_tab, &dc);
+    cfg_dump_table(fp, "alignment.dmarc", align_conf_dmarc_tab, &mc);
 }
 
 /* align_conf_free - free everything parsing allocated; returns NULL */

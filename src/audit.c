@@ -597,6 +597,8 @@ audit_summary_line(const audit_msg *m, char *buf, size_t len)
         audit_put(buf, len, &off, " identity=-");
     audit_put(buf, len, &off, " dmarc=%s",
               m->dmarc ? audit_clean(m->dmarc->result, a, sizeof(a)) : "-");
+    if (m->dmarc != NULL && m->dmarc->other != NULL) /* RFC 7489 and RFC 9989 disagree */
+        audit_put(buf, len, &off, " dmarc_other=%s", audit_clean(m->dmarc->other, a, sizeof(a)));
     audit_summary_providers(m, buf, len, &off);
     if (m->reply_code != 0 || m->reply_text != NULL)
         audit_put(buf, len, &off, " reply=\"%d %s%s%s\"", m->reply_code,

@@ -120,6 +120,8 @@ typedef struct audit_dmarc {
     int aligned_spf;    /* 1, 0, AUDIT_TRI_UNKNOWN */
     const char *const *advice;
     size_t n_advice;
+    const char *other; /* "rfc9989:fail" when the other specification disagrees, else NULL;
+                        * summary line only (not a record key) */
 } audit_dmarc;
 
 /* one mailbox provider's verdict on the message (v2 addition) */

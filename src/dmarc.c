@@ -12,6 +12,11 @@
  * keyword values compare case-insensitively (ABNF literals); the version
  * value "DMARC1" is case-sensitive (%x44.4d.41.52.43.31).
  *
+ * Under RFC 9989 (dmarc_record_parse_method) pct, rf and ri are unknown
+ * tags, and psd (y/n/u), np (as sp) and t (y/n) are read; under RFC 7489 the
+ * latter three are unknown tags.  Policy discovery by RFC 9989 is in
+ * dmarc_bis.c.
+ *
  * Known difference from OpenDMARC: OpenDMARC reads only the first letter
  * of p=/sp= and so accepts "p=n"; RFC 7489 defines only none, quarantine
  * and reject, so this parser refuses "p=n" (DMARC_PARSE_BAD_VALUE).
@@ -42,15 +47,21 @@ enum {
     T_FO = 1 << 8,
     T_RF = 1 << 9,
     T_RI = 1 << 10,
+    T_NP = 1 << 11, /* RFC 9989 only */
+    T_PSD = 1 << 12,
+    T_T = 1 << 13,
 };
+
+#define T_ONLY_7489 (T_PCT | T_RF | T_RI)
+#define T_ONLY_9989 (T_NP | T_PSD | T_T)
 
 static const struct {
     const char *name;
     unsigned bit;
 } dmarc_tags[] = {
-    {"v", T_V},       {"p", T_P},     {"sp", T_SP},   {"adkim", T_ADKIM},
-    {"aspf", T_ASPF}, {"pct", T_PCT}, {"rua", T_RUA}, {"ruf", T_RUF},
-    {"fo", T_FO},     {"rf", T_RF},   {"ri", T_RI},
+    {"v", T_V},     {"p", T_P},     {"sp", T_SP},   {"adkim", T_ADKIM}, {"aspf", T_ASPF},
+    {"pct", T_PCT}, {"rua", T_RUA}, {"ruf", T_RUF}, {"fo", T_FO},       {"rf", T_RF},
+    {"ri", T_RI},   {"np", T_NP},   {"psd", T_PSD}, {"t", T_T},
 };
 
 const char *
@@ -91,7 +102,9 @@ void
 dmarc_disposition(const dmarc_lookup *d, dmarc_policy *strict_r, dmarc_policy *rest_r, char *text,
                   size_t len)
 {
-    const char *tag = d->at_org && d->rec.sp != DMARC_POLICY_UNSPEC ? "sp" : "p";
+    const char *tag = d->nonexistent && d->rec.np != DMARC_POLICY_UNSPEC ? "np"
+                      : d->at_org && d->rec.sp != DMARC_POLICY_UNSPEC    ? "sp"
+                                                                         : "p";
     dmarc_policy lower = dmarc_policy_lower(d->policy);
     dmarc_policy strict = d->pct > 0 ? d->policy : lower;
     dmarc_policy rest = d->pct < 100 ? lower : d->policy;
@@ -104,6 +117,9 @@ dmarc_disposition(const dmarc_lookup *d, dmarc_policy *strict_r, dmarc_policy *r
         return;
     if (strict == d->policy && rest == d->policy)
         snprintf(text, len, "%s=%s", tag, dmarc_policy_name(d->policy));
+    else if (strict == rest && d->method == DMARC_RFC9989)
+        snprintf(text, len, "%s (%s=%s with t=y: testing, the next lower policy, RFC 9989)",
+                 dmarc_policy_name(rest), tag, dmarc_policy_name(d->policy));
     else if (strict == rest)
         snprintf(text, len, "%s (%s=%s with pct=0: the next lower policy, RFC 7489 6.6.4)",
                  dmarc_policy_name(rest), tag, dmarc_policy_name(d->policy));
@@ -111,6 +127,12 @@ dmarc_disposition(const dmarc_lookup *d, dmarc_policy *strict_r, dmarc_policy *r
         snprintf(text, len, "%s for %d%% of messages, %s otherwise (%s=%s; pct=%d)",
                  dmarc_policy_name(strict), d->pct, dmarc_policy_name(rest), tag,
                  dmarc_policy_name(d->policy), d->pct);
+}
+
+const char *
+dmarc_method_name(dmarc_method m)
+{
+    return m == DMARC_RFC9989 ? "rfc9989" : "rfc7489";
 }
 
 const char *
@@ -363,6 +385,18 @@ dmarc_tag_value(unsigned tag, const char *v, dmarc_record *r, int *p_bad, int *s
             break;
         r->ri = n;
         return 0;
+    case T_NP:
+        r->np = dmarc_policy_value(v);
+        *sp_bad |= r->np == DMARC_POLICY_UNSPEC; /* RFC 9989 4.10.1: as an invalid sp= */
+        return 0;
+    case T_PSD:
+        r->psd = strcasecmp(v, "y") == 0   ? DMARC_PSD_Y
+                 : strcasecmp(v, "n") == 0 ? DMARC_PSD_N
+                                           : DMARC_PSD_U;
+        return 0;
+    case T_T:
+        r->t = strcasecmp(v, "y") == 0;
+        return 0;
     }
     return DMARC_PARSE_BAD_VALUE;
 }
@@ -388,6 +422,7 @@ dmarc_finish(dmarc_record *r, unsigned seen, int p_bad, int sp_bad, int rua_ok, 
         if (rua_ok) {
             r->p = DMARC_POLICY_NONE;
             r->sp = DMARC_POLICY_UNSPEC;
+            r->np = DMARC_POLICY_UNSPEC;
             r->p_defaulted = 1;
             return DMARC_PARSE_OK;
         }
@@ -404,6 +439,14 @@ dmarc_finish(dmarc_record *r, unsigned seen, int p_bad, int sp_bad, int rua_ok, 
 dmarc_parse_status
 dmarc_record_parse(const char *txt, size_t len, dmarc_record *out, char *err, size_t errlen)
 {
+    return dmarc_record_parse_method(txt, len, DMARC_RFC7489, out, err, errlen);
+}
+
+dmarc_parse_status
+dmarc_record_parse_method(const char *txt, size_t len, dmarc_method method, dmarc_record *out,
+                          char *err, size_t errlen)
+{
+    unsigned unknown = method == DMARC_RFC9989 ? T_ONLY_7489 : T_ONLY_9989;
     int p_bad = 0, sp_bad = 0, rua_ok = 0;
     dmarc_parse_status st = DMARC_PARSE_OK;
     char *copy, *save = NULL, *seg;
@@ -453,6 +496,8 @@ dmarc_record_parse(const char *txt, size_t len, dmarc_record *out, char *err, si
         for (size_t i = 0; i < SM_ARRAY_LEN(dmarc_tags); i++)
             if (strcasecmp(name, dmarc_tags[i].name) == 0)
                 tag = dmarc_tags[i].bit;
+        if (tag & unknown)
+            tag = 0; /* the other specification's tag */
         if (tag == 0)
             continue; /* unknown tags are ignored (section 6.3) */
         if (seen & tag) {

@@ -56,6 +56,8 @@ struct dns_cache {
     dns_entry *head, *tail;
     dns_resolver_fn resolver;
     void *resolver_arg;
+    dns_has_fn has; /* dns_lookup_has(); NULL: derived from a test's TXT resolver */
+    void *has_arg;
     dns_clock_fn clock;
     void *clock_arg;
     struct sockaddr_in server; /* dns_cache_set_server() */
@@ -64,6 +66,10 @@ struct dns_cache {
 
 static dns_status dns_res_resolve(void *arg, const char *name, uint64_t deadline_ms,
                                   dns_txt **txt_r, uint32_t *ttl_r);
+static dns_status dns_res_query(void *arg, const char *name, int qtype, uint64_t deadline_ms,
+                                dns_txt **txt_r, uint32_t *ttl_r);
+static dns_status dns_res_has(void *arg, const char *name, int qtype, uint64_t deadline_ms,
+                              uint32_t *ttl_r);
 
 void
 dns_opts_defaults(dns_opts *opts)
@@ -165,6 +171,7 @@ dns_cache_new(const dns_opts *opts)
     c->buckets = xcalloc(c->nbuckets, sizeof(dns_entry *));
     pthread_mutex_init(&c->lock, NULL);
     c->resolver = dns_res_resolve;
+    c->has = dns_res_has;
     c->clock = dns_mono_clock;
     return c;
 }
@@ -196,6 +203,17 @@ dns_cache_set_resolver(dns_cache *c, dns_resolver_fn fn, void *arg)
     pthread_mutex_lock(&c->lock);
     c->resolver = fn ? fn : dns_res_resolve;
     c->resolver_arg = fn ? arg : NULL;
+    c->has = fn ? NULL : dns_res_has; /* a test's resolver answers dns_lookup_has() too */
+    c->has_arg = NULL;
+    pthread_mutex_unlock(&c->lock);
+}
+
+void
+dns_cache_set_has_resolver(dns_cache *c, dns_has_fn fn, void *arg)
+{
+    pthread_mutex_lock(&c->lock);
+    c->has = fn;
+    c->has_arg = arg;
     pthread_mutex_unlock(&c->lock);
 }
 
@@ -213,6 +231,8 @@ dns_cache_set_server(dns_cache *c, const char *ip, unsigned port)
     c->server = sin;
     c->resolver = dns_res_resolve;
     c->resolver_arg = &c->server;
+    c->has = dns_res_has;
+    c->has_arg = &c->server;
     pthread_mutex_unlock(&c->lock);
     return 0;
 }
@@ -454,6 +474,68 @@ dns_lookup_txt(dns_cache *c, const char *name, uint64_t deadline_ms, dns_txt **t
     return st;
 }
 
+/* dns_has_via_txt - dns_lookup_has() over a test's TXT resolver: the name exists or not */
+static dns_status
+dns_has_via_txt(dns_cache *c, const char *key, uint64_t limit, uint32_t *ttl_r)
+{
+    dns_txt *txt = NULL;
+    dns_status st = c->resolver(c->resolver_arg, key, limit, &txt, ttl_r);
+
+    dns_txt_free(txt);
+    return st == DNS_NODATA ? DNS_OK : st;
+}
+
+dns_status
+dns_lookup_has(dns_cache *c, const char *name, int qtype, uint64_t deadline_ms, char *err,
+               size_t errlen)
+{
+    char key[DNS_NAME_MAX + 16], *name_key;
+    uint32_t ttl = 0;
+    uint64_t now, limit;
+    dns_status st;
+    dns_entry *e;
+    int n;
+
+    /* the entry's key: "\x01TYPE:" before the name keeps it apart from TXT entries */
+    n = snprintf(key, sizeof(key), "\x01%d:", qtype);
+    name_key = key + n;
+    if (dns_key(name, name_key, sizeof(key) - (size_t)n) < 0) {
+        util_errf(err, errlen, "invalid DNS name");
+        return DNS_NXDOMAIN;
+    }
+    pthread_mutex_lock(&c->lock);
+    now = c->clock(c->clock_arg);
+    if ((e = dns_find(c, key, now)) != NULL) {
+        st = e->status;
+        dns_to_front(c, e);
+        c->stats.hits++;
+        pthread_mutex_unlock(&c->lock);
+        return st;
+    }
+    c->stats.misses++;
+    pthread_mutex_unlock(&c->lock);
+    limit = util_now_ms() + (uint64_t)c->opts.timeout_ms;
+    if (deadline_ms != 0 && deadline_ms < limit)
+        limit = deadline_ms;
+    if (limit <= util_now_ms())
+        st = DNS_TEMPFAIL;
+    else if (c->has != NULL)
+        st = c->has(c->has_arg, name_key, qtype, limit, &ttl);
+    else
+        st = dns_has_via_txt(c, name_key, limit, &ttl);
+    if (st == DNS_TEMPFAIL)
+        util_errf(err, errlen, "%s: temporary DNS failure", name_key);
+    pthread_mutex_lock(&c->lock);
+    if (st == DNS_TEMPFAIL) {
+        c->stats.tempfails++;
+    } else {
+        now = c->clock(c->clock_arg);
+        dns_store(c, key, st, NULL, now + 1000 * dns_ttl_clamp(c, st, ttl), now);
+    }
+    pthread_mutex_unlock(&c->lock);
+    return st;
+}
+
 /* dns_txt_rdata - append the concatenated character-strings of one TXT rdata; -1 if malformed */
 static int
 dns_txt_rdata(dns_txt *t, const unsigned char *rd, size_t rdlen)
@@ -509,14 +591,20 @@ dns_soa_ttl(ns_msg *m)
     return 0;
 }
 
-dns_status
-dns_parse_answer(const unsigned char *msg, size_t len, dns_txt **txt_r, uint32_t *ttl_r)
+/*
+ * dns_parse_typed - dns_parse_answer for records of qtype: TXT records go into
+ * *txt_r; for another type txt_r is NULL and only their presence counts
+ */
+static dns_status
+dns_parse_typed(const unsigned char *msg, size_t len, int qtype, dns_txt **txt_r, uint32_t *ttl_r)
 {
     uint32_t ttl = UINT32_MAX;
+    size_t other = 0;
     dns_txt *t;
     ns_msg m;
 
-    *txt_r = NULL;
+    if (txt_r != NULL)
+        *txt_r = NULL;
     *ttl_r = 0;
     if (msg == NULL || len < HFIXEDSZ || len > DNS_ANSWER_MAX ||
         ns_initparse(msg, (int)len, &m) < 0)
@@ -544,20 +632,35 @@ dns_parse_answer(const unsigned char *msg, size_t len, dns_txt **txt_r, uint32_t
             continue;
         if (ns_rr_type(rr) == ns_t_cname && ns_rr_ttl(rr) < ttl)
             ttl = ns_rr_ttl(rr);
-        if (ns_rr_type(rr) != ns_t_txt)
+        if ((int)ns_rr_type(rr) != qtype)
             continue;
+        if (txt_r == NULL) { /* another type: its presence is the answer */
+            other++;
+            if (ns_rr_ttl(rr) < ttl)
+                ttl = ns_rr_ttl(rr);
+            continue;
+        }
         /* a malformed record is skipped rather than failing its siblings */
         if (dns_txt_rdata(t, ns_rr_rdata(rr), ns_rr_rdlen(rr)) == 0 && ns_rr_ttl(rr) < ttl)
             ttl = ns_rr_ttl(rr);
     }
-    if (t->n == 0) {
+    if (t->n == 0 && other == 0) {
         dns_txt_free(t);
         *ttl_r = dns_soa_ttl(&m);
         return DNS_NODATA;
     }
-    *txt_r = t;
+    if (txt_r != NULL)
+        *txt_r = t;
+    else
+        dns_txt_free(t);
     *ttl_r = ttl;
     return DNS_OK;
+}
+
+dns_status
+dns_parse_answer(const unsigned char *msg, size_t len, dns_txt **txt_r, uint32_t *ttl_r)
+{
+    return dns_parse_typed(msg, len, ns_t_txt, txt_r, ttl_r);
 }
 
 static pthread_key_t dns_res_key;
@@ -655,28 +758,44 @@ dns_res_send(const struct sockaddr_in *server, const char *name, int type, uint6
 }
 
 /*
- * dns_res_resolve - the real resolver: one TXT query with res_nsend.
- * arg, when not NULL, is a struct sockaddr_in to ask instead of the
- * configured servers.
+ * dns_res_query - one query of qtype with res_nsend (dns_res_send); TXT
+ * records into *txt_r (NULL for other types).  arg, when not NULL, is a
+ * struct sockaddr_in to ask instead of the configured servers.
  */
 static dns_status
-dns_res_resolve(void *arg, const char *name, uint64_t deadline_ms, dns_txt **txt_r, uint32_t *ttl_r)
+dns_res_query(void *arg, const char *name, int qtype, uint64_t deadline_ms, dns_txt **txt_r,
+              uint32_t *ttl_r)
 {
     unsigned char *answer = xmalloc(DNS_ANSWER_MAX);
     int alen;
     dns_status st;
 
-    *txt_r = NULL;
+    if (txt_r != NULL)
+        *txt_r = NULL;
     *ttl_r = 0;
-    alen = dns_res_send(arg, name, ns_t_txt, deadline_ms, answer);
+    alen = dns_res_send(arg, name, qtype, deadline_ms, answer);
     if (alen == 0)
-        st = DNS_NXDOMAIN;
+        st = DNS_NXDOMAIN; /* not a valid DNS name: it cannot exist */
     else if (alen < 0)
         st = DNS_TEMPFAIL;
     else
-        st = dns_parse_answer(answer, (size_t)alen, txt_r, ttl_r);
+        st = dns_parse_typed(answer, (size_t)alen, qtype, txt_r, ttl_r);
     free(answer);
     return st;
+}
+
+/* dns_res_resolve - the real resolver: one TXT query */
+static dns_status
+dns_res_resolve(void *arg, const char *name, uint64_t deadline_ms, dns_txt **txt_r, uint32_t *ttl_r)
+{
+    return dns_res_query(arg, name, ns_t_txt, deadline_ms, txt_r, ttl_r);
+}
+
+/* dns_res_has - the real resolver for dns_lookup_has(): whether name has records of qtype */
+static dns_status
+dns_res_has(void *arg, const char *name, int qtype, uint64_t deadline_ms, uint32_t *ttl_r)
+{
+    return dns_res_query(arg, name, qtype, deadline_ms, NULL, ttl_r);
 }
 
 dns_status

@@ -58,6 +58,20 @@ void dns_cache_set_resolver(dns_cache *c, dns_resolver_fn fn, void *arg);
 dns_status dns_lookup_txt(dns_cache *c, const char *name, uint64_t deadline_ms, dns_txt **txt_r,
                           char *err, size_t errlen);
 dns_txt *dns_txt_free(dns_txt *t);
+/* a resolver for dns_lookup_has(): DNS_OK when name has records of qtype (tests) */
+typedef dns_status (*dns_has_fn)(void *arg, const char *name, int qtype, uint64_t deadline_ms,
+                                 uint32_t *ttl_r);
+/*
+ * dns_lookup_has - whether name has records of qtype (ns_t_a, ns_t_aaaa, ns_t_mx):
+ * DNS_OK, NODATA, NXDOMAIN or TEMPFAIL, cached like TXT answers (RFC 9989's
+ * "non-existent domain" test).  With a test's TXT resolver installed and no
+ * dns_cache_set_has_resolver(), the TXT resolver's answer for name says whether
+ * it exists (NODATA counts as DNS_OK).
+ */
+dns_status dns_lookup_has(dns_cache *c, const char *name, int qtype, uint64_t deadline_ms,
+                          char *err, size_t errlen);
+/* dns_cache_set_has_resolver - replace dns_lookup_has()'s resolver (tests) */
+void dns_cache_set_has_resolver(dns_cache *c, dns_has_fn fn, void *arg);
 void dns_cache_stats(dns_cache *c, dns_stats *out);
 const char *dns_status_name(dns_status s);
 

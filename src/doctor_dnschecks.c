@@ -10,8 +10,8 @@
  *              (dmarc_discover), its policy, alignment modes and rua;
  *              when there is none: misplaced, quoted or case-changed ones
  *   dmarc-ses  what the record means for this domain's mail through SES
- *   dmarc-rfc9989  (hook doctor_dmarc_rfc9989_differs: RFC 9989's tree walk
- *              and RFC 7489's public-suffix discovery disagree)
+ *   dmarc-rfc9989  RFC 9989's tree walk (dmarc_bis.c) and RFC 7489's
+ *              public-suffix discovery disagree: a warning with both answers
  */
 #include "config.h"
 
@@ -185,22 +185,19 @@ doctor_checks_spf(doctor_ctx *ctx, doctor_report *r)
 }
 
 /*
- * doctor_dmarc_rfc9989_differs - HOOK for the RFC 9989 (DMARCbis) tree walk:
- * 1 with a sentence in text when RFC 9989's policy discovery would find
- * another record, policy or organisational domain than RFC 7489's (l); the
- * doctor then prints "! dmarc-rfc9989  RFC 9989 and RFC 7489 differ: TEXT".
- * Until the tree walk exists (helper "dmarcbis"), they never differ.
+ * doctor_dmarc_rfc9989_differs - 1 with a sentence in text when RFC 9989's
+ * policy discovery (the DNS tree walk, dmarc_bis.c) finds another record,
+ * policy or organisational domain than RFC 7489's (l); the doctor then prints
+ * "! dmarc-rfc9989  RFC 9989 and RFC 7489 differ: TEXT"
  */
 static int
 doctor_dmarc_rfc9989_differs(doctor_ctx *ctx, const char *domain, const dmarc_lookup *l, char *text,
                              size_t len)
 {
-    (void)ctx;
-    (void)domain;
-    (void)l;
-    (void)text;
-    (void)len;
-    return 0;
+    dmarc_lookup b;
+
+    dmarc_bis_discover(ctx->dns, domain, ctx->deadline_ms, &b);
+    return dmarc_bis_differ(l, &b, text, len);
 }
 
 /* doctor_want_dmarc - a probe hit: a DMARC record, whatever its case */

@@ -215,6 +215,7 @@ engine_audit(sm_msg *m, msg_ext *e, int aborted)
     const char *advice[ALIGN_MAX_REASONS];
     audit_provider prov[ALIGN_PROVIDER_N];
     const char *prov_failed[ALIGN_PROVIDER_N][ALIGN_RULE_N];
+    char other[64];
     char ip[64], line[2048], err[256];
     sm_verdict *v = &m->verdict;
     addr_mailbox env;
@@ -287,6 +288,11 @@ engine_audit(sm_msg *m, msg_ext *e, int aborted)
             advice[i] = e->align.reasons[i];
         dmarc.advice = advice;
         dmarc.n_advice = e->align.nreasons;
+        if (e->align.other.differ) {
+            snprintf(other, sizeof(other), "%s:%s", dmarc_method_name(e->align.other.method),
+                     align_dmarc_result_name(e->align.other.result));
+            dmarc.other = other;
+        }
         am.dmarc = &dmarc;
     }
     for (size_t i = 0; e->unsub_done && i < e->unsub.n_add && i < SM_ARRAY_LEN(uh); i++) {

@@ -24,6 +24,15 @@ ses_ok() { # the records of a healthy SES domain: DKIM CNAMEs for tokens $2 $3 $
 zone amazonses.com <<'EOF'
 @ IN TXT "v=spf1 ip4:54.240.0.0/18 ip4:199.255.192.0/22 -all"
 EOF
+# the parent of every test domain: no DMARC record there, so that RFC 9989's tree walk ends
+# (NXDOMAIN) the way RFC 7489's public-suffix discovery does, except under reg.example, a
+# private registry that publishes a public-suffix-domain record (psd=y): its RFC 9989
+# organisational domain is the name under it, its RFC 7489 one reg.example itself
+zone example < /dev/null
+zone reg.example <<'EOF'
+_dmarc IN TXT "v=DMARC1; p=reject; psd=y"
+shop IN A 192.0.2.80
+EOF
 # passing: everything as SES wants it, and the legacy verification TXT
 zone good.example < <({ ses_ok good.example g1 g2 g3; echo '_amazonses IN TXT "pmBGN/7MjnfhTKUZ06Enqq1PeGUaOkw8lGhcfwefcHU="'; })
 # Easy DKIM mistakes: domain appended twice, underscore refused (two ways), value case changed

@@ -1,7 +1,8 @@
 /*
  * fuzz_dmarc.c - libFuzzer target for the DMARC record parser and the DNS answer parser
  *
- * Purpose: feed arbitrary bytes to dmarc_record_parse() (as a TXT record),
+ * Purpose: feed arbitrary bytes to dmarc_record_parse() (as a TXT record, by
+ * RFC 7489 and by RFC 9989: dmarc_record_parse_method()),
  * to dns_parse_answer() (as a DNS response) and, split at the first NUL,
  * to dmarc_aligned() as two identifiers; check the invariants callers rely
  * on and abort on a violation so that libFuzzer records the input:
@@ -34,15 +35,17 @@ fuzz_check(int cond)
         abort();
 }
 
-/* fuzz_record - the record parser's invariants */
+/* fuzz_record - the record parser's invariants, by one specification */
 static void
-fuzz_record(const char *s, size_t n)
+fuzz_record(const char *s, size_t n, dmarc_method m)
 {
     char err[256] = "";
     dmarc_record r;
-    dmarc_parse_status st = dmarc_record_parse(s, n, &r, err, sizeof(err));
+    dmarc_parse_status st = dmarc_record_parse_method(s, n, m, &r, err, sizeof(err));
 
     if (st == DMARC_PARSE_OK) {
+        fuzz_check(r.np <= DMARC_POLICY_REJECT && r.psd <= DMARC_PSD_N);
+        fuzz_check(m == DMARC_RFC9989 ? r.pct == 100 : (r.np == 0 && r.psd == 0 && r.t == 0));
         fuzz_check(r.p >= DMARC_POLICY_NONE && r.p <= DMARC_POLICY_REJECT);
         fuzz_check(r.sp <= DMARC_POLICY_REJECT);
         fuzz_check(r.pct >= 0 && r.pct <= 100);
@@ -99,7 +102,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     memcpy(s, data, size);
     s[size] = '\0';
-    fuzz_record(s, size);
+    fuzz_record(s, size, DMARC_RFC7489);
+    fuzz_record(s, size, DMARC_RFC9989);
     fuzz_answer(data, size);
     fuzz_align(s, size);
     free(s);

@@ -30,8 +30,8 @@ static const audit_lookup fx_lookup_shop[] = {
 };
 static const audit_dkim fx_dkim_fail[] = {{"shop.example.org", "s1", "rsa-sha256", "fail"}};
 static const audit_spf fx_spf_soft = {"shop.example.org", ta_ips, 1, "softfail"};
-static const audit_dmarc fx_dmarc_news = {"example.net", "quarantine", "fail", 0, 0, NULL, 0};
-static const audit_dmarc fx_dmarc_shop = {"example.org", "none", "fail", 0, 0, NULL, 0};
+static const audit_dmarc fx_dmarc_news = {"example.net", "quarantine", "fail", 0, 0, NULL, 0, NULL};
+static const audit_dmarc fx_dmarc_shop = {"example.org", "none", "fail", 0, 0, NULL, 0, NULL};
 
 /* fx_msg - the i-th fixture message: six kinds in turn, one hour apart */
 static audit_msg

@@ -51,8 +51,9 @@ static const audit_dkim ta_dkim_ok[] = {
 };
 static const audit_spf ta_spf_ok = {"mail.example.com", ta_ips, 1, "pass"};
 static const audit_spf ta_spf_bad = {"evil.test", ta_ips, 1, "fail"};
-static const audit_dmarc ta_dmarc_ok = {"example.com", "reject", "pass", 1, 1, NULL, 0};
-static const audit_dmarc ta_dmarc_bad = {"evil.test", "quarantine", "fail", 0, 0, ta_advice, 2};
+static const audit_dmarc ta_dmarc_ok = {"example.com", "reject", "pass", 1, 1, NULL, 0, NULL};
+static const audit_dmarc ta_dmarc_bad = {"evil.test", "quarantine", "fail", 0,
+                                         0,           ta_advice,    2,      NULL};
 static const audit_header ta_unsub[] = {
     {"List-Unsubscribe", "<https://example.com/u/1>, <mailto:u@example.com>"},
     {"List-Unsubscribe-Post", "List-Unsubscribe=One-Click"},

@@ -37,7 +37,7 @@ local function verdicts(qid, from, env, extra, want, audit)
   T.expect(T.log_line(qid .. ": action=", " providers=" .. want .. " "),
            qid .. ": the summary line does not carry providers=" .. want)
   local rec = record(qid)
-  T.expect(rec:find('"providers":' .. audit .. ',"action":', 1, true),
+  T.expect(rec:find('"providers":' .. audit .. ',"suppression":', 1, true),
            qid .. ": audit record providers: " .. rec)
 end
 
