@@ -578,6 +578,9 @@ audit_summary_line(const audit_msg *m, char *buf, size_t len)
         audit_put(buf, len, &off, " identity=-");
     audit_put(buf, len, &off, " dmarc=%s",
               m->dmarc ? audit_clean(m->dmarc->result, a, sizeof(a)) : "-");
+    if (m->account != NULL)
+        audit_put(buf, len, &off, " account=%s",
+                  audit_clean(m->account->decision ? m->account->decision : "-", a, sizeof(a)));
     if (m->reply_code != 0 || m->reply_text != NULL)
         audit_put(buf, len, &off, " reply=\"%d %s%s%s\"", m->reply_code,
                   m->reply_xcode ? audit_clean(m->reply_xcode, a, sizeof(a)) : "",

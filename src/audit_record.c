@@ -230,6 +230,17 @@ audit_record_unsub(const audit_msg *m)
     return a;
 }
 
+/* audit_record_account - v2: the account checks' decision, null when there were none */
+static json_t *
+audit_record_account(const audit_account *a)
+{
+    if (a == NULL)
+        return json_null();
+    return json_pack("{s:o,s:o,s:o,s:o,s:I}", "instance", audit_record_str(a->instance), "region",
+                     audit_record_str(a->region), "status", audit_record_str(a->status), "decision",
+                     audit_record_str(a->decision), "rcpts_refused", (json_int_t)a->rcpts_refused);
+}
+
 static json_t *
 audit_record_scope(audit_scope s)
 {
@@ -277,6 +288,7 @@ audit_record_json(const audit_msg *m, const audit_record_opts *o)
     json_object_set_new(rec, "spf", audit_record_spf(m->spf));
     json_object_set_new(rec, "dmarc", audit_record_dmarc(m->dmarc));
     json_object_set_new(rec, "unsub", audit_record_unsub(m));
+    json_object_set_new(rec, "account", audit_record_account(m->account));
     json_object_set_new(rec, "action", audit_record_enum(audit_action_name(m->action)));
     json_object_set_new(rec, "reply", audit_record_reply(m));
     json_object_set_new(rec, "config", audit_record_str(m->config_version));
@@ -366,6 +378,10 @@ static const audit_field f_reply[] = {{"code", AF_INT, 1, NULL, NULL},
                                       {"xcode", AF_STR, 1, NULL, NULL},
                                       {"text", AF_STR, 1, NULL, NULL},
                                       AF_END};
+static const audit_field f_account[] = {
+    {"instance", AF_STR, 1, NULL, NULL},      {"region", AF_STR, 1, NULL, NULL},
+    {"status", AF_STR, 1, NULL, NULL},        {"decision", AF_STR, 0, NULL, NULL},
+    {"rcpts_refused", AF_INT, 0, NULL, NULL}, AF_END};
 static const audit_field f_record[] = {{"v", AF_INT, 0, NULL, NULL},
                                        {"alg", AF_ENUM, 0, alg_names, NULL},
                                        {"prev", AF_HEX64, 0, NULL, NULL},
@@ -385,6 +401,7 @@ static const audit_field f_record[] = {{"v", AF_INT, 0, NULL, NULL},
                                        {"spf", AF_OBJ, 1, NULL, f_spf},
                                        {"dmarc", AF_OBJ, 1, NULL, f_dmarc},
                                        {"unsub", AF_ARR_OBJ, 0, NULL, f_header},
+                                       {"account", AF_OBJ, 1, NULL, f_account},
                                        {"action", AF_ENUM, 1, action_names + 1, NULL},
                                        {"reply", AF_OBJ, 1, NULL, f_reply},
                                        {"config", AF_STR, 1, NULL, NULL},

@@ -121,6 +121,15 @@ typedef struct audit_header {
     const char *name, *value;
 } audit_header;
 
+/* v2: what the sending account's state did to the message (account.h) */
+typedef struct audit_account {
+    const char *instance; /* source that decided; NULL when none refused */
+    const char *region;   /* its region */
+    const char *status;   /* its account state, e.g. "in the SES sandbox" */
+    const char *decision; /* accept, tempfail, hold, reject, quota-rate, quota-24h, rcpt-... */
+    size_t rcpts_refused; /* recipients refused at RCPT */
+} audit_account;
+
 typedef struct audit_msg {
     uint64_t time_ms; /* wall clock ms; 0: now */
     const char *queue_id;
@@ -141,6 +150,7 @@ typedef struct audit_msg {
     const audit_dmarc *dmarc;  /* NULL: not evaluated */
     const audit_header *unsub; /* unsubscribe headers added */
     size_t n_unsub;
+    const audit_account *account; /* v2; NULL: no source offers account state */
     audit_action action;
     int reply_code;          /* 0: no reply sent by us */
     const char *reply_xcode; /* "5.7.1" */

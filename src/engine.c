@@ -26,6 +26,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "account.h"
 #include "addr.h"
 #include "conf_ext.h"
 #include "engine.h"
@@ -106,12 +107,35 @@ engine_outgoing(const sm_msg *m)
     return m->scope != SCOPE_EXTERNAL;
 }
 
-void
-engine_rcpt(sm_msg *m, const char *rcpt, const char *mailer)
+verdict_action
+engine_rcpt(sm_msg *m, const char *rcpt, const char *mailer, sm_verdict *v)
 {
+    size_t n = strlen(rcpt);
+    char *bare =
+        n >= 2 && rcpt[0] == '<' && rcpt[n - 1] == '>' ? xstrndup(rcpt + 1, n - 2) : xstrdup(rcpt);
+    int local = scope_local_rcpt(m->conf->scope, bare, mailer, m->mta_name);
+    verdict_action a = VERDICT_ACCEPT;
+
+    free(bare);
+    /* a local recipient is not sent through the account */
+    if (!local && m->ext != NULL && !m->ext->probe)
+        a = account_rcpt(m, &m->ext->acct, rcpt, v);
+    if (a != VERDICT_ACCEPT)
+        return a;
     msg_add_rcpt(m, rcpt);
-    if (scope_local_rcpt(m->conf->scope, m->rcpts[m->nrcpts - 1], mailer, m->mta_name))
+    if (local)
         m->n_rcpt_local++;
+    return VERDICT_ACCEPT;
+}
+
+int
+engine_rcpt_replies(void)
+{
+    sm_conf *c = conf_acquire();
+    int r = c != NULL && account_wants_rcpt(c->ext);
+
+    conf_release(c);
+    return r;
 }
 
 void
@@ -626,6 +650,8 @@ engine_eom(sm_msg *m)
     if (unsub_conf_n_rules(x->unsub) > 0 && v->action != VERDICT_REJECT &&
         v->action != VERDICT_TEMPFAIL)
         engine_unsub(m, e, x);
+    if (!e->probe)
+        account_eom(m, &e->acct, e->unsub_done && e->unsub.rule != NULL, v);
     if (e->probe)
         return; /* ses-milter -t: the decision only */
     engine_log_decisions(m, e, x);

@@ -27,8 +27,14 @@ int engine_probe_start(sm_msg *m);
 void engine_pass_inbound(sm_msg *m);
 /* engine_outgoing - whether the current message is in scope */
 int engine_outgoing(const sm_msg *m);
-/* engine_rcpt - a recipient of outgoing mail, with the MTA's {rcpt_mailer} (may be NULL) */
-void engine_rcpt(sm_msg *m, const char *rcpt, const char *mailer);
+/*
+ * engine_rcpt - a recipient of outgoing mail, with the MTA's {rcpt_mailer} (may be NULL):
+ * VERDICT_ACCEPT, or VERDICT_REJECT / VERDICT_TEMPFAIL for this recipient with the reply
+ * in *v (the caller's, verdict_clear() after use); a refused recipient is not kept
+ */
+verdict_action engine_rcpt(sm_msg *m, const char *rcpt, const char *mailer, sm_verdict *v);
+/* engine_rcpt_replies - whether the engine may refuse recipients (RCPT replies needed) */
+int engine_rcpt_replies(void);
 void engine_header(sm_msg *m, const char *name, const char *value);
 /* engine_eoh - returns 1 when the engine wants the body */
 int engine_eoh(sm_msg *m);

@@ -113,6 +113,7 @@ engine_audit(sm_msg *m, msg_ext *e, int aborted)
     audit_header uh[8];
     audit_spf spf;
     audit_dmarc dmarc;
+    audit_account acct;
     const char *advice[ALIGN_MAX_REASONS];
     char ip[64], line[2048], err[256];
     sm_verdict *v = &m->verdict;
@@ -189,6 +190,15 @@ engine_audit(sm_msg *m, msg_ext *e, int aborted)
         uh[am.n_unsub++].value = e->unsub.add[i].value;
     }
     am.unsub = uh;
+    if (e->acct.checked) {
+        memset(&acct, 0, sizeof(acct));
+        acct.instance = e->acct.instance[0] ? e->acct.instance : NULL;
+        acct.region = e->acct.region[0] ? e->acct.region : NULL;
+        acct.status = e->acct.status[0] ? e->acct.status : NULL;
+        acct.decision = account_decision_name(&e->acct);
+        acct.rcpts_refused = e->acct.rcpts_refused + e->acct.rcpts_tempfailed;
+        am.account = &acct;
+    }
     am.action = engine_audit_action(m, e, aborted);
     am.outcome = aborted ? AUDIT_OUTCOME_ABORTED : AUDIT_OUTCOME_COMPLETED;
     am.config_version = m->conf->version;

@@ -5,6 +5,7 @@
 #ifndef SM_ENGINE_INT_H
 #define SM_ENGINE_INT_H
 
+#include "account.h"
 #include "addr.h"
 #include "align.h"
 #include "dkim.h"
@@ -36,6 +37,7 @@ typedef struct msg_ext {
     int spf_done;
     unsub_result unsub;
     int unsub_done;
+    account_result acct; /* sandbox RCPT checks, reputation guard, send quota (account.h) */
     int probe; /* ses-milter -t (engine_probe_start): no audit record, no log line */
 } msg_ext;
 

@@ -108,6 +108,8 @@ milter_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long
     (void)f2;
     (void)f3;
     milter_proto_negotiate(ctx, f0, f1, pf0, pf1);
+    if (engine_rcpt_replies()) /* the engine may refuse recipients: the MTA waits for RCPT */
+        *pf1 &= ~(unsigned long)SMFIP_NR_RCPT;
     m->noreply = *pf1 & MILTER_PROTO_NR_STEPS;
     m->leadspc = (*pf1 & SMFIP_HDR_LEADSPC) != 0;
     m->can_skip = (*pf1 & SMFIP_SKIP) != 0;
@@ -165,6 +167,41 @@ milter_envfrom(SMFICTX *ctx, char **argv)
     return SMFIS_CONTINUE;
 }
 
+/* milter_reply_text - libmilter treats '%' as a format character: double it */
+static char *
+milter_reply_text(const char *text)
+{
+    size_t n = 0;
+    char *out, *o;
+
+    for (const char *p = text; *p; p++)
+        n += *p == '%' ? 2 : 1;
+    out = o = xmalloc(n + 1);
+    for (const char *p = text; *p; p++) {
+        if (*p == '\r' || *p == '\n')
+            continue;
+        *o++ = *p;
+        if (*p == '%')
+            *o++ = '%';
+    }
+    *o = '\0';
+    return out;
+}
+
+/* milter_refuse - set the reply of a refusing verdict; SMFIS_REJECT/TEMPFAIL, else CONTINUE */
+static sfsistat
+milter_refuse(SMFICTX *ctx, const sm_verdict *v)
+{
+    char *text;
+
+    if (v->action != VERDICT_REJECT && v->action != VERDICT_TEMPFAIL)
+        return SMFIS_CONTINUE;
+    text = milter_reply_text(v->text ? v->text : "");
+    smfi_setreply(ctx, (char *)v->code, (char *)v->xcode, text);
+    free(text);
+    return v->action == VERDICT_REJECT ? SMFIS_REJECT : SMFIS_TEMPFAIL;
+}
+
 static sfsistat
 milter_envrcpt(SMFICTX *ctx, char **argv)
 {
@@ -172,8 +209,15 @@ milter_envrcpt(SMFICTX *ctx, char **argv)
 
     if (m == NULL)
         return SMFIS_TEMPFAIL;
-    if (engine_outgoing(m) && argv && argv[0])
-        engine_rcpt(m, argv[0], smfi_getsymval(ctx, "{rcpt_mailer}"));
+    if (engine_outgoing(m) && argv && argv[0]) {
+        sm_verdict v = {0};
+        verdict_action a = engine_rcpt(m, argv[0], smfi_getsymval(ctx, "{rcpt_mailer}"), &v);
+        sfsistat r = milter_refuse(ctx, &v);
+
+        verdict_clear(&v);
+        if (a != VERDICT_ACCEPT)
+            return milter_reply(m, SMFIP_NR_RCPT, r);
+    }
     return milter_reply(m, SMFIP_NR_RCPT, SMFIS_CONTINUE);
 }
 
@@ -233,27 +277,6 @@ milter_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
                         m == NULL || m->want_body || !m->can_skip ? SMFIS_CONTINUE : SMFIS_SKIP);
 }
 
-/* milter_reply_text - libmilter treats '%' as a format character: double it */
-static char *
-milter_reply_text(const char *text)
-{
-    size_t n = 0;
-    char *out, *o;
-
-    for (const char *p = text; *p; p++)
-        n += *p == '%' ? 2 : 1;
-    out = o = xmalloc(n + 1);
-    for (const char *p = text; *p; p++) {
-        if (*p == '\r' || *p == '\n')
-            continue;
-        *o++ = *p;
-        if (*p == '%')
-            *o++ = '%';
-    }
-    *o = '\0';
-    return out;
-}
-
 /* milter_apply - carry out the verdict's header changes */
 static void
 milter_apply(SMFICTX *ctx, sm_msg *m)
@@ -285,10 +308,7 @@ milter_eom(SMFICTX *ctx)
     engine_eom(m);
     v = &m->verdict;
     if (v->action == VERDICT_REJECT || v->action == VERDICT_TEMPFAIL) {
-        char *text = milter_reply_text(v->text ? v->text : "");
-        smfi_setreply(ctx, v->code, v->xcode, text);
-        free(text);
-        r = v->action == VERDICT_REJECT ? SMFIS_REJECT : SMFIS_TEMPFAIL;
+        r = milter_refuse(ctx, v);
     } else if (v->action == VERDICT_DISCARD) {
         r = SMFIS_DISCARD;
     } else {

@@ -45,8 +45,9 @@ extern "C" {
 /*
  * minor versions add fields in the spare space, compatibly both ways:
  *   1.1  sm_plugin_host.open_file (NULL on 1.0 hosts: open the file yourself)
+ *   1.2  sm_plugin.account (was spare[1]; NULL in older plugins: no account state)
  */
-#define SM_PLUGIN_ABI_MINOR 1
+#define SM_PLUGIN_ABI_MINOR 2
 #define SM_PLUGIN_SYMBOL "ses_milter_plugin"
 
 /* lookup answers */
@@ -97,6 +98,36 @@ typedef struct sm_id_attrs {
     char detail[256];            /* why: a short human-readable reason */
     unsigned ttl;                /* seconds this answer may be cached; 0 = host default */
 } sm_id_attrs;
+
+/* what the account lets through now, for one class of mail (ABI 1.2) */
+typedef enum sm_acct_action {
+    SM_ACCT_ACCEPT = 0,   /* send as usual */
+    SM_ACCT_TEMPFAIL = 1, /* 451: the client keeps the message and retries */
+    SM_ACCT_HOLD = 2,     /* accept into the MTA's hold queue (quarantine) */
+    SM_ACCT_REJECT = 3,   /* 550: refuse */
+} sm_acct_action;
+
+/*
+ * sm_acct_state (ABI 1.2): the sending account behind an instance, as the
+ * host needs it to decide before queueing.  The plugin turns its service's
+ * account answer into actions per class of mail (bulk: mail the host's
+ * unsubscribe rules match; transactional: everything else), a recipient
+ * restriction and a send quota.  Host-owned; "" means unknown.
+ */
+typedef struct sm_acct_state {
+    size_t size;                  /* sizeof(sm_acct_state) as the host built it */
+    int known;                    /* 0: no answer yet (everything below is unknown) */
+    unsigned generation;          /* changes with each answer the plugin read */
+    int recipients_verified_only; /* 1: each recipient must be a verified identity */
+    sm_acct_action bulk;          /* action for bulk mail now */
+    sm_acct_action transactional; /* action for transactional mail now */
+    double max_send_rate;         /* recipients per second; <= 0: no limit known */
+    double max_24h_send;          /* recipients per 24 h; < 0: unlimited, 0: unknown */
+    double sent_last_24h;         /* recipients sent in the last 24 h when read */
+    char region[32];              /* where the account lives, e.g. us-east-1 */
+    char status[64];              /* short state, e.g. "PROBATION", "sandbox" */
+    char detail[192];             /* why the actions are what they are (reply and log) */
+} sm_acct_state;
 
 /* services the host offers a plugin */
 typedef struct sm_plugin_host {
@@ -153,7 +184,16 @@ typedef struct sm_plugin {
     void (*close)(void *instance);
     /* optional: print effective settings for "ses-milter -n" (may be NULL) */
     void (*dump)(void *instance, void (*out)(void *arg, const char *line), void *arg);
-    void *spare[8];
+    void *spare0; /* reserved (ABI 1.2: see the other entries) */
+    /*
+     * account (ABI 1.2, was spare[1]; may be NULL): copy the account state
+     * into *state (state->size set by the host, fields up to it written).
+     * Called from any thread, must not block on the network: answer from
+     * what the background work last read.  Returns 0, or -1 when the
+     * instance has no account notion (the host then never asks again).
+     */
+    int (*account)(void *instance, sm_acct_state *state);
+    void *spare[6];
 } sm_plugin;
 
 #ifdef __cplusplus

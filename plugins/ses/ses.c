@@ -25,6 +25,7 @@
 
 #include <jansson.h>
 
+#include "budget.h"
 #include "redact.h"
 #include "ses.h"
 
@@ -153,7 +154,22 @@ ses_build(ses_instance *in, char *err, size_t errlen)
     co.open_arg = in->host.ctx;
     if ((in->creds = creds_new(&co, err, errlen)) == NULL)
         return -1;
-    in->thr = throttle_new((double)s->rate, (unsigned)s->burst, 500, 30000);
+    {
+        /* one budget per account: by default, instances reaching it the same way share it */
+        char *key = s->api_budget != NULL
+                        ? sesutil_asprintf("name:%s", s->api_budget)
+                        : sesutil_asprintf("%s|%s|%s|%s", in->api.endpoint, s->region,
+                                           s->credentials_source ? s->credentials_source : "",
+                                           s->profile ? s->profile : "");
+        int differs;
+        in->thr = budget_get(key, (double)s->rate, (unsigned)s->burst, &differs);
+        free(key);
+        if (differs)
+            ses_log(in, LOG_WARNING, NULL,
+                    "rate %ld/s burst %ld ignored: the API budget shared with another instance "
+                    "keeps the rate it was made with",
+                    s->rate, s->burst);
+    }
     in->api.http = in->http;
     in->api.creds = in->creds;
     in->api.thr = in->thr;
@@ -193,9 +209,11 @@ ses_start(void *instance, char *err, size_t errlen)
 
     if (creds_start(in->creds, err, errlen) < 0)
         return -1;
-    ses_log(in, LOG_INFO, NULL, "endpoint %s, region %s, credentials from %s, rate %ld/s burst %ld",
+    ses_log(in, LOG_INFO, NULL,
+            "endpoint %s, region %s, credentials from %s, rate %ld/s burst %ld "
+            "(API budget shared by %u instance(s))",
             in->api.endpoint, in->set.region, creds_source_name(in->creds), in->set.rate,
-            in->set.burst);
+            in->set.burst, budget_users(in->thr));
     return seswarm_start(in, err, errlen);
 }
 
@@ -349,7 +367,7 @@ ses_free(ses_instance *in)
 
     sesapi_clear(&in->api);
     in->creds = creds_free(in->creds);
-    in->thr = throttle_free(in->thr);
+    in->thr = budget_put(in->thr);
     in->http = http_client_free(in->http);
     sesconf_clear(s);
     free(in->name);
@@ -394,4 +412,5 @@ const sm_plugin ses_milter_plugin = {
     .lookup = ses_lookup,
     .close = ses_close,
     .dump = ses_dump,
+    .account = sesacct_state, /* ABI 1.2 */
 };
