@@ -7,8 +7,8 @@
  * budget_get() hands every instance with the same key the same throttle
  * (throttle.h), counted by reference; the first instance's rate and burst
  * make it.  The key is the api_budget setting, or by default the
- * endpoint, region and credential source and profile: instances that
- * reach one account the same way share its budget.
+ * endpoint, region, credential source and profile, rate and burst:
+ * instances that reach one account the same way share its budget.
  */
 #ifndef SES_BUDGET_H
 #define SES_BUDGET_H

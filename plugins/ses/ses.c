@@ -155,12 +155,13 @@ ses_build(ses_instance *in, char *err, size_t errlen)
     if ((in->creds = creds_new(&co, err, errlen)) == NULL)
         return -1;
     {
-        /* one budget per account: by default, instances reaching it the same way share it */
+        /* one budget per account: by default, instances reaching it the same way at the same
+         * rate share it; an api_budget name shares it whatever the rates (the first one's) */
         char *key = s->api_budget != NULL
                         ? sesutil_asprintf("name:%s", s->api_budget)
-                        : sesutil_asprintf("%s|%s|%s|%s", in->api.endpoint, s->region,
+                        : sesutil_asprintf("%s|%s|%s|%s|%ld|%ld", in->api.endpoint, s->region,
                                            s->credentials_source ? s->credentials_source : "",
-                                           s->profile ? s->profile : "");
+                                           s->profile ? s->profile : "", s->rate, s->burst);
         int differs;
         in->thr = budget_get(key, (double)s->rate, (unsigned)s->burst, &differs);
         free(key);

@@ -138,7 +138,7 @@ test_ses_warmup_fills_cache_without_get_calls(void **state)
     assert_int_equal(sestest_api_count("GetEmailIdentity"), 0);
     assert_int_equal(sestest_api_count("ListEmailIdentities"), 3); /* 6 identities, pages of 2 */
     assert_int_equal(sestest_api_count("GetAccount"), 1);
-    assert_true(sestest_logged_since_mark("SANDBOX"));
+    assert_true(sestest_logged_since_mark("in the SES sandbox"));
     sestest_inst_close(&in);
 }
 
