@@ -250,12 +250,15 @@ account_quota(sm_msg *m, sm_conf_ext *x, account_result *res, sm_verdict *v)
 {
     size_t n = plugin_chain_count(x->chain), i;
     sm_acct_state *st = xcalloc(n ? n : 1, sizeof(*st));
-    double now = (double)util_now_ms(), sends = (double)m->nrcpts;
+    double now = (double)util_now_ms();
+    /* each recipient SES will send to is one send; the MTA's own local ones are not */
+    double sends =
+        (double)(m->nrcpts - (m->n_rcpt_local < m->nrcpts ? m->n_rcpt_local : m->nrcpts));
     char text[512];
     const char *what = NULL;
     int rc = 0;
 
-    for (i = 0; i < n; i++) {
+    for (i = 0; i < n && sends > 0; i++) {
         st[i].size = sizeof(st[i]);
         if (account_state(x, i, &st[i]) < 0)
             st[i].known = 0;
@@ -276,8 +279,8 @@ account_quota(sm_msg *m, sm_conf_ext *x, account_result *res, sm_verdict *v)
         i--;
         verdict_set(v, VERDICT_TEMPFAIL, "451", "4.7.1", text);
         account_note(res, x, i, &st[i], what);
-        log_msg(LOG_NOTICE, m->qid, "account: %zu recipient(s) tempfailed by source %s: %s",
-                m->nrcpts, res->instance, text);
+        log_msg(LOG_NOTICE, m->qid, "account: %.0f recipient(s) tempfailed by source %s: %s", sends,
+                res->instance, text);
     }
     free(st);
     return rc;
