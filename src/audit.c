@@ -600,6 +600,9 @@ audit_summary_line(const audit_msg *m, char *buf, size_t len)
     if (m->dmarc != NULL && m->dmarc->other != NULL) /* RFC 7489 and RFC 9989 disagree */
         audit_put(buf, len, &off, " dmarc_other=%s", audit_clean(m->dmarc->other, a, sizeof(a)));
     audit_summary_providers(m, buf, len, &off);
+    if (m->account != NULL)
+        audit_put(buf, len, &off, " account=%s",
+                  audit_clean(m->account->decision ? m->account->decision : "-", a, sizeof(a)));
     if (m->reply_code != 0 || m->reply_text != NULL)
         audit_put(buf, len, &off, " reply=\"%d %s%s%s\"", m->reply_code,
                   m->reply_xcode ? audit_clean(m->reply_xcode, a, sizeof(a)) : "",

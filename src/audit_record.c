@@ -235,6 +235,17 @@ audit_record_unsub(const audit_msg *m)
     return a;
 }
 
+/* audit_record_account - v2: the account checks' decision, null when there were none */
+static json_t *
+audit_record_account(const audit_account *a)
+{
+    if (a == NULL)
+        return json_null();
+    return json_pack("{s:o,s:o,s:o,s:o,s:I}", "instance", audit_record_str(a->instance), "region",
+                     audit_record_str(a->region), "status", audit_record_str(a->status), "decision",
+                     audit_record_str(a->decision), "rcpts_refused", (json_int_t)a->rcpts_refused);
+}
+
 /* v2: the suppression checks, recipients written as rcpt_mode says; null when none */
 static json_t *
 audit_record_suppression(const audit_msg *m, const audit_record_opts *o)
@@ -369,6 +380,7 @@ audit_record_json(const audit_msg *m, const audit_record_opts *o)
     json_object_set_new(rec, "ses_headers", audit_record_ses_headers(m));
     json_object_set_new(rec, "refused_region", audit_record_str(m->refused_region));
     json_object_set_new(rec, "unsubscribed", audit_record_unsubscribed(m->unsubscribed));
+    json_object_set_new(rec, "account", audit_record_account(m->account));
     json_object_set_new(rec, "action", audit_record_enum(audit_action_name(m->action)));
     json_object_set_new(rec, "reply", audit_record_reply(m));
     json_object_set_new(rec, "config", audit_record_str(m->config_version));
@@ -498,6 +510,10 @@ static const audit_field f_reply[] = {{"code", AF_INT, 1, NULL, NULL, 1},
                                       {"xcode", AF_STR, 1, NULL, NULL, 1},
                                       {"text", AF_STR, 1, NULL, NULL, 1},
                                       AF_END};
+static const audit_field f_account[] = {
+    {"instance", AF_STR, 1, NULL, NULL, 1},      {"region", AF_STR, 1, NULL, NULL, 1},
+    {"status", AF_STR, 1, NULL, NULL, 1},        {"decision", AF_STR, 0, NULL, NULL, 1},
+    {"rcpts_refused", AF_INT, 0, NULL, NULL, 1}, AF_END};
 static const audit_field f_record[] = {{"v", AF_INT, 0, NULL, NULL, 1},
                                        {"alg", AF_ENUM, 0, alg_names, NULL, 1},
                                        {"prev", AF_HEX64, 0, NULL, NULL, 1},
@@ -522,6 +538,7 @@ static const audit_field f_record[] = {{"v", AF_INT, 0, NULL, NULL, 1},
                                        {"ses_headers", AF_OBJ, 1, NULL, f_ses_headers, 2},
                                        {"refused_region", AF_STR, 1, NULL, NULL, 2},
                                        {"unsubscribed", AF_OBJ, 1, NULL, f_unsubscribed, 2},
+                                       {"account", AF_OBJ, 1, NULL, f_account, 2},
                                        {"action", AF_ENUM, 1, action_names + 1, NULL, 1},
                                        {"reply", AF_OBJ, 1, NULL, f_reply, 1},
                                        {"config", AF_STR, 1, NULL, NULL, 1},

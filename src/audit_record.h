@@ -172,6 +172,15 @@ typedef struct audit_unsubscribed {
     size_t rcpt_count;        /* recipients found in the store for that list */
 } audit_unsubscribed;
 
+/* v2: what the sending account's state did to the message (account.h) */
+typedef struct audit_account {
+    const char *instance; /* source that decided; NULL when none refused */
+    const char *region;   /* its region */
+    const char *status;   /* its account state, e.g. "in the SES sandbox" */
+    const char *decision; /* accept, tempfail, hold, reject, quota-rate, quota-24h, rcpt-... */
+    size_t rcpts_refused; /* recipients refused at RCPT */
+} audit_account;
+
 typedef struct audit_msg {
     uint64_t time_ms; /* wall clock ms; 0: now */
     const char *queue_id;
@@ -204,6 +213,7 @@ typedef struct audit_msg {
     const audit_tenant *ses_tenant; /* NULL: no tenant check */
     const char *refused_region;     /* SES region whose answer refused the mail, NULL: none */
     const audit_unsubscribed *unsubscribed; /* v2; NULL: no store, or nobody unsubscribed */
+    const audit_account *account;           /* v2; NULL: no source offers account state */
     audit_action action;
     int reply_code;          /* 0: no reply sent by us */
     const char *reply_xcode; /* "5.7.1" */

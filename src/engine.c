@@ -28,6 +28,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "account.h"
 #include "addr.h"
 #include "conf_ext.h"
 #include "engine.h"
@@ -115,21 +116,63 @@ int
 engine_rcpt_wants_reply(void)
 {
     sm_conf *c = conf_acquire();
-    int want = engine_suppress_wanted(c);
+    int want = engine_suppress_wanted(c) || (c != NULL && account_wants_rcpt(c->ext));
 
     conf_release(c);
     return want;
+}
+
+/*
+ * engine_rcpt_account - the account's checks of a recipient that leaves through it
+ * (account.c: sandbox, reputation, quota) as an engine_rcpt_result with its reply
+ */
+static int
+engine_rcpt_account(sm_msg *m, const char *rcpt, int local, engine_reply *reply)
+{
+    sm_verdict v;
+    verdict_action a = VERDICT_ACCEPT;
+
+    memset(&v, 0, sizeof(v));
+    /* a local recipient is not sent through the account */
+    if (!local && m->ext != NULL && !m->ext->probe)
+        a = account_rcpt(m, &m->ext->acct, rcpt, &v);
+    if (a != VERDICT_ACCEPT && reply != NULL) {
+        util_strlcpy(reply->code,
+                     v.code[0]             ? v.code
+                     : a == VERDICT_REJECT ? "550"
+                                           : "451",
+                     sizeof(reply->code));
+        util_strlcpy(reply->xcode,
+                     v.xcode[0]            ? v.xcode
+                     : a == VERDICT_REJECT ? "5.7.1"
+                                           : "4.7.1",
+                     sizeof(reply->xcode));
+        util_strlcpy(reply->text, v.text ? v.text : "", sizeof(reply->text));
+    }
+    verdict_clear(&v);
+    if (a == VERDICT_ACCEPT || reply == NULL)
+        return ENGINE_RCPT_CONTINUE; /* reply NULL: the MTA does not wait for it */
+    return a == VERDICT_REJECT ? ENGINE_RCPT_REJECT : ENGINE_RCPT_TEMPFAIL;
 }
 
 int
 engine_rcpt(sm_msg *m, const char *rcpt, const char *mailer, engine_reply *reply)
 {
     int r = engine_suppress_rcpt(m, rcpt, mailer, reply);
+    size_t n = strlen(rcpt);
+    char *bare;
+    int local;
 
     if (r != ENGINE_RCPT_CONTINUE)
         return r; /* not a recipient of this message */
+    bare =
+        n >= 2 && rcpt[0] == '<' && rcpt[n - 1] == '>' ? xstrndup(rcpt + 1, n - 2) : xstrdup(rcpt);
+    local = scope_local_rcpt(m->conf->scope, bare, mailer, m->mta_name);
+    free(bare);
+    if ((r = engine_rcpt_account(m, rcpt, local, reply)) != ENGINE_RCPT_CONTINUE)
+        return r;
     msg_add_rcpt(m, rcpt);
-    if (scope_local_rcpt(m->conf->scope, m->rcpts[m->nrcpts - 1], mailer, m->mta_name))
+    if (local)
         m->n_rcpt_local++;
     return ENGINE_RCPT_CONTINUE;
 }
@@ -685,6 +728,8 @@ engine_eom(sm_msg *m)
     if (e->align_done)
         engine_providers(m, e, x);
     unsub_honour(x->unsub, m, e->unsub.list_id, &e->optout);
+    if (!e->probe)
+        account_eom(m, &e->acct, e->unsub_done && e->unsub.rule != NULL, v);
     if (e->probe)
         return; /* ses-milter -t: the decision only */
     engine_log_decisions(m, e, x);

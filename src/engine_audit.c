@@ -212,6 +212,7 @@ engine_audit(sm_msg *m, msg_ext *e, int aborted)
     audit_spf spf;
     audit_dmarc dmarc;
     audit_unsubscribed optout;
+    audit_account acct;
     const char *advice[ALIGN_MAX_REASONS];
     audit_provider prov[ALIGN_PROVIDER_N];
     const char *prov_failed[ALIGN_PROVIDER_N][ALIGN_RULE_N];
@@ -309,6 +310,15 @@ engine_audit(sm_msg *m, msg_ext *e, int aborted)
             e->optout.unavailable ? "tempfail" : unsub_honour_action_name(e->optout.action);
         optout.rcpt_count = e->optout.n_rcpts;
         am.unsubscribed = &optout;
+    }
+    if (e->acct.checked) {
+        memset(&acct, 0, sizeof(acct));
+        acct.instance = e->acct.instance[0] ? e->acct.instance : NULL;
+        acct.region = e->acct.region[0] ? e->acct.region : NULL;
+        acct.status = e->acct.status[0] ? e->acct.status : NULL;
+        acct.decision = account_decision_name(&e->acct);
+        acct.rcpts_refused = e->acct.rcpts_refused + e->acct.rcpts_tempfailed;
+        am.account = &acct;
     }
     am.action = engine_audit_action(m, e, aborted);
     am.outcome = aborted ? AUDIT_OUTCOME_ABORTED : AUDIT_OUTCOME_COMPLETED;

@@ -5,6 +5,7 @@
 #ifndef SM_ENGINE_INT_H
 #define SM_ENGINE_INT_H
 
+#include "account.h"
 #include "addr.h"
 #include "align.h"
 #include "align_provider.h"
@@ -65,6 +66,7 @@ typedef struct msg_ext {
     int spf_done;
     unsub_result unsub;
     int unsub_done;
+    account_result acct;        /* sandbox RCPT checks, reputation guard, send quota (account.h) */
     unsub_honour_result optout; /* the unsubscribe store's answer (unsub_honour.h) */
     /* SES: suppression checks (engine_suppress.c), X-SES-* header rules (sesheaders.c) */
     engine_supp_rec *supp;

@@ -168,7 +168,40 @@ milter_envfrom(SMFICTX *ctx, char **argv)
     return SMFIS_CONTINUE;
 }
 
-static char *milter_reply_text(const char *text);
+/* milter_reply_text - libmilter treats '%' as a format character: double it */
+static char *
+milter_reply_text(const char *text)
+{
+    size_t n = 0;
+    char *out, *o;
+
+    for (const char *p = text; *p; p++)
+        n += *p == '%' ? 2 : 1;
+    out = o = xmalloc(n + 1);
+    for (const char *p = text; *p; p++) {
+        if (*p == '\r' || *p == '\n')
+            continue;
+        *o++ = *p;
+        if (*p == '%')
+            *o++ = '%';
+    }
+    *o = '\0';
+    return out;
+}
+
+/* milter_refuse - set the reply of a refusing verdict; SMFIS_REJECT/TEMPFAIL, else CONTINUE */
+static sfsistat
+milter_refuse(SMFICTX *ctx, const sm_verdict *v)
+{
+    char *text;
+
+    if (v->action != VERDICT_REJECT && v->action != VERDICT_TEMPFAIL)
+        return SMFIS_CONTINUE;
+    text = milter_reply_text(v->text ? v->text : "");
+    smfi_setreply(ctx, (char *)v->code, (char *)v->xcode, text);
+    free(text);
+    return v->action == VERDICT_REJECT ? SMFIS_REJECT : SMFIS_TEMPFAIL;
+}
 
 static sfsistat
 milter_envrcpt(SMFICTX *ctx, char **argv)
@@ -247,27 +280,6 @@ milter_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
                         m == NULL || m->want_body || !m->can_skip ? SMFIS_CONTINUE : SMFIS_SKIP);
 }
 
-/* milter_reply_text - libmilter treats '%' as a format character: double it */
-static char *
-milter_reply_text(const char *text)
-{
-    size_t n = 0;
-    char *out, *o;
-
-    for (const char *p = text; *p; p++)
-        n += *p == '%' ? 2 : 1;
-    out = o = xmalloc(n + 1);
-    for (const char *p = text; *p; p++) {
-        if (*p == '\r' || *p == '\n')
-            continue;
-        *o++ = *p;
-        if (*p == '%')
-            *o++ = '%';
-    }
-    *o = '\0';
-    return out;
-}
-
 /* milter_apply - carry out the verdict's recipient and header changes */
 static void
 milter_apply(SMFICTX *ctx, sm_msg *m)
@@ -306,10 +318,7 @@ milter_eom(SMFICTX *ctx)
     engine_eom(m);
     v = &m->verdict;
     if (v->action == VERDICT_REJECT || v->action == VERDICT_TEMPFAIL) {
-        char *text = milter_reply_text(v->text ? v->text : "");
-        smfi_setreply(ctx, v->code, v->xcode, text);
-        free(text);
-        r = v->action == VERDICT_REJECT ? SMFIS_REJECT : SMFIS_TEMPFAIL;
+        r = milter_refuse(ctx, v);
     } else if (v->action == VERDICT_DISCARD) {
         r = SMFIS_DISCARD;
     } else {

@@ -840,3 +840,26 @@ plugin_instance_ask(plugin_instance *inst, sm_ask_question question, const char 
         a = SM_ASK_TEMPFAIL;
     return a;
 }
+
+/* plugin_instance_account - ask the plugin's optional account entry */
+int
+plugin_instance_account(plugin_instance *inst, sm_acct_state *st)
+{
+    const sm_plugin *d = inst->mod->desc;
+
+    memset(st, 0, sizeof(*st));
+    st->size = sizeof(*st);
+    if (d->account == NULL || !inst->started)
+        return -1;
+    return d->account(inst->data, st);
+}
+
+/* plugin_chain_any_account - any instance whose plugin has the account entry */
+int
+plugin_chain_any_account(plugin_chain *chain)
+{
+    for (size_t i = 0; chain != NULL && i < chain->ninst; i++)
+        if (chain->inst[i]->mod->desc->account != NULL)
+            return 1;
+    return 0;
+}

@@ -97,4 +97,12 @@ sm_ask_answer plugin_instance_ask(plugin_instance *inst, sm_ask_question questio
                                   const char *subject, const char *tenant, uint64_t deadline_ms,
                                   const char *queue_id, sm_ask_attrs *attrs);
 
+/*
+ * plugin_instance_account - the sending account behind an instance (ABI 1.2): fills *st
+ * (st->size set here) and returns 0, or -1 when the plugin offers no account state
+ */
+int plugin_instance_account(plugin_instance *inst, sm_acct_state *st);
+/* plugin_chain_any_account - whether some instance offers account state */
+int plugin_chain_any_account(plugin_chain *chain);
+
 #endif

@@ -48,6 +48,7 @@ extern "C" {
  *   1.2  sm_plugin.doctor (was spare[0]; NULL on 1.0/1.1 plugins): what
  *        "ses-milter doctor" asks a source beyond lookup(): the identity's
  *        full verification state (describe) and every identity it knows (list);
+ *        sm_plugin.account (was spare[1]; NULL in older plugins: no account state);
  *        sm_plugin.ask (spare[2]; NULL in older plugins: no account questions);
  *        sm_plugin_host.budget_take (was spare[0]; NULL on older hosts: no fleet
  *        budget) and sm_plugin_host.metric (was spare[1]; NULL on older hosts:
@@ -199,6 +200,36 @@ typedef enum sm_metric_event {
     SM_METRIC_API_ERROR = 3,     /* the call failed otherwise (not "not found") */
 } sm_metric_event;
 
+/* what the account lets through now, for one class of mail (ABI 1.2) */
+typedef enum sm_acct_action {
+    SM_ACCT_ACCEPT = 0,   /* send as usual */
+    SM_ACCT_TEMPFAIL = 1, /* 451: the client keeps the message and retries */
+    SM_ACCT_HOLD = 2,     /* accept into the MTA's hold queue (quarantine) */
+    SM_ACCT_REJECT = 3,   /* 550: refuse */
+} sm_acct_action;
+
+/*
+ * sm_acct_state (ABI 1.2): the sending account behind an instance, as the
+ * host needs it to decide before queueing.  The plugin turns its service's
+ * account answer into actions per class of mail (bulk: mail the host's
+ * unsubscribe rules match; transactional: everything else), a recipient
+ * restriction and a send quota.  Host-owned; "" means unknown.
+ */
+typedef struct sm_acct_state {
+    size_t size;                  /* sizeof(sm_acct_state) as the host built it */
+    int known;                    /* 0: no answer yet (everything below is unknown) */
+    unsigned generation;          /* changes with each answer the plugin read */
+    int recipients_verified_only; /* 1: each recipient must be a verified identity */
+    sm_acct_action bulk;          /* action for bulk mail now */
+    sm_acct_action transactional; /* action for transactional mail now */
+    double max_send_rate;         /* recipients per second; <= 0: no limit known */
+    double max_24h_send;          /* recipients per 24 h; < 0: unlimited, 0: unknown */
+    double sent_last_24h;         /* recipients sent in the last 24 h when read */
+    char region[32];              /* where the account lives, e.g. us-east-1 */
+    char status[64];              /* short state, e.g. "PROBATION", "sandbox" */
+    char detail[192];             /* why the actions are what they are (reply and log) */
+} sm_acct_state;
+
 /* services the host offers a plugin */
 typedef struct sm_plugin_host {
     unsigned abi_version;
@@ -272,7 +303,14 @@ typedef struct sm_plugin {
     void (*dump)(void *instance, void (*out)(void *arg, const char *line), void *arg);
     /* ABI 1.2 (spare[0] before): diagnostics for "ses-milter doctor"; NULL: none */
     const sm_plugin_doctor *doctor;
-    void *spare_lo[1]; /* spare[1]: another 1.2 entry */
+    /*
+     * account (ABI 1.2, was spare[1]; may be NULL): copy the account state
+     * into *state (state->size set by the host, fields up to it written).
+     * Called from any thread, must not block on the network: answer from
+     * what the background work last read.  Returns 0, or -1 when the
+     * instance has no account notion (the host then never asks again).
+     */
+    int (*account)(void *instance, sm_acct_state *state);
     /* ABI 1.2, spare[2]: questions about the account: suppression list, tenants (NULL: none) */
     sm_ask_fn ask;
     void *spare[5];

@@ -25,6 +25,7 @@
 
 #include <jansson.h>
 
+#include "budget.h"
 #include "redact.h"
 #include "ses.h"
 #include "sessupp.h"
@@ -155,7 +156,23 @@ ses_build(ses_instance *in, char *err, size_t errlen)
     co.open_arg = in->host.ctx;
     if ((in->creds = creds_new(&co, err, errlen)) == NULL)
         return -1;
-    in->thr = throttle_new((double)s->rate, (unsigned)s->burst, 500, 30000);
+    {
+        /* one budget per account: by default, instances reaching it the same way at the same
+         * rate share it; an api_budget name shares it whatever the rates (the first one's) */
+        char *key = s->api_budget != NULL
+                        ? sesutil_asprintf("name:%s", s->api_budget)
+                        : sesutil_asprintf("%s|%s|%s|%s|%ld|%ld", in->api.endpoint, s->region,
+                                           s->credentials_source ? s->credentials_source : "",
+                                           s->profile ? s->profile : "", s->rate, s->burst);
+        int differs;
+        in->thr = budget_get(key, (double)s->rate, (unsigned)s->burst, &differs);
+        free(key);
+        if (differs)
+            ses_log(in, LOG_WARNING, NULL,
+                    "rate %ld/s burst %ld ignored: the API budget shared with another instance "
+                    "keeps the rate it was made with",
+                    s->rate, s->burst);
+    }
     /* ABI 1.2: the fleet's hosts share one budget per instance name through the host */
     if (in->host.budget_take != NULL)
         throttle_set_shared(in->thr, in->host.budget_take, in->host.ctx, in->name,
@@ -205,9 +222,11 @@ ses_start(void *instance, char *err, size_t errlen)
 
     if (creds_start(in->creds, err, errlen) < 0)
         return -1;
-    ses_log(in, LOG_INFO, NULL, "endpoint %s, region %s, credentials from %s, rate %ld/s burst %ld",
+    ses_log(in, LOG_INFO, NULL,
+            "endpoint %s, region %s, credentials from %s, rate %ld/s burst %ld "
+            "(API budget shared by %u instance(s))",
             in->api.endpoint, in->set.region, creds_source_name(in->creds), in->set.rate,
-            in->set.burst);
+            in->set.burst, budget_users(in->thr));
     if (seswarm_start(in, err, errlen) < 0)
         return -1;
     return sessupp_start(in->supp, err, errlen);
@@ -404,7 +423,7 @@ ses_free(ses_instance *in)
     in->tenants = sestenant_free(in->tenants);
     sesapi_clear(&in->api);
     in->creds = creds_free(in->creds);
-    in->thr = throttle_free(in->thr);
+    in->thr = budget_put(in->thr);
     in->http = http_client_free(in->http);
     sesconf_clear(s);
     free(in->name);
@@ -449,6 +468,7 @@ const sm_plugin ses_milter_plugin = {
     .lookup = ses_lookup,
     .close = ses_close,
     .dump = ses_dump,
-    .doctor = &ses_doctor, /* ABI 1.2, sesdoctor.c */
-    .ask = ses_ask,        /* ABI 1.2 */
+    .doctor = &ses_doctor,    /* ABI 1.2, sesdoctor.c */
+    .ask = ses_ask,           /* ABI 1.2 */
+    .account = sesacct_state, /* ABI 1.2 */
 };

@@ -39,6 +39,8 @@ typedef struct ses_instance {
     pthread_cond_t cond;
     int warm_running, stop;
     int account_done;               /* GetAccount answered (under lock) */
+    uint64_t account_ms;            /* when GetAccount last answered, 0: never (lock) */
+    sm_acct_state acct;             /* what it said, as the host needs it (lock) */
     uint64_t listed_ms;             /* last complete ListEmailIdentities walk, 0: none (lock) */
     struct ses_instance *warm_next; /* seswarm.c's list of running instances */
     /* log rate limit per sesapi_status */
@@ -59,6 +61,12 @@ void ses_copy(char *dst, size_t size, const char *src);
 sm_id_answer ses_get(ses_instance *in, const sm_id_query *q, sm_id_attrs *attrs, char **body_r);
 /* ses_doctor - ABI 1.2 diagnostics: describe (GetEmailIdentity whole), list (sesdoctor.c) */
 extern const sm_plugin_doctor ses_doctor;
+/* sesacct_refresh - GetAccount once: 0 when answered (whatever it said), -1 to retry */
+int sesacct_refresh(ses_instance *in);
+/* sesacct_state - plugin entry (ABI 1.2): copy the account state last read */
+int sesacct_state(void *instance, sm_acct_state *state);
+/* sesacct_parse - GetAccount's JSON into st with the instance's actions; -1 when malformed */
+int sesacct_parse(const ses_settings *set, const char *body, sm_acct_state *st);
 
 /* seswarm_start - start the GetAccount + ListEmailIdentities thread */
 int seswarm_start(ses_instance *in, char *err, size_t errlen);

@@ -60,7 +60,28 @@ static const sesconf_directive sesconf_table[] = {
     /* tenant resources (sestenant.c) */
     {"tenants", SESCONF_BOOL, SF(tenants), NULL, 0, 0, 1},
     {"tenant_ttl", SESCONF_INT, SF(tenant_ttl), NULL, 300, 1, 30 * 86400},
+    {"account_interval", SESCONF_INT, SF(account_interval), NULL, 60, 0, 3600},
+    {"sandbox_recipients", SESCONF_BOOL, SF(sandbox_recipients), NULL, 1, 0, 1},
+    {"send_quota", SESCONF_BOOL, SF(send_quota), NULL, 1, 0, 1},
+    {"on_probation_bulk", SESCONF_STR, SF(on_probation_bulk), "tempfail", 0, 0, 0},
+    {"on_probation_transactional", SESCONF_STR, SF(on_probation_transactional), "accept", 0, 0, 0},
+    {"on_shutdown", SESCONF_STR, SF(on_shutdown), "reject", 0, 0, 0},
+    {"on_sending_disabled", SESCONF_STR, SF(on_sending_disabled), "tempfail", 0, 0, 0},
+    {"api_budget", SESCONF_STR, SF(api_budget), NULL, 0, 0, 0},
 };
+
+static const char *const sesconf_actions[] = {"accept", "tempfail", "hold", "reject"};
+
+/* sesconf_action - the action's index is its sm_acct_action value */
+int
+sesconf_action(const char *name)
+{
+    for (size_t i = 0; name != NULL && i < sizeof(sesconf_actions) / sizeof(sesconf_actions[0]);
+         i++)
+        if (strcmp(name, sesconf_actions[i]) == 0)
+            return (int)i;
+    return -1;
+}
 #define SESCONF_N (sizeof(sesconf_table) / sizeof(sesconf_table[0]))
 
 static const char *
@@ -122,6 +143,22 @@ sesconf_read(const sm_plugin_host *host, ses_settings *s, char *err, size_t errl
     if (strspn(s->region, "abcdefghijklmnopqrstuvwxyz0123456789-") != strlen(s->region))
         return sesutil_errf(err, errlen, "%s: ses: malformed region \"%s\"",
                             host->conf_where(host->ctx, "region", where, sizeof(where)), s->region);
+    {
+        static const char *const acts[] = {"on_probation_bulk", "on_probation_transactional",
+                                           "on_shutdown", "on_sending_disabled"};
+        char *const vals[] = {s->on_probation_bulk, s->on_probation_transactional, s->on_shutdown,
+                              s->on_sending_disabled};
+        for (i = 0; i < 4; i++)
+            if (sesconf_action(vals[i]) < 0)
+                return sesutil_errf(
+                    err, errlen, "%s: ses: %s must be one of accept, tempfail, hold, reject",
+                    host->conf_where(host->ctx, acts[i], where, sizeof(where)), acts[i]);
+    }
+    if (s->account_interval > 0 && s->account_interval < 5)
+        return sesutil_errf(err, errlen,
+                            "%s: ses: account_interval must be 0 (at start only) or 5 to 3600 "
+                            "seconds: each GetAccount takes a request of the account's API budget",
+                            host->conf_where(host->ctx, "account_interval", where, sizeof(where)));
     if (!creds_source_valid(s->credentials_source))
         return sesutil_errf(
             err, errlen,

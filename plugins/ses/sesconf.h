@@ -23,7 +23,15 @@ typedef struct ses_settings {
     /* tenant resources (sestenant.c) */
     int tenants;
     long tenant_ttl;
+    /* account awareness (sesacct.c): GetAccount schedule and what each state means */
+    long account_interval;
+    int sandbox_recipients, send_quota;
+    char *on_probation_bulk, *on_probation_transactional, *on_shutdown, *on_sending_disabled;
+    char *api_budget; /* instances naming the same budget share one API rate */
 } ses_settings;
+
+/* sesconf_action - "accept" | "tempfail" | "hold" | "reject" as an sm_acct_action, or -1 */
+int sesconf_action(const char *name);
 
 /* sesconf_read - fill s from the instance block; -1 with "file:line: reason" in err */
 int sesconf_read(const sm_plugin_host *host, ses_settings *s, char *err, size_t errlen);

@@ -1,9 +1,8 @@
 /*
  * seswarm.c - background work of an SES instance: account check, warm-up
  *
- * Purpose: after start(), one thread asks GetAccount once (logging loudly
- * when the account is in the sandbox, has sending disabled or is not
- * HEALTHY) and then lists every identity with ListEmailIdentities (paged,
+ * Purpose: after start(), one thread asks GetAccount (sesacct.c) at start
+ * and every account_interval seconds, and lists every identity with ListEmailIdentities (paged,
  * PageSize up to 1000, NextToken percent-encoded) at start and every
  * warmup_interval seconds, pushing each into the host's cache through
  * host->cache_put.  List entries carry no DKIM / MAIL FROM details; they
@@ -14,7 +13,8 @@
  * Reload: a new instance started while a running one has the same name,
  * endpoint, region, credential source and warm-up settings (the host loads
  * the new configuration before it releases the old one) takes over its
- * warm-up state: GetAccount is not asked again and the first list waits
+ * warm-up state: the account state and its schedule (GetAccount is not
+ * asked again before account_interval is over), and the first list waits
  * until warmup_interval after the predecessor's last complete one, so that
  * a SIGHUP costs no API calls (SES allows about one per second).  The host
  * keeps its identity cache across such a reload.
@@ -100,55 +100,6 @@ seswarm_jbool(json_t *o, const char *name)
 {
     json_t *v = json_object_get(o, name);
     return json_is_boolean(v) ? json_is_true(v) : -1;
-}
-
-/* GetAccount once: 0 when answered (whatever it said), -1 to retry later */
-static int
-seswarm_account(ses_instance *in)
-{
-    sesapi_result r;
-    json_t *root;
-    const char *enf;
-    int prod, sending;
-
-    sesapi_call(&in->api, "/v2/email/account", NULL, seswarm_deadline(in), &r);
-    if (r.status != SESAPI_OK) {
-        sesapi_status st = r.status;
-        ses_log_failure(in, &r, "GetAccount", "ses:GetAccount", NULL);
-        sesapi_result_clear(&r);
-        return st == SESAPI_DENIED ? 0 : -1;
-    }
-    root = json_loads(r.body, 0, NULL);
-    sesapi_result_clear(&r);
-    if (!json_is_object(root)) {
-        ses_log(in, LOG_ERR, NULL, "SES GetAccount: malformed JSON answer");
-        json_decref(root);
-        return 0;
-    }
-    prod = seswarm_jbool(root, "ProductionAccessEnabled");
-    sending = seswarm_jbool(root, "SendingEnabled");
-    enf = json_is_string(json_object_get(root, "EnforcementStatus"))
-              ? json_string_value(json_object_get(root, "EnforcementStatus"))
-              : "unknown";
-    if (prod == 0)
-        ses_log(in, LOG_WARNING, NULL,
-                "SES account in %s is in the SANDBOX "
-                "(ProductionAccessEnabled=false): it may send only to verified identities, "
-                "200 messages a day, 1 per second",
-                in->set.region);
-    if (sending == 0)
-        ses_log(in, LOG_ERR, NULL, "SES account in %s has sending DISABLED (SendingEnabled=false)",
-                in->set.region);
-    if (strcmp(enf, "HEALTHY") != 0)
-        ses_log(in, LOG_ERR, NULL, "SES account in %s is not healthy: EnforcementStatus=%.32s",
-                in->set.region, enf);
-    if (prod == 1 && sending == 1 && strcmp(enf, "HEALTHY") == 0)
-        ses_log(in, LOG_INFO, NULL,
-                "SES account in %s: production access, sending enabled, "
-                "HEALTHY",
-                in->set.region);
-    json_decref(root);
-    return 0;
 }
 
 /* push one ListEmailIdentities item into the host cache */
@@ -255,41 +206,74 @@ seswarm_list(ses_instance *in)
     return 0;
 }
 
+/* seswarm_next - the earlier of two due times, 0 standing for "never" */
+static uint64_t
+seswarm_next(uint64_t a, uint64_t b)
+{
+    return a == 0 ? b : b == 0 ? a : a < b ? a : b;
+}
+
+/*
+ * seswarm_thread - GetAccount at start and every account_interval seconds
+ * (0: once), ListEmailIdentities every warmup_interval seconds (0: never);
+ * a failed round is retried after SESWARM_RETRY_S.  A successor of a
+ * running instance starts from its predecessor's due times.
+ */
 static void *
 seswarm_thread(void *arg)
 {
     ses_instance *in = arg;
-    uint64_t interval_ms = (uint64_t)in->set.warmup_interval * 1000u, listed, now;
-    int account_done;
+    uint64_t list_iv = (uint64_t)in->set.warmup_interval * 1000u;
+    uint64_t acct_iv = (uint64_t)in->set.account_interval * 1000u;
+    uint64_t retry = (uint64_t)SESWARM_RETRY_S * 1000u, listed, accounted, now;
+    uint64_t next_acct, next_list;
+    /* an account answer that failed is asked again within account_interval, at most 30 s */
+    uint64_t acct_retry = acct_iv > 0 && acct_iv < retry ? acct_iv : retry;
 
     pthread_mutex_lock(&in->lock);
-    account_done = in->account_done;
     listed = in->listed_ms;
+    accounted = in->account_done ? in->account_ms : 0;
     pthread_mutex_unlock(&in->lock);
     now = sesutil_now_ms();
-    if (interval_ms > 0 && listed != 0 && listed + interval_ms > now) {
+    next_acct = accounted == 0 ? now : acct_iv > 0 ? accounted + acct_iv : 0;
+    next_list = list_iv == 0 ? 0 : listed != 0 ? listed + list_iv : now;
+    if (listed != 0 && next_list > now)
         ses_log(in, LOG_INFO, NULL,
                 "warm-up: took over the state of the running instance; next list in %llu s",
-                (unsigned long long)((listed + interval_ms - now + 999) / 1000));
-        if (seswarm_wait(in, listed + interval_ms - now))
-            return NULL;
-    }
+                (unsigned long long)((next_list - now + 999) / 1000));
     while (!seswarm_stopping(in)) {
-        int ok = 0;
-        if (seswarm_wait_creds(in) == 0) {
-            if (!account_done)
-                account_done = seswarm_account(in) == 0;
-            ok = in->set.warmup_interval == 0 || seswarm_list(in) == 0;
-            pthread_mutex_lock(&in->lock);
-            in->account_done = account_done;
-            if (ok && in->set.warmup_interval > 0)
-                in->listed_ms = sesutil_now_ms();
-            pthread_mutex_unlock(&in->lock);
+        uint64_t wake;
+        now = sesutil_now_ms();
+        if ((next_acct != 0 && next_acct <= now) || (next_list != 0 && next_list <= now)) {
+            if (seswarm_wait_creds(in) < 0) {
+                if (next_acct != 0 && next_acct <= now)
+                    next_acct = now + acct_retry;
+                if (next_list != 0 && next_list <= now)
+                    next_list = now + retry;
+            }
+            if (next_acct != 0 && next_acct <= now) {
+                int ok = sesacct_refresh(in) == 0;
+                pthread_mutex_lock(&in->lock);
+                in->account_done |= ok;
+                pthread_mutex_unlock(&in->lock);
+                next_acct = !ok           ? sesutil_now_ms() + acct_retry
+                            : acct_iv > 0 ? sesutil_now_ms() + acct_iv
+                                          : 0;
+            }
+            if (next_list != 0 && next_list <= now && !seswarm_stopping(in)) {
+                int ok = seswarm_list(in) == 0;
+                pthread_mutex_lock(&in->lock);
+                if (ok)
+                    in->listed_ms = sesutil_now_ms();
+                pthread_mutex_unlock(&in->lock);
+                next_list = sesutil_now_ms() + (ok ? list_iv : retry);
+            }
         }
-        if (in->set.warmup_interval == 0 && account_done)
+        wake = seswarm_next(next_acct, next_list);
+        if (wake == 0)
             break;
-        if (seswarm_wait(in, ok ? (uint64_t)in->set.warmup_interval * 1000u
-                                : (uint64_t)SESWARM_RETRY_S * 1000u))
+        now = sesutil_now_ms();
+        if (seswarm_wait(in, wake > now ? wake - now : 0))
             break;
     }
     return NULL;
@@ -312,7 +296,14 @@ seswarm_same(const ses_instance *a, const ses_instance *b)
            a->set.warmup_interval == b->set.warmup_interval &&
            a->set.warmup_page_size == b->set.warmup_page_size &&
            a->set.verified_ttl == b->set.verified_ttl &&
-           a->set.not_verified_ttl == b->set.not_verified_ttl;
+           a->set.not_verified_ttl == b->set.not_verified_ttl &&
+           a->set.account_interval == b->set.account_interval &&
+           a->set.sandbox_recipients == b->set.sandbox_recipients &&
+           a->set.send_quota == b->set.send_quota &&
+           seswarm_streq(a->set.on_probation_bulk, b->set.on_probation_bulk) &&
+           seswarm_streq(a->set.on_probation_transactional, b->set.on_probation_transactional) &&
+           seswarm_streq(a->set.on_shutdown, b->set.on_shutdown) &&
+           seswarm_streq(a->set.on_sending_disabled, b->set.on_sending_disabled);
 }
 
 /* seswarm_adopt - take over a running predecessor's state, then join the running list */
@@ -325,6 +316,8 @@ seswarm_adopt(ses_instance *in)
             continue;
         pthread_mutex_lock(&o->lock);
         in->account_done = o->account_done;
+        in->account_ms = o->account_ms;
+        in->acct = o->acct;
         in->listed_ms = o->listed_ms;
         pthread_mutex_unlock(&o->lock);
         break;

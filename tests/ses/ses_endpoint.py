@@ -23,6 +23,10 @@ Control (no signature needed):
   POST /__mode?ses=M&creds=C  M: ok | 429 | 500 | denied | expired | silent | slow:MS
                               C: ok | 500
   POST /__reset               clear the counters
+  POST /__mode?account=A      GetAccount variant (helper sesacct's block, ACCOUNT_VARIANTS):
+                              fixture (default: fixture["account"]) | healthy | sandbox |
+                              probation | shutdown | disabled |
+                              quota:MAX24,RATE,SENT (healthy, with that SendQuota)
 
 Usage: ses_endpoint.py --fixture F --port-file P [--tls-cert C --tls-key K] [--doctor]
 --doctor adds the GetEmailIdentity variants of "ses-milter doctor" (doctor_identities()).
@@ -72,6 +76,42 @@ def issue_temp(kind):
         KEYS[ak] = (sk, tok, exp)
     iso = datetime.datetime.fromtimestamp(exp, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     return ak, sk, tok, iso
+
+
+# ---- GetAccount variants (helper sesacct) ---------------------------------------
+# Selected with POST /__mode?account=NAME; every variant is signed and checked like
+# any other SES request.  SendQuota defaults to a production account's (50000/24 h,
+# 14/s); the sandbox's is SES's own (200/24 h, 1/s).
+ACCOUNT_VARIANTS = {
+    "healthy": {"ProductionAccessEnabled": True, "SendingEnabled": True,
+                "EnforcementStatus": "HEALTHY"},
+    "sandbox": {"ProductionAccessEnabled": False, "SendingEnabled": True,
+                "EnforcementStatus": "HEALTHY",
+                "SendQuota": {"Max24HourSend": 200.0, "MaxSendRate": 1.0,
+                              "SentLast24Hours": 0.0}},
+    "probation": {"ProductionAccessEnabled": True, "SendingEnabled": True,
+                  "EnforcementStatus": "PROBATION"},
+    "shutdown": {"ProductionAccessEnabled": True, "SendingEnabled": False,
+                 "EnforcementStatus": "SHUTDOWN"},
+    "disabled": {"ProductionAccessEnabled": True, "SendingEnabled": False,
+                 "EnforcementStatus": "HEALTHY"},
+}
+
+
+def account_answer(variant):
+    """The GetAccount body for a variant name (see ACCOUNT_VARIANTS), else the fixture's."""
+    if variant.startswith("quota:"):
+        m24, rate, sent = (float(x) for x in variant[6:].split(","))
+        body = dict(ACCOUNT_VARIANTS["healthy"])
+        body["SendQuota"] = {"Max24HourSend": m24, "MaxSendRate": rate, "SentLast24Hours": sent}
+        return body
+    if variant in ACCOUNT_VARIANTS:
+        body = dict(ACCOUNT_VARIANTS[variant])
+        body.setdefault("SendQuota", {"Max24HourSend": 50000.0, "MaxSendRate": 14.0,
+                                      "SentLast24Hours": 0.0})
+        return body
+    return FIX.get("account", {})
+# ---- end of the GetAccount variants -----------------------------------------------
 
 
 def parse_authz(value):
@@ -246,7 +286,7 @@ class Handler(BaseHTTPRequestHandler):
             self.list_identities(urllib.parse.parse_qs(u.query, keep_blank_values=True))
         elif u.path == "/v2/email/account":
             record("GetAccount")
-            self.send(200, FIX.get("account", {}))
+            self.send(200, account_answer(MODE.get("account", FIX.get("account_variant", "fixture"))))
         else:
             self.aws_error(404, "UnknownOperationException", "no such API")
 

@@ -138,7 +138,7 @@ test_ses_warmup_fills_cache_without_get_calls(void **state)
     assert_int_equal(sestest_api_count("GetEmailIdentity"), 0);
     assert_int_equal(sestest_api_count("ListEmailIdentities"), 3); /* 6 identities, pages of 2 */
     assert_int_equal(sestest_api_count("GetAccount"), 1);
-    assert_true(sestest_logged_since_mark("SANDBOX"));
+    assert_true(sestest_logged_since_mark("in the SES sandbox"));
     sestest_inst_close(&in);
 }
 
@@ -631,6 +631,71 @@ test_ses_tls_untrusted_refused_trusted_with_ca_file(void **state)
     sestest_endpoint_stop(pid);
 }
 
+/*
+ * The ABI 1.2 account entry, per GetAccount variant of the endpoint (signed and checked
+ * like every request): what the host is told, with the on_* settings applied
+ */
+static void
+test_ses_account_state_per_getaccount_variant(void **state)
+{
+    static const struct {
+        const char *variant;
+        int verified_only;
+        sm_acct_action bulk, transactional;
+        double rate, max24, sent;
+        const char *status;
+    } t[] = {
+        {"healthy", 0, SM_ACCT_ACCEPT, SM_ACCT_ACCEPT, 14, 50000, 0, "healthy"},
+        {"sandbox", 1, SM_ACCT_ACCEPT, SM_ACCT_ACCEPT, 1, 200, 0, "in the SES sandbox"},
+        {"probation", 0, SM_ACCT_HOLD, SM_ACCT_ACCEPT, 14, 50000, 0, "under SES PROBATION"},
+        {"shutdown", 0, SM_ACCT_REJECT, SM_ACCT_REJECT, 14, 50000, 0,
+         "SHUT DOWN by SES, disabled for sending in SES"},
+        {"disabled", 0, SM_ACCT_TEMPFAIL, SM_ACCT_TEMPFAIL, 14, 50000, 0,
+         "disabled for sending in SES"},
+        {"quota:1000,7,250", 0, SM_ACCT_ACCEPT, SM_ACCT_ACCEPT, 7, 1000, 250, "healthy"},
+    };
+    size_t k;
+
+    (void)state;
+    sestest_env_static();
+    for (k = 0; k < sizeof(t) / sizeof(t[0]); k++) {
+        char mode[64];
+        sm_acct_state st;
+        uint64_t until;
+        inst in;
+
+        snprintf(mode, sizeof(mode), "account=%s", t[k].variant);
+        sestest_set_mode(mode);
+        assert_int_equal(sestest_inst_open(&in, 1,
+                                           BASE_CONF "warmup_interval = 0; account_interval = 0; "
+                                                     "rate = 50; burst = 5; "
+                                                     "on_probation_bulk = \"hold\";",
+                                           sestest_port),
+                         0);
+        assert_non_null(sestest_plugin->account);
+        memset(&st, 0, sizeof(st));
+        for (until = sestest_now_ms() + 5000; sestest_now_ms() < until; usleep(20 * 1000)) {
+            memset(&st, 0, sizeof(st));
+            st.size = sizeof(st);
+            assert_int_equal(sestest_plugin->account(in.pi, &st), 0);
+            if (st.known)
+                break;
+        }
+        print_message("%s: %s; %s\n", t[k].variant, st.status, st.detail);
+        assert_true(st.known);
+        assert_string_equal(st.region, "us-east-1");
+        assert_string_equal(st.status, t[k].status);
+        assert_int_equal(st.recipients_verified_only, t[k].verified_only);
+        assert_int_equal(st.bulk, t[k].bulk);
+        assert_int_equal(st.transactional, t[k].transactional);
+        assert_true(st.max_send_rate == t[k].rate);
+        assert_true(st.max_24h_send == t[k].max24);
+        assert_true(st.sent_last_24h == t[k].sent);
+        sestest_inst_close(&in);
+    }
+    sestest_set_mode("account=fixture");
+}
+
 static void
 test_ses_config_errors_say_file_line(void **state)
 {
@@ -645,6 +710,10 @@ test_ses_config_errors_say_file_line(void **state)
          "test.conf:2: ses: credentials_source"},
         {"region = \"us-east-1\";\nrate = 0;", "test.conf:2: rate: out of range"},
         {"region = \"us east\";", "malformed region"},
+        {"region = \"us-east-1\";\non_shutdown = \"bounce\";",
+         "test.conf:2: ses: on_shutdown must be one of accept, tempfail, hold, reject"},
+        {"region = \"us-east-1\";\naccount_interval = 2;",
+         "test.conf:2: ses: account_interval must be 0"},
     };
     size_t i;
     inst in;
@@ -793,6 +862,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_ses_bad_credentials_log_clear_line_and_tempfail,
                                         sestest_setup_test, sestest_teardown_test),
         cmocka_unit_test_setup_teardown(test_ses_tls_untrusted_refused_trusted_with_ca_file,
+                                        sestest_setup_test, sestest_teardown_test),
+        cmocka_unit_test_setup_teardown(test_ses_account_state_per_getaccount_variant,
                                         sestest_setup_test, sestest_teardown_test),
         cmocka_unit_test_setup_teardown(test_ses_config_errors_say_file_line, sestest_setup_test,
                                         sestest_teardown_test),

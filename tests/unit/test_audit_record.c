@@ -176,7 +176,7 @@ test_schema_check_refuses_broken_records(void **state)
  */
 /* the top-level keys schema v2 added (besides scope.system_mail) */
 static const char *const v2_keys[] = {"providers", "suppression", "ses_headers", "refused_region",
-                                      "unsubscribed"};
+                                      "unsubscribed", "account"};
 
 static void
 test_schema_version_decides_the_key_set(void **state)

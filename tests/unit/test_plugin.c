@@ -261,6 +261,29 @@ test_plugin_one_module_shared_by_instances(void **state)
     plugin_chain_free(ch);
 }
 
+/* ABI 1.2: a plugin built before the account entry (spare[1] NULL) offers no account
+ * state, and the engine then needs no RCPT replies */
+static void
+test_plugin_without_account_entry_offers_no_account_state(void **state)
+{
+    plugin_chain *ch;
+    sm_acct_state st;
+    char err[512] = "";
+
+    (void)state;
+    assert_int_equal(load(pdir,
+                          "sources = ( { name = \"a\"; plugin = \"plugin_test\"; },"
+                          " { name = \"c\"; plugin = \"file\"; path = \"/dev/null\"; } );",
+                          NULL, &ch, err, sizeof(err)),
+                     0);
+    assert_int_equal(plugin_instance_account(plugin_chain_get(ch, 0), &st), -1);
+    assert_int_equal(plugin_instance_account(plugin_chain_get(ch, 1), &st), -1);
+    assert_int_equal(st.size, sizeof(st));
+    assert_int_equal(st.known, 0);
+    assert_false(plugin_chain_any_account(ch));
+    plugin_chain_free(ch);
+}
+
 static void
 test_plugin_config_errors_carry_file_line(void **state)
 {
@@ -650,6 +673,7 @@ main(void)
         cmocka_unit_test(test_plugin_symlinks_and_unsafe_parent_directories_refused),
         cmocka_unit_test(test_plugin_of_the_run_user_refused_after_the_drop),
         cmocka_unit_test(test_plugin_one_module_shared_by_instances),
+        cmocka_unit_test(test_plugin_without_account_entry_offers_no_account_state),
         cmocka_unit_test(test_plugin_config_errors_carry_file_line),
         cmocka_unit_test(test_plugin_host_log_sanitised_and_cache_put_warms),
         cmocka_unit_test(test_file_plugin_format_comments_negation_idn),
