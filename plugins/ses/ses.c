@@ -173,10 +173,11 @@ ses_build(ses_instance *in, char *err, size_t errlen)
                     "keeps the rate it was made with",
                     s->rate, s->burst);
     }
-    /* ABI 1.2: the fleet's hosts share one budget per instance name through the host */
+    /* ABI 1.2: the fleet's hosts share one budget per instance name through the host; the
+     * instance's own (the throttle may be shared with others, and outlive a reload) */
     if (in->host.budget_take != NULL)
-        throttle_set_shared(in->thr, in->host.budget_take, in->host.ctx, in->name,
-                            (unsigned)(s->rate > 0 ? s->rate : 1));
+        in->api.fleet = (throttle_fleet){in->host.budget_take, in->host.ctx, in->name,
+                                         (unsigned)(s->rate > 0 ? s->rate : 1)};
     in->api.http = in->http;
     in->api.creds = in->creds;
     in->api.thr = in->thr;

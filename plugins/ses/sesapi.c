@@ -225,7 +225,7 @@ sesapi_request(sesapi *a, const char *method, const char *path, const char *quer
         sesapi_report(a, path, r, 0);
         return;
     }
-    if (throttle_acquire(a->thr, deadline_ms, a->reserve_ms) < 0) {
+    if (throttle_acquire_fleet(a->thr, deadline_ms, a->reserve_ms, &a->fleet) < 0) {
         r->status = SESAPI_RATE_LIMITED;
         snprintf(r->detail, sizeof(r->detail), "%s",
                  throttle_backoff_until(a->thr) ? "backing off after SES throttling"

@@ -42,10 +42,11 @@ typedef struct sesapi {
     char *host;     /* Host header value */
     char *region;
     int allow_http;
-    unsigned reserve_ms; /* time a request needs after its rate-limit slot */
-    http_client *http;   /* not owned */
-    creds *creds;        /* not owned */
-    throttle *thr;       /* not owned */
+    unsigned reserve_ms;  /* time a request needs after its rate-limit slot */
+    http_client *http;    /* not owned */
+    creds *creds;         /* not owned */
+    throttle *thr;        /* not owned (may be shared by instances: budget.c) */
+    throttle_fleet fleet; /* this instance's share of the fleet's budget; fn NULL: none */
     /* the host's metrics (sm_plugin_host.metric, ABI 1.2); NULL: not reported */
     void (*report)(void *arg, sm_metric_event event, const char *operation);
     void *report_arg;

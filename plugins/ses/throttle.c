@@ -29,10 +29,6 @@ struct throttle {
     uint64_t backoff_until;
     unsigned level, base_ms, max_ms;
     unsigned seed;
-    throttle_shared_fn shared; /* NULL: the local limit only */
-    void *shared_arg;
-    char *bucket;
-    unsigned per_second;
 };
 
 /* throttle_new - an empty history: the first 'burst' requests go at once */
@@ -56,22 +52,9 @@ throttle_free(throttle *t)
 {
     if (t != NULL) {
         pthread_mutex_destroy(&t->lock);
-        free(t->bucket);
         free(t);
     }
     return NULL;
-}
-
-/* throttle_set_shared - the fleet's budget on top of the local one */
-void
-throttle_set_shared(throttle *t, throttle_shared_fn fn, void *arg, const char *bucket,
-                    unsigned per_second)
-{
-    t->shared = fn;
-    t->shared_arg = arg;
-    free(t->bucket);
-    t->bucket = sesutil_strdup(bucket);
-    t->per_second = per_second > 0 ? per_second : 1;
 }
 
 static void
@@ -90,23 +73,33 @@ throttle_sleep_until(uint64_t when_ms)
 
 /* throttle_shared - one request of the fleet's budget by latest (0), or give up (-1) */
 static int
-throttle_shared(throttle *t, uint64_t latest)
+throttle_shared(const throttle_fleet *f, uint64_t latest)
 {
-    unsigned wait = 0;
+    unsigned wait = 0, per_second;
 
-    for (int i = 0; t->shared != NULL && i < 64; i++) {
-        if (t->shared(t->shared_arg, t->bucket, t->per_second, latest, &wait) != 0)
+    if (f == NULL || f->fn == NULL)
+        return 0;
+    per_second = f->per_second > 0 ? f->per_second : 1;
+    for (int i = 0; i < 64; i++) {
+        if (f->fn(f->arg, f->bucket, per_second, latest, &wait) != 0)
             return 0; /* granted, or no shared budget now: the local limit decides */
         if (sesutil_now_ms() + wait > latest)
             return -1;
         throttle_sleep_until(sesutil_now_ms() + wait);
     }
-    return t->shared != NULL ? -1 : 0;
+    return -1;
 }
 
-/* throttle_acquire - reserve a slot or give up */
 int
 throttle_acquire(throttle *t, uint64_t deadline_ms, unsigned reserve_ms)
+{
+    return throttle_acquire_fleet(t, deadline_ms, reserve_ms, NULL);
+}
+
+/* throttle_acquire_fleet - reserve a slot or give up, then the fleet's request */
+int
+throttle_acquire_fleet(throttle *t, uint64_t deadline_ms, unsigned reserve_ms,
+                       const throttle_fleet *fleet)
 {
     uint64_t now, latest;
     double tat, slot;
@@ -128,7 +121,7 @@ throttle_acquire(throttle *t, uint64_t deadline_ms, unsigned reserve_ms)
     t->tat_ms = (slot > tat ? slot : tat) + t->interval_ms;
     pthread_mutex_unlock(&t->lock);
     throttle_sleep_until((uint64_t)slot);
-    return throttle_shared(t, latest);
+    return throttle_shared(fleet, latest);
 }
 
 /* throttle_backoff - exponential, with "equal jitter" (half fixed, half random) */

@@ -8,10 +8,13 @@
  * answers from SES the whole instance backs off exponentially with
  * jitter; a success resets the backoff.
  *
- * Fleet budget (optional, throttle_set_shared): after the local slot, the
- * request also takes one from a budget the fleet's hosts share (the host's
- * state backend, ABI 1.2 budget_take); a spent second waits for the next
- * one within the deadline; no shared budget leaves the local limit alone.
+ * Fleet budget (optional, throttle_acquire_fleet): after the local slot,
+ * the request also takes one from a budget the fleet's hosts share (the
+ * host's state backend, ABI 1.2 budget_take); a spent second waits for the
+ * next one within the deadline; no shared budget leaves the local limit
+ * alone.  The fleet's service is the caller's (its instance's host), given
+ * with each request: a throttle shared by instances, and kept across a
+ * reload (budget.c), never holds a pointer into one instance.
  */
 #ifndef SES_THROTTLE_H
 #define SES_THROTTLE_H
@@ -33,9 +36,16 @@ int throttle_acquire(throttle *t, uint64_t deadline_ms, unsigned reserve_ms);
 /* the host's budget_take (plugin.h): 1 granted, 0 spent (wait *wait_ms_r), -1 none */
 typedef int (*throttle_shared_fn)(void *arg, const char *bucket, unsigned per_second,
                                   uint64_t deadline_ms, unsigned *wait_ms_r);
-/* throttle_set_shared - take every request also from bucket's shared budget; before use */
-void throttle_set_shared(throttle *t, throttle_shared_fn fn, void *arg, const char *bucket,
-                         unsigned per_second);
+/* the fleet's budget a request also takes from: owned by the caller's instance */
+typedef struct throttle_fleet {
+    throttle_shared_fn fn; /* NULL: the local limit only */
+    void *arg;
+    const char *bucket;
+    unsigned per_second;
+} throttle_fleet;
+/* throttle_acquire_fleet - throttle_acquire, then one request of fleet's budget (may be NULL) */
+int throttle_acquire_fleet(throttle *t, uint64_t deadline_ms, unsigned reserve_ms,
+                           const throttle_fleet *fleet);
 /* throttle_backoff - a throttling answer arrived: back off; returns the pause in ms */
 unsigned throttle_backoff(throttle *t);
 /* throttle_success - an answer that was not throttled: reset the backoff */

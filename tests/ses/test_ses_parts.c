@@ -386,9 +386,11 @@ test_throttle_fleet_budget_table(void **state)
         fleet_budget f = {.n = rows[r].n};
 
         memcpy(f.answers, rows[r].answers, sizeof(f.answers));
-        throttle_set_shared(t, fleet_budget_take, &f, "ses-us", 7);
+        throttle_fleet fl = {fleet_budget_take, &f, "ses-us", 7};
+
         print_message("# %s\n", rows[r].name);
-        assert_int_equal(throttle_acquire(t, now_ms() + rows[r].deadline_ms, 0), rows[r].want);
+        assert_int_equal(throttle_acquire_fleet(t, now_ms() + rows[r].deadline_ms, 0, &fl),
+                         rows[r].want);
         assert_int_equal(f.calls, rows[r].want_calls);
         assert_int_equal(f.per_second, 7);
         assert_string_equal(f.bucket, "ses-us");
