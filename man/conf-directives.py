@@ -3,7 +3,7 @@
 #
 # usage: conf-directives.py SRCDIR        prints "GROUP NAME" lines, sorted
 #
-# The settings live in directive tables (cfg_directive arrays, src/cfg.h), in
+# The settings live in directive tables (cfg_directive arrays, src/lib/cfg.h), in
 # the SES plugin's sesconf_directive table, in the "known" list of the file
 # plugin, in the "extra" lists of sub-groups a table's owner parses itself, in
 # the top-level group list (conf.c + CONF_EXT_GROUPS) and in the few lists that
@@ -17,41 +17,41 @@ import sys
 
 # (file, array name) -> group in ses-milter.conf(5)
 TABLES = {
-    ("src/conf.c", "conf_daemon_tab"): "daemon",
-    ("src/conf.c", "conf_log_tab"): "log",
-    ("src/scope.c", "scope_tab"): "scope",
-    ("src/gate.c", "gate_table"): "identity",
-    ("src/gate.c", "gate_cache_table"): "identity.cache",
-    ("src/align_conf.c", "align_conf_tab"): "alignment",
-    ("src/align_conf.c", "align_conf_signer_tab"): "alignment.downstream_signer",
-    ("src/align_conf.c", "align_conf_override_tab"): "alignment.overrides",
-    ("src/align_conf.c", "align_conf_dns_tab"): "alignment.dns",
-    ("src/align_conf.c", "align_conf_dmarc_tab"): "alignment.dmarc",
-    ("src/dkim.c", "dkim_cfg_directives"): "dkim",
-    ("src/conf_ext.c", "conf_ext_spf_tab"): "spf",
-    ("src/unsub_conf.c", "unsub_conf_top_tab"): "unsubscribe",
-    ("src/unsub_conf.c", "unsub_conf_rule_tab"): "unsubscribe.rules",
-    ("src/metrics.c", "metrics_conf_tab"): "metrics",
-    ("src/audit.c", "audit_directives"): "audit",
-    ("src/state_conf.c", "state_conf_tab"): "state",
+    ("src/conf/conf.c", "conf_daemon_tab"): "daemon",
+    ("src/conf/conf.c", "conf_log_tab"): "log",
+    ("src/conf/scope.c", "scope_tab"): "scope",
+    ("src/engine/gate.c", "gate_table"): "identity",
+    ("src/engine/gate.c", "gate_cache_table"): "identity.cache",
+    ("src/auth/align_conf.c", "align_conf_tab"): "alignment",
+    ("src/auth/align_conf.c", "align_conf_signer_tab"): "alignment.downstream_signer",
+    ("src/auth/align_conf.c", "align_conf_override_tab"): "alignment.overrides",
+    ("src/auth/align_conf.c", "align_conf_dns_tab"): "alignment.dns",
+    ("src/auth/align_conf.c", "align_conf_dmarc_tab"): "alignment.dmarc",
+    ("src/auth/dkim.c", "dkim_cfg_directives"): "dkim",
+    ("src/conf/conf_ext.c", "conf_ext_spf_tab"): "spf",
+    ("src/unsub/unsub_conf.c", "unsub_conf_top_tab"): "unsubscribe",
+    ("src/unsub/unsub_conf.c", "unsub_conf_rule_tab"): "unsubscribe.rules",
+    ("src/metrics/metrics.c", "metrics_conf_tab"): "metrics",
+    ("src/audit/audit.c", "audit_directives"): "audit",
+    ("src/state/state_conf.c", "state_conf_tab"): "state",
     ("plugins/ses/sesconf.c", "sesconf_table"): "identity.sources.ses",
-    ("src/sesrules.c", "sesrules_top_tab"): "ses",
-    ("src/sesrules.c", "sesrules_supp_tab"): "ses.suppression",
-    ("src/sesheaders.c", "sesheaders_rule_tab"): "ses.rules",
+    ("src/engine/sesrules.c", "sesrules_top_tab"): "ses",
+    ("src/engine/sesrules.c", "sesrules_supp_tab"): "ses.suppression",
+    ("src/engine/sesheaders.c", "sesheaders_rule_tab"): "ses.rules",
 }
 # lists of names allowed in a group and parsed by the table's owner: (file, array) -> group
 EXTRAS = {
-    ("src/gate.c", "extra"): "identity",
-    ("src/align_conf.c", "align_conf_extra"): "alignment",
-    ("src/unsub_conf.c", "unsub_conf_extra"): "unsubscribe",
+    ("src/engine/gate.c", "extra"): "identity",
+    ("src/auth/align_conf.c", "align_conf_extra"): "alignment",
+    ("src/unsub/unsub_conf.c", "unsub_conf_extra"): "unsubscribe",
     ("plugins/file/file.c", "known"): "identity.sources.file",
-    ("src/sesrules.c", "sesrules_top_extra"): "ses",
+    ("src/engine/sesrules.c", "sesrules_top_extra"): "ses",
 }
 # settings read by hand: (file, function) -> group; the names are the string
 # arguments of config_setting_lookup_*(e, "NAME", ...) and strcmp(s, "NAME")
 BY_HAND = {
-    ("src/gate.c", "gate_parse_sources"): "identity.sources",
-    ("src/gate.c", "gate_parse_overrides"): "identity.overrides",
+    ("src/engine/gate.c", "gate_parse_sources"): "identity.sources",
+    ("src/engine/gate.c", "gate_parse_overrides"): "identity.overrides",
 }
 
 TABLE_RE = re.compile(r"^(?:static\s+)?const\s+(cfg_directive|sesconf_directive)\s+(\w+)\[\]\s*=\s*\{")
@@ -122,13 +122,13 @@ def main():
         names += re.findall(r'strcmp\(s,\s*"(\w+)"\)', body)
         found.update((group, n) for n in names)
     # the top-level groups: conf.c's list and CONF_EXT_GROUPS
-    conf = open(os.path.join(src, "src/conf.c")).read()
+    conf = open(os.path.join(src, "src/conf/conf.c")).read()
     m = re.search(r"conf_groups\[\]\s*=\s*\{(.*?)\};", conf, re.S)
-    ext = open(os.path.join(src, "src/conf_ext.h")).read()
+    ext = open(os.path.join(src, "src/conf/conf_ext.h")).read()
     # the definition may continue over lines ending in a backslash
     e = re.search(r"#define\s+CONF_EXT_GROUPS\s+((?:.*\\\n)*.*)", ext)
     if m is None or e is None:
-        die("src/conf.c conf_groups or src/conf_ext.h CONF_EXT_GROUPS not found")
+        die("src/conf/conf.c conf_groups or src/conf/conf_ext.h CONF_EXT_GROUPS not found")
     found.update((".", n) for n in re.findall(r'"(\w+)"', m.group(1) + e.group(1)))
     # the SES plugin also accepts the host's own keys, documented under identity.sources
     for group, name in sorted(found):

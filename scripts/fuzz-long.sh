@@ -78,7 +78,7 @@ seeds_generated() {
         ;;
     unsub_tmpl)
         # templates of the unit tests and configurations: kind byte, template, six values
-        grep -ho '"\(https\?://\|mailto:\)[^"]*"' "$SRC"/tests/unit/test_unsub*.c \
+        grep -ho '"\(https\?://\|mailto:\)[^"]*"' "$SRC"/tests/unit/unsub/test_unsub*.c \
             "$SRC"/tests/milter/cases/*.conf "$SRC"/conf/*.conf 2>/dev/null | tr -d '"' | sort -u |
             while IFS= read -r t; do
                 i=$((i + 1))

@@ -4,7 +4,7 @@
  * Purpose: turn one request into its canonical form, its string to sign
  * and its Authorization header, exactly as the AWS SDKs do (checked
  * against the official aws4_testsuite and botocore-generated SESv2
- * vectors by tests/unit/test_sigv4.c).  Pure computation: no I/O, no
+ * vectors by tests/unit/ses/test_sigv4.c).  Pure computation: no I/O, no
  * logging, no global state; secrets stay in local buffers that are wiped.
  */
 #ifndef _GNU_SOURCE

@@ -17,9 +17,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cache.h"
-#include "plugin.h"
-#include "util.h"
+#include "identity/cache.h"
+#include "identity/plugin.h"
+#include "lib/util.h"
 
 #define BENCH_KEYS 10000
 

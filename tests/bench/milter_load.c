@@ -39,7 +39,7 @@
 #include <unistd.h>
 
 #include "mlclient.h"
-#include "util.h"
+#include "lib/util.h"
 
 #define ML_MAX_PIDS 8
 #define ML_NONE UINT32_MAX

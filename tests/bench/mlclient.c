@@ -25,7 +25,7 @@
 #include <unistd.h>
 
 #include "mlclient.h"
-#include "util.h"
+#include "lib/util.h"
 
 #define ML_MAX_REPLY (1024 * 1024)
 #define ML_CHUNK 65535

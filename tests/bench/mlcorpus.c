@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "mlclient.h"
-#include "util.h"
+#include "lib/util.h"
 
 /* mc_read - whole file, CRs removed */
 static char *

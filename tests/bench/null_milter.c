@@ -5,7 +5,7 @@
  *   SOCKET   unix:/path (removed first if it exists)
  *
  * Registers every callback ses-milter registers and negotiates the same
- * protocol options, with ses-milter's own code (src/milter_proto.c: no
+ * protocol options, with ses-milter's own code (src/milter/milter_proto.c: no
  * HELO; no reply to connect, RCPT, header fields, end of headers and body
  * chunks; the same macro lists), then answers CONTINUE everywhere and
  * ACCEPT at end of message without looking at anything.  Driven by the same load as the real
@@ -22,7 +22,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "milter_proto.h"
+#include "milter/milter_proto.h"
 
 static sfsistat
 null_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2, unsigned long f3,

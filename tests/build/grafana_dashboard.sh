@@ -3,11 +3,11 @@
 #
 # Proves: the file is valid JSON with a title, a uid and panels; each panel has a
 # unique id and queries through the ${datasource} variable; every ses_milter_*
-# metric a query names is one the daemon exports (src/metrics.c), so a renamed
+# metric a query names is one the daemon exports (src/metrics/metrics.c), so a renamed
 # metric cannot leave the dashboard empty; no query groups by a label the daemon
 # does not give the metric (source, plugin, scope, action, reason, ...).
 : "${SM_SRCDIR:?}"
-python3 - "$SM_SRCDIR/contrib/grafana/ses-milter.json" "$SM_SRCDIR/src/metrics.c" <<'EOF'
+python3 - "$SM_SRCDIR/contrib/grafana/ses-milter.json" "$SM_SRCDIR/src/metrics/metrics.c" <<'EOF'
 import json, re, sys
 fails = 0
 def check(name, ok):

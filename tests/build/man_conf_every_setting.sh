@@ -79,11 +79,11 @@ ok $? "a setting the sources lack is named by group and name"
 # a directive table nobody mapped
 mkdir -p "$T/src"
 cp -r "$SRC/src" "$SRC/plugins" "$SRC/man" "$T/src/"
-printf 'static const cfg_directive new_tab[] = {\n    {"knob", CFG_INT, 0, NULL, 1, 0, 9, NULL},\n    CFG_END,\n};\n' >> "$T/src/src/scope.c"
+printf 'static const cfg_directive new_tab[] = {\n    {"knob", CFG_INT, 0, NULL, 1, 0, 9, NULL},\n    CFG_END,\n};\n' >> "$T/src/src/conf/scope.c"
 out=$(python3 "$T/src/man/conf-directives.py" "$T/src" 2>&1)
 rc=$?
 ok $((rc == 0)) "an unmapped directive table stops the check"
-echo "$out" | grep -q "src/scope.c: directive table new_tab is not mapped"
+echo "$out" | grep -q "src/conf/scope.c: directive table new_tab is not mapped"
 ok $? "the unmapped table is named with its file"
 
 echo "1..$n"

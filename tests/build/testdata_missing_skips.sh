@@ -23,13 +23,13 @@ ok() { # ok RC NAME - one TAP line
 }
 
 # test binary (under the build tree) and the suite it must name when that is missing
-cases="tests/unit/test_addr_corpus mail
-tests/unit/test_dkim_vectors dkim
-tests/unit/test_dmarc dmarc/opendmarc
-tests/unit/test_identity dmarc/psl
-tests/unit/test_orgdomain dmarc/psl
-tests/unit/test_sigv4 sigv4/aws4_testsuite
-tests/unit/test_spf_suite spf/openspf"
+cases="tests/unit/lib/test_addr_corpus mail
+tests/unit/auth/test_dkim_vectors dkim
+tests/unit/auth/test_dmarc dmarc/opendmarc
+tests/unit/identity/test_identity dmarc/psl
+tests/unit/lib/test_orgdomain dmarc/psl
+tests/unit/ses/test_sigv4 sigv4/aws4_testsuite
+tests/unit/auth/test_spf_suite spf/openspf"
 
 while read -r t suite; do
     [ -x "$BUILD/$t" ] || { ok 1 "$t is built"; continue; }

@@ -17,9 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "addr.h"
-#include "rfc2047.h"
-#include "util.h"
+#include "lib/addr.h"
+#include "lib/rfc2047.h"
+#include "lib/util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -6,7 +6,7 @@
  * audit_report_open/next on a path, so plain and gzip input both work:
  * the file is a memfd opened again as /proc/self/fd/N, nothing is written
  * to disk), and every line goes to
- *   - the chain verifier, unkeyed and with a key (src/audit_chain.c),
+ *   - the chain verifier, unkeyed and with a key (src/audit/audit_chain.c),
  *   - the record schema check (audit_record_validate) and the report;
  * then the same lines, each given as "prev" the hash of the line before it
  * (so that the mutated records link and the verifier gets past the first
@@ -26,10 +26,10 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "audit_chain.h"
-#include "audit_record.h"
-#include "audit_report.h"
-#include "util.h"
+#include "audit/audit_chain.h"
+#include "audit/audit_record.h"
+#include "audit/audit_report.h"
+#include "lib/util.h"
 
 const char *__asan_default_options(void);
 int LLVMFuzzerInitialize(int *argc, char ***argv);

@@ -4,7 +4,7 @@
  * Purpose: the input is a message body.  It is first made into what an MTA
  * hands a milter (every CR and LF not part of a CRLF pair becomes CRLF,
  * and a body that does not end with CRLF gets one), then hashed by
- * src/dkim_bodyhash.c and by libopendkim's own signer, under simple and
+ * src/auth/dkim_bodyhash.c and by libopendkim's own signer, under simple and
  * relaxed canonicalisation, in one piece and in chunks whose sizes come from
  * the input.  Checked invariant (abort otherwise, so libFuzzer records the
  * input): every one of our digests equals the bh= libopendkim writes.
@@ -25,8 +25,8 @@
 #include <opendkim/dkim.h>
 #undef dkim_verify
 
-#include "dkim_int.h"
-#include "util.h"
+#include "auth/dkim_int.h"
+#include "lib/util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

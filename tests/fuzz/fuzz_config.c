@@ -32,12 +32,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "conf.h"
-#include "conf_ext.h"
-#include "log.h"
-#include "privsep.h"
-#include "unsub.h"
-#include "util.h"
+#include "conf/conf.h"
+#include "conf/conf_ext.h"
+#include "lib/log.h"
+#include "lib/privsep.h"
+#include "unsub/unsub.h"
+#include "lib/util.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -18,9 +18,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dkim.h"
-#include "dns.h"
-#include "util.h"
+#include "auth/dkim.h"
+#include "lib/dns.h"
+#include "lib/util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -21,9 +21,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dmarc.h"
-#include "dns.h"
-#include "util.h"
+#include "auth/dmarc.h"
+#include "lib/dns.h"
+#include "lib/util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

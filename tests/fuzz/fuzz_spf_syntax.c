@@ -1,7 +1,7 @@
 /*
  * fuzz_spf_syntax.c - libFuzzer target for the strict SPF record checker
  *
- * Purpose: feed arbitrary bytes to src/spf_syntax.c as an SPF record, as a
+ * Purpose: feed arbitrary bytes to src/auth/spf_syntax.c as an SPF record, as a
  * macro-string and as a domain-spec, and check the invariants its callers
  * (spf.c) rely on; abort on a violation so that libFuzzer records the input:
  *   - a record that parses is "v=spf1"; for both address families its
@@ -23,8 +23,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "spf_syntax.h"
-#include "util.h"
+#include "auth/spf_syntax.h"
+#include "lib/util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -5,7 +5,7 @@
  * chooses the template kind (https, http, mailto, text) and the
  * placeholders allowed; then the template text and up to six values
  * (recipient, sender, sender_domain, list_id, message_id, token), NUL
- * separated.  src/unsub_tmpl.c must hold (abort otherwise, so that
+ * separated.  src/unsub/unsub_tmpl.c must hold (abort otherwise, so that
  * libFuzzer records the input):
  *   - a template that parses uses only allowed placeholders;
  *   - its expansion fails only for a missing value, and what it returns
@@ -22,8 +22,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "unsub_tmpl.h"
-#include "util.h"
+#include "unsub/unsub_tmpl.h"
+#include "lib/util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

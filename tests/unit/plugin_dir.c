@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "plugin_dir.h"
-#include "util.h"
+#include "lib/util.h"
 
 static const char *const plugin_dir_files[][2] = {
     {"plugins/file/.libs/file.so", "file.so"},

@@ -1,0 +1,64 @@
+/*
+ * orgdomain_walk.h - organisational domains by the RFC 9989 DNS tree walk
+ *
+ * RFC 9989 section 4.10 replaced the Public Suffix List with a walk up the
+ * DNS tree: _dmarc.<name>, then (a name of eight or more labels is first
+ * shortened to its last seven) one label less at a time, at most eight
+ * queries; a single DMARC record with psd=y or psd=n stops the walk.  The
+ * Organizational Domain is then chosen from the records found (section
+ * 4.10.2): a psd=n record's domain; else, for a psd=y record other than at
+ * the start, the domain one label below it; else the record with the fewest
+ * labels; else the name itself.  Queries go through the DNS cache (dns.h)
+ * with the caller's deadline.
+ */
+#ifndef SM_ORGDOMAIN_WALK_H
+#define SM_ORGDOMAIN_WALK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "auth/dmarc.h"
+#include "lib/dns.h"
+#include "lib/orgdomain.h"
+
+#define ORGDOMAIN_WALK_MAX 8 /* queries per walk (RFC 9989 4.10) */
+
+typedef enum orgdomain_walk_status {
+    ORGDOMAIN_WALK_OK = 0,
+    ORGDOMAIN_WALK_TEMPFAIL, /* a query failed: the walk stopped there */
+    ORGDOMAIN_WALK_BAD_NAME, /* not a domain name */
+} orgdomain_walk_status;
+
+typedef struct orgdomain_walk_step {
+    char name[ORGDOMAIN_MAX]; /* the domain asked: the query is _dmarc.<name> */
+    dns_status dns;
+    size_t ndmarc; /* v=DMARC1 records there; more than one are all discarded */
+    char *record;  /* the single record (owned), else NULL */
+    size_t len;
+    dmarc_psd psd; /* its psd= */
+} orgdomain_walk_step;
+
+typedef struct orgdomain_walk {
+    orgdomain_walk_status status;
+    char start[ORGDOMAIN_MAX];  /* normalised */
+    char org[ORGDOMAIN_MAX];    /* the Organizational Domain when OK; after a TEMPFAIL the
+                                 * choice over the steps below the failure */
+    char failed[ORGDOMAIN_MAX]; /* TEMPFAIL: the name whose _dmarc query failed */
+    int org_step;               /* the step whose record is the org domain's, -1: none */
+    int psd_step;               /* the psd=y step that decided the org domain, -1: none */
+    size_t nsteps;
+    orgdomain_walk_step step[ORGDOMAIN_WALK_MAX];
+    char detail[300]; /* why, when not OK */
+} orgdomain_walk;
+
+/* orgdomain_walk_run - walk from name (always fills w; orgdomain_walk_clear() after) */
+orgdomain_walk_status orgdomain_walk_run(dns_cache *c, const char *name, uint64_t deadline_ms,
+                                         orgdomain_walk *w);
+/* orgdomain_walk_clear - free the records a walk holds */
+void orgdomain_walk_clear(orgdomain_walk *w);
+/* orgdomain_walk_labels - number of labels of a normalised name */
+size_t orgdomain_walk_labels(const char *name);
+/* orgdomain_walk_suffix - the last n labels of name (a pointer into it) */
+const char *orgdomain_walk_suffix(const char *name, size_t n);
+
+#endif
