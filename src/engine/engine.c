@@ -96,7 +96,7 @@ engine_pass_inbound(sm_msg *m)
 {
     char ip[64], host[256], env[512];
 
-    metrics_message(AUDIT_SCOPE_EXTERNAL, AUDIT_ACTION_ACCEPT, METRICS_REASON_OUT_OF_SCOPE);
+    metrics_message(METRICS_SCOPE_EXTERNAL, METRICS_ACTION_ACCEPT, METRICS_REASON_OUT_OF_SCOPE);
     if (!log_enabled(LOG_DEBUG))
         return;
     log_msg(LOG_DEBUG, m->qid,

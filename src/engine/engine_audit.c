@@ -153,6 +153,50 @@ engine_audit_ses(const msg_ext *e, audit_msg *am, audit_suppression **sp_r, audi
     }
 }
 
+/* engine_metrics_scope - a message's audit scope as the metrics label (metrics knows no audit) */
+static metrics_scope
+engine_metrics_scope(audit_scope s)
+{
+    switch (s) {
+    case AUDIT_SCOPE_AUTHENTICATED:
+        return METRICS_SCOPE_AUTHENTICATED;
+    case AUDIT_SCOPE_INTERNAL_NETWORK:
+        return METRICS_SCOPE_INTERNAL_NETWORK;
+    case AUDIT_SCOPE_LOCAL_SUBMISSION:
+        return METRICS_SCOPE_LOCAL_SUBMISSION;
+    case AUDIT_SCOPE_EXTERNAL:
+        return METRICS_SCOPE_EXTERNAL;
+    case AUDIT_SCOPE_NONE:
+        break;
+    }
+    return METRICS_SCOPE_NONE;
+}
+
+/* engine_metrics_action - a message's audit action as the metrics label */
+static metrics_action
+engine_metrics_action(audit_action a)
+{
+    switch (a) {
+    case AUDIT_ACTION_ACCEPT:
+        return METRICS_ACTION_ACCEPT;
+    case AUDIT_ACTION_REJECT:
+        return METRICS_ACTION_REJECT;
+    case AUDIT_ACTION_TEMPFAIL:
+        return METRICS_ACTION_TEMPFAIL;
+    case AUDIT_ACTION_QUARANTINE:
+        return METRICS_ACTION_QUARANTINE;
+    case AUDIT_ACTION_TAG:
+        return METRICS_ACTION_TAG;
+    case AUDIT_ACTION_DISCARD:
+        return METRICS_ACTION_DISCARD;
+    case AUDIT_ACTION_ABORTED:
+        return METRICS_ACTION_ABORTED;
+    case AUDIT_ACTION_NONE:
+        break;
+    }
+    return METRICS_ACTION_NONE;
+}
+
 /* engine_metrics_reason - the concern behind a message's action, for ses_milter_messages_total */
 static metrics_reason
 engine_metrics_reason(const msg_ext *e, int aborted, int audit_failed)
@@ -338,7 +382,8 @@ engine_audit(sm_msg *m, msg_ext *e, int aborted)
         am.reply_text = v->text;
     }
     metrics_stage_time(METRICS_STAGE_AUDIT, t0);
-    metrics_message(am.scope, am.action, engine_metrics_reason(e, aborted, audit_failed));
+    metrics_message(engine_metrics_scope(am.scope), engine_metrics_action(am.action),
+                    engine_metrics_reason(e, aborted, audit_failed));
     audit_summary_line(&am, line, sizeof(line));
     log_msg(LOG_INFO, NULL, "%s", line);
     addr_mailbox_clear(&env);

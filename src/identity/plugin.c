@@ -719,6 +719,17 @@ plugin_fetch(void *arg, const char *identity, sm_id_kind kind, uint64_t deadline
     return a;
 }
 
+/* plugin_metrics_origin - how the cache served an answer, as the metrics label */
+static metrics_origin
+plugin_metrics_origin(cache_origin o)
+{
+    static const metrics_origin map[] = {[CACHE_HIT] = METRICS_ORIGIN_HIT,
+                                         [CACHE_MISS] = METRICS_ORIGIN_MISS,
+                                         [CACHE_SHARED] = METRICS_ORIGIN_SHARED,
+                                         [CACHE_STALE] = METRICS_ORIGIN_STALE};
+    return (unsigned)o < SM_ARRAY_LEN(map) ? map[o] : METRICS_ORIGIN_NONE;
+}
+
 sm_id_answer
 plugin_instance_lookup(plugin_instance *inst, cache *c, const char *identity, sm_id_kind kind,
                        uint64_t deadline_ms, const char *queue_id, cache_answer *out)
@@ -728,7 +739,7 @@ plugin_instance_lookup(plugin_instance *inst, cache *c, const char *identity, sm
 
     if (c != NULL) {
         a = cache_lookup(c, inst->name, identity, kind, deadline_ms, plugin_fetch, &fa, out);
-        metrics_gate_answer(inst->metrics_slot, a, out->origin);
+        metrics_gate_answer(inst->metrics_slot, a, plugin_metrics_origin(out->origin));
         return a;
     }
     memset(out, 0, sizeof(*out));
@@ -740,7 +751,7 @@ plugin_instance_lookup(plugin_instance *inst, cache *c, const char *identity, sm
     out->answer = a;
     out->origin = CACHE_MISS;
     out->stored_wall_ms = util_wall_ms();
-    metrics_gate_answer(inst->metrics_slot, a, out->origin);
+    metrics_gate_answer(inst->metrics_slot, a, plugin_metrics_origin(out->origin));
     return a;
 }
 

@@ -1,8 +1,11 @@
 /*
- * dns.c - TXT lookups through an in-process, thread-safe, LRU-bounded cache
+ * dns.c - the resolver layer: lookups through an in-process, thread-safe, LRU-bounded cache
  *
- * Purpose: DKIM keys and DMARC records are asked for again and again; a
- * warm message should cost no DNS round trip.  Positive answers are kept
+ * Purpose: the one DNS layer of the mail path.  DKIM keys, DMARC records and
+ * every query of an SPF evaluation (libspf2 sits on top, through
+ * auth/spf_dns.c) are asked for again and again; a warm message should cost
+ * no DNS round trip, and every query honours the message's absolute
+ * deadline.  Positive answers are kept
  * for their TTL (clamped to [min_ttl, max_ttl]), NXDOMAIN and NODATA for
  * the negative TTL of the SOA in the authority section (RFC 2308), or
  * neg_ttl when there is none, also clamped.  Temporary failures are never
@@ -10,15 +13,12 @@
  * mutex; the resolver runs without the lock (no single-flight: two threads
  * missing at once both ask, the later answer wins).
  *
- * The real resolver builds the query with res_nmkquery() and sends it with
- * res_nsend() on a per-thread struct __res_state (res_ninit once per
- * thread).  res_nquery() is not used directly because it throws away the
- * response of an NXDOMAIN/NODATA answer, and with it the SOA we need for
- * negative caching.  The per-try timeout is derived from the deadline.
+ * The real resolver is dns_res.c (res_nsend on a per-thread state, the
+ * answer parsed there).  Each lookup, cached or sent, is reported to the
+ * observer that dns_set_observer() installed (the metrics counters: lib
+ * knows nothing of them).
  *
- * Diagnostics: no logging; dns_lookup_txt() writes a reason into err.
- * Security: answers are untrusted bytes; the parser checks every length
- * through ns_initparse()/ns_parserr() and never reads past the message.
+ * Diagnostics: no logging; the lookups write a reason into err.
  */
 #include "config.h"
 
@@ -32,10 +32,9 @@
 #include <strings.h>
 
 #include "lib/dns.h"
-#include "metrics/metrics.h"
+#include "lib/dns_res.h"
 #include "lib/util.h"
 
-#define DNS_ANSWER_MAX 65536
 #define DNS_NAME_MAX 1025
 
 typedef struct dns_entry {
@@ -56,6 +55,8 @@ struct dns_cache {
     dns_entry *head, *tail;
     dns_resolver_fn resolver;
     void *resolver_arg;
+    dns_rr_fn rr; /* dns_lookup_rr() of types other than TXT; NULL: none (a test's) */
+    void *rr_arg;
     dns_has_fn has; /* dns_lookup_has(); NULL: derived from a test's TXT resolver */
     void *has_arg;
     dns_clock_fn clock;
@@ -66,8 +67,8 @@ struct dns_cache {
 
 static dns_status dns_res_resolve(void *arg, const char *name, uint64_t deadline_ms,
                                   dns_txt **txt_r, uint32_t *ttl_r);
-static dns_status dns_res_query(void *arg, const char *name, int qtype, uint64_t deadline_ms,
-                                dns_txt **txt_r, uint32_t *ttl_r);
+static dns_status dns_res_rr(void *arg, const char *name, int qtype, uint64_t deadline_ms,
+                             dns_txt **rr_r, uint32_t *ttl_r);
 static dns_status dns_res_has(void *arg, const char *name, int qtype, uint64_t deadline_ms,
                               uint32_t *ttl_r);
 
@@ -171,6 +172,7 @@ dns_cache_new(const dns_opts *opts)
     c->buckets = xcalloc(c->nbuckets, sizeof(dns_entry *));
     pthread_mutex_init(&c->lock, NULL);
     c->resolver = dns_res_resolve;
+    c->rr = dns_res_rr;
     c->has = dns_res_has;
     c->clock = dns_mono_clock;
     return c;
@@ -205,6 +207,17 @@ dns_cache_set_resolver(dns_cache *c, dns_resolver_fn fn, void *arg)
     c->resolver_arg = fn ? arg : NULL;
     c->has = fn ? NULL : dns_res_has; /* a test's resolver answers dns_lookup_has() too */
     c->has_arg = NULL;
+    c->rr = fn ? NULL : dns_res_rr;
+    c->rr_arg = NULL;
+    pthread_mutex_unlock(&c->lock);
+}
+
+void
+dns_cache_set_rr_resolver(dns_cache *c, dns_rr_fn fn, void *arg)
+{
+    pthread_mutex_lock(&c->lock);
+    c->rr = fn;
+    c->rr_arg = arg;
     pthread_mutex_unlock(&c->lock);
 }
 
@@ -231,6 +244,8 @@ dns_cache_set_server(dns_cache *c, const char *ip, unsigned port)
     c->server = sin;
     c->resolver = dns_res_resolve;
     c->resolver_arg = &c->server;
+    c->rr = dns_res_rr;
+    c->rr_arg = &c->server;
     c->has = dns_res_has;
     c->has_arg = &c->server;
     pthread_mutex_unlock(&c->lock);
@@ -406,12 +421,35 @@ dns_key(const char *name, char *key, size_t keylen)
     return 0;
 }
 
-dns_status
-dns_lookup_txt(dns_cache *c, const char *name, uint64_t deadline_ms, dns_txt **txt_r, char *err,
-               size_t errlen)
+static dns_observer_fn dns_observer;
+
+void
+dns_set_observer(dns_observer_fn fn)
 {
-    char key[DNS_NAME_MAX];
+    __atomic_store_n(&dns_observer, fn, __ATOMIC_RELEASE);
+}
+
+/* dns_observe - report one lookup to the observer, if any */
+static void
+dns_observe(int cached, int failed)
+{
+    dns_observer_fn fn = __atomic_load_n(&dns_observer, __ATOMIC_ACQUIRE);
+
+    if (fn != NULL)
+        fn(cached, failed);
+}
+
+/*
+ * dns_lookup_records - a cached lookup of qtype records under key (name_key
+ * is the name inside it): TXT through the TXT resolver, other types through
+ * the typed one; *rr_r is the caller's when DNS_OK
+ */
+static dns_status
+dns_lookup_records(dns_cache *c, const char *key, const char *name_key, int qtype,
+                   uint64_t deadline_ms, dns_txt **rr_r, char *err, size_t errlen)
+{
     dns_resolver_fn fn;
+    dns_rr_fn rfn;
     dns_txt *txt = NULL;
     uint32_t ttl = 0;
     uint64_t now, limit;
@@ -419,27 +457,23 @@ dns_lookup_txt(dns_cache *c, const char *name, uint64_t deadline_ms, dns_txt **t
     dns_entry *e;
     void *arg;
 
-    *txt_r = NULL;
-    if (dns_key(name, key, sizeof(key)) < 0) {
-        util_errf(err, errlen, "invalid DNS name");
-        return DNS_NXDOMAIN;
-    }
     pthread_mutex_lock(&c->lock);
     now = c->clock(c->clock_arg);
     e = dns_find(c, key, now);
     if (e != NULL) {
         st = e->status;
         if (st == DNS_OK)
-            *txt_r = dns_txt_dup(e->txt);
+            *rr_r = dns_txt_dup(e->txt);
         dns_to_front(c, e);
         c->stats.hits++;
         pthread_mutex_unlock(&c->lock);
-        metrics_dns(1, 0);
+        dns_observe(1, 0);
         return st;
     }
     c->stats.misses++;
     fn = c->resolver;
-    arg = c->resolver_arg;
+    rfn = c->rr;
+    arg = qtype == ns_t_txt ? c->resolver_arg : c->rr_arg;
     pthread_mutex_unlock(&c->lock);
 
     limit = util_now_ms() + (uint64_t)c->opts.timeout_ms;
@@ -447,18 +481,22 @@ dns_lookup_txt(dns_cache *c, const char *name, uint64_t deadline_ms, dns_txt **t
         limit = deadline_ms;
     if (limit <= util_now_ms()) {
         st = DNS_TEMPFAIL;
-        util_errf(err, errlen, "%s: deadline passed before the query", key);
+        util_errf(err, errlen, "%s: deadline passed before the query", name_key);
+    } else if (qtype != ns_t_txt && rfn == NULL) {
+        st = DNS_TEMPFAIL;
+        util_errf(err, errlen, "%s: no resolver for type %d", name_key, qtype);
     } else {
-        st = fn(arg, key, limit, &txt, &ttl);
+        st = qtype == ns_t_txt ? fn(arg, name_key, limit, &txt, &ttl)
+                               : rfn(arg, name_key, qtype, limit, &txt, &ttl);
         if (st == DNS_TEMPFAIL)
-            util_errf(err, errlen, "%s: temporary DNS failure", key);
+            util_errf(err, errlen, "%s: temporary DNS failure", name_key);
         else if (st == DNS_OK && (txt == NULL || txt->n == 0)) {
             txt = dns_txt_free(txt);
             st = DNS_NODATA;
         }
     }
 
-    metrics_dns(0, st == DNS_TEMPFAIL);
+    dns_observe(0, st == DNS_TEMPFAIL);
     pthread_mutex_lock(&c->lock);
     if (st == DNS_TEMPFAIL) {
         c->stats.tempfails++;
@@ -468,10 +506,43 @@ dns_lookup_txt(dns_cache *c, const char *name, uint64_t deadline_ms, dns_txt **t
     }
     pthread_mutex_unlock(&c->lock);
     if (st == DNS_OK)
-        *txt_r = txt;
+        *rr_r = txt;
     else
         dns_txt_free(txt);
     return st;
+}
+
+dns_status
+dns_lookup_txt(dns_cache *c, const char *name, uint64_t deadline_ms, dns_txt **txt_r, char *err,
+               size_t errlen)
+{
+    char key[DNS_NAME_MAX];
+
+    *txt_r = NULL;
+    if (dns_key(name, key, sizeof(key)) < 0) {
+        util_errf(err, errlen, "invalid DNS name");
+        return DNS_NXDOMAIN;
+    }
+    return dns_lookup_records(c, key, key, ns_t_txt, deadline_ms, txt_r, err, errlen);
+}
+
+dns_status
+dns_lookup_rr(dns_cache *c, const char *name, int qtype, uint64_t deadline_ms, dns_txt **rr_r,
+              char *err, size_t errlen)
+{
+    char key[DNS_NAME_MAX + 16];
+    int n;
+
+    if (qtype == ns_t_txt)
+        return dns_lookup_txt(c, name, deadline_ms, rr_r, err, errlen);
+    *rr_r = NULL;
+    /* "\x02TYPE:" before the name keeps records apart from TXT and dns_lookup_has() entries */
+    n = snprintf(key, sizeof(key), "\x02%d:", qtype);
+    if (dns_key(name, key + n, sizeof(key) - (size_t)n) < 0) {
+        util_errf(err, errlen, "invalid DNS name");
+        return DNS_NXDOMAIN;
+    }
+    return dns_lookup_records(c, key, key + n, qtype, deadline_ms, rr_r, err, errlen);
 }
 
 /* dns_has_via_txt - dns_lookup_has() over a test's TXT resolver: the name exists or not */
@@ -536,259 +607,19 @@ dns_lookup_has(dns_cache *c, const char *name, int qtype, uint64_t deadline_ms, 
     return st;
 }
 
-/* dns_txt_rdata - append the concatenated character-strings of one TXT rdata; -1 if malformed */
-static int
-dns_txt_rdata(dns_txt *t, const unsigned char *rd, size_t rdlen)
-{
-    char *buf = xmalloc(rdlen + 1);
-    size_t off = 0, out = 0;
-
-    while (off < rdlen) {
-        size_t n = rd[off++];
-        if (n > rdlen - off) {
-            free(buf);
-            return -1;
-        }
-        memcpy(buf + out, rd + off, n);
-        out += n;
-        off += n;
-    }
-    dns_txt_add(t, buf, out);
-    free(buf);
-    return 0;
-}
-
-/* dns_soa_ttl - negative TTL from an SOA in the authority section (0 = none) */
-static uint32_t
-dns_soa_ttl(ns_msg *m)
-{
-    for (int i = 0; i < ns_msg_count(*m, ns_s_ns); i++) {
-        const unsigned char *rd, *eom = ns_msg_end(*m);
-        uint32_t minimum, ttl;
-        ns_rr rr;
-        int n;
-
-        if (ns_parserr(m, ns_s_ns, i, &rr) < 0)
-            return 0;
-        if (ns_rr_type(rr) != ns_t_soa)
-            continue;
-        rd = ns_rr_rdata(rr);
-        if (ns_rr_rdlen(rr) < 22 || rd + ns_rr_rdlen(rr) > eom)
-            return 0;
-        eom = rd + ns_rr_rdlen(rr);
-        for (int k = 0; k < 2; k++) {
-            if ((n = dn_skipname(rd, eom)) < 0)
-                return 0;
-            rd += n;
-        }
-        if (eom - rd < 20)
-            return 0;
-        minimum = ns_get32(rd + 16);
-        ttl = ns_rr_ttl(rr);
-        minimum = minimum < ttl ? minimum : ttl;
-        return minimum > 0 ? minimum : 1;
-    }
-    return 0;
-}
-
-/*
- * dns_parse_typed - dns_parse_answer for records of qtype: TXT records go into
- * *txt_r; for another type txt_r is NULL and only their presence counts
- */
-static dns_status
-dns_parse_typed(const unsigned char *msg, size_t len, int qtype, dns_txt **txt_r, uint32_t *ttl_r)
-{
-    uint32_t ttl = UINT32_MAX;
-    size_t other = 0;
-    dns_txt *t;
-    ns_msg m;
-
-    if (txt_r != NULL)
-        *txt_r = NULL;
-    *ttl_r = 0;
-    if (msg == NULL || len < HFIXEDSZ || len > DNS_ANSWER_MAX ||
-        ns_initparse(msg, (int)len, &m) < 0)
-        return DNS_TEMPFAIL;
-    if (!ns_msg_getflag(m, ns_f_qr) || ns_msg_getflag(m, ns_f_tc))
-        return DNS_TEMPFAIL;
-    switch (ns_msg_getflag(m, ns_f_rcode)) {
-    case ns_r_noerror:
-        break;
-    case ns_r_nxdomain:
-        *ttl_r = dns_soa_ttl(&m);
-        return DNS_NXDOMAIN;
-    default:
-        return DNS_TEMPFAIL;
-    }
-    t = dns_txt_new();
-    for (int i = 0; i < ns_msg_count(m, ns_s_an); i++) {
-        ns_rr rr;
-
-        if (ns_parserr(&m, ns_s_an, i, &rr) < 0) {
-            dns_txt_free(t);
-            return DNS_TEMPFAIL;
-        }
-        if (ns_rr_class(rr) != ns_c_in)
-            continue;
-        if (ns_rr_type(rr) == ns_t_cname && ns_rr_ttl(rr) < ttl)
-            ttl = ns_rr_ttl(rr);
-        if ((int)ns_rr_type(rr) != qtype)
-            continue;
-        if (txt_r == NULL) { /* another type: its presence is the answer */
-            other++;
-            if (ns_rr_ttl(rr) < ttl)
-                ttl = ns_rr_ttl(rr);
-            continue;
-        }
-        /* a malformed record is skipped rather than failing its siblings */
-        if (dns_txt_rdata(t, ns_rr_rdata(rr), ns_rr_rdlen(rr)) == 0 && ns_rr_ttl(rr) < ttl)
-            ttl = ns_rr_ttl(rr);
-    }
-    if (t->n == 0 && other == 0) {
-        dns_txt_free(t);
-        *ttl_r = dns_soa_ttl(&m);
-        return DNS_NODATA;
-    }
-    if (txt_r != NULL)
-        *txt_r = t;
-    else
-        dns_txt_free(t);
-    *ttl_r = ttl;
-    return DNS_OK;
-}
-
-dns_status
-dns_parse_answer(const unsigned char *msg, size_t len, dns_txt **txt_r, uint32_t *ttl_r)
-{
-    return dns_parse_typed(msg, len, ns_t_txt, txt_r, ttl_r);
-}
-
-static pthread_key_t dns_res_key;
-static pthread_once_t dns_res_once = PTHREAD_ONCE_INIT;
-
-/* dns_res_destroy - per-thread resolver state destructor */
-static void
-dns_res_destroy(void *p)
-{
-    res_nclose((res_state)p);
-    free(p);
-}
-
-static void
-dns_res_key_init(void)
-{
-    pthread_key_create(&dns_res_key, dns_res_destroy);
-}
-
-void
-dns_thread_cleanup(void)
-{
-    res_state rs;
-
-    pthread_once(&dns_res_once, dns_res_key_init);
-    rs = pthread_getspecific(dns_res_key);
-    if (rs != NULL) {
-        pthread_setspecific(dns_res_key, NULL);
-        dns_res_destroy(rs);
-    }
-}
-
-/* dns_res_state - this thread's resolver state, initialised on first use; NULL on failure */
-static res_state
-dns_res_state(void)
-{
-    res_state rs;
-
-    pthread_once(&dns_res_once, dns_res_key_init);
-    rs = pthread_getspecific(dns_res_key);
-    if (rs != NULL)
-        return rs;
-    rs = xcalloc(1, sizeof(*rs));
-    if (res_ninit(rs) != 0) {
-        res_nclose(rs);
-        free(rs);
-        return NULL;
-    }
-    pthread_setspecific(dns_res_key, rs);
-    return rs;
-}
-
-/*
- * dns_res_send - one query of type for name with res_nsend on this thread's
- * state; server, when not NULL, is asked instead of the configured servers
- * (the thread's state is restored afterwards).  Returns the answer's length
- * in answer[DNS_ANSWER_MAX], 0 for a name that is not a valid DNS name, -1
- * when no answer came by the deadline.
- */
-static int
-dns_res_send(const struct sockaddr_in *server, const char *name, int type, uint64_t deadline_ms,
-             unsigned char *answer)
-{
-    unsigned char query[NS_PACKETSZ];
-    struct sockaddr_in saved_addr;
-    res_state rs = dns_res_state();
-    uint64_t now = util_now_ms();
-    int qlen, alen, ns, saved_count = 0;
-    long secs;
-
-    if (rs == NULL || now >= deadline_ms)
-        return -1;
-    memset(&saved_addr, 0, sizeof(saved_addr));
-    if (server != NULL) {
-        saved_addr = rs->nsaddr_list[0];
-        saved_count = rs->nscount;
-        rs->nsaddr_list[0] = *server;
-        rs->nscount = 1;
-    }
-    ns = rs->nscount > 0 ? rs->nscount : 1;
-    secs = (long)((deadline_ms - now) / 1000) / ns;
-    rs->retrans = secs > 0 ? (int)secs : 1;
-    rs->retry = 1;
-    qlen = res_nmkquery(rs, ns_o_query, name, ns_c_in, type, NULL, 0, NULL, query, sizeof(query));
-    alen = qlen > 0 ? res_nsend(rs, query, qlen, answer, DNS_ANSWER_MAX) : 0;
-    if (server != NULL) {
-        rs->nsaddr_list[0] = saved_addr;
-        rs->nscount = saved_count;
-    }
-    if (qlen <= 0)
-        return 0; /* not a valid DNS name: it cannot exist */
-    if (alen <= 0 || util_now_ms() > deadline_ms)
-        return -1;
-    return alen < DNS_ANSWER_MAX ? alen : DNS_ANSWER_MAX;
-}
-
-/*
- * dns_res_query - one query of qtype with res_nsend (dns_res_send); TXT
- * records into *txt_r (NULL for other types).  arg, when not NULL, is a
- * struct sockaddr_in to ask instead of the configured servers.
- */
-static dns_status
-dns_res_query(void *arg, const char *name, int qtype, uint64_t deadline_ms, dns_txt **txt_r,
-              uint32_t *ttl_r)
-{
-    unsigned char *answer = xmalloc(DNS_ANSWER_MAX);
-    int alen;
-    dns_status st;
-
-    if (txt_r != NULL)
-        *txt_r = NULL;
-    *ttl_r = 0;
-    alen = dns_res_send(arg, name, qtype, deadline_ms, answer);
-    if (alen == 0)
-        st = DNS_NXDOMAIN; /* not a valid DNS name: it cannot exist */
-    else if (alen < 0)
-        st = DNS_TEMPFAIL;
-    else
-        st = dns_parse_typed(answer, (size_t)alen, qtype, txt_r, ttl_r);
-    free(answer);
-    return st;
-}
-
-/* dns_res_resolve - the real resolver: one TXT query */
+/* dns_res_resolve - the real resolver: one TXT query (arg: a struct sockaddr_in or NULL) */
 static dns_status
 dns_res_resolve(void *arg, const char *name, uint64_t deadline_ms, dns_txt **txt_r, uint32_t *ttl_r)
 {
     return dns_res_query(arg, name, ns_t_txt, deadline_ms, txt_r, ttl_r);
+}
+
+/* dns_res_rr - the real resolver for dns_lookup_rr(): one query of qtype */
+static dns_status
+dns_res_rr(void *arg, const char *name, int qtype, uint64_t deadline_ms, dns_txt **rr_r,
+           uint32_t *ttl_r)
+{
+    return dns_res_query(arg, name, qtype, deadline_ms, rr_r, ttl_r);
 }
 
 /* dns_res_has - the real resolver for dns_lookup_has(): whether name has records of qtype */

@@ -1,7 +1,9 @@
 /*
- * dns.h - TXT lookups through an in-process cache (DKIM keys, DMARC records)
+ * dns.h - the resolver layer: lookups through an in-process cache (DKIM, DMARC, SPF)
  *
- * Answers, NXDOMAIN and NODATA are cached for their TTL (negative answers
+ * TXT records (DKIM keys, DMARC records) and records of any type (SPF's A,
+ * AAAA, MX, PTR through auth/spf_dns.c) are asked for here.  Answers,
+ * NXDOMAIN and NODATA are cached for their TTL (negative answers
  * for the SOA minimum, bounded by configuration), so that a warm message
  * costs no DNS round trip.  Temporary failures are not cached.  Lookups
  * are safe from any thread; each has an absolute deadline.
@@ -19,6 +21,7 @@ typedef enum dns_status {
     DNS_TEMPFAIL, /* timeout, SERVFAIL, no server: try again later */
 } dns_status;
 
+/* a record set: TXT records here, any type's from dns_lookup_rr() */
 typedef struct dns_txt {
     size_t n;    /* number of TXT records */
     char **rr;   /* each record's character-strings concatenated, NUL-terminated */
@@ -45,6 +48,13 @@ typedef struct dns_stats {
     uint64_t entries;   /* entries held now (expired ones until touched) */
 } dns_stats;
 
+/* a resolver for dns_lookup_rr() of types other than TXT (tests install their own) */
+typedef dns_status (*dns_rr_fn)(void *arg, const char *name, int qtype, uint64_t deadline_ms,
+                                dns_txt **rr_r, uint32_t *ttl_r);
+
+/* an observer of every TXT/typed lookup: served from the cache, or sent (failed: tempfail) */
+typedef void (*dns_observer_fn)(int cached, int failed);
+
 /* a clock in CLOCK_MONOTONIC milliseconds; tests install their own */
 typedef uint64_t (*dns_clock_fn)(void *arg);
 
@@ -58,6 +68,24 @@ void dns_cache_set_resolver(dns_cache *c, dns_resolver_fn fn, void *arg);
 dns_status dns_lookup_txt(dns_cache *c, const char *name, uint64_t deadline_ms, dns_txt **txt_r,
                           char *err, size_t errlen);
 dns_txt *dns_txt_free(dns_txt *t);
+/*
+ * dns_lookup_rr - records of qtype for name, cached like TXT answers (qtype
+ * ns_t_txt is dns_lookup_txt).  Each record: A and AAAA the 4 or 16 address
+ * bytes; MX the exchange name, PTR/CNAME/NS the target name (no trailing
+ * dot); TXT the character-strings concatenated; other types the raw rdata.
+ * *rr_r is the caller's (dns_txt_free) when DNS_OK.  A test's TXT resolver
+ * (dns_cache_set_resolver) answers no other type: DNS_TEMPFAIL unless
+ * dns_cache_set_rr_resolver() gave one.
+ */
+dns_status dns_lookup_rr(dns_cache *c, const char *name, int qtype, uint64_t deadline_ms,
+                         dns_txt **rr_r, char *err, size_t errlen);
+/* dns_cache_set_rr_resolver - replace dns_lookup_rr()'s resolver for non-TXT types (tests) */
+void dns_cache_set_rr_resolver(dns_cache *c, dns_rr_fn fn, void *arg);
+/*
+ * dns_set_observer - the process's observer of lookups (the metrics counters
+ * install theirs at start); NULL: none.  Called from any thread, lock-free.
+ */
+void dns_set_observer(dns_observer_fn fn);
 /* a resolver for dns_lookup_has(): DNS_OK when name has records of qtype (tests) */
 typedef dns_status (*dns_has_fn)(void *arg, const char *name, int qtype, uint64_t deadline_ms,
                                  uint32_t *ttl_r);

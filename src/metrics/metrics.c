@@ -30,8 +30,8 @@
 #include <time.h>
 
 #include "lib/cfg.h"
+#include "lib/dns.h"
 #include "metrics/metrics.h"
-#include "identity/plugin.h"
 #include "lib/util.h"
 
 #define METRICS_CELLS 4096
@@ -78,7 +78,7 @@ enum {
         label, tab, SM_ARRAY_LEN(tab)                                                              \
     }
 
-/* indexed by audit_scope / audit_action (audit_record.h) */
+/* indexed by metrics_scope / metrics_action */
 static const char *const metrics_scopes[] = {"none", "authenticated", "internal_network",
                                              "local_submission", "external"};
 static const char *const metrics_actions[] = {"none",       "accept", "reject",  "tempfail",
@@ -96,7 +96,7 @@ static const char *const metrics_reasons[METRICS_REASON_MAX] = {"passed",
 /* indexed by sm_id_answer (plugin.h), 0 = an answer out of range */
 static const char *const metrics_answers[] = {"invalid", "verified", "not_verified", "unknown",
                                               "tempfail"};
-/* indexed by cache_origin (cache.h) */
+/* indexed by metrics_origin */
 static const char *const metrics_origins[] = {"none", "hit", "miss", "shared", "stale"};
 static const char *const metrics_stages[METRICS_STAGE_MAX] = {"gate", "alignment", "unsubscribe",
                                                               "audit", "end_of_message"};
@@ -314,7 +314,7 @@ metrics_clock(void)
 }
 
 void
-metrics_message(audit_scope scope, audit_action action, metrics_reason reason)
+metrics_message(metrics_scope scope, metrics_action action, metrics_reason reason)
 {
     metrics_add(metrics_cell(METRICS_F_MESSAGES,
                              metrics_index(scope, SM_ARRAY_LEN(metrics_scopes), 0),
@@ -345,7 +345,7 @@ metrics_instance_slot(const char *instance, const char *plugin)
 }
 
 void
-metrics_gate_answer(int slot, int answer, cache_origin origin)
+metrics_gate_answer(int slot, int answer, metrics_origin origin)
 {
     metrics_add(metrics_cell(METRICS_F_GATE_ANSWERS,
                              metrics_index(slot, METRICS_MAX_INSTANCES + 1, METRICS_MAX_INSTANCES),
@@ -383,6 +383,13 @@ metrics_api(int event, const char *operation)
         if (strcmp(metrics_ops[i], operation) == 0)
             op = i;
     metrics_add(metrics_cell(fam, op, 0, 0), 1);
+}
+
+void
+metrics_start(void)
+{
+    pthread_once(&metrics_once, metrics_init);
+    dns_set_observer(metrics_dns);
 }
 
 void

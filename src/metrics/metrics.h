@@ -19,11 +19,38 @@
 #include <sys/socket.h>
 #include <libconfig.h>
 
-#include "audit/audit_record.h"
-#include "identity/cache.h"
-
 #define METRICS_MAX_INSTANCES 16
 #define METRICS_DEFAULT_LISTEN "127.0.0.1:9465"
+
+/* a message's scope (ses_milter_messages_total{scope}); the engine maps its audit scope */
+typedef enum metrics_scope {
+    METRICS_SCOPE_NONE = 0,
+    METRICS_SCOPE_AUTHENTICATED,
+    METRICS_SCOPE_INTERNAL_NETWORK,
+    METRICS_SCOPE_LOCAL_SUBMISSION,
+    METRICS_SCOPE_EXTERNAL,
+} metrics_scope;
+
+/* a message's action (ses_milter_messages_total{action}); the engine maps its audit action */
+typedef enum metrics_action {
+    METRICS_ACTION_NONE = 0,
+    METRICS_ACTION_ACCEPT,
+    METRICS_ACTION_REJECT,
+    METRICS_ACTION_TEMPFAIL,
+    METRICS_ACTION_QUARANTINE,
+    METRICS_ACTION_TAG,
+    METRICS_ACTION_DISCARD,
+    METRICS_ACTION_ABORTED,
+} metrics_action;
+
+/* how the identity cache served a gate answer (ses_milter_gate_answers_total{cache}) */
+typedef enum metrics_origin {
+    METRICS_ORIGIN_NONE = 0, /* no lookup was made */
+    METRICS_ORIGIN_HIT,
+    METRICS_ORIGIN_MISS,
+    METRICS_ORIGIN_SHARED,
+    METRICS_ORIGIN_STALE,
+} metrics_origin;
 
 /* why a message got its action (ses_milter_messages_total{reason}) */
 typedef enum metrics_reason {
@@ -80,14 +107,14 @@ int metrics_parse_listen(const char *text, struct sockaddr_storage *ss, socklen_
 uint64_t metrics_clock(void);
 
 /* metrics_message - one message (or transaction) ended with this scope, action and reason */
-void metrics_message(audit_scope scope, audit_action action, metrics_reason reason);
+void metrics_message(metrics_scope scope, metrics_action action, metrics_reason reason);
 /*
  * metrics_instance_slot - the slot of an identity-source instance (registers it the
  * first time; the same name keeps its slot across reloads; past the table: "other")
  */
 int metrics_instance_slot(const char *instance, const char *plugin);
 /* metrics_gate_answer - one answer of a source instance, and how the cache served it */
-void metrics_gate_answer(int slot, int answer, cache_origin origin);
+void metrics_gate_answer(int slot, int answer, metrics_origin origin);
 /* metrics_lookup_time - a source's lookup (the plugin asked, not the cache) took since t0 */
 void metrics_lookup_time(int slot, uint64_t t0);
 /* metrics_stage_time - a stage of a message took since t0 (metrics_clock) */
@@ -95,8 +122,14 @@ void metrics_stage_time(metrics_stage stage, uint64_t t0);
 /* metrics_api - a plugin's API call, throttle or error; operation names outside the table:
  * "other" */
 void metrics_api(int event, const char *operation);
-/* metrics_dns - one TXT lookup: served from the cache, or sent (failed: temporary error) */
+/*
+ * metrics_dns - one DNS lookup (DKIM, DMARC, SPF): served from the cache, or
+ * sent (failed: temporary error).  metrics_start() installs it as lib/dns.c's
+ * observer (dns_set_observer), so lib needs no metrics.
+ */
 void metrics_dns(int cached, int failed);
+/* metrics_start - connect the lower layers' hooks to the counters (once; idempotent) */
+void metrics_start(void);
 /* metrics_unsub_added - List-Unsubscribe headers were added to a message */
 void metrics_unsub_added(void);
 /* metrics_audit_record - one audit record written (ok) or not */

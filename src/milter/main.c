@@ -47,6 +47,7 @@
 #include "doctor/doctor.h"
 #include "engine/engine_probe.h"
 #include "lib/log.h"
+#include "metrics/metrics.h"
 #include "metrics/metrics_http.h"
 #include "milter/milter.h"
 #include "milter/milter_idle.h"
@@ -601,6 +602,7 @@ main_run(sm_conf *conf, int foreground)
         goto out;
     }
     privsep_helper_cleanup(startcheck_socket_path(socket_spec), pid_file);
+    metrics_start(); /* before the first lookup: DNS queries are counted from here */
     if (main_prepare(conf, err, sizeof(err)) < 0 ||
         main_start_helper(&conf->daemon, err, sizeof(err)) < 0 ||
         metrics_http_bind(conf->ext->metrics, err, sizeof(err)) < 0 ||

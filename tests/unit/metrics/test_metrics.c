@@ -59,26 +59,27 @@ static void
 test_metrics_message_counted_under_scope_action_and_reason(void **state)
 {
     static const struct {
-        audit_scope scope;
-        audit_action action;
+        metrics_scope scope;
+        metrics_action action;
         metrics_reason reason;
         const char *key;
     } cases[] = {
-        {AUDIT_SCOPE_AUTHENTICATED, AUDIT_ACTION_ACCEPT, METRICS_REASON_PASSED,
+        {METRICS_SCOPE_AUTHENTICATED, METRICS_ACTION_ACCEPT, METRICS_REASON_PASSED,
          "ses_milter_messages_total{scope=\"authenticated\",action=\"accept\",reason=\"passed\"}"},
-        {AUDIT_SCOPE_INTERNAL_NETWORK, AUDIT_ACTION_REJECT, METRICS_REASON_IDENTITY_NOT_VERIFIED,
+        {METRICS_SCOPE_INTERNAL_NETWORK, METRICS_ACTION_REJECT,
+         METRICS_REASON_IDENTITY_NOT_VERIFIED,
          "ses_milter_messages_total{scope=\"internal_network\",action=\"reject\","
          "reason=\"identity_not_verified\"}"},
-        {AUDIT_SCOPE_EXTERNAL, AUDIT_ACTION_ACCEPT, METRICS_REASON_OUT_OF_SCOPE,
+        {METRICS_SCOPE_EXTERNAL, METRICS_ACTION_ACCEPT, METRICS_REASON_OUT_OF_SCOPE,
          "ses_milter_messages_total{scope=\"external\",action=\"accept\",reason=\"out_of_scope\"}"},
-        {AUDIT_SCOPE_LOCAL_SUBMISSION, AUDIT_ACTION_ABORTED, METRICS_REASON_ABORTED,
+        {METRICS_SCOPE_LOCAL_SUBMISSION, METRICS_ACTION_ABORTED, METRICS_REASON_ABORTED,
          "ses_milter_messages_total{scope=\"local_submission\",action=\"aborted\","
          "reason=\"aborted\"}"},
-        {AUDIT_SCOPE_INTERNAL_NETWORK, AUDIT_ACTION_TEMPFAIL, METRICS_REASON_AUDIT_UNAVAILABLE,
+        {METRICS_SCOPE_INTERNAL_NETWORK, METRICS_ACTION_TEMPFAIL, METRICS_REASON_AUDIT_UNAVAILABLE,
          "ses_milter_messages_total{scope=\"internal_network\",action=\"tempfail\","
          "reason=\"audit_unavailable\"}"},
         /* out of range: counted as "none", never outside the tables */
-        {(audit_scope)99, (audit_action)-1, (metrics_reason)42,
+        {(metrics_scope)99, (metrics_action)-1, (metrics_reason)42,
          "ses_milter_messages_total{scope=\"none\",action=\"none\",reason=\"passed\"}"},
     };
 
@@ -140,9 +141,9 @@ test_metrics_sources_bounded_then_other(void **state)
         assert_true(slot >= 0 && slot <= METRICS_MAX_INSTANCES);
     }
     assert_int_equal(slot, METRICS_MAX_INSTANCES); /* past the table */
-    metrics_gate_answer(slot, 1, CACHE_HIT);
-    metrics_gate_answer(first, 2, CACHE_MISS);
-    metrics_gate_answer(first, 9, (cache_origin)9); /* out of range: invalid, none */
+    metrics_gate_answer(slot, 1, METRICS_ORIGIN_HIT);
+    metrics_gate_answer(first, 2, METRICS_ORIGIN_MISS);
+    metrics_gate_answer(first, 9, (metrics_origin)9); /* out of range: invalid, none */
     t = render();
     assert_true(series(t, "ses_milter_gate_answers_total{source=\"other\",plugin=\"other\","
                           "answer=\"verified\",cache=\"hit\"}") >= 1);
@@ -161,7 +162,7 @@ test_metrics_label_values_escaped(void **state)
     int slot = metrics_instance_slot("q\"b\\s\nl", "file");
 
     (void)state;
-    metrics_gate_answer(slot, 3, CACHE_STALE);
+    metrics_gate_answer(slot, 3, METRICS_ORIGIN_STALE);
     t = render();
     assert_true(slot < METRICS_MAX_INSTANCES);
     assert_non_null(strstr(t, "source=\"q\\\"b\\\\s\\nl\""));
