@@ -4,10 +4,10 @@
  * libspf2 1.2.10 evaluates records and walks include and redirect.  Its
  * measured defects are fixed around it:
  *
- *  - spf_dns.c: an SPF_dns_server_t layer on top of libspf2's DNS stack
- *        adapter layer -> libspf2 cache layer -> libspf2 resolv layer
- *    that fetches, strictly checks (spf_syntax.c) and rewrites every record,
- *    counts the RFC 7208 lookup limits per check, truncates and checks
+ *  - spf_dns.c: an SPF_dns_server_t layer on top of the DNS stack
+ *        adapter layer -> lib/dns.c layer (spf_dns_lib_new)
+ *    (tests: adapter layer -> a libspf2 zone layer) that fetches, strictly checks (spf_syntax.c)
+ * and rewrites every record, counts the RFC 7208 lookup limits per check, truncates and checks
  *    query names, answers the a/0 and mx/0 probe names, and expands every
  *    macro itself (domain-specs and explanations: libspf2 mangles digit
  *    transformers);
@@ -19,12 +19,13 @@
  *
  * Threads: the SPF_server and the DNS layers are shared.  Each spf_check()
  * has its own libspf2 request and response and its own spf_dns_req, reached
- * by the hooks through a thread-local pointer; libspf2's cache layer locks a
- * mutex and its resolv layer keeps a res_state per thread.
+ * by the hooks through a thread-local pointer; lib/dns.c locks its cache and
+ * keeps a res_state per thread.
  *
- * Deadline: checked before every DNS query; one query through the resolv
- * layer is bounded by resolv.conf's "options timeout/attempts", which
- * libspf2 does not let us set per query.
+ * Deadline: checked before every DNS query, and handed to each one: lib/dns.c
+ * bounds the query by it (resolv.conf's "options timeout/attempts", which
+ * libspf2's own resolv layer obeyed, no longer apply).  The queries share the
+ * mail path's DNS cache (spf_ctx_new_cache) and count in its metrics.
  *
  * What libspf2 cannot be made to do from outside: see the deviations in
  * tests/unit/auth/test_spf_suite.c (a NUL byte inside a TXT record).
@@ -39,8 +40,6 @@
 #include <sys/socket.h>
 
 #include <spf2/spf.h>
-#include <spf2/spf_dns_cache.h>
-#include <spf2/spf_dns_resolv.h>
 
 #include "auth/spf.h"
 #include "auth/spf_dns.h"
@@ -51,6 +50,7 @@
 struct spf_ctx {
     SPF_server_t *server;
     SPF_dns_server_t *layer; /* ours, the top of the stack */
+    dns_cache *own_dns;      /* spf_ctx_new's own cache (spf_ctx_new_cache: the caller's) */
     spf_opts opts;
 };
 
@@ -139,32 +139,39 @@ spf_ctx_new_dns(const spf_opts *opts, struct SPF_dns_server_struct *below, char 
     return ctx;
 }
 
-/* spf_ctx_new - a context over the system resolver (opts NULL: defaults); NULL + err on failure */
+/* spf_ctx_new_cache - a context whose queries go through dns (not owned) */
 spf_ctx *
-spf_ctx_new(const spf_opts *opts, char *err, size_t errlen)
+spf_ctx_new_cache(const spf_opts *opts, dns_cache *dns, char *err, size_t errlen)
 {
-    SPF_dns_server_t *resolv, *cache;
-    long bits = opts != NULL ? opts->cache_bits : 12;
-
     if (opts != NULL && spf_opts_validate(opts, err, errlen) < 0)
         return NULL;
-
     if (opts != NULL && !opts->use_system_resolver) {
         util_errf(err, errlen, "spf: no resolver configured (use_system_resolver is off)");
         return NULL;
     }
-    resolv = SPF_dns_resolv_new(NULL, NULL, 0);
-    if (resolv == NULL) {
-        util_errf(err, errlen, "spf: cannot initialise the resolver");
+    if (dns == NULL) {
+        util_errf(err, errlen, "spf: no DNS cache");
         return NULL;
     }
-    cache = SPF_dns_cache_new(resolv, NULL, 0, (int)bits);
-    if (cache == NULL) {
-        SPF_dns_free(resolv);
-        util_errf(err, errlen, "spf: cannot create the DNS cache");
+    return spf_ctx_new_dns(opts, spf_dns_lib_new(dns), err, errlen);
+}
+
+/* spf_ctx_new - a context over the system resolver (opts NULL: defaults); NULL + err on failure */
+spf_ctx *
+spf_ctx_new(const spf_opts *opts, char *err, size_t errlen)
+{
+    dns_cache *dns;
+    spf_ctx *ctx;
+
+    if (opts != NULL && spf_opts_validate(opts, err, errlen) < 0)
+        return NULL;
+    dns = dns_cache_new(NULL);
+    if ((ctx = spf_ctx_new_cache(opts, dns, err, errlen)) == NULL) {
+        dns_cache_free(dns);
         return NULL;
     }
-    return spf_ctx_new_dns(opts, cache, err, errlen);
+    ctx->own_dns = dns;
+    return ctx;
 }
 
 /* spf_ctx_free - returns NULL */
@@ -177,6 +184,7 @@ spf_ctx_free(spf_ctx *ctx)
         SPF_server_free(ctx->server); /* does not free a resolver given to _new_dns */
     if (ctx->layer != NULL)
         SPF_dns_free(ctx->layer); /* ours, then every layer below */
+    dns_cache_free(ctx->own_dns);
     free(ctx);
     return NULL;
 }

@@ -2,15 +2,17 @@
  * spf.h - RFC 7208 SPF evaluation over libspf2, with the adapter checks
  *
  * One spf_ctx holds a shared libspf2 SPF_server whose DNS stack is
- *     adapter layer (spf.c) -> libspf2 cache layer -> libspf2 resolv layer
+ *     adapter layer (spf_dns.c) -> lib/dns.c (the mail path's resolver layer)
  * (or, for tests, adapter layer -> any libspf2 layer such as the zone layer).
+ * Every query honours the check's absolute deadline and goes through
+ * lib/dns.c's cache, so it is cached, negatively cached and counted like
+ * the DKIM and DMARC queries.
  * The adapter layer fetches every SPF record itself, checks it strictly
  * (spf_syntax.c), rewrites what libspf2 cannot evaluate, and counts the
  * RFC 7208 section 4.6.4 lookup limits per request.  spf_check() is safe
  * from any number of threads at once: each call has its own libspf2
- * request/response and its own thread-local counter state; the libspf2
- * cache layer locks a mutex and the resolv layer keeps its resolver state
- * per thread.
+ * request/response and its own thread-local counter state; lib/dns.c locks
+ * its cache and keeps its resolver state per thread.
  *
  * libspf2 always passes a client in 127.0.0.0/8 or ::1; the adapter refuses
  * to evaluate loopback clients (result permerror, reason says why) and
@@ -37,8 +39,8 @@ typedef struct spf_opts {
     long timeout_ms;           /* whole check, used when deadline_ms is 0; default 5000 */
     long max_dns_mechanisms;   /* RFC 7208 4.6.4 DNS-querying terms; default 10 */
     long max_void_lookups;     /* RFC 7208 4.6.4 void lookups; default 2 */
-    int use_system_resolver;   /* 1: resolv.conf via libspf2 resolv+cache layers (default) */
-    long cache_bits;           /* libspf2 cache size 2^bits entries; default 12 */
+    int use_system_resolver;   /* 1: resolv.conf via lib/dns.c (default); 0 is refused */
+    long cache_bits;           /* validated, unused: the queries share lib/dns.c's cache */
     char *default_explanation; /* NULL: libspf2's default; owned by the caller */
 } spf_opts;
 
@@ -54,13 +56,21 @@ typedef struct spf_detail {
 
 typedef struct spf_ctx spf_ctx;
 struct SPF_dns_server_struct;
+struct dns_cache;
 
 /* spf_opts_defaults - fill opts with the defaults above */
 void spf_opts_defaults(spf_opts *opts);
 /* spf_opts_validate - 0, or -1 and a reason for a value out of range */
 int spf_opts_validate(const spf_opts *opts, char *err, size_t errlen);
-/* spf_ctx_new - a context over the system resolver (opts NULL: defaults); NULL + err on failure */
+/* spf_ctx_new - a context over its own lib/dns.c cache (opts NULL: defaults); NULL + err on failure
+ */
 spf_ctx *spf_ctx_new(const spf_opts *opts, char *err, size_t errlen);
+/*
+ * spf_ctx_new_cache - a context whose queries go through dns (lib/dns.h: the
+ * mail path's cache, shared with DKIM and DMARC; not owned, it must outlive
+ * the context); NULL + err on failure
+ */
+spf_ctx *spf_ctx_new_cache(const spf_opts *opts, struct dns_cache *dns, char *err, size_t errlen);
 /*
  * spf_ctx_new_dns - a context over the caller's libspf2 DNS layer (tests:
  * SPF_dns_zone_new); the context owns 'below' and frees it.

@@ -1,8 +1,18 @@
 /*
- * spf_dns.c - the adapter's libspf2 DNS layer: record fetch, limits, probes
+ * spf_dns.c - the adapter's libspf2 DNS layers: record fetch, limits, probes; lib/dns.c below
  *
- * An SPF_dns_server_t placed on top of libspf2's DNS stack (see spf.c for
- * the stack and for why).  Its hooks reach the state of the check in
+ * Two SPF_dns_server_t layers (see spf.c for the stack and for why):
+ *
+ *  - the bottom one (spf_dns_lib_new) asks lib/dns.c for every record
+ *    libspf2 or the adapter wants: one resolver layer for the whole mail
+ *    path, with its cache (positive and negative answers, TTLs), its metrics
+ *    observer, and the check's absolute deadline (spf_dns_req.deadline)
+ *    handed to every query, so a silent server costs at most the deadline,
+ *    never resolv.conf's timeouts.  libspf2's own cache and resolv layers
+ *    are not used.
+ *  - the adapter layer on top (spf_dns_layer_new), described below.
+ *
+ * The adapter layer is placed on top of the stack.  Its hooks reach the state of the check in
  * progress through a thread-local pointer (spf_dns_enter/spf_dns_leave), so
  * one layer serves any number of threads, each counting its own lookups.
  *
@@ -44,6 +54,7 @@
  */
 #include <netinet/in.h>
 #include <arpa/inet.h>
+#include <limits.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,6 +65,7 @@
 
 #include "auth/spf_dns.h"
 #include "auth/spf_syntax.h"
+#include "lib/dns.h"
 #include "lib/util.h"
 
 #define SPF_NAME_MAX 1100
@@ -594,4 +606,76 @@ spf_dns_leave(spf_dns_req *rq, spf_dns_req *prev)
 {
     spf_dns_cur = prev;
     spf_dns_follow_reset(rq);
+}
+
+/* spf_dns_lib_rr - one record of a dns_lookup_rr() answer into rr at index i; -1 when unusable */
+static int
+spf_dns_lib_rr(SPF_dns_rr_t *rr, int i, ns_type t, const char *data, size_t len)
+{
+    size_t need = len + 1;
+
+    if (t == ns_t_a || t == ns_t_aaaa) {
+        need = t == ns_t_a ? sizeof(struct in_addr) : sizeof(struct in6_addr);
+        if (len != need)
+            return -1;
+    } else if (t != ns_t_txt && t != ns_t_mx && t != ns_t_ptr) {
+        return -1; /* libspf2 reads no other type */
+    }
+    if (SPF_dns_rr_buf_realloc(rr, i, need) != SPF_E_SUCCESS)
+        return -1;
+    memcpy(rr->rr[i], data, len);
+    if (need > len)
+        ((char *)rr->rr[i])[len] = '\0';
+    return 0;
+}
+
+/* the lookup hook of the bottom layer: lib/dns.c under the check's deadline */
+static SPF_dns_rr_t *
+spf_dns_lib_lookup(SPF_dns_server_t *d, const char *domain, ns_type t, int should_cache SM_UNUSED)
+{
+    spf_dns_req *rq = spf_dns_cur;
+    dns_txt *recs = NULL;
+    SPF_dns_rr_t *rr;
+    char err[256];
+    int n = 0;
+
+    switch (dns_lookup_rr(d->hook, domain, (int)t, rq != NULL ? rq->deadline : 0, &recs, err,
+                          sizeof(err))) {
+    case DNS_OK:
+        break;
+    case DNS_NXDOMAIN:
+        return spf_dns_rr_status(d, domain, t, HOST_NOT_FOUND);
+    case DNS_NODATA:
+        return spf_dns_rr_status(d, domain, t, NO_DATA);
+    case DNS_TEMPFAIL:
+    default:
+        return spf_dns_rr_status(d, domain, t, TRY_AGAIN);
+    }
+    rr = spf_dns_rr_status(d, domain, t, NETDB_SUCCESS);
+    for (size_t i = 0; rr != NULL && i < recs->n && n < INT_MAX; i++)
+        if (spf_dns_lib_rr(rr, n, t, recs->rr[i], recs->len[i]) == 0)
+            n++;
+    dns_txt_free(recs);
+    if (rr == NULL)
+        return spf_dns_rr_status(d, domain, t, TRY_AGAIN);
+    rr->num_rr = n;
+    if (n == 0)
+        rr->herrno = NO_DATA;
+    return rr;
+}
+
+/* spf_dns_lib_new - the bottom layer over dns (not owned: it outlives the layer) */
+SPF_dns_server_t *
+spf_dns_lib_new(dns_cache *dns)
+{
+    SPF_dns_server_t *d;
+
+    if (dns == NULL)
+        return NULL;
+    d = xcalloc(1, sizeof(*d));
+    d->destroy = spf_dns_layer_destroy;
+    d->lookup = spf_dns_lib_lookup;
+    d->hook = dns;
+    d->name = "ses-milter-dns";
+    return d;
 }

@@ -1,6 +1,9 @@
 /*
- * spf_dns.h - the adapter's libspf2 DNS layer (internal to spf.c)
+ * spf_dns.h - the adapter's libspf2 DNS layers (internal to spf.c)
  *
+ * spf_dns_lib_new() returns the bottom SPF_dns_server_t, which answers every
+ * query through lib/dns.c (its cache, its metrics observer) under the
+ * deadline of the check in progress.
  * spf_dns_layer_new() returns an SPF_dns_server_t to put on top of a
  * libspf2 DNS stack; spf_check() fills an spf_dns_req for each check and
  * brackets the libspf2 query with spf_dns_enter()/spf_dns_leave().  The
@@ -18,6 +21,7 @@
 #include <spf2/spf_dns.h>
 
 #include "auth/spf.h"
+#include "lib/dns.h"
 
 #define SPF_DNS_MAX_FOLLOW 10
 
@@ -40,6 +44,8 @@ typedef struct spf_dns_req {
     char forced_reason[200];
 } spf_dns_req;
 
+/* spf_dns_lib_new - the bottom layer: every query through dns (not owned); NULL when dns is */
+SPF_dns_server_t *spf_dns_lib_new(dns_cache *dns);
 /* spf_dns_layer_new - our layer on top of below (NULL when below is NULL) */
 SPF_dns_server_t *spf_dns_layer_new(SPF_dns_server_t *below);
 /* spf_dns_enter - make rq the state of this thread's check; returns the previous one */

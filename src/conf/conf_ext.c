@@ -357,7 +357,7 @@ conf_ext_start(sm_conf_ext *x, char *err, size_t errlen)
     x->dns = dns_cache_new(&x->align->dns);
     if (x->align->enabled) {
         if ((x->dkim = dkim_engine_new(x->dns, &x->dkimo, err, errlen)) == NULL ||
-            (x->spf = spf_ctx_new(&x->spfo, err, errlen)) == NULL)
+            (x->spf = spf_ctx_new_cache(&x->spfo, x->dns, err, errlen)) == NULL)
             return -1;
     }
     if (x->audit->enabled && x->audit_ref == NULL &&

@@ -111,7 +111,8 @@ doctor_engines(doctor_ctx *ctx, char *err, size_t errlen)
     ctx->dkim = x->dkim;
     if (ctx->dns == NULL)
         ctx->dns = ctx->own_dns = dns_cache_new(&x->align->dns);
-    if (ctx->spf == NULL && (ctx->spf = ctx->own_spf = spf_ctx_new(&x->spfo, err, errlen)) == NULL)
+    if (ctx->spf == NULL &&
+        (ctx->spf = ctx->own_spf = spf_ctx_new_cache(&x->spfo, ctx->dns, err, errlen)) == NULL)
         return -1;
     if (ctx->dkim == NULL &&
         (ctx->dkim = ctx->own_dkim = dkim_engine_new(ctx->dns, &x->dkimo, err, errlen)) == NULL)
