@@ -9,7 +9,10 @@
 # calls, throttles and errors by operation equal what the endpoint saw; audit
 # records written; the stage histograms count every message; build info and
 # start time are there; promtool check metrics accepts the whole text; a path
-# other than /metrics is 404 and a POST 405.
+# other than /metrics is 404 and a POST 405.  Then a second daemon with alignment
+# on: one message whose envelope domain has an SPF record (served by nsd) counts
+# SPF's queries with DMARC's in the DNS counters, and the same message again is
+# served from the one DNS cache.
 . "$SM_SRCDIR/tests/lib/testbed.sh"
 tb_enter_ns "$@"
 python3 -c 'import botocore' 2>/dev/null || { echo "SKIP: python3 botocore missing"; exit 77; }
@@ -146,4 +149,54 @@ tb_check "another path: 404" test "$(curl -s -o /dev/null -w '%{http_code}' http
 tb_check "POST /metrics: 405" test "$(curl -s -o /dev/null -w '%{http_code}' -X POST http://127.0.0.1:9465/metrics)" = 405
 tb_stop_milter
 tb_check "after the stop nothing listens on 9465" bash -c "! ss -Hltn 'sport = :9465' | grep -q ."
+
+# SPF's queries go through lib/dns.c like DMARC's: counted, and cached
+mkdir -p "$W/dns"
+cat > "$W/dns/verified.example.zone" <<'EOZ'
+$ORIGIN verified.example.
+$TTL 300
+@ IN SOA ns hostmaster 1 3600 600 86400 300
+@ IN NS ns
+ns IN A 127.0.0.1
+@ IN TXT "v=spf1 mx a:out.verified.example -all"
+@ IN MX 10 mx
+mx IN A 198.51.100.9
+out IN A 192.0.2.1
+_dmarc IN TXT "v=DMARC1; p=none"
+EOZ
+# the DMARC tree walk also asks _dmarc.example: NXDOMAIN from here (cached), not REFUSED
+printf '$ORIGIN example.\n$TTL 300\n@ IN SOA ns.verified.example. h 1 3600 600 86400 300\n@ IN NS ns.verified.example.\n' \
+    > "$W/dns/example.zone"
+tb_start_nsd verified.example "$W/dns/verified.example.zone"
+tb_start_nsd example "$W/dns/example.zone"
+tb_run_nsd || exit 1
+tb_milter_conf "$W/milter-spf.conf" <<EOC
+scope: { internal_networks = [ "127.0.0.1/32" ]; };
+identity: {
+  plugin_dir = "$W/plugins";
+  sources = ( { name = "ses-us"; plugin = "ses"; region = "us-east-1";
+                endpoint = "http://127.0.0.1:$port"; insecure_http = true;
+                credentials_source = "env"; rate = 50; burst = 50; } );
+  check_envelope_from = false;
+};
+alignment: { relay = "direct"; egress_ips = [ "192.0.2.1" ]; action = "tag"; };
+metrics: { listen = "127.0.0.1:9465"; };
+EOC
+tb_start_milter "$W/milter-spf.conf" || exit 1
+tb_wait_port 9465 || exit 1
+for n in 1 2; do
+    out=$(send bob@verified.example "m-spf-$n")
+    tb_check "SPF-evaluated message $n is accepted" grep -q '250 2.0.0 Ok: queued' <<<"$out"
+done
+tb_check "DMARC passed through SPF alone (no DKIM signature): SPF evaluated" \
+    test "$(grep -c 'from=<bob@verified.example> .* dmarc=pass ' "$W/milter.log")" = 2
+curl -s -o "$M" http://127.0.0.1:9465/metrics
+# the first message sends SPF's TXT verified.example, MX verified.example, A mx.verified.example,
+# A out.verified.example and DMARC's TXT _dmarc.verified.example and _dmarc.example (the tree
+# walk), then finds 3 DMARC answers in the cache; before issue 17 only DMARC's 2 were counted.
+# The second message sends nothing: its 4 SPF and 5 DMARC lookups are cache hits.
+expect "ses_milter_dns_queries_total" 6
+expect "ses_milter_dns_errors_total" 0
+expect "ses_milter_dns_cache_hits_total" 12
+tb_stop_milter
 tb_done
