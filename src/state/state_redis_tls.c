@@ -479,6 +479,8 @@ state_redis_tls_connect(state_redis_tls *t, const char *host, int port, uint64_t
     rc = pthread_create(&tid, &attr, state_redis_tls_pump_main, p);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     pthread_attr_destroy(&attr);
+    if (rc == 0)
+        pthread_setname_np(tid, "sm-redis-tls"); /* seen in ps -L and by the tests */
     if (rc != 0) {
         util_errf(why, whylen, "TLS: thread: %s", strerror(rc));
         close(sv[0]);

@@ -65,7 +65,8 @@ reset() { curl -s -X POST "http://127.0.0.1:$port/__reset" >/dev/null; }
 # --- Redis on a TLS port only, client certificates required, ACL users -----------------------
 redis_tls() {
     tb_start_redis "$RPORT" "port 0" "tls-port $RPORT" "tls-cert-file $T/server.crt" \
-        "tls-key-file $T/server.key" "tls-ca-cert-file $T/ca.crt" "tls-auth-clients yes" "${ACL[@]}"
+        "tls-key-file $T/server.key" "tls-ca-cert-file $T/ca.crt" "tls-auth-clients yes" \
+        "enable-debug-command local" "${ACL[@]}"
 }
 redis_tls || exit 1
 printf 's3cr3t-redis\n' > "$W/redis.pw"; chmod 600 "$W/redis.pw"
@@ -165,7 +166,14 @@ tb_check "after the reload host B still reads host A's answers over TLS (0 SES c
     test "$(field accept "$r3")/$(stats GetEmailIdentity)" = 1/0
 
 # --- 4. Redis restarted: TLS connections made again, "back" once -----------------------------
+pumps() { grep -lx sm-redis-tls /proc/"$1"/task/*/comm 2>/dev/null | wc -l; }
+p4=$(pumps "$PID_a")
+tb_check "host A: one TLS pump thread per open connection ($p4, pool 8)" test "$p4" -ge 1 -a "$p4" -le 8
 tb_stop_redis -9
+sleep 0.5
+tb_check "Redis killed: host A's TLS pumps ended (no thread left)" test "$(pumps "$PID_a")" = 0
+tb_check "Redis killed: host A holds no TCP connection to Redis (no CLOSE-WAIT)" \
+    test "$(ss -Htanp "dport = :$RPORT" | grep -c "pid=$PID_a,")" = 0
 corpus "$W/c4" u1@verified.example u2@verified.example
 r4=$(drive a "$W/c4" 4 1)
 tb_check "Redis down: every message still accepted (from SES)" test "$(field accept "$r4")" = 4
@@ -176,9 +184,23 @@ r5=$(drive a "$W/c5" 4 1)
 tb_check "after the restart: every message accepted" test "$(field accept "$r5")" = 4
 tb_check "Redis restarted: 'down' and 'back' logged once each" \
     test "$(grep -c 'state: Redis .* down' "$W/a.log")/$(grep -c 'state: Redis [^ ]* back$' "$W/a.log")" = 1/1
+tb_check "after the restart: host A's pumps are back, at most one per connection" \
+    test "$(pumps "$PID_a")" -ge 1 -a "$(pumps "$PID_a")" -le 8
 reset; r5b=$(drive b "$W/c5" 4 1)
 tb_check "after the restart host B again reads host A's answers over TLS (0 SES calls)" \
     test "$(stats GetEmailIdentity)/$(field accept "$r5b")" = 0/4
+
+# --- 5. a slow Redis over TLS: the timeouts hold as in plaintext -------------------------------
+corpus "$W/c6" $(for i in $(seq 10); do echo "s$i@verified.example"; done)
+"${RCLI[@]}" DEBUG SLEEP 4 >/dev/null & sl=$!
+sleep 0.2
+t0=$(date +%s%N); r6=$(drive a "$W/c6" 10 2); t1=$(date +%s%N)
+echo "# slow Redis: $r6 ($(( (t1 - t0) / 1000000 )) ms)"
+tb_check "slow Redis over TLS (DEBUG SLEEP 4 s, timeout_ms 500): every message accepted from SES, in < 3.5 s" \
+    test "$(field accept "$r6")/$(field errors "$r6")/$(( (t1 - t0) < 3500000000 ))" = 10/0/1
+wait "$sl"
+tb_check "slow Redis: the pumps of the connections given up ended (at most one per connection)" \
+    test "$(pumps "$PID_a")" -le 8
 
 tb_check "no secret in any log (password, client key)" \
     bash -c "! grep -q -e s3cr3t-redis -e redisSecretKeyDoNotLog -e 'PRIVATE KEY' '$W'/*.log"
