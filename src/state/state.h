@@ -29,6 +29,8 @@
 
 #include <ses-milter/plugin.h>
 
+#include "lib/cfg.h"
+
 typedef struct sm_state sm_state;
 
 /* the "state" group */
@@ -36,6 +38,8 @@ typedef struct state_conf {
     int present;         /* a state group exists */
     char *backend;       /* "redis" */
     char *address;       /* host:port, [v6]:port or unix:/path */
+    cfg_strlist sentinels; /* Redis Sentinels (host:port) naming the master; empty: address */
+    char *master_name;   /* the master's name at the sentinels */
     char *user;          /* Redis 6 ACL user, NULL: AUTH with the password only */
     char *password_file; /* NULL: no AUTH */
     int tls;             /* TLS to Redis (OpenSSL, state_redis_tls.c) */

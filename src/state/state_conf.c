@@ -28,6 +28,8 @@
 static const cfg_directive state_conf_tab[] = {
     {"backend", CFG_STR, offsetof(state_conf, backend), "redis", 0, 0, 0, NULL},
     {"address", CFG_STR, offsetof(state_conf, address), "127.0.0.1:6379", 0, 0, 0, NULL},
+    {"sentinels", CFG_STRLIST, offsetof(state_conf, sentinels), NULL, 0, 0, 0, NULL},
+    {"master_name", CFG_STR, offsetof(state_conf, master_name), NULL, 0, 0, 0, NULL},
     {"user", CFG_STR, offsetof(state_conf, user), NULL, 0, 0, 0, NULL},
     {"password_file", CFG_STR, offsetof(state_conf, password_file), NULL, 0, 0, 0, NULL},
     {"tls", CFG_BOOL, offsetof(state_conf, tls), NULL, 0, 0, 0, NULL},
@@ -191,6 +193,19 @@ state_conf_parse(const config_setting_t *group, state_conf **out, char *err, siz
     if (state_conf_check_address(sc->address) < 0)
         return cfg_errf(err, errlen, config_setting_get_member(group, "address"),
                         "address '%s': expected host:port, [v6]:port or unix:/path", sc->address);
+    if (sc->sentinels.n > 0 && config_setting_get_member(group, "address") != NULL)
+        return cfg_errf(err, errlen, config_setting_get_member(group, "address"),
+                        "address and sentinels exclude each other (the sentinels name the master)");
+    if ((sc->sentinels.n > 0) != (sc->master_name != NULL))
+        return cfg_errf(err, errlen,
+                        config_setting_get_member(group,
+                                                  sc->master_name ? "master_name" : "sentinels"),
+                        "sentinels and master_name go together");
+    for (size_t i = 0; i < sc->sentinels.n; i++)
+        if (strncmp(sc->sentinels.v[i], "unix:", 5) == 0 ||
+            state_conf_check_address(sc->sentinels.v[i]) < 0)
+            return cfg_errf(err, errlen, config_setting_get_member(group, "sentinels"),
+                            "sentinel '%s': expected host:port or [v6]:port", sc->sentinels.v[i]);
     if (sc->prefix[0] == '\0' || strpbrk(sc->prefix, " \t\r\n") != NULL)
         return cfg_errf(err, errlen, config_setting_get_member(group, "prefix"),
                         "prefix must be non-empty and without whitespace");
@@ -220,6 +235,9 @@ state_conf_sig(FILE *fp, const state_conf *sc)
             sc->user ? sc->user : "", sc->password_file ? strlen(sc->password_file) : 0,
             sc->password_file ? sc->password_file : "", sc->tls, strlen(sc->prefix), sc->prefix,
             sc->timeout_ms, sc->pool);
+    for (size_t i = 0; i < sc->sentinels.n; i++)
+        fprintf(fp, "state-sentinel %zu:%s %s\n", strlen(sc->sentinels.v[i]), sc->sentinels.v[i],
+                sc->master_name);
     if (sc->tls) /* the TLS settings, on a line of their own (the files by name) */
         fprintf(fp, "state-tls %zu:%s %zu:%s %zu:%s %zu:%s\n",
                 sc->tls_ca_file ? strlen(sc->tls_ca_file) : 0,

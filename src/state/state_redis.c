@@ -20,6 +20,9 @@
  * with its PTTL in one round trip.  The budget is a Lua script on the
  * server's own clock (TIME), so the hosts' clocks need not agree.
  *
+ * Sentinel (sentinels, master_name): each new connection asks the
+ * sentinels for the master's address first (state_redis_sentinel.c).
+ *
  * TLS (tls = true): state_redis_tls.c connects, verifies the server and
  * gives hiredis a plain local socket carried through TLS; the rest of this
  * file is the same for both.
@@ -59,6 +62,9 @@ struct sm_state {
     int port;
     char *path;
     char *address; /* as configured, for log lines */
+    char **sentinels; /* the master's address from these (state_redis_sentinel.c), or NULL */
+    size_t nsentinels;
+    char *master_name;
     char *user, *password, *prefix;
     state_redis_tls *tls; /* NULL: plaintext */
     long timeout_ms;
@@ -101,7 +107,15 @@ state_new(const state_conf *sc)
     if (sc == NULL || !sc->present)
         return NULL;
     st = xcalloc(1, sizeof(*st));
-    st->address = xstrdup(sc->address);
+    st->address = sc->sentinels.n > 0 ? xasprintf("master '%s' (Sentinel)", sc->master_name)
+                                      : xstrdup(sc->address);
+    if (sc->sentinels.n > 0) {
+        st->nsentinels = sc->sentinels.n;
+        st->sentinels = xcalloc(st->nsentinels, sizeof(*st->sentinels));
+        for (size_t i = 0; i < st->nsentinels; i++)
+            st->sentinels[i] = xstrdup(sc->sentinels.v[i]);
+        st->master_name = xstrdup(sc->master_name);
+    }
     if (strncmp(sc->address, "unix:", 5) == 0) {
         st->path = xstrdup(sc->address + 5);
     } else {
@@ -145,6 +159,10 @@ state_free(sm_state *st)
         explicit_bzero(st->password, strlen(st->password));
         free(st->password);
     }
+    for (size_t i = 0; i < st->nsentinels; i++)
+        free(st->sentinels[i]);
+    free(st->sentinels);
+    free(st->master_name);
     free(st->host);
     free(st->path);
     free(st->address);
@@ -201,14 +219,29 @@ state_redis_connect(sm_state *st, uint64_t tmo, char *why, size_t whylen)
 {
     redisContext *c;
     redisReply *r;
+    const char *host = st->host;
+    int port = st->port;
+    char mhost[256];
 
+    if (st->nsentinels > 0) { /* the master's address first, within the same tmo */
+        uint64_t until = util_now_ms() + tmo, now;
+        if (state_redis_sentinel_master(st->sentinels, st->nsentinels, st->master_name, st->tls,
+                                        until, mhost, sizeof(mhost), &port, why, whylen) < 0)
+            return NULL;
+        if ((now = util_now_ms()) + 1 >= until) {
+            util_errf(why, whylen, "connect: timed out after asking the sentinels");
+            return NULL;
+        }
+        host = mhost;
+        tmo = until - now;
+    }
     if (st->tls != NULL) {
-        if ((c = state_redis_tls_connect(st->tls, st->host, st->port, tmo, why, whylen)) == NULL)
+        if ((c = state_redis_tls_connect(st->tls, host, port, tmo, why, whylen)) == NULL)
             return NULL;
     } else if (st->path != NULL) {
         c = redisConnectUnixWithTimeout(st->path, state_redis_tv(tmo));
     } else {
-        c = redisConnectWithTimeout(st->host, st->port, state_redis_tv(tmo));
+        c = redisConnectWithTimeout(host, port, state_redis_tv(tmo));
     }
     if (c == NULL) {
         util_errf(why, whylen, "connect: out of memory");

@@ -32,4 +32,13 @@ state_redis_tls *state_redis_tls_free(state_redis_tls *t);
 redisContext *state_redis_tls_connect(state_redis_tls *t, const char *host, int port,
                                       uint64_t tmo_ms, char *why, size_t whylen);
 
+/*
+ * state_redis_sentinel_master - the address of the master called name, from
+ * the first of the n sentinels (host:port) that answers by deadline_ms
+ * (through TLS when tls); 0, or -1 with why (state_redis_sentinel.c)
+ */
+int state_redis_sentinel_master(char *const *sentinels, size_t n, const char *name,
+                                state_redis_tls *tls, uint64_t deadline_ms, char *host,
+                                size_t hostlen, int *port, char *why, size_t whylen);
+
 #endif

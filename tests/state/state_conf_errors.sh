@@ -24,6 +24,11 @@ row "a misspelt setting"          'adress = "127.0.0.1:6379";'          ".*adres
 row "a user without password_file" 'user = "sm";'                       "user needs password_file"
 row "a missing password file"     "password_file = \"$W/none\";"        ".*none"
 row "an empty password file"      "password_file = \"$W/empty\";"       ".*the first line must hold the password"
+row "sentinels without master_name" 'sentinels = [ "127.0.0.1:26379" ];'  "sentinels and master_name go together"
+row "master_name without sentinels" 'master_name = "mymaster";'           "sentinels and master_name go together"
+row "sentinels and address"       'address = "127.0.0.1:6379"; sentinels = [ "127.0.0.1:26379" ]; master_name = "m";' \
+    "address and sentinels exclude each other"
+row "a sentinel without a port"   'sentinels = [ "127.0.0.1" ]; master_name = "m";' "sentinel '127.0.0.1': expected"
 # TLS (OpenSSL under hiredis 0.14): the files are read as root (privsep_open: no symbolic
 # link) and must make a client context; a certificate and a key that do not match, made here
 if command -v openssl >/dev/null; then
