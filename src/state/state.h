@@ -29,6 +29,8 @@
 
 #include <ses-milter/plugin.h>
 
+#include "lib/cfg.h"
+
 typedef struct sm_state sm_state;
 
 /* the "state" group */
@@ -36,13 +38,20 @@ typedef struct state_conf {
     int present;         /* a state group exists */
     char *backend;       /* "redis" */
     char *address;       /* host:port, [v6]:port or unix:/path */
+    cfg_strlist sentinels; /* Redis Sentinels (host:port) naming the master; empty: address */
+    char *master_name;   /* the master's name at the sentinels */
     char *user;          /* Redis 6 ACL user, NULL: AUTH with the password only */
     char *password_file; /* NULL: no AUTH */
-    int tls;             /* TLS to Redis (builds with hiredis_ssl only) */
+    int tls;             /* TLS to Redis (OpenSSL, state_redis_tls.c) */
+    char *tls_ca_file;   /* PEM CAs the server's certificate must chain to; NULL: the system's */
+    char *tls_server_name; /* name checked in the certificate (and SNI); NULL: the address' host */
+    char *tls_cert_file;   /* PEM client certificate (chain) for mutual TLS, or NULL */
+    char *tls_key_file;    /* its PEM private key */
     char *prefix;        /* key namespace, default "ses-milter" */
     long timeout_ms;     /* per operation, default 100 */
     long pool;           /* connections, default 8 */
     char *password;      /* read from password_file at parse time */
+    char *tls_ca_pem, *tls_cert_pem, *tls_key_pem; /* the files' contents, read at parse time */
 } state_conf;
 
 typedef enum state_result {
@@ -93,5 +102,11 @@ state_result state_budget_take(sm_state *st, const char *bucket, unsigned per_se
                                uint64_t deadline_ms, unsigned *wait_ms_r);
 /* state_backend_available - this build has the named backend (and TLS when tls) */
 int state_backend_available(const char *backend, int tls, char *why, size_t whylen);
+/*
+ * state_tls_check - the TLS settings of sc (files already read) make a
+ * usable client context; 0, or -1 with why and *setting_r = the setting to
+ * blame ("tls_ca_file", ...)
+ */
+int state_tls_check(const state_conf *sc, const char **setting_r, char *why, size_t whylen);
 
 #endif

@@ -19,6 +19,13 @@ state_backend_available(const char *backend, int tls SM_UNUSED, char *why, size_
                      backend);
 }
 
+int
+state_tls_check(const state_conf *sc SM_UNUSED, const char **setting_r SM_UNUSED,
+                char *why SM_UNUSED, size_t whylen SM_UNUSED)
+{
+    return 0; /* not reached: the group was refused by state_backend_available */
+}
+
 sm_state *
 state_new(const state_conf *sc SM_UNUSED)
 {

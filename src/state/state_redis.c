@@ -20,6 +20,13 @@
  * with its PTTL in one round trip.  The budget is a Lua script on the
  * server's own clock (TIME), so the hosts' clocks need not agree.
  *
+ * Sentinel (sentinels, master_name): each new connection asks the
+ * sentinels for the master's address first (state_redis_sentinel.c).
+ *
+ * TLS (tls = true): state_redis_tls.c connects, verifies the server and
+ * gives hiredis a plain local socket carried through TLS; the rest of this
+ * file is the same for both.
+ *
  * Security: the password is sent in AUTH only and never logged.
  */
 #include "config.h"
@@ -55,8 +62,11 @@ struct sm_state {
     int port;
     char *path;
     char *address; /* as configured, for log lines */
+    char **sentinels; /* the master's address from these (state_redis_sentinel.c), or NULL */
+    size_t nsentinels;
+    char *master_name;
     char *user, *password, *prefix;
-    int tls;
+    state_redis_tls *tls; /* NULL: plaintext */
     long timeout_ms;
     size_t nslots;
     state_slot *slots;
@@ -85,9 +95,7 @@ state_backend_available(const char *backend, int tls, char *why, size_t whylen)
     if (strcmp(backend, "redis") != 0)
         return util_errf(why, whylen, "backend '%s': the only backend is \"redis\"", backend);
     if (tls && !state_redis_tls_available())
-        return util_errf(why, whylen,
-                         "tls: this build has no TLS to Redis (hiredis_ssl was not found at "
-                         "configure time)");
+        return util_errf(why, whylen, "tls: this build has no TLS to Redis");
     return 0;
 }
 
@@ -99,7 +107,15 @@ state_new(const state_conf *sc)
     if (sc == NULL || !sc->present)
         return NULL;
     st = xcalloc(1, sizeof(*st));
-    st->address = xstrdup(sc->address);
+    st->address = sc->sentinels.n > 0 ? xasprintf("master '%s' (Sentinel)", sc->master_name)
+                                      : xstrdup(sc->address);
+    if (sc->sentinels.n > 0) {
+        st->nsentinels = sc->sentinels.n;
+        st->sentinels = xcalloc(st->nsentinels, sizeof(*st->sentinels));
+        for (size_t i = 0; i < st->nsentinels; i++)
+            st->sentinels[i] = xstrdup(sc->sentinels.v[i]);
+        st->master_name = xstrdup(sc->master_name);
+    }
     if (strncmp(sc->address, "unix:", 5) == 0) {
         st->path = xstrdup(sc->address + 5);
     } else {
@@ -116,7 +132,7 @@ state_new(const state_conf *sc)
     st->user = sc->user ? xstrdup(sc->user) : NULL;
     st->password = sc->password ? xstrdup(sc->password) : NULL;
     st->prefix = xstrdup(sc->prefix);
-    st->tls = sc->tls;
+    st->tls = sc->tls ? state_redis_tls_new(sc) : NULL;
     st->timeout_ms = sc->timeout_ms;
     st->nslots = (size_t)sc->pool;
     st->slots = xcalloc(st->nslots, sizeof(*st->slots));
@@ -138,10 +154,15 @@ state_free(sm_state *st)
     }
     free(st->slots);
     pthread_mutex_destroy(&st->health);
+    state_redis_tls_free(st->tls);
     if (st->password != NULL) {
         explicit_bzero(st->password, strlen(st->password));
         free(st->password);
     }
+    for (size_t i = 0; i < st->nsentinels; i++)
+        free(st->sentinels[i]);
+    free(st->sentinels);
+    free(st->master_name);
     free(st->host);
     free(st->path);
     free(st->address);
@@ -196,11 +217,32 @@ state_redis_tv(uint64_t ms)
 static redisContext *
 state_redis_connect(sm_state *st, uint64_t tmo, char *why, size_t whylen)
 {
-    redisContext *c = st->path != NULL
-                          ? redisConnectUnixWithTimeout(st->path, state_redis_tv(tmo))
-                          : redisConnectWithTimeout(st->host, st->port, state_redis_tv(tmo));
+    redisContext *c;
     redisReply *r;
+    const char *host = st->host;
+    int port = st->port;
+    char mhost[256];
 
+    if (st->nsentinels > 0) { /* the master's address first, within the same tmo */
+        uint64_t until = util_now_ms() + tmo, now;
+        if (state_redis_sentinel_master(st->sentinels, st->nsentinels, st->master_name, st->tls,
+                                        until, mhost, sizeof(mhost), &port, why, whylen) < 0)
+            return NULL;
+        if ((now = util_now_ms()) + 1 >= until) {
+            util_errf(why, whylen, "connect: timed out after asking the sentinels");
+            return NULL;
+        }
+        host = mhost;
+        tmo = until - now;
+    }
+    if (st->tls != NULL) {
+        if ((c = state_redis_tls_connect(st->tls, host, port, tmo, why, whylen)) == NULL)
+            return NULL;
+    } else if (st->path != NULL) {
+        c = redisConnectUnixWithTimeout(st->path, state_redis_tv(tmo));
+    } else {
+        c = redisConnectWithTimeout(host, port, state_redis_tv(tmo));
+    }
     if (c == NULL) {
         util_errf(why, whylen, "connect: out of memory");
         return NULL;
@@ -211,10 +253,6 @@ state_redis_connect(sm_state *st, uint64_t tmo, char *why, size_t whylen)
         return NULL;
     }
     redisSetTimeout(c, state_redis_tv(tmo));
-    if (st->tls && state_redis_tls_start(c, st->host, why, whylen) < 0) {
-        redisFree(c);
-        return NULL;
-    }
     if (st->password == NULL)
         return c;
     r = st->user != NULL ? redisCommand(c, "AUTH %s %s", st->user, st->password)

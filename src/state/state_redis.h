@@ -1,18 +1,44 @@
 /*
- * state_redis.h - the TLS part of the Redis backend, chosen at configure time
+ * state_redis.h - the TLS part of the Redis backend (state_redis_tls.c)
  *
- * state_redis_tls.c (hiredis_ssl found) or state_redis_notls.c (not found:
- * the "tls" setting is refused when the configuration is read).
+ * hiredis 0.14 (Debian 12) has no TLS: state_redis_tls.c connects and does
+ * the TLS handshake with OpenSSL itself, then hands hiredis one end of a
+ * local socket pair whose other end a pump thread carries through the TLS
+ * connection.  hiredis' timeouts, errors and end-of-file work on that end as
+ * on a TCP socket.
  */
 #ifndef SM_STATE_REDIS_H
 #define SM_STATE_REDIS_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <hiredis/hiredis.h>
+
+#include "state/state.h"
+
+typedef struct state_redis_tls state_redis_tls;
 
 /* state_redis_tls_available - this build can speak TLS to Redis */
 int state_redis_tls_available(void);
-/* state_redis_tls_start - TLS on a connected context (server name host); 0, or -1 with why */
-int state_redis_tls_start(redisContext *c, const char *host, char *why, size_t whylen);
+/* state_redis_tls_new - the client context of sc (its files read); never NULL */
+state_redis_tls *state_redis_tls_new(const state_conf *sc);
+/* state_redis_tls_free - returns NULL (connections still open keep what they use) */
+state_redis_tls *state_redis_tls_free(state_redis_tls *t);
+/*
+ * state_redis_tls_connect - a hiredis context speaking TLS to host:port,
+ * the server's certificate verified (CA and name), connect and handshake
+ * within tmo_ms; NULL with why
+ */
+redisContext *state_redis_tls_connect(state_redis_tls *t, const char *host, int port,
+                                      uint64_t tmo_ms, char *why, size_t whylen);
+
+/*
+ * state_redis_sentinel_master - the address of the master called name, from
+ * the first of the n sentinels (host:port) that answers by deadline_ms
+ * (through TLS when tls); 0, or -1 with why (state_redis_sentinel.c)
+ */
+int state_redis_sentinel_master(char *const *sentinels, size_t n, const char *name,
+                                state_redis_tls *tls, uint64_t deadline_ms, char *host,
+                                size_t hostlen, int *port, char *why, size_t whylen);
 
 #endif
