@@ -66,6 +66,7 @@ engine_begin(sm_msg *m, int probe)
     if (m->scope == SCOPE_EXTERNAL)
         return 0;
     m->ext = xcalloc(1, sizeof(*m->ext));
+    m->ext_free = engine_msg_free;
     m->ext->probe = probe;
     m->ext->gate.decisive = -1;
     /* nothing parsed yet: a transaction that ends before end of message has no From */

@@ -13,7 +13,6 @@
 #include <strings.h>
 
 #include "lib/addr.h"
-#include "engine/engine.h"
 #include "engine/msg.h"
 #include "lib/util.h"
 
@@ -63,7 +62,9 @@ verdict_clear(sm_verdict *v)
 void
 msg_reset(sm_msg *m)
 {
-    engine_msg_free(m);
+    if (m->ext_free != NULL)
+        m->ext_free(m);
+    m->ext_free = NULL;
     m->conf = conf_release(m->conf);
     m->qid[0] = '\0';
     m->auth_authen = util_free(m->auth_authen);

@@ -91,6 +91,9 @@ typedef struct sm_msg {
     uint64_t started_ms;
     sm_verdict verdict;
     struct msg_ext *ext; /* the concerns' per-message state (engine.c) */
+    /* ext_free - frees ext; set by the engine with it, so that msg.c need not know the
+     * engine (the dependency goes one way: engine -> msg) */
+    void (*ext_free)(struct sm_msg *m);
 } sm_msg;
 
 sm_msg *msg_new(void);
