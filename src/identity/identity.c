@@ -10,8 +10,8 @@
  * case-sensitively); the domain is lower-cased and converted to A-labels
  * (libidn2, UTS#46 non-transitional), so "bücher.example" and
  * "xn--bcher-kva.example" are one identity.  The registrable domain comes
- * from the Public Suffix List (libpsl: the system's list, else libpsl's
- * built-in copy); a public suffix such as "co.uk" is never a candidate.
+ * from the process's one Public Suffix List (lib/orgdomain.c: the
+ * configured or system list, else libpsl's built-in copy); a public suffix such as "co.uk" is never a candidate.
  *
  * Diagnostics: invalid input (empty labels, IDN failure, > 253 octets,
  * control characters) is a -1 result with a reason, never a crash.
@@ -19,27 +19,15 @@
 #include "config.h"
 
 #include <idn2.h>
-#include <libpsl.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "identity/identity.h"
 #include "identity/plugin.h"
+#include "lib/orgdomain.h"
 #include "lib/util.h"
 
 #define IDENTITY_LOCAL_MAX 256 /* longer local parts are refused */
-
-static pthread_once_t identity_psl_once = PTHREAD_ONCE_INIT;
-static const psl_ctx_t *identity_psl;
-
-static void
-identity_psl_init(void)
-{
-    identity_psl = psl_latest(NULL);
-    if (identity_psl == NULL)
-        identity_psl = psl_builtin();
-}
 
 /* identity_label_check - validate lower-case A-label name d (LDH plus '_') */
 static int
@@ -176,13 +164,12 @@ identity_normalize(const char *identity, sm_id_kind kind, char **out_r, char *er
 char *
 identity_registrable(const char *domain)
 {
-    const char *reg;
+    char reg[ORGDOMAIN_MAX];
 
-    pthread_once(&identity_psl_once, identity_psl_init);
-    if (identity_psl == NULL || domain == NULL)
+    /* the one list of the process (lib/orgdomain.c), not a second loader */
+    if (domain == NULL || orgdomain_get(domain, reg, sizeof(reg)) < 0)
         return NULL;
-    reg = psl_registrable_domain(identity_psl, domain);
-    return reg != NULL ? xstrdup(reg) : NULL;
+    return xstrdup(reg);
 }
 
 static void
