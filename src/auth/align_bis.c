@@ -30,6 +30,7 @@
 #include <string.h>
 
 #include "auth/align_int.h"
+#include "auth/dmarc.h"
 #include "lib/orgdomain_walk.h"
 #include "lib/util.h"
 
@@ -89,7 +90,7 @@ align_bis_add(dns_cache *c, const align_facts *f, align_result *r, const char *n
         return;
     a = &r->walked[r->nwalked++];
     util_strlcpy(a->name, norm, sizeof(a->name));
-    orgdomain_walk_run(c, norm, f->deadline_ms, &w);
+    orgdomain_walk_run(c, norm, f->deadline_ms, dmarc_walk_reader, &w);
     a->tempfail = w.status != ORGDOMAIN_WALK_OK;
     util_strlcpy(a->org, w.org, sizeof(a->org));
     util_strlcpy(a->failed, w.failed, sizeof(a->failed));

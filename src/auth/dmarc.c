@@ -196,6 +196,18 @@ dmarc_trim(char *s)
 }
 
 int
+dmarc_walk_reader(const char *txt, size_t len)
+{
+    dmarc_record r;
+
+    if (!dmarc_is_dmarc_record(txt, len))
+        return -1;
+    if (dmarc_record_parse_method(txt, len, DMARC_RFC9989, &r, NULL, 0) != DMARC_PARSE_OK)
+        return DMARC_PSD_U;
+    return (int)r.psd;
+}
+
+int
 dmarc_is_dmarc_record(const char *txt, size_t len)
 {
     size_t i = 0;

@@ -114,6 +114,9 @@ dmarc_parse_status dmarc_record_parse_method(const char *txt, size_t len, dmarc_
                                              dmarc_record *out, char *err, size_t errlen);
 /* dmarc_is_dmarc_record - 1 if txt starts with the v=DMARC1 tag (section 6.6.3 step 2) */
 int dmarc_is_dmarc_record(const char *txt, size_t len);
+/* dmarc_walk_reader - the RFC 9989 tree walk's record reader (lib/orgdomain_walk.h):
+ * -1 if txt is no DMARC record, else its psd= (dmarc_psd; u when it does not parse) */
+int dmarc_walk_reader(const char *txt, size_t len);
 /* dmarc_discover - policy discovery for from_domain; fills out (always) */
 dmarc_disc_status dmarc_discover(dns_cache *c, const char *from_domain, uint64_t deadline_ms,
                                  dmarc_lookup *out);

@@ -99,7 +99,7 @@ dmarc_bis_discover(dns_cache *c, const char *from_domain, uint64_t deadline_ms, 
     memset(out, 0, sizeof(*out));
     out->method = DMARC_RFC9989;
     out->pct = 100;
-    orgdomain_walk_run(c, from_domain, deadline_ms, &w);
+    orgdomain_walk_run(c, from_domain, deadline_ms, dmarc_walk_reader, &w);
     out->queries = (int)w.nsteps;
     if (w.status == ORGDOMAIN_WALK_BAD_NAME) {
         util_errf(out->detail, sizeof(out->detail), "not a domain name");

@@ -10,122 +10,29 @@
  * case-sensitively); the domain is lower-cased and converted to A-labels
  * (libidn2, UTS#46 non-transitional), so "bücher.example" and
  * "xn--bcher-kva.example" are one identity.  The registrable domain comes
- * from the Public Suffix List (libpsl: the system's list, else libpsl's
- * built-in copy); a public suffix such as "co.uk" is never a candidate.
+ * from the process's one Public Suffix List (lib/orgdomain.c: the
+ * configured or system list, else libpsl's built-in copy); a public suffix such as "co.uk" is never a candidate.
  *
  * Diagnostics: invalid input (empty labels, IDN failure, > 253 octets,
  * control characters) is a -1 result with a reason, never a crash.
  */
 #include "config.h"
 
-#include <idn2.h>
-#include <libpsl.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "identity/identity.h"
 #include "identity/plugin.h"
+#include "lib/domain.h"
+#include "lib/orgdomain.h"
 #include "lib/util.h"
 
 #define IDENTITY_LOCAL_MAX 256 /* longer local parts are refused */
 
-static pthread_once_t identity_psl_once = PTHREAD_ONCE_INIT;
-static const psl_ctx_t *identity_psl;
-
-static void
-identity_psl_init(void)
-{
-    identity_psl = psl_latest(NULL);
-    if (identity_psl == NULL)
-        identity_psl = psl_builtin();
-}
-
-/* identity_label_check - validate lower-case A-label name d (LDH plus '_') */
-static int
-identity_label_check(const char *d, char *err, size_t errlen)
-{
-    size_t len = strlen(d), label = 0;
-
-    if (len == 0)
-        return util_errf(err, errlen, "empty domain");
-    if (len > 253)
-        return util_errf(err, errlen, "domain longer than 253 octets");
-    for (size_t i = 0; i <= len; i++) {
-        unsigned char ch = (unsigned char)d[i];
-        if (ch == '.' || ch == '\0') {
-            if (label == 0)
-                return util_errf(err, errlen, "domain has an empty label");
-            if (label > 63)
-                return util_errf(err, errlen, "domain label longer than 63 octets");
-            if (d[i - 1] == '-' || d[i - label] == '-')
-                return util_errf(err, errlen, "domain label begins or ends with '-'");
-            label = 0;
-            continue;
-        }
-        if (!((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-' || ch == '_'))
-            return util_errf(err, errlen, "domain contains the character 0x%02x", ch);
-        label++;
-    }
-    return 0;
-}
-
-/* identity_alabel_check - A-labels must decode and encode back to themselves */
-static int
-identity_alabel_check(const char *d, char *err, size_t errlen)
-{
-    char *u = NULL, *back = NULL;
-    int rc = idn2_to_unicode_8z8z(d, &u, 0);
-
-    if (rc == IDN2_OK)
-        rc = idn2_to_ascii_8z(u, &back, IDN2_NONTRANSITIONAL);
-    if (rc == IDN2_OK && strcmp(back, d) != 0)
-        rc = IDN2_ENCODING_ERROR;
-    idn2_free(u);
-    idn2_free(back);
-    if (rc != IDN2_OK)
-        return util_errf(err, errlen, "invalid A-label in domain: %s", idn2_strerror(rc));
-    return 0;
-}
-
 int
 identity_domain_normalize(const char *domain, char **out_r, char *err, size_t errlen)
 {
-    size_t len = domain != NULL ? strlen(domain) : 0;
-    char *copy, *ascii = NULL;
-    int nonascii = 0, rc;
-
-    *out_r = NULL;
-    if (len == 0)
-        return util_errf(err, errlen, "empty domain");
-    if (len > 1024)
-        return util_errf(err, errlen, "domain longer than 253 octets");
-    copy = xstrndup(domain, len);
-    if (len > 1 && copy[len - 1] == '.')
-        copy[len - 1] = '\0';
-    for (const char *p = copy; *p; p++)
-        if ((unsigned char)*p >= 0x80)
-            nonascii = 1;
-    if (nonascii) {
-        rc = idn2_to_ascii_8z(copy, &ascii, IDN2_NONTRANSITIONAL);
-        free(copy);
-        if (rc != IDN2_OK)
-            return util_errf(err, errlen, "invalid internationalised domain: %s",
-                             idn2_strerror(rc));
-        copy = xstrdup(ascii);
-        idn2_free(ascii);
-    }
-    util_lower(copy);
-    if (identity_label_check(copy, err, errlen) < 0) {
-        free(copy);
-        return -1;
-    }
-    if (strstr(copy, "xn--") != NULL && identity_alabel_check(copy, err, errlen) < 0) {
-        free(copy);
-        return -1;
-    }
-    *out_r = copy;
-    return 0;
+    return domain_normalize(domain, out_r, err, errlen);
 }
 
 /* identity_local_check - a local part SES could hold: non-empty, bounded, no controls */
@@ -176,13 +83,12 @@ identity_normalize(const char *identity, sm_id_kind kind, char **out_r, char *er
 char *
 identity_registrable(const char *domain)
 {
-    const char *reg;
+    char reg[ORGDOMAIN_MAX];
 
-    pthread_once(&identity_psl_once, identity_psl_init);
-    if (identity_psl == NULL || domain == NULL)
+    /* the one list of the process (lib/orgdomain.c), not a second loader */
+    if (domain == NULL || orgdomain_get(domain, reg, sizeof(reg)) < 0)
         return NULL;
-    reg = psl_registrable_domain(identity_psl, domain);
-    return reg != NULL ? xstrdup(reg) : NULL;
+    return xstrdup(reg);
 }
 
 static void

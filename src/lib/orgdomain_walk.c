@@ -10,7 +10,7 @@
  * step (how many v=DMARC1 records, the single record and its psd=), stops
  * at a single record with psd=y or psd=n, and chooses the Organizational
  * Domain by section 4.10.2.  Records are recognised and psd= read by
- * dmarc.c (RFC 9989 parsing); DNS answers come from the shared cache, so
+ * the caller's reader (auth/dmarc.c, RFC 9989 parsing); DNS answers come from the shared cache, so
  * the upper steps common to many names (_dmarc.com) cost one query per
  * TTL.  A temporary failure stops the walk: what lies above is unknown.
  *
@@ -52,8 +52,11 @@ orgdomain_walk_suffix(const char *name, size_t n)
 
 /* orgdomain_walk_ask - one step: _dmarc.<name>; 0, or -1 on a temporary failure */
 static int
-orgdomain_walk_ask(dns_cache *c, const char *name, uint64_t deadline_ms, orgdomain_walk_step *s)
+orgdomain_walk_ask(dns_cache *c, const char *name, uint64_t deadline_ms, orgdomain_walk_reader rd,
+                   orgdomain_walk_step *s)
 {
+    int psd = ORGDOMAIN_WALK_PSD_U;
+
     char q[ORGDOMAIN_MAX + 8], err[256];
     dns_txt *txt = NULL;
 
@@ -64,11 +67,13 @@ orgdomain_walk_ask(dns_cache *c, const char *name, uint64_t deadline_ms, orgdoma
     if (s->dns == DNS_TEMPFAIL)
         return -1;
     for (size_t i = 0; txt != NULL && i < txt->n; i++) {
-        if (!dmarc_is_dmarc_record(txt->rr[i], txt->len[i]))
+        int p = rd(txt->rr[i], txt->len[i]);
+        if (p < 0)
             continue;
         if (s->ndmarc++ == 0) {
             s->record = xstrndup(txt->rr[i], txt->len[i]);
             s->len = txt->len[i];
+            psd = p;
         }
     }
     dns_txt_free(txt);
@@ -77,13 +82,8 @@ orgdomain_walk_ask(dns_cache *c, const char *name, uint64_t deadline_ms, orgdoma
         s->record = NULL;
         s->len = 0;
     }
-    if (s->record != NULL) {
-        dmarc_record r;
-        /* a record that does not parse still stops nothing: psd= stays u */
-        if (dmarc_record_parse_method(s->record, s->len, DMARC_RFC9989, &r, NULL, 0) ==
-            DMARC_PARSE_OK)
-            s->psd = r.psd;
-    }
+    if (s->record != NULL) /* a record that does not parse stops nothing: psd= stays u */
+        s->psd = (orgdomain_walk_psd)psd;
     return 0;
 }
 
@@ -98,12 +98,12 @@ orgdomain_walk_choose(orgdomain_walk *w)
         const orgdomain_walk_step *s = &w->step[i];
         if (s->record == NULL)
             continue;
-        if (s->psd == DMARC_PSD_N) {
+        if (s->psd == ORGDOMAIN_WALK_PSD_N) {
             util_strlcpy(w->org, s->name, sizeof(w->org));
             w->org_step = (int)i;
             return;
         }
-        if (s->psd == DMARC_PSD_Y && i > 0) {
+        if (s->psd == ORGDOMAIN_WALK_PSD_Y && i > 0) {
             const char *below = orgdomain_walk_suffix(w->start, orgdomain_walk_labels(s->name) + 1);
             util_strlcpy(w->org, below, sizeof(w->org));
             w->psd_step = (int)i;
@@ -121,7 +121,8 @@ orgdomain_walk_choose(orgdomain_walk *w)
 }
 
 orgdomain_walk_status
-orgdomain_walk_run(dns_cache *c, const char *name, uint64_t deadline_ms, orgdomain_walk *w)
+orgdomain_walk_run(dns_cache *c, const char *name, uint64_t deadline_ms, orgdomain_walk_reader rd,
+                   orgdomain_walk *w)
 {
     size_t x;
 
@@ -131,14 +132,14 @@ orgdomain_walk_run(dns_cache *c, const char *name, uint64_t deadline_ms, orgdoma
         util_errf(w->detail, sizeof(w->detail), "not a domain name");
         return w->status = ORGDOMAIN_WALK_BAD_NAME;
     }
-    if (c == NULL) {
-        util_errf(w->detail, sizeof(w->detail), "no DNS cache");
+    if (c == NULL || rd == NULL) {
+        util_errf(w->detail, sizeof(w->detail), c == NULL ? "no DNS cache" : "no record reader");
         return w->status = ORGDOMAIN_WALK_TEMPFAIL;
     }
     x = orgdomain_walk_labels(w->start);
     for (const char *target = w->start; w->nsteps < ORGDOMAIN_WALK_MAX;) {
         orgdomain_walk_step *s = &w->step[w->nsteps++];
-        if (orgdomain_walk_ask(c, target, deadline_ms, s) < 0) {
+        if (orgdomain_walk_ask(c, target, deadline_ms, rd, s) < 0) {
             util_errf(w->detail, sizeof(w->detail), "temporary DNS failure looking up _dmarc.%s",
                       target);
             util_strlcpy(w->failed, target, sizeof(w->failed));
@@ -149,7 +150,7 @@ orgdomain_walk_run(dns_cache *c, const char *name, uint64_t deadline_ms, orgdoma
             w->org_step = w->psd_step = -1;
             return w->status = ORGDOMAIN_WALK_TEMPFAIL;
         }
-        if (s->record != NULL && s->psd != DMARC_PSD_U)
+        if (s->record != NULL && s->psd != ORGDOMAIN_WALK_PSD_U)
             break; /* steps 2 and 6: psd=y or psd=n stops the walk */
         if (x <= 1)
             break;              /* no labels left */

@@ -9,7 +9,10 @@
  * 4.10.2): a psd=n record's domain; else, for a psd=y record other than at
  * the start, the domain one label below it; else the record with the fewest
  * labels; else the name itself.  Queries go through the DNS cache (dns.h)
- * with the caller's deadline.
+ * with the caller's deadline.  The walk knows no DMARC syntax: the caller
+ * passes an orgdomain_walk_reader that tells a DMARC record from other TXT
+ * and reads its psd= (auth/dmarc.c's dmarc_walk_reader), so lib does not
+ * depend on auth.
  */
 #ifndef SM_ORGDOMAIN_WALK_H
 #define SM_ORGDOMAIN_WALK_H
@@ -17,7 +20,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "auth/dmarc.h"
 #include "lib/dns.h"
 #include "lib/orgdomain.h"
 
@@ -29,13 +31,24 @@ typedef enum orgdomain_walk_status {
     ORGDOMAIN_WALK_BAD_NAME, /* not a domain name */
 } orgdomain_walk_status;
 
+/* psd= of a record as the walk needs it (same order as auth's dmarc_psd) */
+typedef enum orgdomain_walk_psd {
+    ORGDOMAIN_WALK_PSD_U = 0, /* unknown or absent: keep walking */
+    ORGDOMAIN_WALK_PSD_Y,
+    ORGDOMAIN_WALK_PSD_N,
+} orgdomain_walk_psd;
+
+/* orgdomain_walk_reader - -1 if txt is no DMARC record, else its psd= (a record that
+ * does not parse: ORGDOMAIN_WALK_PSD_U) */
+typedef int (*orgdomain_walk_reader)(const char *txt, size_t len);
+
 typedef struct orgdomain_walk_step {
     char name[ORGDOMAIN_MAX]; /* the domain asked: the query is _dmarc.<name> */
     dns_status dns;
     size_t ndmarc; /* v=DMARC1 records there; more than one are all discarded */
     char *record;  /* the single record (owned), else NULL */
     size_t len;
-    dmarc_psd psd; /* its psd= */
+    orgdomain_walk_psd psd; /* its psd= */
 } orgdomain_walk_step;
 
 typedef struct orgdomain_walk {
@@ -51,9 +64,10 @@ typedef struct orgdomain_walk {
     char detail[300]; /* why, when not OK */
 } orgdomain_walk;
 
-/* orgdomain_walk_run - walk from name (always fills w; orgdomain_walk_clear() after) */
+/* orgdomain_walk_run - walk from name, records read by rd (always fills w;
+ * orgdomain_walk_clear() after) */
 orgdomain_walk_status orgdomain_walk_run(dns_cache *c, const char *name, uint64_t deadline_ms,
-                                         orgdomain_walk *w);
+                                         orgdomain_walk_reader rd, orgdomain_walk *w);
 /* orgdomain_walk_clear - free the records a walk holds */
 void orgdomain_walk_clear(orgdomain_walk *w);
 /* orgdomain_walk_labels - number of labels of a normalised name */

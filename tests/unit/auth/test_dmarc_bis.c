@@ -165,7 +165,7 @@ test_dmarc_bis_walk_table(void **state SM_UNUSED)
     for (size_t i = 0; i < SM_ARRAY_LEN(cases); i++) {
         dns_cache *c = zone_cache();
         orgdomain_walk w;
-        orgdomain_walk_status st = orgdomain_walk_run(c, cases[i].start, 0, &w);
+        orgdomain_walk_status st = orgdomain_walk_run(c, cases[i].start, 0, dmarc_walk_reader, &w);
 
         if (st != cases[i].st || (st == ORGDOMAIN_WALK_OK && strcmp(w.org, cases[i].org) != 0) ||
             strcmp(asked, cases[i].queries) != 0)
