@@ -40,19 +40,27 @@ sesacct_num(json_t *o, const char *name, double def)
     return json_is_number(v) ? json_number_value(v) : def;
 }
 
-/* the stricter of two actions: reject, then tempfail, then hold, then accept */
+/*
+ * the stricter of two actions: reject, then tempfail, then hold, then
+ * accept; b is sesconf_action()'s answer, -1 for a name it does not know
+ * (the loader refuses those, so only a caller's unset setting gets here):
+ * that is tempfail, the answer that loses nothing
+ */
 static sm_acct_action
-sesacct_stricter(sm_acct_action a, sm_acct_action b)
+sesacct_stricter(sm_acct_action a, int b)
 {
     static const int rank[] = {0, 2, 1, 3}; /* accept, tempfail, hold, reject */
-    return rank[b] > rank[a] ? b : a;
+
+    if (b < 0 || b > 3)
+        b = SM_ACCT_TEMPFAIL;
+    return rank[b] > rank[a] ? (sm_acct_action)b : a;
 }
 
 static void
 sesacct_apply(sm_acct_state *st, const char *bulk, const char *trans)
 {
-    st->bulk = sesacct_stricter(st->bulk, (sm_acct_action)sesconf_action(bulk));
-    st->transactional = sesacct_stricter(st->transactional, (sm_acct_action)sesconf_action(trans));
+    st->bulk = sesacct_stricter(st->bulk, sesconf_action(bulk));
+    st->transactional = sesacct_stricter(st->transactional, sesconf_action(trans));
 }
 
 static void

@@ -54,7 +54,7 @@ static __thread unsigned orgdomain_memo_next;
 static void
 orgdomain_default(void)
 {
-    if (orgdomain_psl == NULL)
+    if (__atomic_load_n(&orgdomain_psl, __ATOMIC_ACQUIRE) == NULL)
         orgdomain_load(NULL, NULL, 0);
 }
 
@@ -78,8 +78,8 @@ orgdomain_load(const char *file, char *err, size_t errlen)
             return util_errf(err, errlen, "no public suffix list (install publicsuffix)");
     }
     orgdomain_unload();
-    orgdomain_psl = p;
     orgdomain_psl_builtin = builtin;
+    __atomic_store_n(&orgdomain_psl, p, __ATOMIC_RELEASE);
     return 0;
 }
 
@@ -93,13 +93,19 @@ orgdomain_unload(void)
     __atomic_add_fetch(&orgdomain_gen, 1, __ATOMIC_RELAXED);
 }
 
-/* orgdomain_ctx - the loaded list (loading the default on first use) */
+/*
+ * orgdomain_ctx - the loaded list (loading the default on first use)
+ *
+ * Every caller goes through pthread_once, which orders the lazy load before
+ * any reader on any thread (a plain test of the pointer first would race
+ * with the loading thread's store).  orgdomain_load() and _unload() are for
+ * start-up and the tests, before or after the threads that read.
+ */
 static const psl_ctx_t *
 orgdomain_ctx(void)
 {
-    if (orgdomain_psl == NULL)
-        pthread_once(&orgdomain_once, orgdomain_default);
-    return orgdomain_psl;
+    pthread_once(&orgdomain_once, orgdomain_default);
+    return __atomic_load_n(&orgdomain_psl, __ATOMIC_ACQUIRE);
 }
 
 /* orgdomain_ascii_ok - whether an A-label name has only sane bytes and no empty label */

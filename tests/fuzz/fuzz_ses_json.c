@@ -210,6 +210,13 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
     fuzz_in.set.warmup_page_size = 1000;
     fuzz_in.set.verified_ttl = 3600;
     fuzz_in.set.not_verified_ttl = 300;
+    /* the loader's defaults (sesconf.c): GetAccount answers meet real settings */
+    fuzz_in.set.sandbox_recipients = 1;
+    fuzz_in.set.send_quota = 1;
+    fuzz_in.set.on_probation_bulk = sesutil_strdup("tempfail");
+    fuzz_in.set.on_probation_transactional = sesutil_strdup("accept");
+    fuzz_in.set.on_shutdown = sesutil_strdup("reject");
+    fuzz_in.set.on_sending_disabled = sesutil_strdup("tempfail");
     sesapi_init(&fuzz_in.api, "https://email.us-east-1.amazonaws.com", "us-east-1", 0, NULL, 0);
     pthread_mutex_init(&fuzz_in.lock, NULL);
     pthread_cond_init(&fuzz_in.cond, NULL);
