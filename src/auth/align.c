@@ -53,7 +53,7 @@
 #include <strings.h>
 
 #include "auth/align_int.h"
-#include "lib/orgdomain.h"
+#include "lib/domain.h"
 #include "lib/util.h"
 
 #define ALIGN_SES_DOMAIN "amazonses.com"
@@ -129,14 +129,15 @@ align_decision_name(align_decision d)
 align_action
 align_action_for(const align_conf *c, const char *from_domain)
 {
-    char norm[ORGDOMAIN_MAX];
+    char norm[DOMAIN_MAX];
     size_t best = 0, n;
     int action;
 
     if (c == NULL)
         return ALIGN_ACTION_MONITOR;
     action = c->action;
-    if (from_domain == NULL || orgdomain_normalize(from_domain, norm, sizeof(norm)) < 0)
+    if (from_domain == NULL ||
+        domain_normalize(from_domain, DOMAIN_LOOSE, norm, sizeof(norm), NULL, 0) < 0)
         return (align_action)action;
     n = strlen(norm);
     for (size_t i = 0; i < c->n_overrides; i++) {
@@ -238,7 +239,7 @@ align_add_dkim(align_result *r, const char *domain, const char *selector, align_
     if (r->ndkim >= ALIGN_MAX_DKIM || domain == NULL)
         return NULL;
     p = &r->dkim[r->ndkim++];
-    if (orgdomain_normalize(domain, p->domain, sizeof(p->domain)) < 0) {
+    if (domain_normalize(domain, DOMAIN_LOOSE, p->domain, sizeof(p->domain), NULL, 0) < 0) {
         util_strlcpy(p->domain, domain, sizeof(p->domain));
         pass = 0;
     }
@@ -400,7 +401,8 @@ align_spf_predict(const align_facts *f, align_result *r)
                          a->mail_from_status[0] ? a->mail_from_status : "unknown");
         }
     }
-    if (*d == '\0' || orgdomain_normalize(d, r->spf_domain, sizeof(r->spf_domain)) < 0)
+    if (*d == '\0' ||
+        domain_normalize(d, DOMAIN_LOOSE, r->spf_domain, sizeof(r->spf_domain), NULL, 0) < 0)
         r->spf_domain[0] = '\0';
     if (f->spf_domain == NULL || dmarc_aligned(f->spf_domain, r->spf_domain, DMARC_ALIGN_STRICT))
         r->spf_result = f->spf_result;
@@ -592,8 +594,8 @@ align_check_method(const align_conf *conf, dns_cache *c, const align_facts *f, a
         util_strlcpy(r->reasons[0], "alignment checks are disabled", ALIGN_REASON_LEN);
         return r->decision = ALIGN_ACCEPT;
     }
-    if (f->from_domain == NULL ||
-        orgdomain_normalize(f->from_domain, r->from_domain, sizeof(r->from_domain)) < 0) {
+    if (f->from_domain == NULL || domain_normalize(f->from_domain, DOMAIN_LOOSE, r->from_domain,
+                                                   sizeof(r->from_domain), NULL, 0) < 0) {
         util_strlcpy(r->from_domain, f->from_domain ? f->from_domain : "", sizeof(r->from_domain));
         r->dmarc.status = DMARC_DISC_BAD_DOMAIN;
     } else if (c == NULL) {

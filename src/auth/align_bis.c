@@ -10,7 +10,7 @@
  * entry point; align_check_method() in align.c does one prediction.
  *
  * Under RFC 9989 relaxed alignment compares Organizational Domains found by
- * the tree walk (orgdomain_walk.c).  align_bis_walk() walks, once per
+ * the tree walk (domain_walk.c).  align_bis_walk() walks, once per
  * prediction, every name the prediction compares with the From domain (the
  * DKIM domains, the SPF domain) and keeps the answers in the result;
  * align_aligned() then only reads them.  Names that share fewer than two
@@ -31,7 +31,8 @@
 
 #include "auth/align_int.h"
 #include "auth/dmarc.h"
-#include "lib/orgdomain_walk.h"
+#include "lib/domain.h"
+#include "lib/domain_walk.h"
 #include "lib/util.h"
 
 static const char *const align_method_names[] = {"rfc7489", "rfc9989", "both", NULL};
@@ -46,11 +47,11 @@ align_method_name(align_method m)
 static size_t
 align_bis_common(const char *a, const char *b)
 {
-    size_t n = 0, max = orgdomain_walk_labels(a);
+    size_t n = 0, max = domain_walk_labels(a);
 
-    if (orgdomain_walk_labels(b) < max)
-        max = orgdomain_walk_labels(b);
-    while (n < max && strcmp(orgdomain_walk_suffix(a, n + 1), orgdomain_walk_suffix(b, n + 1)) == 0)
+    if (domain_walk_labels(b) < max)
+        max = domain_walk_labels(b);
+    while (n < max && strcmp(domain_walk_suffix(a, n + 1), domain_walk_suffix(b, n + 1)) == 0)
         n++;
     return n;
 }
@@ -80,21 +81,21 @@ align_bis_find(const align_result *r, const char *name)
 static void
 align_bis_add(dns_cache *c, const align_facts *f, align_result *r, const char *name)
 {
-    char norm[ORGDOMAIN_MAX];
-    orgdomain_walk w;
+    char norm[DOMAIN_MAX];
+    domain_walk w;
     align_walked *a;
 
-    if (name == NULL || orgdomain_normalize(name, norm, sizeof(norm)) < 0 ||
+    if (name == NULL || domain_normalize(name, DOMAIN_LOOSE, norm, sizeof(norm), NULL, 0) < 0 ||
         (strcmp(norm, r->from_domain) != 0 && !align_bis_comparable(norm, r->from_domain)) ||
         align_bis_find(r, norm) != NULL || r->nwalked >= ALIGN_MAX_WALKED)
         return;
     a = &r->walked[r->nwalked++];
     util_strlcpy(a->name, norm, sizeof(a->name));
-    orgdomain_walk_run(c, norm, f->deadline_ms, dmarc_walk_reader, &w);
-    a->tempfail = w.status != ORGDOMAIN_WALK_OK;
+    domain_walk_run(c, norm, f->deadline_ms, dmarc_walk_reader, &w);
+    a->tempfail = w.status != DOMAIN_WALK_OK;
     util_strlcpy(a->org, w.org, sizeof(a->org));
     util_strlcpy(a->failed, w.failed, sizeof(a->failed));
-    orgdomain_walk_clear(&w);
+    domain_walk_clear(&w);
 }
 
 void
@@ -119,13 +120,13 @@ align_bis_walk(dns_cache *c, const align_facts *f, align_result *r)
 int
 align_aligned(align_result *r, const char *domain, dmarc_align_mode mode)
 {
-    char norm[ORGDOMAIN_MAX];
+    char norm[DOMAIN_MAX];
     const align_walked *a, *b;
 
     if (r->method != DMARC_RFC9989)
         return dmarc_aligned(domain, r->from_domain, mode);
     if (mode == DMARC_ALIGN_STRICT || domain == NULL ||
-        orgdomain_normalize(domain, norm, sizeof(norm)) < 0)
+        domain_normalize(domain, DOMAIN_LOOSE, norm, sizeof(norm), NULL, 0) < 0)
         return dmarc_aligned(domain, r->from_domain, DMARC_ALIGN_STRICT);
     if (strcmp(norm, r->from_domain) == 0)
         return 1;
@@ -138,7 +139,7 @@ align_aligned(align_result *r, const char *domain, dmarc_align_mode mode)
     /* both walks failed at the same name above their common suffix: whatever lies
      * above it is the same for both, so equal choices below it align either way */
     if (a != NULL && b != NULL && a->tempfail && b->tempfail && strcmp(a->failed, b->failed) == 0 &&
-        orgdomain_walk_labels(a->failed) < align_bis_common(norm, r->from_domain) &&
+        domain_walk_labels(a->failed) < align_bis_common(norm, r->from_domain) &&
         strcmp(a->org, b->org) == 0)
         return 1;
     r->walk_tempfail = 1;

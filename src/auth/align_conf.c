@@ -31,7 +31,7 @@
 
 #include "auth/align_int.h"
 #include "auth/align_provider.h"
-#include "lib/orgdomain.h"
+#include "lib/domain.h"
 #include "auth/spf.h"
 #include "lib/util.h"
 
@@ -170,7 +170,7 @@ align_conf_signer(const config_setting_t *group, align_conf *c, char *err, size_
 {
     const config_setting_t *s = config_setting_get_member(group, "downstream_signer");
     align_signer_conf sc = {NULL, NULL};
-    char norm[ORGDOMAIN_MAX];
+    char norm[DOMAIN_MAX];
     int rc = 0;
 
     if (s == NULL)
@@ -180,7 +180,7 @@ align_conf_signer(const config_setting_t *group, align_conf *c, char *err, size_
     else if (sc.domain == NULL || sc.selector == NULL)
         rc = cfg_errf(err, errlen, s,
                       "'alignment.downstream_signer' needs both domain and selector");
-    else if (orgdomain_normalize(sc.domain, norm, sizeof(norm)) < 0)
+    else if (domain_normalize(sc.domain, DOMAIN_LOOSE, norm, sizeof(norm), NULL, 0) < 0)
         rc = cfg_errf(err, errlen, config_setting_get_member(s, "domain"),
                       "'alignment.downstream_signer.domain' = \"%s\" is not a domain name",
                       sc.domain);
@@ -212,7 +212,7 @@ align_conf_overrides(const config_setting_t *group, align_conf *c, char *err, si
     for (int i = 0; i < n; i++) {
         const config_setting_t *e = config_setting_get_elem(s, (unsigned)i);
         align_override_conf oc = {NULL, 0};
-        char norm[ORGDOMAIN_MAX];
+        char norm[DOMAIN_MAX];
         int rc = 0;
 
         if (cfg_parse_table(e, align_conf_override_tab, &oc, NULL, err, errlen) < 0)
@@ -220,7 +220,7 @@ align_conf_overrides(const config_setting_t *group, align_conf *c, char *err, si
         else if (oc.domain == NULL || config_setting_get_member(e, "action") == NULL)
             rc = cfg_errf(err, errlen, e,
                           "'alignment.overrides' element %d needs domain and action", i + 1);
-        else if (orgdomain_normalize(oc.domain, norm, sizeof(norm)) < 0)
+        else if (domain_normalize(oc.domain, DOMAIN_LOOSE, norm, sizeof(norm), NULL, 0) < 0)
             rc = cfg_errf(err, errlen, e,
                           "'alignment.overrides' domain \"%s\" is not a domain name", oc.domain);
         if (rc == 0) {

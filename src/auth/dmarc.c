@@ -32,7 +32,8 @@
 #include <strings.h>
 
 #include "auth/dmarc.h"
-#include "lib/orgdomain.h"
+#include "lib/domain.h"
+#include "lib/domain_psl.h"
 #include "lib/util.h"
 
 enum {
@@ -581,8 +582,9 @@ dmarc_discover(dns_cache *c, const char *from_domain, uint64_t deadline_ms, dmar
     memset(out, 0, sizeof(*out));
     dmarc_record_defaults(&out->rec);
     out->pct = 100;
-    if (orgdomain_normalize(from_domain, out->from_domain, sizeof(out->from_domain)) < 0 ||
-        orgdomain_org(out->from_domain, out->org_domain, sizeof(out->org_domain)) < 0) {
+    if (domain_normalize(from_domain, DOMAIN_LOOSE, out->from_domain, sizeof(out->from_domain),
+                         NULL, 0) < 0 ||
+        domain_psl_org(out->from_domain, out->org_domain, sizeof(out->org_domain)) < 0) {
         util_errf(out->detail, sizeof(out->detail), "not a domain name");
         return out->status = DMARC_DISC_BAD_DOMAIN;
     }
@@ -636,14 +638,14 @@ dmarc_strip_dots(const char *s, char *out, size_t outlen)
 int
 dmarc_aligned(const char *a, const char *b, dmarc_align_mode mode)
 {
-    char sa[1024], sb[1024], na[ORGDOMAIN_MAX], nb[ORGDOMAIN_MAX];
+    char sa[1024], sb[1024], na[DOMAIN_MAX], nb[DOMAIN_MAX];
 
     if (dmarc_strip_dots(a, sa, sizeof(sa)) < 0 || dmarc_strip_dots(b, sb, sizeof(sb)) < 0)
         return 0;
     if (mode == DMARC_ALIGN_RELAXED)
-        return orgdomain_same(sa, sb);
-    if (orgdomain_normalize(sa, na, sizeof(na)) == 0 &&
-        orgdomain_normalize(sb, nb, sizeof(nb)) == 0)
+        return domain_psl_same_org(sa, sb);
+    if (domain_normalize(sa, DOMAIN_LOOSE, na, sizeof(na), NULL, 0) == 0 &&
+        domain_normalize(sb, DOMAIN_LOOSE, nb, sizeof(nb), NULL, 0) == 0)
         return strcmp(na, nb) == 0;
     return 0;
 }

@@ -8,7 +8,7 @@
  * and the From domain is below it.  dmarc_aligned() compares identifiers
  * in relaxed or strict mode.  RFC 9989 (DMARCbis): dmarc_record_parse_method()
  * reads psd=, np= and t= and ignores pct, rf and ri; dmarc_bis_discover()
- * (dmarc_bis.c) discovers by the DNS tree walk (orgdomain_walk.h), and
+ * (dmarc_bis.c) discovers by the DNS tree walk (domain_walk.h), and
  * dmarc_bis_compare() runs both discoveries for one domain.
  */
 #ifndef SM_DMARC_H
@@ -114,7 +114,7 @@ dmarc_parse_status dmarc_record_parse_method(const char *txt, size_t len, dmarc_
                                              dmarc_record *out, char *err, size_t errlen);
 /* dmarc_is_dmarc_record - 1 if txt starts with the v=DMARC1 tag (section 6.6.3 step 2) */
 int dmarc_is_dmarc_record(const char *txt, size_t len);
-/* dmarc_walk_reader - the RFC 9989 tree walk's record reader (lib/orgdomain_walk.h):
+/* dmarc_walk_reader - the RFC 9989 tree walk's record reader (lib/domain_walk.h):
  * -1 if txt is no DMARC record, else its psd= (dmarc_psd; u when it does not parse) */
 int dmarc_walk_reader(const char *txt, size_t len);
 /* dmarc_discover - policy discovery for from_domain; fills out (always) */

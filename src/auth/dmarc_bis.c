@@ -2,7 +2,7 @@
  * dmarc_bis.c - DMARC policy discovery by RFC 9989, and its comparison with RFC 7489
  *
  * Purpose: receivers are moving from RFC 7489 (the Public Suffix List) to
- * RFC 9989 (the DNS tree walk, orgdomain_walk.c), and for some domains the
+ * RFC 9989 (the DNS tree walk, domain_walk.c), and for some domains the
  * two find a different record, policy or Organizational Domain.
  * dmarc_bis_discover() predicts what an RFC 9989 receiver applies (section
  * 4.10.1): the record at _dmarc.<Author Domain> with its p=; else the
@@ -28,7 +28,7 @@
 #include <string.h>
 
 #include "auth/dmarc.h"
-#include "lib/orgdomain_walk.h"
+#include "lib/domain_walk.h"
 #include "lib/util.h"
 
 /*
@@ -55,7 +55,7 @@ dmarc_bis_exists(dns_cache *c, const char *name, uint64_t deadline_ms)
 
 /* dmarc_bis_apply - parse the chosen step's record and set the policy; returns the status */
 static dmarc_disc_status
-dmarc_bis_apply(dns_cache *c, const orgdomain_walk_step *s, uint64_t deadline_ms, dmarc_lookup *out)
+dmarc_bis_apply(dns_cache *c, const domain_walk_step *s, uint64_t deadline_ms, dmarc_lookup *out)
 {
     char err[256];
     dmarc_record *r = &out->rec;
@@ -93,27 +93,27 @@ dmarc_bis_apply(dns_cache *c, const orgdomain_walk_step *s, uint64_t deadline_ms
 dmarc_disc_status
 dmarc_bis_discover(dns_cache *c, const char *from_domain, uint64_t deadline_ms, dmarc_lookup *out)
 {
-    orgdomain_walk w;
-    const orgdomain_walk_step *pick = NULL;
+    domain_walk w;
+    const domain_walk_step *pick = NULL;
 
     memset(out, 0, sizeof(*out));
     out->method = DMARC_RFC9989;
     out->pct = 100;
-    orgdomain_walk_run(c, from_domain, deadline_ms, dmarc_walk_reader, &w);
+    domain_walk_run(c, from_domain, deadline_ms, dmarc_walk_reader, &w);
     out->queries = (int)w.nsteps;
-    if (w.status == ORGDOMAIN_WALK_BAD_NAME) {
+    if (w.status == DOMAIN_WALK_BAD_NAME) {
         util_errf(out->detail, sizeof(out->detail), "not a domain name");
         return out->status = DMARC_DISC_BAD_DOMAIN;
     }
     util_strlcpy(out->from_domain, w.start, sizeof(out->from_domain));
-    util_strlcpy(out->org_domain, w.status == ORGDOMAIN_WALK_OK ? w.org : w.start,
+    util_strlcpy(out->org_domain, w.status == DOMAIN_WALK_OK ? w.org : w.start,
                  sizeof(out->org_domain));
     if (w.nsteps > 0 && w.step[0].record != NULL) /* 4.10.1: the Author Domain's own record */
         pick = &w.step[0];
-    else if (w.status != ORGDOMAIN_WALK_OK) {
+    else if (w.status != DOMAIN_WALK_OK) {
         snprintf(out->where, sizeof(out->where), "_dmarc.%s", w.step[w.nsteps - 1].name);
         util_strlcpy(out->detail, w.detail, sizeof(out->detail));
-        orgdomain_walk_clear(&w);
+        domain_walk_clear(&w);
         return out->status = DMARC_DISC_TEMPFAIL;
     } else if (w.org_step >= 0)
         pick = &w.step[w.org_step];
@@ -126,11 +126,11 @@ dmarc_bis_discover(dns_cache *c, const char *from_domain, uint64_t deadline_ms, 
         util_errf(out->detail, sizeof(out->detail),
                   "no DMARC record at _dmarc.%s or above it (RFC 9989 tree walk, %zu quer%s)",
                   out->from_domain, w.nsteps, w.nsteps == 1 ? "y" : "ies");
-        orgdomain_walk_clear(&w);
+        domain_walk_clear(&w);
         return out->status = DMARC_DISC_NONE;
     }
     dmarc_bis_apply(c, pick, deadline_ms, out);
-    orgdomain_walk_clear(&w);
+    domain_walk_clear(&w);
     return out->status;
 }
 

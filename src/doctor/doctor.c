@@ -22,7 +22,7 @@
 #include "conf/conf_ext.h"
 #include "doctor/doctor.h"
 #include "lib/log.h"
-#include "lib/orgdomain.h"
+#include "lib/domain.h"
 
 #define DOCTOR_EX_USAGE 64
 #define DOCTOR_EX_CONFIG 78
@@ -129,7 +129,8 @@ doctor_one(doctor_ctx *ctx, const char *target)
 
     util_strlcpy(r->target, target, sizeof(r->target));
     ctx->deadline_ms = util_now_ms() + (uint64_t)ctx->timeout_ms;
-    if (orgdomain_normalize(at != NULL ? at + 1 : target, r->domain, sizeof(r->domain)) < 0) {
+    if (domain_normalize(at != NULL ? at + 1 : target, DOMAIN_LOOSE, r->domain, sizeof(r->domain),
+                         NULL, 0) < 0) {
         util_strlcpy(r->domain, at != NULL ? at + 1 : target, sizeof(r->domain));
         doctor_report_add(r, "domain", DOCTOR_FAIL, "%s is not a domain name", r->domain);
         return r;

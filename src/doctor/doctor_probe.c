@@ -23,7 +23,7 @@
 #include <strings.h>
 
 #include "doctor/doctor.h"
-#include "lib/orgdomain.h"
+#include "lib/domain_psl.h"
 
 /* doctor_probe_add - one candidate name and its sentence */
 static size_t doctor_probe_add(doctor_variant *v, size_t n, size_t max, const char *why,
@@ -47,7 +47,7 @@ size_t
 doctor_probe_variants(const char *prefix, const char *domain, const char *asked, doctor_variant *v,
                       size_t max)
 {
-    char org[ORGDOMAIN_MAX], tmp[700];
+    char org[DOMAIN_MAX], tmp[700];
     const char *us = strstr(prefix, "._");
     size_t n = 0;
 
@@ -66,7 +66,7 @@ doctor_probe_variants(const char *prefix, const char *domain, const char *asked,
         n = doctor_probe_add(v, n, max, why, "%s.%s", prefix + 1, domain);
         n = doctor_probe_add(v, n, max, why, "-%s.%s", prefix + 1, domain);
     }
-    if (orgdomain_org(domain, org, sizeof(org)) == 0 && strcmp(org, domain) != 0) {
+    if (domain_psl_org(domain, org, sizeof(org)) == 0 && strcmp(org, domain) != 0) {
         snprintf(tmp, sizeof(tmp), "published at the parent domain %s instead of %s", org, domain);
         n = doctor_probe_add(v, n, max, tmp, "%s.%s", prefix, org);
     }

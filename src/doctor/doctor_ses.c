@@ -18,7 +18,7 @@
 
 #include "conf/conf_ext.h"
 #include "doctor/doctor.h"
-#include "lib/orgdomain.h"
+#include "lib/domain_psl.h"
 #include "identity/plugin.h"
 
 #define DOCTOR_MAX_CANDIDATES 16
@@ -27,7 +27,7 @@
 static size_t
 doctor_ses_candidates(const char *target, const char *domain, char cand[][320], int is_addr[])
 {
-    char org[ORGDOMAIN_MAX];
+    char org[DOMAIN_MAX];
     const char *at = strrchr(target, '@'), *plus, *d = domain;
     size_t n = 0;
 
@@ -39,7 +39,7 @@ doctor_ses_candidates(const char *target, const char *domain, char cand[][320], 
             is_addr[n++] = 1;
         }
     }
-    if (orgdomain_org(domain, org, sizeof(org)) < 0)
+    if (domain_psl_org(domain, org, sizeof(org)) < 0)
         util_strlcpy(org, domain, sizeof(org));
     while (d != NULL && n < DOCTOR_MAX_CANDIDATES) {
         util_strlcpy(cand[n], d, 320);

@@ -10,8 +10,9 @@
  * case-sensitively); the domain is lower-cased and converted to A-labels
  * (libidn2, UTS#46 non-transitional), so "bücher.example" and
  * "xn--bcher-kva.example" are one identity.  The registrable domain comes
- * from the process's one Public Suffix List (lib/orgdomain.c: the
- * configured or system list, else libpsl's built-in copy); a public suffix such as "co.uk" is never a candidate.
+ * from the process's one Public Suffix List (lib/domain_psl.c: the
+ * configured or system list, else libpsl's built-in copy); a public suffix such as "co.uk" is never
+ * a candidate.
  *
  * Diagnostics: invalid input (empty labels, IDN failure, > 253 octets,
  * control characters) is a -1 result with a reason, never a crash.
@@ -24,7 +25,7 @@
 #include "identity/identity.h"
 #include "identity/plugin.h"
 #include "lib/domain.h"
-#include "lib/orgdomain.h"
+#include "lib/domain_psl.h"
 #include "lib/util.h"
 
 #define IDENTITY_LOCAL_MAX 256 /* longer local parts are refused */
@@ -32,7 +33,13 @@
 int
 identity_domain_normalize(const char *domain, char **out_r, char *err, size_t errlen)
 {
-    return domain_normalize(domain, out_r, err, errlen);
+    char buf[DOMAIN_MAX];
+
+    *out_r = NULL;
+    if (domain_normalize(domain, DOMAIN_STRICT, buf, sizeof(buf), err, errlen) < 0)
+        return -1;
+    *out_r = xstrdup(buf);
+    return 0;
 }
 
 /* identity_local_check - a local part SES could hold: non-empty, bounded, no controls */
@@ -83,10 +90,10 @@ identity_normalize(const char *identity, sm_id_kind kind, char **out_r, char *er
 char *
 identity_registrable(const char *domain)
 {
-    char reg[ORGDOMAIN_MAX];
+    char reg[DOMAIN_MAX];
 
-    /* the one list of the process (lib/orgdomain.c), not a second loader */
-    if (domain == NULL || orgdomain_get(domain, reg, sizeof(reg)) < 0)
+    /* the one list of the process (lib/domain_psl.c), not a second loader */
+    if (domain == NULL || domain_psl_registrable(domain, reg, sizeof(reg)) < 0)
         return NULL;
     return xstrdup(reg);
 }

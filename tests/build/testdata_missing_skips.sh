@@ -27,7 +27,7 @@ cases="tests/unit/lib/test_addr_corpus mail
 tests/unit/auth/test_dkim_vectors dkim
 tests/unit/auth/test_dmarc dmarc/opendmarc
 tests/unit/identity/test_identity dmarc/psl
-tests/unit/lib/test_orgdomain dmarc/psl
+tests/unit/lib/test_domain_psl dmarc/psl
 tests/unit/ses/test_sigv4 sigv4/aws4_testsuite
 tests/unit/auth/test_spf_suite spf/openspf"
 

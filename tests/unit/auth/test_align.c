@@ -22,7 +22,7 @@
 
 #include "auth/align.h"
 #include "auth/align_provider.h"
-#include "lib/orgdomain.h"
+#include "lib/domain_psl.h"
 #include "lib/util.h"
 
 static const struct zone_rr {
@@ -788,13 +788,13 @@ static int
 setup(void **state SM_UNUSED)
 {
     char err[256];
-    return orgdomain_load(ORGDOMAIN_SYSTEM_PSL, err, sizeof(err));
+    return domain_psl_load(DOMAIN_PSL_SYSTEM_FILE, err, sizeof(err));
 }
 
 static int
 teardown(void **state SM_UNUSED)
 {
-    orgdomain_unload();
+    domain_psl_unload();
     return 0;
 }
 

@@ -24,7 +24,7 @@
 
 #include "auth/dmarc.h"
 #include "lib/dns.h"
-#include "lib/orgdomain.h"
+#include "lib/domain_psl.h"
 #include "lib/util.h"
 #include "testdata.h"
 
@@ -161,8 +161,8 @@ test_dmarc_opendmarc_vectors(void **state SM_UNUSED)
     }
     for (size_t i = 0; i < ylen(&doc, root, "organizational_domain"); i++, total++) {
         yaml_node_t *c = ycase(&doc, root, "organizational_domain", i);
-        char got[ORGDOMAIN_MAX] = "(none)";
-        orgdomain_get(ystr(&doc, c, "domain"), got, sizeof(got));
+        char got[DOMAIN_MAX] = "(none)";
+        domain_psl_registrable(ystr(&doc, c, "domain"), got, sizeof(got));
         score("organizational_domain", atol(ystr(&doc, c, "id")), ystr(&doc, c, "expected"), got,
               &ok, &dev, &bad);
     }
@@ -345,13 +345,13 @@ static int
 setup(void **state SM_UNUSED)
 {
     char err[256];
-    return orgdomain_load(ORGDOMAIN_SYSTEM_PSL, err, sizeof(err));
+    return domain_psl_load(DOMAIN_PSL_SYSTEM_FILE, err, sizeof(err));
 }
 
 static int
 teardown(void **state SM_UNUSED)
 {
-    orgdomain_unload();
+    domain_psl_unload();
     return 0;
 }
 

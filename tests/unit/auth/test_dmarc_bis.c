@@ -29,8 +29,8 @@
 #include "auth/align.h"
 #include "auth/dmarc.h"
 #include "lib/dns.h"
-#include "lib/orgdomain.h"
-#include "lib/orgdomain_walk.h"
+#include "lib/domain_psl.h"
+#include "lib/domain_walk.h"
 #include "ses-milter/plugin.h"
 #include "lib/util.h"
 
@@ -121,58 +121,57 @@ test_dmarc_bis_walk_table(void **state SM_UNUSED)
 {
     static const struct {
         const char *start;
-        orgdomain_walk_status st;
+        domain_walk_status st;
         const char *org;
         const char *queries; /* every _dmarc query, in order */
     } cases[] = {
         /* records at mail.example.com and example.com: the fewest labels win */
-        {"a.mail.example.com", ORGDOMAIN_WALK_OK, "example.com",
+        {"a.mail.example.com", DOMAIN_WALK_OK, "example.com",
          "_dmarc.a.mail.example.com _dmarc.mail.example.com _dmarc.example.com _dmarc.com"},
         /* 9 labels: the full name, then straight to the last 7 labels: 8 queries */
-        {"a.b.c.d.e.f.g.example.com", ORGDOMAIN_WALK_OK, "example.com",
+        {"a.b.c.d.e.f.g.example.com", DOMAIN_WALK_OK, "example.com",
          "_dmarc.a.b.c.d.e.f.g.example.com _dmarc.c.d.e.f.g.example.com "
          "_dmarc.d.e.f.g.example.com _dmarc.e.f.g.example.com _dmarc.f.g.example.com "
          "_dmarc.g.example.com _dmarc.example.com _dmarc.com"},
         /* exactly 8 labels: shortened to 7 too */
-        {"b.c.d.e.f.g.example.com", ORGDOMAIN_WALK_OK, "example.com",
+        {"b.c.d.e.f.g.example.com", DOMAIN_WALK_OK, "example.com",
          "_dmarc.b.c.d.e.f.g.example.com _dmarc.c.d.e.f.g.example.com "
          "_dmarc.d.e.f.g.example.com _dmarc.e.f.g.example.com _dmarc.f.g.example.com "
          "_dmarc.g.example.com _dmarc.example.com _dmarc.com"},
         /* 13 labels: still 8 queries */
-        {"1.2.3.4.5.6.a.b.c.d.e.example.com", ORGDOMAIN_WALK_OK, "example.com",
+        {"1.2.3.4.5.6.a.b.c.d.e.example.com", DOMAIN_WALK_OK, "example.com",
          "_dmarc.1.2.3.4.5.6.a.b.c.d.e.example.com _dmarc.a.b.c.d.e.example.com "
          "_dmarc.b.c.d.e.example.com _dmarc.c.d.e.example.com _dmarc.d.e.example.com "
          "_dmarc.e.example.com _dmarc.example.com _dmarc.com"},
         /* psd=y at a TLD: the domain one label below it */
-        {"x.y.bank", ORGDOMAIN_WALK_OK, "y.bank", "_dmarc.x.y.bank _dmarc.y.bank _dmarc.bank"},
+        {"x.y.bank", DOMAIN_WALK_OK, "y.bank", "_dmarc.x.y.bank _dmarc.y.bank _dmarc.bank"},
         /* psd=y at the start is no boundary: the name is its own org domain */
-        {"bank", ORGDOMAIN_WALK_OK, "bank", "_dmarc.bank"},
+        {"bank", DOMAIN_WALK_OK, "bank", "_dmarc.bank"},
         /* a private registry with psd=y (the PSL says registry.example) */
-        {"shop.registry.example", ORGDOMAIN_WALK_OK, "shop.registry.example",
+        {"shop.registry.example", DOMAIN_WALK_OK, "shop.registry.example",
          "_dmarc.shop.registry.example _dmarc.registry.example"},
         /* psd=n stops the walk before example.net's record */
-        {"a.corp.example.net", ORGDOMAIN_WALK_OK, "corp.example.net",
+        {"a.corp.example.net", DOMAIN_WALK_OK, "corp.example.net",
          "_dmarc.a.corp.example.net _dmarc.corp.example.net"},
         /* no record anywhere: the name itself */
-        {"nothing.example", ORGDOMAIN_WALK_OK, "nothing.example",
+        {"nothing.example", DOMAIN_WALK_OK, "nothing.example",
          "_dmarc.nothing.example _dmarc.example"},
         /* a temporary failure stops the walk: what lies above is unknown */
-        {"sub.own.tmp", ORGDOMAIN_WALK_TEMPFAIL, "",
-         "_dmarc.sub.own.tmp _dmarc.own.tmp _dmarc.tmp"},
-        {"bad..name", ORGDOMAIN_WALK_BAD_NAME, "", ""},
+        {"sub.own.tmp", DOMAIN_WALK_TEMPFAIL, "", "_dmarc.sub.own.tmp _dmarc.own.tmp _dmarc.tmp"},
+        {"bad..name", DOMAIN_WALK_BAD_NAME, "", ""},
     };
 
     for (size_t i = 0; i < SM_ARRAY_LEN(cases); i++) {
         dns_cache *c = zone_cache();
-        orgdomain_walk w;
-        orgdomain_walk_status st = orgdomain_walk_run(c, cases[i].start, 0, dmarc_walk_reader, &w);
+        domain_walk w;
+        domain_walk_status st = domain_walk_run(c, cases[i].start, 0, dmarc_walk_reader, &w);
 
-        if (st != cases[i].st || (st == ORGDOMAIN_WALK_OK && strcmp(w.org, cases[i].org) != 0) ||
+        if (st != cases[i].st || (st == DOMAIN_WALK_OK && strcmp(w.org, cases[i].org) != 0) ||
             strcmp(asked, cases[i].queries) != 0)
             fail_msg("case %zu %s: status %d org %s queries \"%s\"", i, cases[i].start, st, w.org,
                      asked);
-        assert_true(w.nsteps <= ORGDOMAIN_WALK_MAX);
-        orgdomain_walk_clear(&w);
+        assert_true(w.nsteps <= DOMAIN_WALK_MAX);
+        domain_walk_clear(&w);
         dns_cache_free(c);
     }
 }
@@ -488,7 +487,7 @@ test_dmarc_bis_align_queries_bounded_and_cached(void **state SM_UNUSED)
     align_check(NULL, c, &f, r);
     warm = asked_count();
     printf("DNS queries per message, both methods: cold %zu, warm %zu (%s)\n", cold, warm, asked);
-    assert_true(cold <= ORGDOMAIN_WALK_MAX);
+    assert_true(cold <= DOMAIN_WALK_MAX);
     assert_int_equal(warm, 0);
     free(r);
     dns_cache_free(c);
@@ -498,13 +497,13 @@ static int
 setup(void **state SM_UNUSED)
 {
     char err[256];
-    return orgdomain_load(ORGDOMAIN_SYSTEM_PSL, err, sizeof(err));
+    return domain_psl_load(DOMAIN_PSL_SYSTEM_FILE, err, sizeof(err));
 }
 
 static int
 teardown(void **state SM_UNUSED)
 {
-    orgdomain_unload();
+    domain_psl_unload();
     return 0;
 }
 

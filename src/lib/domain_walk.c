@@ -1,9 +1,9 @@
 /*
- * orgdomain_walk.c - the RFC 9989 DNS tree walk for the Organizational Domain
+ * domain_walk.c - the RFC 9989 DNS tree walk for the Organizational Domain
  *
  * Purpose: RFC 9989 finds the Organizational Domain (relaxed alignment) and
  * the policy of a domain without a record of its own by asking DNS rather
- * than the Public Suffix List.  orgdomain_walk_run() asks _dmarc.<name> and
+ * than the Public Suffix List.  domain_walk_run() asks _dmarc.<name> and
  * its parents in the order of section 4.10 (a name of eight or more labels
  * jumps to its last seven labels after the first query, then one label at
  * a time, so never more than eight queries), keeps what it found at each
@@ -22,12 +22,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lib/orgdomain_walk.h"
+#include "lib/domain.h"
+#include "lib/domain_walk.h"
 #include "lib/util.h"
 
-/* orgdomain_walk_labels - number of labels of a normalised name */
+/* domain_walk_labels - number of labels of a normalised name */
 size_t
-orgdomain_walk_labels(const char *name)
+domain_walk_labels(const char *name)
 {
     size_t n = *name ? 1 : 0;
 
@@ -36,11 +37,11 @@ orgdomain_walk_labels(const char *name)
     return n;
 }
 
-/* orgdomain_walk_suffix - the last n labels of name (the whole name when it has fewer) */
+/* domain_walk_suffix - the last n labels of name (the whole name when it has fewer) */
 const char *
-orgdomain_walk_suffix(const char *name, size_t n)
+domain_walk_suffix(const char *name, size_t n)
 {
-    size_t have = orgdomain_walk_labels(name);
+    size_t have = domain_walk_labels(name);
     const char *p = name;
 
     while (have > n && (p = strchr(p, '.')) != NULL) {
@@ -50,14 +51,14 @@ orgdomain_walk_suffix(const char *name, size_t n)
     return p != NULL ? p : name;
 }
 
-/* orgdomain_walk_ask - one step: _dmarc.<name>; 0, or -1 on a temporary failure */
+/* domain_walk_ask - one step: _dmarc.<name>; 0, or -1 on a temporary failure */
 static int
-orgdomain_walk_ask(dns_cache *c, const char *name, uint64_t deadline_ms, orgdomain_walk_reader rd,
-                   orgdomain_walk_step *s)
+domain_walk_ask(dns_cache *c, const char *name, uint64_t deadline_ms, domain_walk_reader rd,
+                domain_walk_step *s)
 {
-    int psd = ORGDOMAIN_WALK_PSD_U;
+    int psd = DOMAIN_WALK_PSD_U;
 
-    char q[ORGDOMAIN_MAX + 8], err[256];
+    char q[DOMAIN_MAX + 8], err[256];
     dns_txt *txt = NULL;
 
     memset(s, 0, sizeof(*s));
@@ -83,28 +84,28 @@ orgdomain_walk_ask(dns_cache *c, const char *name, uint64_t deadline_ms, orgdoma
         s->len = 0;
     }
     if (s->record != NULL) /* a record that does not parse stops nothing: psd= stays u */
-        s->psd = (orgdomain_walk_psd)psd;
+        s->psd = (domain_walk_psd)psd;
     return 0;
 }
 
-/* orgdomain_walk_choose - section 4.10.2: the Organizational Domain from the steps */
+/* domain_walk_choose - section 4.10.2: the Organizational Domain from the steps */
 static void
-orgdomain_walk_choose(orgdomain_walk *w)
+domain_walk_choose(domain_walk *w)
 {
     int fewest = -1;
 
     util_strlcpy(w->org, w->start, sizeof(w->org));
     for (size_t i = 0; i < w->nsteps; i++) {
-        const orgdomain_walk_step *s = &w->step[i];
+        const domain_walk_step *s = &w->step[i];
         if (s->record == NULL)
             continue;
-        if (s->psd == ORGDOMAIN_WALK_PSD_N) {
+        if (s->psd == DOMAIN_WALK_PSD_N) {
             util_strlcpy(w->org, s->name, sizeof(w->org));
             w->org_step = (int)i;
             return;
         }
-        if (s->psd == ORGDOMAIN_WALK_PSD_Y && i > 0) {
-            const char *below = orgdomain_walk_suffix(w->start, orgdomain_walk_labels(s->name) + 1);
+        if (s->psd == DOMAIN_WALK_PSD_Y && i > 0) {
+            const char *below = domain_walk_suffix(w->start, domain_walk_labels(s->name) + 1);
             util_strlcpy(w->org, below, sizeof(w->org));
             w->psd_step = (int)i;
             for (size_t k = 0; k < i; k++)
@@ -120,49 +121,50 @@ orgdomain_walk_choose(orgdomain_walk *w)
     }
 }
 
-orgdomain_walk_status
-orgdomain_walk_run(dns_cache *c, const char *name, uint64_t deadline_ms, orgdomain_walk_reader rd,
-                   orgdomain_walk *w)
+domain_walk_status
+domain_walk_run(dns_cache *c, const char *name, uint64_t deadline_ms, domain_walk_reader rd,
+                domain_walk *w)
 {
     size_t x;
 
     memset(w, 0, sizeof(*w));
     w->org_step = w->psd_step = -1;
-    if (name == NULL || orgdomain_normalize(name, w->start, sizeof(w->start)) < 0) {
+    if (name == NULL ||
+        domain_normalize(name, DOMAIN_LOOSE, w->start, sizeof(w->start), NULL, 0) < 0) {
         util_errf(w->detail, sizeof(w->detail), "not a domain name");
-        return w->status = ORGDOMAIN_WALK_BAD_NAME;
+        return w->status = DOMAIN_WALK_BAD_NAME;
     }
     if (c == NULL || rd == NULL) {
         util_errf(w->detail, sizeof(w->detail), c == NULL ? "no DNS cache" : "no record reader");
-        return w->status = ORGDOMAIN_WALK_TEMPFAIL;
+        return w->status = DOMAIN_WALK_TEMPFAIL;
     }
-    x = orgdomain_walk_labels(w->start);
-    for (const char *target = w->start; w->nsteps < ORGDOMAIN_WALK_MAX;) {
-        orgdomain_walk_step *s = &w->step[w->nsteps++];
-        if (orgdomain_walk_ask(c, target, deadline_ms, rd, s) < 0) {
+    x = domain_walk_labels(w->start);
+    for (const char *target = w->start; w->nsteps < DOMAIN_WALK_MAX;) {
+        domain_walk_step *s = &w->step[w->nsteps++];
+        if (domain_walk_ask(c, target, deadline_ms, rd, s) < 0) {
             util_errf(w->detail, sizeof(w->detail), "temporary DNS failure looking up _dmarc.%s",
                       target);
             util_strlcpy(w->failed, target, sizeof(w->failed));
             free(s->record);
             w->nsteps--; /* the choice below the failure, for callers that can use it */
-            orgdomain_walk_choose(w);
+            domain_walk_choose(w);
             w->nsteps++;
             w->org_step = w->psd_step = -1;
-            return w->status = ORGDOMAIN_WALK_TEMPFAIL;
+            return w->status = DOMAIN_WALK_TEMPFAIL;
         }
-        if (s->record != NULL && s->psd != ORGDOMAIN_WALK_PSD_U)
+        if (s->record != NULL && s->psd != DOMAIN_WALK_PSD_U)
             break; /* steps 2 and 6: psd=y or psd=n stops the walk */
         if (x <= 1)
             break;              /* no labels left */
         x = x >= 8 ? 7 : x - 1; /* step 4: at most eight queries in all */
-        target = orgdomain_walk_suffix(w->start, x);
+        target = domain_walk_suffix(w->start, x);
     }
-    orgdomain_walk_choose(w);
-    return w->status = ORGDOMAIN_WALK_OK;
+    domain_walk_choose(w);
+    return w->status = DOMAIN_WALK_OK;
 }
 
 void
-orgdomain_walk_clear(orgdomain_walk *w)
+domain_walk_clear(domain_walk *w)
 {
     for (size_t i = 0; i < w->nsteps; i++) {
         free(w->step[i].record);
