@@ -100,7 +100,18 @@ file_errf(char *err, size_t errlen, const char *fmt, ...)
     return -1;
 }
 
-/* file_domain_norm - lower-case A-label form of d into out; -1 and why on failure */
+/*
+ * file_domain_norm - lower-case A-label form of d into out; -1 and why on failure
+ *
+ * The plugin's own copy of the host's normaliser (src/lib/domain.c), on
+ * purpose: a plugin includes the ABI header only (scripts/check-includes.sh)
+ * and file.la links no core code (-module, libidn2 alone; the daemon
+ * exports nothing to plugins), and the host already hands lookup() names
+ * normalised by domain_normalize(DOMAIN_STRICT).  This copy is looser (no
+ * rule on '-' at a label's ends, no xn-- round trip) and words its reasons
+ * its own way ("path:line: reason" in tests/unit/identity/test_plugin.c);
+ * passing the host's through sm_plugin_host would change both (issue 17).
+ */
 static int
 file_domain_norm(const char *d, char *out, size_t outlen, char *why, size_t whylen)
 {
