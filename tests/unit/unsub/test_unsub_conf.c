@@ -113,6 +113,16 @@ static const conf_err_case conf_err_cases[] = {
     {"unsubscribe = {\n  token_key_file = \"@DIR@/loosekey\";\n};\n", 2,
      "accessible by group or others (mode 0644)"},
     {"unsubscribe = {\n  token_key_file = \"@DIR@/nokey\";\n};\n", 2, "cannot open key file"},
+    /* the store's backend */
+    {"unsubscribe = {\n  store_backend = \"sqlite\";\n};\n", 2, "is not one of: file, redis"},
+    {"unsubscribe = {\n\n  store_unavailable = \"maybe\";\n};\n", 3,
+     "is not one of: tempfail, accept"},
+    {"unsubscribe = {\n  store_backend = \"redis\";\n};\n", 2, "needs a 'state' group"},
+    {"unsubscribe = {\n  store_backend = \"redis\";\n  store_file = \"/var/x\";\n};\n"
+     "state = { address = \"127.0.0.1:6379\"; };\n",
+     3, "'store_file' is for store_backend = \"file\""},
+    {"unsubscribe = {\n  store_backend = \"redis\";\n};\nstate = {\n  timeout_ms = 0;\n};\n", 5,
+     "out of range"},
 };
 
 static void
