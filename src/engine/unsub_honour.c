@@ -121,8 +121,8 @@ unsub_honour(const unsub_conf *c, sm_msg *m, const char *list_id, uint64_t deadl
         }
         if (has < 0) {
             r->unavailable = 1;
-            log_msg(LOG_WARNING, m->qid,
-                    "unsubscribe store %s %s: list %s deferred", unsub_conf_store_name(c),
+            log_msg(LOG_WARNING, m->qid, "unsubscribe store %s %s: list %s deferred",
+                    unsub_conf_store_name(c),
                     unsub_conf_store_file(c) != NULL
                         ? "cannot be read (missing rights, not a regular file, a symbolic link?)"
                         : "cannot answer (Redis down or slow)",

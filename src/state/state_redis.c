@@ -62,7 +62,7 @@ struct sm_state {
     char *host; /* NULL for a unix socket */
     int port;
     char *path;
-    char *address; /* as configured, for log lines */
+    char *address;    /* as configured, for log lines */
     char **sentinels; /* the master's address from these (state_redis_sentinel.c), or NULL */
     size_t nsentinels;
     char *master_name;

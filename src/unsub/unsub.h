@@ -94,7 +94,7 @@ typedef enum unsub_store_action {
 
 /* unsubscribe.store_unavailable: the store cannot answer (Redis down, file unreadable) */
 typedef enum unsub_store_unavailable {
-    UNSUB_UNAVAILABLE_TEMPFAIL = 0, /* defer the message (451 4.3.0): retried, never sent unchecked */
+    UNSUB_UNAVAILABLE_TEMPFAIL = 0, /* defer it (451 4.3.0): retried, never sent unchecked */
     UNSUB_UNAVAILABLE_ACCEPT,       /* deliver it unchecked (logged once per outage, audited) */
 } unsub_store_unavailable;
 

@@ -398,7 +398,8 @@ unsub_conf_store_writer(const unsub_conf *c, char *err, size_t errlen)
     if (c != NULL && c->store_backend == UNSUB_BACKEND_REDIS)
         return unsub_store_redis_open(c->store_redis, UNSUB_STORE_WRITER, err, errlen);
     if (c == NULL || c->store_file == NULL) {
-        util_errf(err, errlen, "no store: set unsubscribe.store_file (or store_backend = \"redis\")");
+        util_errf(err, errlen,
+                  "no store: set unsubscribe.store_file (or store_backend = \"redis\")");
         return NULL;
     }
     return unsub_store_file_open(c->store_file, UNSUB_STORE_WRITER, 0, err, errlen);

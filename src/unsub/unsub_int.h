@@ -45,9 +45,9 @@ struct unsub_conf {
     /* the store of unsubscribed recipients (unsub_store.h) and what the milter does */
     int store_backend; /* UNSUB_BACKEND_FILE or UNSUB_BACKEND_REDIS */
     char *store_file;
-    int store_unavailable; /* unsub_store_unavailable */
+    int store_unavailable;          /* unsub_store_unavailable */
     struct state_conf *store_redis; /* store_backend = "redis": the "state" group, parsed */
-    int store_action; /* unsub_store_action */
+    int store_action;               /* unsub_store_action */
     char *store_tag_header;
     long store_refresh_ms;
     /* ses-milter-unsubscribe */

@@ -51,7 +51,8 @@ struct unsub_store {
 unsub_store *unsub_store_file_open(const char *path, int writer, long refresh_ms, char *err,
                                    size_t errlen);
 /* unsub_store_redis_open - the Redis backend on sc (a "state" group); NULL + err */
-unsub_store *unsub_store_redis_open(const struct state_conf *sc, int writer, char *err, size_t errlen);
+unsub_store *unsub_store_redis_open(const struct state_conf *sc, int writer, char *err,
+                                    size_t errlen);
 /* unsub_store_has_by - unsub_store_has within deadline_ms (absolute, 0: none but the backend's) */
 int unsub_store_has_by(unsub_store *s, const char *list_id, const char *rcpt, uint64_t deadline_ms);
 /* unsub_store_has - 1: recipient unsubscribed from list_id; 0: not; -1: the store cannot tell */

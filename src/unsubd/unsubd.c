@@ -8,11 +8,12 @@
  * (the token key, token_ttl, the rules that say which list ids exist, the
  * store: store_file, or store_backend = "redis" with the "state" group's
  * Redis, and the endpoint_* settings), open the store's writer (the only
- * one of a file; one of the fleet's on Redis), listen (loopback by default, behind a reverse proxy; HTTPS when
- * endpoint_tls_cert_file and endpoint_tls_key_file are set), drop to
- * endpoint_user when started as root, and answer requests
- * (unsubd_http.c) in one thread until SIGTERM or SIGINT.  Runs in the
- * foreground (systemd Type=simple), logging to stderr (the journal).
+ * one of a file; one of the fleet's on Redis), listen (loopback by
+ * default, behind a reverse proxy; HTTPS when endpoint_tls_cert_file and
+ * endpoint_tls_key_file are set), drop to endpoint_user when started as
+ * root, and answer requests (unsubd_http.c) in one thread until SIGTERM or
+ * SIGINT.  Runs in the foreground (systemd Type=simple), logging to stderr
+ * (the journal).
  *
  * Security: the key file and the store are opened before privileges are
  * dropped; the store refuses symbolic links and a second writer.
