@@ -96,9 +96,11 @@ main(int argc, char **argv)
         return 2;
     snprintf(path, sizeof(path), "%s/bench-unsubscribed", dir);
     unlink(path);
-    if ((w = unsub_store_file_open(path, UNSUB_STORE_WRITER, 0, err, sizeof(err))) == NULL ||
-        (r = unsub_store_file_open(path, UNSUB_STORE_READER, 1000, err, sizeof(err))) == NULL) {
+    w = unsub_store_file_open(path, UNSUB_STORE_WRITER, 0, err, sizeof(err));
+    r = w != NULL ? unsub_store_file_open(path, UNSUB_STORE_READER, 1000, err, sizeof(err)) : NULL;
+    if (r == NULL) {
         fprintf(stderr, "bench_unsub_store: %s\n", err);
+        unsub_store_free(w);
         return 1;
     }
     if (bench_fill(w, entries) < 0 || bench_run("file", r, entries, lookups) < 0)
@@ -116,9 +118,11 @@ main(int argc, char **argv)
         sc.prefix = (char *)"bench";
         sc.timeout_ms = 1000;
         sc.pool = 2;
-        if ((w = unsub_store_redis_open(&sc, UNSUB_STORE_WRITER, err, sizeof(err))) == NULL ||
-            (r = unsub_store_redis_open(&sc, UNSUB_STORE_READER, err, sizeof(err))) == NULL) {
+        w = unsub_store_redis_open(&sc, UNSUB_STORE_WRITER, err, sizeof(err));
+        r = w != NULL ? unsub_store_redis_open(&sc, UNSUB_STORE_READER, err, sizeof(err)) : NULL;
+        if (r == NULL) {
             fprintf(stderr, "bench_unsub_store: %s\n", err);
+            unsub_store_free(w);
             return 1;
         }
         if (bench_fill(w, entries) < 0 || bench_run("redis", r, entries, lookups) < 0)
