@@ -15,7 +15,8 @@
 #     not record), host B (store_unavailable = "accept") delivers the list's mail unchecked
 #     and logs that once, host A (the default, "tempfail") defers it (451);
 #   - Redis restarted: the record is still there (B drops again), "back" is logged once,
-#     a new POST is 200 and honoured.
+#     a new POST is 200 and honoured;
+#   - Redis slow (DEBUG SLEEP beyond timeout_ms): B accepts, A defers, the endpoint says 503.
 . "$SM_SRCDIR/tests/lib/testbed.sh"
 tb_enter_ns "$@"
 
@@ -25,7 +26,7 @@ grep -q '^S\["HAVE_HIREDIS_TRUE"\]=""' "$SM_BUILDDIR/config.status" || { echo "S
 command -v redis-server >/dev/null || { echo "SKIP: redis-server missing"; exit 77; }
 RPORT=6391
 RCLI=(redis-cli -p "$RPORT" --no-auth-warning --user admin --pass adm1n)
-REDIS=("appendonly yes" "appendfsync always" "user default off" "user admin on >adm1n ~* +@all"
+REDIS=("enable-debug-command local" "appendonly yes" "appendfsync always" "user default off" "user admin on >adm1n ~* +@all"
        "user unsub on >uns-pw ~ses-milter:v1:unsub:* +hsetnx +hexists")
 "$SM_BUILDDIR/ses-milter-token" genkey "$W/unsub.key" >/dev/null || exit 1
 printf 'uns-pw\n' > "$W/redis.pw"; chmod 600 "$W/redis.pw"
@@ -158,6 +159,20 @@ send b promo alice@example.org r2 >/dev/null; send b promo bob@example.org r3 >/
 wait_marker r3 && got=1 || got=0
 tb_check "... and host B honours it at once (promo to bob delivered, to alice not)" \
     test "$got/$(body_of r2)" = 1/
+# 5. a slow Redis (DEBUG SLEEP, longer than timeout_ms): the lookup gives up, the message is
+# handled as when Redis is down (B delivers unchecked, A defers); the endpoint answers 503
+"${RCLI[@]}" DEBUG SLEEP 3 >/dev/null & SLEEPER=$!
+for _ in $(seq 50); do timeout 0.3 "${RCLI[@]}" PING >/dev/null 2>&1 || break; done # asleep
+out=$(send b news alice@example.org w1)
+tb_check "Redis slow, host B (accept): news to alice is accepted" grep -q '250 2.0.0 Ok: queued' <<<"$out"
+tb_check "... and delivered unchecked (she is unsubscribed: only an unanswered lookup lets it by)" wait_marker w1
+out=$(send a news alice@example.org w2)
+tb_check "Redis slow, host A (tempfail): news to alice is deferred (451)" grep -q '451 4.3.0' <<<"$out"
+code=$(post n1)
+tb_check "Redis slow: the endpoint answers 503, not 200" test "$code" = 503
+tb_check "Redis slow: host B logged the timeout as down" grep -q 'state: Redis [^ ]* down: .*\(timed out\|temporarily unavailable\)' "$W/b.log"
+wait "$SLEEPER"
+
 tb_check "no secret in any log" bash -c "! grep -q uns-pw '$W'/*.log"
 
 kill "$UPID"; wait "$UPID"; rc=$?
