@@ -17,6 +17,8 @@
 #   3c. the shared state on Redis (redis-server on loopback) next to the in-process cache:
 #      warm in-process cache without and with Redis behind it, an in-process cache of one entry asking
 #      the file plugin, the same with Redis in front of the plugin (a Redis read per lookup);
+#   3d. the unsubscribe store: the cost of one lookup in the file store and in the Redis store
+#      (tests/bench/bench_unsub_store);
 #   4. memory: VmRSS of ses-milter after warm-up and after SM_BENCH_RSS_COUNT messages;
 #   5. Postfix end to end: smtp-source -> Postfix -> smtp-sink with no milter,
 #      with ses-milter, with opendkim + opendmarc.
@@ -27,7 +29,7 @@
 # full run), SM_BENCH_PF_COUNT (messages per Postfix run, default 2000),
 # SM_BENCH_PF_SESSIONS (smtp-source sessions, default 8), SM_BENCH_PF_ROUNDS (interleaved
 # rounds of the Postfix runs, default 3; medians reported), SM_BENCH_SEED (1),
-# SM_BENCH_SKIP (space-separated parts to skip: direct scaling miss ses redis rss postfix),
+# SM_BENCH_SKIP (space-separated parts to skip: direct scaling miss ses redis unsub rss postfix),
 # SM_BENCH_PROFILE=1 (perf profile of ses-milter in part 1; SM_BENCH_PERF_OPTS, default -g),
 # SM_BENCH_MILTER (the ses-milter binary, default $SM_BUILDDIR/ses-milter),
 # SM_BENCH_MILTER_B (a second ses-milter binary: its direct and Postfix rows are added
@@ -394,6 +396,30 @@ if ! skip redis && command -v redis-server >/dev/null && grep -q '^S\["HAVE_HIRE
     BENCH_STATE='' BENCH_CACHE_EXTRA=''
     ses_start 300 || die "ses-milter"
     tb_stop_redis
+    say ""
+fi
+
+# --- 3d. the unsubscribe store: one lookup, file and Redis ---------------------------
+if ! skip unsub; then
+    say "## 3d. Unsubscribe store: one lookup (unsub_store_has_by, half hits), one thread, 10,000 entries"
+    say ""
+    say "| store | µs per lookup | lookups/s |"
+    say "|---|---:|---:|"
+    uport=
+    if command -v redis-server >/dev/null && grep -q '^S\["HAVE_HIREDIS_TRUE"\]=""' "$SM_BUILDDIR/config.status"; then
+        tb_start_redis 6393 || die "redis-server"; uport=6393
+    fi
+    "$SM_BUILDDIR/tests/bench/bench_unsub_store" "$W" $uport 10000 20000 > "$W/unsub-store.out" 2>&1 ||
+        sed 's/^/  /' "$W/unsub-store.out" >&2
+    while read -r l; do
+        case "$(field backend "$l ")" in
+        file) n="file (store_file: the reader's in-memory set)" ;;
+        redis) n="redis (store_backend = \"redis\": HEXISTS, 127.0.0.1 TCP)" ;;
+        *) continue ;;
+        esac
+        say "| $n | $(field us_per_lookup "$l ") | $(field lookups_per_s "$l ") |"
+    done < <(grep '^RESULT' "$W/unsub-store.out")
+    [ -n "$uport" ] && tb_stop_redis
     say ""
 fi
 

@@ -500,7 +500,8 @@ static const audit_field f_ses_headers[] = {{"rule", AF_STR, 0, NULL, NULL, 1},
                                             {"headers", AF_ARR_OBJ, 0, NULL, f_ses_header, 1},
                                             {"tenant", AF_OBJ, 1, NULL, f_ses_tenant, 1},
                                             AF_END};
-static const char *const store_action_names[] = {"drop", "reject", "tag", "tempfail", NULL};
+static const char *const store_action_names[] = {"drop",     "reject",    "tag",
+                                                 "tempfail", "unchecked", NULL};
 static const audit_field f_unsubscribed[] = {
     {"list_id", AF_STR, 0, NULL, NULL, 1},
     {"store_action", AF_ENUM, 0, store_action_names, NULL, 1},

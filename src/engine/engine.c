@@ -728,7 +728,7 @@ engine_eom(sm_msg *m)
     }
     if (e->align_done)
         engine_providers(m, e, x);
-    unsub_honour(x->unsub, m, e->unsub.list_id, &e->optout);
+    unsub_honour(x->unsub, m, e->unsub.list_id, e->deadline_ms, &e->optout);
     if (!e->probe)
         account_eom(m, &e->acct, e->unsub_done && e->unsub.rule != NULL, v);
     if (e->probe)

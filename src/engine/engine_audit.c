@@ -348,10 +348,12 @@ engine_audit(sm_msg *m, msg_ext *e, int aborted)
     if (e->providers_done)
         engine_audit_providers(e, prov, prov_failed, &am);
     engine_audit_ses(e, &am, &sp, sh, &tn, rule, sizeof(rule));
-    if (!aborted && e->optout.done && (e->optout.n_rcpts > 0 || e->optout.unavailable)) {
+    if (!aborted && e->optout.done &&
+        (e->optout.n_rcpts > 0 || e->optout.unavailable || e->optout.unchecked)) {
         optout.list_id = e->optout.list_id;
-        optout.store_action =
-            e->optout.unavailable ? "tempfail" : unsub_honour_action_name(e->optout.action);
+        optout.store_action = e->optout.unavailable ? "tempfail"
+                              : e->optout.unchecked ? "unchecked"
+                                                    : unsub_honour_action_name(e->optout.action);
         optout.rcpt_count = e->optout.n_rcpts;
         am.unsubscribed = &optout;
     }

@@ -1,16 +1,22 @@
 /*
  * unsub_honour.c - the milter honours the unsubscribe store (unsub_honour.h)
  *
- * Purpose: one lookup per recipient in the store's in-memory set (the
- * store refreshes itself from the file at most every store_refresh_ms),
- * then one change to the verdict.  Only mail a rule matched is looked at;
- * a verdict that already refuses or defers the message is left alone.
+ * Purpose: one lookup per recipient in the store (the file store's
+ * in-memory set, refreshed from the file at most every store_refresh_ms;
+ * or Redis, within the message's deadline), then one change to the
+ * verdict.  Only mail a rule matched is looked at; a verdict that already
+ * refuses or defers the message is left alone.  A store that cannot
+ * answer gets unsubscribe.store_unavailable: the message deferred (451),
+ * or accepted unchecked (the audit record says "unchecked").
  *
  * Diagnostics: one log line per message with unsubscribed recipients (or
- * an unavailable store), keyed by queue id.
+ * a store that cannot answer, when deferred), keyed by queue id; with
+ * store_unavailable = "accept", one line when the store stops answering
+ * and one when it answers again (per process), never one per message.
  */
 #include "config.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,6 +24,24 @@
 #include "engine/unsub_honour.h"
 #include "unsub/unsub_store.h"
 #include "lib/util.h"
+
+/* 1 while the store cannot answer and mail is accepted unchecked (for one log line) */
+static int unsub_honour_unchecked;
+
+/* unsub_honour_health - log the change of the store's answering state once */
+static void
+unsub_honour_health(const unsub_conf *c, const char *qid, int unavailable)
+{
+    if (__atomic_exchange_n(&unsub_honour_unchecked, unavailable, __ATOMIC_ACQ_REL) == unavailable)
+        return;
+    if (unavailable)
+        log_msg(LOG_WARNING, qid,
+                "unsubscribe store %s cannot answer: mail of the unsubscribe rules is accepted "
+                "unchecked (store_unavailable = \"accept\") until it answers again",
+                unsub_conf_store_name(c));
+    else
+        log_msg(LOG_NOTICE, qid, "unsubscribe store %s answers again", unsub_conf_store_name(c));
+}
 
 const char *
 unsub_honour_action_name(unsub_store_action a)
@@ -70,7 +94,8 @@ unsub_honour_apply(const unsub_conf *c, sm_msg *m, unsub_honour_result *r)
 }
 
 void
-unsub_honour(const unsub_conf *c, sm_msg *m, const char *list_id, unsub_honour_result *r)
+unsub_honour(const unsub_conf *c, sm_msg *m, const char *list_id, uint64_t deadline_ms,
+             unsub_honour_result *r)
 {
     struct unsub_store *s = unsub_conf_store(c);
     char list[256];
@@ -83,13 +108,25 @@ unsub_honour(const unsub_conf *c, sm_msg *m, const char *list_id, unsub_honour_r
     r->list_id = list_id;
     r->action = unsub_conf_store_action(c, NULL, NULL);
     for (size_t i = 0; i < m->nrcpts; i++) {
-        int has = unsub_store_has(s, list_id, m->rcpts[i]);
+        int has = unsub_store_has_by(s, list_id, m->rcpts[i], deadline_ms);
+        if (has < 0 && unsub_conf_store_unavailable(c) == UNSUB_UNAVAILABLE_ACCEPT) {
+            r->unchecked = 1;
+            unsub_honour_health(c, m->qid, 1);
+            for (size_t j = 0; j < r->n_rcpts; j++)
+                free(r->rcpts[j]);
+            free(r->rcpts);
+            r->rcpts = NULL;
+            r->n_rcpts = 0;
+            return;
+        }
         if (has < 0) {
             r->unavailable = 1;
-            log_msg(LOG_WARNING, m->qid,
-                    "unsubscribe store %s cannot be read (missing rights, not a regular file, "
-                    "a symbolic link?): list %s deferred",
-                    unsub_conf_store_file(c), log_sanitize(list_id, list, sizeof(list)));
+            log_msg(LOG_WARNING, m->qid, "unsubscribe store %s %s: list %s deferred",
+                    unsub_conf_store_name(c),
+                    unsub_conf_store_file(c) != NULL
+                        ? "cannot be read (missing rights, not a regular file, a symbolic link?)"
+                        : "cannot answer (Redis down or slow)",
+                    log_sanitize(list_id, list, sizeof(list)));
             verdict_set(&m->verdict, VERDICT_TEMPFAIL, "451", "4.3.0",
                         "The unsubscribe list cannot be checked now; try again later");
             return;
@@ -99,6 +136,8 @@ unsub_honour(const unsub_conf *c, sm_msg *m, const char *list_id, unsub_honour_r
             r->rcpts[r->n_rcpts++] = xstrdup(m->rcpts[i]);
         }
     }
+    if (unsub_conf_store_unavailable(c) == UNSUB_UNAVAILABLE_ACCEPT)
+        unsub_honour_health(c, m->qid, 0);
     if (r->n_rcpts > 0)
         unsub_honour_apply(c, m, r);
 }

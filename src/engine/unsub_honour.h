@@ -6,11 +6,14 @@
  * unsubscribe.store_action: "drop" removes the recipient (and discards the
  * message when no recipient is left), "reject" refuses the message
  * (550 5.7.1), "tag" delivers it with unsubscribe.store_tag_header added.
- * A store that cannot answer turns the message into a temporary failure
- * (451 4.3.0): mail of a list is never sent unchecked.
+ * A store that cannot answer (Redis down or slow, the file unreadable)
+ * gets unsubscribe.store_unavailable: "tempfail" (default) defers the
+ * message (451 4.3.0), "accept" delivers it unchecked (r->unchecked, the
+ * audit record's store_action "unchecked"); the lookups stop at the
+ * message's deadline either way.
  *
  * Synopsis (engine, end of message, after the unsubscribe headers):
- *     unsub_honour(conf->ext->unsub, m, e->unsub.list_id, &e->optout);
+ *     unsub_honour(conf->ext->unsub, m, e->unsub.list_id, e->deadline_ms, &e->optout);
  *     ... audit: e->optout ...
  *     unsub_honour_clear(&e->optout);
  */
@@ -18,6 +21,7 @@
 #define SM_UNSUB_HONOUR_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "engine/msg.h"
 #include "unsub/unsub.h"
@@ -29,10 +33,12 @@ typedef struct unsub_honour_result {
     char **rcpts; /* the recipients who unsubscribed from list_id (owned) */
     size_t n_rcpts;
     int unavailable; /* the store could not tell: the message was tempfailed */
+    int unchecked;   /* the store could not tell: accepted unchecked (store_unavailable) */
 } unsub_honour_result;
 
 /* unsub_honour - look the recipients up and change m->verdict; logs what it decided */
-void unsub_honour(const unsub_conf *c, sm_msg *m, const char *list_id, unsub_honour_result *r);
+void unsub_honour(const unsub_conf *c, sm_msg *m, const char *list_id, uint64_t deadline_ms,
+                  unsub_honour_result *r);
 /* unsub_honour_clear - free what unsub_honour put into r and zero it */
 void unsub_honour_clear(unsub_honour_result *r);
 /* unsub_honour_action_name - "drop", "reject", "tag" */

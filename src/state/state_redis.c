@@ -45,6 +45,7 @@
 #include "lib/log.h"
 #include "state/state.h"
 #include "state/state_redis.h"
+#include "state/state_unsub.h"
 #include "lib/util.h"
 
 #define STATE_REDIS_BACKOFF_MIN 100
@@ -61,11 +62,12 @@ struct sm_state {
     char *host; /* NULL for a unix socket */
     int port;
     char *path;
-    char *address; /* as configured, for log lines */
+    char *address;    /* as configured, for log lines */
     char **sentinels; /* the master's address from these (state_redis_sentinel.c), or NULL */
     size_t nsentinels;
     char *master_name;
     char *user, *password, *prefix;
+    char *role; /* what the users do while Redis is down (state_set_role), NULL: identity's */
     state_redis_tls *tls; /* NULL: plaintext */
     long timeout_ms;
     size_t nslots;
@@ -168,6 +170,7 @@ state_free(sm_state *st)
     free(st->address);
     free(st->user);
     free(st->prefix);
+    free(st->role);
     free(st);
     return NULL;
 }
@@ -178,10 +181,10 @@ state_redis_fail(sm_state *st, const char *why)
 {
     pthread_mutex_lock(&st->health);
     if (!st->down)
-        log_msg(LOG_WARNING, NULL,
-                "state: Redis %s down: %s; identity answers come from the local cache and the "
-                "sources until it is back",
-                st->address, why);
+        log_msg(LOG_WARNING, NULL, "state: Redis %s down: %s; %s until it is back", st->address,
+                why,
+                st->role != NULL ? st->role
+                                 : "identity answers come from the local cache and the sources");
     st->down = 1;
     st->backoff_ms = st->backoff_ms == 0                            ? STATE_REDIS_BACKOFF_MIN
                      : st->backoff_ms * 2 > STATE_REDIS_BACKOFF_MAX ? STATE_REDIS_BACKOFF_MAX
@@ -329,6 +332,21 @@ state_redis_release(sm_state *st, state_slot *s, int failed, const char *why)
         state_redis_fail(st, buf);
     else
         state_redis_ok(st);
+}
+
+void
+state_set_role(sm_state *st, const char *role)
+{
+    if (st == NULL)
+        return;
+    free(st->role);
+    st->role = role != NULL ? xstrdup(role) : NULL;
+}
+
+const char *
+state_redis_prefix(const sm_state *st)
+{
+    return st->prefix;
 }
 
 /* state_redis_key - PREFIX:v1:WHAT:INSTANCE:a|d:IDENTITY (allocated) */
@@ -498,8 +516,7 @@ state_id_get(sm_state *st, const char *instance, const char *identity, sm_id_kin
     return res;
 }
 
-/* state_redis_command - one command; its reply, or NULL (the failure went to the health state) */
-static redisReply *
+redisReply *
 state_redis_command(sm_state *st, uint64_t deadline_ms, const char *fmt, ...)
 {
     redisReply *r = NULL;

@@ -41,4 +41,14 @@ int state_redis_sentinel_master(char *const *sentinels, size_t n, const char *na
                                 state_redis_tls *tls, uint64_t deadline_ms, char *host,
                                 size_t hostlen, int *port, char *why, size_t whylen);
 
+/*
+ * state_redis_command - one command (hiredis format) on the pool, bounded
+ * by timeout_ms and deadline_ms; its reply (the caller frees it), or NULL
+ * (the failure went to the health state).  For the other files of the
+ * backend (state_unsub.c).
+ */
+redisReply *state_redis_command(sm_state *st, uint64_t deadline_ms, const char *fmt, ...);
+/* state_redis_prefix - the key namespace (state.prefix) */
+const char *state_redis_prefix(const sm_state *st);
+
 #endif

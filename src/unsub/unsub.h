@@ -92,6 +92,12 @@ typedef enum unsub_store_action {
     UNSUB_STORE_TAG,      /* deliver, with store_tag_header added */
 } unsub_store_action;
 
+/* unsubscribe.store_unavailable: the store cannot answer (Redis down, file unreadable) */
+typedef enum unsub_store_unavailable {
+    UNSUB_UNAVAILABLE_TEMPFAIL = 0, /* defer it (451 4.3.0): retried, never sent unchecked */
+    UNSUB_UNAVAILABLE_ACCEPT,       /* deliver it unchecked (logged once per outage, audited) */
+} unsub_store_unavailable;
+
 /* the settings of ses-milter-unsubscribe (endpoint_*) */
 typedef struct unsub_endpoint {
     const char *listen; /* "ADDRESS:PORT" ("[v6]:PORT") */
@@ -104,6 +110,12 @@ typedef struct unsub_endpoint {
 struct unsub_store *unsub_conf_store(const unsub_conf *c);
 /* unsub_conf_store_file - the store of unsubscribed recipients, NULL when none */
 const char *unsub_conf_store_file(const unsub_conf *c);
+/* unsub_conf_store_name - the store for log lines: its file, "redis", or NULL when none */
+const char *unsub_conf_store_name(const unsub_conf *c);
+/* unsub_conf_store_unavailable - what the milter does when the store cannot answer */
+unsub_store_unavailable unsub_conf_store_unavailable(const unsub_conf *c);
+/* unsub_conf_store_writer - a new writer of the store (ses-milter-unsubscribe); NULL + err */
+struct unsub_store *unsub_conf_store_writer(const unsub_conf *c, char *err, size_t errlen);
 /* unsub_conf_store_action - store_action, and store_tag_header / store_refresh_ms */
 unsub_store_action unsub_conf_store_action(const unsub_conf *c, const char **tag_header_r,
                                            long *refresh_ms_r);

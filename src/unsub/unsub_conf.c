@@ -21,6 +21,7 @@
 #include <openssl/crypto.h>
 
 #include "lib/cfg.h"
+#include "state/state.h"
 #include "unsub/unsub.h"
 #include "unsub/unsub_int.h"
 #include "unsub/unsub_store.h"
@@ -32,6 +33,8 @@ static const char *const unsub_conf_ses_names[] = {"keep-ses", "add-anyway", "re
                                                    NULL};
 static const char *const unsub_conf_src_names[] = {"either", "envelope", "from", NULL};
 static const char *const unsub_conf_action_names[] = {"drop", "reject", "tag", NULL};
+static const char *const unsub_conf_backend_names[] = {"file", "redis", NULL};
+static const char *const unsub_conf_unavail_names[] = {"tempfail", "accept", NULL};
 static const char *const unsub_conf_extra[] = {"rules", NULL};
 
 static const cfg_directive unsub_conf_top_tab[] = {
@@ -40,7 +43,11 @@ static const cfg_directive unsub_conf_top_tab[] = {
     {"ses_list_management", CFG_ENUM, offsetof(unsub_conf, ses_mode), "keep-ses", 0, 0, 0,
      unsub_conf_ses_names},
     {"opendkim_conf", CFG_STR, offsetof(unsub_conf, opendkim_conf), NULL, 0, 0, 0, NULL},
+    {"store_backend", CFG_ENUM, offsetof(unsub_conf, store_backend), "file", 0, 0, 0,
+     unsub_conf_backend_names},
     {"store_file", CFG_STR, offsetof(unsub_conf, store_file), NULL, 0, 0, 0, NULL},
+    {"store_unavailable", CFG_ENUM, offsetof(unsub_conf, store_unavailable), "tempfail", 0, 0, 0,
+     unsub_conf_unavail_names},
     {"store_action", CFG_ENUM, offsetof(unsub_conf, store_action), "drop", 0, 0, 0,
      unsub_conf_action_names},
     {"store_tag_header", CFG_STR, offsetof(unsub_conf, store_tag_header),
@@ -96,6 +103,7 @@ unsub_conf_free(unsub_conf *c)
         unsub_conf_rule_clear(&c->rules[i]);
     free(c->rules);
     unsub_store_free(c->store);
+    state_conf_free(c->store_redis);
     if (c->key != NULL) {
         OPENSSL_cleanse(c->key, c->keylen);
         free(c->key);
@@ -252,6 +260,30 @@ unsub_conf_rules(unsub_conf *c, const config_setting_t *list, char *err, size_t 
     return 0;
 }
 
+/* unsub_conf_redis - store_backend = "redis": the "state" group's Redis, a reader on it */
+static int
+unsub_conf_redis(unsub_conf *c, const config_setting_t *group, char *err, size_t errlen)
+{
+    const config_setting_t *root = config_root_setting(group->config);
+    const config_setting_t *sg = config_setting_get_member(root, "state");
+    char why[512];
+
+    if (c->store_file != NULL)
+        return cfg_errf(err, errlen, config_setting_get_member(group, "store_file"),
+                        "'store_file' is for store_backend = \"file\"; with \"redis\" the "
+                        "'state' group's Redis holds the store");
+    if (sg == NULL)
+        return cfg_errf(err, errlen, config_setting_get_member(group, "store_backend"),
+                        "store_backend = \"redis\" needs a 'state' group (backend = \"redis\"): "
+                        "the store uses its Redis settings");
+    if (state_conf_parse(sg, &c->store_redis, err, errlen) < 0)
+        return -1;
+    if ((c->store = unsub_store_redis_open(c->store_redis, UNSUB_STORE_READER, why, sizeof(why))) ==
+        NULL)
+        return cfg_errf(err, errlen, config_setting_get_member(group, "store_backend"), "%s", why);
+    return 0;
+}
+
 int
 unsub_conf_parse(const config_setting_t *group, unsub_conf **out, char *err, size_t errlen)
 {
@@ -276,7 +308,9 @@ unsub_conf_parse(const config_setting_t *group, unsub_conf **out, char *err, siz
                  "'store_file' must be an absolute path");
         goto fail;
     }
-    if (c->store_file != NULL &&
+    if (c->store_backend == UNSUB_BACKEND_REDIS && unsub_conf_redis(c, group, err, errlen) < 0)
+        goto fail;
+    if (c->store_backend == UNSUB_BACKEND_FILE && c->store_file != NULL &&
         (c->store = unsub_store_file_open(c->store_file, UNSUB_STORE_READER, c->store_refresh_ms,
                                           why, sizeof(why))) == NULL) {
         cfg_errf(err, errlen, config_setting_get_member(group, "store_file"), "%s", why);
@@ -341,7 +375,34 @@ unsub_conf_store(const unsub_conf *c)
 const char *
 unsub_conf_store_file(const unsub_conf *c)
 {
-    return c ? c->store_file : NULL;
+    return c && c->store_backend == UNSUB_BACKEND_FILE ? c->store_file : NULL;
+}
+
+const char *
+unsub_conf_store_name(const unsub_conf *c)
+{
+    if (c == NULL)
+        return NULL;
+    return c->store_backend == UNSUB_BACKEND_REDIS ? "redis" : c->store_file;
+}
+
+unsub_store_unavailable
+unsub_conf_store_unavailable(const unsub_conf *c)
+{
+    return c ? (unsub_store_unavailable)c->store_unavailable : UNSUB_UNAVAILABLE_TEMPFAIL;
+}
+
+unsub_store *
+unsub_conf_store_writer(const unsub_conf *c, char *err, size_t errlen)
+{
+    if (c != NULL && c->store_backend == UNSUB_BACKEND_REDIS)
+        return unsub_store_redis_open(c->store_redis, UNSUB_STORE_WRITER, err, errlen);
+    if (c == NULL || c->store_file == NULL) {
+        util_errf(err, errlen,
+                  "no store: set unsubscribe.store_file (or store_backend = \"redis\")");
+        return NULL;
+    }
+    return unsub_store_file_open(c->store_file, UNSUB_STORE_WRITER, 0, err, errlen);
 }
 
 unsub_store_action

@@ -17,6 +17,7 @@
 #define UNSUB_PH_PERSONAL (UNSUB_PH_RECIPIENT | UNSUB_PH_TOKEN)
 
 enum { UNSUB_SRC_EITHER, UNSUB_SRC_ENVELOPE, UNSUB_SRC_FROM };
+enum { UNSUB_BACKEND_FILE, UNSUB_BACKEND_REDIS };
 
 typedef struct unsub_rule {
     char *name;
@@ -42,8 +43,11 @@ struct unsub_conf {
     unsub_rule *rules;
     size_t n_rules;
     /* the store of unsubscribed recipients (unsub_store.h) and what the milter does */
+    int store_backend; /* UNSUB_BACKEND_FILE or UNSUB_BACKEND_REDIS */
     char *store_file;
-    int store_action; /* unsub_store_action */
+    int store_unavailable;          /* unsub_store_unavailable */
+    struct state_conf *store_redis; /* store_backend = "redis": the "state" group, parsed */
+    int store_action;               /* unsub_store_action */
     char *store_tag_header;
     long store_refresh_ms;
     /* ses-milter-unsubscribe */
@@ -51,7 +55,7 @@ struct unsub_conf {
     char *endpoint_tls_cert_file, *endpoint_tls_key_file;
     long endpoint_max_body;
     char *endpoint_user;
-    struct unsub_store *store; /* the milter's reader of store_file (unsub_store.h), or NULL */
+    struct unsub_store *store; /* the milter's reader of the store (unsub_store.h), or NULL */
 };
 
 #endif

@@ -35,6 +35,12 @@ unsub_store_key(const char *list_id, const char *rcpt)
 int
 unsub_store_has(unsub_store *s, const char *list_id, const char *rcpt)
 {
+    return unsub_store_has_by(s, list_id, rcpt, 0);
+}
+
+int
+unsub_store_has_by(unsub_store *s, const char *list_id, const char *rcpt, uint64_t deadline_ms)
+{
     char *k;
     int rc;
 
@@ -42,7 +48,7 @@ unsub_store_has(unsub_store *s, const char *list_id, const char *rcpt)
         return 0;
     if ((k = unsub_store_key(list_id, rcpt)) == NULL)
         return 0;
-    rc = s->ops->has(s, k);
+    rc = s->ops->has(s, k, deadline_ms);
     free(k);
     return rc;
 }

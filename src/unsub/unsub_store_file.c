@@ -203,7 +203,7 @@ unsub_file_refresh(unsub_file *f)
 
 /* unsub_file_has - ops.has */
 static int
-unsub_file_has(unsub_store *s, const char *key)
+unsub_file_has(unsub_store *s, const char *key, uint64_t deadline_ms SM_UNUSED)
 {
     unsub_file *f = (unsub_file *)s;
     uint64_t now;

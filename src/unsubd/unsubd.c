@@ -6,12 +6,14 @@
  *
  * Purpose: read the "unsubscribe" section of ses-milter's configuration
  * (the token key, token_ttl, the rules that say which list ids exist, the
- * store_file and the endpoint_* settings), open the store as its only
- * writer, listen (loopback by default, behind a reverse proxy; HTTPS when
- * endpoint_tls_cert_file and endpoint_tls_key_file are set), drop to
- * endpoint_user when started as root, and answer requests
- * (unsubd_http.c) in one thread until SIGTERM or SIGINT.  Runs in the
- * foreground (systemd Type=simple), logging to stderr (the journal).
+ * store: store_file, or store_backend = "redis" with the "state" group's
+ * Redis, and the endpoint_* settings), open the store's writer (the only
+ * one of a file; one of the fleet's on Redis), listen (loopback by
+ * default, behind a reverse proxy; HTTPS when endpoint_tls_cert_file and
+ * endpoint_tls_key_file are set), drop to endpoint_user when started as
+ * root, and answer requests (unsubd_http.c) in one thread until SIGTERM or
+ * SIGINT.  Runs in the foreground (systemd Type=simple), logging to stderr
+ * (the journal).
  *
  * Security: the key file and the store are opened before privileges are
  * dropped; the store refuses symbolic links and a second writer.
@@ -244,22 +246,20 @@ main(int argc, char **argv)
     ctx.key = unsub_conf_key(ctx.conf, &ctx.keylen);
     ctx.max_age = unsub_conf_token_ttl(ctx.conf);
     ctx.max_body = ep.max_body;
-    if (ctx.key == NULL || unsub_conf_store_file(ctx.conf) == NULL) {
+    if (ctx.key == NULL || unsub_conf_store_name(ctx.conf) == NULL) {
         util_errf(err, sizeof(err),
-                  "%s: unsubscribe.token_key_file and unsubscribe.store_file "
-                  "are required",
+                  "%s: unsubscribe.token_key_file and a store (unsubscribe.store_file, or "
+                  "store_backend = \"redis\") are required",
                   path);
         goto out;
     }
-    ctx.store = unsub_store_file_open(unsub_conf_store_file(ctx.conf), UNSUB_STORE_WRITER, 0, err,
-                                      sizeof(err));
-    if (ctx.store == NULL)
+    if ((ctx.store = unsub_conf_store_writer(ctx.conf, err, sizeof(err))) == NULL)
         goto out;
     if ((d = unsubd_start(&ctx, &ep, listen ? listen : ep.listen, pem, err, sizeof(err))) == NULL ||
         unsubd_drop(ep.user, err, sizeof(err)) < 0)
         goto out;
     log_msg(LOG_INFO, NULL, "listening on %s%s, store %s", listen ? listen : ep.listen,
-            pem[0] ? " (HTTPS)" : "", unsub_conf_store_file(ctx.conf));
+            pem[0] ? " (HTTPS)" : "", unsub_conf_store_name(ctx.conf));
     unsubd_run(&set);
     rc = 0;
 out:

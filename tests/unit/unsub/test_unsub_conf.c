@@ -22,6 +22,7 @@
 #include <cmocka.h>
 
 #include "unsub/unsub.h"
+#include "unsub/unsub_store.h"
 #include "unsub/unsub_tmpl.h"
 #include "unsub/unsub_token.h"
 #include "test_unsub_util.h"
@@ -113,6 +114,16 @@ static const conf_err_case conf_err_cases[] = {
     {"unsubscribe = {\n  token_key_file = \"@DIR@/loosekey\";\n};\n", 2,
      "accessible by group or others (mode 0644)"},
     {"unsubscribe = {\n  token_key_file = \"@DIR@/nokey\";\n};\n", 2, "cannot open key file"},
+    /* the store's backend */
+    {"unsubscribe = {\n  store_backend = \"sqlite\";\n};\n", 2, "is not one of: file, redis"},
+    {"unsubscribe = {\n\n  store_unavailable = \"maybe\";\n};\n", 3,
+     "is not one of: tempfail, accept"},
+    {"unsubscribe = {\n  store_backend = \"redis\";\n};\n", 2, "needs a 'state' group"},
+    {"unsubscribe = {\n  store_backend = \"redis\";\n  store_file = \"/var/x\";\n};\n"
+     "state = { address = \"127.0.0.1:6379\"; };\n",
+     3, "'store_file' is for store_backend = \"file\""},
+    {"unsubscribe = {\n  store_backend = \"redis\";\n};\nstate = {\n  timeout_ms = 0;\n};\n", 5,
+     "out of range"},
 };
 
 static void
@@ -149,6 +160,38 @@ test_unsub_conf_good_key_and_options_parse(void **state)
     assert_int_equal(unsub_conf_token_ttl(c), 0);
     assert_string_equal(unsub_conf_opendkim(c), "/etc/opendkim.conf");
     assert_int_equal(unsub_conf_n_rules(c), 0);
+    unsub_conf_free(c);
+}
+
+/* store_backend = "redis" takes the state group's Redis; no connection at parse time */
+static void
+test_unsub_conf_redis_store_uses_the_state_group(void **state)
+{
+    unsub_conf *c = NULL;
+    char err[512];
+
+    (void)state;
+    if (parse_text("unsubscribe = {\n  store_backend = \"redis\";\n"
+                   "  store_unavailable = \"accept\";\n};\n"
+                   "state = { address = \"127.0.0.1:1\"; };\n",
+                   &c, err, sizeof(err), NULL) != 0) {
+        if (strstr(err, "hiredis") != NULL)
+            skip(); /* a build without the Redis backend refuses the state group */
+        fail_msg("%s", err);
+    }
+    assert_string_equal(unsub_conf_store_name(c), "redis");
+    assert_null(unsub_conf_store_file(c));
+    assert_non_null(unsub_conf_store(c));
+    assert_int_equal(unsub_conf_store_unavailable(c), UNSUB_UNAVAILABLE_ACCEPT);
+    /* nothing listens on port 1: the reader cannot tell, it never says "not unsubscribed" */
+    assert_int_equal(unsub_store_has(unsub_conf_store(c), "news", "a@example.org"), -1);
+    unsub_conf_free(c);
+    /* the file store stays the default, with tempfail */
+    if (parse_text("unsubscribe = {\n  store_file = \"@DIR@/store\";\n};\n", &c, err, sizeof(err),
+                   NULL) != 0)
+        fail_msg("%s", err);
+    assert_non_null(unsub_conf_store_file(c));
+    assert_int_equal(unsub_conf_store_unavailable(c), UNSUB_UNAVAILABLE_TEMPFAIL);
     unsub_conf_free(c);
 }
 
@@ -251,6 +294,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_unsub_conf_errors_name_file_and_line),
         cmocka_unit_test(test_unsub_conf_good_key_and_options_parse),
+        cmocka_unit_test(test_unsub_conf_redis_store_uses_the_state_group),
         cmocka_unit_test(test_unsub_check_signer_table),
         cmocka_unit_test(test_unsub_check_signer_silent_without_rules_or_path),
     };
