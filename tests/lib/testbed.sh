@@ -25,6 +25,10 @@
 # In a ThreadSanitizer build (scripts/test.sh, make check-tsan) a report in the daemon's
 # log (its stderr) fails the test at exit.
 
+# pipefail: a pipeline fails when any part fails.  So never end a test pipeline with
+# "grep -q": it exits at the first match, the writer dies of SIGPIPE, and the pipeline
+# reads as false under load (a redis_tls SKIP under TSan came from ldd | grep -q).
+# Use "grep -c PATTERN >/dev/null", which reads all of its input.
 set -uo pipefail
 : "${SM_BUILDDIR:?SM_BUILDDIR must name the build directory}"
 : "${SM_SRCDIR:?SM_SRCDIR must name the source directory}"
@@ -78,7 +82,7 @@ tb_cleanup() {
 
 tb_wait_port() { # tb_wait_port PORT [udp]
     local flag=-Hltn; [ "${2:-}" = udp ] && flag=-Hlun
-    for _ in $(seq 100); do ss $flag "sport = :$1" | grep -q . && return 0; sleep 0.05; done
+    for _ in $(seq 100); do ss $flag "sport = :$1" | grep -c . >/dev/null && return 0; sleep 0.05; done
     echo "port $1 did not come up"; return 1
 }
 

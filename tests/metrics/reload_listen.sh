@@ -25,7 +25,7 @@ EOC
 }
 scrape() { curl -s "http://127.0.0.1:$1/metrics"; }
 val() { awk -v k="$2" '$1 == k { print $2 }' <<<"$1"; }
-listening() { ss -Hltn "sport = :$1" | grep -q .; }
+listening() { ss -Hltn "sport = :$1" | grep -c . >/dev/null; }
 reload() { # reload WHAT-THE-LOG-SAYS: SIGHUP, wait for the n-th reload line
     local n; n=$(grep -cE 'reloaded \(version|reload refused' "$W/milter.log")
     kill -HUP "$TB_MILTER_PID"

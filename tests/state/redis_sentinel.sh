@@ -47,8 +47,8 @@ master() { cli "$SP" SENTINEL get-master-addr-by-name mymaster | sed -n 2p; }
 # wait_master PORT - until the sentinel names PORT, it is a master and has a connected replica
 wait_master() {
     for _ in $(seq 300); do
-        [ "$(master)" = "$1" ] && cli "$1" ROLE | head -1 | grep -qx master &&
-            cli "$1" INFO replication | grep -q '^connected_slaves:[1-9]' && return 0
+        [ "$(master)" = "$1" ] && cli "$1" ROLE | sed -n 1p | grep -cx master >/dev/null &&
+            cli "$1" INFO replication | grep -c '^connected_slaves:[1-9]' >/dev/null && return 0
         sleep 0.1
     done
     echo "# the sentinel does not name $1 as a master with a replica"; return 1
@@ -129,7 +129,7 @@ kill -9 "$PID2"
 wait "$l3"; r3=$(cat "$W/r3"); echo "# A while the master dies: $r3"
 tb_check "master killed: 400 messages, each accepted or tempfailed, none lost" \
     test "$(field msgs "$r3")/$(( $(field accept "$r3") + $(field tempfail "$r3") ))/$(field errors "$r3")" = 400/400/0
-for _ in $(seq 100); do [ "$(master)" = "$P1" ] && cli "$P1" ROLE | head -1 | grep -qx master && break; sleep 0.1; done
+for _ in $(seq 100); do [ "$(master)" = "$P1" ] && cli "$P1" ROLE | sed -n 1p | grep -cx master >/dev/null && break; sleep 0.1; done
 tb_check "the sentinel promoted $P1 again" test "$(master)" = "$P1"
 sleep 5.5 # the longest backoff
 corpus "$W/c4" a@unknown4.example

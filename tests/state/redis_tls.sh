@@ -17,7 +17,7 @@ tb_enter_ns "$@"
 python3 -c 'import botocore' 2>/dev/null || { echo "SKIP: python3 botocore missing"; exit 77; }
 grep -q '^S\["HAVE_HIREDIS_TRUE"\]=""' "$SM_BUILDDIR/config.status" || { echo "SKIP: built without hiredis"; exit 77; }
 command -v redis-server >/dev/null || { echo "SKIP: redis-server missing"; exit 77; }
-ldd "$(command -v redis-server)" | grep -q libssl || { echo "SKIP: redis-server built without TLS"; exit 77; }
+ldd "$(command -v redis-server)" | grep -c libssl >/dev/null || { echo "SKIP: redis-server built without TLS"; exit 77; }
 command -v openssl >/dev/null || { echo "SKIP: openssl missing"; exit 77; }
 [ -f "$SM_BUILDDIR/plugins/ses/.libs/ses.so" ] || { echo "SKIP: no SES plugin"; exit 77; }
 LOAD=$SM_BUILDDIR/tests/bench/milter_load
