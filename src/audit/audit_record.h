@@ -76,6 +76,7 @@ typedef enum audit_cache {
     AUDIT_CACHE_HIT,
     AUDIT_CACHE_MISS,
     AUDIT_CACHE_STALE,
+    AUDIT_CACHE_REDIS, /* the fleet's answer, read from the shared state backend */
 } audit_cache;
 
 /* how recipients are written */

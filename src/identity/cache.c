@@ -356,7 +356,8 @@ cache_pause(uint64_t ms)
  */
 static sm_id_answer
 cache_fetch_source(cache *c, const char *instance, const char *identity, sm_id_kind kind,
-                   uint64_t deadline_ms, cache_fetch_fn fetch, void *arg, sm_id_attrs *attrs)
+                   uint64_t deadline_ms, cache_fetch_fn fetch, void *arg, sm_id_attrs *attrs,
+                   int *shared_r)
 {
     sm_state *st = c->state;
     sm_id_answer a = SM_ID_TEMPFAIL;
@@ -383,6 +384,7 @@ cache_fetch_source(cache *c, const char *instance, const char *identity, sm_id_k
         if (lk == STATE_FOUND)
             state_id_unlock(st, instance, identity, kind, deadline_ms);
         attrs->ttl = (unsigned)((ttl_ms + 999) / 1000);
+        *shared_r = 1;
         return a;
     }
     a = fetch(arg, identity, kind, deadline_ms, attrs);
@@ -485,6 +487,7 @@ cache_fetch(cache *c, cache_shard *s, cache_entry *e, const char *instance, cons
     sm_id_attrs attrs;
     sm_id_answer a;
     uint64_t now;
+    int shared = 0;
 
     e->inflight = 1;
     s->st.misses++;
@@ -493,7 +496,7 @@ cache_fetch(cache *c, cache_shard *s, cache_entry *e, const char *instance, cons
     memset(&attrs, 0, sizeof(attrs));
     attrs.size = sizeof(attrs);
     attrs.dkim_signing_enabled = SM_TRI_UNKNOWN;
-    a = cache_fetch_source(c, instance, identity, kind, deadline_ms, fetch, arg, &attrs);
+    a = cache_fetch_source(c, instance, identity, kind, deadline_ms, fetch, arg, &attrs, &shared);
     if (a != SM_ID_VERIFIED && a != SM_ID_NOT_VERIFIED && a != SM_ID_UNKNOWN)
         a = SM_ID_TEMPFAIL;
 
@@ -501,7 +504,7 @@ cache_fetch(cache *c, cache_shard *s, cache_entry *e, const char *instance, cons
     now = c->clock(c->clock_arg);
     if (a != SM_ID_TEMPFAIL) {
         cache_store(c, e, a, &attrs, now, 0);
-        cache_fill_out(e, CACHE_MISS, now, out);
+        cache_fill_out(e, shared ? CACHE_REDIS : CACHE_MISS, now, out);
     } else {
         attrs.detail[sizeof(attrs.detail) - 1] = '\0';
         util_strlcpy(e->why, attrs.detail[0] ? attrs.detail : "the source could not answer",
@@ -641,6 +644,8 @@ cache_origin_name(cache_origin o)
         return "shared";
     case CACHE_STALE:
         return "stale";
+    case CACHE_REDIS:
+        return "redis";
     case CACHE_NONE:
         break;
     }

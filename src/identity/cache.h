@@ -48,6 +48,7 @@ typedef enum cache_origin {
     CACHE_MISS = 2,   /* this thread asked the source */
     CACHE_SHARED = 3, /* waited for another thread's lookup of the same key */
     CACHE_STALE = 4,  /* expired answer served because the source failed */
+    CACHE_REDIS = 5,  /* the fleet's answer, read from the shared state backend */
 } cache_origin;
 
 typedef struct cache_answer {
@@ -103,7 +104,7 @@ void cache_revalidate(cache *c);
 void cache_flush(cache *c);
 /* cache_get_stats - counters since cache_new */
 void cache_get_stats(cache *c, cache_stats *out);
-/* cache_origin_name - "hit", "miss", "shared", "stale", "none" */
+/* cache_origin_name - "hit", "miss", "shared", "stale", "redis", "none" */
 const char *cache_origin_name(cache_origin o);
 
 #endif

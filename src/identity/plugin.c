@@ -726,7 +726,8 @@ plugin_metrics_origin(cache_origin o)
     static const metrics_origin map[] = {[CACHE_HIT] = METRICS_ORIGIN_HIT,
                                          [CACHE_MISS] = METRICS_ORIGIN_MISS,
                                          [CACHE_SHARED] = METRICS_ORIGIN_SHARED,
-                                         [CACHE_STALE] = METRICS_ORIGIN_STALE};
+                                         [CACHE_STALE] = METRICS_ORIGIN_STALE,
+                                         [CACHE_REDIS] = METRICS_ORIGIN_REDIS};
     return (unsigned)o < SM_ARRAY_LEN(map) ? map[o] : METRICS_ORIGIN_NONE;
 }
 

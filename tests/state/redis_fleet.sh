@@ -4,7 +4,8 @@
 #
 # Each host runs the SES plugin against tests/ses/ses_endpoint.py (which counts the API
 # calls); tests/bench/milter_load drives each host over the milter protocol.  Proves:
-#   - an answer host A got from SES (positive and negative) serves host B: B makes 0 calls;
+#   - an answer host A got from SES (positive and negative) serves host B: B makes 0 calls,
+#     and B's audit records give those answers the origin "redis";
 #   - two hosts asking at once for a new sender while SES is slow: SES asked once per identity;
 #   - a reload keeps the state backend working (its password file served by the helper);
 #   - the answers are under PREFIX:v1:id:INSTANCE:KIND:IDENTITY with their TTL;
@@ -52,7 +53,7 @@ tb_start_redis "$RPORT" "enable-debug-command local" "${ACL[@]}" || exit 1
 printf 's3cr3t-redis\n' > "$W/redis.pw"; printf 'wrong\n' > "$W/redis-wrong.pw"
 chmod 600 "$W/redis.pw" "$W/redis-wrong.pw"
 
-mkdir -p "$W/plugins"
+mkdir -p "$W/plugins" "$W/audit"; chown nobody:nogroup "$W/audit"
 install -m 644 "$SM_BUILDDIR/plugins/ses/.libs/ses.so" "$W/plugins/"
 export AWS_ACCESS_KEY_ID=AKIDREDISTEST AWS_SECRET_ACCESS_KEY=redisSecretKeyDoNotLog
 unset AWS_SESSION_TOKEN AWS_PROFILE AWS_ENDPOINT_URL AWS_ENDPOINT_URL_SESV2
@@ -72,6 +73,7 @@ identity: {
 };
 state: { backend = "redis"; address = "127.0.0.1:$RPORT"; user = "sm"; password_file = "$pw";
          timeout_ms = ${3:-200}; };
+audit: { file = "$W/audit/$n.jsonl"; recipients = "plain"; fsync = "never"; };
 EOC
     sed -i "s|$W/run/milter.sock|$W/run/$n.sock|; s|$W/run/milter.pid|$W/run/$n.pid|" "$conf"
     rm -f "$W/run/$n.sock"
@@ -104,6 +106,11 @@ tb_check "host A asked SES" test "$(stats GetEmailIdentity)" -ge 3
 reset
 rb=$(drive b "$W/c1" 30)
 tb_check "host B makes 0 SES calls: every answer came from Redis" test "$(stats GetEmailIdentity)" = 0
+# cacheof HOST - the distinct cache origins of the From lookups in HOST's audit records
+cacheof() { python3 -c 'import json,sys
+print(" ".join(sorted({l["cache"] for r in map(json.loads, open(sys.argv[1])) for l in r["lookups"] if l["role"] == "from" and l["cache"]})))' "$W/audit/$1.jsonl"; }
+tb_check "host A's audit records: its own answers were misses (then hits)" test "$(cacheof a)" = "hit miss"
+tb_check "host B's audit records say where its answers came from: redis (then hits)" test "$(cacheof b)" = "hit redis"
 tb_check "host B gives the same verdicts as host A" \
     test "$(field accept "$rb")/$(field reject "$rb")/$(field tempfail "$rb")" = "$(field accept "$ra")/$(field reject "$ra")/$(field tempfail "$ra")"
 tb_check "answers are under ses-milter:v1:id:INSTANCE:KIND:IDENTITY" \
