@@ -498,8 +498,7 @@ engine_align(sm_msg *m, msg_ext *e, sm_conf_ext *x)
             continue;
         if (x->align->relay == ALIGN_RELAY_SES &&
             (ir->origin == CACHE_HIT || ir->origin == CACHE_STALE || ir->origin == CACHE_REDIS) &&
-            !failed &&
-            engine_id_details(m, x, ir, deadline, why, sizeof(why)) < 0)
+            !failed && engine_id_details(m, x, ir, deadline, why, sizeof(why)) < 0)
             failed = 1;
         if (engine_has_details(&ir->attrs)) {
             a = &ir->attrs;

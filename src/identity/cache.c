@@ -21,6 +21,8 @@
  * With a shared state backend (cache_fetch_source) a miss reads the
  * fleet's answer first; the local table's TTL of such an answer is what is
  * left of the shared one, so no host serves it longer than the fleet.
+ * cache_put() (warm-up) writes the answer through to the backend, so that
+ * the other hosts of the fleet start warm from one host's warm-up.
  *
  * Diagnostics: none; counters are read with cache_get_stats().
  */
@@ -50,6 +52,7 @@ typedef struct cache_entry {
     unsigned waiters;
     unsigned gen;            /* completed lookups */
     sm_id_answer last_fetch; /* answer of the last completed lookup */
+    int last_shared;         /* ... which came from the shared state backend */
     char why[160];           /* why the last lookup failed (TEMPFAIL) */
     pthread_cond_t cond;
 } cache_entry;
@@ -75,6 +78,7 @@ struct cache {
 #define CACHE_SHARD_THRESHOLD 4096 /* below this bound: one shard, exact LRU */
 #define CACHE_NSHARDS 16
 #define CACHE_MAX_BUCKETS ((size_t)1 << 18)
+#define CACHE_PUT_STATE_MS 1000 /* a warm-up answer's write to the backend: at most this */
 
 void
 cache_opts_default(cache_opts *o)
@@ -471,7 +475,7 @@ cache_wait(cache *c, cache_shard *s, cache_entry *e, uint64_t deadline_ms, cache
             break;
     e->waiters--;
     if (e->gen != gen && e->last_fetch != SM_ID_TEMPFAIL && e->has_value)
-        cache_fill_out(e, CACHE_SHARED, c->clock(c->clock_arg), out);
+        cache_fill_out(e, e->last_shared ? CACHE_REDIS : CACHE_SHARED, c->clock(c->clock_arg), out);
     else
         cache_stale_or_fail(
             c, s, e, c->clock(c->clock_arg), CACHE_SHARED,
@@ -515,6 +519,7 @@ cache_fetch(cache *c, cache_shard *s, cache_entry *e, const char *instance, cons
     e->inflight = 0;
     e->gen++;
     e->last_fetch = a;
+    e->last_shared = a != SM_ID_TEMPFAIL && shared;
     pthread_cond_broadcast(&e->cond);
 }
 
@@ -561,6 +566,8 @@ cache_put(cache *c, const char *instance, const char *identity, sm_id_kind kind,
     char kbuf[512], *key;
     cache_shard *s;
     cache_entry *e;
+    sm_id_attrs shared;
+    uint64_t ttl_ms = 0;
 
     if (answer != SM_ID_VERIFIED && answer != SM_ID_NOT_VERIFIED && answer != SM_ID_UNKNOWN)
         return;
@@ -574,8 +581,15 @@ cache_put(cache *c, const char *instance, const char *identity, sm_id_kind kind,
         cache_touch(s, e);
     cache_store(c, e, answer, attrs, c->clock(c->clock_arg), 1);
     s->st.puts++;
+    if (c->state != NULL) { /* what is shared: the stored answer, details merged */
+        shared = e->attrs;
+        ttl_ms = e->expires_ms - e->stored_ms;
+    }
     cache_evict(s);
     pthread_mutex_unlock(&s->lock);
+    if (c->state != NULL) /* written through, so that the fleet's other hosts start warm */
+        state_id_put(c->state, instance, identity, kind, answer, &shared, ttl_ms,
+                     util_now_ms() + CACHE_PUT_STATE_MS);
     if (key != kbuf)
         free(key);
 }

@@ -7,6 +7,7 @@
 #   - an answer host A got from SES (positive and negative) serves host B: B makes 0 calls,
 #     and B's audit records give those answers the origin "redis";
 #   - two hosts asking at once for a new sender while SES is slow: SES asked once per identity;
+#   - a warm-up (ListEmailIdentities) on one host is written through: another starts warm (0 calls);
 #   - a reload keeps the state backend working (its password file served by the helper);
 #   - the answers are under PREFIX:v1:id:INSTANCE:KIND:IDENTITY with their TTL;
 #   - AUTH with a Redis 6 ACL user (the README's minimal ACL) works; a wrong password is "down", mail still checked;
@@ -59,6 +60,7 @@ export AWS_ACCESS_KEY_ID=AKIDREDISTEST AWS_SECRET_ACCESS_KEY=redisSecretKeyDoNot
 unset AWS_SESSION_TOKEN AWS_PROFILE AWS_ENDPOINT_URL AWS_ENDPOINT_URL_SESV2
 
 # host NAME [PWFILE] [TIMEOUT_MS] - configure and start one ses-milter host; PID in PID_NAME
+# (WARMUP=S: list the identities at start and every S seconds, default none; EXTRA: more groups)
 host() {
     local n=$1 pw=${2:-$W/redis.pw} conf=$W/milter-$1.conf
     tb_milter_conf "$conf" <<EOC
@@ -67,13 +69,14 @@ identity: {
   plugin_dir = "$W/plugins";
   sources = ( { name = "ses-us"; plugin = "ses"; region = "us-east-1";
                 endpoint = "http://127.0.0.1:$port"; insecure_http = true;
-                credentials_source = "env"; rate = 500; burst = 500; warmup_interval = 0; } );
+                credentials_source = "env"; rate = 500; burst = 500; warmup_interval = ${WARMUP:-0}; } );
   check_envelope_from = false;
   lookup_timeout_ms = 3000;
 };
 state: { backend = "redis"; address = "127.0.0.1:$RPORT"; user = "sm"; password_file = "$pw";
          timeout_ms = ${3:-200}; };
 audit: { file = "$W/audit/$n.jsonl"; recipients = "plain"; fsync = "never"; };
+${EXTRA:-}
 EOC
     sed -i "s|$W/run/milter.sock|$W/run/$n.sock|; s|$W/run/milter.pid|$W/run/$n.pid|" "$conf"
     rm -f "$W/run/$n.sock"
@@ -144,6 +147,30 @@ corpus "$W/n3" carol@verified.example
 reset; r1c=$(drive b "$W/n3" 1 1)
 tb_check "after the reload host B still reads host A's answers (0 SES calls)" \
     test "$(field accept "$r1c")/$(stats GetEmailIdentity)" = 1/0
+
+# --- 1d. a warm-up is written through: a host that never asked starts warm -------------
+# Redis emptied, then host C lists the identities at start (ListEmailIdentities) and has no
+# mail; host D (no warm-up) then gets mail from exactly those identities
+"${RCLI[@]}" FLUSHALL >/dev/null
+reset
+WARMUP=3600 host c || exit 1
+for _ in $(seq 100); do grep -q 'warm-up: .* identities' "$W/c.log" && break; sleep 0.05; done
+tb_check "host C warmed up from ListEmailIdentities" grep -q 'warm-up: 2 identities' "$W/c.log"
+tb_check "the warm-up answers are in Redis" \
+    test "$("${RCLI[@]}" EXISTS 'ses-milter:v1:id:ses-us:a:alice@addr.example' 'ses-milter:v1:id:ses-us:d:verified.example')" = 2
+ttl=$("${RCLI[@]}" PTTL 'ses-milter:v1:id:ses-us:d:verified.example')
+tb_check "a warm-up answer is shared with the positive TTL (300 s)" test "$ttl" -gt 60000 -a "$ttl" -le 300000
+# (D relays directly: the alignment prediction needs no SES DKIM / MAIL FROM details, which a
+# list does not carry.  The sender is an address identity: for carol@verified.example the
+# chain first asks about the address itself, which no list names)
+corpus "$W/cw" alice@addr.example
+EXTRA='alignment: { relay = "direct"; };' host d || exit 1
+reset
+rd=$(drive d "$W/cw" 10 1)
+tb_check "host D: an identity only host C warmed, every message accepted" test "$(field accept "$rd")" = 10
+tb_check "host D makes 0 identity calls to SES (GetEmailIdentity, ListEmailIdentities)" \
+    test "$(stats GetEmailIdentity)/$(stats ListEmailIdentities)" = 0/0
+tb_check "host D's audit records: the warm answer came from redis" test "$(cacheof d)" = "hit redis"
 
 # --- 2. a wrong password: "down" with the reason, mail still checked by SES ----------
 reset

@@ -177,9 +177,9 @@ test_lookup_cache_origin_written_by_name(void **state)
         audit_cache c;
         const char *want; /* NULL: json null */
     } cases[] = {
-        {AUDIT_CACHE_NONE, NULL},          {AUDIT_CACHE_HIT, "hit"},
-        {AUDIT_CACHE_MISS, "miss"},        {AUDIT_CACHE_STALE, "stale"},
-        {AUDIT_CACHE_REDIS, "redis"}, /* the fleet's answer, from the state backend */
+        {AUDIT_CACHE_NONE, NULL},     {AUDIT_CACHE_HIT, "hit"},     {AUDIT_CACHE_MISS, "miss"},
+        {AUDIT_CACHE_STALE, "stale"}, {AUDIT_CACHE_REDIS, "redis"}, /* the fleet's answer, from the
+                                                                       state backend */
     };
     (void)state;
     for (size_t i = 0; i < SM_ARRAY_LEN(cases); i++) {
@@ -209,8 +209,8 @@ test_lookup_cache_origin_written_by_name(void **state)
  * neither version may carry the other's key set
  */
 /* the top-level keys schema v2 added (besides scope.system_mail) */
-static const char *const v2_keys[] = {"providers", "suppression", "ses_headers", "refused_region",
-                                      "unsubscribed", "account"};
+static const char *const v2_keys[] = {"providers",      "suppression",  "ses_headers",
+                                      "refused_region", "unsubscribed", "account"};
 
 static void
 test_schema_version_decides_the_key_set(void **state)
