@@ -150,7 +150,7 @@ typedef struct audit_suppression {
     const char *region;   /* its SES region */
     const char *answer;   /* clear, suppressed, tempfail */
     const char *reason;   /* BOUNCE, COMPLAINT; NULL when not suppressed */
-    const char *cache;    /* hit, miss, shared, warm; NULL: unknown */
+    const char *cache;    /* hit, miss, shared, warm, redis; NULL: unknown */
     const char *action;   /* refused, logged, accepted, tempfail */
 } audit_suppression;
 

@@ -8,6 +8,8 @@
 #     and B's audit records give those answers the origin "redis";
 #   - two hosts asking at once for a new sender while SES is slow: SES asked once per identity;
 #   - a warm-up (ListEmailIdentities) on one host is written through: another starts warm (0 calls);
+#   - suppression answers (GetSuppressedDestination) are shared: a second host asks about none,
+#     under PREFIX:v1:supp:INSTANCE:SHA256 (no address in a key name), each with its own TTL;
 #   - a reload keeps the state backend working (its password file served by the helper);
 #   - the answers are under PREFIX:v1:id:INSTANCE:KIND:IDENTITY with their TTL;
 #   - AUTH with a Redis 6 ACL user (the README's minimal ACL) works; a wrong password is "down", mail still checked;
@@ -40,7 +42,8 @@ cat > "$W/fixture.json" <<'EOF_FIX'
      "DkimAttributes": {"SigningEnabled": true, "Status": "SUCCESS", "SigningAttributesOrigin": "AWS_SES"}},
   "alice@addr.example": {"IdentityType": "EMAIL_ADDRESS", "VerifiedForSendingStatus": true,
      "VerificationStatus": "SUCCESS"}
- }}
+ },
+ "suppressed": {"bounced@example.org": {"Reason": "BOUNCE"}}}
 EOF_FIX
 python3 "$SM_SRCDIR/tests/ses/ses_endpoint.py" --fixture "$W/fixture.json" --port-file "$W/run/ses.port" \
     > "$W/ses-endpoint.log" 2>&1 & TB_PIDS+=($!)
@@ -60,7 +63,8 @@ export AWS_ACCESS_KEY_ID=AKIDREDISTEST AWS_SECRET_ACCESS_KEY=redisSecretKeyDoNot
 unset AWS_SESSION_TOKEN AWS_PROFILE AWS_ENDPOINT_URL AWS_ENDPOINT_URL_SESV2
 
 # host NAME [PWFILE] [TIMEOUT_MS] - configure and start one ses-milter host; PID in PID_NAME
-# (WARMUP=S: list the identities at start and every S seconds, default none; EXTRA: more groups)
+# (WARMUP=S: list the identities at start and every S seconds, default none; SRCX: more source
+# settings; EXTRA: more groups)
 host() {
     local n=$1 pw=${2:-$W/redis.pw} conf=$W/milter-$1.conf
     tb_milter_conf "$conf" <<EOC
@@ -69,7 +73,7 @@ identity: {
   plugin_dir = "$W/plugins";
   sources = ( { name = "ses-us"; plugin = "ses"; region = "us-east-1";
                 endpoint = "http://127.0.0.1:$port"; insecure_http = true;
-                credentials_source = "env"; rate = 500; burst = 500; warmup_interval = ${WARMUP:-0}; } );
+                credentials_source = "env"; rate = 500; burst = 500; warmup_interval = ${WARMUP:-0}; ${SRCX:-} } );
   check_envelope_from = false;
   lookup_timeout_ms = 3000;
 };
@@ -92,6 +96,15 @@ corpus() {
         i=$((i + 1))
         printf '#env from %s\n#env rcpt bob@example.org\nFrom: %s\nTo: bob@example.org\nSubject: t%d\n\nbody\n' \
             "$f" "$f" "$i" > "$d/m$i.eml"
+    done
+}
+# rcorpus DIR FROM RCPT... - one message per recipient
+rcorpus() {
+    local d=$1 f=$2 r i=0; shift 2; mkdir -p "$d"
+    for r in "$@"; do
+        i=$((i + 1))
+        printf '#env from %s\n#env rcpt %s\nFrom: %s\nTo: %s\nSubject: r%d\n\nbody\n' \
+            "$f" "$r" "$f" "$r" "$i" > "$d/m$i.eml"
     done
 }
 # drive HOST CORPUS N [opts] - N messages; prints the RESULT line
@@ -171,6 +184,36 @@ tb_check "host D: an identity only host C warmed, every message accepted" test "
 tb_check "host D makes 0 identity calls to SES (GetEmailIdentity, ListEmailIdentities)" \
     test "$(stats GetEmailIdentity)/$(stats ListEmailIdentities)" = 0/0
 tb_check "host D's audit records: the warm answer came from redis" test "$(cacheof d)" = "hit redis"
+
+# --- 1e. suppression answers are shared: host H asks SES about no address host G asked ----
+# (GetSuppressedDestination, with its own TTLs; keyed by a hash, never the address itself)
+SUPP='suppression = true; suppressed_ttl = 3600; not_suppressed_ttl = 600;'
+SUPX='ses: { suppression: { action = "refuse"; }; };'
+rcorpus "$W/cs" alice@addr.example bounced@example.org bob@example.org
+SRCX=$SUPP EXTRA=$SUPX host g || exit 1
+SRCX=$SUPP EXTRA=$SUPX host h || exit 1
+reset
+rg=$(drive g "$W/cs" 10 1)
+echo "# G: $rg"
+tb_check "host G: the suppressed recipient refused, the other accepted (10 messages)" \
+    test "$(field accept "$rg")/$(field reject "$rg")/$(field errors "$rg")" = "$(field accept "$rg")/$(( 10 - $(field accept "$rg") ))/0" -a "$(field accept "$rg")" -gt 0 -a "$(field reject "$rg")" -gt 0
+tb_check "host G asked SES about each recipient once" test "$(stats GetSuppressedDestination)" = 2
+skeys=$("${RCLI[@]}" --scan --pattern 'ses-milter:v1:supp:ses-us:*' | sort)
+tb_check "two suppression answers under ses-milter:v1:supp:ses-us:HASH" \
+    test "$(grep -cE '^ses-milter:v1:supp:ses-us:[0-9a-f]{64}$' <<<"$skeys")" = 2
+tb_check "no recipient address in a key name" bash -c "! grep -q example <<<'$skeys'"
+sttl=$(for k in $skeys; do "${RCLI[@]}" PTTL "$k"; done | sort -n | tr '\n' ' ')
+read -r t_clear t_supp <<<"$sttl"
+tb_check "each answer shared with its own TTL (clear <= 600 s < suppressed <= 3600 s)" \
+    test "$t_clear" -gt 0 -a "$t_clear" -le 600000 -a "$t_supp" -gt 600000 -a "$t_supp" -le 3600000
+reset
+rh=$(drive h "$W/cs" 10 1)
+tb_check "host H gives host G's verdicts" \
+    test "$(field accept "$rh")/$(field reject "$rh")/$(field errors "$rh")" = "$(field accept "$rg")/$(field reject "$rg")/0"
+tb_check "host H makes 0 GetSuppressedDestination calls" test "$(stats GetSuppressedDestination)" = 0
+tb_check "host H's audit records: suppression answers from redis (then hits)" \
+    test "$(python3 -c 'import json,sys
+print(" ".join(sorted({s["cache"] for r in map(json.loads, open(sys.argv[1])) for s in (r.get("suppression") or [])})))' "$W/audit/h.jsonl")" = "hit redis"
 
 # --- 2. a wrong password: "down" with the reason, mail still checked by SES ----------
 reset
