@@ -730,7 +730,7 @@ engine_eom(sm_msg *m)
         engine_providers(m, e, x);
     unsub_honour(x->unsub, m, e->unsub.list_id, &e->optout);
     if (!e->probe)
-        account_eom(m, &e->acct, e->unsub_done && e->unsub.rule != NULL, v);
+        account_eom(m, &e->acct, e->unsub_done && e->unsub.rule != NULL, e->deadline_ms, v);
     if (e->probe)
         return; /* ses-milter -t: the decision only */
     engine_log_decisions(m, e, x);

@@ -29,7 +29,7 @@ RPORT=6390
 RCLI=(redis-cli -p "$RPORT" --no-auth-warning --user admin --pass adm1n)
 # the minimal ACL the README gives the milter's user; admin inspects and slows Redis down
 ACL=("user default off" "user admin on >adm1n ~* +@all"
-     "user sm on >s3cr3t-redis ~ses-milter:* +get +set +pttl +eval +del +time +incr +pexpire")
+     "user sm on >s3cr3t-redis ~ses-milter:* +get +set +pttl +eval +del +time +incr +incrby +pexpire")
 
 # --- the SES endpoint: a verified domain, a verified address; the rest unknown ---------
 cat > "$W/fixture.json" <<'EOF_FIX'
