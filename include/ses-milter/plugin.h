@@ -53,8 +53,11 @@ extern "C" {
  *        sm_plugin_host.budget_take (was spare[0]; NULL on older hosts: no fleet
  *        budget) and sm_plugin_host.metric (was spare[1]; NULL on older hosts:
  *        report nothing)
+ *   1.3  sm_plugin_host.shared_get and shared_put (were spare[0] and spare[1];
+ *        NULL on older hosts: nothing shared): answers a plugin caches itself
+ *        (e.g. SES's suppression list) shared by the fleet's hosts
  */
-#define SM_PLUGIN_ABI_MINOR 2
+#define SM_PLUGIN_ABI_MINOR 3
 #define SM_PLUGIN_SYMBOL "ses_milter_plugin"
 
 /* lookup answers */
@@ -183,7 +186,7 @@ typedef struct sm_ask_attrs {
     char reason[16];      /* SM_ASK_SUPPRESSED, YES: BOUNCE or COMPLAINT */
     char last_update[40]; /* when the service last changed the answer, "" unknown */
     char region[32];      /* region of the account that answered */
-    char origin[16];      /* "hit", "miss", "shared", "warm" (bulk list), "" */
+    char origin[16];      /* "hit", "miss", "shared", "warm" (bulk list), "redis" (the fleet), "" */
     char detail[256];     /* why: a short human-readable reason */
 } sm_ask_attrs;
 
@@ -287,7 +290,28 @@ typedef struct sm_plugin_host {
      * error for the host's metrics.  Safe from any thread, never blocks.
      */
     void (*metric)(void *ctx, sm_metric_event event, const char *operation);
-    void *spare[5];
+    /*
+     * shared_get / shared_put (ABI 1.3, spare[0] and spare[1] of 1.2; NULL
+     * on older hosts): a short answer the plugin caches itself, shared by
+     * the fleet's hosts through their state backend.  kind names the kind
+     * of answer (1 to 15 of [a-z0-9_], e.g. "supp"), subject what it is
+     * about (e.g. a recipient).  The host keys it by its instance, kind and
+     * a SHA-256 of subject (Redis: PREFIX:v1:KIND:INSTANCE:HEX), never the
+     * subject itself, so that no address appears in a key name; the value
+     * is the plugin's own (its format versioned by the plugin, at most
+     * 1024 bytes, no NUL).  shared_get returns 1 with the value in val
+     * (NUL-terminated) and the milliseconds it has left in *ttl_ms_r, 0
+     * when the fleet has no answer, -1 when there is no backend now (none,
+     * down, slow, or the deadline too close): ask the service.  shared_put
+     * shares value for ttl_ms; a failure only changes the backend's state
+     * (logged once by the host).  Both return by deadline_ms (absolute,
+     * CLOCK_MONOTONIC ms) and are safe from any thread after start().
+     */
+    int (*shared_get)(void *ctx, const char *kind, const char *subject, char *val, size_t vallen,
+                      uint64_t *ttl_ms_r, uint64_t deadline_ms);
+    void (*shared_put)(void *ctx, const char *kind, const char *subject, const char *value,
+                       uint64_t ttl_ms, uint64_t deadline_ms);
+    void *spare[3];
 } sm_plugin_host;
 
 typedef struct sm_plugin {

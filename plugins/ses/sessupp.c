@@ -13,6 +13,12 @@
  * first thread asking about an address marks it in flight; others wait on
  * the condition variable for its answer or their own deadline.
  *
+ * Fleet (ABI 1.3, host->shared_get / shared_put; NULL on older hosts): before
+ * asking SES, the thread asking reads the answer another host of the fleet
+ * shared (origin "redis"; kept locally no longer than the fleet keeps it), and
+ * shares each answer SES gives with its own TTL.  No backend (none, down,
+ * slow) is no answer: SES is asked as without one.
+ *
  * Warm-up (suppression_warmup_interval > 0): one thread walks
  * ListSuppressedDestinations (GET /v2/email/suppression/addresses,
  * PageSize up to 1000, NextToken encoded) and stores every entry; a walk
@@ -164,15 +170,22 @@ sessupp_remove(sessupp *s, sessupp_entry *victim)
         }
 }
 
-/* store an answer; under the lock */
+/* the TTL of an answer, ms */
+static uint64_t
+sessupp_ttl_ms(const sessupp *s, sessupp_state st)
+{
+    return 1000u * (uint64_t)(st == SESSUPP_SUPPRESSED ? s->in->set.suppressed_ttl
+                                                       : s->in->set.not_suppressed_ttl);
+}
+
+/* store an answer for ttl_ms (0: its own TTL); under the lock */
 static void
 sessupp_store(sessupp *s, sessupp_entry *e, sessupp_state st, const char *reason,
-              const char *last_update, uint64_t now)
+              const char *last_update, uint64_t now, uint64_t ttl_ms)
 {
     e->state = st;
     e->expires_ms =
-        now + 1000u * (uint64_t)(st == SESSUPP_SUPPRESSED ? s->in->set.suppressed_ttl
-                                                          : s->in->set.not_suppressed_ttl);
+        now + (ttl_ms != 0 && ttl_ms < sessupp_ttl_ms(s, st) ? ttl_ms : sessupp_ttl_ms(s, st));
     ses_copy(e->reason, sizeof(e->reason), reason != NULL ? reason : "");
     ses_copy(e->last_update, sizeof(e->last_update), last_update != NULL ? last_update : "");
 }
@@ -248,6 +261,51 @@ sessupp_fetch(ses_instance *in, const char *addr, uint64_t deadline_ms, const ch
     return ans;
 }
 
+/*
+ * sessupp_shared_get - the fleet's answer (ABI 1.3 host->shared_get), value
+ * "v1 TAB S|C TAB REASON TAB LAST_UPDATE": SM_ASK_YES / SM_ASK_NO with
+ * *ttl_ms_r, or SM_ASK_TEMPFAIL when there is none (none shared, another
+ * version's value, no backend now: ask SES)
+ */
+static sm_ask_answer
+sessupp_shared_get(ses_instance *in, const char *addr, uint64_t deadline_ms, char *reason,
+                   size_t rlen, char *last, size_t llen, uint64_t *ttl_ms_r)
+{
+    char val[256], *f[4], *p = val;
+    size_t n = 0;
+
+    if (in->host.shared_get == NULL || in->host.shared_get(in->host.ctx, "supp", addr, val,
+                                                           sizeof(val), ttl_ms_r, deadline_ms) != 1)
+        return SM_ASK_TEMPFAIL;
+    for (; n < 4 && p != NULL; n++) {
+        f[n] = p;
+        if ((p = strchr(p, '\t')) != NULL)
+            *p++ = '\0';
+    }
+    if (n != 4 || p != NULL || strcmp(f[0], "v1") != 0 ||
+        (strcmp(f[1], "S") != 0 && strcmp(f[1], "C") != 0))
+        return SM_ASK_TEMPFAIL;
+    ses_copy(reason, rlen, f[2]);
+    ses_copy(last, llen, f[3]);
+    return f[1][0] == 'S' ? SM_ASK_YES : SM_ASK_NO;
+}
+
+/* sessupp_shared_put - share an answer SES gave with the fleet, for its own TTL */
+static void
+sessupp_shared_put(sessupp *s, const char *addr, sm_ask_answer ans, const char *reason,
+                   const char *last, uint64_t deadline_ms)
+{
+    char val[256];
+
+    if (s->in->host.shared_put == NULL)
+        return;
+    snprintf(val, sizeof(val), "v1\t%s\t%.15s\t%.39s", ans == SM_ASK_YES ? "S" : "C",
+             strpbrk(reason, "\t\r\n") ? "" : reason, strpbrk(last, "\t\r\n") ? "" : last);
+    s->in->host.shared_put(
+        s->in->host.ctx, "supp", addr, val,
+        sessupp_ttl_ms(s, ans == SM_ASK_YES ? SESSUPP_SUPPRESSED : SESSUPP_CLEAR), deadline_ms);
+}
+
 /* fill attrs from a stored entry */
 static sm_ask_answer
 sessupp_answer(const sessupp_entry *e, const char *origin, sm_ask_attrs *a)
@@ -270,8 +328,8 @@ sessupp_check(void *instance, const sm_ask_query *q, sm_ask_attrs *attrs)
     sessupp_entry *e;
     char reason[16] = "", last[40] = "", detail[256] = "";
     sm_ask_answer ans;
-    uint64_t now = sesutil_now_ms();
-    const char *qid;
+    uint64_t now = sesutil_now_ms(), shared_ttl = 0;
+    const char *qid, *origin = "miss";
 
     if (s == NULL || q == NULL || q->size < sizeof(*q) || q->subject == NULL ||
         *q->subject == '\0' || strlen(q->subject) > 320 || strchr(q->subject, '@') == NULL) {
@@ -320,8 +378,21 @@ sessupp_check(void *instance, const sm_ask_query *q, sm_ask_attrs *attrs)
         e->state = SESSUPP_INFLIGHT; /* expired: ask again */
     pthread_mutex_unlock(&s->lock);
 
-    ans = sessupp_fetch(in, q->subject, q->deadline_ms, qid, reason, sizeof(reason), last,
-                        sizeof(last), detail, sizeof(detail));
+    /* the fleet's answer first (ABI 1.3), then SES, whose answer is shared */
+    ans = sessupp_shared_get(in, q->subject, q->deadline_ms, reason, sizeof(reason), last,
+                             sizeof(last), &shared_ttl);
+    if (ans != SM_ASK_TEMPFAIL) {
+        origin = "redis";
+        snprintf(detail, sizeof(detail), "suppression list (shared by the fleet)%s%s",
+                 ans == SM_ASK_YES ? ": Reason=" : ": not suppressed",
+                 ans == SM_ASK_YES ? reason : "");
+    } else {
+        shared_ttl = 0;
+        ans = sessupp_fetch(in, q->subject, q->deadline_ms, qid, reason, sizeof(reason), last,
+                            sizeof(last), detail, sizeof(detail));
+        if (ans != SM_ASK_TEMPFAIL)
+            sessupp_shared_put(s, q->subject, ans, reason, last, q->deadline_ms);
+    }
 
     pthread_mutex_lock(&s->lock);
     if (e != NULL) {
@@ -329,11 +400,11 @@ sessupp_check(void *instance, const sm_ask_query *q, sm_ask_attrs *attrs)
             sessupp_remove(s, e);
         else
             sessupp_store(s, e, ans == SM_ASK_YES ? SESSUPP_SUPPRESSED : SESSUPP_CLEAR, reason,
-                          last, sesutil_now_ms());
+                          last, sesutil_now_ms(), shared_ttl);
     }
     pthread_cond_broadcast(&s->cond);
     pthread_mutex_unlock(&s->lock);
-    ses_copy(attrs->origin, sizeof(attrs->origin), "miss");
+    ses_copy(attrs->origin, sizeof(attrs->origin), origin);
     ses_copy(attrs->reason, sizeof(attrs->reason), reason);
     ses_copy(attrs->last_update, sizeof(attrs->last_update), last);
     ses_copy(attrs->detail, sizeof(attrs->detail), detail);
@@ -370,7 +441,7 @@ sessupp_put(sessupp *s, json_t *item)
     if (e != NULL) {
         char t[40];
         sessupp_store(s, e, SESSUPP_SUPPRESSED, why,
-                      sessupp_jtime(item, "LastUpdateTime", t, sizeof(t)), now);
+                      sessupp_jtime(item, "LastUpdateTime", t, sizeof(t)), now, 0);
         ok = 1;
     }
     pthread_cond_broadcast(&s->cond);

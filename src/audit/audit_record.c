@@ -33,7 +33,7 @@ static const char *const role_names[] = {"", "from", "sender", "envelope", NULL}
 static const char *const answer_names[] = {"",        "verified", "not_verified",
                                            "unknown", "tempfail", NULL};
 static const char *const sysmail_names[] = {"", "local-recipients", "bounce", NULL};
-static const char *const cache_names[] = {"", "hit", "miss", "stale", NULL};
+static const char *const cache_names[] = {"", "hit", "miss", "stale", "redis", NULL};
 static const char *const rcpt_mode_names[] = {"plain", "hashed", "omit", NULL};
 static const char *const alg_names[] = {AUDIT_ALG_SHA256, AUDIT_ALG_HMAC, NULL};
 /* a provider verdict (v2 addition; align_provider_result_name) */

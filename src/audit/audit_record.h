@@ -76,6 +76,7 @@ typedef enum audit_cache {
     AUDIT_CACHE_HIT,
     AUDIT_CACHE_MISS,
     AUDIT_CACHE_STALE,
+    AUDIT_CACHE_REDIS, /* the fleet's answer, read from the shared state backend */
 } audit_cache;
 
 /* how recipients are written */
@@ -149,7 +150,7 @@ typedef struct audit_suppression {
     const char *region;   /* its SES region */
     const char *answer;   /* clear, suppressed, tempfail */
     const char *reason;   /* BOUNCE, COMPLAINT; NULL when not suppressed */
-    const char *cache;    /* hit, miss, shared, warm; NULL: unknown */
+    const char *cache;    /* hit, miss, shared, warm, redis; NULL: unknown */
     const char *action;   /* refused, logged, accepted, tempfail */
 } audit_suppression;
 

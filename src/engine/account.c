@@ -17,6 +17,15 @@
  * here for ACCOUNT_SETTLE_MS (the estimate errs on the safe side).  A message is
  * charged when the engine accepts it, under one lock, so that concurrent
  * messages cannot both take the last send.
+ *
+ * The fleet (a state backend): a message the local estimate lets through
+ * is then counted in the fleet's counters (state_count_take: the recipients
+ * every host sent in the last 24 hourly windows, and in this second of the
+ * backend's clock), so that the hosts together tempfail above MaxSendRate
+ * and the 24-hour quota; the 24-hour estimate is then the larger of the
+ * local one and the fleet's count.  A refused message is taken back from
+ * the local estimate.  No backend now (down, slow): the local estimate
+ * alone, the backend's state logged once by it.
  */
 #include "config.h"
 
@@ -30,6 +39,7 @@
 #include "conf/conf_ext.h"
 #include "identity/identity.h"
 #include "lib/log.h"
+#include "identity/cache.h"
 #include "identity/plugin.h"
 #include "lib/util.h"
 
@@ -244,9 +254,59 @@ account_quota_charge(account_quota_est *q, const sm_acct_state *st, double n, do
         q->tat_ms = (q->tat_ms > now ? q->tat_ms : now) + n * 1000.0 / st->max_send_rate;
 }
 
+/* account_quota_refund - take back a charge the fleet's counters refused (lock held) */
+static void
+account_quota_refund(account_quota_est *q, const sm_acct_state *st, double n)
+{
+    q->local = q->local > n ? q->local - n : 0;
+    if (st->max_send_rate > 0)
+        q->tat_ms -= n * 1000.0 / st->max_send_rate;
+}
+
+/*
+ * account_quota_fleet - the fleet's counters of instance name (state
+ * backend): the recipients every host sent in the last 24 hourly windows,
+ * then in this second; 0 when n more fit or there is no backend now (the
+ * local estimate alone decided), else the reply text.  A message the rate
+ * refuses stays counted in the 24 hours (the estimate errs on the safe side).
+ */
+static int
+account_quota_fleet(sm_state *sst, const char *name, const sm_acct_state *st, double n,
+                    uint64_t deadline_ms, char *text, size_t len, const char **what_r)
+{
+    char key[96];
+    unsigned long total = 0, un = (unsigned long)n;
+
+    if (sst == NULL)
+        return 0;
+    snprintf(key, sizeof(key), "sent24h:%s", name);
+    if (st->max_24h_send > 0 &&
+        state_count_take(sst, key, 3600, 24, un, (unsigned long)st->max_24h_send, 0, deadline_ms,
+                         &total) == STATE_NOT_FOUND) {
+        snprintf(text, len,
+                 "Daily sending quota of the account in region %s reached (%lu of %.0f in "
+                 "24 hours by the fleet): try again later",
+                 st->region, total, st->max_24h_send);
+        *what_r = "quota-24h";
+        return -1;
+    }
+    snprintf(key, sizeof(key), "rate:%s", name);
+    if (st->max_send_rate >= 1 &&
+        state_count_take(sst, key, 1, 1, un, (unsigned long)st->max_send_rate, 1, deadline_ms,
+                         &total) == STATE_NOT_FOUND) {
+        snprintf(text, len,
+                 "Sending rate of the account in region %s reached (%.0f recipients per "
+                 "second by the fleet): try again later",
+                 st->region, st->max_send_rate);
+        *what_r = "quota-rate";
+        return -1;
+    }
+    return 0;
+}
+
 /* account_quota - check every instance's quota, then charge them all; 0 when it fits */
 static int
-account_quota(sm_msg *m, sm_conf_ext *x, account_result *res, sm_verdict *v)
+account_quota(sm_msg *m, sm_conf_ext *x, account_result *res, uint64_t deadline_ms, sm_verdict *v)
 {
     size_t n = plugin_chain_count(x->chain), i;
     sm_acct_state *st = xcalloc(n ? n : 1, sizeof(*st));
@@ -256,7 +316,8 @@ account_quota(sm_msg *m, sm_conf_ext *x, account_result *res, sm_verdict *v)
         (double)(m->nrcpts - (m->n_rcpt_local < m->nrcpts ? m->n_rcpt_local : m->nrcpts));
     char text[512];
     const char *what = NULL;
-    int rc = 0;
+    int rc = 0, fleet = 0;
+    sm_state *sst = x->idcache != NULL ? cache_state(x->idcache) : NULL;
 
     for (i = 0; i < n && sends > 0; i++) {
         st[i].size = sizeof(st[i]);
@@ -275,6 +336,21 @@ account_quota(sm_msg *m, sm_conf_ext *x, account_result *res, sm_verdict *v)
                 account_quota_of(plugin_instance_name(plugin_chain_get(x->chain, j))), &st[j],
                 sends, now);
     pthread_mutex_unlock(&account_lock);
+    /* the fleet's counters (outside the lock: a network round trip, bounded by the deadline) */
+    for (i = rc == 0 ? 0 : i; i < n && rc == 0 && sst != NULL; i++) /* i: the refusing one */
+        if (st[i].known &&
+            account_quota_fleet(sst, plugin_instance_name(plugin_chain_get(x->chain, i)), &st[i],
+                                sends, deadline_ms, text, sizeof(text), &what) < 0)
+            rc = fleet = -1;
+    if (fleet < 0) { /* charged above: refunded, the message is not sent */
+        pthread_mutex_lock(&account_lock);
+        for (size_t j = 0; j < n; j++)
+            if (st[j].known)
+                account_quota_refund(
+                    account_quota_of(plugin_instance_name(plugin_chain_get(x->chain, j))), &st[j],
+                    sends);
+        pthread_mutex_unlock(&account_lock);
+    }
     if (rc < 0) {
         i--;
         verdict_set(v, VERDICT_TEMPFAIL, "451", "4.7.1", text);
@@ -288,7 +364,7 @@ account_quota(sm_msg *m, sm_conf_ext *x, account_result *res, sm_verdict *v)
 
 /* account_eom - guard, then quota; only a message still to be accepted is charged */
 void
-account_eom(sm_msg *m, account_result *res, int bulk, sm_verdict *v)
+account_eom(sm_msg *m, account_result *res, int bulk, uint64_t deadline_ms, sm_verdict *v)
 {
     sm_conf_ext *x = m->conf->ext;
     sm_acct_state worst;
@@ -329,7 +405,7 @@ account_eom(sm_msg *m, account_result *res, int bulk, sm_verdict *v)
             return;
     }
     if (v->action == VERDICT_ACCEPT) /* held mail is not sent (yet): not charged */
-        account_quota(m, x, res, v);
+        account_quota(m, x, res, deadline_ms, v);
 }
 
 const char *

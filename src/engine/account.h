@@ -44,8 +44,12 @@ int account_wants_rcpt(struct sm_conf_ext *x);
  * or VERDICT_REJECT / VERDICT_TEMPFAIL with code, xcode and text set in *v
  */
 verdict_action account_rcpt(sm_msg *m, account_result *res, const char *rcpt, sm_verdict *v);
-/* account_eom - the guard and the quota for a message about to be accepted */
-void account_eom(sm_msg *m, account_result *res, int bulk, sm_verdict *v);
+/*
+ * account_eom - the guard and the quota for a message about to be accepted;
+ * with a state backend the quota is also the fleet's (its counters asked
+ * by deadline_ms, absolute CLOCK_MONOTONIC ms; no answer: the local estimate)
+ */
+void account_eom(sm_msg *m, account_result *res, int bulk, uint64_t deadline_ms, sm_verdict *v);
 /* account_decision_name - res->decision or "none" */
 const char *account_decision_name(const account_result *res);
 

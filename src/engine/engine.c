@@ -497,8 +497,8 @@ engine_align(sm_msg *m, msg_ext *e, sm_conf_ext *x)
         if (e->gate.ids[i].role != GATE_ROLE_FROM)
             continue;
         if (x->align->relay == ALIGN_RELAY_SES &&
-            (ir->origin == CACHE_HIT || ir->origin == CACHE_STALE) && !failed &&
-            engine_id_details(m, x, ir, deadline, why, sizeof(why)) < 0)
+            (ir->origin == CACHE_HIT || ir->origin == CACHE_STALE || ir->origin == CACHE_REDIS) &&
+            !failed && engine_id_details(m, x, ir, deadline, why, sizeof(why)) < 0)
             failed = 1;
         if (engine_has_details(&ir->attrs)) {
             a = &ir->attrs;
@@ -730,7 +730,7 @@ engine_eom(sm_msg *m)
         engine_providers(m, e, x);
     unsub_honour(x->unsub, m, e->unsub.list_id, e->deadline_ms, &e->optout);
     if (!e->probe)
-        account_eom(m, &e->acct, e->unsub_done && e->unsub.rule != NULL, v);
+        account_eom(m, &e->acct, e->unsub_done && e->unsub.rule != NULL, e->deadline_ms, v);
     if (e->probe)
         return; /* ses-milter -t: the decision only */
     engine_log_decisions(m, e, x);

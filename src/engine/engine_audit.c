@@ -70,6 +70,8 @@ engine_audit_cache(cache_origin o)
         return AUDIT_CACHE_MISS;
     case CACHE_STALE:
         return AUDIT_CACHE_STALE;
+    case CACHE_REDIS:
+        return AUDIT_CACHE_REDIS;
     default:
         return AUDIT_CACHE_NONE;
     }

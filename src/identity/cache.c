@@ -21,6 +21,8 @@
  * With a shared state backend (cache_fetch_source) a miss reads the
  * fleet's answer first; the local table's TTL of such an answer is what is
  * left of the shared one, so no host serves it longer than the fleet.
+ * cache_put() (warm-up) writes the answer through to the backend, so that
+ * the other hosts of the fleet start warm from one host's warm-up.
  *
  * Diagnostics: none; counters are read with cache_get_stats().
  */
@@ -50,6 +52,7 @@ typedef struct cache_entry {
     unsigned waiters;
     unsigned gen;            /* completed lookups */
     sm_id_answer last_fetch; /* answer of the last completed lookup */
+    int last_shared;         /* ... which came from the shared state backend */
     char why[160];           /* why the last lookup failed (TEMPFAIL) */
     pthread_cond_t cond;
 } cache_entry;
@@ -75,6 +78,7 @@ struct cache {
 #define CACHE_SHARD_THRESHOLD 4096 /* below this bound: one shard, exact LRU */
 #define CACHE_NSHARDS 16
 #define CACHE_MAX_BUCKETS ((size_t)1 << 18)
+#define CACHE_PUT_STATE_MS 1000 /* a warm-up answer's write to the backend: at most this */
 
 void
 cache_opts_default(cache_opts *o)
@@ -356,7 +360,8 @@ cache_pause(uint64_t ms)
  */
 static sm_id_answer
 cache_fetch_source(cache *c, const char *instance, const char *identity, sm_id_kind kind,
-                   uint64_t deadline_ms, cache_fetch_fn fetch, void *arg, sm_id_attrs *attrs)
+                   uint64_t deadline_ms, cache_fetch_fn fetch, void *arg, sm_id_attrs *attrs,
+                   int *shared_r)
 {
     sm_state *st = c->state;
     sm_id_answer a = SM_ID_TEMPFAIL;
@@ -383,6 +388,7 @@ cache_fetch_source(cache *c, const char *instance, const char *identity, sm_id_k
         if (lk == STATE_FOUND)
             state_id_unlock(st, instance, identity, kind, deadline_ms);
         attrs->ttl = (unsigned)((ttl_ms + 999) / 1000);
+        *shared_r = 1;
         return a;
     }
     a = fetch(arg, identity, kind, deadline_ms, attrs);
@@ -469,7 +475,7 @@ cache_wait(cache *c, cache_shard *s, cache_entry *e, uint64_t deadline_ms, cache
             break;
     e->waiters--;
     if (e->gen != gen && e->last_fetch != SM_ID_TEMPFAIL && e->has_value)
-        cache_fill_out(e, CACHE_SHARED, c->clock(c->clock_arg), out);
+        cache_fill_out(e, e->last_shared ? CACHE_REDIS : CACHE_SHARED, c->clock(c->clock_arg), out);
     else
         cache_stale_or_fail(
             c, s, e, c->clock(c->clock_arg), CACHE_SHARED,
@@ -485,6 +491,7 @@ cache_fetch(cache *c, cache_shard *s, cache_entry *e, const char *instance, cons
     sm_id_attrs attrs;
     sm_id_answer a;
     uint64_t now;
+    int shared = 0;
 
     e->inflight = 1;
     s->st.misses++;
@@ -493,7 +500,7 @@ cache_fetch(cache *c, cache_shard *s, cache_entry *e, const char *instance, cons
     memset(&attrs, 0, sizeof(attrs));
     attrs.size = sizeof(attrs);
     attrs.dkim_signing_enabled = SM_TRI_UNKNOWN;
-    a = cache_fetch_source(c, instance, identity, kind, deadline_ms, fetch, arg, &attrs);
+    a = cache_fetch_source(c, instance, identity, kind, deadline_ms, fetch, arg, &attrs, &shared);
     if (a != SM_ID_VERIFIED && a != SM_ID_NOT_VERIFIED && a != SM_ID_UNKNOWN)
         a = SM_ID_TEMPFAIL;
 
@@ -501,7 +508,7 @@ cache_fetch(cache *c, cache_shard *s, cache_entry *e, const char *instance, cons
     now = c->clock(c->clock_arg);
     if (a != SM_ID_TEMPFAIL) {
         cache_store(c, e, a, &attrs, now, 0);
-        cache_fill_out(e, CACHE_MISS, now, out);
+        cache_fill_out(e, shared ? CACHE_REDIS : CACHE_MISS, now, out);
     } else {
         attrs.detail[sizeof(attrs.detail) - 1] = '\0';
         util_strlcpy(e->why, attrs.detail[0] ? attrs.detail : "the source could not answer",
@@ -512,6 +519,7 @@ cache_fetch(cache *c, cache_shard *s, cache_entry *e, const char *instance, cons
     e->inflight = 0;
     e->gen++;
     e->last_fetch = a;
+    e->last_shared = a != SM_ID_TEMPFAIL && shared;
     pthread_cond_broadcast(&e->cond);
 }
 
@@ -558,6 +566,8 @@ cache_put(cache *c, const char *instance, const char *identity, sm_id_kind kind,
     char kbuf[512], *key;
     cache_shard *s;
     cache_entry *e;
+    sm_id_attrs shared;
+    uint64_t ttl_ms = 0;
 
     if (answer != SM_ID_VERIFIED && answer != SM_ID_NOT_VERIFIED && answer != SM_ID_UNKNOWN)
         return;
@@ -571,8 +581,15 @@ cache_put(cache *c, const char *instance, const char *identity, sm_id_kind kind,
         cache_touch(s, e);
     cache_store(c, e, answer, attrs, c->clock(c->clock_arg), 1);
     s->st.puts++;
+    if (c->state != NULL) { /* what is shared: the stored answer, details merged */
+        shared = e->attrs;
+        ttl_ms = e->expires_ms - e->stored_ms;
+    }
     cache_evict(s);
     pthread_mutex_unlock(&s->lock);
+    if (c->state != NULL) /* written through, so that the fleet's other hosts start warm */
+        state_id_put(c->state, instance, identity, kind, answer, &shared, ttl_ms,
+                     util_now_ms() + CACHE_PUT_STATE_MS);
     if (key != kbuf)
         free(key);
 }
@@ -641,6 +658,8 @@ cache_origin_name(cache_origin o)
         return "shared";
     case CACHE_STALE:
         return "stale";
+    case CACHE_REDIS:
+        return "redis";
     case CACHE_NONE:
         break;
     }

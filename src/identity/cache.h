@@ -16,8 +16,9 @@
  * from the backend before the source is asked; one host per identity asks
  * (a lock in the backend) while the others wait for its answer, no longer
  * than half of their time left, then ask themselves; every answer this host
- * gets from its source is shared with its TTL.  A hit never touches the
- * backend, and a backend that cannot answer leaves the source to answer.
+ * gets from its source, or from a warm-up (cache_put), is shared with its
+ * TTL.  A hit never touches the backend, and a backend that cannot answer
+ * leaves the source to answer.
  *
  * Thread safety: every function may be called from any thread; the table
  * is split into shards, each with its own mutex.
@@ -46,8 +47,10 @@ typedef enum cache_origin {
     CACHE_NONE = 0,   /* no lookup was made */
     CACHE_HIT = 1,    /* fresh answer from the table */
     CACHE_MISS = 2,   /* this thread asked the source */
-    CACHE_SHARED = 3, /* waited for another thread's lookup of the same key */
+    CACHE_SHARED = 3, /* waited for another thread's lookup of the same key (of the source) */
     CACHE_STALE = 4,  /* expired answer served because the source failed */
+    CACHE_REDIS = 5,  /* the fleet's answer, read from the shared state backend (by this
+                       * thread, or by the lookup in flight it waited for) */
 } cache_origin;
 
 typedef struct cache_answer {
@@ -92,7 +95,9 @@ sm_id_answer cache_lookup(cache *c, const char *instance, const char *identity, 
 /*
  * cache_put - insert or refresh an answer (TEMPFAIL is ignored); attrs may be
  * NULL.  Attributes without DKIM / MAIL FROM details keep the details already
- * stored for the same identity and answer (no older than stale_max).
+ * stored for the same identity and answer (no older than stale_max).  With a
+ * shared state backend the stored answer is also shared with its TTL (one
+ * write, bounded by the backend's timeout; a backend down only loses that).
  */
 void cache_put(cache *c, const char *instance, const char *identity, sm_id_kind kind,
                sm_id_answer answer, const sm_id_attrs *attrs);
@@ -103,7 +108,7 @@ void cache_revalidate(cache *c);
 void cache_flush(cache *c);
 /* cache_get_stats - counters since cache_new */
 void cache_get_stats(cache *c, cache_stats *out);
-/* cache_origin_name - "hit", "miss", "shared", "stale", "none" */
+/* cache_origin_name - "hit", "miss", "shared", "stale", "redis", "none" */
 const char *cache_origin_name(cache_origin o);
 
 #endif

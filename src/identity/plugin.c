@@ -328,6 +328,40 @@ plugin_host_budget_take(void *ctx, const char *bucket, unsigned per_second, uint
     return -1;
 }
 
+/* plugin_host_shared_get - ABI 1.3: the fleet's answer a plugin shares (state_kv_get) */
+static int
+plugin_host_shared_get(void *ctx, const char *kind, const char *subject, char *val, size_t vallen,
+                       uint64_t *ttl_ms_r, uint64_t deadline_ms)
+{
+    plugin_instance *inst = ctx;
+    sm_state *st = inst->cache != NULL ? cache_state(inst->cache) : NULL;
+
+    if (st == NULL || kind == NULL || subject == NULL || val == NULL || vallen == 0 ||
+        ttl_ms_r == NULL)
+        return -1;
+    switch (state_kv_get(st, inst->name, kind, subject, deadline_ms, val, vallen, ttl_ms_r)) {
+    case STATE_FOUND:
+        return 1;
+    case STATE_NOT_FOUND:
+        return 0;
+    case STATE_ERROR:
+        break;
+    }
+    return -1;
+}
+
+/* plugin_host_shared_put - ABI 1.3: share a plugin's answer with the fleet (state_kv_put) */
+static void
+plugin_host_shared_put(void *ctx, const char *kind, const char *subject, const char *value,
+                       uint64_t ttl_ms, uint64_t deadline_ms)
+{
+    plugin_instance *inst = ctx;
+    sm_state *st = inst->cache != NULL ? cache_state(inst->cache) : NULL;
+
+    if (st != NULL && kind != NULL && subject != NULL && value != NULL)
+        state_kv_put(st, inst->name, kind, subject, value, ttl_ms, deadline_ms);
+}
+
 /* plugin_host_open_file - a file the plugin's configuration names, opened like the host's */
 static int
 plugin_host_open_file(void *ctx, const char *path, char *err, size_t errlen)
@@ -452,6 +486,8 @@ plugin_instance_new(const plugin_source *src, plugin_module *m, cache *c)
     inst->host.open_file = plugin_host_open_file;
     inst->host.metric = plugin_host_metric;
     inst->host.budget_take = plugin_host_budget_take;
+    inst->host.shared_get = plugin_host_shared_get; /* ABI 1.3 */
+    inst->host.shared_put = plugin_host_shared_put;
     inst->host.instance_name = inst->name;
     inst->metrics_slot = metrics_instance_slot(inst->name, src->plugin);
     return inst;
@@ -726,7 +762,8 @@ plugin_metrics_origin(cache_origin o)
     static const metrics_origin map[] = {[CACHE_HIT] = METRICS_ORIGIN_HIT,
                                          [CACHE_MISS] = METRICS_ORIGIN_MISS,
                                          [CACHE_SHARED] = METRICS_ORIGIN_SHARED,
-                                         [CACHE_STALE] = METRICS_ORIGIN_STALE};
+                                         [CACHE_STALE] = METRICS_ORIGIN_STALE,
+                                         [CACHE_REDIS] = METRICS_ORIGIN_REDIS};
     return (unsigned)o < SM_ARRAY_LEN(map) ? map[o] : METRICS_ORIGIN_NONE;
 }
 

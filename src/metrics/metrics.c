@@ -97,7 +97,7 @@ static const char *const metrics_reasons[METRICS_REASON_MAX] = {"passed",
 static const char *const metrics_answers[] = {"invalid", "verified", "not_verified", "unknown",
                                               "tempfail"};
 /* indexed by metrics_origin */
-static const char *const metrics_origins[] = {"none", "hit", "miss", "shared", "stale"};
+static const char *const metrics_origins[] = {"none", "hit", "miss", "shared", "stale", "redis"};
 static const char *const metrics_stages[METRICS_STAGE_MAX] = {"gate", "alignment", "unsubscribe",
                                                               "audit", "end_of_message"};
 /* the SESv2 operations the plugins call; anything else is "other" (the last) */

@@ -50,6 +50,7 @@ typedef enum metrics_origin {
     METRICS_ORIGIN_MISS,
     METRICS_ORIGIN_SHARED,
     METRICS_ORIGIN_STALE,
+    METRICS_ORIGIN_REDIS, /* the fleet's answer, from the shared state backend */
 } metrics_origin;
 
 /* why a message got its action (ses_milter_messages_total{reason}) */

@@ -16,7 +16,10 @@
  *
  * Keys are PREFIX:v1:id:INSTANCE:KIND:IDENTITY (answers, expiring with their
  * TTL), PREFIX:v1:lock:... (one host asking the sources, single-flight
- * across hosts) and PREFIX:v1:budget:BUCKET:SECOND (API budget counters).
+ * across hosts), PREFIX:v1:budget:BUCKET:SECOND (API budget counters),
+ * PREFIX:v1:KIND:INSTANCE:SHA256-HEX (a plugin's own answers, e.g. "supp":
+ * suppression answers, the subject hashed) and PREFIX:v1:count:NAME:WINDOW
+ * (the fleet's send counters).
  *
  * Thread safety: every function may be called from any thread.
  */
@@ -35,22 +38,22 @@ typedef struct sm_state sm_state;
 
 /* the "state" group */
 typedef struct state_conf {
-    int present;         /* a state group exists */
-    char *backend;       /* "redis" */
-    char *address;       /* host:port, [v6]:port or unix:/path */
+    int present;           /* a state group exists */
+    char *backend;         /* "redis" */
+    char *address;         /* host:port, [v6]:port or unix:/path */
     cfg_strlist sentinels; /* Redis Sentinels (host:port) naming the master; empty: address */
-    char *master_name;   /* the master's name at the sentinels */
-    char *user;          /* Redis 6 ACL user, NULL: AUTH with the password only */
-    char *password_file; /* NULL: no AUTH */
-    int tls;             /* TLS to Redis (OpenSSL, state_redis_tls.c) */
-    char *tls_ca_file;   /* PEM CAs the server's certificate must chain to; NULL: the system's */
+    char *master_name;     /* the master's name at the sentinels */
+    char *user;            /* Redis 6 ACL user, NULL: AUTH with the password only */
+    char *password_file;   /* NULL: no AUTH */
+    int tls;               /* TLS to Redis (OpenSSL, state_redis_tls.c) */
+    char *tls_ca_file;     /* PEM CAs the server's certificate must chain to; NULL: the system's */
     char *tls_server_name; /* name checked in the certificate (and SNI); NULL: the address' host */
     char *tls_cert_file;   /* PEM client certificate (chain) for mutual TLS, or NULL */
     char *tls_key_file;    /* its PEM private key */
-    char *prefix;        /* key namespace, default "ses-milter" */
-    long timeout_ms;     /* per operation, default 100 */
-    long pool;           /* connections, default 8 */
-    char *password;      /* read from password_file at parse time */
+    char *prefix;          /* key namespace, default "ses-milter" */
+    long timeout_ms;       /* per operation, default 100 */
+    long pool;             /* connections, default 8 */
+    char *password;        /* read from password_file at parse time */
     char *tls_ca_pem, *tls_cert_pem, *tls_key_pem; /* the files' contents, read at parse time */
 } state_conf;
 
@@ -100,6 +103,30 @@ void state_id_unlock(sm_state *st, const char *instance, const char *identity, s
  */
 state_result state_budget_take(sm_state *st, const char *bucket, unsigned per_second,
                                uint64_t deadline_ms, unsigned *wait_ms_r);
+/*
+ * state_kv_get - a plugin's shared answer of kind about subject (the key
+ * holds a SHA-256 of subject, never subject): STATE_FOUND with the value in
+ * val (NUL-terminated; one longer than vallen is STATE_NOT_FOUND) and its
+ * remaining TTL, STATE_NOT_FOUND, or STATE_ERROR (no backend now)
+ */
+state_result state_kv_get(sm_state *st, const char *instance, const char *kind, const char *subject,
+                          uint64_t deadline_ms, char *val, size_t vallen, uint64_t *ttl_ms_r);
+/* state_kv_put - share value for ttl_ms; failures only change the state */
+void state_kv_put(sm_state *st, const char *instance, const char *kind, const char *subject,
+                  const char *value, uint64_t ttl_ms, uint64_t deadline_ms);
+/*
+ * state_count_take - n more in the fleet's counter name, counted in windows
+ * of window_s seconds of the backend's clock (each expires after the span),
+ * when the last span windows (the current one included) hold no more than
+ * limit with them: STATE_FOUND = counted, *total_r the span's total with n;
+ * STATE_NOT_FOUND = over limit, not counted, *total_r the total without n;
+ * STATE_ERROR = no backend now (the caller's local count alone decides).
+ * first_free: n is counted when the span is still empty even above limit
+ * (a message with more recipients than a second's rate).
+ */
+state_result state_count_take(sm_state *st, const char *name, unsigned window_s, unsigned span,
+                              unsigned long n, unsigned long limit, int first_free,
+                              uint64_t deadline_ms, unsigned long *total_r);
 /* state_backend_available - this build has the named backend (and TLS when tls) */
 int state_backend_available(const char *backend, int tls, char *why, size_t whylen);
 /*

@@ -197,10 +197,10 @@ state_conf_parse(const config_setting_t *group, state_conf **out, char *err, siz
         return cfg_errf(err, errlen, config_setting_get_member(group, "address"),
                         "address and sentinels exclude each other (the sentinels name the master)");
     if ((sc->sentinels.n > 0) != (sc->master_name != NULL))
-        return cfg_errf(err, errlen,
-                        config_setting_get_member(group,
-                                                  sc->master_name ? "master_name" : "sentinels"),
-                        "sentinels and master_name go together");
+        return cfg_errf(
+            err, errlen,
+            config_setting_get_member(group, sc->master_name ? "master_name" : "sentinels"),
+            "sentinels and master_name go together");
     for (size_t i = 0; i < sc->sentinels.n; i++)
         if (strncmp(sc->sentinels.v[i], "unix:", 5) == 0 ||
             state_conf_check_address(sc->sentinels.v[i]) < 0)

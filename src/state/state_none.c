@@ -77,3 +77,27 @@ state_budget_take(sm_state *st SM_UNUSED, const char *bucket SM_UNUSED,
 {
     return STATE_ERROR;
 }
+
+state_result
+state_kv_get(sm_state *st SM_UNUSED, const char *instance SM_UNUSED, const char *kind SM_UNUSED,
+             const char *subject SM_UNUSED, uint64_t deadline_ms SM_UNUSED, char *val SM_UNUSED,
+             size_t vallen SM_UNUSED, uint64_t *ttl_ms_r SM_UNUSED)
+{
+    return STATE_ERROR;
+}
+
+void
+state_kv_put(sm_state *st SM_UNUSED, const char *instance SM_UNUSED, const char *kind SM_UNUSED,
+             const char *subject SM_UNUSED, const char *value SM_UNUSED, uint64_t ttl_ms SM_UNUSED,
+             uint64_t deadline_ms SM_UNUSED)
+{
+}
+
+state_result
+state_count_take(sm_state *st SM_UNUSED, const char *name SM_UNUSED, unsigned window_s SM_UNUSED,
+                 unsigned span SM_UNUSED, unsigned long n SM_UNUSED, unsigned long limit SM_UNUSED,
+                 int first_free SM_UNUSED, uint64_t deadline_ms SM_UNUSED,
+                 unsigned long *total_r SM_UNUSED)
+{
+    return STATE_ERROR;
+}

@@ -33,6 +33,7 @@
 
 #include <errno.h>
 #include <hiredis/hiredis.h>
+#include <openssl/evp.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -51,6 +52,7 @@
 #define STATE_REDIS_BACKOFF_MIN 100
 #define STATE_REDIS_BACKOFF_MAX 5000
 #define STATE_REDIS_MIN_OP_MS 2 /* less time left than this: do not start an operation */
+#define STATE_KV_MAX 1024       /* longest value a plugin shares (plugin.h shared_put) */
 
 typedef struct state_slot {
     pthread_mutex_t lock;
@@ -86,6 +88,25 @@ static const char state_redis_budget_lua[] = "local t = redis.call('TIME') "
                                              "local n = redis.call('INCR', k) "
                                              "if n == 1 then redis.call('PEXPIRE', k, 2000) end "
                                              "return {n, 1000 - math.floor(tonumber(t[2]) / 1000)}";
+/*
+ * the fleet's send counters: the last ARGV[2] windows of ARGV[1] seconds
+ * (server clock), ARGV[3] more when they fit ARGV[4] (ARGV[5] = 1: or the
+ * span is empty); {counted, total}
+ */
+static const char state_redis_count_lua[] =
+    "local t = redis.call('TIME') "
+    "local w, span = tonumber(ARGV[1]), tonumber(ARGV[2]) "
+    "local n, lim = tonumber(ARGV[3]), tonumber(ARGV[4]) "
+    "local slot = math.floor(tonumber(t[1]) / w) "
+    "local total = 0 "
+    "for i = 0, span - 1 do "
+    "  total = total + tonumber(redis.call('GET', KEYS[1] .. ':' .. (slot - i)) or '0') "
+    "end "
+    "if total + n > lim and not (ARGV[5] == '1' and total == 0) then return {0, total} end "
+    "local k = KEYS[1] .. ':' .. slot "
+    "redis.call('INCRBY', k, n) "
+    "redis.call('PEXPIRE', k, w * span * 1000 + 1000) "
+    "return {1, total + n}";
 /* release a lock only when it is still this host's */
 static const char state_redis_unlock_lua[] =
     "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end "
@@ -183,8 +204,10 @@ state_redis_fail(sm_state *st, const char *why)
     if (!st->down)
         log_msg(LOG_WARNING, NULL, "state: Redis %s down: %s; %s until it is back", st->address,
                 why,
-                st->role != NULL ? st->role
-                                 : "identity answers come from the local cache and the sources");
+                st->role != NULL
+                    ? st->role
+                    : "identity and suppression answers come from the local cache and the "
+                      "sources, send quotas from this host's estimate,");
     st->down = 1;
     st->backoff_ms = st->backoff_ms == 0                            ? STATE_REDIS_BACKOFF_MIN
                      : st->backoff_ms * 2 > STATE_REDIS_BACKOFF_MAX ? STATE_REDIS_BACKOFF_MAX
@@ -623,6 +646,98 @@ state_budget_take(sm_state *st, const char *bucket, unsigned per_second, uint64_
         r->element[0]->type == REDIS_REPLY_INTEGER && r->element[1]->type == REDIS_REPLY_INTEGER) {
         res = r->element[0]->integer <= (long long)per_second ? STATE_FOUND : STATE_NOT_FOUND;
         *wait_ms_r = (unsigned)(r->element[1]->integer > 0 ? r->element[1]->integer : 1);
+    }
+    if (r != NULL)
+        freeReplyObject(r);
+    free(key);
+    return res;
+}
+
+/* state_redis_kv_key - PREFIX:v1:KIND:INSTANCE:SHA256(subject) (allocated); NULL for a bad kind */
+static char *
+state_redis_kv_key(const sm_state *st, const char *instance, const char *kind, const char *subject)
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    char hex[2 * EVP_MAX_MD_SIZE + 1];
+    size_t kl = strlen(kind);
+
+    if (kl == 0 || kl > 15 || strspn(kind, "abcdefghijklmnopqrstuvwxyz0123456789_") != kl ||
+        EVP_Digest(subject, strlen(subject), md, &mdlen, EVP_sha256(), NULL) != 1)
+        return NULL;
+    for (unsigned int i = 0; i < mdlen; i++)
+        snprintf(hex + 2 * i, 3, "%02x", md[i]);
+    return xasprintf("%s:v1:%s:%s:%s", st->prefix, kind, instance, hex);
+}
+
+state_result
+state_kv_get(sm_state *st, const char *instance, const char *kind, const char *subject,
+             uint64_t deadline_ms, char *val, size_t vallen, uint64_t *ttl_ms_r)
+{
+    redisReply *rep[2];
+    char *cmd[2], *key;
+    int len[2];
+    state_result res = STATE_ERROR;
+
+    if (st == NULL || (key = state_redis_kv_key(st, instance, kind, subject)) == NULL)
+        return STATE_ERROR;
+    len[0] = redisFormatCommand(&cmd[0], "GET %s", key);
+    len[1] = redisFormatCommand(&cmd[1], "PTTL %s", key);
+    if (len[0] > 0 && len[1] > 0 && state_redis_exec(st, deadline_ms, cmd, len, 2, rep) == 0) {
+        if (rep[0]->type == REDIS_REPLY_STRING && rep[1]->type == REDIS_REPLY_INTEGER &&
+            rep[1]->integer > 0 && rep[0]->len < vallen &&
+            memchr(rep[0]->str, 0, rep[0]->len) == NULL) {
+            memcpy(val, rep[0]->str, rep[0]->len);
+            val[rep[0]->len] = '\0';
+            *ttl_ms_r = (uint64_t)rep[1]->integer;
+            res = STATE_FOUND;
+        } else {
+            res = STATE_NOT_FOUND; /* none, too long, or expiring now */
+        }
+        freeReplyObject(rep[0]);
+        freeReplyObject(rep[1]);
+    }
+    for (int i = 0; i < 2; i++)
+        if (len[i] > 0)
+            redisFreeCommand(cmd[i]);
+    free(key);
+    return res;
+}
+
+void
+state_kv_put(sm_state *st, const char *instance, const char *kind, const char *subject,
+             const char *value, uint64_t ttl_ms, uint64_t deadline_ms)
+{
+    char *key;
+    redisReply *r;
+
+    if (st == NULL || ttl_ms == 0 || value == NULL || strlen(value) > STATE_KV_MAX ||
+        (key = state_redis_kv_key(st, instance, kind, subject)) == NULL)
+        return;
+    r = state_redis_command(st, deadline_ms, "SET %s %s PX %llu", key, value,
+                            (unsigned long long)ttl_ms);
+    if (r != NULL)
+        freeReplyObject(r);
+    free(key);
+}
+
+state_result
+state_count_take(sm_state *st, const char *name, unsigned window_s, unsigned span, unsigned long n,
+                 unsigned long limit, int first_free, uint64_t deadline_ms, unsigned long *total_r)
+{
+    char *key;
+    redisReply *r;
+    state_result res = STATE_ERROR;
+
+    if (st == NULL || window_s == 0 || span == 0)
+        return STATE_ERROR;
+    key = xasprintf("%s:v1:count:%s:%u", st->prefix, name, window_s);
+    r = state_redis_command(st, deadline_ms, "EVAL %s 1 %s %u %u %lu %lu %d", state_redis_count_lua,
+                            key, window_s, span, n, limit, first_free ? 1 : 0);
+    if (r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements == 2 &&
+        r->element[0]->type == REDIS_REPLY_INTEGER && r->element[1]->type == REDIS_REPLY_INTEGER) {
+        res = r->element[0]->integer == 1 ? STATE_FOUND : STATE_NOT_FOUND;
+        *total_r = r->element[1]->integer > 0 ? (unsigned long)r->element[1]->integer : 0;
     }
     if (r != NULL)
         freeReplyObject(r);

@@ -48,9 +48,8 @@ state_redis_sentinel_split(const char *a, char *host, size_t hostlen, int *port)
 
 /* state_redis_sentinel_ask - one sentinel's answer; 0, or -1 with why */
 static int
-state_redis_sentinel_ask(const char *sentinel, const char *name, state_redis_tls *tls,
-                         uint64_t tmo, char *host, size_t hostlen, int *port, char *why,
-                         size_t whylen)
+state_redis_sentinel_ask(const char *sentinel, const char *name, state_redis_tls *tls, uint64_t tmo,
+                         char *host, size_t hostlen, int *port, char *why, size_t whylen)
 {
     char shost[256];
     int sport, rc = -1;
@@ -97,8 +96,8 @@ state_redis_sentinel_ask(const char *sentinel, const char *name, state_redis_tls
 
 int
 state_redis_sentinel_master(char *const *sentinels, size_t n, const char *name,
-                            state_redis_tls *tls, uint64_t deadline_ms, char *host,
-                            size_t hostlen, int *port, char *why, size_t whylen)
+                            state_redis_tls *tls, uint64_t deadline_ms, char *host, size_t hostlen,
+                            int *port, char *why, size_t whylen)
 {
     util_errf(why, whylen, "no sentinel");
     for (size_t i = 0; i < n; i++) {

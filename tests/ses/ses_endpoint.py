@@ -19,7 +19,7 @@ credentials endpoint (/container/creds) and STS AssumeRoleWithWebIdentity
 fixture["temp_ttl"] seconds.
 
 Control (no signature needed):
-  GET  /__stats               counts and timestamps per API, as JSON
+  GET  /__stats               counts and timestamps per API (times: monotonic, wall: epoch), as JSON
   POST /__mode?ses=M&creds=C  M: ok | 429 | 500 | denied | expired | silent | slow:MS
                               C: ok | 500
   POST /__reset               clear the counters
@@ -49,7 +49,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 LOCK = threading.Lock()
-STATS = {"counts": {}, "times": {}}
+STATS = {"counts": {}, "times": {}, "wall": {}}
 MODE = {"ses": "ok", "creds": "ok"}
 FIX = {}
 KEYS = {}  # access key id -> (secret, token or None, expiration epoch or None)
@@ -61,6 +61,7 @@ def record(api):
     with LOCK:
         STATS["counts"][api] = STATS["counts"].get(api, 0) + 1
         STATS["times"].setdefault(api, []).append(time.monotonic())
+        STATS["wall"].setdefault(api, []).append(time.time())
 
 
 def issue_temp(kind):
@@ -485,6 +486,7 @@ class Handler(BaseHTTPRequestHandler):
             with LOCK:
                 STATS["counts"].clear()
                 STATS["times"].clear()
+                STATS["wall"].clear()
             self.send(200, {})
         else:
             self.send(404, {})

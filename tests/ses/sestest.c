@@ -269,6 +269,8 @@ sestest_inst_open(inst *in, int start, const char *fmt, ...)
                                 NULL, /* open_file: a 1.0 host */
                                 NULL,
                                 NULL, /* budget_take, metric (1.2): none */
+                                NULL,
+                                NULL, /* shared_get, shared_put (1.3): none */
                                 {0}};
     rc = sestest_plugin->init(&in->th.h, &in->pi, in->err, sizeof(in->err));
     if (rc == 0 && start)

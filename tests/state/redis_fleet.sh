@@ -4,8 +4,12 @@
 #
 # Each host runs the SES plugin against tests/ses/ses_endpoint.py (which counts the API
 # calls); tests/bench/milter_load drives each host over the milter protocol.  Proves:
-#   - an answer host A got from SES (positive and negative) serves host B: B makes 0 calls;
+#   - an answer host A got from SES (positive and negative) serves host B: B makes 0 calls,
+#     and B's audit records give those answers the origin "redis";
 #   - two hosts asking at once for a new sender while SES is slow: SES asked once per identity;
+#   - a warm-up (ListEmailIdentities) on one host is written through: another starts warm (0 calls);
+#   - suppression answers (GetSuppressedDestination) are shared: a second host asks about none,
+#     under PREFIX:v1:supp:INSTANCE:SHA256 (no address in a key name), each with its own TTL;
 #   - a reload keeps the state backend working (its password file served by the helper);
 #   - the answers are under PREFIX:v1:id:INSTANCE:KIND:IDENTITY with their TTL;
 #   - AUTH with a Redis 6 ACL user (the README's minimal ACL) works; a wrong password is "down", mail still checked;
@@ -25,7 +29,7 @@ RPORT=6390
 RCLI=(redis-cli -p "$RPORT" --no-auth-warning --user admin --pass adm1n)
 # the minimal ACL the README gives the milter's user; admin inspects and slows Redis down
 ACL=("user default off" "user admin on >adm1n ~* +@all"
-     "user sm on >s3cr3t-redis ~ses-milter:* +get +set +pttl +eval +del +time +incr +pexpire")
+     "user sm on >s3cr3t-redis ~ses-milter:* +get +set +pttl +eval +del +time +incr +incrby +pexpire")
 
 # --- the SES endpoint: a verified domain, a verified address; the rest unknown ---------
 cat > "$W/fixture.json" <<'EOF_FIX'
@@ -38,7 +42,8 @@ cat > "$W/fixture.json" <<'EOF_FIX'
      "DkimAttributes": {"SigningEnabled": true, "Status": "SUCCESS", "SigningAttributesOrigin": "AWS_SES"}},
   "alice@addr.example": {"IdentityType": "EMAIL_ADDRESS", "VerifiedForSendingStatus": true,
      "VerificationStatus": "SUCCESS"}
- }}
+ },
+ "suppressed": {"bounced@example.org": {"Reason": "BOUNCE"}}}
 EOF_FIX
 python3 "$SM_SRCDIR/tests/ses/ses_endpoint.py" --fixture "$W/fixture.json" --port-file "$W/run/ses.port" \
     > "$W/ses-endpoint.log" 2>&1 & TB_PIDS+=($!)
@@ -52,12 +57,14 @@ tb_start_redis "$RPORT" "enable-debug-command local" "${ACL[@]}" || exit 1
 printf 's3cr3t-redis\n' > "$W/redis.pw"; printf 'wrong\n' > "$W/redis-wrong.pw"
 chmod 600 "$W/redis.pw" "$W/redis-wrong.pw"
 
-mkdir -p "$W/plugins"
+mkdir -p "$W/plugins" "$W/audit"; chown nobody:nogroup "$W/audit"
 install -m 644 "$SM_BUILDDIR/plugins/ses/.libs/ses.so" "$W/plugins/"
 export AWS_ACCESS_KEY_ID=AKIDREDISTEST AWS_SECRET_ACCESS_KEY=redisSecretKeyDoNotLog
 unset AWS_SESSION_TOKEN AWS_PROFILE AWS_ENDPOINT_URL AWS_ENDPOINT_URL_SESV2
 
 # host NAME [PWFILE] [TIMEOUT_MS] - configure and start one ses-milter host; PID in PID_NAME
+# (WARMUP=S: list the identities at start and every S seconds, default none; SRCX: more source
+# settings; EXTRA: more groups)
 host() {
     local n=$1 pw=${2:-$W/redis.pw} conf=$W/milter-$1.conf
     tb_milter_conf "$conf" <<EOC
@@ -66,12 +73,14 @@ identity: {
   plugin_dir = "$W/plugins";
   sources = ( { name = "ses-us"; plugin = "ses"; region = "us-east-1";
                 endpoint = "http://127.0.0.1:$port"; insecure_http = true;
-                credentials_source = "env"; rate = 500; burst = 500; warmup_interval = 0; } );
+                credentials_source = "env"; rate = 500; burst = 500; warmup_interval = ${WARMUP:-0}; ${SRCX:-} } );
   check_envelope_from = false;
   lookup_timeout_ms = 3000;
 };
 state: { backend = "redis"; address = "127.0.0.1:$RPORT"; user = "sm"; password_file = "$pw";
          timeout_ms = ${3:-200}; };
+audit: { file = "$W/audit/$n.jsonl"; recipients = "plain"; fsync = "never"; };
+${EXTRA:-}
 EOC
     sed -i "s|$W/run/milter.sock|$W/run/$n.sock|; s|$W/run/milter.pid|$W/run/$n.pid|" "$conf"
     rm -f "$W/run/$n.sock"
@@ -89,6 +98,15 @@ corpus() {
             "$f" "$f" "$i" > "$d/m$i.eml"
     done
 }
+# rcorpus DIR FROM RCPT... - one message per recipient
+rcorpus() {
+    local d=$1 f=$2 r i=0; shift 2; mkdir -p "$d"
+    for r in "$@"; do
+        i=$((i + 1))
+        printf '#env from %s\n#env rcpt %s\nFrom: %s\nTo: %s\nSubject: r%d\n\nbody\n' \
+            "$f" "$r" "$f" "$r" "$i" > "$d/m$i.eml"
+    done
+}
 # drive HOST CORPUS N [opts] - N messages; prints the RESULT line
 drive() { "$LOAD" -q -s "unix:$W/run/$1.sock" -n "$3" -c "${4:-2}" "$2" 2>>"$W/load.err" | grep '^RESULT'; }
 field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<"$2"; }
@@ -104,6 +122,11 @@ tb_check "host A asked SES" test "$(stats GetEmailIdentity)" -ge 3
 reset
 rb=$(drive b "$W/c1" 30)
 tb_check "host B makes 0 SES calls: every answer came from Redis" test "$(stats GetEmailIdentity)" = 0
+# cacheof HOST - the distinct cache origins of the From lookups in HOST's audit records
+cacheof() { python3 -c 'import json,sys
+print(" ".join(sorted({l["cache"] for r in map(json.loads, open(sys.argv[1])) for l in r["lookups"] if l["role"] == "from" and l["cache"]})))' "$W/audit/$1.jsonl"; }
+tb_check "host A's audit records: its own answers were misses (then hits)" test "$(cacheof a)" = "hit miss"
+tb_check "host B's audit records say where its answers came from: redis (then hits)" test "$(cacheof b)" = "hit redis"
 tb_check "host B gives the same verdicts as host A" \
     test "$(field accept "$rb")/$(field reject "$rb")/$(field tempfail "$rb")" = "$(field accept "$ra")/$(field reject "$ra")/$(field tempfail "$ra")"
 tb_check "answers are under ses-milter:v1:id:INSTANCE:KIND:IDENTITY" \
@@ -137,6 +160,60 @@ corpus "$W/n3" carol@verified.example
 reset; r1c=$(drive b "$W/n3" 1 1)
 tb_check "after the reload host B still reads host A's answers (0 SES calls)" \
     test "$(field accept "$r1c")/$(stats GetEmailIdentity)" = 1/0
+
+# --- 1d. a warm-up is written through: a host that never asked starts warm -------------
+# Redis emptied, then host C lists the identities at start (ListEmailIdentities) and has no
+# mail; host D (no warm-up) then gets mail from exactly those identities
+"${RCLI[@]}" FLUSHALL >/dev/null
+reset
+WARMUP=3600 host c || exit 1
+for _ in $(seq 100); do grep -q 'warm-up: .* identities' "$W/c.log" && break; sleep 0.05; done
+tb_check "host C warmed up from ListEmailIdentities" grep -q 'warm-up: 2 identities' "$W/c.log"
+tb_check "the warm-up answers are in Redis" \
+    test "$("${RCLI[@]}" EXISTS 'ses-milter:v1:id:ses-us:a:alice@addr.example' 'ses-milter:v1:id:ses-us:d:verified.example')" = 2
+ttl=$("${RCLI[@]}" PTTL 'ses-milter:v1:id:ses-us:d:verified.example')
+tb_check "a warm-up answer is shared with the positive TTL (300 s)" test "$ttl" -gt 60000 -a "$ttl" -le 300000
+# (D relays directly: the alignment prediction needs no SES DKIM / MAIL FROM details, which a
+# list does not carry.  The sender is an address identity: for carol@verified.example the
+# chain first asks about the address itself, which no list names)
+corpus "$W/cw" alice@addr.example
+EXTRA='alignment: { relay = "direct"; };' host d || exit 1
+reset
+rd=$(drive d "$W/cw" 10 1)
+tb_check "host D: an identity only host C warmed, every message accepted" test "$(field accept "$rd")" = 10
+tb_check "host D makes 0 identity calls to SES (GetEmailIdentity, ListEmailIdentities)" \
+    test "$(stats GetEmailIdentity)/$(stats ListEmailIdentities)" = 0/0
+tb_check "host D's audit records: the warm answer came from redis" test "$(cacheof d)" = "hit redis"
+
+# --- 1e. suppression answers are shared: host H asks SES about no address host G asked ----
+# (GetSuppressedDestination, with its own TTLs; keyed by a hash, never the address itself)
+SUPP='suppression = true; suppressed_ttl = 3600; not_suppressed_ttl = 600;'
+SUPX='ses: { suppression: { action = "refuse"; }; };'
+rcorpus "$W/cs" alice@addr.example bounced@example.org bob@example.org
+SRCX=$SUPP EXTRA=$SUPX host g || exit 1
+SRCX=$SUPP EXTRA=$SUPX host h || exit 1
+reset
+rg=$(drive g "$W/cs" 10 1)
+echo "# G: $rg"
+tb_check "host G: the suppressed recipient refused, the other accepted (10 messages)" \
+    test "$(field accept "$rg")/$(field reject "$rg")/$(field errors "$rg")" = "$(field accept "$rg")/$(( 10 - $(field accept "$rg") ))/0" -a "$(field accept "$rg")" -gt 0 -a "$(field reject "$rg")" -gt 0
+tb_check "host G asked SES about each recipient once" test "$(stats GetSuppressedDestination)" = 2
+skeys=$("${RCLI[@]}" --scan --pattern 'ses-milter:v1:supp:ses-us:*' | sort)
+tb_check "two suppression answers under ses-milter:v1:supp:ses-us:HASH" \
+    test "$(grep -cE '^ses-milter:v1:supp:ses-us:[0-9a-f]{64}$' <<<"$skeys")" = 2
+tb_check "no recipient address in a key name" bash -c "! grep -q example <<<'$skeys'"
+sttl=$(for k in $skeys; do "${RCLI[@]}" PTTL "$k"; done | sort -n | tr '\n' ' ')
+read -r t_clear t_supp <<<"$sttl"
+tb_check "each answer shared with its own TTL (clear <= 600 s < suppressed <= 3600 s)" \
+    test "$t_clear" -gt 0 -a "$t_clear" -le 600000 -a "$t_supp" -gt 600000 -a "$t_supp" -le 3600000
+reset
+rh=$(drive h "$W/cs" 10 1)
+tb_check "host H gives host G's verdicts" \
+    test "$(field accept "$rh")/$(field reject "$rh")/$(field errors "$rh")" = "$(field accept "$rg")/$(field reject "$rg")/0"
+tb_check "host H makes 0 GetSuppressedDestination calls" test "$(stats GetSuppressedDestination)" = 0
+tb_check "host H's audit records: suppression answers from redis (then hits)" \
+    test "$(python3 -c 'import json,sys
+print(" ".join(sorted({s["cache"] for r in map(json.loads, open(sys.argv[1])) for s in (r.get("suppression") or [])})))' "$W/audit/h.jsonl")" = "hit redis"
 
 # --- 2. a wrong password: "down" with the reason, mail still checked by SES ----------
 reset

@@ -24,7 +24,7 @@ LOAD=$SM_BUILDDIR/tests/bench/milter_load
 RPORT=6392
 T=$W/tls
 ACL=("user default off" "user admin on >adm1n ~* +@all"
-     "user sm on >s3cr3t-redis ~ses-milter:* +get +set +pttl +eval +del +time +incr +pexpire")
+     "user sm on >s3cr3t-redis ~ses-milter:* +get +set +pttl +eval +del +time +incr +incrby +pexpire")
 
 # --- a throwaway CA, the server's certificate (redis.test only), a client's, another CA ------
 mkdir -p "$T"

@@ -169,14 +169,48 @@ test_schema_check_refuses_broken_records(void **state)
     }
 }
 
+/* each cache origin is written by its name, and a record with it validates */
+static void
+test_lookup_cache_origin_written_by_name(void **state)
+{
+    static const struct {
+        audit_cache c;
+        const char *want; /* NULL: json null */
+    } cases[] = {
+        {AUDIT_CACHE_NONE, NULL},     {AUDIT_CACHE_HIT, "hit"},     {AUDIT_CACHE_MISS, "miss"},
+        {AUDIT_CACHE_STALE, "stale"}, {AUDIT_CACHE_REDIS, "redis"}, /* the fleet's answer, from the
+                                                                       state backend */
+    };
+    (void)state;
+    for (size_t i = 0; i < SM_ARRAY_LEN(cases); i++) {
+        audit_msg m = ta_msg_accepted();
+        audit_lookup l = ta_lookup_ok[0];
+        json_t *rec, *c;
+        char err[256] = "";
+
+        l.cache = cases[i].c;
+        m.lookups = &l;
+        m.n_lookups = 1;
+        rec = build(&m, &plain_opts);
+        c = json_object_get(json_array_get(json_object_get(rec, "lookups"), 0), "cache");
+        if (cases[i].want == NULL)
+            assert_true(json_is_null(c));
+        else
+            assert_string_equal(json_string_value(c), cases[i].want);
+        if (audit_record_validate(rec, err, sizeof(err)) != 0)
+            fail_msg("cache %s: refused: %s", cases[i].want ? cases[i].want : "null", err);
+        json_decref(rec);
+    }
+}
+
 /*
  * each record is checked against the key set of the version it names: a v1
  * record (written before scope.system_mail existed) still validates, and
  * neither version may carry the other's key set
  */
 /* the top-level keys schema v2 added (besides scope.system_mail) */
-static const char *const v2_keys[] = {"providers", "suppression", "ses_headers", "refused_region",
-                                      "unsubscribed", "account"};
+static const char *const v2_keys[] = {"providers",      "suppression",  "ses_headers",
+                                      "refused_region", "unsubscribed", "account"};
 
 static void
 test_schema_version_decides_the_key_set(void **state)
@@ -553,6 +587,7 @@ main(void)
         cmocka_unit_test(test_record_accepted_carries_the_facts_given),
         cmocka_unit_test(test_record_aborted_leaves_unknowns_null),
         cmocka_unit_test(test_schema_check_refuses_broken_records),
+        cmocka_unit_test(test_lookup_cache_origin_written_by_name),
         cmocka_unit_test(test_schema_version_decides_the_key_set),
         cmocka_unit_test(test_record_marks_system_mail_and_why),
         cmocka_unit_test(test_recipients_hashed_same_address_same_hash_under_one_key),
