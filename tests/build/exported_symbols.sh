@@ -10,7 +10,7 @@
 #       sigwait          milter_signals.c  (libmilter's signal thread)
 #       listen, accept,  milter_idle.c     (libmilter's accept loop and idle
 #       poll                                connections)
-#       d2i_PUBKEY_bio   dkim_pkey.c       (libopendkim's key decoding, cached)
+#       d2i_PUBKEY_bio   sdkim_pkey.c       (libopendkim's key decoding, cached)
 #   - ses-milter-audit and ses-milter-token export no function at all;
 #   - each plugin exports exactly one symbol, ses_milter_plugin.
 # Under the sanitizers the runtime's own hooks are not ours and are ignored.
