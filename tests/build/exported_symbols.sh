@@ -3,19 +3,23 @@
 # plugins only their descriptor
 #
 # Proves, read with nm -D from the build tree:
-#   - ses-milter exports no function of its own core (no -export-dynamic: a plugin sees
-#     the host only through the ABI header's callbacks) besides the libc/OpenSSL
-#     functions it replaces on purpose, and each of those is exported (else the
-#     replacement would silently not take effect):
+#   - ses-milter exports exactly the functions listed on the global: line of its
+#     linker version script src/milter/ses-milter.map (the file the link uses, so
+#     this test and the link cannot drift): the libc/OpenSSL functions it replaces
+#     on purpose, each of which must be exported (else the replacement would
+#     silently not take effect), and no function of its own core (a plugin sees
+#     the host only through the ABI header's callbacks).  The map names today:
 #       sigwait          milter_signals.c  (libmilter's signal thread)
 #       listen, accept,  milter_idle.c     (libmilter's accept loop and idle
 #       poll                                connections)
-#       d2i_PUBKEY_bio   sdkim_pkey.c       (libopendkim's key decoding, cached)
+#       d2i_PUBKEY_bio   sdkim_pkey.c      (libopendkim's key decoding, cached)
 #   - ses-milter-audit and ses-milter-token export no function at all;
 #   - each plugin exports exactly one symbol, ses_milter_plugin.
 # Under the sanitizers the runtime's own hooks are not ours and are ignored.
 set -u
 BUILD=${SM_BUILDDIR:-.}
+SRC=${SM_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+MAP=$SRC/src/milter/ses-milter.map
 command -v nm >/dev/null 2>&1 || { echo "SKIP: no nm (binutils)"; exit 77; }
 n=0 fails=0
 ok() {
@@ -30,7 +34,13 @@ funcs() {
 bin() { # bin NAME - the real executable (libtool may keep it in .libs)
     if [ -x "$BUILD/.libs/$1" ]; then echo "$BUILD/.libs/$1"; else echo "$BUILD/$1"; fi
 }
-want="accept d2i_PUBKEY_bio listen poll sigwait"
+# the names on the map's global: line, sorted (the map keeps them on one line)
+want=$(sed -n 's/^[[:space:]]*global:\(.*\)$/\1/p' "$MAP" 2>/dev/null | tr ';' '\n' | tr -d ' \t' |
+    grep -v '^$' | sort | tr '\n' ' ' | sed 's/ $//')
+[ -n "$want" ]
+ok $? "the version script $MAP lists the interposed functions on its global: line; got: ${want:-nothing}"
+grep -Eq '^[[:space:]]*local:[[:space:]]*\*;' "$MAP"
+ok $? "the version script hides everything else (local: *;)"
 got=$(funcs "$(bin ses-milter)" | tr '\n' ' ' | sed 's/ $//')
 [ "$got" = "$want" ]
 ok $? "ses-milter exports exactly the interposed functions ($want); got: ${got:-nothing}"
