@@ -278,9 +278,6 @@ plugin_chain_add(plugin_chain *ch, const char *dir, const plugin_source *src, ca
         return cfg_errf(err, errlen, s_name, "identity source: %s", why);
     if (plugin_name_check(src->plugin, why, sizeof(why)) < 0)
         return cfg_errf(err, errlen, s_plugin, "identity source %s: plugin %s", src->name, why);
-    for (size_t i = 0; i < ch->ninst; i++)
-        if (strcmp(plugin_instance_name(ch->inst[i]), src->name) == 0)
-            return cfg_errf(err, errlen, s_name, "identity source %s: name used twice", src->name);
     if ((m = plugin_chain_module(ch, dir, src->plugin, why, sizeof(why))) == NULL)
         return cfg_errf(err, errlen, s_plugin, "identity source %s: %s", src->name, why);
     inst = plugin_instance_new(src, m, c);
@@ -291,6 +288,28 @@ plugin_chain_add(plugin_chain *ch, const char *dir, const plugin_source *src, ca
     }
     ch->inst = xrealloc(ch->inst, (ch->ninst + 1) * sizeof(*ch->inst));
     ch->inst[ch->ninst++] = inst;
+    return 0;
+}
+
+/*
+ * plugin_names_unique - no two sources share a name (the name keys the cache, the
+ * metrics and the audit record): else -1 with "file:line: reason" at the second,
+ * naming the line of the first; checked before any module is opened
+ */
+static int
+plugin_names_unique(const plugin_source *src, size_t n, char *err, size_t errlen)
+{
+    char first[512];
+
+    for (size_t i = 1; i < n; i++)
+        for (size_t j = 0; j < i; j++) {
+            if (src[i].name == NULL || src[j].name == NULL || strcmp(src[i].name, src[j].name) != 0)
+                continue;
+            cfg_where(plugin_source_member(&src[j], "name"), first, sizeof(first));
+            return cfg_errf(err, errlen, plugin_source_member(&src[i], "name"),
+                            "identity source name \"%s\" is used twice (first at %s)", src[i].name,
+                            first);
+        }
     return 0;
 }
 
@@ -319,6 +338,8 @@ plugin_chain_load(const char *dir, const plugin_source *src, size_t n, cache *c,
     char why[512];
 
     *chain_r = NULL;
+    if (plugin_names_unique(src, n, err, errlen) < 0)
+        return -1;
     if (dir == NULL || *dir == '\0')
         return cfg_errf(err, errlen, plugin_dir_setting(src, n), "no plugin directory");
     if (n > 0 && plugin_path_check(dir, 1, why, sizeof(why)) < 0)
