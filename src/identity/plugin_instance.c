@@ -337,8 +337,16 @@ plugin_instance_dump(FILE *fp, const plugin_instance *inst)
 {
     plugin_instance_dump_ctx d = {fp, inst->name};
 
+    size_t minor = inst->mod->desc->abi_minor;
+
     fprintf(fp, "# identity source %s: plugin %s (%s)\n", inst->name, inst->plugin_label,
             inst->mod->path);
+    if (minor > SM_PLUGIN_ABI_MINOR)
+        fprintf(fp,
+                "# identity source %s: plugin built for ABI %d.%zu, this host knows %d.%d: "
+                "what %d.%zu adds is not used\n",
+                inst->name, SM_PLUGIN_ABI_VERSION, minor, SM_PLUGIN_ABI_VERSION,
+                SM_PLUGIN_ABI_MINOR, SM_PLUGIN_ABI_VERSION, minor);
     if (inst->mod->desc->dump != NULL)
         inst->mod->desc->dump(inst->data, plugin_instance_dump_line, &d);
 }
@@ -530,6 +538,12 @@ plugin_instance_account(plugin_instance *inst, sm_acct_state *st)
     if (d->account == NULL || !inst->started)
         return -1;
     return d->account(inst->data, st);
+}
+
+size_t
+plugin_instance_abi_minor(const plugin_instance *inst)
+{
+    return inst->mod->desc->abi_minor;
 }
 
 int

@@ -390,6 +390,46 @@ test_plugin_chain_load_refuses_duplicate_names_naming_both_lines(void **state)
     }
 }
 
+/*
+ * ABI minor (include/ses-milter/plugin.h: compatible both ways): the descriptor carries the
+ * minor it was built for; a newer one than the host's loads, and "ses-milter -n" says that
+ * what it adds is not used; a major mismatch is refused (test_plugin_refusals_name_the_reason)
+ */
+static void
+test_plugin_abi_minor_carried_and_newer_minor_loads(void **state)
+{
+    static const struct {
+        const char *what;
+        const char *plugin;
+        size_t minor;     /* what the loader reads from the descriptor */
+        const char *dump; /* substring of the dump, NULL: no notice */
+    } t[] = {
+        {"plugin of the host's minor", "plugin_test", SM_PLUGIN_ABI_MINOR, NULL},
+        {"file plugin carries the host's minor", "file", SM_PLUGIN_ABI_MINOR, NULL},
+        {"plugin of a newer minor loads, its additions unused", "plugin_newer",
+         SM_PLUGIN_ABI_MINOR + 1, "what 1.4 adds is not used"},
+    };
+    (void)state;
+    for (size_t i = 0; i < SM_ARRAY_LEN(t); i++) {
+        char *body = xasprintf("sources = ( { name = \"x\"; plugin = \"%s\";%s } );", t[i].plugin,
+                               strcmp(t[i].plugin, "file") == 0 ? " path = \"/dev/null\";" : ""),
+             err[512] = "", out[2048] = "";
+        plugin_chain *ch = NULL;
+        FILE *fp;
+
+        if (load(pdir, body, NULL, &ch, err, sizeof(err)) != 0)
+            fail_msg("%s: refused: %s", t[i].what, err);
+        assert_int_equal(plugin_instance_abi_minor(plugin_chain_get(ch, 0)), t[i].minor);
+        assert_non_null(fp = fmemopen(out, sizeof(out) - 1, "w"));
+        plugin_chain_dump(fp, ch);
+        fclose(fp);
+        if (t[i].dump != NULL ? strstr(out, t[i].dump) == NULL : strstr(out, "not used") != NULL)
+            fail_msg("%s: dump \"%s\"", t[i].what, out);
+        plugin_chain_free(ch);
+        free(body);
+    }
+}
+
 static char log_seen[4096];
 
 static void
@@ -740,6 +780,7 @@ main(void)
         cmocka_unit_test(test_plugin_one_module_shared_by_instances),
         cmocka_unit_test(test_plugin_without_account_entry_offers_no_account_state),
         cmocka_unit_test(test_plugin_config_errors_carry_file_line),
+        cmocka_unit_test(test_plugin_abi_minor_carried_and_newer_minor_loads),
         cmocka_unit_test(test_plugin_chain_load_refuses_duplicate_names_naming_both_lines),
         cmocka_unit_test(test_plugin_host_log_sanitised_and_cache_put_warms),
         cmocka_unit_test(test_file_plugin_format_comments_negation_idn),
