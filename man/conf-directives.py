@@ -27,7 +27,7 @@ TABLES = {
     ("src/auth/align_conf.c", "align_conf_override_tab"): "alignment.overrides",
     ("src/auth/align_conf.c", "align_conf_dns_tab"): "alignment.dns",
     ("src/auth/align_conf.c", "align_conf_dmarc_tab"): "alignment.dmarc",
-    ("src/auth/dkim.c", "dkim_cfg_directives"): "dkim",
+    ("src/auth/sdkim.c", "sdkim_cfg_directives"): "dkim",
     ("src/conf/conf_ext.c", "conf_ext_spf_tab"): "spf",
     ("src/unsub/unsub_conf.c", "unsub_conf_top_tab"): "unsubscribe",
     ("src/unsub/unsub_conf.c", "unsub_conf_rule_tab"): "unsubscribe.rules",

@@ -13,6 +13,10 @@
  * loader refuses a descriptor whose abi_version differs from the host's or
  * whose size is smaller than the host expects; spare fields at the end keep
  * the ABI extensible (nginx's module signature, Dovecot's version check).
+ * Minor versions are compatible both ways: a descriptor of a newer minor
+ * (abi_minor greater than the host's SM_PLUGIN_ABI_MINOR) is loaded, and the
+ * host uses only the fields its own minor defines ("ses-milter -n" says so);
+ * an older one has NULL in the fields it predates.
  *
  * Lifecycle of one instance (a plugin may be loaded as several instances,
  * e.g. SES in two regions):
@@ -55,7 +59,9 @@ extern "C" {
  *        report nothing)
  *   1.3  sm_plugin_host.shared_get and shared_put (were spare[0] and spare[1];
  *        NULL on older hosts: nothing shared): answers a plugin caches itself
- *        (e.g. SES's suppression list) shared by the fleet's hosts
+ *        (e.g. SES's suppression list) shared by the fleet's hosts; and
+ *        sm_plugin.abi_minor (was spare[0]; 0 in plugins built before 1.3): the
+ *        minor the plugin was built for, SM_PLUGIN_ABI_MINOR
  */
 #define SM_PLUGIN_ABI_MINOR 3
 #define SM_PLUGIN_SYMBOL "ses_milter_plugin"
@@ -337,7 +343,9 @@ typedef struct sm_plugin {
     int (*account)(void *instance, sm_acct_state *state);
     /* ABI 1.2, spare[2]: questions about the account: suppression list, tenants (NULL: none) */
     sm_ask_fn ask;
-    void *spare[5];
+    /* ABI 1.3 (was spare[0], so 0 before 1.3): SM_PLUGIN_ABI_MINOR when built */
+    size_t abi_minor;
+    void *spare[4];
 } sm_plugin;
 
 #ifdef __cplusplus

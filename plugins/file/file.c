@@ -486,6 +486,7 @@ static const sm_plugin_doctor file_doctor = {
 
 const sm_plugin ses_milter_plugin = {
     .abi_version = SM_PLUGIN_ABI_VERSION,
+    .abi_minor = SM_PLUGIN_ABI_MINOR,
     .size = sizeof(sm_plugin),
     .name = "file",
     .version = "1.0",

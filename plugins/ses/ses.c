@@ -461,6 +461,7 @@ ses_dump(void *instance, void (*out)(void *arg, const char *line), void *arg)
 /* the descriptor the host loads */
 const sm_plugin ses_milter_plugin = {
     .abi_version = SM_PLUGIN_ABI_VERSION,
+    .abi_minor = SM_PLUGIN_ABI_MINOR,
     .size = sizeof(sm_plugin),
     .name = "ses",
     .version = "0.1.0",

@@ -201,7 +201,7 @@ conf_ext_parse(const config_setting_t *root, sm_conf_ext **out, char *err, size_
     if (gate_conf_parse(config_setting_get_member(root, "identity"), &x->gate, err, errlen) < 0 ||
         align_conf_parse(config_setting_get_member(root, "alignment"), &x->align, err, errlen) <
             0 ||
-        cfg_parse_table(config_setting_get_member(root, "dkim"), dkim_cfg_directives, &x->dkimo,
+        cfg_parse_table(config_setting_get_member(root, "dkim"), sdkim_cfg_directives, &x->dkimo,
                         NULL, err, errlen) < 0 ||
         cfg_parse_table(config_setting_get_member(root, "spf"), conf_ext_spf_tab, &x->spfo, NULL,
                         err, errlen) < 0 ||
@@ -238,7 +238,7 @@ conf_ext_dump(FILE *fp, const sm_conf_ext *x)
     gate_conf_dump(fp, x->gate);
     plugin_chain_dump(fp, x->chain);
     align_conf_dump(fp, x->align);
-    cfg_dump_table(fp, "dkim", dkim_cfg_directives, &x->dkimo);
+    cfg_dump_table(fp, "dkim", sdkim_cfg_directives, &x->dkimo);
     cfg_dump_table(fp, "spf", conf_ext_spf_tab, &x->spfo);
     unsub_conf_dump(fp, x->unsub);
     audit_conf_dump(fp, x->audit);
@@ -356,7 +356,7 @@ conf_ext_start(sm_conf_ext *x, char *err, size_t errlen)
         return 0;
     x->dns = dns_cache_new(&x->align->dns);
     if (x->align->enabled) {
-        if ((x->dkim = dkim_engine_new(x->dns, &x->dkimo, err, errlen)) == NULL ||
+        if ((x->dkim = sdkim_engine_new(x->dns, &x->dkimo, err, errlen)) == NULL ||
             (x->spf = spf_ctx_new_cache(&x->spfo, x->dns, err, errlen)) == NULL)
             return -1;
     }
@@ -395,7 +395,7 @@ conf_ext_free(sm_conf_ext *x)
     x->gate = gate_conf_free(x->gate);
     x->state = state_conf_free(x->state);
     x->spf = spf_ctx_free(x->spf);
-    x->dkim = dkim_engine_free(x->dkim);
+    x->dkim = sdkim_engine_free(x->dkim);
     x->dns = dns_cache_free(x->dns);
     x->align = align_conf_free(x->align);
     x->unsub = unsub_conf_free(x->unsub);

@@ -22,7 +22,7 @@
 #include "auth/align.h"
 #include "audit/audit.h"
 #include "identity/cache.h"
-#include "auth/dkim.h"
+#include "auth/sdkim.h"
 #include "lib/dns.h"
 #include "engine/gate.h"
 #include "metrics/metrics.h"
@@ -47,10 +47,10 @@ typedef struct sm_conf_ext {
     state_conf *state;         /* the fleet's shared state ("state" group), behind the cache */
     /* alignment checks */
     align_conf *align;
-    dkim_opts dkimo;
+    sdkim_opts dkimo;
     spf_opts spfo;
     dns_cache *dns; /* created by conf_ext_start */
-    dkim_engine *dkim;
+    sdkim_engine *dkim;
     spf_ctx *spf;
     /* unsubscribe headers */
     unsub_conf *unsub;

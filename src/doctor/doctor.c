@@ -115,7 +115,7 @@ doctor_engines(doctor_ctx *ctx, char *err, size_t errlen)
         (ctx->spf = ctx->own_spf = spf_ctx_new_cache(&x->spfo, ctx->dns, err, errlen)) == NULL)
         return -1;
     if (ctx->dkim == NULL &&
-        (ctx->dkim = ctx->own_dkim = dkim_engine_new(ctx->dns, &x->dkimo, err, errlen)) == NULL)
+        (ctx->dkim = ctx->own_dkim = sdkim_engine_new(ctx->dns, &x->dkimo, err, errlen)) == NULL)
         return -1;
     return 0;
 }
@@ -248,7 +248,7 @@ doctor_main(int argc, char **argv)
     } else {
         rc = doctor_run(&ctx, argv + optind, (size_t)(argc - optind), all, json);
     }
-    ctx.own_dkim = dkim_engine_free(ctx.own_dkim);
+    ctx.own_dkim = sdkim_engine_free(ctx.own_dkim);
     ctx.own_spf = spf_ctx_free(ctx.own_spf);
     ctx.own_dns = dns_cache_free(ctx.own_dns);
     conf_free(ctx.conf);

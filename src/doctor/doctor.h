@@ -27,7 +27,7 @@
 #include <ses-milter/plugin.h>
 
 #include "conf/conf.h"
-#include "auth/dkim.h"
+#include "auth/sdkim.h"
 #include "lib/dns.h"
 #include "auth/spf.h"
 #include "lib/util.h"
@@ -80,12 +80,12 @@ typedef struct doctor_report {
 /* what the checks share */
 typedef struct doctor_ctx {
     sm_conf *conf;
-    dns_cache *dns;    /* borrowed from the configuration, or own_dns */
-    spf_ctx *spf;      /* borrowed, or own_spf */
-    dkim_engine *dkim; /* borrowed, or own_dkim */
+    dns_cache *dns;     /* borrowed from the configuration, or own_dns */
+    spf_ctx *spf;       /* borrowed, or own_spf */
+    sdkim_engine *dkim; /* borrowed, or own_dkim */
     dns_cache *own_dns;
     spf_ctx *own_spf;
-    dkim_engine *own_dkim;
+    sdkim_engine *own_dkim;
     const char *dkim_key; /* --dkim-key FILE: BYODKIM key to compare with */
     long timeout_ms;      /* per target */
     uint64_t deadline_ms; /* of the target being checked */

@@ -28,7 +28,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
-#include "auth/dkim_int.h"
+#include "auth/sdkim_int.h"
 #include "doctor/doctor.h"
 #include "auth/spf_syntax.h"
 
@@ -287,7 +287,7 @@ doctor_check_byodkim(doctor_ctx *ctx, doctor_report *r, const char *dom, const c
         want_b64 = xmalloc((size_t)derlen * 2 + 4);
         EVP_EncodeBlock((unsigned char *)want_b64, der, derlen);
     }
-    ok = dkim_key_published(ctx->dkim, sel, dom, ctx->deadline_ms, err, sizeof(err));
+    ok = sdkim_key_published(ctx->dkim, sel, dom, ctx->deadline_ms, err, sizeof(err));
     doctor_dns_ask(ctx, name, ns_t_txt, &a);
     if (ok < 0) {
         doctor_report_add(r, "dkim-key", DOCTOR_ERROR, "%s: %s", name, err);
@@ -313,7 +313,7 @@ doctor_check_byodkim(doctor_ctx *ctx, doctor_report *r, const char *dom, const c
         int same = 0;
         for (size_t i = 0; i < a.n && !same; i++)
             if (doctor_key_p(a.rr[i].txt, p, sizeof(p)) == 0 &&
-                (got = dkim_key_b64_decode(p, strlen(p), &gotlen)) != NULL) {
+                (got = sdkim_key_b64_decode(p, strlen(p), &gotlen)) != NULL) {
                 same = gotlen == (size_t)derlen && memcmp(got, der, gotlen) == 0;
                 free(got);
             }

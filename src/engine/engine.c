@@ -73,7 +73,7 @@ engine_begin(sm_msg *m, int probe)
     m->ext->from_status = GATE_FROM_NONE;
     x = m->conf->ext;
     if (x->dkim != NULL) {
-        m->ext->dkv = dkim_verify_new(x->dkim, m->qid, err, sizeof(err));
+        m->ext->dkv = sdkim_verify_new(x->dkim, m->qid, err, sizeof(err));
         if (m->ext->dkv == NULL)
             log_msg(LOG_WARNING, m->qid, "DKIM verification unavailable: %s", err);
     }
@@ -194,9 +194,9 @@ engine_header(sm_msg *m, const char *name, const char *value)
     /* DKIM sees the header exactly as it was: "name:" + the raw value */
     if (m->ext->dkv != NULL) {
         if (m->leadspc)
-            dkim_verify_header_raw(m->ext->dkv, name, value);
+            sdkim_verify_header_raw(m->ext->dkv, name, value);
         else
-            dkim_verify_header(m->ext->dkv, name, value);
+            sdkim_verify_header(m->ext->dkv, name, value);
     }
 }
 
@@ -205,7 +205,7 @@ engine_eoh(sm_msg *m)
 {
     if (!engine_outgoing(m) || m->ext->dkv == NULL)
         return 0;
-    if (dkim_verify_eoh(m->ext->dkv) == DKIM_VERIFY_SKIP) {
+    if (sdkim_verify_eoh(m->ext->dkv) == SDKIM_VERIFY_SKIP) {
         m->ext->dkim_nosig = 1;
         return 0;
     }
@@ -217,7 +217,7 @@ engine_body(sm_msg *m, const unsigned char *chunk, size_t len)
 {
     if (!engine_outgoing(m) || m->ext->dkv == NULL || m->ext->dkim_nosig)
         return 0;
-    return dkim_verify_body(m->ext->dkv, chunk, len) == DKIM_VERIFY_OK;
+    return sdkim_verify_body(m->ext->dkv, chunk, len) == SDKIM_VERIFY_OK;
 }
 
 /*
@@ -480,15 +480,15 @@ engine_align(sm_msg *m, msg_ext *e, sm_conf_ext *x)
     size_t nauthors = 0;
     int failed = 0;
 
-    if (e->dkv != NULL && dkim_verify_eom(e->dkv, &e->sigs, &e->nsigs) == DKIM_VERIFY_ERROR)
-        log_msg(LOG_WARNING, m->qid, "DKIM verification: %s", dkim_verify_error(e->dkv));
+    if (e->dkv != NULL && sdkim_verify_eom(e->dkv, &e->sigs, &e->nsigs) == SDKIM_VERIFY_ERROR)
+        log_msg(LOG_WARNING, m->qid, "DKIM verification: %s", sdkim_verify_error(e->dkv));
     align_facts_init(&f, x->align);
     f.from_domain = e->from->v[0].domain;
     f.envelope_domain = e->env_ok && !e->env_null ? e->env.domain : "";
     for (size_t i = 0; i < e->nsigs && i < ALIGN_MAX_DKIM; i++) {
         sigs[i].domain = e->sigs[i].domain;
         sigs[i].selector = e->sigs[i].selector;
-        sigs[i].pass = e->sigs[i].result == DKIM_R_PASS;
+        sigs[i].pass = e->sigs[i].result == SDKIM_R_PASS;
         f.nsigs++;
     }
     f.sigs = sigs;
@@ -752,7 +752,7 @@ engine_msg_free(sm_msg *m)
 
     if (e == NULL)
         return;
-    e->dkv = dkim_verify_free(e->dkv);
+    e->dkv = sdkim_verify_free(e->dkv);
     e->from = addr_list_free(e->from);
     e->sender = addr_list_free(e->sender);
     addr_mailbox_clear(&e->env);

@@ -306,7 +306,7 @@ engine_audit(sm_msg *m, msg_ext *e, int aborted)
         dk[am.n_dkim].d = e->sigs[i].domain;
         dk[am.n_dkim].s = e->sigs[i].selector;
         dk[am.n_dkim].alg = e->sigs[i].algorithm;
-        dk[am.n_dkim++].result = dkim_result_name(e->sigs[i].result);
+        dk[am.n_dkim++].result = sdkim_result_name(e->sigs[i].result);
     }
     for (size_t i = 0; e->align_done && i < e->align.ndkim && am.n_dkim < SM_ARRAY_LEN(dk); i++) {
         const align_dkim_pred *p = &e->align.dkim[i];

@@ -9,7 +9,7 @@
 #include "lib/addr.h"
 #include "auth/align.h"
 #include "auth/align_provider.h"
-#include "auth/dkim.h"
+#include "auth/sdkim.h"
 #include "engine/gate.h"
 #include "engine/msg.h"
 #include "engine/sesheaders.h"
@@ -39,9 +39,9 @@ typedef struct engine_tenant_rec {
 } engine_tenant_rec;
 
 typedef struct msg_ext {
-    dkim_verify *dkv; /* streaming verifier (NULL when alignment is off) */
-    int dkim_nosig;   /* no DKIM-Signature: body not needed */
-    const dkim_sig_result *sigs;
+    sdkim_verify *dkv; /* streaming verifier (NULL when alignment is off) */
+    int dkim_nosig;    /* no DKIM-Signature: body not needed */
+    const sdkim_sig_result *sigs;
     size_t nsigs;
     /* addresses */
     gate_from_status from_status;

@@ -199,8 +199,15 @@ gate_parse_sources(const config_setting_t *group, gate_conf *gc, char *err, size
             return cfg_errf(err, errlen, config_setting_get_member(e, "plugin"),
                             "identity source %s: plugin %s", name, why);
         for (size_t j = 0; j < gc->n_sources; j++)
-            if (strcmp(gc->sources[j].name, name) == 0)
-                return cfg_errf(err, errlen, e, "identity source name \"%s\" is used twice", name);
+            if (strcmp(gc->sources[j].name, name) == 0) {
+                char first[512];
+
+                cfg_where(config_setting_get_member(gc->sources[j].setting, "name"), first,
+                          sizeof(first));
+                return cfg_errf(err, errlen, config_setting_get_member(e, "name"),
+                                "identity source name \"%s\" is used twice (first at %s)", name,
+                                first);
+            }
         gc->sources[gc->n_sources].name = xstrdup(name);
         gc->sources[gc->n_sources].plugin = xstrdup(plugin);
         gc->sources[gc->n_sources].setting = e;

@@ -68,6 +68,11 @@ plugin_instance *plugin_chain_get(plugin_chain *chain, size_t i);
 void plugin_chain_dump(FILE *fp, const plugin_chain *chain);
 /* plugin_instance_name - the configured instance name */
 const char *plugin_instance_name(const plugin_instance *inst);
+/*
+ * plugin_instance_abi_minor - the ABI minor the plugin was built for (0: before 1.3).
+ * A newer minor than SM_PLUGIN_ABI_MINOR is loaded; the host uses only what it knows.
+ */
+size_t plugin_instance_abi_minor(const plugin_instance *inst);
 /* plugin_instance_plugin - the plugin's descriptor name and version ("file 1.0") */
 const char *plugin_instance_plugin(const plugin_instance *inst);
 /*

@@ -17,7 +17,7 @@
  *
  *   libmilter calls listen(), accept() and poll() through its PLT (objdump
  *   -T libmilter.so), so this file defines them (ELF symbol interposition,
- *   as sigwait() in milter_signals.c and d2i_PUBKEY_bio() in dkim_pkey.c):
+ *   as sigwait() in milter_signals.c and d2i_PUBKEY_bio() in sdkim_pkey.c):
  *
  *   listen()  listens as libc's would (the system call) and records the
  *             descriptor: the socket libmilter accepts MTA connections on.

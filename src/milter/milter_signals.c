@@ -21,7 +21,7 @@
  *   (objdump -T libmilter.so: sigwait UND).  This file therefore defines
  *   sigwait() itself: the executable's definition takes precedence over
  *   libc's for every shared library (ELF symbol interposition, as
- *   d2i_PUBKEY_bio() in dkim_pkey.c).  A sigwait() for any of the signals
+ *   d2i_PUBKEY_bio() in sdkim_pkey.c).  A sigwait() for any of the signals
  *   the daemon handles (HUP, TERM, INT, USR1) parks its caller for good, so
  *   libmilter's signal thread never takes one; a sigwait() for other
  *   signals behaves like libc's.  The main thread does not call sigwait():

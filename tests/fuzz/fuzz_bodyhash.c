@@ -4,7 +4,7 @@
  * Purpose: the input is a message body.  It is first made into what an MTA
  * hands a milter (every CR and LF not part of a CRLF pair becomes CRLF,
  * and a body that does not end with CRLF gets one), then hashed by
- * src/auth/dkim_bodyhash.c and by libopendkim's own signer, under simple and
+ * src/auth/sdkim_bodyhash.c and by libopendkim's own signer, under simple and
  * relaxed canonicalisation, in one piece and in chunks whose sizes come from
  * the input.  Checked invariant (abort otherwise, so libFuzzer records the
  * input): every one of our digests equals the bh= libopendkim writes.
@@ -21,11 +21,9 @@
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
 
-#define dkim_verify sm_opendkim_verify_unused
 #include <opendkim/dkim.h>
-#undef dkim_verify
 
-#include "auth/dkim_int.h"
+#include "auth/sdkim_int.h"
 #include "lib/util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -135,13 +133,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             fuzz_libopendkim_bh(relaxed ? DKIM_CANON_RELAXED : DKIM_CANON_SIMPLE, body, len, want);
 
         for (int chunked = 0; chunked < 2; chunked++) {
-            dkim_bodyhash *b = dkim_bodyhash_new(relaxed, EVP_sha256());
+            sdkim_bodyhash *b = sdkim_bodyhash_new(relaxed, EVP_sha256());
             size_t gn, s = chunked ? step : (len > 0 ? len : 1);
 
             for (size_t off = 0; off < len; off += s)
-                dkim_bodyhash_update(b, body + off, len - off < s ? len - off : s);
-            gn = dkim_bodyhash_final(b, got);
-            dkim_bodyhash_free(b);
+                sdkim_bodyhash_update(b, body + off, len - off < s ? len - off : s);
+            gn = sdkim_bodyhash_final(b, got);
+            sdkim_bodyhash_free(b);
             fuzz_check(gn == wn && memcmp(got, want, gn) == 0);
         }
     }

@@ -8,8 +8,8 @@
  * otherwise, so libFuzzer records the input):
  *   - the streaming calls never fail on bad input and eom reports exactly
  *     one result, with a known result code, a reason and non-NULL strings;
- *   - a result's h= list is what dkim_sig_covers() answers;
- *   - dkim_key_published() on the same record answers 0 or 1.
+ *   - a result's h= list is what sdkim_sig_covers() answers;
+ *   - sdkim_key_published() on the same record answers 0 or 1.
  * Built only with ./configure --enable-fuzzing CC=clang (mk/dkim.am).
  */
 #include "config.h"
@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "auth/dkim.h"
+#include "auth/sdkim.h"
 #include "lib/dns.h"
 #include "lib/util.h"
 
@@ -65,39 +65,39 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static dns_cache *dns;
-    static dkim_engine *e;
+    static sdkim_engine *e;
     const uint8_t *p = data, *end = data + size;
-    const dkim_sig_result *sigs;
+    const sdkim_sig_result *sigs;
     char *sig, err[256];
-    dkim_verify *v;
+    sdkim_verify *v;
     size_t n, half;
 
     if (e == NULL) {
         dns = dns_cache_new(NULL);
         dns_cache_set_resolver(dns, fuzz_resolve, NULL);
-        e = dkim_engine_new(dns, NULL, err, sizeof(err));
+        e = sdkim_engine_new(dns, NULL, err, sizeof(err));
         fuzz_check(e != NULL);
     }
     dns_cache_flush(dns);
     sig = fuzz_part(&p, end);
     fuzz_key = fuzz_part(&p, end);
-    v = dkim_verify_new(e, "FUZZ", err, sizeof(err));
+    v = sdkim_verify_new(e, "FUZZ", err, sizeof(err));
     fuzz_check(v != NULL);
-    fuzz_check(dkim_verify_header(v, "DKIM-Signature", sig) == DKIM_VERIFY_OK);
-    fuzz_check(dkim_verify_header(v, "From", "a@example.com") == DKIM_VERIFY_OK);
-    fuzz_check(dkim_verify_header(v, "Subject", "fuzz") == DKIM_VERIFY_OK);
-    fuzz_check(dkim_verify_eoh(v) == DKIM_VERIFY_OK);
+    fuzz_check(sdkim_verify_header(v, "DKIM-Signature", sig) == SDKIM_VERIFY_OK);
+    fuzz_check(sdkim_verify_header(v, "From", "a@example.com") == SDKIM_VERIFY_OK);
+    fuzz_check(sdkim_verify_header(v, "Subject", "fuzz") == SDKIM_VERIFY_OK);
+    fuzz_check(sdkim_verify_eoh(v) == SDKIM_VERIFY_OK);
     half = (size_t)(end - p) / 2;
-    fuzz_check(dkim_verify_body(v, p, half) == DKIM_VERIFY_OK);
-    fuzz_check(dkim_verify_body(v, p + half, (size_t)(end - p) - half) == DKIM_VERIFY_OK);
-    fuzz_check(dkim_verify_eom(v, &sigs, &n) == DKIM_VERIFY_OK && n == 1);
-    fuzz_check(sigs[0].result >= DKIM_R_PASS && sigs[0].result <= DKIM_R_PERMERROR);
+    fuzz_check(sdkim_verify_body(v, p, half) == SDKIM_VERIFY_OK);
+    fuzz_check(sdkim_verify_body(v, p + half, (size_t)(end - p) - half) == SDKIM_VERIFY_OK);
+    fuzz_check(sdkim_verify_eom(v, &sigs, &n) == SDKIM_VERIFY_OK && n == 1);
+    fuzz_check(sigs[0].result >= SDKIM_R_PASS && sigs[0].result <= SDKIM_R_PERMERROR);
     fuzz_check(sigs[0].reason != NULL && sigs[0].domain != NULL && sigs[0].selector != NULL &&
                sigs[0].algorithm != NULL && sigs[0].identity != NULL);
     for (size_t i = 0; i < sigs[0].n_signed; i++)
-        fuzz_check(dkim_sig_covers(&sigs[0], sigs[0].signed_headers[i]));
-    dkim_verify_free(v);
-    n = (size_t)dkim_key_published(e, "s", "example.com", util_now_ms() + 1000, err, sizeof(err));
+        fuzz_check(sdkim_sig_covers(&sigs[0], sigs[0].signed_headers[i]));
+    sdkim_verify_free(v);
+    n = (size_t)sdkim_key_published(e, "s", "example.com", util_now_ms() + 1000, err, sizeof(err));
     fuzz_check(n == 0 || n == 1);
     free((void *)fuzz_key);
     free(sig);

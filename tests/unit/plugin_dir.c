@@ -19,6 +19,7 @@ static const char *const plugin_dir_files[][2] = {
     {"tests/unit/.libs/plugin_test.so", "plugin_test.so"},
     {"tests/unit/.libs/plugin_badabi.so", "plugin_badabi.so"},
     {"tests/unit/.libs/plugin_small.so", "plugin_small.so"},
+    {"tests/unit/.libs/plugin_newer.so", "plugin_newer.so"},
     {"tests/unit/.libs/plugin_nosym.so", "plugin_nosym.so"},
 };
 

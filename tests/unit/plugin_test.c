@@ -217,7 +217,13 @@ const sm_plugin PT_SYMBOL = {
 #else
     .size = sizeof(sm_plugin),
 #endif
+#ifdef PLUGIN_TEST_NEWER_MINOR
+    .abi_minor = SM_PLUGIN_ABI_MINOR + 1, /* built for a host newer than ours */
+    .name = "plugin_newer",
+#else
+    .abi_minor = SM_PLUGIN_ABI_MINOR,
     .name = "plugin_test",
+#endif
     .version = "0",
     .init = pt_init,
     .start = pt_start,

@@ -1,5 +1,5 @@
 /*
- * test_dkim.c - the streaming DKIM verifier (src/auth/dkim.c) against fixtures it signs itself
+ * test_dkim.c - the streaming DKIM verifier (src/auth/sdkim.c) against fixtures it signs itself
  *
  * Keys (RSA-2048, RSA-1024, Ed25519) are generated with OpenSSL at start-up
  * and messages are signed with libopendkim's signer; keys are served by an
@@ -27,18 +27,16 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
-#define dkim_verify sm_opendkim_verify_unused
 #include <opendkim/dkim.h>
-#undef dkim_verify
 
-#include "auth/dkim.h"
-#include "auth/dkim_int.h"
+#include "auth/sdkim.h"
+#include "auth/sdkim_int.h"
 #include "lib/dns.h"
 #include "lib/util.h"
 
 /*
  * libopendkim's Ed25519 signer leaks the key it loads (dkim_privkey_load): fixtures
- * only; valgrind shows the verification path (dkim.c) clean
+ * only; valgrind shows the verification path (sdkim.c) clean
  */
 const char *__lsan_default_suppressions(void);
 const char *
@@ -175,7 +173,7 @@ static const char base_msg[] = "From: Alice <alice@example.com>\r\n"
                                "Alice\r\n";
 
 static dkim_canon_t sign_canon = DKIM_CANON_RELAXED; /* header and body */
-static int feed_raw;                                 /* feed with dkim_verify_header_raw */
+static int feed_raw;                                 /* feed with sdkim_verify_header_raw */
 static long sign_length = -1;                        /* l= of the next signatures (-1: none) */
 
 /* sign - msg with a DKIM-Signature by key k (d=dom s=sel) prepended */
@@ -229,7 +227,7 @@ replace(char *s, const char *from, const char *to)
  * whitespace, folding kept; body in chunks of chunk bytes); returns the eoh code
  */
 static int
-feed(dkim_verify *v, const char *msg, size_t chunk)
+feed(sdkim_verify *v, const char *msg, size_t chunk)
 {
     size_t len = strlen(msg), i = 0;
     int rc;
@@ -249,19 +247,19 @@ feed(dkim_verify *v, const char *msg, size_t chunk)
             vs = colon + 1;
         name = xstrndup(msg + i, colon - i);
         value = xstrndup(msg + (vs < end ? vs : end), vs < end ? end - vs : 0);
-        assert_int_equal(feed_raw ? dkim_verify_header_raw(v, name, value)
-                                  : dkim_verify_header(v, name, value),
-                         DKIM_VERIFY_OK);
+        assert_int_equal(feed_raw ? sdkim_verify_header_raw(v, name, value)
+                                  : sdkim_verify_header(v, name, value),
+                         SDKIM_VERIFY_OK);
         free(name);
         free(value);
         i = end + 2;
     }
-    rc = dkim_verify_eoh(v);
+    rc = sdkim_verify_eoh(v);
     for (i += 2; i < len; i += chunk) {
         size_t n = len - i < chunk ? len - i : chunk;
-        int brc = dkim_verify_body(v, (const unsigned char *)msg + i, n);
+        int brc = sdkim_verify_body(v, (const unsigned char *)msg + i, n);
 
-        assert_int_equal(brc, rc == DKIM_VERIFY_SKIP ? DKIM_VERIFY_SKIP : DKIM_VERIFY_OK);
+        assert_int_equal(brc, rc == SDKIM_VERIFY_SKIP ? SDKIM_VERIFY_SKIP : SDKIM_VERIFY_OK);
     }
     return rc;
 }
@@ -272,7 +270,7 @@ typedef enum { M_RSA, M_ED, M_DUAL, M_NONE, M_BODY, M_HDR, M_RSA1024, M_SHA1, M_
 typedef enum { R_GOOD, R_PKCS1, R_REVOKED, R_TESTING, R_NX, R_TEMP, R_TWO, R_GARBAGE } rkind;
 
 typedef struct expect {
-    dkim_result r;
+    sdkim_result r;
     const char *reason; /* substring */
 } expect;
 
@@ -282,7 +280,7 @@ typedef struct dkim_case {
     const char *raw_sig; /* M_RAW: the DKIM-Signature value put above base_msg */
     rkind rsa_rec, ed_rec;
     int sha1_off, min_bits, max_sigs;
-    int skip; /* eoh must say DKIM_VERIFY_SKIP */
+    int skip; /* eoh must say SDKIM_VERIFY_SKIP */
     size_t n;
     expect want[2];
     int testing;
@@ -291,10 +289,10 @@ typedef struct dkim_case {
 #define GOOD R_GOOD, R_GOOD
 
 static const dkim_case cases[] = {
-    {"rsa2048_signature_passes", M_RSA, NULL, GOOD, 0, 0, 0, 0, 1, {{DKIM_R_PASS, "verified"}}, 0},
-    {"ed25519_signature_passes", M_ED, NULL, GOOD, 0, 0, 0, 0, 1, {{DKIM_R_PASS, "verified"}}, 0},
-    {"body_tampered_fails", M_BODY, NULL, GOOD, 0, 0, 0, 0, 1, {{DKIM_R_FAIL, "body hash"}}, 0},
-    {"header_tampered_fails", M_HDR, NULL, GOOD, 0, 0, 0, 0, 1, {{DKIM_R_FAIL, "signature"}}, 0},
+    {"rsa2048_signature_passes", M_RSA, NULL, GOOD, 0, 0, 0, 0, 1, {{SDKIM_R_PASS, "verified"}}, 0},
+    {"ed25519_signature_passes", M_ED, NULL, GOOD, 0, 0, 0, 0, 1, {{SDKIM_R_PASS, "verified"}}, 0},
+    {"body_tampered_fails", M_BODY, NULL, GOOD, 0, 0, 0, 0, 1, {{SDKIM_R_FAIL, "body hash"}}, 0},
+    {"header_tampered_fails", M_HDR, NULL, GOOD, 0, 0, 0, 0, 1, {{SDKIM_R_FAIL, "signature"}}, 0},
     {"nxdomain_key_is_permerror",
      M_RSA,
      NULL,
@@ -305,7 +303,7 @@ static const dkim_case cases[] = {
      0,
      0,
      1,
-     {{DKIM_R_PERMERROR, "no key"}},
+     {{SDKIM_R_PERMERROR, "no key"}},
      0},
     {"dns_tempfail_is_temperror",
      M_RSA,
@@ -317,7 +315,7 @@ static const dkim_case cases[] = {
      0,
      0,
      1,
-     {{DKIM_R_TEMPERROR, "lookup"}},
+     {{SDKIM_R_TEMPERROR, "lookup"}},
      0},
     {"revoked_key_is_permerror",
      M_RSA,
@@ -329,7 +327,7 @@ static const dkim_case cases[] = {
      0,
      0,
      1,
-     {{DKIM_R_PERMERROR, "revoked"}},
+     {{SDKIM_R_PERMERROR, "revoked"}},
      0},
     {"garbage_key_record_is_permerror",
      M_RSA,
@@ -341,7 +339,7 @@ static const dkim_case cases[] = {
      0,
      0,
      1,
-     {{DKIM_R_PERMERROR, ""}},
+     {{SDKIM_R_PERMERROR, ""}},
      0},
     {"two_key_records_is_permerror",
      M_RSA,
@@ -353,7 +351,7 @@ static const dkim_case cases[] = {
      0,
      0,
      1,
-     {{DKIM_R_PERMERROR, "several"}},
+     {{SDKIM_R_PERMERROR, "several"}},
      0},
     {"pkcs1_rsa_key_accepted",
      M_RSA,
@@ -365,7 +363,7 @@ static const dkim_case cases[] = {
      0,
      0,
      1,
-     {{DKIM_R_PASS, "verified"}},
+     {{SDKIM_R_PASS, "verified"}},
      0},
     {"testing_key_flagged",
      M_RSA,
@@ -377,7 +375,7 @@ static const dkim_case cases[] = {
      0,
      0,
      1,
-     {{DKIM_R_PASS, "verified"}},
+     {{SDKIM_R_PASS, "verified"}},
      1},
     {"no_signature_gives_skip_and_no_results", M_NONE, NULL, GOOD, 0, 0, 0, 1, 0, {{0, NULL}}, 0},
     {"dual_signature_both_reported",
@@ -389,7 +387,7 @@ static const dkim_case cases[] = {
      0,
      0,
      2,
-     {{DKIM_R_PASS, "verified"}, {DKIM_R_PASS, "verified"}},
+     {{SDKIM_R_PASS, "verified"}, {SDKIM_R_PASS, "verified"}},
      0},
     {"max_signatures_leaves_rest_neutral",
      M_DUAL,
@@ -400,7 +398,7 @@ static const dkim_case cases[] = {
      1,
      0,
      2,
-     {{DKIM_R_PASS, "verified"}, {DKIM_R_NEUTRAL, "too many"}},
+     {{SDKIM_R_PASS, "verified"}, {SDKIM_R_NEUTRAL, "too many"}},
      0},
     {"rsa_sha1_passes_when_allowed",
      M_SHA1,
@@ -411,7 +409,7 @@ static const dkim_case cases[] = {
      0,
      0,
      1,
-     {{DKIM_R_PASS, "verified"}},
+     {{SDKIM_R_PASS, "verified"}},
      0},
     {"rsa_sha1_neutral_when_refused",
      M_SHA1,
@@ -422,7 +420,7 @@ static const dkim_case cases[] = {
      0,
      0,
      1,
-     {{DKIM_R_NEUTRAL, "rsa-sha1"}},
+     {{SDKIM_R_NEUTRAL, "rsa-sha1"}},
      0},
     {"key_below_min_bits_is_permerror",
      M_RSA1024,
@@ -433,7 +431,7 @@ static const dkim_case cases[] = {
      0,
      0,
      1,
-     {{DKIM_R_PERMERROR, "too small"}},
+     {{SDKIM_R_PERMERROR, "too small"}},
      0},
     {"rsa1024_passes_at_default_min_bits",
      M_RSA1024,
@@ -444,10 +442,10 @@ static const dkim_case cases[] = {
      0,
      0,
      1,
-     {{DKIM_R_PASS, "verified"}},
+     {{SDKIM_R_PASS, "verified"}},
      0},
-    {"malformed_x_is_permerror", M_RAW, "x", GOOD, 0, 0, 0, 0, 1, {{DKIM_R_PERMERROR, ""}}, 0},
-    {"malformed_empty_is_permerror", M_RAW, "", GOOD, 0, 0, 0, 0, 1, {{DKIM_R_PERMERROR, ""}}, 0},
+    {"malformed_x_is_permerror", M_RAW, "x", GOOD, 0, 0, 0, 0, 1, {{SDKIM_R_PERMERROR, ""}}, 0},
+    {"malformed_empty_is_permerror", M_RAW, "", GOOD, 0, 0, 0, 0, 1, {{SDKIM_R_PERMERROR, ""}}, 0},
     {"missing_b_is_permerror",
      M_RAW,
      "v=1; a=rsa-sha256; d=example.com; s=rsa; h=from; bh=AAAA",
@@ -457,7 +455,7 @@ static const dkim_case cases[] = {
      0,
      0,
      1,
-     {{DKIM_R_PERMERROR, "b="}},
+     {{SDKIM_R_PERMERROR, "b="}},
      0},
     {"missing_d_is_permerror",
      M_RAW,
@@ -468,7 +466,7 @@ static const dkim_case cases[] = {
      0,
      0,
      1,
-     {{DKIM_R_PERMERROR, "d="}},
+     {{SDKIM_R_PERMERROR, "d="}},
      0},
     {"bad_base64_b_is_permerror",
      M_RAW,
@@ -479,7 +477,7 @@ static const dkim_case cases[] = {
      0,
      0,
      1,
-     {{DKIM_R_PERMERROR, ""}},
+     {{SDKIM_R_PERMERROR, ""}},
      0},
     {"unknown_algorithm_is_neutral",
      M_RAW,
@@ -490,7 +488,7 @@ static const dkim_case cases[] = {
      0,
      0,
      1,
-     {{DKIM_R_NEUTRAL, "algorithm"}},
+     {{SDKIM_R_NEUTRAL, "algorithm"}},
      0},
     {"h_without_from_is_permerror",
      M_RAW,
@@ -501,7 +499,7 @@ static const dkim_case cases[] = {
      0,
      0,
      1,
-     {{DKIM_R_PERMERROR, ""}},
+     {{SDKIM_R_PERMERROR, ""}},
      0},
     {"unknown_version_is_neutral",
      M_RAW,
@@ -512,7 +510,7 @@ static const dkim_case cases[] = {
      0,
      0,
      1,
-     {{DKIM_R_NEUTRAL, "version"}},
+     {{SDKIM_R_NEUTRAL, "version"}},
      0},
 };
 
@@ -600,15 +598,15 @@ run_case(const dkim_case *c, size_t chunk)
         {NULL, DNS_OK, NULL, NULL},
     };
     dns_cache *dns = dns_cache_new(NULL);
-    const dkim_sig_result *sigs;
+    const sdkim_sig_result *sigs;
     char *msg = build(c), err[256];
-    dkim_engine *e;
-    dkim_verify *v;
-    dkim_opts o;
+    sdkim_engine *e;
+    sdkim_verify *v;
+    sdkim_opts o;
     size_t n;
     int rc;
 
-    dkim_opts_defaults(&o);
+    sdkim_opts_defaults(&o);
     if (c->sha1_off)
         o.allow_rsa_sha1 = 0;
     if (c->min_bits)
@@ -617,25 +615,25 @@ run_case(const dkim_case *c, size_t chunk)
         o.max_signatures = c->max_sigs;
     zone = z;
     dns_cache_set_resolver(dns, zone_resolve, NULL);
-    e = dkim_engine_new(dns, &o, err, sizeof(err));
+    e = sdkim_engine_new(dns, &o, err, sizeof(err));
     assert_non_null(e);
-    v = dkim_verify_new(e, "QID1", err, sizeof(err));
+    v = sdkim_verify_new(e, "QID1", err, sizeof(err));
     assert_non_null(v);
     rc = feed(v, msg, chunk);
-    if (rc != (c->skip ? DKIM_VERIFY_SKIP : DKIM_VERIFY_OK))
-        fail_msg("%s: eoh gave %d (%s)", c->name, rc, dkim_verify_error(v));
-    assert_int_equal(dkim_verify_eom(v, &sigs, &n), DKIM_VERIFY_OK);
+    if (rc != (c->skip ? SDKIM_VERIFY_SKIP : SDKIM_VERIFY_OK))
+        fail_msg("%s: eoh gave %d (%s)", c->name, rc, sdkim_verify_error(v));
+    assert_int_equal(sdkim_verify_eom(v, &sigs, &n), SDKIM_VERIFY_OK);
     if (n != c->n)
         fail_msg("%s: %zu results, expected %zu", c->name, n, c->n);
     for (size_t i = 0; i < n; i++) {
         if (sigs[i].result != c->want[i].r || strstr(sigs[i].reason, c->want[i].reason) == NULL)
             fail_msg("%s[%zu]: got %s (%s), want %s (%s)", c->name, i,
-                     dkim_result_name(sigs[i].result), sigs[i].reason,
-                     dkim_result_name(c->want[i].r), c->want[i].reason);
+                     sdkim_result_name(sigs[i].result), sigs[i].reason,
+                     sdkim_result_name(c->want[i].r), c->want[i].reason);
         assert_int_equal(sigs[i].testing, c->testing);
     }
-    dkim_verify_free(v);
-    dkim_engine_free(e);
+    sdkim_verify_free(v);
+    sdkim_engine_free(e);
     dns_cache_free(dns);
     free(msg);
 }
@@ -660,31 +658,31 @@ test_dkim_chunked_body_gives_same_results(void **state)
 }
 
 /* verify_simple - results for msg with every key published; v returned for inspection */
-static dkim_verify *
-verify_simple(dkim_engine *e, const char *msg, const dkim_sig_result **sigs, size_t *n)
+static sdkim_verify *
+verify_simple(sdkim_engine *e, const char *msg, const sdkim_sig_result **sigs, size_t *n)
 {
     char err[256];
-    dkim_verify *v = dkim_verify_new(e, "QID2", err, sizeof(err));
+    sdkim_verify *v = sdkim_verify_new(e, "QID2", err, sizeof(err));
 
     assert_non_null(v);
     feed(v, msg, 4096);
-    assert_int_equal(dkim_verify_eom(v, sigs, n), DKIM_VERIFY_OK);
+    assert_int_equal(sdkim_verify_eom(v, sigs, n), SDKIM_VERIFY_OK);
     return v;
 }
 
-static dkim_engine *
+static sdkim_engine *
 engine_with_keys(dns_cache **dns_r)
 {
     static zone_rr z[3];
     char err[256];
-    dkim_engine *e;
+    sdkim_engine *e;
 
     z[0] = (zone_rr){"rsa._domainkey.example.com", DNS_OK, keys[K_RSA].record, NULL};
     z[1] = (zone_rr){"ed._domainkey.example.com", DNS_OK, keys[K_ED].record, NULL};
     zone = z;
     *dns_r = dns_cache_new(NULL);
     dns_cache_set_resolver(*dns_r, zone_resolve, NULL);
-    e = dkim_engine_new(*dns_r, NULL, err, sizeof(err));
+    e = sdkim_engine_new(*dns_r, NULL, err, sizeof(err));
     assert_non_null(e);
     return e;
 }
@@ -693,30 +691,30 @@ static void
 test_dkim_covers_signed_headers_only(void **state)
 {
     dns_cache *dns;
-    dkim_engine *e = engine_with_keys(&dns);
+    sdkim_engine *e = engine_with_keys(&dns);
     char *m = sign(base_msg, K_RSA, "rsa", "example.com", DKIM_SIGN_RSASHA256);
-    const dkim_sig_result *sigs;
-    dkim_verify *v;
+    const sdkim_sig_result *sigs;
+    sdkim_verify *v;
     size_t n;
 
     (void)state;
     m = replace(m, "From: Alice", "X-Added: later\r\nFrom: Alice");
     v = verify_simple(e, m, &sigs, &n);
     assert_int_equal(n, 1);
-    assert_int_equal(sigs[0].result, DKIM_R_PASS); /* an unsigned extra header is harmless */
-    assert_true(dkim_sig_covers(&sigs[0], "List-Unsubscribe"));
-    assert_true(dkim_sig_covers(&sigs[0], "list-unsubscribe-post"));
-    assert_true(dkim_sig_covers(&sigs[0], "FROM"));
-    assert_false(dkim_sig_covers(&sigs[0], "X-Added"));
-    assert_false(dkim_sig_covers(&sigs[0], "List-Unsubscribe-Pos"));
-    assert_false(dkim_sig_covers(NULL, "From"));
+    assert_int_equal(sigs[0].result, SDKIM_R_PASS); /* an unsigned extra header is harmless */
+    assert_true(sdkim_sig_covers(&sigs[0], "List-Unsubscribe"));
+    assert_true(sdkim_sig_covers(&sigs[0], "list-unsubscribe-post"));
+    assert_true(sdkim_sig_covers(&sigs[0], "FROM"));
+    assert_false(sdkim_sig_covers(&sigs[0], "X-Added"));
+    assert_false(sdkim_sig_covers(&sigs[0], "List-Unsubscribe-Pos"));
+    assert_false(sdkim_sig_covers(NULL, "From"));
     assert_string_equal(sigs[0].domain, "example.com");
     assert_string_equal(sigs[0].selector, "rsa");
     assert_string_equal(sigs[0].algorithm, "rsa-sha256");
     assert_int_equal(sigs[0].key_bits, 2048);
-    dkim_verify_free(v);
+    sdkim_verify_free(v);
     free(m);
-    dkim_engine_free(e);
+    sdkim_engine_free(e);
     dns_cache_free(dns);
 }
 
@@ -724,25 +722,25 @@ static void
 test_dkim_h_list_parsed_with_folding_and_case(void **state)
 {
     dns_cache *dns;
-    dkim_engine *e = engine_with_keys(&dns);
+    sdkim_engine *e = engine_with_keys(&dns);
     char *m = xasprintf("DKIM-Signature: v=1; a=rsa-sha256; d=Example.COM; s=rsa;\r\n"
                         "\th=From : Subject:\r\n\t List-Unsubscribe; bh=AAAA; b=AAAA\r\n%s",
                         base_msg);
-    const dkim_sig_result *sigs;
+    const sdkim_sig_result *sigs;
     size_t n;
-    dkim_verify *v = verify_simple(e, m, &sigs, &n);
+    sdkim_verify *v = verify_simple(e, m, &sigs, &n);
 
     (void)state;
     assert_int_equal(n, 1);
-    assert_int_not_equal(sigs[0].result, DKIM_R_PASS);
+    assert_int_not_equal(sigs[0].result, SDKIM_R_PASS);
     assert_string_equal(sigs[0].domain, "example.com");
     assert_int_equal(sigs[0].n_signed, 3);
     assert_string_equal(sigs[0].signed_headers[0], "from");
-    assert_true(dkim_sig_covers(&sigs[0], "list-unsubscribe"));
-    assert_true(dkim_sig_covers(&sigs[0], "Subject"));
-    dkim_verify_free(v);
+    assert_true(sdkim_sig_covers(&sigs[0], "list-unsubscribe"));
+    assert_true(sdkim_sig_covers(&sigs[0], "Subject"));
+    sdkim_verify_free(v);
     free(m);
-    dkim_engine_free(e);
+    sdkim_engine_free(e);
     dns_cache_free(dns);
 }
 
@@ -750,13 +748,13 @@ static void
 test_dkim_message_budget_spent_gives_temperror(void **state)
 {
     static zone_rr z[3];
-    const dkim_sig_result *sigs;
+    const sdkim_sig_result *sigs;
     dns_cache *dns = dns_cache_new(NULL);
     char *one = sign(base_msg, K_RSA, "rsa", "example.com", DKIM_SIGN_RSASHA256);
     char *two = sign(one, K_ED, "ed", "example.com", DKIM_SIGN_ED25519SHA256), err[256];
-    dkim_engine *e;
-    dkim_verify *v;
-    dkim_opts o;
+    sdkim_engine *e;
+    sdkim_verify *v;
+    sdkim_opts o;
     size_t n;
 
     (void)state;
@@ -764,18 +762,18 @@ test_dkim_message_budget_spent_gives_temperror(void **state)
     z[1] = (zone_rr){"ed._domainkey.example.com", DNS_OK, keys[K_ED].record, NULL};
     zone = z;
     dns_cache_set_resolver(dns, zone_resolve, NULL);
-    dkim_opts_defaults(&o);
+    sdkim_opts_defaults(&o);
     o.timeout_ms = 20;
-    e = dkim_engine_new(dns, &o, err, sizeof(err));
+    e = sdkim_engine_new(dns, &o, err, sizeof(err));
     assert_non_null(e);
     resolver_sleep_us = 50000; /* the first lookup spends the whole budget */
     v = verify_simple(e, two, &sigs, &n);
     resolver_sleep_us = 0;
     assert_int_equal(n, 2);
-    assert_int_equal(sigs[0].result, DKIM_R_PASS); /* ed: answered, late */
-    assert_int_equal(sigs[1].result, DKIM_R_TEMPERROR);
-    dkim_verify_free(v);
-    dkim_engine_free(e);
+    assert_int_equal(sigs[0].result, SDKIM_R_PASS); /* ed: answered, late */
+    assert_int_equal(sigs[1].result, SDKIM_R_TEMPERROR);
+    sdkim_verify_free(v);
+    sdkim_engine_free(e);
     dns_cache_free(dns);
     free(two);
     free(one);
@@ -785,9 +783,9 @@ static void
 test_dkim_header_raw_keeps_exact_spacing_for_simple(void **state)
 {
     dns_cache *dns;
-    dkim_engine *e = engine_with_keys(&dns);
-    const dkim_sig_result *sigs;
-    dkim_verify *v;
+    sdkim_engine *e = engine_with_keys(&dns);
+    const sdkim_sig_result *sigs;
+    sdkim_verify *v;
     char *m, *sm;
     size_t n;
 
@@ -801,15 +799,15 @@ test_dkim_header_raw_keeps_exact_spacing_for_simple(void **state)
     v = verify_simple(e, sm, &sigs, &n);
     feed_raw = 0;
     assert_int_equal(n, 1);
-    assert_int_equal(sigs[0].result, DKIM_R_PASS);
-    dkim_verify_free(v);
+    assert_int_equal(sigs[0].result, SDKIM_R_PASS);
+    sdkim_verify_free(v);
     v = verify_simple(e, sm, &sigs, &n); /* leading whitespace stripped, one space added */
     assert_int_equal(n, 1);
-    assert_int_equal(sigs[0].result, DKIM_R_FAIL);
-    dkim_verify_free(v);
+    assert_int_equal(sigs[0].result, SDKIM_R_FAIL);
+    sdkim_verify_free(v);
     free(sm);
     free(m);
-    dkim_engine_free(e);
+    sdkim_engine_free(e);
     dns_cache_free(dns);
 }
 
@@ -817,25 +815,25 @@ static void
 test_dkim_eom_twice_and_calls_after_eom_are_harmless(void **state)
 {
     dns_cache *dns;
-    dkim_engine *e = engine_with_keys(&dns);
+    sdkim_engine *e = engine_with_keys(&dns);
     char *m = sign(base_msg, K_ED, "ed", "example.com", DKIM_SIGN_ED25519SHA256);
-    const dkim_sig_result *sigs, *sigs2;
+    const sdkim_sig_result *sigs, *sigs2;
     size_t n, n2;
-    dkim_verify *v = verify_simple(e, m, &sigs, &n);
+    sdkim_verify *v = verify_simple(e, m, &sigs, &n);
 
     (void)state;
-    assert_int_equal(dkim_verify_eom(v, &sigs2, &n2), DKIM_VERIFY_OK);
+    assert_int_equal(sdkim_verify_eom(v, &sigs2, &n2), SDKIM_VERIFY_OK);
     assert_ptr_equal(sigs, sigs2);
     assert_int_equal(n, n2);
-    assert_int_equal(dkim_verify_header(v, "X-Late", "1"), DKIM_VERIFY_OK);
-    assert_int_equal(dkim_verify_body(v, (const unsigned char *)"x", 1), DKIM_VERIFY_OK);
-    assert_int_equal(dkim_verify_eoh(v), DKIM_VERIFY_OK);
-    assert_null(dkim_verify_free(NULL));
-    assert_null(dkim_verify_free(v));
-    assert_int_equal(dkim_verify_eom(NULL, &sigs, &n), DKIM_VERIFY_ERROR);
+    assert_int_equal(sdkim_verify_header(v, "X-Late", "1"), SDKIM_VERIFY_OK);
+    assert_int_equal(sdkim_verify_body(v, (const unsigned char *)"x", 1), SDKIM_VERIFY_OK);
+    assert_int_equal(sdkim_verify_eoh(v), SDKIM_VERIFY_OK);
+    assert_null(sdkim_verify_free(NULL));
+    assert_null(sdkim_verify_free(v));
+    assert_int_equal(sdkim_verify_eom(NULL, &sigs, &n), SDKIM_VERIFY_ERROR);
     assert_int_equal(n, 0);
     free(m);
-    dkim_engine_free(e);
+    sdkim_engine_free(e);
     dns_cache_free(dns);
 }
 
@@ -843,53 +841,53 @@ static void
 test_dkim_warm_cache_skips_dns(void **state)
 {
     dns_cache *dns;
-    dkim_engine *e = engine_with_keys(&dns);
+    sdkim_engine *e = engine_with_keys(&dns);
     char *m = sign(base_msg, K_RSA, "rsa", "example.com", DKIM_SIGN_RSASHA256);
-    const dkim_sig_result *sigs;
+    const sdkim_sig_result *sigs;
     size_t n;
     int calls;
 
     (void)state;
-    dkim_verify_free(verify_simple(e, m, &sigs, &n));
+    sdkim_verify_free(verify_simple(e, m, &sigs, &n));
     calls = resolver_calls;
-    dkim_verify_free(verify_simple(e, m, &sigs, &n));
+    sdkim_verify_free(verify_simple(e, m, &sigs, &n));
     assert_int_equal(resolver_calls, calls);
     free(m);
-    dkim_engine_free(e);
+    sdkim_engine_free(e);
     dns_cache_free(dns);
 }
 
 /*
  * the second verification of a message signed with a known key decodes no key: the
- * record check (dkim_key_fixup) and libopendkim's own d2i_PUBKEY_bio() are both
+ * record check (sdkim_key_fixup) and libopendkim's own d2i_PUBKEY_bio() are both
  * answered from the table of decoded keys
  */
 static void
 test_dkim_decoded_keys_reused_by_libopendkim(void **state)
 {
     dns_cache *dns;
-    dkim_engine *e = engine_with_keys(&dns);
+    sdkim_engine *e = engine_with_keys(&dns);
     char *m = sign(base_msg, K_RSA, "rsa", "example.com", DKIM_SIGN_RSASHA256);
-    const dkim_sig_result *sigs;
+    const sdkim_sig_result *sigs;
     unsigned long h0, m0, h1, m1;
     size_t n;
 
     (void)state;
     for (int i = 0; i < 4; i++) {
-        dkim_verify *v = verify_simple(e, m, &sigs, &n); /* owns sigs */
+        sdkim_verify *v = verify_simple(e, m, &sigs, &n); /* owns sigs */
 
         assert_int_equal(n, 1);
-        assert_int_equal(sigs[0].result, DKIM_R_PASS);
-        dkim_verify_free(v);
+        assert_int_equal(sigs[0].result, SDKIM_R_PASS);
+        sdkim_verify_free(v);
         if (i == 0)
-            dkim_pkey_stats(&h0, &m0);
+            sdkim_pkey_stats(&h0, &m0);
     }
-    dkim_pkey_stats(&h1, &m1);
+    sdkim_pkey_stats(&h1, &m1);
     assert_int_equal(m1, m0);
     /* two decodes per message (record check, libopendkim), both from the table */
     assert_int_equal(h1 - h0, 3 * 2);
     free(m);
-    dkim_engine_free(e);
+    sdkim_engine_free(e);
     dns_cache_free(dns);
 }
 
@@ -940,7 +938,7 @@ body_gen(unsigned *seed)
 }
 
 /*
- * differential: for random bodies our body hash (dkim_bodyhash.c) equals the bh= that
+ * differential: for random bodies our body hash (sdkim_bodyhash.c) equals the bh= that
  * libopendkim's own signer computes, simple and relaxed, sha256 and sha1, whole or in
  * chunks; and the verifier, which hashes bodies itself, passes those messages
  */
@@ -955,7 +953,7 @@ test_dkim_bodyhash_matches_libopendkim_signer(void **state)
                  {DKIM_CANON_RELAXED, DKIM_SIGN_RSASHA1},
                  {DKIM_CANON_SIMPLE, DKIM_SIGN_RSASHA1}};
     dns_cache *dns;
-    dkim_engine *e = engine_with_keys(&dns);
+    sdkim_engine *e = engine_with_keys(&dns);
     unsigned seed = 7;
 
     (void)state;
@@ -967,37 +965,37 @@ test_dkim_bodyhash_matches_libopendkim_signer(void **state)
             unsigned char want[EVP_MAX_MD_SIZE + 3], got[EVP_MAX_MD_SIZE];
             const EVP_MD *md = modes[k].alg == DKIM_SIGN_RSASHA1 ? EVP_sha1() : EVP_sha256();
             size_t wn, gn, blen = strlen(body), step = 1 + (size_t)round % 7;
-            dkim_bodyhash *b = dkim_bodyhash_new(modes[k].canon == DKIM_CANON_RELAXED, md);
-            const dkim_sig_result *sigs;
+            sdkim_bodyhash *b = sdkim_bodyhash_new(modes[k].canon == DKIM_CANON_RELAXED, md);
+            const sdkim_sig_result *sigs;
             size_t n;
 
             sign_canon = modes[k].canon;
             m = sign(msg, K_RSA, "rsa", "example.com", modes[k].alg);
             wn = bh_of(m, want);
             for (size_t off = 0; off < blen; off += step)
-                dkim_bodyhash_update(b, (const unsigned char *)body + off,
-                                     blen - off < step ? blen - off : step);
-            gn = dkim_bodyhash_final(b, got);
-            dkim_bodyhash_free(b);
+                sdkim_bodyhash_update(b, (const unsigned char *)body + off,
+                                      blen - off < step ? blen - off : step);
+            gn = sdkim_bodyhash_final(b, got);
+            sdkim_bodyhash_free(b);
             if (gn != wn || memcmp(got, want, gn) != 0)
                 fail_msg("round %d mode %zu: body hash differs from libopendkim's for [%s]", round,
                          k, body);
             {
-                dkim_verify *v = verify_simple(e, m, &sigs, &n);
+                sdkim_verify *v = verify_simple(e, m, &sigs, &n);
                 char *tampered;
 
-                if (n != 1 || sigs[0].result != DKIM_R_PASS)
+                if (n != 1 || sigs[0].result != SDKIM_R_PASS)
                     fail_msg("round %d mode %zu: verification gave %s", round, k,
                              n ? sigs[0].reason : "no result");
-                dkim_verify_free(v);
+                sdkim_verify_free(v);
                 /* one more line at the end: the body hash no longer matches */
                 tampered = xasprintf("%sx\r\n", m);
                 v = verify_simple(e, tampered, &sigs, &n);
-                if (n != 1 || sigs[0].result != DKIM_R_FAIL ||
+                if (n != 1 || sigs[0].result != SDKIM_R_FAIL ||
                     strcmp(sigs[0].reason, "body hash mismatch") != 0)
                     fail_msg("round %d mode %zu: tampered body gave %s", round, k,
                              n ? sigs[0].reason : "no result");
-                dkim_verify_free(v);
+                sdkim_verify_free(v);
                 free(tampered);
             }
             free(m);
@@ -1006,7 +1004,7 @@ test_dkim_bodyhash_matches_libopendkim_signer(void **state)
         free(body);
     }
     sign_canon = DKIM_CANON_RELAXED;
-    dkim_engine_free(e);
+    sdkim_engine_free(e);
     dns_cache_free(dns);
 }
 
@@ -1045,13 +1043,13 @@ test_dkim_bodyhash_rfc6376_cases(void **state)
 
         /* whole, then one byte at a time: the same digest */
         for (size_t step = len > 0 ? len : 1; step >= 1; step = step > 1 ? 1 : 0) {
-            dkim_bodyhash *b = dkim_bodyhash_new(c->relaxed, EVP_sha256());
+            sdkim_bodyhash *b = sdkim_bodyhash_new(c->relaxed, EVP_sha256());
             size_t gn;
 
             for (size_t off = 0; off < len; off += step)
-                dkim_bodyhash_update(b, (const unsigned char *)c->body + off, step);
-            gn = dkim_bodyhash_final(b, got);
-            dkim_bodyhash_free(b);
+                sdkim_bodyhash_update(b, (const unsigned char *)c->body + off, step);
+            gn = sdkim_bodyhash_final(b, got);
+            sdkim_bodyhash_free(b);
             EVP_Digest(c->canonical, strlen(c->canonical), want, &wn, EVP_sha256(), NULL);
             if (gn != wn || memcmp(got, want, gn) != 0)
                 fail_msg("%s (step %zu): not the hash of the expected canonical body", c->name,
@@ -1068,8 +1066,8 @@ static void
 test_dkim_length_tag_left_to_libopendkim(void **state)
 {
     dns_cache *dns;
-    dkim_engine *e = engine_with_keys(&dns);
-    const dkim_sig_result *sigs;
+    sdkim_engine *e = engine_with_keys(&dns);
+    const sdkim_sig_result *sigs;
     char *m, *m2;
     size_t n;
 
@@ -1079,31 +1077,31 @@ test_dkim_length_tag_left_to_libopendkim(void **state)
              "example.com", DKIM_SIGN_RSASHA256);
     sign_length = -1;
     assert_non_null(strstr(m, "l=8"));
-    dkim_verify_free(verify_simple(e, m, &sigs, &n));
+    sdkim_verify_free(verify_simple(e, m, &sigs, &n));
     m2 = xasprintf("%sappended after the signed length\r\n", m);
     {
-        dkim_verify *v = verify_simple(e, m2, &sigs, &n);
+        sdkim_verify *v = verify_simple(e, m2, &sigs, &n);
 
         assert_int_equal(n, 1);
-        assert_int_equal(sigs[0].result, DKIM_R_PASS);
-        dkim_verify_free(v);
+        assert_int_equal(sigs[0].result, SDKIM_R_PASS);
+        sdkim_verify_free(v);
     }
     free(m2);
     /* cut the body below l= */
     m2 = xstrdup(m);
     strcpy(strstr(m2, "\r\n\r\n") + 4, "Hi\r\n");
     {
-        dkim_verify *v = verify_simple(e, m2, &sigs, &n);
+        sdkim_verify *v = verify_simple(e, m2, &sigs, &n);
 
         assert_int_equal(n, 1);
-        if (sigs[0].result != DKIM_R_PERMERROR || strstr(sigs[0].reason, "l=") == NULL)
-            fail_msg("short body under l=: got %s (%s)", dkim_result_name(sigs[0].result),
+        if (sigs[0].result != SDKIM_R_PERMERROR || strstr(sigs[0].reason, "l=") == NULL)
+            fail_msg("short body under l=: got %s (%s)", sdkim_result_name(sigs[0].result),
                      sigs[0].reason);
-        dkim_verify_free(v);
+        sdkim_verify_free(v);
     }
     free(m2);
     free(m);
-    dkim_engine_free(e);
+    sdkim_engine_free(e);
     dns_cache_free(dns);
 }
 
@@ -1180,7 +1178,7 @@ test_dkim_pubkey_bio_behaves_like_openssl(void **state)
     }
     OPENSSL_free(der);
     EVP_PKEY_free(ref);
-    dkim_pkey_flush();
+    sdkim_pkey_flush();
 }
 
 static void
@@ -1216,8 +1214,8 @@ test_dkim_key_published_cases(void **state)
     zone_rr z[SM_ARRAY_LEN(kc) + 1];
     char *names[SM_ARRAY_LEN(kc)], err[256];
     dns_cache *dns = dns_cache_new(NULL);
-    dkim_opts o;
-    dkim_engine *e;
+    sdkim_opts o;
+    sdkim_engine *e;
 
     (void)state;
     snprintf(small, sizeof(small), "%s", keys[K_RSA1024].record);
@@ -1227,27 +1225,27 @@ test_dkim_key_published_cases(void **state)
         z[i] = (zone_rr){names[i], kc[i].st, kc[i].rec, kc[i].rec2};
     }
     zone = z;
-    dkim_opts_defaults(&o);
+    sdkim_opts_defaults(&o);
     o.min_key_bits = 2048;
     dns_cache_set_resolver(dns, zone_resolve, NULL);
-    e = dkim_engine_new(dns, &o, err, sizeof(err));
+    e = sdkim_engine_new(dns, &o, err, sizeof(err));
     assert_non_null(e);
     for (size_t i = 0; i < SM_ARRAY_LEN(kc); i++) {
         int got;
 
         err[0] = '\0';
-        got =
-            dkim_key_published(e, kc[i].sel, "example.org", util_now_ms() + 1000, err, sizeof(err));
+        got = sdkim_key_published(e, kc[i].sel, "example.org", util_now_ms() + 1000, err,
+                                  sizeof(err));
         if (got != kc[i].want || (kc[i].reason != NULL && strstr(err, kc[i].reason) == NULL))
             fail_msg("selector %s: got %d (%s), want %d (%s)", kc[i].sel, got, err, kc[i].want,
                      kc[i].reason ? kc[i].reason : "");
     }
     for (size_t i = 0; i < SM_ARRAY_LEN(kc); i++)
         free(names[i]);
-    assert_int_equal(dkim_key_published(e, "bad sel", "example.org", 0, err, sizeof(err)), 0);
-    assert_int_equal(dkim_key_published(e, "rsa", "", 0, err, sizeof(err)), 0);
-    assert_int_equal(dkim_key_published(NULL, "rsa", "example.org", 0, err, sizeof(err)), 0);
-    dkim_engine_free(e);
+    assert_int_equal(sdkim_key_published(e, "bad sel", "example.org", 0, err, sizeof(err)), 0);
+    assert_int_equal(sdkim_key_published(e, "rsa", "", 0, err, sizeof(err)), 0);
+    assert_int_equal(sdkim_key_published(NULL, "rsa", "example.org", 0, err, sizeof(err)), 0);
+    sdkim_engine_free(e);
     dns_cache_free(dns);
 }
 
@@ -1257,10 +1255,10 @@ test_dkim_engine_needs_dns(void **state)
     char err[128] = "";
 
     (void)state;
-    assert_null(dkim_engine_new(NULL, NULL, err, sizeof(err)));
+    assert_null(sdkim_engine_new(NULL, NULL, err, sizeof(err)));
     assert_true(err[0] != '\0');
-    assert_null(dkim_verify_new(NULL, "Q", err, sizeof(err)));
-    assert_null(dkim_engine_free(NULL));
+    assert_null(sdkim_verify_new(NULL, "Q", err, sizeof(err)));
+    assert_null(sdkim_engine_free(NULL));
 }
 
 /* ---- bench ---- */
@@ -1269,24 +1267,24 @@ static int
 bench(long n)
 {
     dns_cache *dns;
-    dkim_engine *e = engine_with_keys(&dns);
+    sdkim_engine *e = engine_with_keys(&dns);
     char *m[2] = {sign(base_msg, K_RSA, "rsa", "example.com", DKIM_SIGN_RSASHA256),
                   sign(base_msg, K_ED, "ed", "example.com", DKIM_SIGN_ED25519SHA256)};
     const char *label[2] = {"rsa-sha256 (2048)", "ed25519-sha256"};
 
     for (int k = 0; k < 2; k++) {
-        const dkim_sig_result *sigs;
+        const sdkim_sig_result *sigs;
         size_t cnt;
         uint64_t t0;
 
-        dkim_verify_free(verify_simple(e, m[k], &sigs, &cnt)); /* warm the cache */
+        sdkim_verify_free(verify_simple(e, m[k], &sigs, &cnt)); /* warm the cache */
         t0 = util_now_ms();
         for (long i = 0; i < n; i++) {
-            dkim_verify *v = verify_simple(e, m[k], &sigs, &cnt);
+            sdkim_verify *v = verify_simple(e, m[k], &sigs, &cnt);
 
-            if (cnt != 1 || sigs[0].result != DKIM_R_PASS)
+            if (cnt != 1 || sigs[0].result != SDKIM_R_PASS)
                 return 1;
-            dkim_verify_free(v);
+            sdkim_verify_free(v);
         }
         printf("dkim bench: %s, %zu-byte message, warm DNS cache: %ld verifications in %llu ms "
                "= %.1f us/message\n",
@@ -1294,7 +1292,7 @@ bench(long n)
                1000.0 * (double)(util_now_ms() - t0) / (double)n);
         free(m[k]);
     }
-    dkim_engine_free(e);
+    sdkim_engine_free(e);
     dns_cache_free(dns);
     {
         /* the body hasher alone on a 700 KB body: base64 lines, then text lines */
@@ -1313,11 +1311,11 @@ bench(long n)
                 int reps = 50;
 
                 for (int r = 0; r < reps; r++) {
-                    dkim_bodyhash *b = dkim_bodyhash_new(relaxed, EVP_sha256());
+                    sdkim_bodyhash *b = sdkim_bodyhash_new(relaxed, EVP_sha256());
 
-                    dkim_bodyhash_update(b, body, blen);
-                    dkim_bodyhash_final(b, digest);
-                    dkim_bodyhash_free(b);
+                    sdkim_bodyhash_update(b, body, blen);
+                    sdkim_bodyhash_final(b, digest);
+                    sdkim_bodyhash_free(b);
                 }
                 printf("dkim bench: body hash %s, %s, 700 KiB: %.2f ms/body\n",
                        relaxed ? "relaxed" : "simple", kind[t],

@@ -20,7 +20,7 @@
  *    stalwart messages use the real clock: 004 has t=1667862801, 5 hours
  *    after the fixed time, which libopendkim (unlike stalwart) rejects as
  *    "signature in the future" at that time.
- *  - stalwart 002 publishes a bare PKCS#1 RSA key; dkim.c rewrites such keys
+ *  - stalwart 002 publishes a bare PKCS#1 RSA key; sdkim.c rewrites such keys
  *    as SubjectPublicKeyInfo before libopendkim parses them, so it passes.
  */
 #include "config.h"
@@ -38,11 +38,9 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
-#define dkim_verify sm_opendkim_verify_unused
 #include <opendkim/dkim.h>
-#undef dkim_verify
 
-#include "auth/dkim.h"
+#include "auth/sdkim.h"
 #include "lib/dns.h"
 #include "testdata.h"
 #include "lib/util.h"
@@ -70,7 +68,7 @@ time(time_t *t)
 
 /*
  * libopendkim's Ed25519 signer leaks the key it loads (dkim_privkey_load): fixtures
- * only; valgrind shows the verification path (dkim.c) clean
+ * only; valgrind shows the verification path (sdkim.c) clean
  */
 const char *__lsan_default_suppressions(void);
 const char *
@@ -201,7 +199,7 @@ to_crlf(const char *in, size_t len, size_t *out_len)
  * at most chunk bytes.  Returns the eoh code.
  */
 static int
-feed(dkim_verify *v, const char *msg, size_t len, size_t chunk)
+feed(sdkim_verify *v, const char *msg, size_t len, size_t chunk)
 {
     size_t i = 0;
     int rc;
@@ -224,20 +222,20 @@ feed(dkim_verify *v, const char *msg, size_t len, size_t chunk)
             for (vs = colon + 1; vs < end && (msg[vs] == ' ' || msg[vs] == '\t'); vs++)
                 ;
             value = xstrndup(msg + vs, end - vs);
-            assert_int_equal(dkim_verify_header(v, name, value), DKIM_VERIFY_OK);
+            assert_int_equal(sdkim_verify_header(v, name, value), SDKIM_VERIFY_OK);
             free(name);
             free(value);
         }
         i = end + 2;
     }
     i += 2; /* the empty line */
-    rc = dkim_verify_eoh(v);
-    assert_int_not_equal(rc, DKIM_VERIFY_ERROR);
+    rc = sdkim_verify_eoh(v);
+    assert_int_not_equal(rc, SDKIM_VERIFY_ERROR);
     while (i < len) {
         size_t n = len - i < chunk ? len - i : chunk;
 
-        assert_int_not_equal(dkim_verify_body(v, (const unsigned char *)msg + i, n),
-                             DKIM_VERIFY_ERROR);
+        assert_int_not_equal(sdkim_verify_body(v, (const unsigned char *)msg + i, n),
+                             SDKIM_VERIFY_ERROR);
         i += n;
     }
     return rc;
@@ -247,22 +245,22 @@ feed(dkim_verify *v, const char *msg, size_t len, size_t chunk)
 
 typedef struct expect_sig {
     const char *d, *s, *a;
-    dkim_result r; /* 0: "not pass" (any other result) */
+    sdkim_result r; /* 0: "not pass" (any other result) */
 } expect_sig;
 
 static int n_ok, n_all;
 
 static void
-check_sig(const char *what, const dkim_sig_result *got, const expect_sig *want)
+check_sig(const char *what, const sdkim_sig_result *got, const expect_sig *want)
 {
     int ok = strcmp(got->domain, want->d) == 0 && strcmp(got->selector, want->s) == 0 &&
              strcmp(got->algorithm, want->a) == 0 &&
-             (want->r != 0 ? got->result == want->r : got->result != DKIM_R_PASS);
+             (want->r != 0 ? got->result == want->r : got->result != SDKIM_R_PASS);
 
     n_all++;
     n_ok += ok;
     printf("  %-40s d=%s s=%s a=%s: %s (%s)%s\n", what, got->domain, got->selector, got->algorithm,
-           dkim_result_name(got->result), got->reason, ok ? "" : "  UNEXPECTED");
+           sdkim_result_name(got->result), got->reason, ok ? "" : "  UNEXPECTED");
 }
 
 /* verify_message - verify msg with keys k; compare with want[0..nwant) (in header order) */
@@ -271,25 +269,25 @@ verify_message(const char *what, keytab *k, long fixed_time, const char *msg, si
                const expect_sig *want, size_t nwant)
 {
     dns_cache *dns = dns_cache_new(NULL);
-    dkim_opts o;
-    dkim_engine *e;
-    dkim_verify *v;
-    const dkim_sig_result *sigs;
+    sdkim_opts o;
+    sdkim_engine *e;
+    sdkim_verify *v;
+    const sdkim_sig_result *sigs;
     static const size_t chunks[] = {65536, 7};
-    dkim_result first[8];
+    sdkim_result first[8];
     size_t n;
     char err[256];
 
-    dkim_opts_defaults(&o);
+    sdkim_opts_defaults(&o);
     fake_now = (time_t)fixed_time;
     dns_cache_set_resolver(dns, keytab_resolve, k);
-    e = dkim_engine_new(dns, &o, err, sizeof(err));
+    e = sdkim_engine_new(dns, &o, err, sizeof(err));
     assert_non_null(e);
     for (size_t c = 0; c < SM_ARRAY_LEN(chunks); c++) {
-        v = dkim_verify_new(e, "VECTOR", err, sizeof(err));
+        v = sdkim_verify_new(e, "VECTOR", err, sizeof(err));
         assert_non_null(v);
         feed(v, msg, len, chunks[c]);
-        assert_int_equal(dkim_verify_eom(v, &sigs, &n), DKIM_VERIFY_OK);
+        assert_int_equal(sdkim_verify_eom(v, &sigs, &n), SDKIM_VERIFY_OK);
         if (c == 0 && n != nwant) {
             printf("  %s: %zu signatures, expected %zu  UNEXPECTED\n", what, n, nwant);
             n_all += (int)nwant;
@@ -302,10 +300,10 @@ verify_message(const char *what, keytab *k, long fixed_time, const char *msg, si
                 assert_int_equal(sigs[i].result, first[i]);
             }
         }
-        v = dkim_verify_free(v);
+        v = sdkim_verify_free(v);
     }
     fake_now = 0;
-    dkim_engine_free(e);
+    sdkim_engine_free(e);
     dns_cache_free(dns);
 }
 
@@ -408,8 +406,8 @@ static void
 test_dkim_vectors_rfc8463(void **state)
 {
     static const expect_sig want[] = {
-        {"football.example.com", "brisbane", "ed25519-sha256", DKIM_R_PASS},
-        {"football.example.com", "test", "rsa-sha256", DKIM_R_PASS},
+        {"football.example.com", "brisbane", "ed25519-sha256", SDKIM_R_PASS},
+        {"football.example.com", "test", "rsa-sha256", SDKIM_R_PASS},
     };
     keytab k = {0};
 
@@ -423,11 +421,11 @@ static void
 test_dkim_vectors_dkimpy_static(void **state)
 {
     static const expect_sig w1[] = {
-        {"football.example.com", "brisbane", "ed25519-sha256", DKIM_R_PASS},
-        {"football.example.com", "test", "rsa-sha256", DKIM_R_PASS},
+        {"football.example.com", "brisbane", "ed25519-sha256", SDKIM_R_PASS},
+        {"football.example.com", "test", "rsa-sha256", SDKIM_R_PASS},
     };
-    static const expect_sig w2[] = {{"gmail.com", "20120113", "rsa-sha256", DKIM_R_PASS}};
-    static const expect_sig w3[] = {{"test.ex", "sed", "ed25519-sha256", DKIM_R_PASS}};
+    static const expect_sig w2[] = {{"gmail.com", "20120113", "rsa-sha256", SDKIM_R_PASS}};
+    static const expect_sig w3[] = {{"test.ex", "sed", "ed25519-sha256", SDKIM_R_PASS}};
     keytab k = {0};
 
     (void)state;
@@ -446,10 +444,14 @@ test_dkim_vectors_dkimpy_key_variants(void **state)
 {
     static const struct {
         const char *file;
-        dkim_result r;
+        sdkim_result r;
     } variants[] = {
-        {"test.txt", DKIM_R_PASS}, {"test2.txt", DKIM_R_PASS},         {"badversion.txt", 0},
-        {"badk.txt", 0},           {"test_bad.txt", DKIM_R_PERMERROR}, {"test_tlsrpt.txt", 0},
+        {"test.txt", SDKIM_R_PASS},
+        {"test2.txt", SDKIM_R_PASS},
+        {"badversion.txt", 0},
+        {"badk.txt", 0},
+        {"test_bad.txt", SDKIM_R_PERMERROR},
+        {"test_tlsrpt.txt", 0},
     };
     size_t len, clen, slen;
     char *path = xasprintf("%s/dkimpy/test.message", testdata_file("dkim")),
@@ -500,7 +502,7 @@ test_dkim_vectors_dkimpy_ed25519_keys(void **state)
              *key = slurp(kp, &len);
         char *rec = cases[i].rec ? xstrdup(cases[i].rec) : read_key_record("ed25519test.dns");
         char *name = xasprintf("%s._domainkey.%s", cases[i].sel, cases[i].dom), *sm, *what, *pem;
-        expect_sig want = {cases[i].dom, cases[i].sel, "ed25519-sha256", DKIM_R_PASS};
+        expect_sig want = {cases[i].dom, cases[i].sel, "ed25519-sha256", SDKIM_R_PASS};
 
         key[strcspn(key, "\r\n")] = '\0';
         pem = ed25519_pem(key);
@@ -526,18 +528,18 @@ static void
 test_dkim_vectors_stalwart(void **state)
 {
     static const expect_sig w001[] = {
-        {"football.example.com", "brisbane", "ed25519-sha256", DKIM_R_PASS},
-        {"football.example.com", "test", "rsa-sha256", DKIM_R_PASS},
+        {"football.example.com", "brisbane", "ed25519-sha256", SDKIM_R_PASS},
+        {"football.example.com", "test", "rsa-sha256", SDKIM_R_PASS},
     };
-    static const expect_sig w002[] = {{"example.com", "newengland", "rsa-sha256", DKIM_R_PASS}};
+    static const expect_sig w002[] = {{"example.com", "newengland", "rsa-sha256", SDKIM_R_PASS}};
     static const expect_sig w003[] = {
-        {"ietf.org", "ietf1", "rsa-sha256", DKIM_R_PASS},
-        {"ietf.org", "ietf1", "rsa-sha256", DKIM_R_PASS},
+        {"ietf.org", "ietf1", "rsa-sha256", SDKIM_R_PASS},
+        {"ietf.org", "ietf1", "rsa-sha256", SDKIM_R_PASS},
     };
     static const expect_sig w004[] = {
-        {"facebookmail.com", "s1024-2013-q3", "rsa-sha256", DKIM_R_PASS}};
-    static const expect_sig w005[] = {{"topicbox.com", "sysmsg-1", "rsa-sha256", DKIM_R_PASS}};
-    static const expect_sig w006[] = {{"github.com", "dk2016", "rsa-sha256", DKIM_R_PASS}};
+        {"facebookmail.com", "s1024-2013-q3", "rsa-sha256", SDKIM_R_PASS}};
+    static const expect_sig w005[] = {{"topicbox.com", "sysmsg-1", "rsa-sha256", SDKIM_R_PASS}};
+    static const expect_sig w006[] = {{"github.com", "dk2016", "rsa-sha256", SDKIM_R_PASS}};
     static const struct {
         const char *file;
         const expect_sig *want;

@@ -310,10 +310,16 @@ test_plugin_config_errors_carry_file_line(void **state)
          "sources = ( { name = \"a\"; plugin = \"plugin_test\";"
          " fail_init = true; } );",
          ":3: fail_init is set (identity source a, plugin plugin_test)"},
-        {"duplicate instance name",
-         "sources = ( { name = \"a\"; plugin = \"file\"; path=\"/dev/null\"; },"
+        /* a duplicate name is refused at the second, naming the line of the first */
+        {"duplicate instance name names both lines",
+         "sources = ( { name = \"a\"; plugin = \"file\"; path=\"/dev/null\"; },\n"
          " { name = \"a\"; plugin = \"file\"; } );",
-         "used twice"},
+         ":4: identity source name \"a\" is used twice (first at (config):3)"},
+        {"duplicate instance name two sources apart names both lines",
+         "sources = ( { name = \"a\"; plugin = \"file\"; path=\"/dev/null\"; },\n"
+         " { name = \"b\"; plugin = \"file\"; path=\"/dev/null\"; },\n"
+         " { name = \"a\"; plugin = \"plugin_test\"; } );",
+         ":5: identity source name \"a\" is used twice (first at (config):3)"},
     };
     (void)state;
     for (size_t i = 0; i < SM_ARRAY_LEN(t); i++) {
@@ -322,6 +328,105 @@ test_plugin_config_errors_carry_file_line(void **state)
         int rc = load(pdir, t[i].body, NULL, &ch, err, sizeof(err));
         if (rc != -1 || strstr(err, t[i].expect) == NULL)
             fail_msg("%s: rc=%d err=\"%s\", expected \"%s\"", t[i].what, rc, err, t[i].expect);
+    }
+}
+
+/*
+ * the loader itself refuses duplicate names (whoever builds the source list), before it
+ * opens any module, naming both lines; distinct names, even of one plugin, load
+ */
+static void
+test_plugin_chain_load_refuses_duplicate_names_naming_both_lines(void **state)
+{
+    static const struct {
+        const char *what;
+        const char *list;   /* the sources, one a line from line 1 */
+        const char *expect; /* NULL: loads */
+    } t[] = {
+        {"two sources of one name",
+         "( { name = \"a\"; plugin = \"plugin_test\"; },\n"
+         "  { name = \"a\"; plugin = \"plugin_test\"; } )",
+         "(config):2: identity source name \"a\" is used twice (first at (config):1)"},
+        {"duplicate of the first after another",
+         "( { name = \"x\"; plugin = \"plugin_test\"; },\n"
+         "  { name = \"y\"; plugin = \"plugin_test\"; },\n"
+         "  { name = \"x\"; plugin = \"nothere\"; } )",
+         "(config):3: identity source name \"x\" is used twice (first at (config):1)"},
+        {"distinct names of one plugin load",
+         "( { name = \"x\"; plugin = \"plugin_test\"; },\n"
+         "  { name = \"y\"; plugin = \"plugin_test\"; } )",
+         NULL},
+    };
+    (void)state;
+    for (size_t i = 0; i < SM_ARRAY_LEN(t); i++) {
+        char *text = xasprintf("sources = %s;\n", t[i].list), err[512] = "";
+        plugin_source src[8];
+        const config_setting_t *l;
+        plugin_chain *ch = NULL;
+        config_t cfg;
+        size_t n = 0;
+        int rc;
+
+        assert_int_equal(plugin_conf_read(&cfg, text), 0);
+        l = config_lookup(&cfg, "sources");
+        for (; l != NULL && n < (size_t)config_setting_length(l) && n < SM_ARRAY_LEN(src); n++) {
+            const config_setting_t *e = config_setting_get_elem(l, (unsigned)n);
+            const char *name = "", *plugin = "";
+
+            config_setting_lookup_string(e, "name", &name);
+            config_setting_lookup_string(e, "plugin", &plugin);
+            src[n] = (plugin_source){(char *)name, (char *)plugin, e};
+        }
+        rc = plugin_chain_load(pdir, src, n, NULL, &ch, err, sizeof(err));
+        if (t[i].expect == NULL && rc != 0)
+            fail_msg("%s: refused: %s", t[i].what, err);
+        if (t[i].expect != NULL && (rc != -1 || strcmp(err, t[i].expect) != 0))
+            fail_msg("%s: rc=%d err=\"%s\", expected \"%s\"", t[i].what, rc, err, t[i].expect);
+        if (t[i].expect != NULL)
+            assert_null(ch);
+        plugin_chain_free(ch);
+        config_destroy(&cfg);
+        free(text);
+    }
+}
+
+/*
+ * ABI minor (include/ses-milter/plugin.h: compatible both ways): the descriptor carries the
+ * minor it was built for; a newer one than the host's loads, and "ses-milter -n" says that
+ * what it adds is not used; a major mismatch is refused (test_plugin_refusals_name_the_reason)
+ */
+static void
+test_plugin_abi_minor_carried_and_newer_minor_loads(void **state)
+{
+    static const struct {
+        const char *what;
+        const char *plugin;
+        size_t minor;     /* what the loader reads from the descriptor */
+        const char *dump; /* substring of the dump, NULL: no notice */
+    } t[] = {
+        {"plugin of the host's minor", "plugin_test", SM_PLUGIN_ABI_MINOR, NULL},
+        {"file plugin carries the host's minor", "file", SM_PLUGIN_ABI_MINOR, NULL},
+        {"plugin of a newer minor loads, its additions unused", "plugin_newer",
+         SM_PLUGIN_ABI_MINOR + 1, "what 1.4 adds is not used"},
+    };
+    (void)state;
+    for (size_t i = 0; i < SM_ARRAY_LEN(t); i++) {
+        char *body = xasprintf("sources = ( { name = \"x\"; plugin = \"%s\";%s } );", t[i].plugin,
+                               strcmp(t[i].plugin, "file") == 0 ? " path = \"/dev/null\";" : ""),
+             err[512] = "", out[2048] = "";
+        plugin_chain *ch = NULL;
+        FILE *fp;
+
+        if (load(pdir, body, NULL, &ch, err, sizeof(err)) != 0)
+            fail_msg("%s: refused: %s", t[i].what, err);
+        assert_int_equal(plugin_instance_abi_minor(plugin_chain_get(ch, 0)), t[i].minor);
+        assert_non_null(fp = fmemopen(out, sizeof(out) - 1, "w"));
+        plugin_chain_dump(fp, ch);
+        fclose(fp);
+        if (t[i].dump != NULL ? strstr(out, t[i].dump) == NULL : strstr(out, "not used") != NULL)
+            fail_msg("%s: dump \"%s\"", t[i].what, out);
+        plugin_chain_free(ch);
+        free(body);
     }
 }
 
@@ -675,6 +780,8 @@ main(void)
         cmocka_unit_test(test_plugin_one_module_shared_by_instances),
         cmocka_unit_test(test_plugin_without_account_entry_offers_no_account_state),
         cmocka_unit_test(test_plugin_config_errors_carry_file_line),
+        cmocka_unit_test(test_plugin_abi_minor_carried_and_newer_minor_loads),
+        cmocka_unit_test(test_plugin_chain_load_refuses_duplicate_names_naming_both_lines),
         cmocka_unit_test(test_plugin_host_log_sanitised_and_cache_put_warms),
         cmocka_unit_test(test_file_plugin_format_comments_negation_idn),
         cmocka_unit_test(test_file_plugin_bad_line_reported_with_line_number),

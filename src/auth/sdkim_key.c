@@ -1,29 +1,29 @@
 /*
- * dkim_key.c - DKIM key records (RFC 6376 section 3.6.1): checking and
+ * sdkim_key.c - DKIM key records (RFC 6376 section 3.6.1): checking and
  * rewriting them
  *
  * SYNOPSIS
- *   rc = dkim_key_published(e, selector, domain, deadline, err, len);
- *   rec2 = dkim_key_fixup(rec, len, &len2);          (dkim_int.h, for dkim.c)
+ *   rc = sdkim_key_published(e, selector, domain, deadline, err, len);
+ *   rec2 = sdkim_key_fixup(rec, len, &len2);          (sdkim_int.h, for sdkim.c)
  *
  * DESCRIPTION
- *   dkim_key_published() looks up selector._domainkey.domain through the
+ *   sdkim_key_published() looks up selector._domainkey.domain through the
  *   engine's TXT cache and says whether some record is a usable email key:
  *   v=DKIM1 first when present, k=rsa or ed25519, s= covering email, a
  *   non-empty p= that decodes to a key, RSA keys at least min_key_bits.
  *
- *   dkim_key_fixup() rewrites a record whose p= is a bare PKCS#1
+ *   sdkim_key_fixup() rewrites a record whose p= is a bare PKCS#1
  *   RSAPublicKey (RFC 6376 3.6.1 taken literally) as the
- *   SubjectPublicKeyInfo libopendkim can load; dkim.c applies it to every
+ *   SubjectPublicKeyInfo libopendkim can load; sdkim.c applies it to every
  *   key record before libopendkim sees it.
  *
  * DIAGNOSTICS
  *   No logging: reasons go to err/errlen.
  *
  * SECURITY
- *   Key records are untrusted DNS text: at most DKIM_KEY_MAX_TAGS tags,
+ *   Key records are untrusted DNS text: at most SDKIM_KEY_MAX_TAGS tags,
  *   p= at most 64 KiB of base64; OpenSSL decodes the DER, through the
- *   table of decoded keys (dkim_pkey.c).
+ *   table of decoded keys (sdkim_pkey.c).
  */
 #include "config.h"
 
@@ -35,20 +35,20 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
-#include "auth/dkim_int.h"
+#include "auth/sdkim_int.h"
 #include "lib/util.h"
 
-#define DKIM_KEY_MAX_TAGS 32
+#define SDKIM_KEY_MAX_TAGS 32
 
-struct dkim_key_tag {
+struct sdkim_key_tag {
     char name[16];
     const char *val; /* into the record */
     size_t vlen;     /* trailing whitespace trimmed */
 };
 
-/* dkim_key_tags - split a tag=value; list; returns the number of tags or -1 on syntax error */
+/* sdkim_key_tags - split a tag=value; list; returns the number of tags or -1 on syntax error */
 static int
-dkim_key_tags(const char *rec, size_t len, struct dkim_key_tag *t, int max)
+sdkim_key_tags(const char *rec, size_t len, struct sdkim_key_tag *t, int max)
 {
     size_t i = 0;
     int n = 0;
@@ -84,9 +84,9 @@ dkim_key_tags(const char *rec, size_t len, struct dkim_key_tag *t, int max)
     return n;
 }
 
-/* dkim_key_tag_get - the tag named name, or NULL */
-static const struct dkim_key_tag *
-dkim_key_tag_get(const struct dkim_key_tag *t, int n, const char *name)
+/* sdkim_key_tag_get - the tag named name, or NULL */
+static const struct sdkim_key_tag *
+sdkim_key_tag_get(const struct sdkim_key_tag *t, int n, const char *name)
 {
     int i;
 
@@ -96,17 +96,17 @@ dkim_key_tag_get(const struct dkim_key_tag *t, int n, const char *name)
     return NULL;
 }
 
-/* dkim_key_tag_is - whether a tag's value equals s (case-insensitive) */
+/* sdkim_key_tag_is - whether a tag's value equals s (case-insensitive) */
 static int
-dkim_key_tag_is(const struct dkim_key_tag *t, const char *s)
+sdkim_key_tag_is(const struct sdkim_key_tag *t, const char *s)
 {
     return t->vlen == strlen(s) && strncasecmp(t->val, s, t->vlen) == 0;
 }
 
-/* dkim_key_b64_decode - base64 with embedded whitespace to a buffer (len in *out_len), or NULL;
- * also decodes bh= for dkim_bodyplan.c */
+/* sdkim_key_b64_decode - base64 with embedded whitespace to a buffer (len in *out_len), or NULL;
+ * also decodes bh= for sdkim_bodyplan.c */
 unsigned char *
-dkim_key_b64_decode(const char *in, size_t len, size_t *out_len)
+sdkim_key_b64_decode(const char *in, size_t len, size_t *out_len)
 {
     char *clean = xmalloc(len + 1);
     unsigned char *out;
@@ -133,9 +133,9 @@ dkim_key_b64_decode(const char *in, size_t len, size_t *out_len)
     return out;
 }
 
-/* dkim_key_parse - decode p= of type k= into a public key, accepting bare PKCS#1 RSA keys */
+/* sdkim_key_parse - decode p= of type k= into a public key, accepting bare PKCS#1 RSA keys */
 static EVP_PKEY *
-dkim_key_parse(const unsigned char *der, size_t len, int ed25519)
+sdkim_key_parse(const unsigned char *der, size_t len, int ed25519)
 {
     const unsigned char *p = der;
     EVP_PKEY *pk;
@@ -143,7 +143,7 @@ dkim_key_parse(const unsigned char *der, size_t len, int ed25519)
 
     if (ed25519)
         return len == 32 ? EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, der, len) : NULL;
-    pk = dkim_pkey_decode(der, len, &used);
+    pk = sdkim_pkey_decode(der, len, &used);
     if (pk != NULL && (EVP_PKEY_get_base_id(pk) != EVP_PKEY_RSA || used != len)) {
         EVP_PKEY_free(pk);
         return NULL;
@@ -160,33 +160,33 @@ dkim_key_parse(const unsigned char *der, size_t len, int ed25519)
 }
 
 /*
- * dkim_key_fixup - a copy of a key record whose p= is a bare PKCS#1 RSAPublicKey, rewritten
+ * sdkim_key_fixup - a copy of a key record whose p= is a bare PKCS#1 RSAPublicKey, rewritten
  * as the SubjectPublicKeyInfo libopendkim expects; NULL when nothing needs rewriting
  */
 char *
-dkim_key_fixup(const char *rec, size_t len, size_t *newlen)
+sdkim_key_fixup(const char *rec, size_t len, size_t *newlen)
 {
-    struct dkim_key_tag t[DKIM_KEY_MAX_TAGS];
-    const struct dkim_key_tag *p, *k;
-    int n = dkim_key_tags(rec, len, t, DKIM_KEY_MAX_TAGS), spkilen;
+    struct sdkim_key_tag t[SDKIM_KEY_MAX_TAGS];
+    const struct sdkim_key_tag *p, *k;
+    int n = sdkim_key_tags(rec, len, t, SDKIM_KEY_MAX_TAGS), spkilen;
     unsigned char *der, *spki = NULL, *b64;
     size_t derlen = 0, pre, post;
     EVP_PKEY *pk;
     char *out = NULL;
 
-    if (n <= 0 || (p = dkim_key_tag_get(t, n, "p")) == NULL || p->vlen == 0)
+    if (n <= 0 || (p = sdkim_key_tag_get(t, n, "p")) == NULL || p->vlen == 0)
         return NULL;
-    k = dkim_key_tag_get(t, n, "k");
-    if ((k != NULL && !dkim_key_tag_is(k, "rsa")) ||
-        (der = dkim_key_b64_decode(p->val, p->vlen, &derlen)) == NULL)
+    k = sdkim_key_tag_get(t, n, "k");
+    if ((k != NULL && !sdkim_key_tag_is(k, "rsa")) ||
+        (der = sdkim_key_b64_decode(p->val, p->vlen, &derlen)) == NULL)
         return NULL;
-    pk = dkim_pkey_decode(der, derlen, NULL);
+    pk = sdkim_pkey_decode(der, derlen, NULL);
     if (pk != NULL) { /* already SPKI */
         EVP_PKEY_free(pk);
         free(der);
         return NULL;
     }
-    pk = dkim_key_parse(der, derlen, 0);
+    pk = sdkim_key_parse(der, derlen, 0);
     free(der);
     if (pk == NULL || (spkilen = i2d_PUBKEY(pk, &spki)) <= 0) {
         EVP_PKEY_free(pk);
@@ -204,38 +204,38 @@ dkim_key_fixup(const char *rec, size_t len, size_t *newlen)
     return out;
 }
 
-/* dkim_key_check - 1 for a usable email key record, 0 (reason in err) otherwise */
+/* sdkim_key_check - 1 for a usable email key record, 0 (reason in err) otherwise */
 static int
-dkim_key_check(const dkim_engine *e, const char *rec, size_t len, char *err, size_t errlen)
+sdkim_key_check(const sdkim_engine *e, const char *rec, size_t len, char *err, size_t errlen)
 {
-    struct dkim_key_tag t[DKIM_KEY_MAX_TAGS];
-    const struct dkim_key_tag *v, *k, *s, *p;
-    int n = dkim_key_tags(rec, len, t, DKIM_KEY_MAX_TAGS), ed = 0, bits;
+    struct sdkim_key_tag t[SDKIM_KEY_MAX_TAGS];
+    const struct sdkim_key_tag *v, *k, *s, *p;
+    int n = sdkim_key_tags(rec, len, t, SDKIM_KEY_MAX_TAGS), ed = 0, bits;
     unsigned char *der;
     size_t derlen = 0;
     EVP_PKEY *pk;
 
     if (n <= 0)
         return util_errf(err, errlen, "key record syntax error") + 1;
-    v = dkim_key_tag_get(t, n, "v");
-    k = dkim_key_tag_get(t, n, "k");
-    s = dkim_key_tag_get(t, n, "s");
-    p = dkim_key_tag_get(t, n, "p");
-    if (v != NULL && (v != &t[0] || !dkim_key_tag_is(v, "DKIM1")))
+    v = sdkim_key_tag_get(t, n, "v");
+    k = sdkim_key_tag_get(t, n, "k");
+    s = sdkim_key_tag_get(t, n, "s");
+    p = sdkim_key_tag_get(t, n, "p");
+    if (v != NULL && (v != &t[0] || !sdkim_key_tag_is(v, "DKIM1")))
         return util_errf(err, errlen, "key v= is not DKIM1 first") + 1;
-    if (k != NULL && !dkim_key_tag_is(k, "rsa") && !(ed = dkim_key_tag_is(k, "ed25519")))
+    if (k != NULL && !sdkim_key_tag_is(k, "rsa") && !(ed = sdkim_key_tag_is(k, "ed25519")))
         return util_errf(err, errlen, "key k= unknown") + 1;
-    if (s != NULL && !dkim_key_tag_is(s, "*") && !dkim_key_tag_is(s, "email") &&
+    if (s != NULL && !sdkim_key_tag_is(s, "*") && !sdkim_key_tag_is(s, "email") &&
         memmem(s->val, s->vlen, "email", 5) == NULL && memchr(s->val, '*', s->vlen) == NULL)
         return util_errf(err, errlen, "key s= not for email") + 1;
     if (p == NULL)
         return util_errf(err, errlen, "key p= missing") + 1;
     if (p->vlen == 0)
         return util_errf(err, errlen, "key revoked (empty p=)") + 1;
-    der = dkim_key_b64_decode(p->val, p->vlen, &derlen);
+    der = sdkim_key_b64_decode(p->val, p->vlen, &derlen);
     if (der == NULL)
         return util_errf(err, errlen, "key p= is not base64") + 1;
-    pk = dkim_key_parse(der, derlen, ed);
+    pk = sdkim_key_parse(der, derlen, ed);
     free(der);
     if (pk == NULL)
         return util_errf(err, errlen, "key p= cannot be decoded") + 1;
@@ -246,9 +246,9 @@ dkim_key_check(const dkim_engine *e, const char *rec, size_t len, char *err, siz
     return 1;
 }
 
-/* dkim_key_name_ok - a DNS label sequence of letters, digits, '-', '_' and dots */
+/* sdkim_key_name_ok - a DNS label sequence of letters, digits, '-', '_' and dots */
 static int
-dkim_key_name_ok(const char *s)
+sdkim_key_name_ok(const char *s)
 {
     size_t i, n = strlen(s);
 
@@ -260,10 +260,10 @@ dkim_key_name_ok(const char *s)
     return 1;
 }
 
-/* dkim_key_published - look up selector._domainkey.domain and check its key record */
+/* sdkim_key_published - look up selector._domainkey.domain and check its key record */
 int
-dkim_key_published(dkim_engine *e, const char *selector, const char *domain, uint64_t deadline_ms,
-                   char *err, size_t errlen)
+sdkim_key_published(sdkim_engine *e, const char *selector, const char *domain, uint64_t deadline_ms,
+                    char *err, size_t errlen)
 {
     dns_txt *txt = NULL;
     dns_status st;
@@ -271,8 +271,8 @@ dkim_key_published(dkim_engine *e, const char *selector, const char *domain, uin
     size_t i;
     int ok = 0;
 
-    if (e == NULL || selector == NULL || domain == NULL || !dkim_key_name_ok(selector) ||
-        !dkim_key_name_ok(domain))
+    if (e == NULL || selector == NULL || domain == NULL || !sdkim_key_name_ok(selector) ||
+        !sdkim_key_name_ok(domain))
         return util_errf(err, errlen, "invalid selector or domain") + 1;
     name = xasprintf("%s._domainkey.%s", selector, domain);
     st = dns_lookup_txt(e->dns, name, deadline_ms, &txt, derr, sizeof(derr));
@@ -288,7 +288,7 @@ dkim_key_published(dkim_engine *e, const char *selector, const char *domain, uin
         return 0;
     }
     for (i = 0; i < txt->n && ok != 1; i++)
-        ok = dkim_key_check(e, txt->rr[i], txt->len[i], i == 0 ? err : NULL, errlen);
+        ok = sdkim_key_check(e, txt->rr[i], txt->len[i], i == 0 ? err : NULL, errlen);
     free(name);
     dns_txt_free(txt);
     return ok;

@@ -1,16 +1,16 @@
 /*
- * dkim_bodyplan.c - which body hashes a message's signatures need, and whether they match
+ * sdkim_bodyplan.c - which body hashes a message's signatures need, and whether they match
  *
  * SYNOPSIS
- *   p = dkim_bodyplan_new(dk);          at end of headers; NULL: libopendkim hashes the body
- *   dkim_bodyplan_update(p, chunk, len) ...
- *   dkim_bodyplan_final(p);             at end of message
- *   ok = dkim_bodyplan_match(p, sig);   1: our hash equals the signature's bh=, 0: it does not
- *   p = dkim_bodyplan_free(p);
+ *   p = sdkim_bodyplan_new(dk);          at end of headers; NULL: libopendkim hashes the body
+ *   sdkim_bodyplan_update(p, chunk, len) ...
+ *   sdkim_bodyplan_final(p);             at end of message
+ *   ok = sdkim_bodyplan_match(p, sig);   1: our hash equals the signature's bh=, 0: it does not
+ *   p = sdkim_bodyplan_free(p);
  *
  * DESCRIPTION
- *   dkim.c gives libopendkim no body when this plan exists: one hasher
- *   (dkim_bodyhash.c) per canonicalisation and digest the signatures ask
+ *   sdkim.c gives libopendkim no body when this plan exists: one hasher
+ *   (sdkim_bodyhash.c) per canonicalisation and digest the signatures ask
  *   for, at most four.  Signatures libopendkim ignores or has already
  *   refused need none.  A signature with l=, or with a body
  *   canonicalisation or algorithm this file does not know, makes the plan
@@ -20,7 +20,7 @@
  *   None: a digest that failed matches nothing.
  *
  * SECURITY
- *   bh= is untrusted; it is decoded by dkim_key_b64_decode() (whitespace
+ *   bh= is untrusted; it is decoded by sdkim_key_b64_decode() (whitespace
  *   skipped, bounded) and compared by length and bytes.
  */
 #include "config.h"
@@ -30,30 +30,27 @@
 
 #include <openssl/evp.h>
 
-/* libopendkim's function dkim_verify() would clash with our type dkim_verify */
-#define dkim_verify sm_opendkim_verify_unused
 #include <opendkim/dkim.h>
-#undef dkim_verify
 
-#include "auth/dkim_int.h"
+#include "auth/sdkim_int.h"
 #include "lib/util.h"
 
-#define DKIM_BODYPLAN_MAX 4 /* simple/relaxed x sha1/sha256 */
+#define SDKIM_BODYPLAN_MAX 4 /* simple/relaxed x sha1/sha256 */
 
-struct dkim_bodyplan {
+struct sdkim_bodyplan {
     struct {
         int relaxed;
         const EVP_MD *md;
-        dkim_bodyhash *b;
+        sdkim_bodyhash *b;
         unsigned char digest[EVP_MAX_MD_SIZE];
         size_t len; /* 0 until computed, or when the digest failed */
-    } h[DKIM_BODYPLAN_MAX];
+    } h[SDKIM_BODYPLAN_MAX];
     size_t n;
 };
 
-/* dkim_bodyplan_sig - a signature's body canonicalisation and digest; 0 if unknown here */
+/* sdkim_bodyplan_sig - a signature's body canonicalisation and digest; 0 if unknown here */
 static int
-dkim_bodyplan_sig(DKIM_SIGINFO *sig, int *relaxed, const EVP_MD **md)
+sdkim_bodyplan_sig(DKIM_SIGINFO *sig, int *relaxed, const EVP_MD **md)
 {
     dkim_canon_t hc, bc;
     dkim_alg_t alg;
@@ -73,9 +70,9 @@ dkim_bodyplan_sig(DKIM_SIGINFO *sig, int *relaxed, const EVP_MD **md)
     return 1;
 }
 
-/* dkim_bodyplan_find - the hasher for this canonicalisation and digest, or -1 */
+/* sdkim_bodyplan_find - the hasher for this canonicalisation and digest, or -1 */
 static int
-dkim_bodyplan_find(const dkim_bodyplan *p, int relaxed, const EVP_MD *md)
+sdkim_bodyplan_find(const sdkim_bodyplan *p, int relaxed, const EVP_MD *md)
 {
     for (size_t i = 0; i < p->n; i++)
         if (p->h[i].relaxed == relaxed && p->h[i].md == md)
@@ -83,11 +80,11 @@ dkim_bodyplan_find(const dkim_bodyplan *p, int relaxed, const EVP_MD *md)
     return -1;
 }
 
-dkim_bodyplan *
-dkim_bodyplan_new(struct dkim *dk)
+sdkim_bodyplan *
+sdkim_bodyplan_new(struct dkim *dk)
 {
     DKIM_SIGINFO **sigs = NULL;
-    dkim_bodyplan *p;
+    sdkim_bodyplan *p;
     int nsigs = 0;
 
     if (dkim_getsiglist(dk, &sigs, &nsigs) != DKIM_STAT_OK || nsigs <= 0)
@@ -102,37 +99,37 @@ dkim_bodyplan_new(struct dkim *dk)
             (serr != DKIM_SIGERROR_UNKNOWN && serr != DKIM_SIGERROR_OK))
             continue;
         if (dkim_sig_gettagvalue(sigs[i], 0, (u_char *)"l") != NULL ||
-            !dkim_bodyplan_sig(sigs[i], &relaxed, &md))
-            return dkim_bodyplan_free(p);
-        if (dkim_bodyplan_find(p, relaxed, md) < 0) {
+            !sdkim_bodyplan_sig(sigs[i], &relaxed, &md))
+            return sdkim_bodyplan_free(p);
+        if (sdkim_bodyplan_find(p, relaxed, md) < 0) {
             p->h[p->n].relaxed = relaxed;
             p->h[p->n].md = md;
-            p->h[p->n++].b = dkim_bodyhash_new(relaxed, md);
+            p->h[p->n++].b = sdkim_bodyhash_new(relaxed, md);
         }
     }
     return p;
 }
 
 void
-dkim_bodyplan_update(dkim_bodyplan *p, const unsigned char *chunk, size_t len)
+sdkim_bodyplan_update(sdkim_bodyplan *p, const unsigned char *chunk, size_t len)
 {
     for (size_t i = 0; i < p->n; i++)
         if (p->h[i].b != NULL)
-            dkim_bodyhash_update(p->h[i].b, chunk, len);
+            sdkim_bodyhash_update(p->h[i].b, chunk, len);
 }
 
 void
-dkim_bodyplan_final(dkim_bodyplan *p)
+sdkim_bodyplan_final(sdkim_bodyplan *p)
 {
     for (size_t i = 0; i < p->n; i++)
         if (p->h[i].b != NULL) {
-            p->h[i].len = dkim_bodyhash_final(p->h[i].b, p->h[i].digest);
-            p->h[i].b = dkim_bodyhash_free(p->h[i].b);
+            p->h[i].len = sdkim_bodyhash_final(p->h[i].b, p->h[i].digest);
+            p->h[i].b = sdkim_bodyhash_free(p->h[i].b);
         }
 }
 
 int
-dkim_bodyplan_match(const dkim_bodyplan *p, struct dkim_siginfo *sig)
+sdkim_bodyplan_match(const sdkim_bodyplan *p, struct dkim_siginfo *sig)
 {
     const unsigned char *bh = dkim_sig_gettagvalue(sig, 0, (u_char *)"bh");
     unsigned char *want;
@@ -140,21 +137,21 @@ dkim_bodyplan_match(const dkim_bodyplan *p, struct dkim_siginfo *sig)
     size_t n = 0;
     int relaxed, k, ok;
 
-    if (bh == NULL || !dkim_bodyplan_sig(sig, &relaxed, &md) ||
-        (k = dkim_bodyplan_find(p, relaxed, md)) < 0 || p->h[k].len == 0 ||
-        (want = dkim_key_b64_decode((const char *)bh, strlen((const char *)bh), &n)) == NULL)
+    if (bh == NULL || !sdkim_bodyplan_sig(sig, &relaxed, &md) ||
+        (k = sdkim_bodyplan_find(p, relaxed, md)) < 0 || p->h[k].len == 0 ||
+        (want = sdkim_key_b64_decode((const char *)bh, strlen((const char *)bh), &n)) == NULL)
         return 0;
     ok = n == p->h[k].len && memcmp(want, p->h[k].digest, n) == 0;
     free(want);
     return ok;
 }
 
-dkim_bodyplan *
-dkim_bodyplan_free(dkim_bodyplan *p)
+sdkim_bodyplan *
+sdkim_bodyplan_free(sdkim_bodyplan *p)
 {
     if (p != NULL) {
         for (size_t i = 0; i < p->n; i++)
-            dkim_bodyhash_free(p->h[i].b);
+            sdkim_bodyhash_free(p->h[i].b);
         free(p);
     }
     return NULL;

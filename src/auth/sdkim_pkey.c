@@ -1,20 +1,20 @@
 /*
- * dkim_pkey.c - decoded DKIM public keys, cached by their DER bytes
+ * sdkim_pkey.c - decoded DKIM public keys, cached by their DER bytes
  *
  * SYNOPSIS
- *   pk = dkim_pkey_decode(der, len, &used);   a new reference, or NULL
+ *   pk = sdkim_pkey_decode(der, len, &used);   a new reference, or NULL
  *   EVP_PKEY_free(pk);
- *   dkim_pkey_stats(&hits, &misses);
- *   dkim_pkey_flush();
+ *   sdkim_pkey_stats(&hits, &misses);
+ *   sdkim_pkey_flush();
  *
  * DESCRIPTION
  *   With OpenSSL 3, decoding a SubjectPublicKeyInfo builds a decoder
  *   context on every call: for a 2048-bit RSA key it costs several times
  *   the RSA verification itself, and a signed message needs its key
- *   decoded two or three times (the record check in dkim_key.c, the
+ *   decoded two or three times (the record check in sdkim_key.c, the
  *   predicted signer's published key, libopendkim's verification).
  *   Every sender signs with a handful of keys, so the decoded keys are
- *   kept: dkim_pkey_decode() answers d2i_PUBKEY() from a small table
+ *   kept: sdkim_pkey_decode() answers d2i_PUBKEY() from a small table
  *   keyed by the exact DER bytes.  The same bytes always decode to the
  *   same key, so nothing here can go stale; a rotated key is new bytes.
  *
@@ -37,7 +37,7 @@
  *
  * SECURITY
  *   The DER is untrusted DNS data; OpenSSL parses it.  The table holds at
- *   most DKIM_PKEY_SLOTS keys of at most DKIM_PKEY_MAX_DER bytes; larger
+ *   most SDKIM_PKEY_SLOTS keys of at most SDKIM_PKEY_MAX_DER bytes; larger
  *   keys are decoded every time.
  */
 #include "config.h"
@@ -53,12 +53,12 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
-#include "auth/dkim_int.h"
+#include "auth/sdkim_int.h"
 
-#define DKIM_PKEY_SLOTS 64
-#define DKIM_PKEY_MAX_DER 4096 /* SPKI of an RSA-16384 key is about 2.1 KB */
+#define SDKIM_PKEY_SLOTS 64
+#define SDKIM_PKEY_MAX_DER 4096 /* SPKI of an RSA-16384 key is about 2.1 KB */
 
-struct dkim_pkey_slot {
+struct sdkim_pkey_slot {
     unsigned char *der; /* NULL: free */
     size_t len;
     uint64_t hash;
@@ -66,13 +66,13 @@ struct dkim_pkey_slot {
     uint64_t used; /* clock of the last hit, for replacement */
 };
 
-static pthread_mutex_t dkim_pkey_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct dkim_pkey_slot dkim_pkey_tab[DKIM_PKEY_SLOTS];
-static uint64_t dkim_pkey_clock, dkim_pkey_hits, dkim_pkey_misses;
+static pthread_mutex_t sdkim_pkey_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct sdkim_pkey_slot sdkim_pkey_tab[SDKIM_PKEY_SLOTS];
+static uint64_t sdkim_pkey_clock, sdkim_pkey_hits, sdkim_pkey_misses;
 
-/* dkim_pkey_hash - FNV-1a over the first len bytes */
+/* sdkim_pkey_hash - FNV-1a over the first len bytes */
 static uint64_t
-dkim_pkey_hash(const unsigned char *p, size_t len)
+sdkim_pkey_hash(const unsigned char *p, size_t len)
 {
     uint64_t h = 0xcbf29ce484222325ULL;
 
@@ -82,11 +82,11 @@ dkim_pkey_hash(const unsigned char *p, size_t len)
 }
 
 /*
- * dkim_pkey_derlen - the length of the DER SEQUENCE at the start of der (its header
+ * sdkim_pkey_derlen - the length of the DER SEQUENCE at the start of der (its header
  * included), or 0 when der does not start with a complete one
  */
 static size_t
-dkim_pkey_derlen(const unsigned char *der, size_t len)
+sdkim_pkey_derlen(const unsigned char *der, size_t len)
 {
     size_t n, hdr = 2;
 
@@ -106,31 +106,31 @@ dkim_pkey_derlen(const unsigned char *der, size_t len)
     return n <= len - hdr ? hdr + n : 0;
 }
 
-/* dkim_pkey_lookup - a new reference to the key stored under these DER bytes (lock held) */
+/* sdkim_pkey_lookup - a new reference to the key stored under these DER bytes (lock held) */
 static EVP_PKEY *
-dkim_pkey_lookup(const unsigned char *der, size_t len, uint64_t hash)
+sdkim_pkey_lookup(const unsigned char *der, size_t len, uint64_t hash)
 {
-    for (size_t i = 0; i < DKIM_PKEY_SLOTS; i++) {
-        struct dkim_pkey_slot *s = &dkim_pkey_tab[i];
+    for (size_t i = 0; i < SDKIM_PKEY_SLOTS; i++) {
+        struct sdkim_pkey_slot *s = &sdkim_pkey_tab[i];
 
         if (s->der == NULL || s->len != len || s->hash != hash || memcmp(s->der, der, len) != 0 ||
             !EVP_PKEY_up_ref(s->pk))
             continue;
-        s->used = ++dkim_pkey_clock;
+        s->used = ++sdkim_pkey_clock;
         return s->pk;
     }
     return NULL;
 }
 
-/* dkim_pkey_store - keep a reference to pk under its DER (lock held); replaces the oldest */
+/* sdkim_pkey_store - keep a reference to pk under its DER (lock held); replaces the oldest */
 static void
-dkim_pkey_store(const unsigned char *der, size_t len, uint64_t hash, EVP_PKEY *pk)
+sdkim_pkey_store(const unsigned char *der, size_t len, uint64_t hash, EVP_PKEY *pk)
 {
-    struct dkim_pkey_slot *victim = &dkim_pkey_tab[0];
+    struct sdkim_pkey_slot *victim = &sdkim_pkey_tab[0];
     unsigned char *copy;
 
-    for (size_t i = 0; i < DKIM_PKEY_SLOTS; i++) {
-        struct dkim_pkey_slot *s = &dkim_pkey_tab[i];
+    for (size_t i = 0; i < SDKIM_PKEY_SLOTS; i++) {
+        struct sdkim_pkey_slot *s = &sdkim_pkey_tab[i];
 
         if (s->der != NULL && s->len == len && memcmp(s->der, der, len) == 0)
             return; /* another thread stored it meanwhile */
@@ -150,11 +150,11 @@ dkim_pkey_store(const unsigned char *der, size_t len, uint64_t hash, EVP_PKEY *p
     victim->len = len;
     victim->hash = hash;
     victim->pk = pk;
-    victim->used = ++dkim_pkey_clock;
+    victim->used = ++sdkim_pkey_clock;
 }
 
 EVP_PKEY *
-dkim_pkey_decode(const unsigned char *der, size_t len, size_t *used)
+sdkim_pkey_decode(const unsigned char *der, size_t len, size_t *used)
 {
     const unsigned char *p = der;
     EVP_PKEY *pk = NULL;
@@ -167,16 +167,16 @@ dkim_pkey_decode(const unsigned char *der, size_t len, size_t *used)
      * DER is self-delimiting: the key is the SEQUENCE at the start, whatever
      * follows it, and d2i_PUBKEY() would decode exactly those bytes
      */
-    n = dkim_pkey_derlen(der, len);
-    if (n > 0 && n <= DKIM_PKEY_MAX_DER) {
-        hash = dkim_pkey_hash(der, n);
-        pthread_mutex_lock(&dkim_pkey_lock);
-        pk = dkim_pkey_lookup(der, n, hash);
+    n = sdkim_pkey_derlen(der, len);
+    if (n > 0 && n <= SDKIM_PKEY_MAX_DER) {
+        hash = sdkim_pkey_hash(der, n);
+        pthread_mutex_lock(&sdkim_pkey_lock);
+        pk = sdkim_pkey_lookup(der, n, hash);
         if (pk != NULL)
-            dkim_pkey_hits++;
+            sdkim_pkey_hits++;
         else
-            dkim_pkey_misses++;
-        pthread_mutex_unlock(&dkim_pkey_lock);
+            sdkim_pkey_misses++;
+        pthread_mutex_unlock(&sdkim_pkey_lock);
     }
     if (pk == NULL) {
         /* decoded outside the lock: the slow part */
@@ -184,10 +184,10 @@ dkim_pkey_decode(const unsigned char *der, size_t len, size_t *used)
             return NULL;
         if ((size_t)(p - der) != n)
             n = (size_t)(p - der); /* not what the header said: decoded, not kept */
-        else if (n <= DKIM_PKEY_MAX_DER) {
-            pthread_mutex_lock(&dkim_pkey_lock);
-            dkim_pkey_store(der, n, hash, pk);
-            pthread_mutex_unlock(&dkim_pkey_lock);
+        else if (n <= SDKIM_PKEY_MAX_DER) {
+            pthread_mutex_lock(&sdkim_pkey_lock);
+            sdkim_pkey_store(der, n, hash, pk);
+            pthread_mutex_unlock(&sdkim_pkey_lock);
         }
     }
     if (used != NULL)
@@ -196,20 +196,20 @@ dkim_pkey_decode(const unsigned char *der, size_t len, size_t *used)
 }
 
 void
-dkim_pkey_stats(unsigned long *hits, unsigned long *misses)
+sdkim_pkey_stats(unsigned long *hits, unsigned long *misses)
 {
-    pthread_mutex_lock(&dkim_pkey_lock);
-    *hits = (unsigned long)dkim_pkey_hits;
-    *misses = (unsigned long)dkim_pkey_misses;
-    pthread_mutex_unlock(&dkim_pkey_lock);
+    pthread_mutex_lock(&sdkim_pkey_lock);
+    *hits = (unsigned long)sdkim_pkey_hits;
+    *misses = (unsigned long)sdkim_pkey_misses;
+    pthread_mutex_unlock(&sdkim_pkey_lock);
 }
 
 void
-dkim_pkey_flush(void)
+sdkim_pkey_flush(void)
 {
-    pthread_mutex_lock(&dkim_pkey_lock);
-    for (size_t i = 0; i < DKIM_PKEY_SLOTS; i++) {
-        struct dkim_pkey_slot *s = &dkim_pkey_tab[i];
+    pthread_mutex_lock(&sdkim_pkey_lock);
+    for (size_t i = 0; i < SDKIM_PKEY_SLOTS; i++) {
+        struct sdkim_pkey_slot *s = &sdkim_pkey_tab[i];
 
         if (s->der != NULL) {
             free(s->der);
@@ -217,7 +217,7 @@ dkim_pkey_flush(void)
         }
         memset(s, 0, sizeof(*s));
     }
-    pthread_mutex_unlock(&dkim_pkey_lock);
+    pthread_mutex_unlock(&sdkim_pkey_lock);
 }
 
 /*
@@ -235,7 +235,7 @@ d2i_PUBKEY_bio(BIO *bp, EVP_PKEY **a)
     if (a != NULL || bp == NULL || BIO_method_type(bp) != BIO_TYPE_MEM ||
         (avail = BIO_get_mem_data(bp, &data)) <= 0 || data == NULL)
         return ASN1_d2i_bio_of(EVP_PKEY, EVP_PKEY_new, d2i_PUBKEY, bp, a);
-    pk = dkim_pkey_decode((const unsigned char *)data, (size_t)avail, &used);
+    pk = sdkim_pkey_decode((const unsigned char *)data, (size_t)avail, &used);
     /* consume the key from the BIO, as ASN1_d2i_bio() would */
     while (pk != NULL && used > 0) {
         unsigned char skip[512];

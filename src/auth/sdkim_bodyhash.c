@@ -1,17 +1,17 @@
 /*
- * dkim_bodyhash.c - DKIM body hashes: RFC 6376 body canonicalisation, streamed
+ * sdkim_bodyhash.c - DKIM body hashes: RFC 6376 body canonicalisation, streamed
  *
  * SYNOPSIS
- *   b = dkim_bodyhash_new(relaxed, md);            md: EVP_sha256() or EVP_sha1()
- *   dkim_bodyhash_update(b, chunk, len) ...        the body as the MTA sends it
- *   n = dkim_bodyhash_final(b, digest);            digest[EVP_MAX_MD_SIZE]; 0 on failure
- *   b = dkim_bodyhash_free(b);
+ *   b = sdkim_bodyhash_new(relaxed, md);            md: EVP_sha256() or EVP_sha1()
+ *   sdkim_bodyhash_update(b, chunk, len) ...        the body as the MTA sends it
+ *   n = sdkim_bodyhash_final(b, digest);            digest[EVP_MAX_MD_SIZE]; 0 on failure
+ *   b = sdkim_bodyhash_free(b);
  *
  * DESCRIPTION
  *   libopendkim canonicalises the body one byte at a time into a dynamic
  *   string and hashes it in small pieces: about 6.6 ns a byte, nine times
  *   what SHA-256 itself costs here, so a signed 700 KB body took 5 ms.  This
- *   file does the same job at close to the hash's speed, and dkim.c compares
+ *   file does the same job at close to the hash's speed, and sdkim.c compares
  *   the result with each signature's bh= while libopendkim keeps the
  *   signature itself (header hash, key, cryptography).
  *
@@ -25,11 +25,11 @@
  *   defines them (libopendkim drops a bare CR in relaxed mode and a bare LF
  *   in simple mode; the MTAs ses-milter serves send CRLF lines, so this only
  *   matters for bodies no receiver would see as sent).  The l= body length
- *   limit is not handled here: dkim.c leaves such signatures to libopendkim.
+ *   limit is not handled here: sdkim.c leaves such signatures to libopendkim.
  *
  * DIAGNOSTICS
  *   None: allocation failures abort (xmalloc), digest failures make
- *   dkim_bodyhash_final() return 0.
+ *   sdkim_bodyhash_final() return 0.
  *
  * SECURITY
  *   The body is untrusted; the state is a few counters, the output goes
@@ -42,16 +42,16 @@
 
 #include <openssl/evp.h>
 
-#include "auth/dkim_int.h"
+#include "auth/sdkim_int.h"
 #include "lib/util.h"
 
-#define DKIM_BODYHASH_BUF 8192
+#define SDKIM_BODYHASH_BUF 8192
 
 /* the bytes that end a run of ordinary characters: CR, and for relaxed SP and HTAB */
-static const unsigned char dkim_bodyhash_stop_simple[256] = {['\r'] = 1};
-static const unsigned char dkim_bodyhash_stop_relaxed[256] = {['\r'] = 1, [' '] = 1, ['\t'] = 1};
+static const unsigned char sdkim_bodyhash_stop_simple[256] = {['\r'] = 1};
+static const unsigned char sdkim_bodyhash_stop_relaxed[256] = {['\r'] = 1, [' '] = 1, ['\t'] = 1};
 
-struct dkim_bodyhash {
+struct sdkim_bodyhash {
     EVP_MD_CTX *ctx;
     int relaxed;
     int failed;               /* a digest call failed */
@@ -61,11 +61,11 @@ struct dkim_bodyhash {
     size_t empty;             /* empty lines held back: they count only if a line follows */
     unsigned long long wrote; /* bytes hashed, the buffer included */
     size_t n;
-    unsigned char buf[DKIM_BODYHASH_BUF];
+    unsigned char buf[SDKIM_BODYHASH_BUF];
 };
 
 static void
-dkim_bodyhash_flush(dkim_bodyhash *b)
+sdkim_bodyhash_flush(sdkim_bodyhash *b)
 {
     if (b->n > 0 && EVP_DigestUpdate(b->ctx, b->buf, b->n) != 1)
         b->failed = 1;
@@ -73,10 +73,10 @@ dkim_bodyhash_flush(dkim_bodyhash *b)
 }
 
 static void
-dkim_bodyhash_put(dkim_bodyhash *b, const void *p, size_t len)
+sdkim_bodyhash_put(sdkim_bodyhash *b, const void *p, size_t len)
 {
     if (b->n + len > sizeof(b->buf))
-        dkim_bodyhash_flush(b);
+        sdkim_bodyhash_flush(b);
     if (len > sizeof(b->buf)) {
         if (EVP_DigestUpdate(b->ctx, p, len) != 1)
             b->failed = 1;
@@ -87,40 +87,40 @@ dkim_bodyhash_put(dkim_bodyhash *b, const void *p, size_t len)
     b->wrote += len;
 }
 
-/* dkim_bodyhash_char - one character of a line (not CR/LF as line end, not relaxed WSP) */
+/* sdkim_bodyhash_char - one character of a line (not CR/LF as line end, not relaxed WSP) */
 static void
-dkim_bodyhash_char(dkim_bodyhash *b, unsigned char c)
+sdkim_bodyhash_char(sdkim_bodyhash *b, unsigned char c)
 {
     if (b->line == 0)
         for (; b->empty > 0; b->empty--)
-            dkim_bodyhash_put(b, "\r\n", 2);
+            sdkim_bodyhash_put(b, "\r\n", 2);
     if (b->wsp) {
-        dkim_bodyhash_put(b, " ", 1);
+        sdkim_bodyhash_put(b, " ", 1);
         b->wsp = 0;
     }
     if (b->n == sizeof(b->buf))
-        dkim_bodyhash_flush(b);
+        sdkim_bodyhash_flush(b);
     b->buf[b->n++] = c;
     b->wrote++;
     b->line++;
 }
 
-/* dkim_bodyhash_eol - the end of a line (CRLF seen) */
+/* sdkim_bodyhash_eol - the end of a line (CRLF seen) */
 static void
-dkim_bodyhash_eol(dkim_bodyhash *b)
+sdkim_bodyhash_eol(sdkim_bodyhash *b)
 {
     b->wsp = 0; /* trailing whitespace is dropped */
     if (b->line == 0)
         b->empty++;
     else
-        dkim_bodyhash_put(b, "\r\n", 2);
+        sdkim_bodyhash_put(b, "\r\n", 2);
     b->line = 0;
 }
 
-dkim_bodyhash *
-dkim_bodyhash_new(int relaxed, const EVP_MD *md)
+sdkim_bodyhash *
+sdkim_bodyhash_new(int relaxed, const EVP_MD *md)
 {
-    dkim_bodyhash *b = xcalloc(1, sizeof(*b));
+    sdkim_bodyhash *b = xcalloc(1, sizeof(*b));
 
     b->relaxed = relaxed;
     b->ctx = EVP_MD_CTX_new();
@@ -130,7 +130,7 @@ dkim_bodyhash_new(int relaxed, const EVP_MD *md)
 }
 
 void
-dkim_bodyhash_update(dkim_bodyhash *b, const unsigned char *p, size_t len)
+sdkim_bodyhash_update(sdkim_bodyhash *b, const unsigned char *p, size_t len)
 {
     for (size_t i = 0; i < len; i++) {
         unsigned char c = p[i];
@@ -138,10 +138,10 @@ dkim_bodyhash_update(dkim_bodyhash *b, const unsigned char *p, size_t len)
         if (b->cr) {
             b->cr = 0;
             if (c == '\n') {
-                dkim_bodyhash_eol(b);
+                sdkim_bodyhash_eol(b);
                 continue;
             }
-            dkim_bodyhash_char(b, '\r'); /* a bare CR is a character of its line */
+            sdkim_bodyhash_char(b, '\r'); /* a bare CR is a character of its line */
         }
         if (c == '\r') {
             b->cr = 1;
@@ -150,7 +150,7 @@ dkim_bodyhash_update(dkim_bodyhash *b, const unsigned char *p, size_t len)
         } else if (b->line > 0 && !b->wsp && b->n < sizeof(b->buf)) {
             /* the common case, inside a line: copy the run up to the next CR (or WSP) */
             const unsigned char *stop =
-                b->relaxed ? dkim_bodyhash_stop_relaxed : dkim_bodyhash_stop_simple;
+                b->relaxed ? sdkim_bodyhash_stop_relaxed : sdkim_bodyhash_stop_simple;
             size_t room = sizeof(b->buf) - b->n, k = 1, max = len - i < room ? len - i : room;
 
             while (k < max) {
@@ -167,32 +167,32 @@ dkim_bodyhash_update(dkim_bodyhash *b, const unsigned char *p, size_t len)
             b->line += k;
             i += k - 1;
         } else {
-            dkim_bodyhash_char(b, c);
+            sdkim_bodyhash_char(b, c);
         }
     }
 }
 
 size_t
-dkim_bodyhash_final(dkim_bodyhash *b, unsigned char *digest)
+sdkim_bodyhash_final(sdkim_bodyhash *b, unsigned char *digest)
 {
     unsigned int n = 0;
 
     if (b->cr) {
         b->cr = 0;
-        dkim_bodyhash_char(b, '\r');
+        sdkim_bodyhash_char(b, '\r');
     }
     if (b->line > 0)
-        dkim_bodyhash_eol(b); /* a last line without CRLF gets one */
+        sdkim_bodyhash_eol(b); /* a last line without CRLF gets one */
     if (!b->relaxed && b->wrote == 0)
-        dkim_bodyhash_put(b, "\r\n", 2);
-    dkim_bodyhash_flush(b);
+        sdkim_bodyhash_put(b, "\r\n", 2);
+    sdkim_bodyhash_flush(b);
     if (b->failed || EVP_DigestFinal_ex(b->ctx, digest, &n) != 1)
         return 0;
     return n;
 }
 
-dkim_bodyhash *
-dkim_bodyhash_free(dkim_bodyhash *b)
+sdkim_bodyhash *
+sdkim_bodyhash_free(sdkim_bodyhash *b)
 {
     if (b != NULL) {
         EVP_MD_CTX_free(b->ctx);

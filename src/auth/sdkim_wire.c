@@ -1,5 +1,5 @@
 /*
- * dkim_wire.c - libopendkim's DNS hooks answered from our TXT cache
+ * sdkim_wire.c - libopendkim's DNS hooks answered from our TXT cache
  *
  * libopendkim asks for key records through a DNS service it lets the
  * caller replace (dkim_dns_set_query_start / waitreply / cancel).  The
@@ -9,7 +9,7 @@
  * parses as if it came from res_query().  NXDOMAIN and NODATA become empty
  * answers (no key), a temporary failure a failed query, so that each
  * signature keeps its own result.  Key records with a bare PKCS#1 p= are
- * rewritten on the way (dkim_key_fixup).
+ * rewritten on the way (sdkim_key_fixup).
  */
 #include "config.h"
 
@@ -17,27 +17,24 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* libopendkim's function dkim_verify() would clash with our type dkim_verify */
-#define dkim_verify sm_opendkim_verify_unused
 #include <opendkim/dkim.h>
-#undef dkim_verify
 
-#include "auth/dkim_int.h"
+#include "auth/sdkim_int.h"
 #include "lib/util.h"
 
 /* one answer being handed to libopendkim */
-struct dkim_wire_query {
+struct sdkim_wire_query {
     int status; /* DKIM_DNS_SUCCESS or DKIM_DNS_ERROR */
     size_t len;
 };
 
-__thread uint64_t dkim_wire_deadline;
+__thread uint64_t sdkim_wire_deadline;
 
-#define DKIM_WIRE_TTL 300
+#define SDKIM_WIRE_TTL 300
 
-/* dkim_wire_name - encode a dotted name as DNS labels; returns bytes or -1 */
+/* sdkim_wire_name - encode a dotted name as DNS labels; returns bytes or -1 */
 static int
-dkim_wire_name(const char *name, unsigned char *out, size_t outlen)
+sdkim_wire_name(const char *name, unsigned char *out, size_t outlen)
 {
     size_t o = 0;
     const char *p = name;
@@ -62,16 +59,16 @@ dkim_wire_name(const char *name, unsigned char *out, size_t outlen)
 }
 
 static void
-dkim_wire_put16(unsigned char *p, unsigned v)
+sdkim_wire_put16(unsigned char *p, unsigned v)
 {
     p[0] = (unsigned char)(v >> 8);
     p[1] = (unsigned char)v;
 }
 
-/* dkim_wire_answer - a TXT answer packet; returns its length or 0 when it does not fit */
+/* sdkim_wire_answer - a TXT answer packet; returns its length or 0 when it does not fit */
 static size_t
-dkim_wire_answer(unsigned char *buf, size_t buflen, const char *qname, int rcode,
-                 const dns_txt *txt)
+sdkim_wire_answer(unsigned char *buf, size_t buflen, const char *qname, int rcode,
+                  const dns_txt *txt)
 {
     size_t o = 12, i;
     int n;
@@ -81,15 +78,15 @@ dkim_wire_answer(unsigned char *buf, size_t buflen, const char *qname, int rcode
     memset(buf, 0, 12);
     buf[2] = 0x81;                                   /* QR, RD */
     buf[3] = (unsigned char)(0x80 | (rcode & 0x0f)); /* RA, rcode */
-    dkim_wire_put16(buf + 4, 1);
-    n = dkim_wire_name(qname, buf + o, buflen - o - 4);
+    sdkim_wire_put16(buf + 4, 1);
+    n = sdkim_wire_name(qname, buf + o, buflen - o - 4);
     if (n < 0) { /* unencodable: the root name still lets the parser skip it */
         buf[o] = 0;
         n = 1;
     }
     o += (size_t)n;
-    dkim_wire_put16(buf + o, ns_t_txt);
-    dkim_wire_put16(buf + o + 2, ns_c_in);
+    sdkim_wire_put16(buf + o, ns_t_txt);
+    sdkim_wire_put16(buf + o + 2, ns_c_in);
     o += 4;
     for (i = 0; txt != NULL && i < txt->n; i++) {
         size_t len = txt->len[i], rdlen = len + (len + 254) / 255 + (len == 0), k;
@@ -97,12 +94,12 @@ dkim_wire_answer(unsigned char *buf, size_t buflen, const char *qname, int rcode
 
         if (rdlen > 65535 || o + 12 + rdlen > buflen)
             return 0;
-        dkim_wire_put16(buf + o, 0xc00c);
-        dkim_wire_put16(buf + o + 2, ns_t_txt);
-        dkim_wire_put16(buf + o + 4, ns_c_in);
-        dkim_wire_put16(buf + o + 6, 0);
-        dkim_wire_put16(buf + o + 8, DKIM_WIRE_TTL);
-        dkim_wire_put16(buf + o + 10, (unsigned)rdlen);
+        sdkim_wire_put16(buf + o, 0xc00c);
+        sdkim_wire_put16(buf + o + 2, ns_t_txt);
+        sdkim_wire_put16(buf + o + 4, ns_c_in);
+        sdkim_wire_put16(buf + o + 6, 0);
+        sdkim_wire_put16(buf + o + 8, SDKIM_WIRE_TTL);
+        sdkim_wire_put16(buf + o + 10, (unsigned)rdlen);
         o += 12;
         if (len == 0)
             buf[o++] = 0;
@@ -113,42 +110,42 @@ dkim_wire_answer(unsigned char *buf, size_t buflen, const char *qname, int rcode
             memcpy(buf + o, rr + k, chunk);
             o += chunk;
         }
-        dkim_wire_put16(buf + 6, (unsigned)(i + 1));
+        sdkim_wire_put16(buf + 6, (unsigned)(i + 1));
     }
     return o;
 }
 
-/* dkim_wire_keys - the answer packet for a cached TXT set, PKCS#1 RSA keys rewritten as SPKI */
+/* sdkim_wire_keys - the answer packet for a cached TXT set, PKCS#1 RSA keys rewritten as SPKI */
 static size_t
-dkim_wire_keys(unsigned char *buf, size_t buflen, const char *qname, const dns_txt *txt)
+sdkim_wire_keys(unsigned char *buf, size_t buflen, const char *qname, const dns_txt *txt)
 {
     char *rr[8];
     size_t len[8], i, n = txt->n < 8 ? txt->n : 8, out;
     dns_txt copy = {n, rr, len};
 
     for (i = 0; i < n; i++) {
-        rr[i] = dkim_key_fixup(txt->rr[i], txt->len[i], &len[i]);
+        rr[i] = sdkim_key_fixup(txt->rr[i], txt->len[i], &len[i]);
         if (rr[i] == NULL) {
             rr[i] = txt->rr[i];
             len[i] = txt->len[i];
         }
     }
-    out = dkim_wire_answer(buf, buflen, qname, ns_r_noerror, txt->n <= 8 ? &copy : txt);
+    out = sdkim_wire_answer(buf, buflen, qname, ns_r_noerror, txt->n <= 8 ? &copy : txt);
     for (i = 0; i < n; i++)
         if (rr[i] != txt->rr[i])
             free(rr[i]);
     return out;
 }
 
-/* dkim_wire_start - libopendkim query start: look up through the cache, answer at once */
+/* sdkim_wire_start - libopendkim query start: look up through the cache, answer at once */
 static int
-dkim_wire_start(void *srv, int type, unsigned char *query, unsigned char *buf, size_t buflen,
-                void **qh)
+sdkim_wire_start(void *srv, int type, unsigned char *query, unsigned char *buf, size_t buflen,
+                 void **qh)
 {
-    dkim_engine *e = srv;
-    struct dkim_wire_query *q = xcalloc(1, sizeof(*q));
+    sdkim_engine *e = srv;
+    struct sdkim_wire_query *q = xcalloc(1, sizeof(*q));
     dns_txt *txt = NULL;
-    uint64_t deadline = dkim_wire_deadline;
+    uint64_t deadline = sdkim_wire_deadline;
     char err[128];
     dns_status st;
 
@@ -162,24 +159,24 @@ dkim_wire_start(void *srv, int type, unsigned char *query, unsigned char *buf, s
         return 0; /* message budget spent: key lookup failed */
     st = dns_lookup_txt(e->dns, (const char *)query, deadline, &txt, err, sizeof(err));
     if (st == DNS_OK)
-        q->len = dkim_wire_keys(buf, buflen, (const char *)query, txt);
+        q->len = sdkim_wire_keys(buf, buflen, (const char *)query, txt);
     else if (st == DNS_NXDOMAIN)
-        q->len = dkim_wire_answer(buf, buflen, (const char *)query, ns_r_nxdomain, NULL);
+        q->len = sdkim_wire_answer(buf, buflen, (const char *)query, ns_r_nxdomain, NULL);
     else if (st == DNS_NODATA)
-        q->len = dkim_wire_answer(buf, buflen, (const char *)query, ns_r_noerror, NULL);
+        q->len = sdkim_wire_answer(buf, buflen, (const char *)query, ns_r_noerror, NULL);
     if (st == DNS_OK && q->len == 0) /* absurdly large record set: treat as no key */
-        q->len = dkim_wire_answer(buf, buflen, (const char *)query, ns_r_noerror, NULL);
+        q->len = sdkim_wire_answer(buf, buflen, (const char *)query, ns_r_noerror, NULL);
     if (st != DNS_TEMPFAIL && q->len > 0)
         q->status = DKIM_DNS_SUCCESS;
     dns_txt_free(txt);
     return 0;
 }
 
-/* dkim_wire_wait - the answer is always ready */
+/* sdkim_wire_wait - the answer is always ready */
 static int
-dkim_wire_wait(void *srv, void *qh, struct timeval *to, size_t *bytes, int *error, int *dnssec)
+sdkim_wire_wait(void *srv, void *qh, struct timeval *to, size_t *bytes, int *error, int *dnssec)
 {
-    struct dkim_wire_query *q = qh;
+    struct sdkim_wire_query *q = qh;
 
     (void)srv;
     (void)to;
@@ -194,30 +191,30 @@ dkim_wire_wait(void *srv, void *qh, struct timeval *to, size_t *bytes, int *erro
     return DKIM_DNS_SUCCESS;
 }
 
-/* dkim_wire_cancel - libopendkim calls it once per started query: free the handle */
+/* sdkim_wire_cancel - libopendkim calls it once per started query: free the handle */
 static int
-dkim_wire_cancel(void *srv, void *qh)
+sdkim_wire_cancel(void *srv, void *qh)
 {
     (void)srv;
     free(qh);
     return 0;
 }
 
-/* dkim_wire_close - nothing to close: the cache belongs to the caller */
+/* sdkim_wire_close - nothing to close: the cache belongs to the caller */
 static void
-dkim_wire_close(void *srv)
+sdkim_wire_close(void *srv)
 {
     (void)srv;
 }
 
-/* dkim_wire_install - route the library's key lookups through e->dns */
+/* sdkim_wire_install - route the library's key lookups through e->dns */
 void
-dkim_wire_install(dkim_engine *e)
+sdkim_wire_install(sdkim_engine *e)
 {
     dkim_dns_set_init(e->lib, NULL);
-    dkim_dns_set_close(e->lib, dkim_wire_close);
+    dkim_dns_set_close(e->lib, sdkim_wire_close);
     dkim_dns_set_query_service(e->lib, e);
-    dkim_dns_set_query_start(e->lib, dkim_wire_start);
-    dkim_dns_set_query_cancel(e->lib, dkim_wire_cancel);
-    dkim_dns_set_query_waitreply(e->lib, dkim_wire_wait);
+    dkim_dns_set_query_start(e->lib, sdkim_wire_start);
+    dkim_dns_set_query_cancel(e->lib, sdkim_wire_cancel);
+    dkim_dns_set_query_waitreply(e->lib, sdkim_wire_wait);
 }
