@@ -10,7 +10,7 @@
  * (451 4.3.0): mail of a list is never sent unchecked.
  *
  * Synopsis (engine, end of message, after the unsubscribe headers):
- *     unsub_honour(conf->ext->unsub, m, e->unsub.list_id, &e->optout);
+ *     unsub_honour(services_of(conf)->unsub, m, e->unsub.list_id, &e->optout);
  *     ... audit: e->optout ...
  *     unsub_honour_clear(&e->optout);
  */

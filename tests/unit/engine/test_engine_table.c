@@ -29,6 +29,7 @@
 #include <cmocka.h>
 
 #include "conf/conf.h"
+#include "engine/services.h"
 #include "engine/engine.h"
 #include "engine/msg.h"
 #include "lib/util.h"
@@ -358,7 +359,7 @@ row_run(const row *r)
                      r->scope, pdir, r->identity, apath);
     assert_int_equal(plugin_write_file(cpath, text, 0644), 0);
     free(text);
-    c = conf_load(cpath, err, sizeof(err));
+    c = conf_load(cpath, &services_conf_hooks, err, sizeof(err));
     if (c == NULL)
         fail_msg("%s: %s", r->name, err);
     if (conf_start(c, err, sizeof(err)) < 0)
