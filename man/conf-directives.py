@@ -6,7 +6,7 @@
 # The settings live in directive tables (cfg_directive arrays, src/lib/cfg.h), in
 # the SES plugin's sesconf_directive table, in the "known" list of the file
 # plugin, in the "extra" lists of sub-groups a table's owner parses itself, in
-# the top-level group list (conf.c + CONF_EXT_GROUPS) and in the few lists that
+# the top-level group list (conf.c + services.c's services_parts) and in the few lists that
 # are walked by hand (identity.sources, identity.overrides).  Each table is
 # mapped to the group it fills below (TABLES); a table that is not mapped is an
 # error, so that a new table cannot go unnoticed by the manual's drift check
@@ -28,7 +28,7 @@ TABLES = {
     ("src/auth/align_conf.c", "align_conf_dns_tab"): "alignment.dns",
     ("src/auth/align_conf.c", "align_conf_dmarc_tab"): "alignment.dmarc",
     ("src/auth/sdkim.c", "sdkim_cfg_directives"): "dkim",
-    ("src/conf/conf_ext.c", "conf_ext_spf_tab"): "spf",
+    ("src/engine/services.c", "services_spf_tab"): "spf",
     ("src/unsub/unsub_conf.c", "unsub_conf_top_tab"): "unsubscribe",
     ("src/unsub/unsub_conf.c", "unsub_conf_rule_tab"): "unsubscribe.rules",
     ("src/metrics/metrics.c", "metrics_conf_tab"): "metrics",
@@ -121,15 +121,15 @@ def main():
         names = re.findall(r'config_setting_lookup_\w+\(e,\s*"(\w+)"', body)
         names += re.findall(r'strcmp\(s,\s*"(\w+)"\)', body)
         found.update((group, n) for n in names)
-    # the top-level groups: conf.c's list and CONF_EXT_GROUPS
+    # the top-level groups: conf.c's list and the services' registration table (its rows' names)
     conf = open(os.path.join(src, "src/conf/conf.c")).read()
     m = re.search(r"conf_groups\[\]\s*=\s*\{(.*?)\};", conf, re.S)
-    ext = open(os.path.join(src, "src/conf/conf_ext.h")).read()
-    # the definition may continue over lines ending in a backslash
-    e = re.search(r"#define\s+CONF_EXT_GROUPS\s+((?:.*\\\n)*.*)", ext)
+    svc = open(os.path.join(src, "src/engine/services.c")).read()
+    e = re.search(r"services_parts\[\]\s*=\s*\{(.*?)\n\};", svc, re.S)
     if m is None or e is None:
-        die("src/conf/conf.c conf_groups or src/conf/conf_ext.h CONF_EXT_GROUPS not found")
-    found.update((".", n) for n in re.findall(r'"(\w+)"', m.group(1) + e.group(1)))
+        die("src/conf/conf.c conf_groups or src/engine/services.c services_parts not found")
+    found.update((".", n) for n in re.findall(r'"(\w+)"', m.group(1)))
+    found.update((".", n) for n in re.findall(r'\{\s*"(\w+)"', e.group(1)))
     # the SES plugin also accepts the host's own keys, documented under identity.sources
     for group, name in sorted(found):
         print(group, name)

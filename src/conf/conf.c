@@ -3,7 +3,9 @@
  *
  * Purpose: own the top level of the configuration file: the "daemon" and
  * "log" groups here, "scope" in scope.c, and the concerns' groups through
- * conf_ext.c.  Unknown top-level groups are refused with file:line.
+ * the services hooks the caller passes (engine/services.c); conf includes
+ * none of those concerns.  Unknown top-level groups are refused with
+ * file:line.
  * Publishing swaps the current snapshot under a lock; readers take a
  * reference, so a snapshot is freed only when nobody uses it any more.
  *
@@ -31,7 +33,6 @@
 #include <unistd.h>
 
 #include "conf/conf.h"
-#include "conf/conf_ext.h"
 #include "lib/log.h"
 #include "lib/privsep.h"
 #include "lib/util.h"
@@ -63,7 +64,7 @@ static const cfg_directive conf_log_tab[] = {
     CFG_END,
 };
 
-static const char *const conf_groups[] = {"daemon", "log", "scope", CONF_EXT_GROUPS, NULL};
+static const char *const conf_groups[] = {"daemon", "log", "scope", NULL};
 
 #define CONF_MAX_SIZE (16UL * 1024 * 1024)
 
@@ -178,7 +179,7 @@ conf_check_daemon(const config_setting_t *root, daemon_conf *d, char *err, size_
 
 /* conf_check_top - refuse unknown top-level settings */
 static int
-conf_check_top(const config_setting_t *root, char *err, size_t errlen)
+conf_check_top(const config_setting_t *root, const conf_services *svc, char *err, size_t errlen)
 {
     for (int i = 0; i < config_setting_length(root); i++) {
         const config_setting_t *s = config_setting_get_elem(root, (unsigned)i);
@@ -188,6 +189,8 @@ conf_check_top(const config_setting_t *root, char *err, size_t errlen)
         for (int j = 0; conf_groups[j] != NULL; j++)
             if (strcmp(conf_groups[j], name) == 0)
                 known = 1;
+        if (svc != NULL && svc->owns(name))
+            known = 1;
         if (!known)
             return cfg_errf(err, errlen, s, "unknown setting '%s'", name);
     }
@@ -222,7 +225,7 @@ conf_check_include(const char *path, const char *text, char *err, size_t errlen)
 }
 
 sm_conf *
-conf_load(const char *path, char *err, size_t errlen)
+conf_load(const char *path, const conf_services *svc, char *err, size_t errlen)
 {
     config_t cf;
     sm_conf *c;
@@ -253,18 +256,19 @@ conf_load(const char *path, char *err, size_t errlen)
     }
     c = xcalloc(1, sizeof(*c));
     c->refs = 1;
+    c->svc_hooks = svc; /* before the parse: a half-parsed svc is freed by conf_free too */
     c->path = xstrdup(path);
     conf_version(text, len, c->version);
     free(text);
     root = config_root_setting(&cf);
-    if (conf_check_top(root, err, errlen) < 0 ||
+    if (conf_check_top(root, svc, err, errlen) < 0 ||
         cfg_parse_table(config_setting_get_member(root, "daemon"), conf_daemon_tab, &c->daemon,
                         NULL, err, errlen) < 0 ||
         conf_check_daemon(root, &c->daemon, err, errlen) < 0 ||
         cfg_parse_table(config_setting_get_member(root, "log"), conf_log_tab, &c->log, NULL, err,
                         errlen) < 0 ||
         scope_conf_parse(config_setting_get_member(root, "scope"), &c->scope, err, errlen) < 0 ||
-        conf_ext_parse(root, &c->ext, err, errlen) < 0) {
+        (svc != NULL && svc->parse(root, &c->svc, err, errlen) < 0)) {
         cfg_set_source(NULL);
         config_destroy(&cf);
         conf_free(c);
@@ -282,7 +286,8 @@ conf_dump(FILE *fp, const sm_conf *c)
     cfg_dump_table(fp, "daemon", conf_daemon_tab, &c->daemon);
     cfg_dump_table(fp, "log", conf_log_tab, &c->log);
     scope_conf_dump(fp, c->scope);
-    conf_ext_dump(fp, c->ext);
+    if (c->svc_hooks != NULL)
+        c->svc_hooks->dump(fp, c->svc);
 }
 
 int
@@ -304,13 +309,21 @@ conf_warnings(FILE *fp, const sm_conf *c)
         fprintf(fp, "warning: %s: no scope rule is on: no mail is treated as outgoing\n", c->path);
         n++;
     }
-    return n + conf_ext_warnings(fp, c->ext, c->path);
+    if (c->svc_hooks != NULL)
+        n += c->svc_hooks->warnings(fp, c->svc, c->path);
+    return n;
 }
 
 int
 conf_start(sm_conf *c, char *err, size_t errlen)
 {
-    return conf_ext_start(c->ext, err, errlen);
+    return c->svc_hooks != NULL ? c->svc_hooks->start(c->svc, err, errlen) : 0;
+}
+
+const char *
+conf_file(const sm_conf *c, const char *setting)
+{
+    return c->svc_hooks != NULL ? c->svc_hooks->file(c->svc, setting) : NULL;
 }
 
 sm_conf *
@@ -321,7 +334,8 @@ conf_free(sm_conf *c)
     cfg_free_table(conf_daemon_tab, &c->daemon);
     cfg_free_table(conf_log_tab, &c->log);
     scope_conf_free(c->scope);
-    c->ext = conf_ext_free(c->ext);
+    if (c->svc_hooks != NULL)
+        c->svc = c->svc_hooks->free(c->svc);
     free(c->path);
     free(c);
     return NULL;

@@ -39,11 +39,24 @@ typedef struct log_conf {
     int log_scope_decisions; /* log mail that is not outgoing (at debug level) */
 } log_conf;
 
-struct gate_conf;
-struct plugin_chain;
-struct align_conf;
-struct unsub_conf;
-struct audit_conf;
+/*
+ * conf_services - the groups conf does not parse itself: the engine's
+ * services (src/engine/services.h) register them.  The caller of
+ * conf_load() passes the hooks in, so conf includes no concern's header;
+ * NULL: the snapshot has daemon, log and scope only (any other group is
+ * an unknown setting).
+ */
+struct sm_services;
+typedef struct conf_services {
+    int (*owns)(const char *group); /* a top-level group of theirs */
+    int (*parse)(const config_setting_t *root, struct sm_services **out, char *err, size_t errlen);
+    void (*dump)(FILE *fp, const struct sm_services *s);
+    int (*warnings)(FILE *fp, const struct sm_services *s, const char *path);
+    int (*start)(struct sm_services *s, char *err, size_t errlen);
+    /* the path a dotted file setting names ("audit.file"), NULL when unused */
+    const char *(*file)(const struct sm_services *s, const char *setting);
+    struct sm_services *(*free)(struct sm_services *s);
+} conf_services;
 
 typedef struct sm_conf {
     int refs; /* protected by the publish lock */
@@ -52,18 +65,21 @@ typedef struct sm_conf {
     daemon_conf daemon;
     log_conf log;
     scope_conf *scope;
-    struct sm_conf_ext *ext;      /* the concerns' sections (conf_ext.c) */
-    struct sm_conf *retired_next; /* the reaper's queue (conf.c) */
+    const conf_services *svc_hooks; /* how svc was made (conf_load's argument) */
+    struct sm_services *svc;        /* the concerns' sections, opaque here (services.h) */
+    struct sm_conf *retired_next;   /* the reaper's queue (conf.c) */
 } sm_conf;
 
-/* conf_load - read and validate a file; NULL with "file:line: reason" in err */
-sm_conf *conf_load(const char *path, char *err, size_t errlen);
+/* conf_load - read and validate a file, the groups of svc by svc; NULL with "file:line: reason" */
+sm_conf *conf_load(const char *path, const conf_services *svc, char *err, size_t errlen);
 /* conf_dump - the effective settings, in configuration syntax */
 void conf_dump(FILE *fp, const sm_conf *c);
 /* conf_warnings - print warnings about a valid but risky configuration; returns count */
 int conf_warnings(FILE *fp, const sm_conf *c);
 /* conf_start - start background work (after privilege drop); 0 or -1 with err */
 int conf_start(sm_conf *c, char *err, size_t errlen);
+/* conf_file - the path a dotted file setting of the services names, NULL when unused */
+const char *conf_file(const sm_conf *c, const char *setting);
 /* conf_free - free a snapshot that was never published (or whose last reference went) */
 sm_conf *conf_free(sm_conf *c);
 

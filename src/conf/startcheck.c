@@ -25,7 +25,7 @@
 #include <unistd.h>
 
 #include "lib/cfg.h"
-#include "conf/conf_ext.h"
+#include "conf/conf.h"
 #include "conf/startcheck.h"
 #include "lib/util.h"
 
@@ -170,7 +170,7 @@ startcheck_as_user(uid_t uid, gid_t gid, const char *path, int how)
 static void
 startcheck_unsub_store(startcheck *sc, const sm_conf *c, uid_t uid, gid_t gid)
 {
-    const char *store = unsub_conf_store_file(c->ext->unsub);
+    const char *store = conf_file(c, "unsubscribe.store_file");
     char where[512];
 
     if (store != NULL && access(store, F_OK) == 0 && startcheck_as_user(uid, gid, store, R_OK) == 0)
@@ -185,6 +185,7 @@ static void
 startcheck_run_user(startcheck *sc, const sm_conf *c)
 {
     const config_setting_t *sources;
+    const char *audit_file = conf_file(c, "audit.file");
     struct passwd *pw;
     gid_t gid;
     char where[512];
@@ -212,8 +213,8 @@ startcheck_run_user(startcheck *sc, const sm_conf *c)
                            path, c->daemon.user);
     }
     startcheck_unsub_store(sc, c, pw->pw_uid, gid);
-    if (c->ext->audit->enabled && c->ext->audit->file != NULL) {
-        char *dir = xstrdup(c->ext->audit->file), *slash = strrchr(dir, '/');
+    if (audit_file != NULL) {
+        char *dir = xstrdup(audit_file), *slash = strrchr(dir, '/');
         if (slash != NULL && slash != dir) {
             *slash = '\0';
             if (startcheck_as_user(pw->pw_uid, gid, dir, W_OK | X_OK) == 0)
@@ -232,6 +233,7 @@ startcheck_run(const sm_conf *c, int warnings, FILE *fp)
 {
     startcheck sc;
     const char *sock = startcheck_socket_path(c->daemon.socket);
+    const char *audit_file = conf_file(c, "audit.file"); /* NULL: the trail is off */
     int root = geteuid() == 0;
 
     memset(&sc, 0, sizeof(sc));
@@ -243,9 +245,9 @@ startcheck_run(const sm_conf *c, int warnings, FILE *fp)
         startcheck_dir(&sc, "daemon.socket", sock);
     startcheck_dir(&sc, "daemon.pid_file", c->daemon.pid_file);
     startcheck_file(&sc, "daemon.pid_file", c->daemon.pid_file);
-    if (c->ext->audit->enabled) {
-        startcheck_dir(&sc, "audit.file", c->ext->audit->file);
-        startcheck_file(&sc, "audit.file", c->ext->audit->file);
+    if (audit_file != NULL) {
+        startcheck_dir(&sc, "audit.file", audit_file);
+        startcheck_file(&sc, "audit.file", audit_file);
     }
     if (root) { /* without root the daemon changes no user or group */
         startcheck_user(&sc, "daemon.user", c->daemon.user);

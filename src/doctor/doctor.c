@@ -19,7 +19,7 @@
 #include <string.h>
 #include <syslog.h>
 
-#include "conf/conf_ext.h"
+#include "engine/services.h"
 #include "doctor/doctor.h"
 #include "lib/log.h"
 #include "lib/domain.h"
@@ -104,7 +104,7 @@ doctor_usage(FILE *fp)
 static int
 doctor_engines(doctor_ctx *ctx, char *err, size_t errlen)
 {
-    sm_conf_ext *x = ctx->conf->ext;
+    sm_services *x = services_of(ctx->conf);
 
     ctx->dns = x->dns;
     ctx->spf = x->spf;
@@ -237,11 +237,11 @@ doctor_main(int argc, char **argv)
     }
     log_open("ses-milter", LOG_MAIL, 1);
     log_set_level(LOG_ERR);
-    if ((ctx.conf = conf_load(path, err, sizeof(err))) == NULL) {
+    if ((ctx.conf = conf_load(path, &services_conf_hooks, err, sizeof(err))) == NULL) {
         fprintf(stderr, "ses-milter: %s\n", err);
         return DOCTOR_EX_CONFIG;
     }
-    ctx.conf->ext->audit->enabled = 0; /* the doctor records nothing */
+    services_no_audit(services_of(ctx.conf)); /* the doctor records nothing */
     if (conf_start(ctx.conf, err, sizeof(err)) < 0 || doctor_engines(&ctx, err, sizeof(err)) < 0) {
         fprintf(stderr, "ses-milter: %s\n", err);
         rc = DOCTOR_EX_CONFIG;

@@ -21,7 +21,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "conf/conf_ext.h"
+#include "engine/services.h"
 #include "auth/dmarc.h"
 #include "doctor/doctor.h"
 #include "auth/spf_syntax.h"
@@ -93,9 +93,9 @@ doctor_spf_limits(doctor_ctx *ctx, doctor_report *r, const char *txt)
 static void
 doctor_spf_relay(doctor_ctx *ctx, doctor_report *r)
 {
-    const cfg_strlist *ips = &ctx->conf->ext->align->egress_ips;
+    const cfg_strlist *ips = &services_of(ctx->conf)->align->egress_ips;
 
-    if (ctx->conf->ext->align->relay != ALIGN_RELAY_DIRECT)
+    if (services_of(ctx->conf)->align->relay != ALIGN_RELAY_DIRECT)
         return; /* SES sends from its own addresses, checked at the MAIL FROM domain */
 
     for (size_t i = 0; i < ips->n; i++) {

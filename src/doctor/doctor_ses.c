@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "conf/conf_ext.h"
+#include "engine/services.h"
 #include "doctor/doctor.h"
 #include "lib/domain_psl.h"
 #include "identity/plugin.h"
@@ -54,7 +54,7 @@ doctor_ses_candidates(const char *target, const char *domain, char cand[][320], 
 void
 doctor_ses_resolve(doctor_ctx *ctx, const char *target, const char *domain, doctor_ses *s)
 {
-    plugin_chain *chain = ctx->conf->ext->chain;
+    plugin_chain *chain = services_of(ctx->conf)->chain;
     char cand[DOCTOR_MAX_CANDIDATES][320];
     int is_addr[DOCTOR_MAX_CANDIDATES];
     size_t n = doctor_ses_candidates(target, domain, cand, is_addr);
@@ -123,7 +123,7 @@ doctor_ses_list_one(void *arg, const char *identity, sm_id_type type)
 int
 doctor_ses_list(doctor_ctx *ctx, char ***v, size_t *n, char *err, size_t errlen)
 {
-    plugin_chain *chain = ctx->conf->ext->chain;
+    plugin_chain *chain = services_of(ctx->conf)->chain;
     doctor_list_arg la = {v, n};
     int rc = 0;
 

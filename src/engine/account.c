@@ -36,7 +36,7 @@
 
 #include "engine/account.h"
 #include "lib/addr.h"
-#include "conf/conf_ext.h"
+#include "engine/services.h"
 #include "identity/identity.h"
 #include "lib/log.h"
 #include "identity/cache.h"
@@ -61,7 +61,7 @@ static account_quota_est *account_quotas;
 
 /* account_state - instance i's state; 0 when it has one that is known */
 static int
-account_state(sm_conf_ext *x, size_t i, sm_acct_state *st)
+account_state(sm_services *x, size_t i, sm_acct_state *st)
 {
     plugin_instance *inst = plugin_chain_get(x->chain, i);
 
@@ -69,13 +69,13 @@ account_state(sm_conf_ext *x, size_t i, sm_acct_state *st)
 }
 
 int
-account_wants_rcpt(sm_conf_ext *x)
+account_wants_rcpt(sm_services *x)
 {
     return x != NULL && x->chain != NULL && plugin_chain_any_account(x->chain);
 }
 
 static void
-account_note(account_result *res, sm_conf_ext *x, size_t i, const sm_acct_state *st,
+account_note(account_result *res, sm_services *x, size_t i, const sm_acct_state *st,
              const char *decision)
 {
     util_strlcpy(res->instance, plugin_instance_name(plugin_chain_get(x->chain, i)),
@@ -89,7 +89,7 @@ account_note(account_result *res, sm_conf_ext *x, size_t i, const sm_acct_state 
 verdict_action
 account_rcpt(sm_msg *m, account_result *res, const char *rcpt, sm_verdict *v)
 {
-    sm_conf_ext *x = m->conf->ext;
+    sm_services *x = services_of(m->conf);
     identity_result *r = NULL;
     addr_mailbox mb;
     sm_acct_state st;
@@ -169,7 +169,7 @@ account_action_name(sm_acct_action a)
 
 /* account_guard - the strictest instance action for this class; returns its index or -1 */
 static long
-account_guard(sm_conf_ext *x, int bulk, account_result *res, sm_acct_state *worst)
+account_guard(sm_services *x, int bulk, account_result *res, sm_acct_state *worst)
 {
     long at = -1;
     sm_acct_state st;
@@ -306,7 +306,7 @@ account_quota_fleet(sm_state *sst, const char *name, const sm_acct_state *st, do
 
 /* account_quota - check every instance's quota, then charge them all; 0 when it fits */
 static int
-account_quota(sm_msg *m, sm_conf_ext *x, account_result *res, uint64_t deadline_ms, sm_verdict *v)
+account_quota(sm_msg *m, sm_services *x, account_result *res, uint64_t deadline_ms, sm_verdict *v)
 {
     size_t n = plugin_chain_count(x->chain), i;
     sm_acct_state *st = xcalloc(n ? n : 1, sizeof(*st));
@@ -366,7 +366,7 @@ account_quota(sm_msg *m, sm_conf_ext *x, account_result *res, uint64_t deadline_
 void
 account_eom(sm_msg *m, account_result *res, int bulk, uint64_t deadline_ms, sm_verdict *v)
 {
-    sm_conf_ext *x = m->conf->ext;
+    sm_services *x = services_of(m->conf);
     sm_acct_state worst;
     char text[512];
     long at;

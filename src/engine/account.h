@@ -24,7 +24,7 @@
 
 #include "engine/msg.h"
 
-struct sm_conf_ext;
+struct sm_services;
 
 /* what the account checks did to one message (for the audit record) */
 typedef struct account_result {
@@ -38,7 +38,7 @@ typedef struct account_result {
 } account_result;
 
 /* account_wants_rcpt - whether RCPT replies are needed (a source has account state) */
-int account_wants_rcpt(struct sm_conf_ext *x);
+int account_wants_rcpt(struct sm_services *x);
 /*
  * account_rcpt - check one recipient (path as the MTA gave it); returns VERDICT_ACCEPT,
  * or VERDICT_REJECT / VERDICT_TEMPFAIL with code, xcode and text set in *v

@@ -30,7 +30,7 @@
 
 #include "engine/account.h"
 #include "lib/addr.h"
-#include "conf/conf_ext.h"
+#include "engine/services.h"
 #include "engine/engine.h"
 #include "engine/engine_int.h"
 #include "engine/engine_ses.h"
@@ -49,7 +49,7 @@ static int
 engine_begin(sm_msg *m, int probe)
 {
     scope_client cl;
-    sm_conf_ext *x;
+    sm_services *x;
     char err[512];
 
     if (m->conf == NULL)
@@ -71,7 +71,7 @@ engine_begin(sm_msg *m, int probe)
     m->ext->gate.decisive = -1;
     /* nothing parsed yet: a transaction that ends before end of message has no From */
     m->ext->from_status = GATE_FROM_NONE;
-    x = m->conf->ext;
+    x = services_of(m->conf);
     if (x->dkim != NULL) {
         m->ext->dkv = sdkim_verify_new(x->dkim, m->qid, err, sizeof(err));
         if (m->ext->dkv == NULL)
@@ -117,7 +117,7 @@ int
 engine_rcpt_wants_reply(void)
 {
     sm_conf *c = conf_acquire();
-    int want = engine_suppress_wanted(c) || (c != NULL && account_wants_rcpt(c->ext));
+    int want = engine_suppress_wanted(c) || (c != NULL && account_wants_rcpt(services_of(c)));
 
     conf_release(c);
     return want;
@@ -190,7 +190,7 @@ engine_header(sm_msg *m, const char *name, const char *value)
     /* past the header limits, the fields a concern reads are still kept */
     msg_add_header(m, name, v,
                    strcasecmp(name, "Message-ID") == 0 ||
-                       unsub_header_wanted(m->conf->ext->unsub, name));
+                       unsub_header_wanted(services_of(m->conf)->unsub, name));
     /* DKIM sees the header exactly as it was: "name:" + the raw value */
     if (m->ext->dkv != NULL) {
         if (m->leadspc)
@@ -298,7 +298,7 @@ engine_parse_addresses(sm_msg *m, msg_ext *e)
  * get a DMARC temperror.
  */
 static uint64_t
-engine_gate_deadline(const msg_ext *e, const sm_conf_ext *x)
+engine_gate_deadline(const msg_ext *e, const sm_services *x)
 {
     long ms = x->gate->lookup_timeout_ms, reserve = ms / 4;
 
@@ -311,7 +311,7 @@ engine_gate_deadline(const msg_ext *e, const sm_conf_ext *x)
 
 /* engine_gate - the identity gate; fills e->gate */
 static void
-engine_gate(sm_msg *m, msg_ext *e, sm_conf_ext *x)
+engine_gate(sm_msg *m, msg_ext *e, sm_services *x)
 {
     gate_mailbox from[ENGINE_MAX_FROM], sender, env;
     gate_input in;
@@ -384,7 +384,7 @@ engine_gate_verdict(msg_ext *e, sm_verdict *v)
 
 /* engine_spf - the SPF result the receiver would see for the domain that will be MAIL FROM */
 static align_spf
-engine_spf(msg_ext *e, sm_conf_ext *x, const char *domain, uint64_t deadline)
+engine_spf(msg_ext *e, sm_services *x, const char *domain, uint64_t deadline)
 {
     const align_conf *ac = x->align;
     const char *mail_from;
@@ -409,7 +409,7 @@ engine_spf(msg_ext *e, sm_conf_ext *x, const char *domain, uint64_t deadline)
 
 /* engine_deadline - the absolute deadline of every lookup of the message, from now */
 static uint64_t
-engine_deadline(const sm_conf_ext *x)
+engine_deadline(const sm_services *x)
 {
     long ms = x->gate->present ? x->gate->lookup_timeout_ms : x->align->dns.timeout_ms;
 
@@ -432,7 +432,7 @@ engine_has_details(const sm_id_attrs *a)
  * stale answer means the source already failed this message: it is not asked.
  */
 static int
-engine_id_details(sm_msg *m, sm_conf_ext *x, identity_result *r, uint64_t deadline, char *why_r,
+engine_id_details(sm_msg *m, sm_services *x, identity_result *r, uint64_t deadline, char *why_r,
                   size_t whylen)
 {
     sm_id_attrs *a = &r->attrs;
@@ -469,7 +469,7 @@ engine_id_details(sm_msg *m, sm_conf_ext *x, identity_result *r, uint64_t deadli
 
 /* engine_align - DKIM/SPF/DMARC prediction within the message deadline; fills e->align */
 static void
-engine_align(sm_msg *m, msg_ext *e, sm_conf_ext *x)
+engine_align(sm_msg *m, msg_ext *e, sm_services *x)
 {
     align_facts f;
     align_dkim_sig sigs[ALIGN_MAX_DKIM];
@@ -517,7 +517,7 @@ engine_align(sm_msg *m, msg_ext *e, sm_conf_ext *x)
 
 /* engine_align_verdict - the alignment decision as a verdict */
 static void
-engine_align_verdict(msg_ext *e, sm_conf_ext *x, sm_verdict *v)
+engine_align_verdict(msg_ext *e, sm_services *x, sm_verdict *v)
 {
     char value[1024], text[512];
     align_result *r = &e->align;
@@ -557,7 +557,7 @@ engine_align_verdict(msg_ext *e, sm_conf_ext *x, sm_verdict *v)
 
 /* engine_unsub - one-click unsubscribe headers; fills e->unsub */
 static void
-engine_unsub(sm_msg *m, msg_ext *e, sm_conf_ext *x)
+engine_unsub(sm_msg *m, msg_ext *e, sm_services *x)
 {
     unsub_hdr hdrs[64];
     unsub_msg um;
@@ -642,7 +642,7 @@ engine_log_advice(sm_msg *m, const align_result *r)
 /* engine_log_decisions - one line per refused identity, the alignment reasons
  * (engine_log_advice), and one per malformed field the configuration chose to accept */
 static void
-engine_log_decisions(sm_msg *m, msg_ext *e, sm_conf_ext *x)
+engine_log_decisions(sm_msg *m, msg_ext *e, sm_services *x)
 {
     engine_log_stale(m, e);
     if (m->hdr_overflow && (!x->gate->present || x->gate->header_overflow == GATE_MF_ACCEPT))
@@ -692,7 +692,7 @@ engine_system_mail(sm_msg *m, msg_ext *e)
 void
 engine_eom(sm_msg *m)
 {
-    sm_conf_ext *x;
+    sm_services *x;
     msg_ext *e = m->ext;
     sm_verdict *v = &m->verdict;
     uint64_t t_eom = metrics_clock(), t0;
@@ -700,7 +700,7 @@ engine_eom(sm_msg *m)
     verdict_set(v, VERDICT_ACCEPT, NULL, NULL, NULL);
     if (!engine_outgoing(m))
         return;
-    x = m->conf->ext;
+    x = services_of(m->conf);
     e->deadline_ms = engine_deadline(x);
     engine_parse_addresses(m, e);
     if (engine_system_mail(m, e))

@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "conf/conf_ext.h"
+#include "engine/services.h"
 #include "engine/engine_int.h"
 #include "lib/log.h"
 #include "identity/plugin.h"
@@ -78,7 +78,7 @@ engine_audit_cache(cache_origin o)
 }
 
 const char *
-engine_plugin_of(sm_conf_ext *x, const char *instance)
+engine_plugin_of(sm_services *x, const char *instance)
 {
     for (size_t i = 0; x->chain != NULL && i < plugin_chain_count(x->chain); i++) {
         plugin_instance *pi = plugin_chain_get(x->chain, i);
@@ -225,11 +225,11 @@ engine_metrics_reason(const msg_ext *e, int aborted, int audit_failed)
 
 /* engine_audit_write - the record itself; returns AUDIT_OK or the failure action */
 static int
-engine_audit_write(sm_msg *m, msg_ext *e, audit_msg *am, sm_conf_ext *x)
+engine_audit_write(sm_msg *m, msg_ext *e, audit_msg *am, sm_services *x)
 {
     char err[512];
     int rc;
-    audit_log *log = conf_ext_audit(x);
+    audit_log *log = services_audit(x);
 
     if (log == NULL)
         return AUDIT_OK;
@@ -246,7 +246,7 @@ engine_audit_write(sm_msg *m, msg_ext *e, audit_msg *am, sm_conf_ext *x)
 void
 engine_audit(sm_msg *m, msg_ext *e, int aborted)
 {
-    sm_conf_ext *x = m->conf->ext;
+    sm_services *x = services_of(m->conf);
     audit_msg am;
     audit_lookup lk[32];
     audit_dkim dk[ALIGN_MAX_DKIM * 2];

@@ -88,12 +88,12 @@ engine_first_from(const msg_ext *e)
 }
 
 /* engine_plugin_of - the plugin name behind an identity source instance, NULL when none */
-struct sm_conf_ext;
-const char *engine_plugin_of(struct sm_conf_ext *x, const char *instance);
+struct sm_services;
+const char *engine_plugin_of(struct sm_services *x, const char *instance);
 
 /* engine_providers - the mailbox providers' verdicts on the message as it will leave (after
  * the unsubscribe headers), added to the result header and logged as advice */
-void engine_providers(sm_msg *m, msg_ext *e, struct sm_conf_ext *x);
+void engine_providers(sm_msg *m, msg_ext *e, struct sm_services *x);
 
 /* engine_audit - write the audit record and log the summary line; may turn the
  * verdict into a tempfail when the audit log cannot be written */

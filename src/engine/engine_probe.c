@@ -27,7 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "conf/conf_ext.h"
+#include "engine/services.h"
 #include "engine/engine.h"
 #include "engine/engine_int.h"
 #include "engine/engine_probe.h"
@@ -45,7 +45,7 @@ engine_probe_shown(const msg_ext *e)
 
 /* engine_probe_identity - the identity and source lines */
 static void
-engine_probe_identity(FILE *fp, sm_conf_ext *x, const gate_idres *d)
+engine_probe_identity(FILE *fp, sm_services *x, const gate_idres *d)
 {
     char a[IDENTITY_MAX * 4], b[256];
     const char *plugin;
@@ -64,7 +64,7 @@ engine_probe_identity(FILE *fp, sm_conf_ext *x, const gate_idres *d)
 
 /* engine_probe_verdict - the gate's verdict in words, with why when it did not pass */
 static void
-engine_probe_verdict(FILE *fp, const sm_conf_ext *x, const msg_ext *e, const gate_idres *d)
+engine_probe_verdict(FILE *fp, const sm_services *x, const msg_ext *e, const gate_idres *d)
 {
     const gate_result *g = &e->gate;
     char why[512], text[1024];
@@ -125,7 +125,7 @@ engine_probe_reply(FILE *fp, const sm_verdict *v)
 
 /* engine_probe_align - the alignment prediction, the providers' verdicts and the advice lines */
 static void
-engine_probe_align(FILE *fp, const sm_conf_ext *x, const msg_ext *e)
+engine_probe_align(FILE *fp, const sm_services *x, const msg_ext *e)
 {
     const align_result *r = &e->align;
     char text[ALIGN_REASON_LEN * 2];
@@ -159,7 +159,7 @@ static int
 engine_probe_one(const char *addr, FILE *fp)
 {
     sm_msg *m = msg_new();
-    sm_conf_ext *x;
+    sm_services *x;
     char shown[IDENTITY_MAX * 4];
     int status;
 
@@ -177,7 +177,7 @@ engine_probe_one(const char *addr, FILE *fp)
     engine_header(m, "From", addr);
     engine_eoh(m);
     engine_eom(m);
-    x = m->conf->ext;
+    x = services_of(m->conf);
     engine_probe_identity(fp, x, engine_probe_shown(m->ext));
     engine_probe_verdict(fp, x, m->ext, engine_probe_shown(m->ext));
     engine_probe_reply(fp, &m->verdict);

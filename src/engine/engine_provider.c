@@ -18,7 +18,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "conf/conf_ext.h"
+#include "engine/services.h"
 #include "engine/engine_int.h"
 #include "lib/log.h"
 #include "lib/util.h"
@@ -103,7 +103,7 @@ engine_provider_log(sm_msg *m, const msg_ext *e)
 }
 
 void
-engine_providers(sm_msg *m, msg_ext *e, sm_conf_ext *x)
+engine_providers(sm_msg *m, msg_ext *e, sm_services *x)
 {
     align_provider_hdr *h;
     size_t n = 0;

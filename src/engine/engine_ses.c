@@ -27,7 +27,7 @@
 #include "lib/util.h"
 
 void
-engine_ses_rule(sm_msg *m, msg_ext *e, sm_conf_ext *x)
+engine_ses_rule(sm_msg *m, msg_ext *e, sm_services *x)
 {
     sesheaders_hdr *hs;
     const char *sender = engine_first_from(e);
@@ -62,7 +62,7 @@ engine_ses_from_id(const msg_ext *e)
 
 /* engine_ses_instance - the chain's instance by name */
 static plugin_instance *
-engine_ses_instance(sm_conf_ext *x, const char *name)
+engine_ses_instance(sm_services *x, const char *name)
 {
     for (size_t i = 0; x->chain != NULL && i < plugin_chain_count(x->chain); i++)
         if (strcmp(plugin_instance_name(plugin_chain_get(x->chain, i)), name) == 0)
@@ -72,7 +72,7 @@ engine_ses_instance(sm_conf_ext *x, const char *name)
 
 /* engine_ses_tenant - the tenant check; returns 0 when the message may go on */
 static int
-engine_ses_tenant(sm_msg *m, msg_ext *e, sm_conf_ext *x, const char *tenant)
+engine_ses_tenant(sm_msg *m, msg_ext *e, sm_services *x, const char *tenant)
 {
     engine_tenant_rec *t = &e->tenant;
     const identity_result *id = engine_ses_from_id(e);
@@ -127,7 +127,7 @@ engine_ses_tenant(sm_msg *m, msg_ext *e, sm_conf_ext *x, const char *tenant)
 }
 
 void
-engine_ses_apply(sm_msg *m, msg_ext *e, sm_conf_ext *x)
+engine_ses_apply(sm_msg *m, msg_ext *e, sm_services *x)
 {
     const sesheaders_result *r = &e->sesh;
     sm_verdict *v = &m->verdict;

@@ -21,7 +21,7 @@
 #include <string.h>
 
 #include "lib/addr.h"
-#include "conf/conf_ext.h"
+#include "engine/services.h"
 #include "engine/engine.h"
 #include "engine/engine_int.h"
 #include "engine/engine_suppress.h"
@@ -39,7 +39,7 @@ static int engine_suppress_none_said;
 int
 engine_suppress_wanted(const sm_conf *c)
 {
-    const sm_conf_ext *x = c != NULL ? c->ext : NULL;
+    const sm_services *x = c != NULL ? services_of(c) : NULL;
 
     return x != NULL && x->ses != NULL && x->ses->supp_action != SESRULES_SUPP_OFF &&
            x->chain != NULL;
@@ -129,7 +129,7 @@ engine_suppress_address(const char *rcpt)
 int
 engine_suppress_rcpt(sm_msg *m, const char *rcpt, const char *mailer, engine_reply *reply)
 {
-    sm_conf_ext *x = m->conf->ext;
+    sm_services *x = services_of(m->conf);
     const sesrules_conf *sc = x->ses;
     char *addr, text[600], safe[400];
     uint64_t deadline;

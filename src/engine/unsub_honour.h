@@ -13,7 +13,7 @@
  * message's deadline either way.
  *
  * Synopsis (engine, end of message, after the unsubscribe headers):
- *     unsub_honour(conf->ext->unsub, m, e->unsub.list_id, e->deadline_ms, &e->optout);
+ *     unsub_honour(services_of(conf)->unsub, m, e->unsub.list_id, e->deadline_ms, &e->optout);
  *     ... audit: e->optout ...
  *     unsub_honour_clear(&e->optout);
  */

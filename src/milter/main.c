@@ -43,7 +43,7 @@
 #include <unistd.h>
 
 #include "conf/conf.h"
-#include "conf/conf_ext.h"
+#include "engine/services.h"
 #include "doctor/doctor.h"
 #include "engine/engine_probe.h"
 #include "lib/log.h"
@@ -98,7 +98,7 @@ main_probe(sm_conf *conf, char *const *addrs, size_t n)
 
     log_open("ses-milter", conf_log_facility(conf), 1);
     log_set_level(LOG_WARNING);
-    conf->ext->audit->enabled = 0; /* this snapshot is ours alone: nothing is recorded */
+    services_no_audit(services_of(conf)); /* this snapshot is ours alone: nothing is recorded */
     if (conf_start(conf, err, sizeof(err)) < 0) {
         fprintf(stderr, "ses-milter: %s\n", err);
         conf_free(conf);
@@ -203,7 +203,7 @@ main_prepare(sm_conf *conf, char *err, size_t errlen)
     if (geteuid() == 0 && conf->daemon.user != NULL && *conf->daemon.user &&
         main_lookup_ids(conf->daemon.user, conf->daemon.group, &uid, &gid, err, errlen) < 0)
         return -1;
-    return conf_ext_prepare(conf->ext, uid, gid, err, errlen);
+    return services_prepare(services_of(conf), uid, gid, err, errlen);
 }
 
 /*
@@ -249,7 +249,7 @@ main_load_root(void *arg, char *err, size_t errlen)
     (void)arg;
     /* a file the run user could edit would make us open, as root, what it names */
     if (privsep_check_root_file(main_conf_path, err, errlen) < 0 ||
-        (c = conf_load(main_conf_path, err, errlen)) == NULL)
+        (c = conf_load(main_conf_path, &services_conf_hooks, err, errlen)) == NULL)
         return -1;
     rc = main_prepare(c, err, errlen);
     conf_free(c);
@@ -265,7 +265,7 @@ main_start_helper(const daemon_conf *d, char *err, size_t errlen)
 {
     if (geteuid() != 0 || d->user == NULL || !*d->user)
         return 0;
-    return privsep_helper_start(main_load_root, conf_ext_audit_forget, NULL, err, errlen);
+    return privsep_helper_start(main_load_root, services_audit_forget, NULL, err, errlen);
 }
 
 /*
@@ -281,7 +281,7 @@ main_reload_load(char *err, size_t errlen)
     if (privsep_helper_running() && privsep_helper_fetch(&files, err, errlen) < 0)
         return NULL;
     privsep_serve(files);
-    c = conf_load(main_conf_path, err, errlen);
+    c = conf_load(main_conf_path, &services_conf_hooks, err, errlen);
     if (c != NULL && main_prepare(c, err, errlen) < 0)
         c = conf_free(c);
     privsep_serve(NULL);
@@ -494,7 +494,7 @@ main_reload(void)
         main_reload_daemon(&old->daemon, &c->daemon);
         conf_release(old);
     }
-    metrics_http_reload(c->ext->metrics);
+    metrics_http_reload(services_of(c)->metrics);
     metrics_reload(1);
     conf_publish(c);
 }
@@ -557,7 +557,7 @@ main_wait_signals(const sigset_t *set)
         } else if (sig == SIGUSR1) {
             sm_conf *c = conf_acquire();
             if (c != NULL)
-                conf_ext_reopen(c->ext);
+                services_reopen(services_of(c));
             conf_release(c);
             log_msg(LOG_NOTICE, NULL, "SIGUSR1: log files reopened");
         } else {
@@ -605,7 +605,7 @@ main_run(sm_conf *conf, int foreground)
     metrics_start(); /* before the first lookup: DNS queries are counted from here */
     if (main_prepare(conf, err, sizeof(err)) < 0 ||
         main_start_helper(&conf->daemon, err, sizeof(err)) < 0 ||
-        metrics_http_bind(conf->ext->metrics, err, sizeof(err)) < 0 ||
+        metrics_http_bind(services_of(conf)->metrics, err, sizeof(err)) < 0 ||
         main_drop_privileges(&conf->daemon, err, sizeof(err)) < 0 ||
         conf_start(conf, err, sizeof(err)) < 0 || metrics_http_start(err, sizeof(err)) < 0) {
         status = main_fail(ready, foreground, err, socket_spec, pid_file);
@@ -718,7 +718,7 @@ main(int argc, char **argv)
     /* a reload reads the file again after the daemon moved to "/": keep it absolute */
     if (main_conf_path[0] != '/' && (abs_path = main_abs_path(main_conf_path)) != NULL)
         main_conf_path = abs_path;
-    if ((conf = conf_load(main_conf_path, err, sizeof(err))) == NULL) {
+    if ((conf = conf_load(main_conf_path, &services_conf_hooks, err, sizeof(err))) == NULL) {
         fprintf(stderr, "ses-milter: %s\n", err);
         free(probe);
         return MAIN_EX_CONFIG;

@@ -33,7 +33,7 @@
 #include <unistd.h>
 
 #include "conf/conf.h"
-#include "conf/conf_ext.h"
+#include "engine/services.h"
 #include "lib/log.h"
 #include "lib/privsep.h"
 #include "unsub/unsub.h"
@@ -119,7 +119,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return -1;
     fuzz_check(ftruncate(fuzz_conf_fd, 0) == 0);
     fuzz_check(size == 0 || pwrite(fuzz_conf_fd, data, size, 0) == (ssize_t)size);
-    c = conf_load(FUZZ_CONF, err, sizeof(err));
+    c = conf_load(FUZZ_CONF, &services_conf_hooks, err, sizeof(err));
     if (c == NULL) {
         /* every refusal names the file (and for all but I/O, the line) */
         if (strncmp(err, FUZZ_CONF ":", sizeof(FUZZ_CONF)) != 0) {
@@ -130,7 +130,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     conf_dump(fuzz_null, c);
     /* the opendkim.conf check opens through privsep_open too: served, never the disk */
-    (void)conf_ext_warnings(fuzz_null, c->ext, c->path);
+    (void)services_warnings(fuzz_null, services_of(c), c->path);
     (void)conf_log_facility(c);
     (void)conf_log_level(c);
     conf_free(c);

@@ -16,7 +16,7 @@
 #include <cmocka.h>
 
 #include "conf/conf.h"
-#include "conf/conf_ext.h"
+#include "engine/services.h"
 #include "lib/log.h"
 
 /* write_conf - a temporary file holding text; returns its path (static) */
@@ -71,7 +71,7 @@ test_conf_errors_name_file_and_line(void **state)
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         char err[1024] = "";
         const char *path = write_conf(cases[i].text);
-        sm_conf *c = conf_load(path, err, sizeof(err));
+        sm_conf *c = conf_load(path, &services_conf_hooks, err, sizeof(err));
         if (c != NULL || strstr(err, path) == NULL || strstr(err, cases[i].line) == NULL ||
             strstr(err, cases[i].reason) == NULL)
             fail_msg("case %zu: got \"%s\"", i, err);
@@ -84,7 +84,7 @@ test_conf_missing_file_is_an_error(void **state)
 {
     char err[512];
     (void)state;
-    assert_null(conf_load("/nonexistent/ses-milter.conf", err, sizeof(err)));
+    assert_null(conf_load("/nonexistent/ses-milter.conf", &services_conf_hooks, err, sizeof(err)));
     assert_non_null(strstr(err, "/nonexistent/ses-milter.conf"));
 }
 
@@ -138,7 +138,7 @@ test_conf_sample_file_loads_and_dumps_every_group(void **state)
     t1 = replace_all(text, "/usr/local/lib/ses-milter/plugins", dir);
     snprintf(path, sizeof(path), "%s/ids", dir);
     t2 = replace_all(t1, "/usr/local/etc/ses-milter/identities", path);
-    c = conf_load(write_conf(t2), err, sizeof(err));
+    c = conf_load(write_conf(t2), &services_conf_hooks, err, sizeof(err));
     if (c == NULL)
         fail_msg("sample configuration refused: %s", err);
     fp = open_memstream(&buf, &len);
@@ -196,7 +196,8 @@ test_conf_plugin_errors_start_with_file_and_line(void **state)
                  dir, cases[i].plugin, cases[i].extra);
         path = write_conf(text);
         snprintf(want, sizeof(want), "%s:%d: ", path, cases[i].line);
-        if (conf_load(path, err, sizeof(err)) != NULL || strncmp(err, want, strlen(want)) != 0 ||
+        if (conf_load(path, &services_conf_hooks, err, sizeof(err)) != NULL ||
+            strncmp(err, want, strlen(want)) != 0 ||
             strstr(err, cases[i].reason) != err + strlen(want))
             fail_msg("plugin \"%s\": got \"%s\", expected \"%s%s...\"", cases[i].plugin, err, want,
                      cases[i].reason);
@@ -211,7 +212,7 @@ test_conf_defaults_when_file_is_empty(void **state)
 {
     char err[512];
     const char *path = write_conf("# nothing\n");
-    sm_conf *c = conf_load(path, err, sizeof(err));
+    sm_conf *c = conf_load(path, &services_conf_hooks, err, sizeof(err));
     (void)state;
     assert_non_null(c);
     assert_int_equal(c->daemon.socket_mode, 0660);
@@ -228,13 +229,13 @@ test_conf_snapshot_lives_until_last_release(void **state)
 {
     char err[512];
     const char *path = write_conf("log: { level = \"debug\"; };\n");
-    sm_conf *a = conf_load(path, err, sizeof(err)), *held, *b;
+    sm_conf *a = conf_load(path, &services_conf_hooks, err, sizeof(err)), *held, *b;
     (void)state;
     assert_non_null(a);
     conf_publish(a);
     held = conf_acquire(); /* a message in flight */
     assert_ptr_equal(held, a);
-    b = conf_load(path, err, sizeof(err));
+    b = conf_load(path, &services_conf_hooks, err, sizeof(err));
     conf_publish(b); /* reload: a is still held */
     assert_int_equal(held->refs, 1);
     assert_int_equal(conf_log_level(held), LOG_DEBUG);
@@ -279,22 +280,22 @@ test_conf_snapshots_share_identity_cache_only_with_same_sources(void **state)
     "identity: { plugin_dir = \"%s\"; sources = ( { name = \"local\"; plugin = \"file\"; "         \
     "path = \"%s/ids%s\"; } ); cache: { %s }; };\n"
         snprintf(text, sizeof(text), CACHESHARE_FMT, dir, dir, "", "positive_ttl = 300;");
-        a = conf_load(write_conf(text), err, sizeof(err));
+        a = conf_load(write_conf(text), &services_conf_hooks, err, sizeof(err));
         if (a == NULL)
             fail_msg("%s", err);
         snprintf(text, sizeof(text), CACHESHARE_FMT, dir, dir, t[i].path_suffix, t[i].cache);
-        b = conf_load(write_conf(text), err, sizeof(err));
+        b = conf_load(write_conf(text), &services_conf_hooks, err, sizeof(err));
         if (b == NULL)
             fail_msg("%s", err);
         print_message("%s: %s\n", t[i].what,
-                      a->ext->idcache == b->ext->idcache ? "shared" : "own cache");
-        assert_int_equal(a->ext->idcache == b->ext->idcache, t[i].shared);
-        cache_put(a->ext->idcache, "local", "u@example.com", SM_IDKIND_ADDRESS, SM_ID_VERIFIED,
-                  NULL);
+                      services_of(a)->idcache == services_of(b)->idcache ? "shared" : "own cache");
+        assert_int_equal(services_of(a)->idcache == services_of(b)->idcache, t[i].shared);
+        cache_put(services_of(a)->idcache, "local", "u@example.com", SM_IDKIND_ADDRESS,
+                  SM_ID_VERIFIED, NULL);
         conf_free(a); /* b's cache (shared or not) stays usable: ASan would see otherwise */
         {
             cache_stats st;
-            cache_get_stats(b->ext->idcache, &st);
+            cache_get_stats(services_of(b)->idcache, &st);
             assert_int_equal(st.entries, t[i].shared ? 1 : 0);
         }
         conf_free(b);
@@ -309,20 +310,21 @@ test_conf_last_release_hands_snapshot_to_reaper(void **state)
 {
     char err[512];
     const char *path = write_conf("log: { level = \"debug\"; };\n");
-    sm_conf *a = conf_load(path, err, sizeof(err)), *held;
+    sm_conf *a = conf_load(path, &services_conf_hooks, err, sizeof(err)), *held;
     unsigned long reaped = conf_reaped();
     (void)state;
     assert_non_null(a);
     conf_publish(a);
     held = conf_acquire();
-    conf_publish(conf_load(path, err, sizeof(err))); /* reload while a message holds a */
+    conf_publish(conf_load(path, &services_conf_hooks, err,
+                           sizeof(err))); /* reload while a message holds a */
     assert_int_equal(conf_reaped(), reaped);
     assert_null(conf_release(held)); /* the last reference of a */
     conf_publish(NULL);              /* joins the reaper once it freed a */
     assert_int_equal(conf_reaped(), reaped + 1);
     /* a snapshot replaced while nobody holds it is freed by the publisher, not reaped */
-    conf_publish(conf_load(path, err, sizeof(err)));
-    conf_publish(conf_load(path, err, sizeof(err)));
+    conf_publish(conf_load(path, &services_conf_hooks, err, sizeof(err)));
+    conf_publish(conf_load(path, &services_conf_hooks, err, sizeof(err)));
     conf_publish(NULL);
     assert_int_equal(conf_reaped(), reaped + 1);
     unlink(path);
