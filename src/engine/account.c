@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "engine/account.h"
 #include "lib/addr.h"
@@ -244,9 +245,12 @@ account_quota_charge(account_quota_est *q, const sm_acct_state *st, double n, do
         q->tat_ms = (q->tat_ms > now ? q->tat_ms : now) + n * 1000.0 / st->max_send_rate;
 }
 
-/* account_quota - check every instance's quota, then charge them all; 0 when it fits */
+/*
+ * account_quota - check every instance's quota, then charge them all (not when dry_run: the
+ * question is asked, nothing counted); 0 when it fits
+ */
 static int
-account_quota(sm_msg *m, sm_conf_ext *x, account_result *res, sm_verdict *v)
+account_quota(sm_msg *m, sm_conf_ext *x, account_result *res, int dry_run, sm_verdict *v)
 {
     size_t n = plugin_chain_count(x->chain), i;
     sm_acct_state *st = xcalloc(n ? n : 1, sizeof(*st));
@@ -258,6 +262,8 @@ account_quota(sm_msg *m, sm_conf_ext *x, account_result *res, sm_verdict *v)
     const char *what = NULL;
     int rc = 0;
 
+    if (dry_run && m->nrcpts == 0)
+        sends = 1; /* ses-milter -t without a recipient: a message to one */
     for (i = 0; i < n && sends > 0; i++) {
         st[i].size = sizeof(st[i]);
         if (account_state(x, i, &st[i]) < 0)
@@ -269,7 +275,7 @@ account_quota(sm_msg *m, sm_conf_ext *x, account_result *res, sm_verdict *v)
                                                    plugin_chain_get(x->chain, i))),
                                                &st[i], sends, now, text, sizeof(text), &what) < 0)
             rc = -1;
-    for (size_t j = 0; j < n && rc == 0; j++)
+    for (size_t j = 0; j < n && rc == 0 && !dry_run; j++)
         if (st[j].known)
             account_quota_charge(
                 account_quota_of(plugin_instance_name(plugin_chain_get(x->chain, j))), &st[j],
@@ -288,7 +294,7 @@ account_quota(sm_msg *m, sm_conf_ext *x, account_result *res, sm_verdict *v)
 
 /* account_eom - guard, then quota; only a message still to be accepted is charged */
 void
-account_eom(sm_msg *m, account_result *res, int bulk, sm_verdict *v)
+account_eom(sm_msg *m, account_result *res, int bulk, int dry_run, sm_verdict *v)
 {
     sm_conf_ext *x = m->conf->ext;
     sm_acct_state worst;
@@ -329,7 +335,29 @@ account_eom(sm_msg *m, account_result *res, int bulk, sm_verdict *v)
             return;
     }
     if (v->action == VERDICT_ACCEPT) /* held mail is not sent (yet): not charged */
-        account_quota(m, x, res, v);
+        account_quota(m, x, res, dry_run, v);
+}
+
+size_t
+account_wait_known(struct sm_conf_ext *x, uint64_t deadline_ms)
+{
+    size_t unknown = 0;
+
+    for (unsigned round = 0; round < 100000; round++) { /* bounded by the deadline, and so */
+        unknown = 0;
+        for (size_t i = 0; x->chain != NULL && i < plugin_chain_count(x->chain); i++) {
+            sm_acct_state st;
+            memset(&st, 0, sizeof(st));
+            st.size = sizeof(st);
+            if (plugin_instance_account(plugin_chain_get(x->chain, i), &st) == 0 && !st.known)
+                unknown++;
+        }
+        if (unknown == 0 || util_now_ms() >= deadline_ms)
+            break;
+        struct timespec ts = {0, 20 * 1000 * 1000};
+        nanosleep(&ts, NULL); /* an interrupted wait only polls sooner */
+    }
+    return unknown;
 }
 
 const char *

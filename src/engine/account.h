@@ -21,6 +21,7 @@
 #define SM_ACCOUNT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "engine/msg.h"
 
@@ -44,8 +45,17 @@ int account_wants_rcpt(struct sm_conf_ext *x);
  * or VERDICT_REJECT / VERDICT_TEMPFAIL with code, xcode and text set in *v
  */
 verdict_action account_rcpt(sm_msg *m, account_result *res, const char *rcpt, sm_verdict *v);
-/* account_eom - the guard and the quota for a message about to be accepted */
-void account_eom(sm_msg *m, account_result *res, int bulk, sm_verdict *v);
+/*
+ * account_eom - the guard and the quota for a message about to be accepted; dry_run
+ * (ses-milter -t): the quota is asked but not charged, and a message without recipients
+ * counts as one send
+ */
+void account_eom(sm_msg *m, account_result *res, int bulk, int dry_run, sm_verdict *v);
+/*
+ * account_wait_known - ses-milter -t: wait until every instance that offers account state
+ * has read it, or deadline_ms; returns how many still have none
+ */
+size_t account_wait_known(struct sm_conf_ext *x, uint64_t deadline_ms);
 /* account_decision_name - res->decision or "none" */
 const char *account_decision_name(const account_result *res);
 
