@@ -271,13 +271,16 @@ audit_record_suppression(const audit_msg *m, const audit_record_opts *o)
     return a;
 }
 
-/* v2: the X-SES-* header rule; null when none applied */
+/*
+ * v2: the X-SES-* header rule; null when none applied and no tenant was checked ("rule"
+ * null: no rule, the message's own X-SES-TENANT was checked)
+ */
 static json_t *
 audit_record_ses_headers(const audit_msg *m)
 {
     json_t *a;
 
-    if (m->ses_rule == NULL)
+    if (m->ses_rule == NULL && m->ses_tenant == NULL)
         return json_null();
     a = json_array();
     for (size_t i = 0; m->ses_headers != NULL && i < m->n_ses_headers; i++)
@@ -496,7 +499,7 @@ static const audit_field f_ses_tenant[] = {{"tenant", AF_STR, 0, NULL, NULL, 1},
                                            {"region", AF_STR, 1, NULL, NULL, 1},
                                            {"answer", AF_ENUM, 0, tenant_answer_names, NULL, 1},
                                            AF_END};
-static const audit_field f_ses_headers[] = {{"rule", AF_STR, 0, NULL, NULL, 1},
+static const audit_field f_ses_headers[] = {{"rule", AF_STR, 1, NULL, NULL, 1},
                                             {"headers", AF_ARR_OBJ, 0, NULL, f_ses_header, 1},
                                             {"tenant", AF_OBJ, 1, NULL, f_ses_tenant, 1},
                                             AF_END};

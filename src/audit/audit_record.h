@@ -211,7 +211,8 @@ typedef struct audit_msg {
     const char *ses_rule; /* name (or "#N") of the X-SES-* rule that applied; NULL: none */
     const audit_ses_header *ses_headers;
     size_t n_ses_headers;
-    const audit_tenant *ses_tenant; /* NULL: no tenant check */
+    const audit_tenant *ses_tenant; /* NULL: no tenant check (set without ses_rule: the
+                                     * message's own X-SES-TENANT was checked) */
     const char *refused_region;     /* SES region whose answer refused the mail, NULL: none */
     const audit_unsubscribed *unsubscribed; /* v2; NULL: no store, or nobody unsubscribed */
     const audit_account *account;           /* v2; NULL: no source offers account state */

@@ -33,6 +33,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "engine/account.h"
 #include "lib/addr.h"
@@ -304,9 +305,13 @@ account_quota_fleet(sm_state *sst, const char *name, const sm_acct_state *st, do
     return 0;
 }
 
-/* account_quota - check every instance's quota, then charge them all; 0 when it fits */
+/*
+ * account_quota - check every instance's quota, then charge them all (not when dry_run: the
+ * question is asked, nothing counted, the fleet's counters not asked); 0 when it fits
+ */
 static int
-account_quota(sm_msg *m, sm_services *x, account_result *res, uint64_t deadline_ms, sm_verdict *v)
+account_quota(sm_msg *m, sm_services *x, account_result *res, uint64_t deadline_ms, int dry_run,
+              sm_verdict *v)
 {
     size_t n = plugin_chain_count(x->chain), i;
     sm_acct_state *st = xcalloc(n ? n : 1, sizeof(*st));
@@ -319,6 +324,8 @@ account_quota(sm_msg *m, sm_services *x, account_result *res, uint64_t deadline_
     int rc = 0, fleet = 0;
     sm_state *sst = x->idcache != NULL ? cache_state(x->idcache) : NULL;
 
+    if (dry_run && m->nrcpts == 0)
+        sends = 1; /* ses-milter -t without a recipient: a message to one */
     for (i = 0; i < n && sends > 0; i++) {
         st[i].size = sizeof(st[i]);
         if (account_state(x, i, &st[i]) < 0)
@@ -330,14 +337,14 @@ account_quota(sm_msg *m, sm_services *x, account_result *res, uint64_t deadline_
                                                    plugin_chain_get(x->chain, i))),
                                                &st[i], sends, now, text, sizeof(text), &what) < 0)
             rc = -1;
-    for (size_t j = 0; j < n && rc == 0; j++)
+    for (size_t j = 0; j < n && rc == 0 && !dry_run; j++)
         if (st[j].known)
             account_quota_charge(
                 account_quota_of(plugin_instance_name(plugin_chain_get(x->chain, j))), &st[j],
                 sends, now);
     pthread_mutex_unlock(&account_lock);
     /* the fleet's counters (outside the lock: a network round trip, bounded by the deadline) */
-    for (i = rc == 0 ? 0 : i; i < n && rc == 0 && sst != NULL; i++) /* i: the refusing one */
+    for (i = rc == 0 ? 0 : i; i < n && rc == 0 && sst != NULL && !dry_run; i++) /* i: refusing */
         if (st[i].known &&
             account_quota_fleet(sst, plugin_instance_name(plugin_chain_get(x->chain, i)), &st[i],
                                 sends, deadline_ms, text, sizeof(text), &what) < 0)
@@ -364,7 +371,8 @@ account_quota(sm_msg *m, sm_services *x, account_result *res, uint64_t deadline_
 
 /* account_eom - guard, then quota; only a message still to be accepted is charged */
 void
-account_eom(sm_msg *m, account_result *res, int bulk, uint64_t deadline_ms, sm_verdict *v)
+account_eom(sm_msg *m, account_result *res, int bulk, uint64_t deadline_ms, int dry_run,
+            sm_verdict *v)
 {
     sm_services *x = services_of(m->conf);
     sm_acct_state worst;
@@ -405,7 +413,29 @@ account_eom(sm_msg *m, account_result *res, int bulk, uint64_t deadline_ms, sm_v
             return;
     }
     if (v->action == VERDICT_ACCEPT) /* held mail is not sent (yet): not charged */
-        account_quota(m, x, res, deadline_ms, v);
+        account_quota(m, x, res, deadline_ms, dry_run, v);
+}
+
+size_t
+account_wait_known(struct sm_services *x, uint64_t deadline_ms)
+{
+    size_t unknown = 0;
+
+    for (unsigned round = 0; round < 100000; round++) { /* bounded by the deadline, and so */
+        unknown = 0;
+        for (size_t i = 0; x->chain != NULL && i < plugin_chain_count(x->chain); i++) {
+            sm_acct_state st;
+            memset(&st, 0, sizeof(st));
+            st.size = sizeof(st);
+            if (plugin_instance_account(plugin_chain_get(x->chain, i), &st) == 0 && !st.known)
+                unknown++;
+        }
+        if (unknown == 0 || util_now_ms() >= deadline_ms)
+            break;
+        struct timespec ts = {0, 20 * 1000 * 1000};
+        nanosleep(&ts, NULL); /* an interrupted wait only polls sooner */
+    }
+    return unknown;
 }
 
 const char *

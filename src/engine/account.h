@@ -21,6 +21,7 @@
 #define SM_ACCOUNT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "engine/msg.h"
 
@@ -47,9 +48,17 @@ verdict_action account_rcpt(sm_msg *m, account_result *res, const char *rcpt, sm
 /*
  * account_eom - the guard and the quota for a message about to be accepted;
  * with a state backend the quota is also the fleet's (its counters asked
- * by deadline_ms, absolute CLOCK_MONOTONIC ms; no answer: the local estimate)
+ * by deadline_ms, absolute CLOCK_MONOTONIC ms; no answer: the local estimate).
+ * dry_run (ses-milter -t): the quota is asked but not charged (the fleet's
+ * counters are not asked), and a message without recipients counts as one send
  */
-void account_eom(sm_msg *m, account_result *res, int bulk, uint64_t deadline_ms, sm_verdict *v);
+void account_eom(sm_msg *m, account_result *res, int bulk, uint64_t deadline_ms, int dry_run,
+                 sm_verdict *v);
+/*
+ * account_wait_known - ses-milter -t: wait until every instance that offers account state
+ * has read it, or deadline_ms; returns how many still have none
+ */
+size_t account_wait_known(struct sm_services *x, uint64_t deadline_ms);
 /* account_decision_name - res->decision or "none" */
 const char *account_decision_name(const account_result *res);
 

@@ -134,8 +134,8 @@ engine_rcpt_account(sm_msg *m, const char *rcpt, int local, engine_reply *reply)
     verdict_action a = VERDICT_ACCEPT;
 
     memset(&v, 0, sizeof(v));
-    /* a local recipient is not sent through the account */
-    if (!local && m->ext != NULL && !m->ext->probe)
+    /* a local recipient is not sent through the account; ses-milter -t asks too */
+    if (!local && m->ext != NULL)
         a = account_rcpt(m, &m->ext->acct, rcpt, &v);
     if (a != VERDICT_ACCEPT && reply != NULL) {
         util_strlcpy(reply->code,
@@ -729,8 +729,8 @@ engine_eom(sm_msg *m)
     if (e->align_done)
         engine_providers(m, e, x);
     unsub_honour(x->unsub, m, e->unsub.list_id, e->deadline_ms, &e->optout);
-    if (!e->probe)
-        account_eom(m, &e->acct, e->unsub_done && e->unsub.rule != NULL, e->deadline_ms, v);
+    /* ses-milter -t: the guard and the quota are asked, the quota is not charged */
+    account_eom(m, &e->acct, e->unsub_done && e->unsub.rule != NULL, e->deadline_ms, e->probe, v);
     if (e->probe)
         return; /* ses-milter -t: the decision only */
     engine_log_decisions(m, e, x);

@@ -136,6 +136,11 @@ engine_audit_ses(const msg_ext *e, audit_msg *am, audit_suppression **sp_r, audi
     if (e->gate_done && e->gate.verdict == GATE_NOT_VERIFIED && e->gate.decisive >= 0 &&
         am->refused_region == NULL && e->gate.ids[e->gate.decisive].r.attrs.region[0])
         am->refused_region = e->gate.ids[e->gate.decisive].r.attrs.region;
+    if (e->tenant.done) {
+        *tn = (audit_tenant){e->tenant.tenant, e->tenant.identity, e->tenant.instance,
+                             e->tenant.region[0] ? e->tenant.region : NULL, e->tenant.answer};
+        am->ses_tenant = tn; /* also without a rule: the message's own X-SES-TENANT */
+    }
     if (!e->sesh_done)
         return;
     if (e->sesh.rule->name != NULL)
@@ -148,11 +153,6 @@ engine_audit_ses(const msg_ext *e, audit_msg *am, audit_suppression **sp_r, audi
                                    sesheaders_act_name(e->sesh.items[i].act)};
     am->ses_headers = sh;
     am->n_ses_headers = e->sesh.n_items;
-    if (e->tenant.done) {
-        *tn = (audit_tenant){e->tenant.tenant, e->tenant.identity, e->tenant.instance,
-                             e->tenant.region[0] ? e->tenant.region : NULL, e->tenant.answer};
-        am->ses_tenant = tn;
-    }
 }
 
 /* engine_metrics_scope - a message's audit scope as the metrics label (metrics knows no audit) */

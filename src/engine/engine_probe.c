@@ -12,12 +12,23 @@
  * for the sender's domain with its advice lines.  See engine_probe.h for
  * the exit status.
  *
+ * With recipients (-r), each goes through the RCPT-time checks first, as
+ * the milter's RCPT callback does: the SES suppression list and, for an
+ * account in the sandbox, the recipient's verification; the account's
+ * guard and send quota are asked at end of message (the quota is not
+ * charged; without recipients the message counts as one send).  The
+ * account state is read in the background at start, so the first address
+ * waits for it (at most identity.lookup_timeout_ms).
+ *
  * Output (one block per address; keys are stable, values are sanitised):
  *   ADDRESS
+ *     rcpt:      <RCPT> 250 (accepted) | <RCPT> 550 5.1.1 TEXT  (one per -r)
+ *     rcpts:     none accepted: ...      (only when every recipient is refused)
  *     identity:  example.com (domain)        | none
  *     source:    local (plugin file)         | -
  *     verdict:   verified | not verified (why) | unknown (why) | not checked (why)
  *     reply:     550 5.7.1 TEXT | 451 4.7.1 TEXT | 250 (accepted...)
+ *     account:   none (...) | accept | DECISION by INSTANCE (region R, STATUS)
  *     alignment: dmarc=pass dkim=aligned spf=not-aligned (amazonses.com: pass) decision=accept
  *     advice:    one line per reason of the prediction
  *     result:    accepted | refused | unknown
@@ -28,6 +39,7 @@
 #include <string.h>
 
 #include "engine/services.h"
+#include "engine/account.h"
 #include "engine/engine.h"
 #include "engine/engine_int.h"
 #include "engine/engine_probe.h"
@@ -154,14 +166,77 @@ engine_probe_align(FILE *fp, const sm_services *x, const msg_ext *e)
                     align_provider_advice(&e->providers.v[i], &e->pfacts, text, sizeof(text)));
 }
 
+/* engine_probe_worse - the exit status that wins: refused, then unknown, then accepted */
+static int
+engine_probe_worse(int a, int b)
+{
+    if (a == ENGINE_PROBE_REFUSED || b == ENGINE_PROBE_REFUSED)
+        return ENGINE_PROBE_REFUSED;
+    return a == ENGINE_PROBE_UNKNOWN || b == ENGINE_PROBE_UNKNOWN ? ENGINE_PROBE_UNKNOWN
+                                                                  : ENGINE_PROBE_ACCEPTED;
+}
+
+/*
+ * engine_probe_rcpts - RCPT TO of each recipient through the engine's RCPT checks
+ * (suppression list, sandbox); one "rcpt:" line each; the exit status they make
+ */
+static int
+engine_probe_rcpts(sm_msg *m, char *const *rcpts, size_t nr, FILE *fp)
+{
+    int status = ENGINE_PROBE_ACCEPTED;
+    char shown[IDENTITY_MAX * 4], text[1024];
+
+    for (size_t i = 0; i < nr; i++) {
+        const char *r = rcpts[i];
+        char *path = r[0] == '<' ? xstrdup(r) : xasprintf("<%s>", r);
+        engine_reply rep;
+        int got;
+
+        memset(&rep, 0, sizeof(rep));
+        got = engine_rcpt(m, path, NULL, &rep);
+        log_sanitize(path, shown, sizeof(shown));
+        if (got == ENGINE_RCPT_CONTINUE)
+            fprintf(fp, "  rcpt:      %s 250 (accepted)\n", shown);
+        else
+            fprintf(fp, "  rcpt:      %s %s %s %s\n", shown, rep.code, rep.xcode,
+                    log_sanitize(rep.text, text, sizeof(text)));
+        status = engine_probe_worse(status, got == ENGINE_RCPT_REJECT     ? ENGINE_PROBE_REFUSED
+                                            : got == ENGINE_RCPT_TEMPFAIL ? ENGINE_PROBE_UNKNOWN
+                                                                          : ENGINE_PROBE_ACCEPTED);
+        free(path);
+    }
+    if (nr > 0 && m->nrcpts == 0)
+        fprintf(fp, "  rcpts:     none accepted: the client could not send the message\n");
+    return status;
+}
+
+/* engine_probe_account - what the account checks decided (account.h) */
+static void
+engine_probe_account(FILE *fp, sm_services *x, const msg_ext *e, size_t unknown)
+{
+    const account_result *a = &e->acct;
+
+    if (!account_wants_rcpt(x)) {
+        fprintf(fp, "  account:   none (no identity source reads its account state)\n");
+        return;
+    }
+    if (a->instance[0])
+        fprintf(fp, "  account:   %s by %s (region %s, %s)\n", account_decision_name(a),
+                a->instance, a->region, a->status);
+    else
+        fprintf(fp, "  account:   %s%s\n", account_decision_name(a),
+                unknown > 0 ? " (an account state is not known yet: not enforced)" : "");
+}
+
 /* engine_probe_one - one address through the engine; its exit status */
 static int
-engine_probe_one(const char *addr, FILE *fp)
+engine_probe_one(const char *addr, char *const *rcpts, size_t nr, int first, FILE *fp)
 {
     sm_msg *m = msg_new();
     sm_services *x;
     char shown[IDENTITY_MAX * 4];
-    int status;
+    int status, rstatus;
+    size_t unknown = 0;
 
     util_strlcpy(m->qid, "ses-milter-t", sizeof(m->qid));
     m->env_from = xasprintf("<%s>", addr);
@@ -174,17 +249,24 @@ engine_probe_one(const char *addr, FILE *fp)
         msg_free(m);
         return ENGINE_PROBE_UNKNOWN;
     }
+    x = services_of(m->conf);
+    /* the account state is read in the background at start: the daemon would have it */
+    if (account_wants_rcpt(x))
+        unknown =
+            account_wait_known(x, first ? util_now_ms() + (uint64_t)x->gate->lookup_timeout_ms : 0);
+    rstatus = engine_probe_rcpts(m, rcpts, nr, fp);
     engine_header(m, "From", addr);
     engine_eoh(m);
     engine_eom(m);
-    x = services_of(m->conf);
     engine_probe_identity(fp, x, engine_probe_shown(m->ext));
     engine_probe_verdict(fp, x, m->ext, engine_probe_shown(m->ext));
     engine_probe_reply(fp, &m->verdict);
+    engine_probe_account(fp, x, m->ext, unknown);
     engine_probe_align(fp, x, m->ext);
     status = m->verdict.action == VERDICT_REJECT     ? ENGINE_PROBE_REFUSED
              : m->verdict.action == VERDICT_TEMPFAIL ? ENGINE_PROBE_UNKNOWN
                                                      : ENGINE_PROBE_ACCEPTED;
+    status = engine_probe_worse(status, rstatus);
     fprintf(fp, "  result:    %s\n",
             status == ENGINE_PROBE_REFUSED   ? "refused"
             : status == ENGINE_PROBE_UNKNOWN ? "unknown"
@@ -194,12 +276,12 @@ engine_probe_one(const char *addr, FILE *fp)
 }
 
 int
-engine_probe_run(char *const *addrs, size_t n, FILE *fp)
+engine_probe_run(char *const *addrs, size_t n, char *const *rcpts, size_t nr, FILE *fp)
 {
     int refused = 0, unknown = 0;
 
     for (size_t i = 0; i < n; i++) {
-        int s = engine_probe_one(addrs[i], fp);
+        int s = engine_probe_one(addrs[i], rcpts, nr, i == 0, fp);
         refused |= s == ENGINE_PROBE_REFUSED;
         unknown |= s == ENGINE_PROBE_UNKNOWN;
     }

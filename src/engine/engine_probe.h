@@ -9,9 +9,14 @@
  * sent as if with SMTPUTF8 (no client can send it otherwise).  Nothing is
  * written to the audit trail and no line is logged.
  *
+ * Recipients (ses-milter -t ADDRESS -r RCPT ...) go through the RCPT-time
+ * checks first (suppression list, sandbox), and the account's guard and
+ * quota are asked (not charged) at end of message.
+ *
  * Exit status (engine_probe_run): 0 when every address would be accepted
- * (also into quarantine or tagged), 1 when any would be refused (5xx),
- * else 2 when any would be tempfailed (4xx: a source could not answer).
+ * (also into quarantine or tagged) with every recipient, 1 when any message
+ * or recipient would be refused (5xx), else 2 when any would be tempfailed
+ * (4xx: a source could not answer).
  */
 #ifndef SM_ENGINE_PROBE_H
 #define SM_ENGINE_PROBE_H
@@ -27,6 +32,6 @@
  * engine_probe_run - print the report for each address on fp, with the
  * published configuration (conf_publish); returns the exit status above
  */
-int engine_probe_run(char *const *addrs, size_t n, FILE *fp);
+int engine_probe_run(char *const *addrs, size_t n, char *const *rcpts, size_t nr, FILE *fp);
 
 #endif

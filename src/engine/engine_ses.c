@@ -12,7 +12,11 @@
  * tenant's resources (plugin ABI 1.2, SM_ASK_TENANT_IDENTITY): no refuses
  * with 550 5.7.1 naming identity, tenant and region, a failed question is
  * a 451 (fail closed, like the gate), a source without tenant support is
- * logged and not checked.  Then the rule's headers go into the verdict
+ * logged and not checked.  An X-SES-TENANT the message brings itself (no
+ * rule sets, keeps or replaces it) is checked the same way when
+ * ses.check_message_tenant (default): SES would send it on to the tenant
+ * whatever we think; a value SES would not take is refused.  Then the
+ * rule's headers go into the verdict
  * (before the unsubscribe headers, all above any later DKIM signature).
  */
 #include "config.h"
@@ -20,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "engine/engine_ses.h"
 #include "lib/log.h"
@@ -70,13 +75,21 @@ engine_ses_instance(sm_services *x, const char *name)
     return NULL;
 }
 
-/* engine_ses_tenant - the tenant check; returns 0 when the message may go on */
+/* said once per process: a message's own X-SES-TENANT, but its source answers no tenant questions
+ */
+static int engine_ses_msg_unchecked_said;
+
+/*
+ * engine_ses_tenant - the tenant check; returns 0 when the message may go on.  from_msg: the
+ * tenant is the message's own X-SES-TENANT header, no rule's (the reply says so)
+ */
 static int
-engine_ses_tenant(sm_msg *m, msg_ext *e, sm_services *x, const char *tenant)
+engine_ses_tenant(sm_msg *m, msg_ext *e, sm_services *x, const char *tenant, int from_msg)
 {
     engine_tenant_rec *t = &e->tenant;
     const identity_result *id = engine_ses_from_id(e);
     plugin_instance *pi = id != NULL ? engine_ses_instance(x, id->instance) : NULL;
+    const char *whose = from_msg ? " (the message's X-SES-TENANT header)" : "";
     sm_ask_attrs at;
     sm_ask_answer a;
     char text[1024], sid[300], stn[160];
@@ -100,25 +113,27 @@ engine_ses_tenant(sm_msg *m, msg_ext *e, sm_services *x, const char *tenant)
     case SM_ASK_YES:
         return 0;
     case SM_ASK_UNKNOWN:
-        log_msg(LOG_NOTICE, m->qid,
-                "SES tenant %s not checked: source %s answers no tenant questions (set "
-                "tenants = true in its block)",
-                stn, id->instance);
+        /* a rule's tenant is the administrator's: said each time; a message's, once */
+        if (!from_msg || !__atomic_exchange_n(&engine_ses_msg_unchecked_said, 1, __ATOMIC_RELAXED))
+            log_msg(LOG_NOTICE, m->qid,
+                    "SES tenant %s%s not checked: source %s answers no tenant questions (set "
+                    "tenants = true in its block)%s",
+                    stn, whose, id->instance, from_msg ? "; said once" : "");
         return 0;
     case SM_ASK_NO:
         snprintf(text, sizeof(text),
-                 "Sender identity <%s> is not associated with SES tenant %s in region %s: SES "
+                 "Sender identity <%s> is not associated with SES tenant %s%s in region %s: SES "
                  "would refuse the message",
-                 sid, stn, at.region[0] ? at.region : "?");
+                 sid, stn, whose, at.region[0] ? at.region : "?");
         verdict_set(&m->verdict, VERDICT_REJECT, "550", "5.7.1", text);
         util_strlcpy(e->refused_region, at.region, sizeof(e->refused_region));
         log_msg(LOG_NOTICE, m->qid, "SES tenant: %s (%s)", text, at.detail);
         return -1;
     default:
         snprintf(text, sizeof(text),
-                 "The SES tenant %s of sender identity <%s> could not be checked now; try again "
+                 "The SES tenant %s%s of sender identity <%s> could not be checked now; try again "
                  "later",
-                 stn, sid);
+                 stn, whose, sid);
         verdict_set(&m->verdict, VERDICT_TEMPFAIL, "451", "4.7.1", text);
         log_msg(LOG_WARNING, m->qid, "SES tenant: %s (%s in region %s: %s)", text, id->instance,
                 at.region, at.detail);
@@ -126,18 +141,63 @@ engine_ses_tenant(sm_msg *m, msg_ext *e, sm_services *x, const char *tenant)
     }
 }
 
+/*
+ * engine_ses_message_tenants - every X-SES-TENANT the message brings (no rule set or replaced
+ * it): a name SES would not take is refused, a name is checked like a rule's tenant
+ */
+static int
+engine_ses_message_tenants(sm_msg *m, msg_ext *e, sm_services *x)
+{
+    char name[SESHEADERS_TENANT_MAX + 2], why[256], text[1024], shown[300];
+
+    for (size_t i = 0; i < m->nhdrs; i++) {
+        const char *v = m->hdrs[i].value;
+        size_t n;
+        if (strcasecmp(m->hdrs[i].name, "X-SES-TENANT") != 0)
+            continue;
+        v += strspn(v, " \t\r\n");
+        for (n = strlen(v); n > 0 && strchr(" \t\r\n", v[n - 1]) != NULL; n--)
+            ;
+        if (n >= sizeof(name))
+            n = sizeof(name) - 1; /* the check below says "more than 64" */
+        memcpy(name, v, n);
+        name[n] = '\0';
+        if (sesheaders_name_check(name, SESHEADERS_TENANT_MAX, why, sizeof(why)) < 0) {
+            snprintf(text, sizeof(text),
+                     "The message's X-SES-TENANT header '%s' is not an SES tenant name (%s): "
+                     "SES would refuse the message",
+                     log_sanitize(name, shown, sizeof(shown)), why);
+            verdict_set(&m->verdict, VERDICT_REJECT, "550", "5.7.1", text);
+            log_msg(LOG_NOTICE, m->qid, "SES tenant: %s", text);
+            return -1;
+        }
+        if (engine_ses_tenant(m, e, x, name, 1) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 void
 engine_ses_apply(sm_msg *m, msg_ext *e, sm_services *x)
 {
     const sesheaders_result *r = &e->sesh;
     sm_verdict *v = &m->verdict;
+    int covered = 0; /* the rule sets (or keeps, and checks as its own) the tenant */
 
-    if (!e->sesh_done || v->action == VERDICT_REJECT || v->action == VERDICT_TEMPFAIL)
+    if (v->action == VERDICT_REJECT || v->action == VERDICT_TEMPFAIL)
         return;
-    for (size_t i = 0; r->rule->check_tenant && i < r->n_items; i++)
-        if (strcmp(r->items[i].field, "X-SES-TENANT") == 0 &&
-            engine_ses_tenant(m, e, x, r->items[i].value) < 0)
+    for (size_t i = 0; e->sesh_done && i < r->n_items; i++) {
+        if (strcmp(r->items[i].field, "X-SES-TENANT") != 0)
+            continue;
+        covered = 1;
+        if (r->rule->check_tenant && engine_ses_tenant(m, e, x, r->items[i].value, 0) < 0)
             return;
+    }
+    if (!covered && x->ses != NULL && x->ses->check_message_tenant &&
+        engine_ses_message_tenants(m, e, x) < 0)
+        return;
+    if (!e->sesh_done)
+        return;
     for (size_t i = 0; i < r->n_items; i++) {
         const sesheaders_item *it = &r->items[i];
         if (it->act == SESHEADERS_KEPT)

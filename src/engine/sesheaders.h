@@ -37,6 +37,7 @@
 
 #define SESHEADERS_N_FIELDS 6
 #define SESHEADERS_MAX_TAGS 50
+#define SESHEADERS_TENANT_MAX 64 /* tenant (and configuration set) names: characters */
 
 typedef enum sesheaders_existing { SESHEADERS_KEEP = 0, SESHEADERS_REPLACE } sesheaders_existing;
 

@@ -1,8 +1,8 @@
 /*
  * sesrules.c - the "ses" configuration group
  *
- * Purpose: parse the suppression-list settings (a directive table) and
- * hand the "rules" list to sesheaders_conf_parse().  The reply templates
+ * Purpose: parse the suppression-list settings and check_message_tenant
+ * (directive tables) and hand the "rules" list to sesheaders_conf_parse().  The reply templates
  * must start with a status code of the right class (5.x.x / 4.x.x).
  *
  * Diagnostics: every error reads "file:line: reason" (cfg_errf).
@@ -39,6 +39,8 @@ static const cfg_directive sesrules_supp_tab[] = {
 
 static const char *const sesrules_top_extra[] = {"suppression", "rules", NULL};
 static const cfg_directive sesrules_top_tab[] = {
+    {"check_message_tenant", CFG_BOOL, offsetof(sesrules_conf, check_message_tenant), NULL, 1, 0, 0,
+     NULL},
     CFG_END,
 };
 
@@ -80,6 +82,7 @@ sesrules_conf_dump(FILE *fp, const sesrules_conf *c)
 {
     if (c == NULL || !c->present)
         return;
+    cfg_dump_table(fp, "ses", sesrules_top_tab, c);
     cfg_dump_table(fp, "ses.suppression", sesrules_supp_tab, c);
     sesheaders_conf_dump(fp, c->headers);
 }

@@ -4,9 +4,11 @@
  * The group holds what ses-milter does with SES account facts beyond the
  * identity gate: the action for recipients on a source's suppression list
  * (engine_suppress.c) and the rules that add X-SES-* headers
- * (sesheaders.c).  Without the group both are off.
+ * (sesheaders.c).  Without the group both are off; an X-SES-TENANT the
+ * message brings itself is checked even then (check_message_tenant).
  *
  *   ses {
+ *     check_message_tenant = true;  # the message's own X-SES-TENANT: identity associated?
  *     suppression {
  *       action = "refuse";          # refuse | log | off
  *       on_tempfail = "accept";     # accept | tempfail: the list could not be asked
@@ -33,9 +35,10 @@ typedef enum sesrules_supp_action {
 } sesrules_supp_action;
 
 typedef struct sesrules_conf {
-    int present;          /* a "ses" group exists */
-    int supp_action;      /* sesrules_supp_action */
-    int supp_on_tempfail; /* 0 accept, 1 tempfail */
+    int present;              /* a "ses" group exists */
+    int supp_action;          /* sesrules_supp_action */
+    int supp_on_tempfail;     /* 0 accept, 1 tempfail */
+    int check_message_tenant; /* an X-SES-TENANT the message brings is checked (default 1) */
     long supp_timeout_ms;
     char *supp_reject_text, *supp_tempfail_text;
     sesheaders_conf *headers; /* never NULL after a successful parse */

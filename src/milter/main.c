@@ -69,15 +69,17 @@ main_usage(FILE *fp)
     fprintf(fp,
             "usage: ses-milter [-f] [-c FILE]\n"
             "       ses-milter -n [-c FILE]\n"
-            "       ses-milter -t ADDRESS [-t ADDRESS ...] [-c FILE]\n"
+            "       ses-milter -t ADDRESS [-t ADDRESS ...] [-r RCPT ...] [-c FILE]\n"
             "       ses-milter doctor [--json] [-c FILE] DOMAIN|ADDRESS ... | --all\n"
             "  -c FILE     configuration file (default %s)\n"
             "  -f          stay in the foreground and log to stderr\n"
             "  -n          check the configuration and what the start needs, print the\n"
             "              effective settings and exit (0 good, 78 not)\n"
             "  -t ADDRESS  what mail from ADDRESS would get: identity, source, verdict,\n"
-            "              reply, alignment prediction (exit 0 accepted, 1 refused,\n"
-            "              2 unknown; 1 wins over 2)\n"
+            "              reply, account, alignment prediction (exit 0 accepted,\n"
+            "              1 refused, 2 unknown; 1 wins over 2)\n"
+            "  -r RCPT     with -t: a recipient, through the RCPT-time checks first\n"
+            "              (suppression list, sandbox); its refusal counts too\n"
             "  -V          print the version and exit\n"
             "  -h, --help  this help\n"
             "signals: HUP reloads the configuration, USR1 reopens the audit log,\n"
@@ -91,7 +93,7 @@ main_usage(FILE *fp)
  * record (the trail is not opened), no privilege change
  */
 static int
-main_probe(sm_conf *conf, char *const *addrs, size_t n)
+main_probe(sm_conf *conf, char *const *addrs, size_t n, char *const *rcpts, size_t nr)
 {
     char err[1024];
     int rc;
@@ -105,7 +107,7 @@ main_probe(sm_conf *conf, char *const *addrs, size_t n)
         return MAIN_EX_CONFIG;
     }
     conf_publish(conf);
-    rc = engine_probe_run(addrs, n, stdout);
+    rc = engine_probe_run(addrs, n, rcpts, nr, stdout);
     conf_publish(NULL);
     return rc;
 }
@@ -675,9 +677,9 @@ main(int argc, char **argv)
     static const struct option longopts[] = {
         {"help", no_argument, NULL, 'h'}, {"version", no_argument, NULL, 'V'}, {NULL, 0, NULL, 0}};
     int opt, foreground = 0, check = 0, rc;
-    char err[1024], **probe = NULL;
+    char err[1024], **probe = NULL, **rcpts = NULL;
     const char *abs_path;
-    size_t nprobe = 0;
+    size_t nprobe = 0, nrcpts = 0;
     sm_conf *conf;
 
     privsep_init();
@@ -685,11 +687,15 @@ main(int argc, char **argv)
     main_conf_path = conf_default_path();
     if (argc > 1 && strcmp(argv[1], "doctor") == 0) /* doctor.c: is a sending domain ready? */
         return doctor_main(argc - 1, argv + 1);
-    while ((opt = getopt_long(argc, argv, "c:fnt:Vh", longopts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "c:fnr:t:Vh", longopts, NULL)) != -1) {
         switch (opt) {
         case 't':
             probe = xrealloc(probe, (nprobe + 1) * sizeof(*probe));
             probe[nprobe++] = optarg;
+            break;
+        case 'r':
+            rcpts = xrealloc(rcpts, (nrcpts + 1) * sizeof(*rcpts));
+            rcpts[nrcpts++] = optarg;
             break;
         case 'c':
             main_conf_path = optarg;
@@ -711,7 +717,9 @@ main(int argc, char **argv)
             return 64;
         }
     }
-    if (optind != argc || (check && nprobe > 0)) {
+    if (optind != argc || (check && nprobe > 0) || (nrcpts > 0 && nprobe == 0)) {
+        free(probe);
+        free(rcpts);
         main_usage(stderr);
         return 64;
     }
@@ -721,11 +729,13 @@ main(int argc, char **argv)
     if ((conf = conf_load(main_conf_path, &services_conf_hooks, err, sizeof(err))) == NULL) {
         fprintf(stderr, "ses-milter: %s\n", err);
         free(probe);
+        free(rcpts);
         return MAIN_EX_CONFIG;
     }
     if (nprobe > 0) {
-        rc = main_probe(conf, probe, nprobe);
+        rc = main_probe(conf, probe, nprobe, rcpts, nrcpts);
         free(probe);
+        free(rcpts);
         return rc;
     }
     if (check) {

@@ -4,7 +4,8 @@
 #   suppression list: a suppressed recipient is refused at RCPT with 550 5.1.1 naming the
 #     reason and the region, the others of the same message are delivered
 #   X-SES-* header rules: configuration set, message tags and tenant added to the message
-#   tenants: a sender identity that is not the tenant's is refused with 550 5.7.1
+#   tenants: a sender identity that is not the tenant's is refused with 550 5.7.1, whether
+#     a rule added the tenant or the message brought its own X-SES-TENANT
 #   sending authorization: the identity is resolved in the owning account's region only,
 #     ARN headers added; a refusal names the region
 . "$SM_SRCDIR/tests/lib/testbed.sh"
@@ -90,11 +91,21 @@ out=$(tb_swaks --from alerts@example.com --h-From alerts@example.com --to ok@exa
 tb_check "identity not the tenant's: 550 5.7.1 naming identity, tenant and region" \
     grep -q '<\*\* 550 5.7.1 Sender identity <example.com> is not associated with SES tenant tenant-other in region us-east-1' <<<"$out"
 
+out=$(tb_swaks --from a@example.com --h-From a@example.com --header "X-SES-TENANT: tenant-other" \
+      --to ok@example.org --body x)
+tb_check "the message's own X-SES-TENANT, identity not the tenant's: 550 5.7.1 saying so" \
+    grep -q "<\*\* 550 5.7.1 Sender identity <example.com> is not associated with SES tenant tenant-other (the message's X-SES-TENANT header) in region us-east-1" <<<"$out"
+out=$(tb_swaks --from a@example.com --h-From a@example.com --header "X-SES-TENANT: tenant-news" \
+      --header "X-Marker: owntenant" --to ok@example.org --body x)
+tb_check "the message's own X-SES-TENANT, identity the tenant's: queued" grep -q '250 2.0.0 Ok: queued' <<<"$out"
+tb_wait_capture 2
+tb_check "and its X-SES-TENANT goes on unchanged" grep -q '^X-SES-TENANT: tenant-news$' "$(captured owntenant)"
+
 main0=$(stats GetEmailIdentity:123456789012:us-east-1)
 out=$(tb_swaks --from alice@partner.example --h-From alice@partner.example --header "X-Marker: partner" \
       --to ok@example.org --body x)
 tb_check "sending authorization: partner identity verified in its own account, queued" grep -q '250 2.0.0 Ok: queued' <<<"$out"
-tb_wait_capture 2
+tb_wait_capture 3
 m=$(captured partner)
 tb_check "X-SES-SOURCE-ARN, X-SES-FROM-ARN, X-SES-RETURN-PATH-ARN added" \
     test "$(grep -c "^X-SES-\(SOURCE\|FROM\|RETURN-PATH\)-ARN: $arn\$" "$m")" = 3
