@@ -108,18 +108,33 @@ plugin_instance_conf_check(void *ctx, const char *const *known, char *err, size_
     return 0;
 }
 
+/*
+ * plugin_instance_setting - the setting name of the instance's group in *s_r:
+ * 1 when it is there, 0 when it is not (the default applies), -1 (err) when
+ * the configuration is gone (asked after init)
+ */
+static int
+plugin_instance_setting(plugin_instance *inst, const char *name, const config_setting_t **s_r,
+                        char *err, size_t errlen)
+{
+    *s_r = NULL;
+    if (inst->setting == NULL)
+        return plugin_instance_gone(inst, err, errlen);
+    *s_r = plugin_instance_member(inst, name);
+    return *s_r != NULL;
+}
+
 static int
 plugin_instance_conf_string(void *ctx, const char *name, const char *def, const char **val_r,
                             char *err, size_t errlen)
 {
     plugin_instance *inst = ctx;
-    const config_setting_t *s = plugin_instance_member(inst, name);
+    const config_setting_t *s;
+    int rc = plugin_instance_setting(inst, name, &s, err, errlen);
 
     *val_r = def;
-    if (inst->setting == NULL)
-        return plugin_instance_gone(inst, err, errlen);
-    if (s == NULL)
-        return 0;
+    if (rc <= 0)
+        return rc;
     if (config_setting_type(s) != CONFIG_TYPE_STRING)
         return cfg_errf(err, errlen, s, "'%s' of identity source %s must be a string", name,
                         inst->name);
@@ -132,14 +147,13 @@ plugin_instance_conf_int(void *ctx, const char *name, long def, long min, long m
                          char *err, size_t errlen)
 {
     plugin_instance *inst = ctx;
-    const config_setting_t *s = plugin_instance_member(inst, name);
+    const config_setting_t *s;
+    int rc = plugin_instance_setting(inst, name, &s, err, errlen);
     long long v;
 
     *val_r = def;
-    if (inst->setting == NULL)
-        return plugin_instance_gone(inst, err, errlen);
-    if (s == NULL)
-        return 0;
+    if (rc <= 0)
+        return rc;
     if (config_setting_type(s) != CONFIG_TYPE_INT && config_setting_type(s) != CONFIG_TYPE_INT64)
         return cfg_errf(err, errlen, s, "'%s' of identity source %s must be an integer", name,
                         inst->name);
@@ -156,13 +170,12 @@ plugin_instance_conf_bool(void *ctx, const char *name, int def, int *val_r, char
                           size_t errlen)
 {
     plugin_instance *inst = ctx;
-    const config_setting_t *s = plugin_instance_member(inst, name);
+    const config_setting_t *s;
+    int rc = plugin_instance_setting(inst, name, &s, err, errlen);
 
     *val_r = def;
-    if (inst->setting == NULL)
-        return plugin_instance_gone(inst, err, errlen);
-    if (s == NULL)
-        return 0;
+    if (rc <= 0)
+        return rc;
     if (config_setting_type(s) != CONFIG_TYPE_BOOL)
         return cfg_errf(err, errlen, s, "'%s' of identity source %s must be true or false", name,
                         inst->name);
@@ -200,6 +213,21 @@ plugin_instance_cache_put(void *ctx, const char *identity, sm_id_kind kind, sm_i
     free(norm);
 }
 
+/* plugin_instance_answer - a state backend's answer as the ABI's: 1 yes, 0 no, -1 no backend now */
+static int
+plugin_instance_answer(state_result r)
+{
+    switch (r) {
+    case STATE_FOUND:
+        return 1;
+    case STATE_NOT_FOUND:
+        return 0;
+    case STATE_ERROR:
+        break;
+    }
+    return -1;
+}
+
 /* plugin_instance_budget_take - one request from the fleet's shared API budget (ABI 1.2) */
 static int
 plugin_instance_budget_take(void *ctx, const char *bucket, unsigned per_second,
@@ -210,15 +238,8 @@ plugin_instance_budget_take(void *ctx, const char *bucket, unsigned per_second,
 
     if (st == NULL || bucket == NULL || wait_ms_r == NULL)
         return -1;
-    switch (state_budget_take(st, bucket, per_second, deadline_ms, wait_ms_r)) {
-    case STATE_FOUND:
-        return 1;
-    case STATE_NOT_FOUND:
-        return 0;
-    case STATE_ERROR:
-        break;
-    }
-    return -1;
+    return plugin_instance_answer(
+        state_budget_take(st, bucket, per_second, deadline_ms, wait_ms_r));
 }
 
 /* plugin_instance_shared_get - ABI 1.3: the fleet's answer a plugin shares (state_kv_get) */
@@ -232,15 +253,8 @@ plugin_instance_shared_get(void *ctx, const char *kind, const char *subject, cha
     if (st == NULL || kind == NULL || subject == NULL || val == NULL || vallen == 0 ||
         ttl_ms_r == NULL)
         return -1;
-    switch (state_kv_get(st, inst->name, kind, subject, deadline_ms, val, vallen, ttl_ms_r)) {
-    case STATE_FOUND:
-        return 1;
-    case STATE_NOT_FOUND:
-        return 0;
-    case STATE_ERROR:
-        break;
-    }
-    return -1;
+    return plugin_instance_answer(
+        state_kv_get(st, inst->name, kind, subject, deadline_ms, val, vallen, ttl_ms_r));
 }
 
 /* plugin_instance_shared_put - ABI 1.3: share a plugin's answer with the fleet (state_kv_put) */
